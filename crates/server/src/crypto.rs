@@ -1,0 +1,185 @@
+//! Secrets: opaque tokens, their keyed hashes, and password hashing.
+//!
+//! Tokens (sessions, setup links; later API, invitation and SCIM tokens) are
+//! 32 random bytes shown once and stored only as HMAC-SHA256 under the
+//! server key, so a stolen database does not yield usable tokens and lookups
+//! stay a single indexed equality. Passwords use argon2id with OWASP's
+//! recommended parameters (19 MiB, 2 passes, 1 lane).
+
+use anyhow::{bail, Context};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::{Rng, RngCore};
+use sha2::Sha256;
+use std::path::Path;
+
+/// OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+pub const ARGON2_M_COST_KIB: u32 = 19 * 1024;
+pub const ARGON2_T_COST: u32 = 2;
+pub const ARGON2_P_COST: u32 = 1;
+
+pub fn argon2() -> Argon2<'static> {
+    // The parameters are constants within argon2's limits.
+    #[allow(clippy::unwrap_used)]
+    let params = Params::new(ARGON2_M_COST_KIB, ARGON2_T_COST, ARGON2_P_COST, None).unwrap();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password into a PHC string. CPU-bound: call it on a blocking
+/// thread.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+/// Checks a password against a PHC string in constant time. A malformed
+/// hash counts as a mismatch.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The server key: keys token hashes (and, later, encryption of stored
+/// secrets).
+#[derive(Clone)]
+pub struct Keys {
+    hmac_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(<redacted>)")
+    }
+}
+
+/// Parses a 64-hex-character key.
+pub fn parse_key(hex: &str) -> anyhow::Result<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("secret_key must be 64 hexadecimal characters (32 bytes)");
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(out)
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Keys {
+    pub fn from_bytes(hmac_key: [u8; 32]) -> Keys {
+        Keys { hmac_key }
+    }
+
+    /// Uses the configured key, or else the one in `data_dir/secret.key`,
+    /// creating it (mode 0600) on first start.
+    pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Keys> {
+        if let Some(hex) = configured {
+            return Ok(Keys::from_bytes(parse_key(hex)?));
+        }
+        let path = data_dir.join("secret.key");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return Ok(Keys::from_bytes(parse_key(&text)?));
+        }
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        write_private(&path, &to_hex(&key))?;
+        Ok(Keys::from_bytes(key))
+    }
+
+    /// The stored form of a token: hex HMAC-SHA256 under the server key.
+    pub fn hash_token(&self, token: &str) -> String {
+        #[allow(clippy::expect_used)]
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.hmac_key).expect("HMAC takes any key length");
+        mac.update(token.as_bytes());
+        to_hex(&mac.finalize().into_bytes())
+    }
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// A new opaque token: `prefix` and 32 random bytes, base64url. The prefix
+/// tells people (and secret scanners) what kind of token it is.
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A temporary password: 20 characters from an alphabet without look-alikes
+/// (about 110 bits).
+pub fn temporary_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(&h, "correct horse battery"));
+        assert!(!verify_password(&h, "correct horse battery!"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn token_hashes_depend_on_the_key() {
+        let a = Keys::from_bytes([1; 32]);
+        let b = Keys::from_bytes([2; 32]);
+        let t = new_token("rst_");
+        assert_eq!(a.hash_token(&t), a.hash_token(&t));
+        assert_ne!(a.hash_token(&t), b.hash_token(&t));
+        assert_ne!(new_token("rst_"), t);
+        assert_eq!(a.hash_token(&t).len(), 64);
+    }
+
+    #[test]
+    fn keys_parse_from_hex_only() {
+        assert!(parse_key(&"ab".repeat(32)).is_ok());
+        assert!(parse_key("abc").is_err());
+        assert!(parse_key(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn temporary_passwords_are_long_and_distinct() {
+        let p = temporary_password();
+        assert_eq!(p.len(), 20);
+        assert_ne!(p, temporary_password());
+    }
+}

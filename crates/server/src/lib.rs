@@ -1,0 +1,17 @@
+//! Roster's server: the application services, the HTTP API, configuration
+//! and start-up.
+//!
+//! Layout (see docs/architecture.md):
+//! - [`app`]: use cases over the domain and the store. Knows no HTTP.
+//! - [`http`]: axum routes, extractors, problem+json, OpenAPI.
+//! - [`config`], [`crypto`], [`startup`]: the rest.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod app;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod startup;
+
+pub use config::{Config, ConfigLayer, LogFormat, Secret, ServeFlags};
+pub use startup::{init_tracing, Application};

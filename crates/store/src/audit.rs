@@ -1,0 +1,118 @@
+//! The append-only audit log.
+
+use crate::sql::Sql;
+use crate::{Conn, Result};
+use sqlx::FromRow;
+
+/// An event to record. The actor's email and name are copied, so the event
+/// still says who acted after that user is gone or renamed.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub org_id: Option<i64>,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_email: &'a str,
+    pub actor_name: &'a str,
+    pub channel: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    /// A JSON object.
+    pub details: &'a str,
+    pub client_addr: &'a str,
+    pub request_id: &'a str,
+}
+
+pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO audit_events (org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(e.org_id)
+    .bind(e.at)
+    .bind(e.actor_id)
+    .bind(e.actor_email)
+    .bind(e.actor_name)
+    .bind(e.channel)
+    .bind(e.action)
+    .bind(e.target)
+    .bind(e.details)
+    .bind(e.client_addr)
+    .bind(e.request_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Event {
+    pub id: i64,
+    pub org_id: Option<i64>,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_email: String,
+    pub actor_name: String,
+    pub channel: String,
+    pub action: String,
+    pub target: String,
+    pub details: String,
+    pub client_addr: String,
+    pub request_id: String,
+}
+
+/// Filters of `GET /orgs/{org}/audit`; they combine with AND.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    /// The actor's email (exact, lower-case).
+    pub actor: Option<String>,
+    /// An action, or a prefix ending in `.` (`users.` matches `users.create`).
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// A page of an org's events, newest first, older than `before` (an id).
+pub async fn list(
+    conn: &mut Conn,
+    org_id: i64,
+    f: &EventFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Event>> {
+    let mut q = Sql::new(
+        "SELECT id, org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id \
+         FROM audit_events WHERE org_id = ",
+    );
+    q.bind_i64(org_id);
+    if let Some(b) = before {
+        q.push(" AND id < ").bind_i64(b);
+    }
+    if let Some(a) = &f.actor {
+        q.push(" AND actor_email = ").bind_text(a.clone());
+    }
+    match &f.action {
+        Some(a) if a.ends_with('.') => {
+            q.push(" AND action >= ").bind_text(a.clone());
+            q.push(" AND action < ").bind_text(format!("{}\u{10FFFF}", a));
+        }
+        Some(a) => {
+            q.push(" AND action = ").bind_text(a.clone());
+        }
+        None => {}
+    }
+    if let Some(t) = &f.target {
+        q.push(" AND target = ").bind_text(t.clone());
+    }
+    if let Some(s) = f.since {
+        q.push(" AND at >= ").bind_i64(s);
+    }
+    if let Some(u) = f.until {
+        q.push(" AND at < ").bind_i64(u);
+    }
+    q.push(" ORDER BY id DESC LIMIT ").bind_i64(limit);
+    let rows = q.query().fetch_all(conn).await?;
+    Ok(rows
+        .iter()
+        .map(Event::from_row)
+        .collect::<Result<Vec<_>, _>>()?)
+}

@@ -1,0 +1,176 @@
+//! Roster's storage: one set of migrations and SQL statements that runs on
+//! SQLite (the embedded default) and on PostgreSQL, through sqlx's `Any`
+//! driver.
+//!
+//! Architecture invariants:
+//! - Queries are free functions over `&mut AnyConnection`, so the same
+//!   function runs on a pooled connection or inside a transaction. The
+//!   caller owns transactions; this crate never commits on its own.
+//! - SQL sticks to what both engines accept: `$N` placeholders, BIGINT,
+//!   TEXT, `RETURNING`, 0/1 flags, Unix-millisecond times. No
+//!   `if sqlite {..} else {..}` in queries; the one difference (the
+//!   primary-key column type) is handled when migrations load.
+//! - Errors are [`StoreError`]: `NotFound`, `Conflict`, or a database fault.
+//!   Nothing here knows HTTP.
+//! - Every transaction that changes an organization first calls
+//!   [`orgs::lock`], which serialises writers to that organization on both
+//!   engines. Rules such as "at least one owner" are read after the lock.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod audit;
+mod migrate;
+pub mod members;
+pub mod orgs;
+pub mod outbox;
+pub mod sessions;
+pub mod setup;
+mod sql;
+pub mod users;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::AnyConnection as Conn;
+
+/// A transaction on either engine.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// The database engine behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or foreign-key rule refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() || db.is_foreign_key_violation() =>
+            {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// A pool of connections to one database, and which engine it is.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Store {
+    /// Opens the database (creating a SQLite file if needed) and runs the
+    /// migrations. On PostgreSQL, migrations take an advisory lock, so
+    /// several replicas starting at once apply them exactly once.
+    pub async fn open(opts: &StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let engine = if opts.url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+            Engine::Postgres
+        } else {
+            return Err(StoreError::Unavailable(
+                "database URL must start with sqlite: or postgres:".into(),
+            ));
+        };
+        let url = if engine == Engine::Sqlite && !opts.url.contains("mode=") {
+            let sep = if opts.url.contains('?') { '&' } else { '?' };
+            format!("{}{sep}mode=rwc", opts.url)
+        } else {
+            opts.url.clone()
+        };
+        let connect = AnyConnectOptions::from_str(&url)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL lets readers run beside the one writer;
+                        // foreign keys are off by default in SQLite.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await?;
+        let store = Store { pool, engine };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Starts a transaction. A transaction that writes must make its first
+    /// statement a write (usually [`orgs::lock`]); see the crate docs.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads a 0/1 flag column.
+pub(crate) fn flag(v: i64) -> bool {
+    v != 0
+}

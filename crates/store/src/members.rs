@@ -1,0 +1,347 @@
+//! Memberships: users in organizations, with their role, team, groups and
+//! status, and the filtered, paginated team list.
+
+use crate::sql::{like_contains, Sql};
+use crate::{flag, Conn, Result, StoreError};
+use sqlx::{FromRow, Row};
+use std::collections::HashMap;
+
+/// A membership joined with its user and groups: one row of the team list.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub membership_id: i64,
+    pub org_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub team: String,
+    pub status: String,
+    pub identity_provider: String,
+    pub mfa_required: bool,
+    pub joined_at: i64,
+    pub last_active_at: Option<i64>,
+    pub groups: Vec<String>,
+}
+
+#[derive(FromRow)]
+struct MemberRow {
+    membership_id: i64,
+    org_id: i64,
+    user_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    team: String,
+    status: String,
+    identity_provider: String,
+    mfa_required: i64,
+    joined_at: i64,
+    last_active_at: Option<i64>,
+}
+
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        Member {
+            membership_id: r.membership_id,
+            org_id: r.org_id,
+            user_id: r.user_id,
+            email: r.email,
+            name: r.name,
+            role: r.role,
+            team: r.team,
+            status: r.status,
+            identity_provider: r.identity_provider,
+            mfa_required: flag(r.mfa_required),
+            joined_at: r.joined_at,
+            last_active_at: r.last_active_at,
+            groups: Vec::new(),
+        }
+    }
+}
+
+const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \
+    m.team, m.status, m.identity_provider, m.mfa_required, m.joined_at, m.last_active_at \
+    FROM memberships m JOIN users u ON u.id = m.user_id";
+
+pub struct NewMembership<'a> {
+    pub org_id: i64,
+    pub user_id: i64,
+    pub role: &'a str,
+    pub team: &'a str,
+    pub status: &'a str,
+    pub identity_provider: &'a str,
+    pub mfa_required: bool,
+    pub now: i64,
+}
+
+/// Adds a user to an org. An existing membership is [`StoreError::Conflict`].
+pub async fn insert(conn: &mut Conn, m: NewMembership<'_>) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO memberships (org_id, user_id, role, team, status, identity_provider, mfa_required, joined_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(m.org_id)
+    .bind(m.user_id)
+    .bind(m.role)
+    .bind(m.team)
+    .bind(m.status)
+    .bind(m.identity_provider)
+    .bind(i64::from(m.mfa_required))
+    .bind(m.now)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// One member of an org, with groups; `None` if the user is not a member.
+pub async fn find(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<Option<Member>> {
+    let row: Option<MemberRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE m.org_id = $1 AND m.user_id = $2"))
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut member = Member::from(row);
+    member.groups = groups_of(conn, org_id, &[user_id])
+        .await?
+        .remove(&user_id)
+        .unwrap_or_default();
+    Ok(Some(member))
+}
+
+/// The filters of `GET /orgs/{org}/users`. They combine with AND; `name` and
+/// `email` are lower-cased substrings, the rest exact values.
+#[derive(Debug, Default, Clone)]
+pub struct MemberFilter {
+    pub role: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub status: Option<String>,
+    pub team: Option<String>,
+    pub group: Option<String>,
+    pub identity_provider: Option<String>,
+}
+
+fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sql {
+    let mut q = Sql::new(SELECT);
+    q.push(" WHERE m.org_id = ").bind_i64(org_id);
+    if let Some(after) = after {
+        q.push(" AND m.id > ").bind_i64(after);
+    }
+    for (col, val) in [
+        ("m.role", &f.role),
+        ("m.status", &f.status),
+        ("m.team", &f.team),
+        ("m.identity_provider", &f.identity_provider),
+    ] {
+        if let Some(v) = val {
+            q.push(&format!(" AND {col} = ")).bind_text(v.clone());
+        }
+    }
+    if let Some(name) = &f.name {
+        q.push(" AND u.name_folded LIKE ")
+            .bind_text(like_contains(name))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(email) = &f.email {
+        q.push(" AND u.email LIKE ")
+            .bind_text(like_contains(email))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(group) = &f.group {
+        q.push(
+            " AND m.user_id IN (SELECT gm.user_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+             WHERE g.org_id = m.org_id AND g.name = ",
+        )
+        .bind_text(group.clone())
+        .push(")");
+    }
+    q.push(" ORDER BY m.id LIMIT ").bind_i64(limit);
+    q
+}
+
+/// A page of the team list in join order: members whose membership id is
+/// greater than `after`, at most `limit`. Keyset pagination, so rows
+/// inserted while someone pages never shift or repeat a page.
+#[tracing::instrument(skip(conn))]
+pub async fn list(
+    conn: &mut Conn,
+    org_id: i64,
+    filter: &MemberFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let sql = list_sql(org_id, filter, after, limit);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let mut members = rows
+        .iter()
+        .map(|r| MemberRow::from_row(r).map(Member::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+    let mut groups = groups_of(conn, org_id, &ids).await?;
+    for m in &mut members {
+        m.groups = groups.remove(&m.user_id).unwrap_or_default();
+    }
+    Ok(members)
+}
+
+/// Group names of each of `user_ids` in the org, sorted.
+pub async fn groups_of(conn: &mut Conn, org_id: i64, user_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = Sql::new(
+        "SELECT gm.user_id, g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.org_id = ",
+    );
+    q.bind_i64(org_id).push(" AND gm.user_id IN (");
+    for (i, id) in user_ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind_i64(*id);
+    }
+    q.push(") ORDER BY g.name");
+    for row in q.query().fetch_all(conn).await? {
+        let user_id: i64 = row.try_get(0)?;
+        let name: String = row.try_get(1)?;
+        out.entry(user_id).or_default().push(name);
+    }
+    Ok(out)
+}
+
+/// Replaces a member's groups, creating groups that do not exist yet.
+pub async fn set_groups(conn: &mut Conn, org_id: i64, user_id: i64, groups: &[String], now: i64) -> Result<()> {
+    sqlx::query("DELETE FROM group_members WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for name in groups {
+        sqlx::query(
+            "INSERT INTO groups (org_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (org_id, name) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(name.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO group_members (group_id, user_id, org_id, created_at)
+             SELECT id, $1, $2, $3 FROM groups WHERE org_id = $2 AND name = $4",
+        )
+        .bind(user_id)
+        .bind(org_id)
+        .bind(now)
+        .bind(name.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The columns of a membership that an update may change.
+#[derive(Debug, Clone)]
+pub struct MemberFields<'a> {
+    pub role: &'a str,
+    pub team: &'a str,
+    pub status: &'a str,
+    pub identity_provider: &'a str,
+    pub mfa_required: bool,
+}
+
+pub async fn update(conn: &mut Conn, org_id: i64, user_id: i64, f: &MemberFields<'_>, now: i64) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE memberships SET role = $1, team = $2, status = $3, identity_provider = $4, mfa_required = $5, updated_at = $6
+         WHERE org_id = $7 AND user_id = $8",
+    )
+    .bind(f.role)
+    .bind(f.team)
+    .bind(f.status)
+    .bind(f.identity_provider)
+    .bind(i64::from(f.mfa_required))
+    .bind(now)
+    .bind(org_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Removes a membership and the member's groups in that org.
+pub async fn delete(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM group_members WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Active owners of the org other than `user_id`. Read it after
+/// [`crate::orgs::lock`] so that concurrent demotions see each other.
+pub async fn count_active_owners_except(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND status = 'active' AND user_id <> $2",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+pub async fn count_active_owners(conn: &mut Conn, org_id: i64) -> Result<i64> {
+    count_active_owners_except(conn, org_id, 0).await
+}
+
+/// One of a user's memberships, with its org, for `GET /me` and `GET /orgs`.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserMembership {
+    pub org_id: i64,
+    pub slug: String,
+    pub org_name: String,
+    pub personal_user_id: Option<i64>,
+    pub role: String,
+    pub status: String,
+    pub team: String,
+    pub joined_at: i64,
+}
+
+pub async fn of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<UserMembership>> {
+    Ok(sqlx::query_as(
+        "SELECT o.id AS org_id, o.slug, o.name AS org_name, o.personal_user_id, m.role, m.status, m.team, m.joined_at
+         FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.slug",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Records activity in an org, at most once per `resolution_ms`.
+pub async fn touch_activity(conn: &mut Conn, org_id: i64, user_id: i64, now: i64, resolution_ms: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE memberships SET last_active_at = $1
+         WHERE org_id = $2 AND user_id = $3 AND (last_active_at IS NULL OR last_active_at < $4)",
+    )
+    .bind(now)
+    .bind(org_id)
+    .bind(user_id)
+    .bind(now - resolution_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

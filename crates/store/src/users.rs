@@ -1,0 +1,144 @@
+//! Global user identities.
+
+use crate::{flag, Conn, Result, StoreError};
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    password_hash: Option<String>,
+    must_change_password: i64,
+    disabled: i64,
+    created_at: i64,
+    last_active_at: Option<i64>,
+}
+
+/// A user as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub last_active_at: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            password_hash: r.password_hash,
+            must_change_password: flag(r.must_change_password),
+            disabled: flag(r.disabled),
+            created_at: r.created_at,
+            last_active_at: r.last_active_at,
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, email, name, password_hash, must_change_password, disabled, created_at, last_active_at";
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub name_folded: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub must_change_password: bool,
+    pub now: i64,
+}
+
+/// Inserts a user. A taken email is [`StoreError::Conflict`].
+#[tracing::instrument(skip_all)]
+pub async fn insert(conn: &mut Conn, u: NewUser<'_>) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO users (email, name, name_folded, password_hash, must_change_password, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(u.email)
+    .bind(u.name)
+    .bind(u.name_folded)
+    .bind(u.password_hash)
+    .bind(i64::from(u.must_change_password))
+    .bind(u.now)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn get(conn: &mut Conn, id: i64) -> Result<User> {
+    let row: UserRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(row.into())
+}
+
+pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Sets a new password hash and whether it must be changed at next sign-in.
+pub async fn set_password(
+    conn: &mut Conn,
+    id: i64,
+    password_hash: &str,
+    must_change: bool,
+    now: i64,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(password_hash)
+    .bind(i64::from(must_change))
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn set_name(conn: &mut Conn, id: i64, name: &str, name_folded: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET name = $1, name_folded = $2, updated_at = $3 WHERE id = $4")
+        .bind(name)
+        .bind(name_folded)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records activity, at most once per `resolution_ms` so that reads do not
+/// turn into a write per request.
+pub async fn touch_activity(conn: &mut Conn, id: i64, now: i64, resolution_ms: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET last_active_at = $1 WHERE id = $2 AND (last_active_at IS NULL OR last_active_at < $3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(now - resolution_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(conn).await?;
+    Ok(n)
+}
