@@ -1,1 +1,499 @@
-//! placeholder
+//! A typed client for Roster's HTTP API (`/api/v1`).
+//!
+//! The CLI and the integration tests both talk to the server through this
+//! crate, so what the tests prove is what the CLI does. One async method per
+//! endpoint, taking and returning the wire types of [`roster_proto`];
+//! [`Client::request_json`] is the escape hatch for sending arbitrary (even
+//! malformed) bodies.
+//!
+//! Architecture invariant: this crate knows HTTP and JSON but nothing of the
+//! server's internals, and it never prints anything. Errors are values:
+//! a problem document from the server becomes [`ClientError::Api`], a
+//! transport failure [`ClientError::Http`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod error;
+mod query;
+
+pub use error::ClientError;
+pub use query::{AuditQuery, MemberQuery};
+
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use reqwest::{Method, RequestBuilder, StatusCode, Url};
+use roster_proto::{
+    AuditEventView, ChangePasswordRequest, CreateMemberRequest, CreateMemberResponse,
+    CreateOrgRequest, LoginRequest, LoginResponse, MeResponse, MemberPage, MemberView,
+    MembershipSummary, OrgView, Page, Problem, RoleView, SessionView, UpdateMemberRequest,
+    UpdateOrgRequest,
+};
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// The `User-Agent` every request carries. The server records requests whose
+/// agent starts with `roster-cli/` under the audit channel `cli`.
+pub const USER_AGENT: &str = concat!("roster-cli/", env!("CARGO_PKG_VERSION"));
+
+/// The media type of RFC 9457 problem documents.
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A connection to one Roster server, optionally authenticated with a
+/// session or API token. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`;
+    /// a path prefix such as `https://example.com/roster` is kept).
+    pub fn new(base_url: &str) -> Result<Client, ClientError> {
+        let base = parse_base_url(base_url)?;
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(ClientError::Http)?;
+        Ok(Client {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    /// The same client, sending `Authorization: Bearer <token>`.
+    pub fn with_token(mut self, token: impl Into<String>) -> Client {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The server's base URL, as parsed.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    // --- authentication and the caller's own account -----------------------
+
+    /// `POST /api/v1/auth/login`.
+    pub async fn login(&self, body: &LoginRequest) -> Result<LoginResponse, ClientError> {
+        let req = self.request(Method::POST, &["auth", "login"])?.json(body);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/auth/logout`: ends the current session.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        let req = self.request(Method::POST, &["auth", "logout"])?;
+        self.send_empty(req).await
+    }
+
+    /// `GET /api/v1/me`.
+    pub async fn me(&self) -> Result<MeResponse, ClientError> {
+        let req = self.request(Method::GET, &["me"])?;
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/me/password`.
+    pub async fn change_password(&self, body: &ChangePasswordRequest) -> Result<(), ClientError> {
+        let req = self.request(Method::POST, &["me", "password"])?.json(body);
+        self.send_empty(req).await
+    }
+
+    /// `GET /api/v1/me/sessions`.
+    pub async fn sessions(&self) -> Result<Vec<SessionView>, ClientError> {
+        let req = self.request(Method::GET, &["me", "sessions"])?;
+        self.send(req).await
+    }
+
+    /// `DELETE /api/v1/me/sessions/{id}`.
+    pub async fn revoke_session(&self, id: i64) -> Result<(), ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::DELETE, &["me", "sessions", &id])?;
+        self.send_empty(req).await
+    }
+
+    // --- organizations -------------------------------------------------------
+
+    /// `GET /api/v1/orgs`: the caller's memberships.
+    pub async fn orgs(&self) -> Result<Vec<MembershipSummary>, ClientError> {
+        let req = self.request(Method::GET, &["orgs"])?;
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs`: creates an org whose owner is the caller.
+    pub async fn create_org(&self, body: &CreateOrgRequest) -> Result<OrgView, ClientError> {
+        let req = self.request(Method::POST, &["orgs"])?.json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}`.
+    pub async fn org(&self, org: &str) -> Result<OrgView, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org])?;
+        self.send(req).await
+    }
+
+    /// `PATCH /api/v1/orgs/{org}`.
+    pub async fn update_org(
+        &self,
+        org: &str,
+        body: &UpdateOrgRequest,
+    ) -> Result<OrgView, ClientError> {
+        let req = self.request(Method::PATCH, &["orgs", org])?.json(body);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/leave`: the caller leaves the org.
+    pub async fn leave_org(&self, org: &str) -> Result<(), ClientError> {
+        let req = self.request(Method::POST, &["orgs", org, "leave"])?;
+        self.send_empty(req).await
+    }
+
+    // --- members ---------------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/users`: one page of the team list.
+    pub async fn list_members(
+        &self,
+        org: &str,
+        query: &MemberQuery,
+    ) -> Result<MemberPage, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "users"])?.query(query);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/users`: adds a member, creating the account
+    /// when the email has none.
+    pub async fn create_member(
+        &self,
+        org: &str,
+        body: &CreateMemberRequest,
+    ) -> Result<CreateMemberResponse, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "users"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/users/{id}`.
+    pub async fn member(&self, org: &str, id: i64) -> Result<MemberView, ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::GET, &["orgs", org, "users", &id])?;
+        self.send(req).await
+    }
+
+    /// `PATCH /api/v1/orgs/{org}/users/{id}`.
+    pub async fn update_member(
+        &self,
+        org: &str,
+        id: i64,
+        body: &UpdateMemberRequest,
+    ) -> Result<MemberView, ClientError> {
+        let id = id.to_string();
+        let req = self
+            .request(Method::PATCH, &["orgs", org, "users", &id])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/users/{id}`: removes the member from the
+    /// org (their account and personal org remain).
+    pub async fn delete_member(&self, org: &str, id: i64) -> Result<(), ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::DELETE, &["orgs", org, "users", &id])?;
+        self.send_empty(req).await
+    }
+
+    // --- roles and audit -------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/roles`.
+    pub async fn roles(&self, org: &str) -> Result<Vec<RoleView>, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "roles"])?;
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/roles/{name}`.
+    pub async fn role(&self, org: &str, name: &str) -> Result<RoleView, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "roles", name])?;
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/audit`: one page of the audit log.
+    pub async fn audit(
+        &self,
+        org: &str,
+        query: &AuditQuery,
+    ) -> Result<Page<AuditEventView>, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "audit"])?.query(query);
+        self.send(req).await
+    }
+
+    // --- escape hatch --------------------------------------------------------
+
+    /// Sends `body` (if any) to `path` (e.g. `/api/v1/orgs/acme/users`,
+    /// which may carry a query string) and returns the status and the JSON
+    /// body, whatever the status. An empty body reads as `null` and a body
+    /// that is not JSON as a JSON string. Only transport failures are errors.
+    pub async fn request_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), ClientError> {
+        let url = join_raw(&self.base, path)?;
+        let mut req = self.authorize(self.http.request(method, url));
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.map_err(ClientError::Http)?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(ClientError::Http)?;
+        let value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+            })
+        };
+        Ok((status, value))
+    }
+
+    // --- plumbing ------------------------------------------------------------
+
+    /// A request to `/api/v1/<segments...>`, each segment percent-encoded.
+    fn request(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder, ClientError> {
+        let url = api_url(&self.base, segments)?;
+        Ok(self.authorize(self.http.request(method, url)))
+    }
+
+    fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    /// Sends and decodes a JSON body of type `T` from a 2xx response.
+    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, ClientError> {
+        let resp = req.send().await.map_err(ClientError::Http)?;
+        let status = resp.status();
+        let url = resp.url().to_string();
+        if !status.is_success() {
+            return Err(api_error(resp).await);
+        }
+        let bytes = resp.bytes().await.map_err(ClientError::Http)?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse {
+            url,
+            status: status.as_u16(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Sends and expects a 2xx response whose body (if any) is ignored.
+    async fn send_empty(&self, req: RequestBuilder) -> Result<(), ClientError> {
+        let resp = req.send().await.map_err(ClientError::Http)?;
+        if !resp.status().is_success() {
+            return Err(api_error(resp).await);
+        }
+        Ok(())
+    }
+}
+
+/// Parses and checks a server base URL.
+fn parse_base_url(raw: &str) -> Result<Url, ClientError> {
+    let invalid = |reason: &str| ClientError::InvalidUrl {
+        url: raw.to_string(),
+        reason: reason.to_string(),
+    };
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return Err(invalid("it must name a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not have a query or a fragment"));
+    }
+    Ok(url)
+}
+
+/// `base` + `/api/v1/` + the segments, each percent-encoded as one path
+/// segment (so a slug can never walk to another path).
+fn api_url(base: &Url, segments: &[&str]) -> Result<Url, ClientError> {
+    let mut url = base.clone();
+    {
+        let mut path = url.path_segments_mut().map_err(|()| ClientError::InvalidUrl {
+            url: base.to_string(),
+            reason: "it cannot be a base URL".to_string(),
+        })?;
+        path.pop_if_empty().extend(["api", "v1"]).extend(segments);
+    }
+    Ok(url)
+}
+
+/// `base` + a raw path (which should start with `/`), keeping any path
+/// prefix of `base`.
+fn join_raw(base: &Url, path: &str) -> Result<Url, ClientError> {
+    let prefix = base.as_str().trim_end_matches('/');
+    let sep = if path.starts_with('/') { "" } else { "/" };
+    let joined = format!("{prefix}{sep}{path}");
+    Url::parse(&joined).map_err(|e| ClientError::InvalidUrl {
+        url: joined.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// Turns a non-2xx response into [`ClientError::Api`], synthesizing a
+/// problem document when the server did not send one.
+async fn api_error(resp: reqwest::Response) -> ClientError {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.unwrap_or_default();
+    let problem = problem_from_body(status, &headers, &body);
+    ClientError::Api {
+        status: status.as_u16(),
+        problem,
+    }
+}
+
+fn problem_from_body(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Problem {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_json = content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("application/json");
+    if is_json {
+        if let Ok(problem) = serde_json::from_slice::<Problem>(body) {
+            return problem;
+        }
+    }
+    synthesize_problem(status, headers, &content_type, body)
+}
+
+/// A problem document for a response that did not carry one (a proxy's
+/// error page, an empty 404...).
+fn synthesize_problem(
+    status: StatusCode,
+    headers: &HeaderMap,
+    content_type: &str,
+    body: &[u8],
+) -> Problem {
+    let title = status
+        .canonical_reason()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP status {}", status.as_u16()));
+    let text = String::from_utf8_lossy(body);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let detail = if text.is_empty() || content_type.starts_with("text/html") {
+        None
+    } else {
+        Some(truncate(&text, 200))
+    };
+    Problem {
+        type_: "about:blank".to_string(),
+        title,
+        status: status.as_u16(),
+        code: format!("http_{}", status.as_u16()),
+        detail,
+        errors: Vec::new(),
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The query string a request would carry (reqwest encodes queries
+    /// with serde_urlencoded).
+    fn query_string<Q: serde::Serialize>(q: &Q) -> String {
+        let req = reqwest::Client::new()
+            .get("http://localhost/")
+            .query(q)
+            .build()
+            .unwrap();
+        req.url().query().unwrap_or("").to_string()
+    }
+
+    #[test]
+    fn base_urls_must_be_http_with_a_host() {
+        assert!(Client::new("http://127.0.0.1:8080").is_ok());
+        assert!(Client::new("https://example.com/roster/").is_ok());
+        for bad in ["", "127.0.0.1:8080", "ftp://example.com", "mailto:a@b.c", "http://x/?a=b"] {
+            let err = Client::new(bad).err();
+            assert!(
+                matches!(err, Some(ClientError::InvalidUrl { .. })),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn api_paths_keep_the_prefix_and_encode_segments() {
+        let base = parse_base_url("https://example.com/roster/").unwrap();
+        let url = api_url(&base, &["orgs", "a/b c", "users"]).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://example.com/roster/api/v1/orgs/a%2Fb%20c/users"
+        );
+        let root = parse_base_url("http://127.0.0.1:8080").unwrap();
+        let url = api_url(&root, &["me"]).unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/api/v1/me");
+    }
+
+    #[test]
+    fn raw_paths_join_onto_the_prefix() {
+        let base = parse_base_url("http://h:1/p/").unwrap();
+        let joined = join_raw(&base, "/api/v1/orgs?limit=2").unwrap();
+        assert_eq!(joined.as_str(), "http://h:1/p/api/v1/orgs?limit=2");
+    }
+
+    #[test]
+    fn queries_skip_unset_filters() {
+        let q = MemberQuery {
+            role: Some("admin".into()),
+            name: Some("Michael Scott".into()),
+            limit: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(query_string(&q), "role=admin&name=Michael+Scott&limit=10");
+        assert_eq!(query_string(&AuditQuery::default()), "");
+    }
+
+    #[test]
+    fn problem_bodies_are_read_and_others_synthesized() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, PROBLEM_JSON.parse().unwrap());
+        let body = br#"{"type":"about:blank","title":"Not found","status":404,"code":"not_found","detail":"no user 7"}"#;
+        let p = problem_from_body(StatusCode::NOT_FOUND, &headers, body);
+        assert_eq!(p.code, "not_found");
+        assert_eq!(p.detail.as_deref(), Some("no user 7"));
+
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, "text/plain".parse().unwrap());
+        let p = problem_from_body(StatusCode::BAD_GATEWAY, &headers, b"upstream\n down");
+        assert_eq!(p.status, 502);
+        assert_eq!(p.title, "Bad Gateway");
+        assert_eq!(p.detail.as_deref(), Some("upstream down"));
+        let err = ClientError::Api {
+            status: 502,
+            problem: p,
+        };
+        assert_eq!(err.to_string(), "Bad Gateway: upstream down");
+    }
+}

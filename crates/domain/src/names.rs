@@ -118,11 +118,10 @@ macro_rules! text_newtype {
         impl $name {
             pub const MAX_CHARS: usize = $max;
 
-            #[allow(unused_comparisons)]
             pub fn parse(raw: &str) -> Result<Self, DomainError> {
                 let s = raw.trim();
                 let n = s.chars().count();
-                if n < $min || n > $max || has_control(s) {
+                if !($min..=$max).contains(&n) || has_control(s) {
                     return Err(DomainError::invalid(
                         $field,
                         format!(

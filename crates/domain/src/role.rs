@@ -152,6 +152,22 @@ impl Role {
         name.builtin().map(BuiltinRole::role)
     }
 
+    /// A role defined by an organization.
+    pub fn custom(name: RoleName, management: ManagementSet, platform_classes: ClassSet) -> Role {
+        Role {
+            name,
+            builtin: false,
+            management,
+            platform_classes,
+        }
+    }
+
+    /// A role that grants nothing: what an unknown role name resolves to,
+    /// so that a dangling name fails closed.
+    pub fn nothing(name: RoleName) -> Role {
+        Role::custom(name, ManagementSet::empty(), ClassSet::default())
+    }
+
     pub fn name(&self) -> &RoleName {
         &self.name
     }

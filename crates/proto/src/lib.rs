@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// An RFC 9457 problem document. `code` is stable and meant for programs;
-/// `title` and `detail` are for people.
+/// `title` and `detail` are for people. The response's `x-request-id`
+/// header names the request in the server's logs.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -22,8 +23,6 @@ pub struct Problem {
     /// The field-level reasons of a validation error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

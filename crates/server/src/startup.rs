@@ -1,8 +1,17 @@
-//! Start-up: open the store, seed a first org if asked, bind, serve, and
+//! Start-up: bind, open the store, seed the first org if asked, serve, and
 //! shut down gracefully.
 
+use crate::app::setup::FirstOwner;
+use crate::app::{App, AppSettings, RequestMeta};
 use crate::config::{Config, LogFormat};
+use crate::crypto::Keys;
+use anyhow::Context;
+use roster_domain::{DisplayName, Email, OrgName, OrgSlug, Password};
+use roster_store::{Engine, Store, StoreOptions};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr,
 /// filtered by `RUST_LOG`, default `info`).
@@ -18,12 +27,57 @@ pub fn init_tracing(format: LogFormat) {
 
 /// A built server, bound to its port but not yet serving.
 pub struct Application {
-    pub(crate) addr: SocketAddr,
+    addr: SocketAddr,
+    listener: TcpListener,
+    app: App,
+    data_dir: PathBuf,
 }
 
 impl Application {
-    pub async fn build(_config: Config) -> anyhow::Result<Application> {
-        anyhow::bail!("not yet")
+    /// Binds the listener (logging the bound address first), opens and
+    /// migrates the database, and seeds the first org on an empty database.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "roster listening on http://{addr}");
+
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        let keys = Keys::load(config.secret_key.as_ref().map(|s| s.expose()), &config.data_dir)?;
+        let store = Store::open(&StoreOptions {
+            url: config.database_url.clone(),
+            max_connections: config.max_connections,
+        })
+        .await
+        .context("cannot open the database")?;
+        let engine = match store.engine() {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        };
+        tracing::info!(engine, data_dir = %config.data_dir.display(), "database ready");
+
+        let public_url = config
+            .public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let app = App::new(
+            store,
+            keys,
+            AppSettings {
+                session_ttl_ms: config.session_ttl_hours * 3600 * 1000,
+                public_url: public_url.clone(),
+            },
+        )?;
+        first_start(&app, &config, &public_url).await?;
+        Ok(Application {
+            addr,
+            listener,
+            app,
+            data_dir: config.data_dir,
+        })
     }
 
     /// The address it bound (the chosen port when the config asked for 0).
@@ -31,11 +85,69 @@ impl Application {
         self.addr
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    pub async fn run_until_stopped(
-        self,
-        _shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, finishes
+    /// in-flight requests and stops the background worker.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(
+            self.app
+                .clone()
+                .run_outbox_worker(self.data_dir.join("mail.log"), stop_rx),
+        );
+        let router = crate::http::router(self.app.clone());
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        let _ = stop_tx.send(true);
+        let _ = worker.await;
+        self.app.store().close().await;
+        tracing::info!("roster stopped");
         Ok(())
     }
+}
+
+/// On an empty database: seed from `--bootstrap-owner` / `ROSTER_BOOTSTRAP_*`
+/// if given, else print a one-time setup link. Does nothing afterwards.
+async fn first_start(app: &App, config: &Config, public_url: &str) -> anyhow::Result<()> {
+    if !app.is_empty().await? {
+        return Ok(());
+    }
+    let b = &config.bootstrap;
+    let Some(email) = &b.owner_email else {
+        let token = app.new_setup_token().await?;
+        // Printed, not logged: the link is a secret shown once.
+        println!("Roster has no users yet. Open this one-time link within 24 hours to create the first organization and owner:\n\n    {public_url}/setup?token={token}\n\nor restart with --bootstrap-owner EMAIL.");
+        return Ok(());
+    };
+    let email = Email::parse(email).context("the bootstrap owner email is not valid")?;
+    let slug = OrgSlug::parse(b.org.as_deref().unwrap_or("default")).context("ROSTER_BOOTSTRAP_ORG is not a valid slug")?;
+    let password = b
+        .owner_password
+        .as_ref()
+        .map(|p| Password::parse_new(p.expose()))
+        .transpose()
+        .context("ROSTER_BOOTSTRAP_OWNER_PASSWORD is not acceptable")?;
+    let first = FirstOwner {
+        org_name: OrgName::parse(slug.as_str())?,
+        org_slug: slug.clone(),
+        name: DisplayName::from_email(&email),
+        email: email.clone(),
+        password,
+    };
+    let seeded = app
+        .seed_first_owner(first, None, &RequestMeta::system())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(org = %slug, owner = %email, "created the first organization and its owner");
+    if let Some(pw) = seeded.temporary_password {
+        println!("Created organization {slug} with owner {email}.\nTemporary password (shown once; change it at first sign-in): {pw}\n\n    roster login --server {public_url} --email {email}");
+    }
+    Ok(())
 }

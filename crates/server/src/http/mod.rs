@@ -1,1 +1,138 @@
-//! HTTP layer.
+//! The HTTP layer: axum routes, extractors, problem+json and the OpenAPI
+//! document.
+//!
+//! Architecture invariants:
+//! - Every API route is registered through `utoipa_axum`'s `routes!`, so a
+//!   route cannot exist without its OpenAPI entry.
+//! - Handlers parse input into domain types, call one [`crate::app`] use
+//!   case, and convert the result with [`views`]. They hold no rules.
+//! - Errors become problem+json only in [`error`]; they are logged in the
+//!   middleware, inside the request's span, never in `into_response`.
+
+pub mod error;
+pub mod extract;
+mod pagination;
+mod routes;
+pub mod views;
+
+use crate::app::App;
+use axum::extract::Request;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use error::{ApiError, InternalDetail};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Roster", description = "Organizations, users and access management. Errors are RFC 9457 problem documents with a stable `code`."),
+    components(schemas(roster_proto::Problem)),
+    tags(
+        (name = "auth", description = "Signing in and out"),
+        (name = "me", description = "Your own account"),
+        (name = "orgs", description = "Organizations"),
+        (name = "users", description = "Members of an organization"),
+        (name = "roles", description = "Roles and permissions"),
+        (name = "audit", description = "The audit log"),
+        (name = "setup", description = "First start"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+struct ApiDoc;
+
+/// The API routes and their OpenAPI document.
+fn api() -> (Router<AppState>, OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .merge(routes::auth::router())
+        .merge(routes::orgs::router())
+        .merge(routes::users::router())
+        .merge(routes::roles::router())
+        .merge(routes::audit::router())
+        .merge(routes::setup::api_router());
+    let (router, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .nest("/api/v1", v1)
+        .merge(routes::health::router())
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    if let Some(components) = doc.components.as_mut() {
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A session token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+    (router, doc)
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi() -> OpenApi {
+    api().1
+}
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+    .route("/setup", get(routes::setup::setup_page).post(routes::setup::setup_submit))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .with_state(AppState { app })
+    .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+    .layer(middleware::from_fn(log_errors))
+    .layer(
+        TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }),
+    )
+    .layer(PropagateRequestIdLayer::new(request_id.clone()))
+    .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::request(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::request(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+}
+
+/// Logs server-side failures inside the request's span, with the detail
+/// that the response does not carry.
+async fn log_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if let Some(InternalDetail(detail)) = res.extensions().get::<InternalDetail>() {
+        tracing::error!(error = %detail, "request failed");
+    } else if res.status().is_server_error() {
+        tracing::warn!(status = %res.status(), "request failed");
+    }
+    res.into_response()
+}

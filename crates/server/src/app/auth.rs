@@ -1,0 +1,266 @@
+//! Sign-in, sessions, and the signed-in user's own account.
+
+use super::audit::{record, AuditEntry};
+use super::error::Result;
+use super::time::now_ms;
+use super::{App, AppError, RequestMeta};
+use crate::crypto;
+use roster_domain::{DisplayName, Email, OrgSlug, Password};
+use roster_store::{members, orgs, sessions, users, Conn};
+use serde_json::json;
+
+/// Session tokens start with this, so they are recognisable in a leak.
+pub const SESSION_PREFIX: &str = "rss_";
+
+/// How often `last_seen_at` / `last_active_at` are written at most.
+pub const ACTIVITY_RESOLUTION_MS: i64 = 60_000;
+
+/// A signed-in user, resolved once per request from a session token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub session_id: i64,
+    pub must_change_password: bool,
+}
+
+/// The result of a successful sign-in. `token` is shown once.
+pub struct Login {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: users::User,
+}
+
+/// Runs argon2 on a blocking thread: it is the only real cost of a sign-in
+/// and must not stall the async workers.
+async fn verify_blocking(hash: String, password: Password) -> Result<bool> {
+    tokio::task::spawn_blocking(move || crypto::verify_password(&hash, password.expose()))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+pub(crate) async fn hash_blocking(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+/// Creates an account: the user, their personal org, and their ownership
+/// of it (SPEC §1). Part of the caller's transaction.
+pub(crate) async fn create_account(
+    conn: &mut Conn,
+    email: &Email,
+    name: &DisplayName,
+    password_hash: Option<&str>,
+    must_change_password: bool,
+) -> Result<i64> {
+    let now = now_ms();
+    let user_id = users::insert(
+        conn,
+        users::NewUser {
+            email: email.as_str(),
+            name: name.as_str(),
+            name_folded: &name.folded(),
+            password_hash,
+            must_change_password,
+            now,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        roster_store::StoreError::Conflict(_) => AppError::Conflict {
+            code: "email_taken",
+            message: format!("an account with email {email} already exists"),
+        },
+        other => other.into(),
+    })?;
+    let slug = OrgSlug::personal(user_id);
+    let org_id = orgs::insert(conn, slug.as_str(), &format!("{name} (personal)"), Some(user_id), now).await?;
+    members::insert(
+        conn,
+        members::NewMembership {
+            org_id,
+            user_id,
+            role: "owner",
+            team: "",
+            status: "active",
+            identity_provider: "password",
+            mfa_required: false,
+            now,
+        },
+    )
+    .await?;
+    Ok(user_id)
+}
+
+impl App {
+    /// Signs in with email and password. Throttled per account and per
+    /// client address; an unknown email costs the same hash and gets the
+    /// same answer as a wrong password.
+    pub async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<Login> {
+        // Malformed emails and overlong passwords cannot match an account;
+        // answer as for a wrong password.
+        let email_key = email.trim().to_lowercase();
+        let throttle = &self.inner.throttle;
+        throttle
+            .check(&email_key, &meta.client_addr)
+            .map_err(|s| AppError::TooManyAttempts { retry_after_secs: s })?;
+        let password = Password::parse_offered(password).map_err(|_| AppError::InvalidCredentials)?;
+        let user = match Email::parse(email) {
+            Ok(e) => {
+                let mut conn = self.store().conn().await?;
+                users::find_by_email(&mut conn, e.as_str()).await?
+            }
+            Err(_) => None,
+        };
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.inner.dummy_hash.clone());
+        let matches = verify_blocking(hash, password).await?;
+        let user = match user {
+            Some(u) if matches && u.password_hash.is_some() && !u.disabled => u,
+            _ => {
+                throttle.record_failure(&email_key, &meta.client_addr);
+                tracing::info!(client = %meta.client_addr, "failed sign-in");
+                return Err(AppError::InvalidCredentials);
+            }
+        };
+        throttle.record_success(&email_key);
+
+        let token = crypto::new_token(SESSION_PREFIX);
+        let now = now_ms();
+        let expires_at = now + self.settings().session_ttl_ms;
+        let mut tx = self.store().begin().await?;
+        sessions::insert(
+            &mut tx,
+            sessions::NewSession {
+                token_hash: &self.keys().hash_token(&token),
+                user_id: user.id,
+                now,
+                expires_at,
+                client_addr: &meta.client_addr,
+                user_agent: truncate(&meta.user_agent, 200),
+            },
+        )
+        .await?;
+        users::touch_activity(&mut tx, user.id, now, ACTIVITY_RESOLUTION_MS).await?;
+        roster_store::commit(tx).await?;
+        Ok(Login {
+            token,
+            expires_at,
+            user,
+        })
+    }
+
+    /// Resolves a session token into a principal. Expired, unknown or
+    /// forged tokens, and disabled users, are [`AppError::Unauthenticated`].
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        if !token.starts_with(SESSION_PREFIX) || token.len() > 100 {
+            return Err(AppError::Unauthenticated);
+        }
+        let now = now_ms();
+        let mut conn = self.store().conn().await?;
+        let found = sessions::find_live(&mut conn, &self.keys().hash_token(token), now).await?;
+        let Some(s) = found.filter(|s| !s.disabled) else {
+            return Err(AppError::Unauthenticated);
+        };
+        if now - s.last_seen_at > ACTIVITY_RESOLUTION_MS {
+            sessions::touch(&mut conn, s.session_id, now).await?;
+            users::touch_activity(&mut conn, s.user_id, now, ACTIVITY_RESOLUTION_MS).await?;
+        }
+        Ok(Principal {
+            user_id: s.user_id,
+            email: s.email,
+            name: s.name,
+            session_id: s.session_id,
+            must_change_password: s.must_change_password,
+        })
+    }
+
+    /// Ends the current session.
+    pub async fn logout(&self, p: &Principal) -> Result<()> {
+        let mut conn = self.store().conn().await?;
+        match sessions::delete(&mut conn, p.session_id).await {
+            Ok(()) | Err(roster_store::StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes the signed-in user's password. Other sessions end; this one
+    /// stays and loses the `password_change_required` mark.
+    pub async fn change_password(
+        &self,
+        p: &Principal,
+        current: &str,
+        new: &str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let new = Password::parse_new(new)?;
+        let current = Password::parse_offered(current).map_err(|_| AppError::InvalidCredentials)?;
+        if new.expose() == current.expose() {
+            return Err(AppError::Domain(roster_domain::DomainError::Invalid {
+                field: roster_domain::Field("new_password"),
+                message: "the new password must differ from the current one".into(),
+            }));
+        }
+        let user = {
+            let mut conn = self.store().conn().await?;
+            users::get(&mut conn, p.user_id).await?
+        };
+        let hash = user.password_hash.clone().unwrap_or_else(|| self.inner.dummy_hash.clone());
+        if user.password_hash.is_none() || !verify_blocking(hash, current).await? {
+            return Err(AppError::InvalidCredentials);
+        }
+        let new_hash = hash_blocking(new.expose().to_owned()).await?;
+        let mut tx = self.store().begin().await?;
+        users::set_password(&mut tx, p.user_id, &new_hash, false, now_ms()).await?;
+        let ended = sessions::delete_others(&mut tx, p.user_id, p.session_id).await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: None,
+                actor: Some(p),
+                action: "user.password_change",
+                target: format!("user:{}", p.user_id),
+                details: json!({ "other_sessions_ended": ended }),
+            },
+        )
+        .await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// The signed-in user and their memberships.
+    pub async fn me(&self, p: &Principal) -> Result<(users::User, Vec<members::UserMembership>)> {
+        let mut conn = self.store().conn().await?;
+        let user = users::get(&mut conn, p.user_id).await?;
+        let memberships = members::of_user(&mut conn, p.user_id).await?;
+        Ok((user, memberships))
+    }
+
+    pub async fn sessions(&self, p: &Principal) -> Result<Vec<sessions::SessionInfo>> {
+        let mut conn = self.store().conn().await?;
+        Ok(sessions::list_for_user(&mut conn, p.user_id, now_ms()).await?)
+    }
+
+    pub async fn end_session(&self, p: &Principal, session_id: i64) -> Result<()> {
+        let mut conn = self.store().conn().await?;
+        sessions::delete_for_user(&mut conn, p.user_id, session_id)
+            .await
+            .map_err(|e| match e {
+                roster_store::StoreError::NotFound => AppError::NotFound("session"),
+                other => other.into(),
+            })
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

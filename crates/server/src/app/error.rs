@@ -1,0 +1,57 @@
+//! The application's error type. Variants carry meanings; the HTTP layer maps
+//! each to a status and a stable problem code in one table.
+
+use roster_domain::DomainError;
+use roster_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// No credentials, or credentials that are not (or no longer) valid.
+    #[error("sign-in required")]
+    Unauthenticated,
+    /// Wrong email or password; the same answer whether the email exists.
+    #[error("the email or password is not correct")]
+    InvalidCredentials,
+    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// The session's password is temporary and must be changed first.
+    #[error("change your temporary password before doing anything else")]
+    PasswordChangeRequired,
+    /// The membership exists but is not active.
+    #[error("your membership in this organization is {status}")]
+    MembershipInactive { status: String },
+    /// The caller may see the thing but not do this; carries the reason.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Not found, or not visible to the caller (never says which).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule: `code` is stable (`email_taken`, `slug_taken`, ...).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A one-time link that was already used, or has expired.
+    #[error("this link is invalid, used or expired")]
+    InvalidLink,
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound("record"),
+            StoreError::Conflict(msg) => AppError::Conflict {
+                code: "conflict",
+                message: format!("the change conflicts with existing data ({msg})"),
+            },
+            StoreError::Unavailable(_) => AppError::Unavailable,
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

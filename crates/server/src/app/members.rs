@@ -1,0 +1,371 @@
+//! Members of an organization: adding people directly, the team list,
+//! editing, disabling and removing (SPEC §2, §3.1).
+
+use super::audit::{record, AuditEntry};
+use super::auth::{create_account, hash_blocking};
+use super::error::Result;
+use super::orgs::{invalid, parse_role, remove_checked, resolve_role, OrgAccess};
+use super::outbox::queue;
+use super::time::now_ms;
+use super::{App, AppError, RequestMeta};
+use crate::crypto;
+use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
+use roster_domain::{
+    DisplayName, DomainError, Email, GroupName, IdentityProvider, ManagementPermission, MemberStatus,
+    Team,
+};
+use roster_store::members::{self, Member, MemberFields, MemberFilter};
+use roster_store::{orgs, users, StoreError};
+use serde_json::{json, Map, Value};
+
+/// `POST /orgs/{org}/users`, parsed.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub email: Email,
+    pub name: Option<DisplayName>,
+    pub role: Option<String>,
+    pub team: Team,
+    pub groups: Vec<GroupName>,
+    pub identity_provider: IdentityProvider,
+    pub mfa_required: bool,
+}
+
+/// The outcome of adding a member.
+pub struct CreatedMember {
+    pub member: Member,
+    /// Shown once: a new password account's temporary password.
+    pub temporary_password: Option<String>,
+    pub account_created: bool,
+}
+
+/// A change to a member, as received; every field optional.
+#[derive(Debug, Default, Clone)]
+pub struct MemberUpdate {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub team: Option<String>,
+    pub groups: Option<Vec<String>>,
+    pub status: Option<String>,
+    pub mfa_required: Option<bool>,
+    pub identity_provider: Option<String>,
+}
+
+fn target(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+fn not_member(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound => AppError::NotFound("member"),
+        other => other.into(),
+    }
+}
+
+impl App {
+    /// Adds a person to the org. A new email gets an account with a
+    /// temporary password (password provider) that must be changed at first
+    /// sign-in; an existing account is added as it is.
+    pub async fn create_member(&self, access: &OrgAccess, new: NewMember, meta: &RequestMeta) -> Result<CreatedMember> {
+        access.require(ManagementPermission::UsersManage)?;
+        if access.org.personal_user_id.is_some() {
+            return Err(DomainError::PersonalOrg.into());
+        }
+        let role = match &new.role {
+            Some(r) => parse_role(r)?,
+            None => parse_role(&access.org.settings.default_role)?,
+        };
+        policy::may_grant(&access.role, &role)?;
+
+        let existing = {
+            let mut conn = self.store().conn().await?;
+            users::find_by_email(&mut conn, new.email.as_str()).await?
+        };
+        // Hash outside the transaction: it is slow and holds no lock.
+        let temporary = match (&existing, new.identity_provider == IdentityProvider::password()) {
+            (None, true) => {
+                let pw = crypto::temporary_password();
+                let hash = hash_blocking(pw.clone()).await?;
+                Some((pw, hash))
+            }
+            _ => None,
+        };
+
+        let org = &access.org;
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, org.id).await?;
+        // Re-read under the lock: another request may have created it.
+        let (user_id, created) = match users::find_by_email(&mut tx, new.email.as_str()).await? {
+            Some(u) => (u.id, false),
+            None => {
+                let name = new.name.clone().unwrap_or_else(|| DisplayName::from_email(&new.email));
+                let hash = temporary.as_ref().map(|(_, h)| h.as_str());
+                let id = create_account(&mut tx, &new.email, &name, hash, hash.is_some()).await?;
+                (id, true)
+            }
+        };
+        members::insert(
+            &mut tx,
+            members::NewMembership {
+                org_id: org.id,
+                user_id,
+                role: role.name().as_str(),
+                team: new.team.as_str(),
+                status: MemberStatus::Active.as_str(),
+                identity_provider: new.identity_provider.as_str(),
+                mfa_required: new.mfa_required,
+                now: now_ms(),
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AppError::Conflict {
+                code: "already_member",
+                message: format!("{} is already a member of {}", new.email, org.slug),
+            },
+            other => other.into(),
+        })?;
+        let groups: Vec<String> = new.groups.iter().map(|g| g.as_str().to_owned()).collect();
+        members::set_groups(&mut tx, org.id, user_id, &groups, now_ms()).await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(org.id),
+                actor: Some(&access.principal),
+                action: "member.create",
+                target: target(user_id),
+                details: json!({
+                    "email": new.email.as_str(),
+                    "role": role.name().as_str(),
+                    "team": new.team.as_str(),
+                    "groups": groups,
+                    "identity_provider": new.identity_provider.as_str(),
+                    "mfa_required": new.mfa_required,
+                    "account_created": created,
+                }),
+            },
+        )
+        .await?;
+        let member = members::find(&mut tx, org.id, user_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        roster_store::commit(tx).await?;
+        Ok(CreatedMember {
+            member,
+            temporary_password: if created { temporary.map(|(pw, _)| pw) } else { None },
+            account_created: created,
+        })
+    }
+
+    /// A page of the team list. Needs `users:read`.
+    pub async fn list_members(
+        &self,
+        access: &OrgAccess,
+        filter: &MemberFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Member>> {
+        access.require(ManagementPermission::UsersRead)?;
+        let mut conn = self.store().conn().await?;
+        Ok(members::list(&mut conn, access.org.id, filter, after, limit).await?)
+    }
+
+    pub async fn get_member(&self, access: &OrgAccess, user_id: i64) -> Result<Member> {
+        access.require(ManagementPermission::UsersRead)?;
+        let mut conn = self.store().conn().await?;
+        members::find(&mut conn, access.org.id, user_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))
+    }
+
+    /// Edits a member. Every rule is checked under the org's lock against
+    /// the member as it is at that moment, so two owners demoting each
+    /// other at once leave one owner.
+    pub async fn update_member(
+        &self,
+        access: &OrgAccess,
+        user_id: i64,
+        u: MemberUpdate,
+        meta: &RequestMeta,
+    ) -> Result<Member> {
+        // Parse everything before taking the lock.
+        let new_role = u.role.as_deref().map(parse_role).transpose()?;
+        let new_status = u.status.as_deref().map(MemberStatus::parse).transpose()?;
+        let new_name = u.name.as_deref().map(DisplayName::parse).transpose()?;
+        let new_team = u.team.as_deref().map(Team::parse).transpose()?;
+        let new_groups = u
+            .groups
+            .as_ref()
+            .map(|g| GroupName::parse_list(g.iter().map(String::as_str)))
+            .transpose()?;
+        let new_idp = u.identity_provider.as_deref().map(IdentityProvider::parse).transpose()?;
+        if new_status == Some(MemberStatus::Reviewing) {
+            return Err(invalid("status", "status can be set to active or disabled; reviewing is for sign-ups awaiting approval"));
+        }
+
+        let org = &access.org;
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, org.id).await?;
+        let current = members::find(&mut tx, org.id, user_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        let current_role = resolve_role(&current.role);
+        let current_status = MemberStatus::parse(&current.status)?;
+        let role = new_role.clone().unwrap_or_else(|| current_role.clone());
+        let status = new_status.unwrap_or(current_status);
+
+        // Approving a sign-up needs users:approve; anything else users:manage.
+        let approving = current_status == MemberStatus::Reviewing && status == MemberStatus::Active;
+        let only_approval = approving
+            && new_name.is_none()
+            && new_team.is_none()
+            && new_groups.is_none()
+            && new_idp.is_none()
+            && u.mfa_required.is_none();
+        if only_approval {
+            access.require(ManagementPermission::UsersApprove)?;
+            if current_role.is_owner() {
+                access.require(ManagementPermission::OwnersManage)?;
+            }
+        } else {
+            policy::may_manage_member(&access.role, &current_role)?;
+        }
+        if new_role.as_ref().is_some_and(|r| r.name() != current_role.name()) {
+            policy::may_change_role(&access.role, &current_role, &role)
+                .or_else(|e| if only_approval { policy::may_grant(&access.role, &role) } else { Err(e) })?;
+        }
+        let others = members::count_active_owners_except(&mut tx, org.id, user_id).await?;
+        ensure_owner_remains(
+            is_active_owner(&current_role, current_status),
+            is_active_owner(&role, status),
+            others,
+        )?;
+
+        let team = new_team.as_ref().map(|t| t.as_str()).unwrap_or(&current.team);
+        let idp = new_idp.as_ref().map(|i| i.as_str()).unwrap_or(&current.identity_provider);
+        let mfa_required = u.mfa_required.unwrap_or(current.mfa_required);
+        let now = now_ms();
+        members::update(
+            &mut tx,
+            org.id,
+            user_id,
+            &MemberFields {
+                role: role.name().as_str(),
+                team,
+                status: status.as_str(),
+                identity_provider: idp,
+                mfa_required,
+            },
+            now,
+        )
+        .await
+        .map_err(not_member)?;
+        if let Some(name) = &new_name {
+            users::set_name(&mut tx, user_id, name.as_str(), &name.folded(), now).await?;
+        }
+        let groups: Option<Vec<String>> =
+            new_groups.map(|gs| gs.iter().map(|g| g.as_str().to_owned()).collect());
+        if let Some(gs) = &groups {
+            members::set_groups(&mut tx, org.id, user_id, gs, now).await?;
+        }
+
+        let mut changes = Map::new();
+        let mut change = |field: &str, from: Value, to: Value| {
+            if from != to {
+                changes.insert(field.to_owned(), json!({ "from": from, "to": to }));
+            }
+        };
+        change("role", json!(current.role), json!(role.name().as_str()));
+        change("status", json!(current.status), json!(status.as_str()));
+        change("team", json!(current.team), json!(team));
+        change("identity_provider", json!(current.identity_provider), json!(idp));
+        change("mfa_required", json!(current.mfa_required), json!(mfa_required));
+        if let Some(n) = &new_name {
+            change("name", json!(current.name), json!(n.as_str()));
+        }
+        if let Some(gs) = &groups {
+            change("groups", json!(current.groups), json!(gs));
+        }
+        let action = if approving { "member.approve" } else { "member.update" };
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(org.id),
+                actor: Some(&access.principal),
+                action,
+                target: target(user_id),
+                details: json!({ "email": current.email, "changes": changes }),
+            },
+        )
+        .await?;
+
+        // Tell the member about changes to their standing (SPEC §2).
+        let by = &access.principal.email;
+        if current.role != role.name().as_str() {
+            let text = format!(
+                "Hello {},\n\nYour role in the organization {} changed from {} to {} (by {by}).",
+                current.name,
+                org.name,
+                current.role,
+                role.name()
+            );
+            queue(&mut tx, Some(org.id), "role_changed", &current.email, &format!("Your role in {} changed", org.name), &text).await?;
+        }
+        if current_status != status {
+            let (kind, subject, text) = match status {
+                MemberStatus::Disabled => (
+                    "member_disabled",
+                    format!("Your access to {} was disabled", org.name),
+                    format!("Hello {},\n\nYour membership in the organization {} was disabled by {by}. Your own account and personal organization remain.", current.name, org.name),
+                ),
+                _ => (
+                    "member_enabled",
+                    format!("Your access to {} is active", org.name),
+                    format!("Hello {},\n\nYour membership in the organization {} is now active.", current.name, org.name),
+                ),
+            };
+            queue(&mut tx, Some(org.id), kind, &current.email, &subject, &text).await?;
+        }
+        let member = members::find(&mut tx, org.id, user_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        roster_store::commit(tx).await?;
+        Ok(member)
+    }
+
+    /// Removes a member. Their account, personal org and audit events stay;
+    /// they are told by email. Removing oneself is leaving.
+    pub async fn remove_member(&self, access: &OrgAccess, user_id: i64, meta: &RequestMeta) -> Result<()> {
+        if user_id == access.principal.user_id {
+            return self.leave_org(&access.principal, &access.org.slug, meta).await;
+        }
+        let org = &access.org;
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, org.id).await?;
+        let member = members::find(&mut tx, org.id, user_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        policy::may_manage_member(&access.role, &resolve_role(&member.role))?;
+        remove_checked(&mut tx, org, &member).await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(org.id),
+                actor: Some(&access.principal),
+                action: "member.remove",
+                target: target(user_id),
+                details: json!({ "email": member.email, "name": member.name, "role": member.role }),
+            },
+        )
+        .await?;
+        let text = format!(
+            "Hello {},\n\nYou were removed from the organization {} by {}. Your own account and personal organization remain.",
+            member.name, org.name, access.principal.email
+        );
+        queue(&mut tx, Some(org.id), "member_removed", &member.email, &format!("You were removed from {}", org.name), &text).await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,306 @@
+//! Organizations: creating, reading and changing them, leaving them, and
+//! resolving the caller's access to one ([`OrgAccess`]).
+
+use super::audit::{record, AuditEntry};
+use super::auth::ACTIVITY_RESOLUTION_MS;
+use super::error::Result;
+use super::time::now_ms;
+use super::{App, AppError, Principal, RequestMeta};
+use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
+use roster_domain::{
+    BuiltinRole, DomainError, Field, ManagementPermission, MemberStatus, OrgName, OrgSlug, Role,
+    RoleName,
+};
+use roster_store::members::{self, Member};
+use roster_store::orgs::{self, Org, OrgSettings};
+use roster_store::{Conn, StoreError};
+use serde_json::json;
+
+/// The caller's standing in one organization, resolved once per request:
+/// an active membership and the role it carries. Org-scoped use cases take
+/// an `OrgAccess`, so they cannot run for someone who is not an active
+/// member, and ask it for the permissions they need.
+#[derive(Debug, Clone)]
+pub struct OrgAccess {
+    pub principal: Principal,
+    pub org: Org,
+    pub member: Member,
+    pub role: Role,
+}
+
+impl OrgAccess {
+    pub fn require(&self, p: ManagementPermission) -> Result<()> {
+        Ok(policy::require(&self.role, p)?)
+    }
+}
+
+/// Resolves a stored role name. Unknown names grant nothing.
+pub(crate) fn resolve_role(name: &str) -> Role {
+    match RoleName::parse(name) {
+        Ok(n) => Role::builtin_named(&n).unwrap_or_else(|| Role::nothing(n)),
+        Err(_) => Role::nothing(RoleName::from(BuiltinRole::ViewerNoSecrets)),
+    }
+}
+
+/// Parses a role named in a request. Only built-in roles exist until custom
+/// roles land; an unknown name is a validation error.
+pub(crate) fn parse_role(raw: &str) -> Result<Role> {
+    let name = RoleName::parse(raw)?;
+    Role::builtin_named(&name).ok_or_else(|| {
+        AppError::Domain(DomainError::Invalid {
+            field: Field("role"),
+            message: format!(
+                "unknown role {raw:?}; roles are owner, admin, contributor, viewer, viewer-no-secrets"
+            ),
+        })
+    })
+}
+
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Domain(DomainError::Invalid {
+        field: Field(field),
+        message: message.into(),
+    })
+}
+
+/// The advice shown to administrators about an org.
+pub fn warnings(active_owners: i64, personal: bool) -> Vec<String> {
+    if active_owners == 1 && !personal {
+        vec!["this organization has only one owner; a second owner is recommended".to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A change to an org's settings, as received; every field optional.
+#[derive(Debug, Default, Clone)]
+pub struct OrgUpdate {
+    pub name: Option<String>,
+    pub allowed_domains: Option<Vec<String>>,
+    pub self_registration: Option<bool>,
+    pub invitation_ttl_seconds: Option<i64>,
+    pub mfa_policy: Option<String>,
+    pub default_role: Option<String>,
+}
+
+fn parse_domain(raw: &str) -> Result<String> {
+    let d = raw.trim().trim_start_matches('@').to_lowercase();
+    // A domain is valid when `x@domain` is a valid email.
+    roster_domain::Email::parse(&format!("x@{d}"))
+        .map(|_| d)
+        .map_err(|_| invalid("allowed_domains", format!("{raw:?} is not a domain like example.com")))
+}
+
+impl App {
+    /// Resolves the caller's access to the org named `slug`. An org the
+    /// caller is not a member of is "not found", so slugs do not leak.
+    pub async fn org_access(&self, p: &Principal, slug: &str) -> Result<OrgAccess> {
+        let mut conn = self.store().conn().await?;
+        let org = orgs::find_by_slug(&mut conn, slug)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        let member = members::find(&mut conn, org.id, p.user_id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        if member.status != MemberStatus::Active.as_str() {
+            return Err(AppError::MembershipInactive {
+                status: member.status.clone(),
+            });
+        }
+        let now = now_ms();
+        if member
+            .last_active_at
+            .is_none_or(|t| now - t > ACTIVITY_RESOLUTION_MS)
+        {
+            members::touch_activity(&mut conn, org.id, p.user_id, now, ACTIVITY_RESOLUTION_MS).await?;
+        }
+        let role = resolve_role(&member.role);
+        Ok(OrgAccess {
+            principal: p.clone(),
+            org,
+            member,
+            role,
+        })
+    }
+
+    /// Creates an org; the creator becomes its owner.
+    pub async fn create_org(&self, p: &Principal, slug: &str, name: &str, meta: &RequestMeta) -> Result<OrgAccess> {
+        let slug = OrgSlug::parse(slug)?;
+        if slug.is_reserved() {
+            return Err(invalid("slug", "slugs starting with personal- are reserved"));
+        }
+        let name = OrgName::parse(name)?;
+        let now = now_ms();
+        let mut tx = self.store().begin().await?;
+        let org_id = orgs::insert(&mut tx, slug.as_str(), name.as_str(), None, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => AppError::Conflict {
+                    code: "slug_taken",
+                    message: format!("the slug {slug} is taken"),
+                },
+                other => other.into(),
+            })?;
+        members::insert(
+            &mut tx,
+            members::NewMembership {
+                org_id,
+                user_id: p.user_id,
+                role: BuiltinRole::Owner.name(),
+                team: "",
+                status: MemberStatus::Active.as_str(),
+                identity_provider: "password",
+                mfa_required: false,
+                now,
+            },
+        )
+        .await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(org_id),
+                actor: Some(p),
+                action: "org.create",
+                target: format!("org:{slug}"),
+                details: json!({ "name": name.as_str() }),
+            },
+        )
+        .await?;
+        roster_store::commit(tx).await?;
+        self.org_access(p, slug.as_str()).await
+    }
+
+    pub async fn active_owners(&self, org_id: i64) -> Result<i64> {
+        let mut conn = self.store().conn().await?;
+        Ok(members::count_active_owners(&mut conn, org_id).await?)
+    }
+
+    /// Changes an org's name and settings. The name and MFA policy need
+    /// `org:manage`; sign-up and invitation settings need `users:manage`.
+    pub async fn update_org(&self, access: &OrgAccess, u: OrgUpdate, meta: &RequestMeta) -> Result<Org> {
+        if u.name.is_some() || u.mfa_policy.is_some() {
+            access.require(ManagementPermission::OrgManage)?;
+        }
+        if u.allowed_domains.is_some()
+            || u.self_registration.is_some()
+            || u.invitation_ttl_seconds.is_some()
+            || u.default_role.is_some()
+        {
+            access.require(ManagementPermission::UsersManage)?;
+        }
+        let current = &access.org;
+        let name = match &u.name {
+            Some(n) => OrgName::parse(n)?.as_str().to_owned(),
+            None => current.name.clone(),
+        };
+        let mut s: OrgSettings = current.settings.clone();
+        if let Some(domains) = &u.allowed_domains {
+            let mut parsed = domains.iter().map(|d| parse_domain(d)).collect::<Result<Vec<_>>>()?;
+            parsed.sort();
+            parsed.dedup();
+            if parsed.len() > 50 {
+                return Err(invalid("allowed_domains", "at most 50 domains"));
+            }
+            s.allowed_domains = parsed;
+        }
+        if let Some(v) = u.self_registration {
+            s.self_registration = v;
+        }
+        if let Some(ttl) = u.invitation_ttl_seconds {
+            if !(300..=30 * 86_400).contains(&ttl) {
+                return Err(invalid(
+                    "invitation_ttl_seconds",
+                    "the invitation lifetime is between 300 seconds and 30 days",
+                ));
+            }
+            s.invitation_ttl_seconds = ttl;
+        }
+        if let Some(p) = &u.mfa_policy {
+            match p.as_str() {
+                "optional" | "required" => s.mfa_policy = p.clone(),
+                _ => return Err(invalid("mfa_policy", "mfa_policy is optional or required")),
+            }
+        }
+        if let Some(r) = &u.default_role {
+            let role = parse_role(r)?;
+            if role.is_owner() {
+                return Err(invalid("default_role", "the default role for sign-ups cannot be owner"));
+            }
+            policy::may_grant(&access.role, &role)?;
+            s.default_role = role.name().to_string();
+        }
+        if access.org.personal_user_id.is_some() && s.self_registration {
+            return Err(DomainError::PersonalOrg.into());
+        }
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, current.id).await?;
+        orgs::update(&mut tx, current.id, &name, &s, now_ms()).await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(current.id),
+                actor: Some(&access.principal),
+                action: "org.update",
+                target: format!("org:{}", current.slug),
+                details: json!({
+                    "name": u.name,
+                    "allowed_domains": u.allowed_domains,
+                    "self_registration": u.self_registration,
+                    "invitation_ttl_seconds": u.invitation_ttl_seconds,
+                    "mfa_policy": u.mfa_policy,
+                    "default_role": u.default_role,
+                }),
+            },
+        )
+        .await?;
+        let org = orgs::get(&mut tx, current.id).await?;
+        roster_store::commit(tx).await?;
+        Ok(org)
+    }
+
+    /// Leaves an org. Not a personal org, and not as its last active owner.
+    /// Works for any status, so a disabled or reviewing member can leave.
+    pub async fn leave_org(&self, p: &Principal, slug: &str, meta: &RequestMeta) -> Result<()> {
+        let org = {
+            let mut conn = self.store().conn().await?;
+            orgs::find_by_slug(&mut conn, slug)
+                .await?
+                .ok_or(AppError::NotFound("organization"))?
+        };
+        if org.personal_user_id.is_some() {
+            return Err(DomainError::PersonalOrg.into());
+        }
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, org.id).await?;
+        let member = members::find(&mut tx, org.id, p.user_id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        remove_checked(&mut tx, &org, &member).await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(org.id),
+                actor: Some(p),
+                action: "member.leave",
+                target: format!("user:{}", p.user_id),
+                details: json!({ "email": member.email, "role": member.role }),
+            },
+        )
+        .await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+}
+
+/// Removes a membership after checking the last-owner rule, under the org's
+/// lock (which the caller holds).
+pub(crate) async fn remove_checked(conn: &mut Conn, org: &Org, member: &Member) -> Result<()> {
+    let status = MemberStatus::parse(&member.status)?;
+    let others = members::count_active_owners_except(conn, org.id, member.user_id).await?;
+    ensure_owner_remains(is_active_owner(&resolve_role(&member.role), status), false, others)?;
+    members::delete(conn, org.id, member.user_id).await?;
+    Ok(())
+}

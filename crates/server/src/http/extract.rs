@@ -1,0 +1,137 @@
+//! Extractors: JSON bodies, query strings and paths whose rejections are
+//! problem+json; the signed-in principal; the request's audit facts.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::app::{AppError, Channel, Principal, RequestMeta};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::header;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "roster_session";
+
+/// `Json` whose rejections are problem documents.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(v))
+    }
+}
+
+/// `Query` whose rejections are problem documents.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(v) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(v))
+    }
+}
+
+/// `Path` whose rejections are problem documents.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(v) = axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(v))
+    }
+}
+
+/// The token a request carries: the bearer header, else the session cookie.
+fn token(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
+        let v = v.to_str().ok()?;
+        let (scheme, token) = v.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let token = token(parts).ok_or(AppError::Unauthenticated)?;
+    Ok(state.app.authenticate(&token).await?)
+}
+
+/// A signed-in user whose password is not temporary. A missing, malformed,
+/// expired or forged token is an error, never "anonymous".
+pub struct Authed(pub Principal);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        if p.must_change_password {
+            return Err(AppError::PasswordChangeRequired.into());
+        }
+        Ok(Authed(p))
+    }
+}
+
+/// A signed-in user, even one who must still change a temporary password:
+/// only for changing the password and signing out.
+pub struct AuthedAllowingPasswordChange(pub Principal);
+
+impl FromRequestParts<AppState> for AuthedAllowingPasswordChange {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(AuthedAllowingPasswordChange(principal(parts, state).await?))
+    }
+}
+
+/// The request's facts for the audit log: channel, client address, request
+/// id and user agent. The CLI identifies itself by its user agent.
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let header_str = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let user_agent = header_str("user-agent");
+        let channel = if user_agent.starts_with("roster-cli/") {
+            Channel::Cli
+        } else {
+            Channel::Api
+        };
+        let client_addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        Ok(Meta(RequestMeta {
+            channel,
+            client_addr,
+            request_id: header_str("x-request-id"),
+            user_agent,
+        }))
+    }
+}

@@ -1,0 +1,139 @@
+//! `/auth/*` and `/me/*`: signing in and out, the signed-in user's account.
+
+use crate::app::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath, Authed, AuthedAllowingPasswordChange, Meta, SESSION_COOKIE};
+use crate::http::{views, AppState};
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use roster_proto::{ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, Problem, SessionView};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+    // Secure unless the server is reached over plain HTTP on purpose; browsers
+    // accept Secure cookies from http://localhost as well.
+    let secure = if state.app.settings().public_url.starts_with("https://")
+        || state.app.settings().public_url.contains("://localhost")
+        || state.app.settings().public_url.contains("://127.0.0.1")
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Sign in with email and password. Also sets the session cookie.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "wrong email or password (`invalid_credentials`)", body = Problem),
+        (status = 429, description = "too many failed attempts (`too_many_attempts`)", body = Problem),
+    ))]
+async fn login(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let login = state.app.login(&req.email, &req.password, &meta).await?;
+    let max_age = state.app.settings().session_ttl_ms / 1000;
+    let body = LoginResponse {
+        password_change_required: login.user.must_change_password,
+        expires_at: rfc3339(login.expires_at),
+        user: views::user(&login.user),
+        token: login.token,
+    };
+    let cookie = session_cookie(&state, &body.token, max_age);
+    let mut res = Json(body).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(res)
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout(
+    State(state): State<AppState>,
+    AuthedAllowingPasswordChange(p): AuthedAllowingPasswordChange,
+) -> Result<Response, ApiError> {
+    state.app.logout(&p).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(res)
+}
+
+/// The signed-in user and their memberships.
+#[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn me(State(state): State<AppState>, Authed(p): Authed) -> Result<Json<MeResponse>, ApiError> {
+    let (user, memberships) = state.app.me(&p).await?;
+    Ok(Json(MeResponse {
+        user: views::user(&user),
+        memberships: memberships.iter().map(views::membership).collect(),
+    }))
+}
+
+/// Change your password. Allowed with a temporary password; ends your other sessions.
+#[utoipa::path(post, path = "/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordRequest,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn change_password(
+    State(state): State<AppState>,
+    AuthedAllowingPasswordChange(p): AuthedAllowingPasswordChange,
+    Meta(meta): Meta,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .change_password(&p, &req.current_password, &req.new_password, &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Your live sessions.
+#[utoipa::path(get, path = "/me/sessions", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = Vec<SessionView>), (status = 401, body = Problem)))]
+async fn list_sessions(State(state): State<AppState>, Authed(p): Authed) -> Result<Json<Vec<SessionView>>, ApiError> {
+    let sessions = state.app.sessions(&p).await?;
+    Ok(Json(
+        sessions
+            .iter()
+            .map(|s| SessionView {
+                id: s.id,
+                current: s.id == p.session_id,
+                created_at: rfc3339(s.created_at),
+                last_seen_at: rfc3339(s.last_seen_at),
+                expires_at: rfc3339(s.expires_at),
+                client_addr: s.client_addr.clone(),
+                user_agent: s.user_agent.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// End one of your sessions.
+#[utoipa::path(delete, path = "/me/sessions/{id}", tag = "me", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "session id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn end_session(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.app.end_session(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,9 @@
+//! The routes of the HTTP API, one module per resource.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod orgs;
+pub mod roles;
+pub mod setup;
+pub mod users;

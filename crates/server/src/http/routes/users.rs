@@ -1,0 +1,196 @@
+//! `/orgs/{org}/users`: the team list and its members.
+
+use crate::app::members::{MemberUpdate, NewMember};
+use crate::app::orgs::warnings;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, Meta};
+use crate::http::pagination;
+use crate::http::{views, AppState};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use roster_domain::{DisplayName, Email, GroupName, IdentityProvider, MemberStatus, RoleName, Team};
+use roster_proto::{CreateMemberRequest, CreateMemberResponse, MemberPage, MemberView, Problem, UpdateMemberRequest};
+use roster_store::members::MemberFilter;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(show_user, update_user, delete_user))
+}
+
+/// Filters of the team list; they combine. `name` and `email` match
+/// substrings, case-insensitively; the others match exactly.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    role: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    /// `reviewing`, `active` or `disabled`.
+    status: Option<String>,
+    team: Option<String>,
+    group: Option<String>,
+    identity_provider: Option<String>,
+    /// 1 to 200, default 50.
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl UserListQuery {
+    fn filter(&self) -> Result<MemberFilter, ApiError> {
+        let too_long = |s: &String| s.chars().count() > 254;
+        if [&self.name, &self.email, &self.team].into_iter().flatten().any(too_long) {
+            return Err(ApiError::request(StatusCode::BAD_REQUEST, "invalid_query", "filters have at most 254 characters"));
+        }
+        Ok(MemberFilter {
+            role: non_empty(self.role.clone())
+                .map(|r| RoleName::parse(&r).map(|n| n.to_string()))
+                .transpose()?,
+            name: non_empty(self.name.clone()).map(|n| n.to_lowercase()),
+            email: non_empty(self.email.clone()).map(|e| e.to_lowercase()),
+            status: non_empty(self.status.clone())
+                .map(|s| MemberStatus::parse(&s).map(|s| s.as_str().to_owned()))
+                .transpose()?,
+            team: non_empty(self.team.clone()),
+            group: non_empty(self.group.clone())
+                .map(|g| GroupName::parse(&g).map(|g| g.to_string()))
+                .transpose()?,
+            identity_provider: non_empty(self.identity_provider.clone())
+                .map(|i| IdentityProvider::parse(&i).map(|i| i.as_str().to_owned()))
+                .transpose()?,
+        })
+    }
+}
+
+/// The team list: members with every filter combined, in join order, paged
+/// by cursor. Needs `users:read`.
+#[utoipa::path(get, path = "/orgs/{org}/users", tag = "users", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug"), UserListQuery),
+    responses((status = 200, body = MemberPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn list_users(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<UserListQuery>,
+) -> Result<Json<MemberPage>, ApiError> {
+    let filter = q.filter()?;
+    let limit = pagination::limit(q.limit)?;
+    let after = pagination::decode("m", q.cursor.as_deref())?;
+    let access = state.app.org_access(&p, &org).await?;
+    let mut rows = state.app.list_members(&access, &filter, after, limit + 1).await?;
+    let next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id);
+    let owners = state.app.active_owners(access.org.id).await?;
+    let personal = access.org.personal_user_id.is_some();
+    Ok(Json(MemberPage {
+        items: rows.iter().map(views::member).collect(),
+        next_cursor,
+        warnings: warnings(owners, personal),
+    }))
+}
+
+/// Add a person. A new email gets an account with a temporary password
+/// (shown once) that must be changed at first sign-in. Needs `users:manage`,
+/// and the role must be one you may grant.
+#[utoipa::path(post, path = "/orgs/{org}/users", tag = "users", security(("bearer" = [])), request_body = CreateMemberRequest,
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 201, body = CreateMemberResponse), (status = 403, body = Problem),
+        (status = 409, description = "`already_member`", body = Problem), (status = 422, body = Problem)))]
+async fn create_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath(org): ApiPath<String>,
+    ApiJson(req): ApiJson<CreateMemberRequest>,
+) -> Result<(StatusCode, Json<CreateMemberResponse>), ApiError> {
+    let new = NewMember {
+        email: Email::parse(&req.email)?,
+        name: req.name.as_deref().map(DisplayName::parse).transpose()?,
+        role: req.role,
+        team: Team::parse(req.team.as_deref().unwrap_or(""))?,
+        groups: GroupName::parse_list(req.groups.iter().map(String::as_str))?,
+        identity_provider: match req.identity_provider.as_deref() {
+            Some(i) => IdentityProvider::parse(i)?,
+            None => IdentityProvider::password(),
+        },
+        mfa_required: req.mfa_required,
+    };
+    let access = state.app.org_access(&p, &org).await?;
+    let created = state.app.create_member(&access, new, &meta).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateMemberResponse {
+            user: views::member(&created.member),
+            temporary_password: created.temporary_password,
+            account_created: created.account_created,
+        }),
+    ))
+}
+
+/// One member. Needs `users:read`.
+#[utoipa::path(get, path = "/orgs/{org}/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id")),
+    responses((status = 200, body = MemberView), (status = 404, body = Problem)))]
+async fn show_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath((org, id)): ApiPath<(String, i64)>,
+) -> Result<Json<MemberView>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    Ok(Json(views::member(&state.app.get_member(&access, id).await?)))
+}
+
+/// Change a member: name, role, team, groups, status, MFA requirement,
+/// identity provider. Only owners touch owners; nobody grants beyond their
+/// own permissions; the last active owner stays. Setting `status` from
+/// `reviewing` to `active` approves a sign-up (`users:approve`).
+#[utoipa::path(patch, path = "/orgs/{org}/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateMemberRequest,
+    params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id")),
+    responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`last_owner`", body = Problem), (status = 422, body = Problem)))]
+async fn update_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiJson(req): ApiJson<UpdateMemberRequest>,
+) -> Result<Json<MemberView>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    let update = MemberUpdate {
+        name: req.name,
+        role: req.role,
+        team: req.team,
+        groups: req.groups,
+        status: req.status,
+        mfa_required: req.mfa_required,
+        identity_provider: req.identity_provider,
+    };
+    let member = state.app.update_member(&access, id, update, &meta).await?;
+    Ok(Json(views::member(&member)))
+}
+
+/// Remove a member from the org. Their account, personal org and audit
+/// events remain; they are told by email. Removing yourself is leaving.
+#[utoipa::path(delete, path = "/orgs/{org}/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`last_owner`", body = Problem)))]
+async fn delete_user(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath((org, id)): ApiPath<(String, i64)>,
+) -> Result<StatusCode, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    state.app.remove_member(&access, id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,105 @@
+//! Conversions from stored records to wire types. Only this layer knows
+//! JSON shapes.
+
+use crate::app::orgs::warnings;
+use crate::app::time::rfc3339;
+use roster_domain::{ActionClass, BuiltinRole, ManagementPermission};
+use roster_proto as wire;
+use roster_store::members::{Member, UserMembership};
+use roster_store::orgs::Org;
+use roster_store::users::User;
+
+pub fn user(u: &User) -> wire::UserView {
+    wire::UserView {
+        id: u.id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+        created_at: rfc3339(u.created_at),
+        last_active_at: u.last_active_at.map(rfc3339),
+    }
+}
+
+pub fn member(m: &Member) -> wire::MemberView {
+    wire::MemberView {
+        id: m.user_id,
+        email: m.email.clone(),
+        name: m.name.clone(),
+        role: m.role.clone(),
+        team: m.team.clone(),
+        groups: m.groups.clone(),
+        status: m.status.clone(),
+        identity_provider: m.identity_provider.clone(),
+        mfa_required: m.mfa_required,
+        joined_at: rfc3339(m.joined_at),
+        last_active_at: m.last_active_at.map(rfc3339),
+    }
+}
+
+pub fn membership(m: &UserMembership) -> wire::MembershipSummary {
+    wire::MembershipSummary {
+        org: m.slug.clone(),
+        org_name: m.org_name.clone(),
+        personal: m.personal_user_id.is_some(),
+        role: m.role.clone(),
+        status: m.status.clone(),
+        team: m.team.clone(),
+        joined_at: rfc3339(m.joined_at),
+    }
+}
+
+pub fn org(o: &Org, your_role: &str, active_owners: i64) -> wire::OrgView {
+    let personal = o.personal_user_id.is_some();
+    wire::OrgView {
+        slug: o.slug.clone(),
+        name: o.name.clone(),
+        personal,
+        settings: wire::OrgSettingsView {
+            allowed_domains: o.settings.allowed_domains.clone(),
+            self_registration: o.settings.self_registration,
+            invitation_ttl_seconds: o.settings.invitation_ttl_seconds,
+            mfa_policy: o.settings.mfa_policy.clone(),
+            default_role: o.settings.default_role.clone(),
+        },
+        created_at: rfc3339(o.created_at),
+        your_role: your_role.to_owned(),
+        active_owners,
+        warnings: warnings(active_owners, personal),
+    }
+}
+
+pub fn builtin_role(r: BuiltinRole) -> wire::RoleView {
+    let role = r.role();
+    wire::RoleView {
+        name: r.name().to_owned(),
+        builtin: true,
+        description: r.description().to_owned(),
+        permissions: ManagementPermission::ALL
+            .into_iter()
+            .filter(|p| role.has(*p))
+            .map(|p| p.as_str().to_owned())
+            .collect(),
+        platform_classes: ActionClass::ALL
+            .into_iter()
+            .filter(|c| role.platform_classes().contains(*c))
+            .map(|c| c.as_str().to_owned())
+            .collect(),
+    }
+}
+
+pub fn audit_event(e: &roster_store::audit::Event) -> wire::AuditEventView {
+    wire::AuditEventView {
+        id: e.id,
+        at: rfc3339(e.at),
+        actor: wire::ActorView {
+            id: e.actor_id,
+            email: e.actor_email.clone(),
+            name: e.actor_name.clone(),
+        },
+        channel: e.channel.clone(),
+        action: e.action.clone(),
+        target: e.target.clone(),
+        details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+        client_addr: e.client_addr.clone(),
+        request_id: e.request_id.clone(),
+    }
+}
