@@ -10,7 +10,14 @@
 //! server's internals, and it never prints anything. Errors are values:
 //! a problem document from the server becomes [`ClientError::Api`], a
 //! transport failure [`ClientError::Http`].
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+// `ClientError::Api` carries the problem document unboxed so callers can
+// match on `problem.code` directly; an error costs a network round trip
+// anyway, so its size does not matter.
+#![allow(clippy::result_large_err)]
 
 mod error;
 mod query;
@@ -164,7 +171,9 @@ impl Client {
         org: &str,
         query: &MemberQuery,
     ) -> Result<MemberPage, ClientError> {
-        let req = self.request(Method::GET, &["orgs", org, "users"])?.query(query);
+        let req = self
+            .request(Method::GET, &["orgs", org, "users"])?
+            .query(query);
         self.send(req).await
     }
 
@@ -230,7 +239,9 @@ impl Client {
         org: &str,
         query: &AuditQuery,
     ) -> Result<Page<AuditEventView>, ClientError> {
-        let req = self.request(Method::GET, &["orgs", org, "audit"])?.query(query);
+        let req = self
+            .request(Method::GET, &["orgs", org, "audit"])?
+            .query(query);
         self.send(req).await
     }
 
@@ -329,10 +340,12 @@ fn parse_base_url(raw: &str) -> Result<Url, ClientError> {
 fn api_url(base: &Url, segments: &[&str]) -> Result<Url, ClientError> {
     let mut url = base.clone();
     {
-        let mut path = url.path_segments_mut().map_err(|()| ClientError::InvalidUrl {
-            url: base.to_string(),
-            reason: "it cannot be a base URL".to_string(),
-        })?;
+        let mut path = url
+            .path_segments_mut()
+            .map_err(|()| ClientError::InvalidUrl {
+                url: base.to_string(),
+                reason: "it cannot be a base URL".to_string(),
+            })?;
         path.pop_if_empty().extend(["api", "v1"]).extend(segments);
     }
     Ok(url)
@@ -369,23 +382,19 @@ fn problem_from_body(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Pr
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let is_json = content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("application/json");
+    let is_json =
+        content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("application/json");
     if is_json {
         if let Ok(problem) = serde_json::from_slice::<Problem>(body) {
             return problem;
         }
     }
-    synthesize_problem(status, headers, &content_type, body)
+    synthesize_problem(status, &content_type, body)
 }
 
 /// A problem document for a response that did not carry one (a proxy's
 /// error page, an empty 404...).
-fn synthesize_problem(
-    status: StatusCode,
-    headers: &HeaderMap,
-    content_type: &str,
-    body: &[u8],
-) -> Problem {
+fn synthesize_problem(status: StatusCode, content_type: &str, body: &[u8]) -> Problem {
     let title = status
         .canonical_reason()
         .map(str::to_string)
@@ -434,7 +443,13 @@ mod tests {
     fn base_urls_must_be_http_with_a_host() {
         assert!(Client::new("http://127.0.0.1:8080").is_ok());
         assert!(Client::new("https://example.com/roster/").is_ok());
-        for bad in ["", "127.0.0.1:8080", "ftp://example.com", "mailto:a@b.c", "http://x/?a=b"] {
+        for bad in [
+            "",
+            "127.0.0.1:8080",
+            "ftp://example.com",
+            "mailto:a@b.c",
+            "http://x/?a=b",
+        ] {
             let err = Client::new(bad).err();
             assert!(
                 matches!(err, Some(ClientError::InvalidUrl { .. })),

@@ -4,7 +4,7 @@
 use super::audit::{record, AuditEntry};
 use super::auth::{create_account, hash_blocking};
 use super::error::Result;
-use super::orgs::{invalid, parse_role, remove_checked, resolve_role, OrgAccess};
+use super::orgs::{invalid, lock_and_recheck, parse_role, remove_checked, resolve_role, OrgAccess};
 use super::outbox::queue;
 use super::time::now_ms;
 use super::{App, AppError, RequestMeta};
@@ -15,7 +15,7 @@ use roster_domain::{
     Team,
 };
 use roster_store::members::{self, Member, MemberFields, MemberFilter};
-use roster_store::{orgs, users, StoreError};
+use roster_store::{users, StoreError};
 use serde_json::{json, Map, Value};
 
 /// `POST /orgs/{org}/users`, parsed.
@@ -92,7 +92,9 @@ impl App {
 
         let org = &access.org;
         let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org.id).await?;
+        let actor = lock_and_recheck(&mut tx, access).await?;
+        policy::require(&actor, ManagementPermission::UsersManage)?;
+        policy::may_grant(&actor, &role)?;
         // Re-read under the lock: another request may have created it.
         let (user_id, created) = match users::find_by_email(&mut tx, new.email.as_str()).await? {
             Some(u) => (u.id, false),
@@ -205,7 +207,7 @@ impl App {
 
         let org = &access.org;
         let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org.id).await?;
+        let actor = lock_and_recheck(&mut tx, access).await?;
         let current = members::find(&mut tx, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
@@ -223,16 +225,16 @@ impl App {
             && new_idp.is_none()
             && u.mfa_required.is_none();
         if only_approval {
-            access.require(ManagementPermission::UsersApprove)?;
+            policy::require(&actor, ManagementPermission::UsersApprove)?;
             if current_role.is_owner() {
-                access.require(ManagementPermission::OwnersManage)?;
+                policy::require(&actor, ManagementPermission::OwnersManage)?;
             }
         } else {
-            policy::may_manage_member(&access.role, &current_role)?;
+            policy::may_manage_member(&actor, &current_role)?;
         }
         if new_role.as_ref().is_some_and(|r| r.name() != current_role.name()) {
-            policy::may_change_role(&access.role, &current_role, &role)
-                .or_else(|e| if only_approval { policy::may_grant(&access.role, &role) } else { Err(e) })?;
+            policy::may_change_role(&actor, &current_role, &role)
+                .or_else(|e| if only_approval { policy::may_grant(&actor, &role) } else { Err(e) })?;
         }
         let others = members::count_active_owners_except(&mut tx, org.id, user_id).await?;
         ensure_owner_remains(
@@ -342,11 +344,11 @@ impl App {
         }
         let org = &access.org;
         let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org.id).await?;
+        let actor = lock_and_recheck(&mut tx, access).await?;
         let member = members::find(&mut tx, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        policy::may_manage_member(&access.role, &resolve_role(&member.role))?;
+        policy::may_manage_member(&actor, &resolve_role(&member.role))?;
         remove_checked(&mut tx, org, &member).await?;
         record(
             &mut tx,

@@ -234,7 +234,10 @@ impl App {
             return Err(DomainError::PersonalOrg.into());
         }
         let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, current.id).await?;
+        let actor_role = lock_and_recheck(&mut tx, access).await?;
+        if actor_role != access.role {
+            return Err(AppError::Forbidden("your role changed while this request ran; try again".into()));
+        }
         orgs::update(&mut tx, current.id, &name, &s, now_ms()).await?;
         record(
             &mut tx,
@@ -293,6 +296,21 @@ impl App {
         roster_store::commit(tx).await?;
         Ok(())
     }
+}
+
+/// Takes the org's lock and re-reads the actor's membership under it, so
+/// that rules are checked against the actor's role as it is now, not as it
+/// was when the request began (a demotion racing with this request wins or
+/// loses as a whole). Returns the actor's current role.
+pub(crate) async fn lock_and_recheck(conn: &mut Conn, access: &OrgAccess) -> Result<Role> {
+    orgs::lock(conn, access.org.id).await?;
+    let me = members::find(conn, access.org.id, access.principal.user_id)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    if me.status != MemberStatus::Active.as_str() {
+        return Err(AppError::MembershipInactive { status: me.status });
+    }
+    Ok(resolve_role(&me.role))
 }
 
 /// Removes a membership after checking the last-owner rule, under the org's

@@ -1,0 +1,287 @@
+//! Test helpers: a real server on a free port with a fresh database per
+//! test, on SQLite or PostgreSQL, and small typed request helpers.
+
+use reqwest::{Method, StatusCode};
+use roster_server::{Application, Config, ConfigLayer, Secret};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per engine: `both_engines!(name, ...)`
+/// makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::Engine::Postgres).await
+            }
+        }
+    )*};
+}
+
+pub const OWNER_EMAIL: &str = "owner@acme.test";
+pub const OWNER_PASSWORD: &str = "owner-password-1";
+pub const ORG: &str = "acme";
+
+/// The PostgreSQL server tests use; `ROSTER_TEST_POSTGRES_URL` overrides.
+pub fn postgres_admin_url() -> String {
+    std::env::var("ROSTER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database created for one test and dropped after it.
+pub struct TestDatabase {
+    pub url: String,
+    name: Option<String>,
+}
+
+impl TestDatabase {
+    pub async fn create(engine: Engine, dir: &std::path::Path) -> TestDatabase {
+        match engine {
+            Engine::Sqlite => TestDatabase {
+                url: format!("sqlite://{}", dir.join("roster.db").display()),
+                name: None,
+            },
+            Engine::Postgres => {
+                use sqlx::Connection;
+                let name = format!("roster_test_{}", uuid_like());
+                let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+                    .await
+                    .expect("PostgreSQL must run at 127.0.0.1:5432 (see README)");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let base = postgres_admin_url();
+                let url = match base.rsplit_once('/') {
+                    Some((head, _)) => format!("{head}/{name}"),
+                    None => base,
+                };
+                TestDatabase { url, name: Some(name) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            // Best effort, on a thread of its own: Drop cannot be async.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await.ok()?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+    pub app: roster_server::app::App,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+/// Options for [`spawn_with`].
+pub struct Spawn {
+    pub bootstrap: bool,
+}
+
+/// Starts a server with org `acme` owned by `owner@acme.test`.
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_with(engine, Spawn { bootstrap: true }).await
+}
+
+pub async fn spawn_with(engine: Engine, opts: Spawn) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDatabase::create(engine, dir.path()).await;
+    let mut layer = ConfigLayer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().to_owned()),
+        database_url: Some(db.url.clone()),
+        secret_key: Some(Secret::new("11".repeat(32))),
+        max_connections: Some(8),
+        ..Default::default()
+    };
+    if opts.bootstrap {
+        layer.bootstrap_org = Some(ORG.into());
+        layer.bootstrap_owner_email = Some(OWNER_EMAIL.into());
+        layer.bootstrap_owner_password = Some(Secret::new(OWNER_PASSWORD));
+    }
+    let config = Config::resolve(layer).expect("config");
+    let application = Application::build(config).await.expect("server starts");
+    let base = format!("http://{}", application.addr());
+    let app = application.app().clone();
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        data_dir: dir.path().to_owned(),
+        app,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+/// A response: status and JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Res {
+    /// The problem code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(self.status.is_success(), "expected success, got {} {}", self.status, self.body);
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected answer: {}",
+            self.body
+        );
+        if !self.status.is_success() {
+            let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert_eq!(ct, "application/problem+json", "errors are problem documents");
+        }
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Res { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Res {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Res {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
+        self.send(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Res {
+        self.send(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn login_res(&self, email: &str, password: &str) -> Res {
+        self.send(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": email, "password": password})))
+            .await
+    }
+
+    /// Signs in and returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let body = self.login_res(email, password).await.ok();
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn owner(&self) -> String {
+        self.login(OWNER_EMAIL, OWNER_PASSWORD).await
+    }
+
+    /// Adds a member with `role` to `org` and returns (user id, token). The
+    /// temporary password is changed so the token is fully usable.
+    pub async fn member(&self, org: &str, by: &str, email: &str, role: &str) -> (i64, String) {
+        let created = self
+            .post(&format!("/api/v1/orgs/{org}/users"), by, json!({"email": email, "role": role}))
+            .await
+            .ok();
+        let id = created["user"]["id"].as_i64().expect("id");
+        let token = match created["temporary_password"].as_str() {
+            Some(temp) => {
+                let t = self.login(email, temp).await;
+                self.post(
+                    "/api/v1/me/password",
+                    &t,
+                    json!({"current_password": temp, "new_password": format!("{email}-pw-123")}),
+                )
+                .await
+                .ok();
+                t
+            }
+            None => self.login(email, &format!("{email}-pw-123")).await,
+        };
+        (id, token)
+    }
+
+    pub async fn users(&self, org: &str, token: &str, query: &str) -> Value {
+        self.get(&format!("/api/v1/orgs/{org}/users?{query}"), token).await.ok()
+    }
+
+    pub async fn audit(&self, org: &str, token: &str, query: &str) -> Vec<Value> {
+        let page = self.get(&format!("/api/v1/orgs/{org}/audit?{query}"), token).await.ok();
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// The emails of a team-list page, in order.
+pub fn emails(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| m["email"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,14 @@
+//! Roster's integration tests: one binary, a real server per test on a free
+//! port, and a fresh SQLite or PostgreSQL database per test.
+//!
+//! Tests that state a rule run on both engines (`both_engines!`).
+
+mod helpers;
+
+mod api;
+mod auth;
+mod cli;
+mod members;
+mod orgs;
+mod rules;
+mod store;
