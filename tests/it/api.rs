@@ -14,7 +14,10 @@ both_engines!(
 #[tokio::test]
 async fn openapi_documents_every_route_and_is_valid_3_1() {
     let app = spawn_app(Engine::Sqlite).await;
-    let doc = app.send(Method::GET, "/api/v1/openapi.json", None, None).await.ok();
+    let doc = app
+        .send(Method::GET, "/api/v1/openapi.json", None, None)
+        .await
+        .ok();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     let paths = doc["paths"].as_object().expect("paths");
@@ -47,22 +50,34 @@ async fn openapi_documents_every_route_and_is_valid_3_1() {
         for (method, op) in item.as_object().unwrap() {
             documented.push((method.clone(), path.clone()));
             // Every operation documents its responses, and every $ref resolves.
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
         }
     }
     for (m, p) in expected {
-        assert!(documented.contains(&(m.to_owned(), p.to_owned())), "{m} {p} is not documented");
+        assert!(
+            documented.contains(&(m.to_owned(), p.to_owned())),
+            "{m} {p} is not documented"
+        );
     }
     check_refs(&doc, &doc);
     // Every documented route exists on the server: none answers "no such route".
     let token = app.owner().await;
     for (method, path) in &documented {
-        let concrete = path.replace("{org}", ORG).replace("{id}", "999999").replace("{name}", "viewer");
+        let concrete = path
+            .replace("{org}", ORG)
+            .replace("{id}", "999999")
+            .replace("{name}", "viewer");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
         let res = app.send(m, &concrete, Some(&token), body).await;
         assert_ne!(res.status.as_u16(), 405, "{method} {path}");
-        assert!(!(res.status == 404 && res.body["detail"] == "no such route"), "{method} {path} is not routed");
+        assert!(
+            !(res.status == 404 && res.body["detail"] == "no such route"),
+            "{method} {path} is not routed"
+        );
     }
 }
 
@@ -95,43 +110,99 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(engine: Engine) {
     let res = raw("{\"email\": ").await.unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_json");
-    let res = raw("{\"email\": \"a@b.test\", \"admin\": true}").await.unwrap();
+    let res = raw("{\"email\": \"a@b.test\", \"admin\": true}")
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422);
     let body = res.json::<Value>().await.unwrap();
     assert_eq!(body["code"], "invalid_body");
     assert!(body["detail"].as_str().unwrap().contains("unknown field"));
-    let res = app.http.post(format!("{}{users}", app.base)).bearer_auth(&owner).body("{}").send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}{users}", app.base))
+        .bearer_auth(&owner)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
     let huge = format!("{{\"email\": \"{}@x.test\"}}", "a".repeat(100_000));
-    let res = app.http.post(format!("{}{users}", app.base)).bearer_auth(&owner)
-        .header("content-type", "application/json").body(huge).send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}{users}", app.base))
+        .bearer_auth(&owner)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
     for (body, field) in [
         (json!({"email": "not-an-email"}), "email"),
-        (json!({"email": "ok@acme.test", "name": "x".repeat(500)}), "name"),
+        (
+            json!({"email": "ok@acme.test", "name": "x".repeat(500)}),
+            "name",
+        ),
         (json!({"email": "ok@acme.test", "role": "wizard"}), "role"),
-        (json!({"email": "ok@acme.test", "groups": ["bad group"]}), "groups"),
+        (
+            json!({"email": "ok@acme.test", "groups": ["bad group"]}),
+            "groups",
+        ),
         (json!({"email": "ok@acme.test", "team": "t\u{0}"}), "team"),
-        (json!({"email": "ok@acme.test", "identity_provider": "Not Valid!"}), "identity_provider"),
+        (
+            json!({"email": "ok@acme.test", "identity_provider": "Not Valid!"}),
+            "identity_provider",
+        ),
     ] {
-        let res = app.post(&users, &owner, body).await.expect(422, "validation_failed");
+        let res = app
+            .post(&users, &owner, body)
+            .await
+            .expect(422, "validation_failed");
         assert_eq!(res.body["errors"][0]["field"], field, "{}", res.body);
     }
-    app.post(&users, &owner, json!({"email": 42})).await.expect(422, "invalid_body");
-    app.get(&format!("{users}/not-a-number"), &owner).await.expect(404, "not_found");
-    app.patch(&format!("{users}/999999"), &owner, json!({"role": "viewer"})).await.expect(404, "not_found");
-    app.get("/api/v1/nope", &owner).await.expect(404, "not_found");
-    app.send(Method::PUT, "/api/v1/me", Some(&owner), None).await.expect(405, "method_not_allowed");
-    app.get(&format!("/api/v1/orgs/{ORG}/audit?since=yesterday"), &owner).await.expect(422, "validation_failed");
+    app.post(&users, &owner, json!({"email": 42}))
+        .await
+        .expect(422, "invalid_body");
+    app.get(&format!("{users}/not-a-number"), &owner)
+        .await
+        .expect(404, "not_found");
+    app.patch(
+        &format!("{users}/999999"),
+        &owner,
+        json!({"role": "viewer"}),
+    )
+    .await
+    .expect(404, "not_found");
+    app.get("/api/v1/nope", &owner)
+        .await
+        .expect(404, "not_found");
+    app.send(Method::PUT, "/api/v1/me", Some(&owner), None)
+        .await
+        .expect(405, "method_not_allowed");
+    app.get(&format!("/api/v1/orgs/{ORG}/audit?since=yesterday"), &owner)
+        .await
+        .expect(422, "validation_failed");
     // Nothing was written by any of it.
     assert_eq!(emails(&app.users(ORG, &owner, "").await), [OWNER_EMAIL]);
-    assert!(app.audit(ORG, &owner, "action=member.create").await.is_empty());
+    assert!(app
+        .audit(ORG, &owner, "action=member.create")
+        .await
+        .is_empty());
 }
 
 async fn health_and_readiness_answer(engine: Engine) {
     let app = spawn_app(engine).await;
-    assert_eq!(app.send(Method::GET, "/healthz", None, None).await.ok()["status"], "ok");
-    assert_eq!(app.send(Method::GET, "/readyz", None, None).await.ok()["status"], "ready");
+    assert_eq!(
+        app.send(Method::GET, "/healthz", None, None).await.ok()["status"],
+        "ok"
+    );
+    assert_eq!(
+        app.send(Method::GET, "/readyz", None, None).await.ok()["status"],
+        "ready"
+    );
     let res = app.send(Method::GET, "/healthz", None, None).await;
-    assert!(res.headers.get("x-request-id").is_some(), "every response names its request");
+    assert!(
+        res.headers.get("x-request-id").is_some(),
+        "every response names its request"
+    );
 }

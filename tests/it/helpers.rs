@@ -68,7 +68,10 @@ impl TestDatabase {
                     Some((head, _)) => format!("{head}/{name}"),
                     None => base,
                 };
-                TestDatabase { url, name: Some(name) }
+                TestDatabase {
+                    url,
+                    name: Some(name),
+                }
             }
         }
     }
@@ -79,10 +82,15 @@ impl Drop for TestDatabase {
         if let Some(name) = self.name.take() {
             // Best effort, on a thread of its own: Drop cannot be async.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async move {
                     use sqlx::Connection;
-                    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await.ok()?;
+                    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+                        .await
+                        .ok()?;
                     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&mut conn)
                         .await
@@ -101,7 +109,12 @@ fn uuid_like() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A running server and what a test needs to talk to it.
@@ -171,7 +184,12 @@ impl Res {
 
     #[track_caller]
     pub fn ok(self) -> Value {
-        assert!(self.status.is_success(), "expected success, got {} {}", self.status, self.body);
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
         self.body
     }
 
@@ -184,15 +202,28 @@ impl Res {
             self.body
         );
         if !self.status.is_success() {
-            let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-            assert_eq!(ct, "application/problem+json", "errors are problem documents");
+            let ct = self
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            assert_eq!(
+                ct, "application/problem+json",
+                "errors are problem documents"
+            );
         }
         self
     }
 }
 
 impl TestApp {
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -209,7 +240,11 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Res { status, body, headers }
+        Res {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Res {
@@ -221,7 +256,8 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
-        self.send(Method::PATCH, path, Some(token), Some(body)).await
+        self.send(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Res {
@@ -229,8 +265,13 @@ impl TestApp {
     }
 
     pub async fn login_res(&self, email: &str, password: &str) -> Res {
-        self.send(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": email, "password": password})))
-            .await
+        self.send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
     }
 
     /// Signs in and returns the session token.
@@ -247,7 +288,11 @@ impl TestApp {
     /// temporary password is changed so the token is fully usable.
     pub async fn member(&self, org: &str, by: &str, email: &str, role: &str) -> (i64, String) {
         let created = self
-            .post(&format!("/api/v1/orgs/{org}/users"), by, json!({"email": email, "role": role}))
+            .post(
+                &format!("/api/v1/orgs/{org}/users"),
+                by,
+                json!({"email": email, "role": role}),
+            )
             .await
             .ok();
         let id = created["user"]["id"].as_i64().expect("id");
@@ -269,11 +314,16 @@ impl TestApp {
     }
 
     pub async fn users(&self, org: &str, token: &str, query: &str) -> Value {
-        self.get(&format!("/api/v1/orgs/{org}/users?{query}"), token).await.ok()
+        self.get(&format!("/api/v1/orgs/{org}/users?{query}"), token)
+            .await
+            .ok()
     }
 
     pub async fn audit(&self, org: &str, token: &str, query: &str) -> Vec<Value> {
-        let page = self.get(&format!("/api/v1/orgs/{org}/audit?{query}"), token).await.ok();
+        let page = self
+            .get(&format!("/api/v1/orgs/{org}/audit?{query}"), token)
+            .await
+            .ok();
         page["items"].as_array().cloned().unwrap_or_default()
     }
 }
@@ -282,6 +332,10 @@ impl TestApp {
 pub fn emails(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
-        .map(|a| a.iter().filter_map(|m| m["email"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m["email"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }

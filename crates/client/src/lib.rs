@@ -35,10 +35,17 @@ use roster_proto::{
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
+use std::time::Duration;
 
 /// The `User-Agent` every request carries. The server records requests whose
 /// agent starts with `roster-cli/` under the audit channel `cli`.
 pub const USER_AGENT: &str = concat!("roster-cli/", env!("CARGO_PKG_VERSION"));
+
+/// How long to wait for a connection to the server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one request may take, answer included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The media type of RFC 9457 problem documents.
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -68,6 +75,8 @@ impl Client {
         let base = parse_base_url(base_url)?;
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(ClientError::Http)?;
         Ok(Client {
@@ -510,5 +519,111 @@ mod tests {
             problem: p,
         };
         assert_eq!(err.to_string(), "Bad Gateway: upstream down");
+    }
+
+    fn response(status: &str, content_type: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// A one-shot HTTP server on a free port: answers the first request
+    /// with `response` and hands back the request it read.
+    fn one_shot_server(response: String) -> (String, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Read the head and, when announced, the body.
+            loop {
+                let n = stream.read(&mut buf).unwrap();
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let length = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_string)
+                        })
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if request.len() >= head_end + 4 + length || n == 0 {
+                        break;
+                    }
+                }
+            }
+            stream.write_all(response.as_bytes()).unwrap();
+            String::from_utf8_lossy(&request).to_string()
+        });
+        (url, handle)
+    }
+
+    #[tokio::test]
+    async fn requests_carry_the_cli_agent_and_the_token() {
+        let body = r#"{"type":"about:blank","title":"Not found","status":404,"code":"not_found","detail":"x"}"#;
+        let (url, server) =
+            one_shot_server(response("404 Not Found", "application/problem+json", body));
+        let client = Client::new(&url).unwrap().with_token("tok-123");
+        let err = client.member("acme", 7).await.unwrap_err();
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("get /api/v1/orgs/acme/users/7 "),
+            "{request}"
+        );
+        assert!(
+            request.contains(&format!("user-agent: {USER_AGENT}")),
+            "{request}"
+        );
+        assert!(
+            request.contains("authorization: bearer tok-123"),
+            "{request}"
+        );
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(err.code(), Some("not_found"));
+        assert_eq!(err.to_string(), "Not found: x");
+    }
+
+    #[tokio::test]
+    async fn raw_requests_return_any_status_and_body() {
+        let (url, server) = one_shot_server(response("400 Bad Request", "text/plain", "not json"));
+        let client = Client::new(&url).unwrap();
+        let body = serde_json::json!({"emial": "typo@example.com"});
+        let (status, value) = client
+            .request_json(Method::POST, "/api/v1/orgs/acme/users", Some(&body))
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        assert!(
+            request.contains(r#"{"emial":"typo@example.com"}"#),
+            "{request}"
+        );
+        assert_eq!(status, 400);
+        assert_eq!(value, serde_json::Value::String("not json".into()));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_in_the_error() {
+        // Bind then drop: nothing listens on that port any more.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = Client::new(&format!("http://127.0.0.1:{port}")).unwrap();
+        let err = client.me().await.unwrap_err();
+        assert!(matches!(err, ClientError::Http(_)));
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "cannot reach the Roster server at http://127.0.0.1:{port}"
+            )),
+            "{message}"
+        );
     }
 }

@@ -30,7 +30,9 @@ pub enum DomainError {
     #[error("role {role} holds {permission}, which you do not hold")]
     Escalation { role: String, permission: String },
     /// The change would leave the organization without an active owner.
-    #[error("an organization must keep at least one active owner; make another member owner first")]
+    #[error(
+        "an organization must keep at least one active owner; make another member owner first"
+    )]
     LastOwner,
     /// Personal organizations belong to one user alone.
     #[error("a personal organization has exactly one member and cannot be left or shared")]

@@ -6,7 +6,10 @@
 //! input, so code holding an [`Email`] or an [`OrgSlug`] never re-checks it.
 //! The rules in [`policy`] are pure functions over roles and counts; callers
 //! load the facts (inside a transaction) and ask.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod error;
 mod names;
@@ -16,8 +19,7 @@ pub mod role;
 
 pub use error::{DomainError, Field};
 pub use names::{
-    DisplayName, Email, GroupName, IdentityProvider, MemberStatus, OrgName, OrgSlug, Password,
-    Team,
+    DisplayName, Email, GroupName, IdentityProvider, MemberStatus, OrgName, OrgSlug, Password, Team,
 };
 pub use permission::{
     ActionClass, ClassSet, ManagementPermission, ManagementSet, Permission, PlatformPermission,

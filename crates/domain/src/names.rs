@@ -390,7 +390,10 @@ mod tests {
         assert!(DisplayName::parse("  ").is_err());
         assert!(DisplayName::parse(&"x".repeat(201)).is_err());
         assert!(DisplayName::parse("a\u{0}b").is_err());
-        assert_eq!(DisplayName::parse(" Michael Scott ").unwrap().as_str(), "Michael Scott");
+        assert_eq!(
+            DisplayName::parse(" Michael Scott ").unwrap().as_str(),
+            "Michael Scott"
+        );
         assert!(Team::parse("").is_ok());
     }
 
@@ -405,7 +408,10 @@ mod tests {
     fn status_and_provider_parse() {
         assert_eq!(MemberStatus::parse("Active").unwrap(), MemberStatus::Active);
         assert!(MemberStatus::parse("invited").is_err());
-        assert_eq!(IdentityProvider::parse("Password").unwrap(), IdentityProvider::password());
+        assert_eq!(
+            IdentityProvider::parse("Password").unwrap(),
+            IdentityProvider::password()
+        );
         assert!(IdentityProvider::parse("bad provider").is_err());
     }
 }

@@ -140,7 +140,9 @@ impl ActionClass {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == raw)
-            .ok_or_else(|| DomainError::invalid("class", "class is one of read, write, secret, admin"))
+            .ok_or_else(|| {
+                DomainError::invalid("class", "class is one of read, write, secret, admin")
+            })
     }
 
     fn bit(self) -> u8 {
@@ -211,10 +213,12 @@ impl Permission {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         };
         match s.split_once(':') {
-            Some((t, a)) if part_ok(t) && part_ok(a) => Ok(Permission::Platform(PlatformPermission {
-                resource_type: t.to_owned(),
-                action: a.to_owned(),
-            })),
+            Some((t, a)) if part_ok(t) && part_ok(a) => {
+                Ok(Permission::Platform(PlatformPermission {
+                    resource_type: t.to_owned(),
+                    action: a.to_owned(),
+                }))
+            }
             _ => Err(DomainError::invalid(
                 "permission",
                 format!("{raw:?} is not a permission; permissions look like `clusters:deploy`"),

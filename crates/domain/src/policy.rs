@@ -91,7 +91,10 @@ mod tests {
     fn only_owners_grant_or_touch_the_owner_role() {
         let (owner, admin) = (Owner.role(), Admin.role());
         assert!(may_grant(&owner, &owner).is_ok());
-        assert_eq!(may_grant(&admin, &owner), Err(DomainError::OwnerRoleRequiresOwner));
+        assert_eq!(
+            may_grant(&admin, &owner),
+            Err(DomainError::OwnerRoleRequiresOwner)
+        );
         assert_eq!(
             may_change_role(&admin, &owner, &Viewer.role()),
             Err(DomainError::OwnerRoleRequiresOwner)
@@ -103,7 +106,10 @@ mod tests {
     fn admins_set_roles_up_to_admin() {
         let admin = Admin.role();
         for r in [Admin, Contributor, Viewer, ViewerNoSecrets] {
-            assert!(may_change_role(&admin, &Viewer.role(), &r.role()).is_ok(), "{r:?}");
+            assert!(
+                may_change_role(&admin, &Viewer.role(), &r.role()).is_ok(),
+                "{r:?}"
+            );
         }
     }
 
@@ -130,7 +136,10 @@ mod tests {
 
     #[test]
     fn the_last_active_owner_stays() {
-        assert_eq!(ensure_owner_remains(true, false, 0), Err(DomainError::LastOwner));
+        assert_eq!(
+            ensure_owner_remains(true, false, 0),
+            Err(DomainError::LastOwner)
+        );
         assert!(ensure_owner_remains(true, false, 1).is_ok());
         assert!(ensure_owner_remains(true, true, 0).is_ok());
         assert!(ensure_owner_remains(false, false, 0).is_ok());

@@ -211,7 +211,14 @@ mod tests {
         }
         assert!(owner.has(OwnersManage) && owner.has(OrgManage));
         assert!(!admin.has(OwnersManage) && !admin.has(OrgManage));
-        for p in [UsersInvite, UsersManage, UsersApprove, RolesManage, AuditRead, IntegrationsManage] {
+        for p in [
+            UsersInvite,
+            UsersManage,
+            UsersApprove,
+            RolesManage,
+            AuditRead,
+            IntegrationsManage,
+        ] {
             assert!(admin.has(p));
             assert!(!contributor.has(p));
         }
@@ -229,7 +236,10 @@ mod tests {
             RoleName::parse("VIEWERNOSECRETS").unwrap().builtin(),
             Some(BuiltinRole::ViewerNoSecrets)
         );
-        assert_eq!(RoleName::parse(" Admin ").unwrap().builtin(), Some(BuiltinRole::Admin));
+        assert_eq!(
+            RoleName::parse(" Admin ").unwrap().builtin(),
+            Some(BuiltinRole::Admin)
+        );
         assert!(RoleName::parse("platform").unwrap().builtin().is_none());
         assert!(RoleName::parse("no spaces").is_err());
     }

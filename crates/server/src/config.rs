@@ -87,7 +87,10 @@ impl ConfigLayer {
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<ConfigLayer> {
         let parse_num = |name: &str| -> anyhow::Result<Option<i64>> {
             get(name)
-                .map(|v| v.parse::<i64>().with_context(|| format!("{name} must be a number")))
+                .map(|v| {
+                    v.parse::<i64>()
+                        .with_context(|| format!("{name} must be a number"))
+                })
                 .transpose()
         };
         Ok(ConfigLayer {
@@ -149,7 +152,11 @@ impl Config {
     /// Stacks defaults, the file (from the flags or `ROSTER_CONFIG`), the
     /// environment and the flags.
     pub fn load(flags: ServeFlags, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
-        let file = match flags.config_file.clone().or_else(|| env("ROSTER_CONFIG").map(PathBuf::from)) {
+        let file = match flags
+            .config_file
+            .clone()
+            .or_else(|| env("ROSTER_CONFIG").map(PathBuf::from))
+        {
             Some(path) => ConfigLayer::from_file(&path)?,
             None => ConfigLayer::default(),
         };
@@ -209,9 +216,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("roster-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("roster.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:1000\"\ndata_dir = \"/from/file\"\nsession_ttl_hours = 5\n").unwrap();
-        let env: HashMap<&str, &str> =
-            [("ROSTER_LISTEN", "127.0.0.1:2000"), ("ROSTER_DATA_DIR", "/from/env")].into();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1000\"\ndata_dir = \"/from/file\"\nsession_ttl_hours = 5\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> = [
+            ("ROSTER_LISTEN", "127.0.0.1:2000"),
+            ("ROSTER_DATA_DIR", "/from/env"),
+        ]
+        .into();
         let flags = ServeFlags {
             config_file: Some(file),
             layer: ConfigLayer {
@@ -229,14 +243,27 @@ mod tests {
     #[test]
     fn bad_values_are_refused_with_a_reason() {
         let bad = |l: ConfigLayer| Config::resolve(l).unwrap_err().to_string();
-        assert!(bad(ConfigLayer { listen: Some("nope".into()), ..Default::default() }).contains("listen"));
-        assert!(bad(ConfigLayer { secret_key: Some(Secret::new("short")), ..Default::default() }).contains("secret"));
-        assert!(ConfigLayer::from_env(|k| (k == "ROSTER_LOG_FORMAT").then(|| "xml".into())).is_err());
+        assert!(bad(ConfigLayer {
+            listen: Some("nope".into()),
+            ..Default::default()
+        })
+        .contains("listen"));
+        assert!(bad(ConfigLayer {
+            secret_key: Some(Secret::new("short")),
+            ..Default::default()
+        })
+        .contains("secret"));
+        assert!(
+            ConfigLayer::from_env(|k| (k == "ROSTER_LOG_FORMAT").then(|| "xml".into())).is_err()
+        );
     }
 
     #[test]
     fn secrets_are_hidden_in_debug_output() {
-        let l = ConfigLayer { bootstrap_owner_password: Some(Secret::new("hunter2hunter2")), ..Default::default() };
+        let l = ConfigLayer {
+            bootstrap_owner_password: Some(Secret::new("hunter2hunter2")),
+            ..Default::default()
+        };
         assert!(!format!("{l:?}").contains("hunter2"));
     }
 }

@@ -43,7 +43,9 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 /// hash counts as a mismatch.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -104,7 +106,8 @@ impl Keys {
     /// The stored form of a token: hex HMAC-SHA256 under the server key.
     pub fn hash_token(&self, token: &str) -> String {
         #[allow(clippy::expect_used)]
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.hmac_key).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.hmac_key).expect("HMAC takes any key length");
         mac.update(token.as_bytes());
         to_hex(&mac.finalize().into_bytes())
     }

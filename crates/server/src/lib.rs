@@ -5,7 +5,10 @@
 //! - [`app`]: use cases over the domain and the store. Knows no HTTP.
 //! - [`http`]: axum routes, extractors, problem+json, OpenAPI.
 //! - [`config`], [`crypto`], [`startup`]: the rest.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod app;
 pub mod config;

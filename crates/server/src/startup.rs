@@ -17,8 +17,11 @@ use tokio::net::TcpListener;
 /// filtered by `RUST_LOG`, default `info`).
 pub fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -43,9 +46,13 @@ impl Application {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "roster listening on http://{addr}");
 
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-        let keys = Keys::load(config.secret_key.as_ref().map(|s| s.expose()), &config.data_dir)?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+        let keys = Keys::load(
+            config.secret_key.as_ref().map(|s| s.expose()),
+            &config.data_dir,
+        )?;
         let store = Store::open(&StoreOptions {
             url: config.database_url.clone(),
             max_connections: config.max_connections,
@@ -91,7 +98,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then stops accepting, finishes
     /// in-flight requests and stops the background worker.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(
             self.app
@@ -127,7 +137,8 @@ async fn first_start(app: &App, config: &Config, public_url: &str) -> anyhow::Re
         return Ok(());
     };
     let email = Email::parse(email).context("the bootstrap owner email is not valid")?;
-    let slug = OrgSlug::parse(b.org.as_deref().unwrap_or("default")).context("ROSTER_BOOTSTRAP_ORG is not a valid slug")?;
+    let slug = OrgSlug::parse(b.org.as_deref().unwrap_or("default"))
+        .context("ROSTER_BOOTSTRAP_ORG is not a valid slug")?;
     let password = b
         .owner_password
         .as_ref()

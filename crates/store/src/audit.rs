@@ -93,7 +93,8 @@ pub async fn list(
     match &f.action {
         Some(a) if a.ends_with('.') => {
             q.push(" AND action >= ").bind_text(a.clone());
-            q.push(" AND action < ").bind_text(format!("{}\u{10FFFF}", a));
+            q.push(" AND action < ")
+                .bind_text(format!("{}\u{10FFFF}", a));
         }
         Some(a) => {
             q.push(" AND action = ").bind_text(a.clone());

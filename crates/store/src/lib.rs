@@ -15,11 +15,14 @@
 //! - Every transaction that changes an organization first calls
 //!   [`orgs::lock`], which serialises writers to that organization on both
 //!   engines. Rules such as "at least one owner" are read after the lock.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod audit;
-mod migrate;
 pub mod members;
+mod migrate;
 pub mod orgs;
 pub mod outbox;
 pub mod sessions;

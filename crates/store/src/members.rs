@@ -188,7 +188,11 @@ pub async fn list(
 }
 
 /// Group names of each of `user_ids` in the org, sorted.
-pub async fn groups_of(conn: &mut Conn, org_id: i64, user_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+pub async fn groups_of(
+    conn: &mut Conn,
+    org_id: i64,
+    user_ids: &[i64],
+) -> Result<HashMap<i64, Vec<String>>> {
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
     if user_ids.is_empty() {
         return Ok(out);
@@ -213,7 +217,13 @@ pub async fn groups_of(conn: &mut Conn, org_id: i64, user_ids: &[i64]) -> Result
 }
 
 /// Replaces a member's groups, creating groups that do not exist yet.
-pub async fn set_groups(conn: &mut Conn, org_id: i64, user_id: i64, groups: &[String], now: i64) -> Result<()> {
+pub async fn set_groups(
+    conn: &mut Conn,
+    org_id: i64,
+    user_id: i64,
+    groups: &[String],
+    now: i64,
+) -> Result<()> {
     sqlx::query("DELETE FROM group_members WHERE org_id = $1 AND user_id = $2")
         .bind(org_id)
         .bind(user_id)
@@ -252,7 +262,13 @@ pub struct MemberFields<'a> {
     pub mfa_required: bool,
 }
 
-pub async fn update(conn: &mut Conn, org_id: i64, user_id: i64, f: &MemberFields<'_>, now: i64) -> Result<()> {
+pub async fn update(
+    conn: &mut Conn,
+    org_id: i64,
+    user_id: i64,
+    f: &MemberFields<'_>,
+    now: i64,
+) -> Result<()> {
     let done = sqlx::query(
         "UPDATE memberships SET role = $1, team = $2, status = $3, identity_provider = $4, mfa_required = $5, updated_at = $6
          WHERE org_id = $7 AND user_id = $8",
@@ -332,7 +348,13 @@ pub async fn of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<UserMembership
 }
 
 /// Records activity in an org, at most once per `resolution_ms`.
-pub async fn touch_activity(conn: &mut Conn, org_id: i64, user_id: i64, now: i64, resolution_ms: i64) -> Result<()> {
+pub async fn touch_activity(
+    conn: &mut Conn,
+    org_id: i64,
+    user_id: i64,
+    now: i64,
+    resolution_ms: i64,
+) -> Result<()> {
     sqlx::query(
         "UPDATE memberships SET last_active_at = $1
          WHERE org_id = $2 AND user_id = $3 AND (last_active_at IS NULL OR last_active_at < $4)",

@@ -11,7 +11,8 @@ use std::pin::Pin;
 
 /// The migrations, in order. Add new ones at the end; never edit one that
 /// has shipped (its checksum is recorded).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "spine", include_str!("../migrations/0001_spine.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "spine", include_str!("../migrations/0001_spine.sql"))];
 
 #[derive(Debug)]
 struct Source(Engine);

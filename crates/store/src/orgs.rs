@@ -121,7 +121,9 @@ pub async fn find_by_slug(conn: &mut Conn, slug: &str) -> Result<Option<Org>> {
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orgs").fetch_one(conn).await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orgs")
+        .fetch_one(conn)
+        .await?;
     Ok(n)
 }
 

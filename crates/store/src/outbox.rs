@@ -66,7 +66,12 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
-pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, next_attempt_at: i64) -> Result<()> {
+pub async fn mark_failed(
+    conn: &mut Conn,
+    id: i64,
+    error: &str,
+    next_attempt_at: i64,
+) -> Result<()> {
     sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
         .bind(error)
         .bind(next_attempt_at)

@@ -113,7 +113,13 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn set_name(conn: &mut Conn, id: i64, name: &str, name_folded: &str, now: i64) -> Result<()> {
+pub async fn set_name(
+    conn: &mut Conn,
+    id: i64,
+    name: &str,
+    name_folded: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query("UPDATE users SET name = $1, name_folded = $2, updated_at = $3 WHERE id = $4")
         .bind(name)
         .bind(name_folded)
@@ -139,6 +145,8 @@ pub async fn touch_activity(conn: &mut Conn, id: i64, now: i64, resolution_ms: i
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(conn).await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(conn)
+        .await?;
     Ok(n)
 }

@@ -68,7 +68,10 @@ impl App {
         access.require(ManagementPermission::AuditRead)?;
         let time = |field: &'static str, v: &Option<String>| -> Result<Option<i64>> {
             v.as_deref()
-                .map(|s| parse_rfc3339(s).ok_or_else(|| invalid(field, "a time looks like 2026-01-31T12:00:00Z")))
+                .map(|s| {
+                    parse_rfc3339(s)
+                        .ok_or_else(|| invalid(field, "a time looks like 2026-01-31T12:00:00Z"))
+                })
                 .transpose()
         };
         let filter = EventFilter {

@@ -77,7 +77,14 @@ pub(crate) async fn create_account(
         other => other.into(),
     })?;
     let slug = OrgSlug::personal(user_id);
-    let org_id = orgs::insert(conn, slug.as_str(), &format!("{name} (personal)"), Some(user_id), now).await?;
+    let org_id = orgs::insert(
+        conn,
+        slug.as_str(),
+        &format!("{name} (personal)"),
+        Some(user_id),
+        now,
+    )
+    .await?;
     members::insert(
         conn,
         members::NewMembership {
@@ -106,8 +113,11 @@ impl App {
         let throttle = &self.inner.throttle;
         throttle
             .check(&email_key, &meta.client_addr)
-            .map_err(|s| AppError::TooManyAttempts { retry_after_secs: s })?;
-        let password = Password::parse_offered(password).map_err(|_| AppError::InvalidCredentials)?;
+            .map_err(|s| AppError::TooManyAttempts {
+                retry_after_secs: s,
+            })?;
+        let password =
+            Password::parse_offered(password).map_err(|_| AppError::InvalidCredentials)?;
         let user = match Email::parse(email) {
             Ok(e) => {
                 let mut conn = self.store().conn().await?;
@@ -210,7 +220,10 @@ impl App {
             let mut conn = self.store().conn().await?;
             users::get(&mut conn, p.user_id).await?
         };
-        let hash = user.password_hash.clone().unwrap_or_else(|| self.inner.dummy_hash.clone());
+        let hash = user
+            .password_hash
+            .clone()
+            .unwrap_or_else(|| self.inner.dummy_hash.clone());
         if user.password_hash.is_none() || !verify_blocking(hash, current).await? {
             return Err(AppError::InvalidCredentials);
         }

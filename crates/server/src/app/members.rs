@@ -11,8 +11,8 @@ use super::{App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
 use roster_domain::{
-    DisplayName, DomainError, Email, GroupName, IdentityProvider, ManagementPermission, MemberStatus,
-    Team,
+    DisplayName, DomainError, Email, GroupName, IdentityProvider, ManagementPermission,
+    MemberStatus, Team,
 };
 use roster_store::members::{self, Member, MemberFields, MemberFilter};
 use roster_store::{users, StoreError};
@@ -65,7 +65,12 @@ impl App {
     /// Adds a person to the org. A new email gets an account with a
     /// temporary password (password provider) that must be changed at first
     /// sign-in; an existing account is added as it is.
-    pub async fn create_member(&self, access: &OrgAccess, new: NewMember, meta: &RequestMeta) -> Result<CreatedMember> {
+    pub async fn create_member(
+        &self,
+        access: &OrgAccess,
+        new: NewMember,
+        meta: &RequestMeta,
+    ) -> Result<CreatedMember> {
         access.require(ManagementPermission::UsersManage)?;
         if access.org.personal_user_id.is_some() {
             return Err(DomainError::PersonalOrg.into());
@@ -81,7 +86,10 @@ impl App {
             users::find_by_email(&mut conn, new.email.as_str()).await?
         };
         // Hash outside the transaction: it is slow and holds no lock.
-        let temporary = match (&existing, new.identity_provider == IdentityProvider::password()) {
+        let temporary = match (
+            &existing,
+            new.identity_provider == IdentityProvider::password(),
+        ) {
             (None, true) => {
                 let pw = crypto::temporary_password();
                 let hash = hash_blocking(pw.clone()).await?;
@@ -99,7 +107,10 @@ impl App {
         let (user_id, created) = match users::find_by_email(&mut tx, new.email.as_str()).await? {
             Some(u) => (u.id, false),
             None => {
-                let name = new.name.clone().unwrap_or_else(|| DisplayName::from_email(&new.email));
+                let name = new
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| DisplayName::from_email(&new.email));
                 let hash = temporary.as_ref().map(|(_, h)| h.as_str());
                 let id = create_account(&mut tx, &new.email, &name, hash, hash.is_some()).await?;
                 (id, true)
@@ -154,7 +165,11 @@ impl App {
         roster_store::commit(tx).await?;
         Ok(CreatedMember {
             member,
-            temporary_password: if created { temporary.map(|(pw, _)| pw) } else { None },
+            temporary_password: if created {
+                temporary.map(|(pw, _)| pw)
+            } else {
+                None
+            },
             account_created: created,
         })
     }
@@ -200,7 +215,11 @@ impl App {
             .as_ref()
             .map(|g| GroupName::parse_list(g.iter().map(String::as_str)))
             .transpose()?;
-        let new_idp = u.identity_provider.as_deref().map(IdentityProvider::parse).transpose()?;
+        let new_idp = u
+            .identity_provider
+            .as_deref()
+            .map(IdentityProvider::parse)
+            .transpose()?;
         if new_status == Some(MemberStatus::Reviewing) {
             return Err(invalid("status", "status can be set to active or disabled; reviewing is for sign-ups awaiting approval"));
         }
@@ -232,9 +251,17 @@ impl App {
         } else {
             policy::may_manage_member(&actor, &current_role)?;
         }
-        if new_role.as_ref().is_some_and(|r| r.name() != current_role.name()) {
-            policy::may_change_role(&actor, &current_role, &role)
-                .or_else(|e| if only_approval { policy::may_grant(&actor, &role) } else { Err(e) })?;
+        if new_role
+            .as_ref()
+            .is_some_and(|r| r.name() != current_role.name())
+        {
+            policy::may_change_role(&actor, &current_role, &role).or_else(|e| {
+                if only_approval {
+                    policy::may_grant(&actor, &role)
+                } else {
+                    Err(e)
+                }
+            })?;
         }
         let others = members::count_active_owners_except(&mut tx, org.id, user_id).await?;
         ensure_owner_remains(
@@ -243,8 +270,14 @@ impl App {
             others,
         )?;
 
-        let team = new_team.as_ref().map(|t| t.as_str()).unwrap_or(&current.team);
-        let idp = new_idp.as_ref().map(|i| i.as_str()).unwrap_or(&current.identity_provider);
+        let team = new_team
+            .as_ref()
+            .map(|t| t.as_str())
+            .unwrap_or(&current.team);
+        let idp = new_idp
+            .as_ref()
+            .map(|i| i.as_str())
+            .unwrap_or(&current.identity_provider);
         let mfa_required = u.mfa_required.unwrap_or(current.mfa_required);
         let now = now_ms();
         members::update(
@@ -280,15 +313,27 @@ impl App {
         change("role", json!(current.role), json!(role.name().as_str()));
         change("status", json!(current.status), json!(status.as_str()));
         change("team", json!(current.team), json!(team));
-        change("identity_provider", json!(current.identity_provider), json!(idp));
-        change("mfa_required", json!(current.mfa_required), json!(mfa_required));
+        change(
+            "identity_provider",
+            json!(current.identity_provider),
+            json!(idp),
+        );
+        change(
+            "mfa_required",
+            json!(current.mfa_required),
+            json!(mfa_required),
+        );
         if let Some(n) = &new_name {
             change("name", json!(current.name), json!(n.as_str()));
         }
         if let Some(gs) = &groups {
             change("groups", json!(current.groups), json!(gs));
         }
-        let action = if approving { "member.approve" } else { "member.update" };
+        let action = if approving {
+            "member.approve"
+        } else {
+            "member.update"
+        };
         record(
             &mut tx,
             meta,
@@ -312,7 +357,15 @@ impl App {
                 current.role,
                 role.name()
             );
-            queue(&mut tx, Some(org.id), "role_changed", &current.email, &format!("Your role in {} changed", org.name), &text).await?;
+            queue(
+                &mut tx,
+                Some(org.id),
+                "role_changed",
+                &current.email,
+                &format!("Your role in {} changed", org.name),
+                &text,
+            )
+            .await?;
         }
         if current_status != status {
             let (kind, subject, text) = match status {
@@ -338,9 +391,16 @@ impl App {
 
     /// Removes a member. Their account, personal org and audit events stay;
     /// they are told by email. Removing oneself is leaving.
-    pub async fn remove_member(&self, access: &OrgAccess, user_id: i64, meta: &RequestMeta) -> Result<()> {
+    pub async fn remove_member(
+        &self,
+        access: &OrgAccess,
+        user_id: i64,
+        meta: &RequestMeta,
+    ) -> Result<()> {
         if user_id == access.principal.user_id {
-            return self.leave_org(&access.principal, &access.org.slug, meta).await;
+            return self
+                .leave_org(&access.principal, &access.org.slug, meta)
+                .await;
         }
         let org = &access.org;
         let mut tx = self.store().begin().await?;
@@ -366,7 +426,15 @@ impl App {
             "Hello {},\n\nYou were removed from the organization {} by {}. Your own account and personal organization remain.",
             member.name, org.name, access.principal.email
         );
-        queue(&mut tx, Some(org.id), "member_removed", &member.email, &format!("You were removed from {}", org.name), &text).await?;
+        queue(
+            &mut tx,
+            Some(org.id),
+            "member_removed",
+            &member.email,
+            &format!("You were removed from {}", org.name),
+            &text,
+        )
+        .await?;
         roster_store::commit(tx).await?;
         Ok(())
     }

@@ -88,7 +88,12 @@ fn parse_domain(raw: &str) -> Result<String> {
     // A domain is valid when `x@domain` is a valid email.
     roster_domain::Email::parse(&format!("x@{d}"))
         .map(|_| d)
-        .map_err(|_| invalid("allowed_domains", format!("{raw:?} is not a domain like example.com")))
+        .map_err(|_| {
+            invalid(
+                "allowed_domains",
+                format!("{raw:?} is not a domain like example.com"),
+            )
+        })
 }
 
 impl App {
@@ -112,7 +117,8 @@ impl App {
             .last_active_at
             .is_none_or(|t| now - t > ACTIVITY_RESOLUTION_MS)
         {
-            members::touch_activity(&mut conn, org.id, p.user_id, now, ACTIVITY_RESOLUTION_MS).await?;
+            members::touch_activity(&mut conn, org.id, p.user_id, now, ACTIVITY_RESOLUTION_MS)
+                .await?;
         }
         let role = resolve_role(&member.role);
         Ok(OrgAccess {
@@ -124,10 +130,19 @@ impl App {
     }
 
     /// Creates an org; the creator becomes its owner.
-    pub async fn create_org(&self, p: &Principal, slug: &str, name: &str, meta: &RequestMeta) -> Result<OrgAccess> {
+    pub async fn create_org(
+        &self,
+        p: &Principal,
+        slug: &str,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<OrgAccess> {
         let slug = OrgSlug::parse(slug)?;
         if slug.is_reserved() {
-            return Err(invalid("slug", "slugs starting with personal- are reserved"));
+            return Err(invalid(
+                "slug",
+                "slugs starting with personal- are reserved",
+            ));
         }
         let name = OrgName::parse(name)?;
         let now = now_ms();
@@ -178,7 +193,12 @@ impl App {
 
     /// Changes an org's name and settings. The name and MFA policy need
     /// `org:manage`; sign-up and invitation settings need `users:manage`.
-    pub async fn update_org(&self, access: &OrgAccess, u: OrgUpdate, meta: &RequestMeta) -> Result<Org> {
+    pub async fn update_org(
+        &self,
+        access: &OrgAccess,
+        u: OrgUpdate,
+        meta: &RequestMeta,
+    ) -> Result<Org> {
         if u.name.is_some() || u.mfa_policy.is_some() {
             access.require(ManagementPermission::OrgManage)?;
         }
@@ -196,7 +216,10 @@ impl App {
         };
         let mut s: OrgSettings = current.settings.clone();
         if let Some(domains) = &u.allowed_domains {
-            let mut parsed = domains.iter().map(|d| parse_domain(d)).collect::<Result<Vec<_>>>()?;
+            let mut parsed = domains
+                .iter()
+                .map(|d| parse_domain(d))
+                .collect::<Result<Vec<_>>>()?;
             parsed.sort();
             parsed.dedup();
             if parsed.len() > 50 {
@@ -225,7 +248,10 @@ impl App {
         if let Some(r) = &u.default_role {
             let role = parse_role(r)?;
             if role.is_owner() {
-                return Err(invalid("default_role", "the default role for sign-ups cannot be owner"));
+                return Err(invalid(
+                    "default_role",
+                    "the default role for sign-ups cannot be owner",
+                ));
             }
             policy::may_grant(&access.role, &role)?;
             s.default_role = role.name().to_string();
@@ -236,7 +262,9 @@ impl App {
         let mut tx = self.store().begin().await?;
         let actor_role = lock_and_recheck(&mut tx, access).await?;
         if actor_role != access.role {
-            return Err(AppError::Forbidden("your role changed while this request ran; try again".into()));
+            return Err(AppError::Forbidden(
+                "your role changed while this request ran; try again".into(),
+            ));
         }
         orgs::update(&mut tx, current.id, &name, &s, now_ms()).await?;
         record(
@@ -318,7 +346,11 @@ pub(crate) async fn lock_and_recheck(conn: &mut Conn, access: &OrgAccess) -> Res
 pub(crate) async fn remove_checked(conn: &mut Conn, org: &Org, member: &Member) -> Result<()> {
     let status = MemberStatus::parse(&member.status)?;
     let others = members::count_active_owners_except(conn, org.id, member.user_id).await?;
-    ensure_owner_remains(is_active_owner(&resolve_role(&member.role), status), false, others)?;
+    ensure_owner_remains(
+        is_active_owner(&resolve_role(&member.role), status),
+        false,
+        others,
+    )?;
     members::delete(conn, org.id, member.user_id).await?;
     Ok(())
 }

@@ -53,7 +53,11 @@ fn html_escape(s: &str) -> String {
 
 impl App {
     /// Delivers due messages to the mail log until `shutdown` fires.
-    pub async fn run_outbox_worker(self, mail_log: PathBuf, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run_outbox_worker(
+        self,
+        mail_log: PathBuf,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         loop {
             if let Err(e) = self.deliver_due(&mail_log).await {
                 tracing::warn!(error = %e, "outbox delivery failed; will retry");
@@ -87,7 +91,8 @@ impl App {
                 Ok(()) => outbox::mark_sent(&mut conn, m.id, now_ms()).await?,
                 Err(e) => {
                     let backoff = 1000 * 2i64.pow(m.attempts.clamp(0, 10) as u32);
-                    outbox::mark_failed(&mut conn, m.id, &e.to_string(), now_ms() + backoff).await?;
+                    outbox::mark_failed(&mut conn, m.id, &e.to_string(), now_ms() + backoff)
+                        .await?;
                 }
             }
         }

@@ -42,13 +42,24 @@ impl App {
         let token = crypto::new_token(SETUP_PREFIX);
         let now = now_ms();
         let mut conn = self.store().conn().await?;
-        setup::insert(&mut conn, &self.keys().hash_token(&token), now, now + SETUP_TTL_MS).await?;
+        setup::insert(
+            &mut conn,
+            &self.keys().hash_token(&token),
+            now,
+            now + SETUP_TTL_MS,
+        )
+        .await?;
         Ok(token)
     }
 
     /// Creates the first org and its owner, if the database has no users.
     /// With `token`, the setup token must be valid and is used up.
-    pub async fn seed_first_owner(&self, first: FirstOwner, token: Option<&str>, meta: &RequestMeta) -> Result<Seeded> {
+    pub async fn seed_first_owner(
+        &self,
+        first: FirstOwner,
+        token: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<Seeded> {
         let (temporary, hash) = match &first.password {
             Some(p) => (None, hash_blocking(p.expose().to_owned()).await?),
             None => {
@@ -69,8 +80,22 @@ impl App {
                 message: "Roster is already set up; sign in instead".into(),
             });
         }
-        let user_id = create_account(&mut tx, &first.email, &first.name, Some(&hash), temporary.is_some()).await?;
-        let org_id = orgs::insert(&mut tx, first.org_slug.as_str(), first.org_name.as_str(), None, now_ms()).await?;
+        let user_id = create_account(
+            &mut tx,
+            &first.email,
+            &first.name,
+            Some(&hash),
+            temporary.is_some(),
+        )
+        .await?;
+        let org_id = orgs::insert(
+            &mut tx,
+            first.org_slug.as_str(),
+            first.org_name.as_str(),
+            None,
+            now_ms(),
+        )
+        .await?;
         members::insert(
             &mut tx,
             members::NewMembership {

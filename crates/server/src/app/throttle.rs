@@ -77,7 +77,10 @@ mod tests {
             assert!(t.check("a@x.com", "1.1.1.1").is_ok());
             t.record_failure("a@x.com", "1.1.1.1");
         }
-        assert!(t.check("a@x.com", "2.2.2.2").is_err(), "another address does not help");
+        assert!(
+            t.check("a@x.com", "2.2.2.2").is_err(),
+            "another address does not help"
+        );
         assert!(t.check("b@x.com", "2.2.2.2").is_ok());
         t.record_success("a@x.com");
         assert!(t.check("a@x.com", "2.2.2.2").is_ok());

@@ -48,7 +48,12 @@ fn title(status: StatusCode) -> String {
     status.canonical_reason().unwrap_or("Error").to_owned()
 }
 
-fn problem(status: StatusCode, code: &str, detail: Option<String>, errors: Vec<FieldError>) -> Problem {
+fn problem(
+    status: StatusCode,
+    code: &str,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+) -> Problem {
     Problem {
         type_: format!("https://roster.dev/problems/{code}"),
         title: title(status),
@@ -74,7 +79,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         use StatusCode as S;
         let (status, code, detail, errors, internal) = match self {
-            ApiError::Request { status, code, detail } => (status, code, Some(detail), vec![], None),
+            ApiError::Request {
+                status,
+                code,
+                detail,
+            } => (status, code, Some(detail), vec![], None),
             ApiError::App(e) => {
                 let detail = Some(e.to_string());
                 match e {
@@ -143,9 +152,11 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         use StatusCode as S;
         match r {
-            JsonRejection::JsonSyntaxError(e) => {
-                ApiError::request(S::BAD_REQUEST, "invalid_json", format!("the body is not valid JSON: {}", source_text(&e)))
-            }
+            JsonRejection::JsonSyntaxError(e) => ApiError::request(
+                S::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {}", source_text(&e)),
+            ),
             JsonRejection::JsonDataError(e) => {
                 ApiError::request(S::UNPROCESSABLE_ENTITY, "invalid_body", source_text(&e))
             }
@@ -154,9 +165,11 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "send the body as JSON with Content-Type: application/json",
             ),
-            JsonRejection::BytesRejection(_) => {
-                ApiError::request(S::PAYLOAD_TOO_LARGE, "body_too_large", "the body is too large or could not be read")
-            }
+            JsonRejection::BytesRejection(_) => ApiError::request(
+                S::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the body is too large or could not be read",
+            ),
             other => ApiError::request(S::BAD_REQUEST, "invalid_body", other.body_text()),
         }
     }

@@ -29,7 +29,13 @@ pub fn encode(kind: &str, id: i64) -> String {
 
 pub fn decode(kind: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
     let Some(c) = cursor else { return Ok(None) };
-    let bad = || ApiError::request(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is not one this list gave out");
+    let bad = || {
+        ApiError::request(
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+            "the cursor is not one this list gave out",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (k, id) = text.split_once(':').ok_or_else(bad)?;
@@ -41,7 +47,12 @@ pub fn decode(kind: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError>
 
 /// The next cursor, given a page fetched with `limit + 1` rows: drops the
 /// extra row and returns the position after the last one kept.
-pub fn next<T>(rows: &mut Vec<T>, limit: i64, kind: &str, id: impl Fn(&T) -> i64) -> Option<String> {
+pub fn next<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    kind: &str,
+    id: impl Fn(&T) -> i64,
+) -> Option<String> {
     let limit = usize::try_from(limit).unwrap_or(0);
     if rows.len() > limit {
         rows.truncate(limit);

@@ -56,7 +56,10 @@ async fn list_audit(
         since: q.since,
         until: q.until,
     };
-    let mut rows = state.app.audit_list(&access, &query, before, limit + 1).await?;
+    let mut rows = state
+        .app
+        .audit_list(&access, &query, before, limit + 1)
+        .await?;
     let next_cursor = pagination::next(&mut rows, limit, "a", |e| e.id);
     Ok(Json(Page {
         items: rows.iter().map(views::audit_event).collect(),

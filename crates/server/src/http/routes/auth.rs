@@ -2,13 +2,17 @@
 
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Authed, AuthedAllowingPasswordChange, Meta, SESSION_COOKIE};
+use crate::http::extract::{
+    ApiJson, ApiPath, Authed, AuthedAllowingPasswordChange, Meta, SESSION_COOKIE,
+};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use roster_proto::{ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, Problem, SessionView};
+use roster_proto::{
+    ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, Problem, SessionView,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -80,7 +84,10 @@ async fn logout(
 /// The signed-in user and their memberships.
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn me(State(state): State<AppState>, Authed(p): Authed) -> Result<Json<MeResponse>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+) -> Result<Json<MeResponse>, ApiError> {
     let (user, memberships) = state.app.me(&p).await?;
     Ok(Json(MeResponse {
         user: views::user(&user),
@@ -107,7 +114,10 @@ async fn change_password(
 /// Your live sessions.
 #[utoipa::path(get, path = "/me/sessions", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Vec<SessionView>), (status = 401, body = Problem)))]
-async fn list_sessions(State(state): State<AppState>, Authed(p): Authed) -> Result<Json<Vec<SessionView>>, ApiError> {
+async fn list_sessions(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
     let sessions = state.app.sessions(&p).await?;
     Ok(Json(
         sessions

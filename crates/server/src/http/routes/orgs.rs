@@ -21,7 +21,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Your organizations (every membership, including your personal org).
 #[utoipa::path(get, path = "/orgs", tag = "orgs", security(("bearer" = [])),
     responses((status = 200, body = Vec<MembershipSummary>), (status = 401, body = Problem)))]
-async fn list_orgs(State(state): State<AppState>, Authed(p): Authed) -> Result<Json<Vec<MembershipSummary>>, ApiError> {
+async fn list_orgs(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+) -> Result<Json<Vec<MembershipSummary>>, ApiError> {
     let (_, memberships) = state.app.me(&p).await?;
     Ok(Json(memberships.iter().map(views::membership).collect()))
 }
@@ -35,9 +38,15 @@ async fn create_org(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<CreateOrgRequest>,
 ) -> Result<(StatusCode, Json<OrgView>), ApiError> {
-    let access = state.app.create_org(&p, &req.slug, &req.name, &meta).await?;
+    let access = state
+        .app
+        .create_org(&p, &req.slug, &req.name, &meta)
+        .await?;
     let owners = state.app.active_owners(access.org.id).await?;
-    Ok((StatusCode::CREATED, Json(views::org(&access.org, &access.member.role, owners))))
+    Ok((
+        StatusCode::CREATED,
+        Json(views::org(&access.org, &access.member.role, owners)),
+    ))
 }
 
 /// An organization you are an active member of.

@@ -1,9 +1,9 @@
 //! `/orgs/{org}/roles`: the roles of an org and what they hold.
 
+use crate::app::AppError;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, Authed};
 use crate::http::{views, AppState};
-use crate::app::AppError;
 use axum::extract::State;
 use axum::Json;
 use roster_domain::{BuiltinRole, ManagementPermission, RoleName};
@@ -29,7 +29,12 @@ async fn list_roles(
 ) -> Result<Json<Vec<RoleView>>, ApiError> {
     let access = state.app.org_access(&p, &org).await?;
     access.require(ManagementPermission::UsersRead)?;
-    Ok(Json(BuiltinRole::ALL.into_iter().map(views::builtin_role).collect()))
+    Ok(Json(
+        BuiltinRole::ALL
+            .into_iter()
+            .map(views::builtin_role)
+            .collect(),
+    ))
 }
 
 /// One role.

@@ -41,7 +41,10 @@ async fn setup_api(
     ApiJson(req): ApiJson<SetupRequest>,
 ) -> Result<StatusCode, ApiError> {
     let first = first_owner(&req)?;
-    state.app.seed_first_owner(first, Some(&req.token), &meta).await?;
+    state
+        .app
+        .seed_first_owner(first, Some(&req.token), &meta)
+        .await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -51,7 +54,10 @@ pub struct TokenQuery {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn page(body: &str) -> Html<String> {
@@ -86,9 +92,17 @@ pub async fn setup_page(Query(q): Query<TokenQuery>) -> Html<String> {
 }
 
 /// The setup form's submission.
-pub async fn setup_submit(State(state): State<AppState>, Meta(meta): Meta, Form(req): Form<SetupRequest>) -> Response {
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Form(req): Form<SetupRequest>,
+) -> Response {
     let outcome = match first_owner(&req) {
-        Ok(first) => state.app.seed_first_owner(first, Some(&req.token), &meta).await.map_err(ApiError::from),
+        Ok(first) => state
+            .app
+            .seed_first_owner(first, Some(&req.token), &meta)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match outcome {
@@ -103,7 +117,11 @@ pub async fn setup_submit(State(state): State<AppState>, Meta(meta): Meta, Form(
                 ApiError::App(app) => app.to_string(),
                 ApiError::Request { detail, .. } => detail.clone(),
             };
-            (StatusCode::UNPROCESSABLE_ENTITY, form(&req.token, Some(&message))).into_response()
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form(&req.token, Some(&message)),
+            )
+                .into_response()
         }
     }
 }

@@ -9,8 +9,12 @@ use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use roster_domain::{DisplayName, Email, GroupName, IdentityProvider, MemberStatus, RoleName, Team};
-use roster_proto::{CreateMemberRequest, CreateMemberResponse, MemberPage, MemberView, Problem, UpdateMemberRequest};
+use roster_domain::{
+    DisplayName, Email, GroupName, IdentityProvider, MemberStatus, RoleName, Team,
+};
+use roster_proto::{
+    CreateMemberRequest, CreateMemberResponse, MemberPage, MemberView, Problem, UpdateMemberRequest,
+};
 use roster_store::members::MemberFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -49,8 +53,16 @@ fn non_empty(v: Option<String>) -> Option<String> {
 impl UserListQuery {
     fn filter(&self) -> Result<MemberFilter, ApiError> {
         let too_long = |s: &String| s.chars().count() > 254;
-        if [&self.name, &self.email, &self.team].into_iter().flatten().any(too_long) {
-            return Err(ApiError::request(StatusCode::BAD_REQUEST, "invalid_query", "filters have at most 254 characters"));
+        if [&self.name, &self.email, &self.team]
+            .into_iter()
+            .flatten()
+            .any(too_long)
+        {
+            return Err(ApiError::request(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "filters have at most 254 characters",
+            ));
         }
         Ok(MemberFilter {
             role: non_empty(self.role.clone())
@@ -87,7 +99,10 @@ async fn list_users(
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode("m", q.cursor.as_deref())?;
     let access = state.app.org_access(&p, &org).await?;
-    let mut rows = state.app.list_members(&access, &filter, after, limit + 1).await?;
+    let mut rows = state
+        .app
+        .list_members(&access, &filter, after, limit + 1)
+        .await?;
     let next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id);
     let owners = state.app.active_owners(access.org.id).await?;
     let personal = access.org.personal_user_id.is_some();
@@ -146,7 +161,9 @@ async fn show_user(
     ApiPath((org, id)): ApiPath<(String, i64)>,
 ) -> Result<Json<MemberView>, ApiError> {
     let access = state.app.org_access(&p, &org).await?;
-    Ok(Json(views::member(&state.app.get_member(&access, id).await?)))
+    Ok(Json(views::member(
+        &state.app.get_member(&access, id).await?,
+    )))
 }
 
 /// Change a member: name, role, team, groups, status, MFA requirement,

@@ -1,0 +1,192 @@
+//! `roster login`, `roster logout` and `roster password change`.
+//!
+//! Passwords come from a hidden prompt on the terminal or, for scripts,
+//! from stdin with `--password-stdin`; never from a flag, where they would
+//! land in the shell history. The session token is saved, never printed.
+
+use super::{default_org, Context};
+use crate::cli::input;
+use crate::cli::output;
+use crate::cli::{LoginArgs, PasswordChangeArgs, PasswordCommand};
+use anyhow::{anyhow, bail};
+use roster_client::{Client, ClientError};
+use roster_proto::{ChangePasswordRequest, LoginRequest};
+use serde_json::json;
+
+/// `roster login --email E [--password-stdin]`.
+pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
+    let password = if args.password_stdin {
+        first(input::read_stdin_lines(1, "a password")?)?
+    } else if input::interactive() {
+        input::prompt_password("Password: ")?
+    } else {
+        bail!("no terminal to ask for the password on; pipe it to `roster login --password-stdin`");
+    };
+    let request = LoginRequest {
+        email: args.email.trim().to_string(),
+        password,
+        totp_code: None,
+    };
+    let client = ctx.anonymous()?;
+    // A refused login is not "run roster login" material: show the
+    // server's reason as it is.
+    let resp = client.login(&request).await.map_err(|e| match e {
+        ClientError::Api { .. } => anyhow!("{e}"),
+        other => other.into(),
+    })?;
+
+    let same_account = ctx
+        .credentials
+        .server
+        .as_deref()
+        .map(super::normalize_server)
+        == Some(ctx.server.clone())
+        && ctx
+            .credentials
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(&resp.user.email));
+    let previous_org = if same_account {
+        ctx.credentials.current_org.take()
+    } else {
+        None
+    };
+    ctx.credentials.server = Some(ctx.server.clone());
+    ctx.credentials.token = Some(resp.token.clone());
+    ctx.credentials.email = Some(resp.user.email.clone());
+    ctx.credentials.current_org = previous_org;
+    if !resp.password_change_required {
+        // Until the temporary password is changed the server refuses /me;
+        // the org is then chosen by `roster password change`.
+        choose_org(ctx, &client.clone().with_token(resp.token.clone())).await;
+    }
+    ctx.save()?;
+
+    if ctx.json() {
+        output::json(&json!({
+            "server": ctx.server,
+            "user": resp.user,
+            "expires_at": resp.expires_at,
+            "password_change_required": resp.password_change_required,
+            "current_org": ctx.credentials.current_org,
+        }))?;
+    } else {
+        output::line(format!(
+            "Logged in to {} as {} <{}>.",
+            ctx.server, resp.user.name, resp.user.email
+        ))?;
+        if let Some(org) = &ctx.credentials.current_org {
+            output::line(format!("Current organization: {org}"))?;
+        }
+    }
+    if resp.password_change_required {
+        let msg = "Your password is temporary: run `roster password change` to set your own before doing anything else.";
+        if ctx.json() {
+            output::note(msg);
+        } else {
+            output::line(msg)?;
+        }
+    }
+    Ok(())
+}
+
+/// `roster logout`: ends the session on the server (best-effort) and
+/// forgets the token. The server and current org stay saved.
+pub async fn logout(ctx: &mut Context) -> anyhow::Result<()> {
+    let Some(token) = ctx.credentials.token.take() else {
+        if !ctx.json() {
+            output::line("Not logged in.")?;
+        }
+        return Ok(());
+    };
+    let server = ctx
+        .credentials
+        .server
+        .clone()
+        .unwrap_or_else(|| ctx.server.clone());
+    match Client::new(&server) {
+        Ok(client) => match client.with_token(token).logout().await {
+            Ok(()) | Err(ClientError::Api { status: 401, .. }) => {}
+            Err(e) => output::warn(format!("the server did not end the session: {e}")),
+        },
+        Err(e) => output::warn(format!("the server did not end the session: {e}")),
+    }
+    ctx.save()?;
+    if !ctx.json() {
+        output::line(format!("Logged out of {server}."))?;
+    }
+    Ok(())
+}
+
+/// `roster password ...`.
+pub async fn password(ctx: &mut Context, cmd: PasswordCommand) -> anyhow::Result<()> {
+    match cmd {
+        PasswordCommand::Change(args) => change_password(ctx, args).await,
+    }
+}
+
+async fn change_password(ctx: &mut Context, args: PasswordChangeArgs) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let (current_password, new_password) = if args.password_stdin {
+        let mut lines =
+            input::read_stdin_lines(2, "the current and the new password on two lines")?
+                .into_iter();
+        match (lines.next(), lines.next()) {
+            (Some(current), Some(new)) => (current, new),
+            _ => bail!("expected the current and the new password on two lines"),
+        }
+    } else if input::interactive() {
+        let current = input::prompt_password("Current password: ")?;
+        let new = input::prompt_password("New password: ")?;
+        let again = input::prompt_password("New password again: ")?;
+        if new != again {
+            bail!("the new passwords do not match");
+        }
+        (current, new)
+    } else {
+        bail!(
+            "no terminal to ask for passwords on; pipe the current and the new password on two lines to `roster password change --password-stdin`"
+        );
+    };
+    client
+        .change_password(&ChangePasswordRequest {
+            current_password,
+            new_password,
+        })
+        .await?;
+    if ctx.credentials.current_org.is_none() {
+        choose_org(ctx, &client).await;
+        ctx.save()?;
+    }
+    if !ctx.json() {
+        output::line("Password changed.")?;
+        if let Some(org) = &ctx.credentials.current_org {
+            output::line(format!("Current organization: {org}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the current org if the caller still belongs to it, else picks the
+/// default one. Failing to ask is only a warning: the login itself worked.
+async fn choose_org(ctx: &mut Context, client: &Client) {
+    match client.me().await {
+        Ok(me) => {
+            let keep = ctx
+                .credentials
+                .current_org
+                .as_ref()
+                .filter(|cur| me.memberships.iter().any(|m| &m.org == *cur))
+                .cloned();
+            ctx.credentials.current_org = keep.or_else(|| default_org(&me.memberships));
+        }
+        Err(e) => output::warn(format!("cannot choose a current organization: {e}")),
+    }
+}
+
+fn first(lines: Vec<String>) -> anyhow::Result<String> {
+    lines
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("expected a password on standard input"))
+}

@@ -1,0 +1,280 @@
+//! Running a parsed command line: resolve the server, the credentials and
+//! the org once into a [`Context`], then hand over to one module per noun.
+//!
+//! Resolution rules:
+//! - server: `--server` / `ROSTER_SERVER`, else the saved server, else
+//!   [`DEFAULT_SERVER`];
+//! - token: the saved one, and only when it belongs to that server (a token
+//!   is never sent to a server it was not issued by);
+//! - org: `--org` / `ROSTER_ORG`, else the current org saved by
+//!   `roster orgs switch` (or chosen at login).
+
+mod audit;
+mod auth;
+mod orgs;
+mod roles;
+mod serve;
+mod users;
+
+use super::credentials::{CredentialStore, Credentials};
+use super::output;
+use super::{Cli, Command, GlobalArgs, OutputFormat, DEFAULT_SERVER};
+use anyhow::{anyhow, bail};
+use roster_client::{Client, ClientError};
+use roster_proto::MembershipSummary;
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        command => run_client(cli.global, command).await,
+    }
+}
+
+/// Runs a client command: everything but `serve`.
+async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> {
+    let store = CredentialStore::locate(std::env::var_os("ROSTER_CONFIG_DIR"))?;
+    let credentials = match &command {
+        // A broken file must not lock anyone out: logging in replaces it.
+        Command::Login(_) => store.load().unwrap_or_else(|e| {
+            output::warn(format!("{e:#}"));
+            Credentials::default()
+        }),
+        _ => store.load()?,
+    };
+    let mut ctx = Context::new(global, store, credentials);
+    match command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Login(args) => auth::login(&mut ctx, args).await,
+        Command::Logout => auth::logout(&mut ctx).await,
+        Command::Password(cmd) => auth::password(&mut ctx, cmd).await,
+        Command::Orgs(cmd) => orgs::run(&mut ctx, cmd).await,
+        Command::Users(cmd) => users::run(&ctx, cmd).await,
+        Command::Roles(cmd) => roles::run(&ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+    }
+}
+
+/// Everything a client command needs, resolved once.
+pub struct Context {
+    output: OutputFormat,
+    store: CredentialStore,
+    credentials: Credentials,
+    /// The server to talk to, without a trailing slash.
+    server: String,
+    org_flag: Option<String>,
+}
+
+impl Context {
+    fn new(global: GlobalArgs, store: CredentialStore, credentials: Credentials) -> Context {
+        let server = global
+            .server
+            .as_deref()
+            .or(credentials.server.as_deref())
+            .map(normalize_server)
+            .unwrap_or_else(|| DEFAULT_SERVER.to_string());
+        Context {
+            output: global.output,
+            store,
+            credentials,
+            server,
+            org_flag: global.org.filter(|o| !o.trim().is_empty()),
+        }
+    }
+
+    /// True when the output is JSON for scripts.
+    fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+
+    /// A client without credentials (for logging in).
+    fn anonymous(&self) -> anyhow::Result<Client> {
+        Ok(Client::new(&self.server)?)
+    }
+
+    /// A client with the saved token for this server.
+    fn client(&self) -> anyhow::Result<Client> {
+        let token = self.token()?;
+        Ok(self.anonymous()?.with_token(token))
+    }
+
+    fn token(&self) -> anyhow::Result<&str> {
+        let saved_server = self.credentials.server.as_deref().map(normalize_server);
+        match (&self.credentials.token, saved_server) {
+            (Some(token), Some(saved)) if saved == self.server => Ok(token),
+            (Some(_), Some(saved)) => bail!(
+                "not logged in to {} (your session is for {saved}); run `roster login --server {} --email EMAIL`",
+                self.server,
+                self.server
+            ),
+            _ => bail!("not logged in; run `roster login --email EMAIL`"),
+        }
+    }
+
+    /// The org to act in: `--org`, else the current org.
+    fn org(&self) -> anyhow::Result<String> {
+        self.org_flag
+            .clone()
+            .or_else(|| self.credentials.current_org.clone())
+            .ok_or_else(|| {
+                anyhow!(
+                    "no organization selected; pass --org SLUG or run `roster orgs switch SLUG`"
+                )
+            })
+    }
+
+    /// Saves the credentials.
+    fn save(&self) -> anyhow::Result<()> {
+        self.store.save(&self.credentials)
+    }
+}
+
+/// `http://host:8080/` and `http://host:8080` are the same server.
+fn normalize_server(raw: &str) -> String {
+    raw.trim().trim_end_matches('/').to_string()
+}
+
+/// The org a session starts in: the first active shared org, else the first
+/// shared one, else the personal org.
+fn default_org(memberships: &[MembershipSummary]) -> Option<String> {
+    let shared = || memberships.iter().filter(|m| !m.personal);
+    shared()
+        .find(|m| m.status == "active")
+        .or_else(|| shared().next())
+        .or_else(|| memberships.iter().find(|m| m.personal))
+        .map(|m| m.org.clone())
+}
+
+/// The one line printed after `error: `. Adds the field errors of a
+/// validation problem and a hint for the usual fixes, and never spans
+/// several lines.
+pub fn error_line(err: &anyhow::Error) -> String {
+    // The causes, outermost first, down to a client error: its message
+    // already says what its own sources would (reqwest's are verbose).
+    let mut parts = Vec::new();
+    for cause in err.chain() {
+        parts.push(cause.to_string());
+        if cause.downcast_ref::<ClientError>().is_some() {
+            break;
+        }
+    }
+    let mut message = parts.join(": ");
+    if let Some(ClientError::Api { status, problem }) = err.downcast_ref::<ClientError>() {
+        if !problem.errors.is_empty() {
+            let fields: Vec<String> = problem
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
+            message = format!("{message} ({})", fields.join("; "));
+        }
+        if problem.code == "password_change_required" {
+            message.push_str(" (run `roster password change`)");
+        } else if *status == 401 {
+            message.push_str(" (run `roster login`)");
+        }
+    }
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use roster_proto::{FieldError, Problem};
+
+    fn membership(org: &str, personal: bool, status: &str) -> MembershipSummary {
+        MembershipSummary {
+            org: org.into(),
+            org_name: org.into(),
+            personal,
+            role: "owner".into(),
+            status: status.into(),
+            team: String::new(),
+            joined_at: "2025-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn context(server: Option<&str>, credentials: Credentials) -> Context {
+        let global = GlobalArgs {
+            server: server.map(str::to_string),
+            org: None,
+            output: OutputFormat::Table,
+        };
+        Context::new(global, CredentialStore::at("/nonexistent"), credentials)
+    }
+
+    #[test]
+    fn login_prefers_an_active_shared_org() {
+        let ms = [
+            membership("pam", true, "active"),
+            membership("waiting", false, "reviewing"),
+            membership("dunder", false, "active"),
+        ];
+        assert_eq!(default_org(&ms).as_deref(), Some("dunder"));
+        assert_eq!(default_org(&ms[..2]).as_deref(), Some("waiting"));
+        assert_eq!(default_org(&ms[..1]).as_deref(), Some("pam"));
+        assert_eq!(default_org(&[]), None);
+    }
+
+    #[test]
+    fn the_saved_server_is_used_unless_one_is_given() {
+        let saved = Credentials {
+            server: Some("http://saved:1/".into()),
+            token: Some("t".into()),
+            ..Default::default()
+        };
+        assert_eq!(context(None, saved.clone()).server, "http://saved:1");
+        assert_eq!(context(None, Credentials::default()).server, DEFAULT_SERVER);
+        assert_eq!(
+            context(Some("http://other:2"), saved.clone()).server,
+            "http://other:2"
+        );
+        assert_eq!(context(Some("http://saved:1"), saved).token().unwrap(), "t");
+    }
+
+    #[test]
+    fn a_token_is_not_sent_to_another_server() {
+        let saved = Credentials {
+            server: Some("http://saved:1".into()),
+            token: Some("t".into()),
+            ..Default::default()
+        };
+        let err = context(Some("http://other:2"), saved).token().unwrap_err();
+        assert!(
+            err.to_string().contains("not logged in to http://other:2"),
+            "{err}"
+        );
+        let err = context(None, Credentials::default()).token().unwrap_err();
+        assert!(err.to_string().contains("roster login"), "{err}");
+    }
+
+    #[test]
+    fn context_is_kept_in_error_lines() {
+        let err = anyhow::Error::new(std::io::Error::other("disk full")).context("cannot write x");
+        assert_eq!(error_line(&err), "cannot write x: disk full");
+    }
+
+    #[test]
+    fn errors_are_one_line_with_field_reasons() {
+        let problem = Problem {
+            type_: "about:blank".into(),
+            title: "Invalid request".into(),
+            status: 422,
+            code: "validation".into(),
+            detail: Some("check the fields\nbelow".into()),
+            errors: vec![FieldError {
+                field: "email".into(),
+                message: "is not an email address".into(),
+            }],
+        };
+        let err = anyhow::Error::new(ClientError::Api {
+            status: 422,
+            problem,
+        });
+        assert_eq!(
+            error_line(&err),
+            "Invalid request: check the fields below (email: is not an email address)"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! `roster orgs list|create|switch|show|update|leave`.
+
+use super::{default_org, Context};
+use crate::cli::output;
+use crate::cli::{OrgCreateArgs, OrgUpdateArgs, OrgsCommand};
+use roster_proto::{CreateOrgRequest, OrgView, UpdateOrgRequest};
+
+pub async fn run(ctx: &mut Context, cmd: OrgsCommand) -> anyhow::Result<()> {
+    match cmd {
+        OrgsCommand::List => list(ctx).await,
+        OrgsCommand::Create(args) => create(ctx, args).await,
+        OrgsCommand::Switch { slug } => switch(ctx, &slug).await,
+        OrgsCommand::Show { slug } => show(ctx, slug).await,
+        OrgsCommand::Update(args) => update(ctx, args).await,
+        OrgsCommand::Leave { slug } => leave(ctx, slug).await,
+    }
+}
+
+async fn list(ctx: &Context) -> anyhow::Result<()> {
+    let orgs = ctx.client()?.orgs().await?;
+    if ctx.json() {
+        return output::json(&orgs);
+    }
+    let current = ctx.credentials.current_org.as_deref();
+    let mut t = output::table(&[
+        "CURRENT", "SLUG", "NAME", "ROLE", "STATUS", "TEAM", "PERSONAL", "JOINED",
+    ]);
+    for m in &orgs {
+        t.add_row(vec![
+            if Some(m.org.as_str()) == current {
+                "*"
+            } else {
+                ""
+            }
+            .to_string(),
+            m.org.clone(),
+            m.org_name.clone(),
+            m.role.clone(),
+            m.status.clone(),
+            output::or_dash(&m.team),
+            output::yes_no(m.personal),
+            output::time(&m.joined_at),
+        ]);
+    }
+    output::print_table(&t)?;
+    Ok(())
+}
+
+async fn create(ctx: &Context, args: OrgCreateArgs) -> anyhow::Result<()> {
+    let org = ctx
+        .client()?
+        .create_org(&CreateOrgRequest {
+            slug: args.slug,
+            name: args.name,
+        })
+        .await?;
+    print_org(ctx, &org)?;
+    if !ctx.json() && ctx.credentials.current_org.as_deref() != Some(org.slug.as_str()) {
+        output::note(format!(
+            "Run `roster orgs switch {}` to work in it.",
+            org.slug
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that the caller belongs to `slug`, then makes it current.
+async fn switch(ctx: &mut Context, slug: &str) -> anyhow::Result<()> {
+    let org = ctx.client()?.org(slug.trim()).await?;
+    ctx.credentials.current_org = Some(org.slug.clone());
+    ctx.save()?;
+    if ctx.json() {
+        return output::json(&org);
+    }
+    output::line(format!(
+        "Switched to {} ({}); your role: {}.",
+        org.name, org.slug, org.your_role
+    ))?;
+    Ok(())
+}
+
+async fn show(ctx: &Context, slug: Option<String>) -> anyhow::Result<()> {
+    let slug = match slug {
+        Some(slug) => slug,
+        None => ctx.org()?,
+    };
+    let org = ctx.client()?.org(&slug).await?;
+    print_org(ctx, &org)
+}
+
+async fn update(ctx: &Context, args: OrgUpdateArgs) -> anyhow::Result<()> {
+    let slug = ctx.org()?;
+    let body = UpdateOrgRequest {
+        name: args.name,
+        allowed_domains: args.allowed_domains.map(|d| d.into_vec()),
+        self_registration: args.self_registration,
+        invitation_ttl_seconds: args.invitation_ttl_seconds,
+        mfa_policy: args.mfa_policy,
+        default_role: args.default_role,
+    };
+    let org = ctx.client()?.update_org(&slug, &body).await?;
+    print_org(ctx, &org)
+}
+
+/// Leaves an org; when it was the current one, another becomes current.
+async fn leave(ctx: &mut Context, slug: Option<String>) -> anyhow::Result<()> {
+    let slug = match slug {
+        Some(slug) => slug,
+        None => ctx.org()?,
+    };
+    let client = ctx.client()?;
+    client.leave_org(&slug).await?;
+    let was_current = ctx.credentials.current_org.as_deref() == Some(slug.as_str());
+    if was_current {
+        ctx.credentials.current_org = match client.me().await {
+            Ok(me) => default_org(&me.memberships),
+            Err(e) => {
+                output::warn(format!("cannot choose another current organization: {e}"));
+                None
+            }
+        };
+        ctx.save()?;
+    }
+    if !ctx.json() {
+        output::line(format!("You left {slug}."))?;
+        if was_current {
+            match &ctx.credentials.current_org {
+                Some(org) => output::line(format!("Current organization: {org}"))?,
+                None => output::line("No current organization; run `roster orgs switch SLUG`.")?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints an org's details (or its JSON) and its warnings on stderr.
+fn print_org(ctx: &Context, org: &OrgView) -> anyhow::Result<()> {
+    if ctx.json() {
+        output::json(org)?;
+    } else {
+        let s = &org.settings;
+        output::fields(&[
+            ("Slug", org.slug.clone()),
+            ("Name", org.name.clone()),
+            ("Personal", output::yes_no(org.personal)),
+            ("Your role", org.your_role.clone()),
+            ("Active owners", org.active_owners.to_string()),
+            ("Created", output::time(&org.created_at)),
+            ("Allowed domains", output::list(&s.allowed_domains)),
+            ("Self-registration", output::yes_no(s.self_registration)),
+            (
+                "Invitation lifetime",
+                output::seconds(s.invitation_ttl_seconds),
+            ),
+            ("MFA policy", s.mfa_policy.clone()),
+            ("Default role", s.default_role.clone()),
+        ])?;
+    }
+    for w in &org.warnings {
+        output::warn(w);
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! `roster users create|list|show|update|delete|approve`: the members of
+//! the current org.
+
+use super::Context;
+use crate::cli::output;
+use crate::cli::{input, UserCreateArgs, UserListArgs, UserUpdateArgs, UsersCommand};
+use anyhow::bail;
+use roster_client::MemberQuery;
+use roster_proto::{CreateMemberRequest, MemberPage, MemberView, UpdateMemberRequest};
+
+pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
+    match cmd {
+        UsersCommand::Create(args) => create(ctx, args).await,
+        UsersCommand::List(args) => list(ctx, args).await,
+        UsersCommand::Show { id } => show(ctx, id).await,
+        UsersCommand::Update(args) => update(ctx, args).await,
+        UsersCommand::Delete { id, yes } => delete(ctx, id, yes).await,
+        UsersCommand::Approve { id, role } => approve(ctx, id, role).await,
+    }
+}
+
+async fn create(ctx: &Context, args: UserCreateArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = CreateMemberRequest {
+        email: args.email.trim().to_string(),
+        name: args.name,
+        role: args.role,
+        team: args.team,
+        groups: args.groups.map(|g| g.into_vec()).unwrap_or_default(),
+        identity_provider: args.identity_provider,
+        mfa_required: args.mfa_required,
+    };
+    let resp = ctx.client()?.create_member(&org, &body).await?;
+    if ctx.json() {
+        return output::json(&resp);
+    }
+    print_member(&resp.user)?;
+    if !resp.account_created {
+        output::note(format!(
+            "{} already had an account; it was added to {org} as it is.",
+            resp.user.email
+        ));
+    }
+    if let Some(password) = &resp.temporary_password {
+        output::line("")?;
+        output::line(format!("Temporary password (shown once): {password}"))?;
+        output::note("They must change it when they first sign in.");
+    }
+    Ok(())
+}
+
+async fn list(ctx: &Context, args: UserListArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let client = ctx.client()?;
+    let mut query = MemberQuery {
+        role: args.role,
+        name: args.name,
+        email: args.email,
+        status: args.status,
+        team: args.team,
+        group: args.group,
+        identity_provider: args.identity_provider,
+        limit: args.limit,
+        cursor: args.cursor,
+    };
+    let mut page = client.list_members(&org, &query).await?;
+    if args.all {
+        let mut seen = Vec::new();
+        while let Some(cursor) = page.next_cursor.take() {
+            if seen.contains(&cursor) {
+                bail!("the server returned the same cursor twice; stopping");
+            }
+            seen.push(cursor.clone());
+            query.cursor = Some(cursor);
+            let next = client.list_members(&org, &query).await?;
+            page.items.extend(next.items);
+            page.next_cursor = next.next_cursor;
+            for w in next.warnings {
+                if !page.warnings.contains(&w) {
+                    page.warnings.push(w);
+                }
+            }
+        }
+    }
+    print_page(ctx, &page)
+}
+
+fn print_page(ctx: &Context, page: &MemberPage) -> anyhow::Result<()> {
+    if ctx.json() {
+        output::json(page)?;
+    } else {
+        let mut t = output::table(&[
+            "ID",
+            "NAME",
+            "EMAIL",
+            "ROLE",
+            "TEAM",
+            "GROUPS",
+            "STATUS",
+            "JOINED",
+            "LAST ACTIVE",
+        ]);
+        for m in &page.items {
+            t.add_row(vec![
+                m.id.to_string(),
+                output::or_dash(&m.name),
+                m.email.clone(),
+                m.role.clone(),
+                output::or_dash(&m.team),
+                output::list(&m.groups),
+                m.status.clone(),
+                output::time(&m.joined_at),
+                output::opt_time(m.last_active_at.as_deref()),
+            ]);
+        }
+        output::print_table(&t)?;
+        if let Some(cursor) = &page.next_cursor {
+            output::note(format!(
+                "More users: pass --cursor {cursor} for the next page, or --all for every page."
+            ));
+        }
+    }
+    for w in &page.warnings {
+        output::warn(w);
+    }
+    Ok(())
+}
+
+async fn show(ctx: &Context, id: i64) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let member = ctx.client()?.member(&org, id).await?;
+    if ctx.json() {
+        return output::json(&member);
+    }
+    print_member(&member)?;
+    Ok(())
+}
+
+async fn update(ctx: &Context, args: UserUpdateArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = UpdateMemberRequest {
+        name: args.name,
+        role: args.role,
+        team: args.team,
+        groups: args.groups.map(|g| g.into_vec()),
+        status: args.status,
+        mfa_required: args.mfa_required,
+        identity_provider: args.identity_provider,
+    };
+    let member = ctx.client()?.update_member(&org, args.id, &body).await?;
+    if ctx.json() {
+        return output::json(&member);
+    }
+    print_member(&member)?;
+    Ok(())
+}
+
+/// Removes a member after a confirmation (or `--yes`).
+async fn delete(ctx: &Context, id: i64, yes: bool) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let client = ctx.client()?;
+    if !yes {
+        if !input::interactive() {
+            bail!("refusing to remove user {id} from {org} without confirmation; pass --yes");
+        }
+        let member = client.member(&org, id).await?;
+        let question = format!(
+            "Remove {} <{}> (id {id}) from {org}?",
+            member.name, member.email
+        );
+        if !input::confirm(&question)? {
+            bail!("not removed");
+        }
+    }
+    client.delete_member(&org, id).await?;
+    if !ctx.json() {
+        output::line(format!("Removed user {id} from {org}."))?;
+    }
+    Ok(())
+}
+
+/// Approves a self-registered member: status `active`, optionally a role.
+async fn approve(ctx: &Context, id: i64, role: Option<String>) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = UpdateMemberRequest {
+        status: Some("active".to_string()),
+        role,
+        ..Default::default()
+    };
+    let member = ctx.client()?.update_member(&org, id, &body).await?;
+    if ctx.json() {
+        return output::json(&member);
+    }
+    output::line(format!(
+        "Approved {} <{}> in {org} as {}.",
+        member.name, member.email, member.role
+    ))?;
+    Ok(())
+}
+
+fn print_member(m: &MemberView) -> anyhow::Result<()> {
+    output::fields(&[
+        ("ID", m.id.to_string()),
+        ("Name", output::or_dash(&m.name)),
+        ("Email", m.email.clone()),
+        ("Role", m.role.clone()),
+        ("Team", output::or_dash(&m.team)),
+        ("Groups", output::list(&m.groups)),
+        ("Status", m.status.clone()),
+        ("Identity provider", m.identity_provider.clone()),
+        ("MFA required", output::yes_no(m.mfa_required)),
+        ("Joined", output::time(&m.joined_at)),
+        ("Last active", output::opt_time(m.last_active_at.as_deref())),
+    ])?;
+    Ok(())
+}

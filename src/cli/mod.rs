@@ -1,0 +1,522 @@
+//! The command line of `roster`: `roster <noun> <verb> [flags]`.
+//!
+//! This module holds only the clap types (the raw arguments) and the small
+//! parsers they use; [`commands`] turns them into API calls and output.
+//! Usage errors are clap's and exit with status 2; every other failure is
+//! one `error: ...` line on stderr and status 1.
+
+pub mod commands;
+pub mod credentials;
+pub mod input;
+pub mod output;
+
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The server used when neither `--server`, `ROSTER_SERVER` nor saved
+/// credentials name one.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// Roster: organizations, users and access for your platform.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The Roster server [default: the one you logged in to, else http://127.0.0.1:8080]
+    #[arg(long, global = true, env = "ROSTER_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The organization to act in [default: the current one, see `roster orgs switch`]
+    #[arg(long, global = true, env = "ROSTER_ORG", value_name = "SLUG")]
+    pub org: Option<String>,
+
+    /// How to print results: human tables or the JSON of the API
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Roster server
+    Serve(ServeArgs),
+    /// Sign in and save a session token for later commands
+    Login(LoginArgs),
+    /// End the session and forget its token
+    Logout,
+    /// Your password
+    #[command(subcommand)]
+    Password(PasswordCommand),
+    /// Organizations you belong to
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+    /// Members of the current organization
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Roles and their permissions
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// The audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+// --- serve ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file (also ROSTER_CONFIG)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on; port 0 picks a free port
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Where the embedded SQLite database and the mail log live
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A database URL, e.g. postgres://user@host/roster
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The base URL of links the server prints and sends
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Create the first org with this owner on an empty database
+    #[arg(long = "bootstrap-owner", value_name = "EMAIL")]
+    pub bootstrap_owner: Option<String>,
+    /// The log format
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+// --- login and password ----------------------------------------------------------
+
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// Your email address
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change your password (prompts for the current one and the new one twice)
+    Change(PasswordChangeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PasswordChangeArgs {
+    /// Read the current password (line 1) and the new one (line 2) from standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+// --- orgs --------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// The organizations you belong to
+    List,
+    /// Create an organization; you become its owner
+    Create(OrgCreateArgs),
+    /// Make SLUG the current organization of later commands
+    Switch {
+        /// The organization's slug
+        slug: String,
+    },
+    /// An organization's details and settings
+    Show {
+        /// The organization's slug [default: the current one]
+        slug: Option<String>,
+    },
+    /// Change the current organization's name or settings
+    Update(OrgUpdateArgs),
+    /// Leave an organization
+    Leave {
+        /// The organization's slug [default: the current one]
+        slug: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgCreateArgs {
+    /// URL-safe identifier, e.g. dunder-mifflin
+    #[arg(long)]
+    pub slug: String,
+    /// Display name
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct OrgUpdateArgs {
+    /// Display name
+    #[arg(long, group = "changes")]
+    pub name: Option<String>,
+    /// Email domains for self-registration and SSO discovery, comma-separated ("" clears)
+    #[arg(long, group = "changes", value_name = "DOMAINS", value_parser = parse_comma_list)]
+    pub allowed_domains: Option<CommaList>,
+    /// Whether people with an allowed domain may sign up
+    #[arg(long, group = "changes", value_name = "true|false", action = ArgAction::Set)]
+    pub self_registration: Option<bool>,
+    /// How long invitations stay valid, in seconds
+    #[arg(long, group = "changes", value_name = "N")]
+    pub invitation_ttl_seconds: Option<i64>,
+    /// Whether members must use a second factor
+    #[arg(long, group = "changes", value_name = "POLICY", value_parser = ["optional", "required"])]
+    pub mfa_policy: Option<String>,
+    /// The role of approved sign-ups
+    #[arg(long, group = "changes", value_name = "ROLE")]
+    pub default_role: Option<String>,
+}
+
+// --- users -------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a member, creating the account if the email has none
+    Create(UserCreateArgs),
+    /// The team list, with filters
+    List(UserListArgs),
+    /// One member
+    Show {
+        /// The user's id
+        id: i64,
+    },
+    /// Change a member's role, team, groups, status...
+    Update(UserUpdateArgs),
+    /// Remove a member from the organization (their account remains)
+    Delete {
+        /// The user's id
+        id: i64,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Approve a self-registered member (status reviewing -> active)
+    Approve {
+        /// The user's id
+        id: i64,
+        /// The role to give [default: the org's default role]
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserCreateArgs {
+    /// Email address
+    #[arg(long)]
+    pub email: String,
+    /// Display name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Org-wide role [default: the org's default role]
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Team label, e.g. engineering
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Groups, comma-separated, e.g. dev,support
+    #[arg(long, value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+    /// `password` (a temporary password is generated) or an SSO connection
+    #[arg(long, value_name = "PROVIDER")]
+    pub identity_provider: Option<String>,
+    /// Require a second factor for this member
+    #[arg(long)]
+    pub mfa_required: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserListArgs {
+    /// Only this role
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Names containing this text (case-insensitive)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Emails containing this text (case-insensitive)
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Only this status: reviewing, active, disabled or invited
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this team
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only members of this group
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Only this identity provider
+    #[arg(long, value_name = "PROVIDER")]
+    pub identity_provider: Option<String>,
+    /// At most N rows per page
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Continue from a previous page
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Fetch every page
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct UserUpdateArgs {
+    /// The user's id
+    #[arg(long)]
+    pub id: i64,
+    /// Display name
+    #[arg(long, group = "changes")]
+    pub name: Option<String>,
+    /// Org-wide role
+    #[arg(long, group = "changes")]
+    pub role: Option<String>,
+    /// Team label
+    #[arg(long, group = "changes")]
+    pub team: Option<String>,
+    /// Groups, comma-separated; replaces the current set ("" clears)
+    #[arg(long, group = "changes", value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+    /// reviewing, active or disabled
+    #[arg(long, group = "changes")]
+    pub status: Option<String>,
+    /// Require a second factor for this member
+    #[arg(long, group = "changes", value_name = "true|false", action = ArgAction::Set)]
+    pub mfa_required: Option<bool>,
+    /// `password` or an SSO connection
+    #[arg(long, group = "changes", value_name = "PROVIDER")]
+    pub identity_provider: Option<String>,
+}
+
+// --- roles and audit -------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// The permission matrix of every role
+    List,
+    /// One role's description, permissions and platform classes
+    Show {
+        /// The role's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Audit events, newest first
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditListArgs {
+    /// Only events by this actor (email)
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// Only this action, e.g. member.created
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events about this target
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Only events at or after this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub until: Option<String>,
+    /// At most N rows per page
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Continue from a previous page
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Fetch every page
+    #[arg(long)]
+    pub all: bool,
+}
+
+// --- parsers -----------------------------------------------------------------------
+
+/// A comma-separated list as given on the command line: items trimmed,
+/// empty items and repeats dropped. `""` is the empty list (to clear a set).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommaList(pub Vec<String>);
+
+impl CommaList {
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+}
+
+/// Parses `dev, support,,dev` into `[dev, support]`.
+pub fn parse_comma_list(raw: &str) -> Result<CommaList, String> {
+    let mut items: Vec<String> = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !items.iter().any(|seen| seen == item) {
+            items.push(item.to_string());
+        }
+    }
+    Ok(CommaList(items))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("roster").chain(args.iter().copied()))
+    }
+
+    fn list(items: &[&str]) -> CommaList {
+        CommaList(items.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn comma_lists_are_trimmed_and_deduplicated() {
+        assert_eq!(
+            parse_comma_list("dev,support").unwrap(),
+            list(&["dev", "support"])
+        );
+        assert_eq!(
+            parse_comma_list(" dev , support,,dev ").unwrap(),
+            list(&["dev", "support"])
+        );
+        assert_eq!(parse_comma_list("").unwrap(), list(&[]));
+        assert_eq!(parse_comma_list("solo").unwrap(), list(&["solo"]));
+    }
+
+    #[test]
+    fn users_create_works_as_the_spec_writes_it() {
+        let cli = parse(&[
+            "users",
+            "create",
+            "--name",
+            "Michael Scott",
+            "--email",
+            "michael@dundermifflin.com",
+            "--team",
+            "engineering",
+            "--groups",
+            "dev,support",
+        ])
+        .unwrap();
+        let Command::Users(UsersCommand::Create(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.name.as_deref(), Some("Michael Scott"));
+        assert_eq!(args.email, "michael@dundermifflin.com");
+        assert_eq!(args.team.as_deref(), Some("engineering"));
+        assert_eq!(args.groups, Some(list(&["dev", "support"])));
+        assert!(!args.mfa_required);
+    }
+
+    #[test]
+    fn users_update_takes_the_id_as_a_flag() {
+        let cli = parse(&["users", "update", "--id", "2", "--status", "active"]).unwrap();
+        let Command::Users(UsersCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.id, 2);
+        assert_eq!(args.status.as_deref(), Some("active"));
+        assert_eq!(args.mfa_required, None);
+        assert_eq!(args.groups, None);
+
+        let cli = parse(&[
+            "users",
+            "update",
+            "--id",
+            "2",
+            "--mfa-required",
+            "false",
+            "--groups",
+            "",
+        ])
+        .unwrap();
+        let Command::Users(UsersCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.mfa_required, Some(false));
+        assert_eq!(args.groups, Some(list(&[])));
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        assert!(parse(&["users", "show", "seven"]).is_err());
+        assert!(parse(&["users", "update", "--status", "active"]).is_err());
+        assert!(
+            parse(&["users", "update", "--id", "2"]).is_err(),
+            "nothing to change"
+        );
+        assert!(parse(&["orgs", "update"]).is_err(), "nothing to change");
+        assert!(parse(&["orgs", "update", "--mfa-policy", "sometimes"]).is_err());
+        assert!(parse(&["orgs", "update", "--self-registration", "maybe"]).is_err());
+        assert!(parse(&["users", "list", "--all", "--cursor", "x"]).is_err());
+        assert!(parse(&["--output", "yaml", "orgs", "list"]).is_err());
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli = parse(&["users", "list", "--org", "acme", "--output", "json"]).unwrap();
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+        assert_eq!(cli.global.output, OutputFormat::Json);
+        let cli = parse(&["--server", "http://h:1", "orgs", "list"]).unwrap();
+        assert_eq!(cli.global.server.as_deref(), Some("http://h:1"));
+    }
+
+    #[test]
+    fn org_settings_parse() {
+        let cli = parse(&[
+            "orgs",
+            "update",
+            "--allowed-domains",
+            "a.com, b.com",
+            "--self-registration",
+            "true",
+            "--invitation-ttl-seconds",
+            "3600",
+            "--mfa-policy",
+            "required",
+        ])
+        .unwrap();
+        let Command::Orgs(OrgsCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.allowed_domains, Some(list(&["a.com", "b.com"])));
+        assert_eq!(args.self_registration, Some(true));
+        assert_eq!(args.invitation_ttl_seconds, Some(3600));
+        assert_eq!(args.mfa_policy.as_deref(), Some("required"));
+    }
+}
