@@ -142,5 +142,7 @@ async fn store_story(engine: Engine) {
         .await
         .unwrap()
         .is_empty());
+    // Closing waits for every connection to come back to the pool.
+    drop(conn);
     store.close().await;
 }
