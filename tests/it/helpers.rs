@@ -130,11 +130,19 @@ pub struct TestApp {
 /// Options for [`spawn_with`].
 pub struct Spawn {
     pub bootstrap: bool,
+    pub smtp_url: Option<String>,
 }
 
 /// Starts a server with org `acme` owned by `owner@acme.test`.
 pub async fn spawn_app(engine: Engine) -> TestApp {
-    spawn_with(engine, Spawn { bootstrap: true }).await
+    spawn_with(
+        engine,
+        Spawn {
+            bootstrap: true,
+            smtp_url: None,
+        },
+    )
+    .await
 }
 
 pub async fn spawn_with(engine: Engine, opts: Spawn) -> TestApp {
@@ -148,6 +156,8 @@ pub async fn spawn_with(engine: Engine, opts: Spawn) -> TestApp {
         max_connections: Some(8),
         ..Default::default()
     };
+    layer.smtp_url = opts.smtp_url.map(Secret::new);
+    layer.smtp_from = Some("Roster <roster@acme.test>".into());
     if opts.bootstrap {
         layer.bootstrap_org = Some(ORG.into());
         layer.bootstrap_owner_email = Some(OWNER_EMAIL.into());

@@ -4,10 +4,12 @@
 //! Tests that state a rule run on both engines (`both_engines!`).
 
 mod helpers;
+mod smtp;
 
 mod api;
 mod auth;
 mod cli;
+mod invitations;
 mod members;
 mod orgs;
 mod rules;

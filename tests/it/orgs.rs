@@ -149,7 +149,14 @@ async fn members_may_leave_and_the_team_list_forgets_them(engine: Engine) {
 }
 
 async fn the_setup_link_creates_the_first_owner_once(engine: Engine) {
-    let app = spawn_with(engine, Spawn { bootstrap: false }).await;
+    let app = spawn_with(
+        engine,
+        Spawn {
+            bootstrap: false,
+            smtp_url: None,
+        },
+    )
+    .await;
     let token = app.app.new_setup_token().await.unwrap();
     let body = |t: &str| {
         json!({"token": t, "org_slug": "first", "org_name": "First", "email": "boss@first.test",

@@ -150,17 +150,20 @@ pub struct UpdateOrgRequest {
     pub default_role: Option<String>,
 }
 
-/// A row of the team list.
+/// A row of the team list: a member, or a pending invitation (status
+/// `invited`, with `invitation_id` set and `id` null).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MemberView {
-    /// The user's id (the same in every org).
-    pub id: i64,
+    /// The user's id (the same in every org); null on invitation rows.
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_id: Option<i64>,
     pub email: String,
     pub name: String,
     pub role: String,
     pub team: String,
     pub groups: Vec<String>,
-    /// `reviewing`, `active` or `disabled`.
+    /// `reviewing`, `active`, `disabled`, or `invited` for a pending invitation.
     pub status: String,
     pub identity_provider: String,
     pub mfa_required: bool,
@@ -269,4 +272,124 @@ pub struct SetupRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
+}
+
+/// One address to invite.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteItem {
+    pub email: String,
+    /// Defaults to the org's default role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Invite one or many addresses: a list with a role each, and/or a
+/// comma-separated `emails` string sharing `role`, `team` and `groups`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitationsRequest {
+    #[serde(default)]
+    pub invitations: Vec<InviteItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emails: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvitationView {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    pub team: String,
+    pub groups: Vec<String>,
+    /// `pending`, `accepted`, `revoked` or `expired`.
+    pub status: String,
+    pub inviter: ActorView,
+    pub created_at: String,
+    pub expires_at: String,
+    pub accepted_at: Option<String>,
+}
+
+/// The outcome for one address of a bulk invitation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvitationResult {
+    pub email: String,
+    /// `created` or `refused`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<InvitationView>,
+    /// The link to share by hand; shown only here, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Why this address was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Problem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateInvitationsResponse {
+    pub results: Vec<InvitationResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResendInvitationResponse {
+    pub invitation: InvitationView,
+    pub link: String,
+}
+
+/// What an invitation link shows before it is accepted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PublicInvitationView {
+    pub org: String,
+    pub org_name: String,
+    pub email: String,
+    pub role: String,
+    pub inviter: ActorView,
+    pub expires_at: String,
+    /// Whether an account with this email exists (then sign in to accept).
+    pub account_exists: bool,
+}
+
+/// Accepting: a signed-in caller sends `{}`; a newcomer sends a name and a
+/// password for the account to create.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AcceptInvitationResponse {
+    pub org: String,
+    pub user_id: i64,
+    pub role: String,
+    pub account_created: bool,
+}
+
+/// A message that has not been delivered.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UndeliveredMessageView {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub created_at: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: String,
+    /// Set when delivery was given up after the last attempt.
+    pub failed_at: Option<String>,
 }

@@ -54,6 +54,11 @@ pub struct ConfigLayer {
     pub bootstrap_org: Option<String>,
     pub bootstrap_owner_email: Option<String>,
     pub bootstrap_owner_password: Option<Secret>,
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://host:465`. Without it, mail goes to the mail log.
+    pub smtp_url: Option<Secret>,
+    /// The sender of outgoing mail, e.g. `Roster <roster@example.com>`.
+    pub smtp_from: Option<String>,
 }
 
 impl ConfigLayer {
@@ -72,6 +77,8 @@ impl ConfigLayer {
             bootstrap_owner_password: self
                 .bootstrap_owner_password
                 .or(base.bootstrap_owner_password),
+            smtp_url: self.smtp_url.or(base.smtp_url),
+            smtp_from: self.smtp_from.or(base.smtp_from),
         }
     }
 
@@ -112,6 +119,8 @@ impl ConfigLayer {
             bootstrap_org: get("ROSTER_BOOTSTRAP_ORG"),
             bootstrap_owner_email: get("ROSTER_BOOTSTRAP_OWNER_EMAIL"),
             bootstrap_owner_password: get("ROSTER_BOOTSTRAP_OWNER_PASSWORD").map(Secret),
+            smtp_url: get("ROSTER_SMTP_URL").map(Secret),
+            smtp_from: get("ROSTER_SMTP_FROM"),
         })
     }
 }
@@ -138,6 +147,8 @@ pub struct Config {
     pub session_ttl_hours: i64,
     pub max_connections: u32,
     pub bootstrap: Bootstrap,
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: String,
 }
 
 /// First-start seeding (SPEC §5); ignored once the database has users.
@@ -202,6 +213,10 @@ impl Config {
                 owner_email: l.bootstrap_owner_email,
                 owner_password: l.bootstrap_owner_password,
             },
+            smtp_url: l.smtp_url,
+            smtp_from: l
+                .smtp_from
+                .unwrap_or_else(|| "Roster <roster@localhost>".to_owned()),
         })
     }
 }

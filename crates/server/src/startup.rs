@@ -1,6 +1,7 @@
 //! Start-up: bind, open the store, seed the first org if asked, serve, and
 //! shut down gracefully.
 
+use crate::app::outbox::Mailer;
 use crate::app::setup::FirstOwner;
 use crate::app::{App, AppSettings, RequestMeta};
 use crate::config::{Config, LogFormat};
@@ -10,7 +11,6 @@ use roster_domain::{DisplayName, Email, OrgName, OrgSlug, Password};
 use roster_store::{Engine, Store, StoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use tokio::net::TcpListener;
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr,
@@ -33,7 +33,7 @@ pub struct Application {
     addr: SocketAddr,
     listener: TcpListener,
     app: App,
-    data_dir: PathBuf,
+    mailer: Mailer,
 }
 
 impl Application {
@@ -78,12 +78,17 @@ impl Application {
                 public_url: public_url.clone(),
             },
         )?;
+        let mailer = Mailer::new(
+            config.smtp_url.as_ref().map(|s| s.expose()),
+            &config.smtp_from,
+            config.data_dir.join("mail.log"),
+        )?;
         first_start(&app, &config, &public_url).await?;
         Ok(Application {
             addr,
             listener,
             app,
-            data_dir: config.data_dir,
+            mailer,
         })
     }
 
@@ -103,11 +108,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(
-            self.app
-                .clone()
-                .run_outbox_worker(self.data_dir.join("mail.log"), stop_rx),
-        );
+        let worker = tokio::spawn(self.app.clone().run_outbox_worker(self.mailer, stop_rx));
         let router = crate::http::router(self.app.clone());
         axum::serve(
             self.listener,

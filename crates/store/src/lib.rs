@@ -21,6 +21,7 @@
 )]
 
 pub mod audit;
+pub mod invitations;
 pub mod members;
 mod migrate;
 pub mod orgs;

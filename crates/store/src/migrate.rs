@@ -11,8 +11,14 @@ use std::pin::Pin;
 
 /// The migrations, in order. Add new ones at the end; never edit one that
 /// has shipped (its checksum is recorded).
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "spine", include_str!("../migrations/0001_spine.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "spine", include_str!("../migrations/0001_spine.sql")),
+    (
+        2,
+        "invitations",
+        include_str!("../migrations/0002_invitations.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Source(Engine);

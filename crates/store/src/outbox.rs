@@ -66,19 +66,63 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// Records a failed attempt. `retry_at: None` gives up: the message stays
+/// undelivered, with `failed_at` set, and is not tried again.
 pub async fn mark_failed(
     conn: &mut Conn,
     id: i64,
     error: &str,
-    next_attempt_at: i64,
+    now: i64,
+    retry_at: Option<i64>,
 ) -> Result<()> {
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
-        .bind(error)
-        .bind(next_attempt_at)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3 WHERE id = $4",
+    )
+    .bind(error)
+    .bind(retry_at.unwrap_or(i64::MAX))
+    .bind(if retry_at.is_none() { Some(now) } else { None })
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// A message that has not been delivered (yet, or ever).
+#[derive(Debug, Clone, FromRow)]
+pub struct Undelivered {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: String,
+    pub failed_at: Option<i64>,
+}
+
+/// An org's undelivered messages, oldest first.
+pub async fn undelivered(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<Undelivered>> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, recipient, subject, created_at, attempts, next_attempt_at, last_error, failed_at FROM outbox
+         WHERE org_id = $1 AND sent_at IS NULL ORDER BY id LIMIT $2",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Counts of undelivered messages for `/metrics`: (waiting, given up).
+pub async fn counts(conn: &mut Conn) -> Result<(i64, i64)> {
+    let (waiting, failed): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN failed_at IS NULL THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0)
+         FROM outbox WHERE sent_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((waiting, failed))
 }
 
 /// Every message to one recipient, newest first (for tests and admins).

@@ -102,7 +102,7 @@ fn print_page(ctx: &Context, page: &MemberPage) -> anyhow::Result<()> {
         ]);
         for m in &page.items {
             t.add_row(vec![
-                m.id.to_string(),
+                row_id(m),
                 output::or_dash(&m.name),
                 m.email.clone(),
                 m.role.clone(),
@@ -198,9 +198,19 @@ async fn approve(ctx: &Context, id: i64, role: Option<String>) -> anyhow::Result
     Ok(())
 }
 
+/// A member's user id, or `inv:N` for a pending invitation's row (the id
+/// that `roster invitations resend|delete` take).
+fn row_id(m: &MemberView) -> String {
+    match (m.id, m.invitation_id) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(inv)) => format!("inv:{inv}"),
+        (None, None) => "-".to_owned(),
+    }
+}
+
 fn print_member(m: &MemberView) -> anyhow::Result<()> {
     output::fields(&[
-        ("ID", m.id.to_string()),
+        ("ID", row_id(m)),
         ("Name", output::or_dash(&m.name)),
         ("Email", m.email.clone()),
         ("Role", m.role.clone()),

@@ -32,8 +32,11 @@ pub enum AppError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// A one-time link that was already used, or has expired.
-    #[error("this link is invalid, used or expired")]
+    #[error("this link is invalid or has already been used")]
     InvalidLink,
+    /// An invitation link past its expiry.
+    #[error("this invitation has expired; ask for a new one")]
+    InvitationExpired,
     #[error("the database is unavailable")]
     Unavailable,
     #[error(transparent)]

@@ -11,9 +11,10 @@
 mod audit;
 pub mod auth;
 mod error;
+pub mod invitations;
 pub mod members;
 pub mod orgs;
-mod outbox;
+pub mod outbox;
 pub mod setup;
 mod throttle;
 pub mod time;
@@ -92,6 +93,7 @@ struct Inner {
     keys: Keys,
     settings: AppSettings,
     throttle: throttle::LoginThrottle,
+    outbox_metrics: outbox::OutboxMetrics,
     /// A real argon2id hash of a random password, verified against when an
     /// email is unknown so that sign-in takes as long either way.
     dummy_hash: String,
@@ -106,6 +108,7 @@ impl App {
                 keys,
                 settings,
                 throttle: throttle::LoginThrottle::default(),
+                outbox_metrics: outbox::OutboxMetrics::default(),
                 dummy_hash,
             }),
         })

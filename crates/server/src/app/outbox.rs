@@ -1,17 +1,26 @@
-//! Notifications: messages are queued in the outbox inside the transaction
-//! of the change that causes them, and a background worker delivers them.
-//!
-//! Delivery here writes each message to the mail log in the data directory
-//! (SPEC §5: without SMTP, nothing is lost and a developer can read it).
+//! Notifications that are never lost: messages are queued in the outbox
+//! inside the transaction of the change that causes them, and a background
+//! worker delivers them, by SMTP when configured, else to the mail log in
+//! the data directory (SPEC §5). A message is marked sent only after the
+//! mail server accepted it; failures are retried with exponential backoff
+//! and, after [`MAX_ATTEMPTS`], given up and left listed as undelivered.
 
 use super::error::Result;
 use super::time::{now_ms, rfc3339};
 use super::App;
-use roster_store::outbox::{self, NewMessage};
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use roster_store::outbox::{self, Message, NewMessage};
 use roster_store::Conn;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// Attempts before a message is given up.
+pub const MAX_ATTEMPTS: i64 = 12;
+/// Longest wait between two attempts.
+const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 
 /// Queues a plain-text message (an HTML part is derived from it).
 pub(crate) async fn queue(
@@ -23,9 +32,9 @@ pub(crate) async fn queue(
     text: &str,
 ) -> Result<()> {
     let html = format!(
-        "<!doctype html><html><body>{}</body></html>",
+        "<!doctype html><html><body style=\"font-family:sans-serif\">{}</body></html>",
         text.split("\n\n")
-            .map(|p| format!("<p>{}</p>", html_escape(p).replace('\n', "<br>")))
+            .map(|p| format!("<p>{}</p>", linkify(&html_escape(p)).replace('\n', "<br>")))
             .collect::<String>()
     );
     outbox::enqueue(
@@ -51,51 +60,189 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Turns http(s) URLs of escaped text into links.
+fn linkify(escaped: &str) -> String {
+    escaped
+        .split(' ')
+        .map(|w| {
+            if w.starts_with("http://") || w.starts_with("https://") {
+                format!("<a href=\"{w}\">{w}</a>")
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum Mailer {
+    /// Appended to a file: the mail log.
+    Log(PathBuf),
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+}
+
+impl Mailer {
+    /// SMTP from a URL (`smtp://host:port`, `smtp://...?tls=required` for
+    /// STARTTLS, `smtps://` for TLS), or the mail log when there is none.
+    pub fn new(smtp_url: Option<&str>, from: &str, mail_log: PathBuf) -> anyhow::Result<Mailer> {
+        let Some(url) = smtp_url else {
+            return Ok(Mailer::Log(mail_log));
+        };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| anyhow::anyhow!("smtp_url is not usable: {e}"))?
+            .timeout(Some(Duration::from_secs(15)))
+            .build();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("smtp_from {from:?} is not an address: {e}"))?;
+        Ok(Mailer::Smtp { transport, from })
+    }
+
+    async fn deliver(&self, m: &Message) -> std::result::Result<(), String> {
+        match self {
+            Mailer::Log(path) => {
+                let entry = format!(
+                    "----- message {} at {}\nTo: {}\nSubject: {}\nKind: {}\n\n{}\n\n",
+                    m.id,
+                    rfc3339(m.created_at),
+                    m.recipient,
+                    m.subject,
+                    m.kind,
+                    m.body_text
+                );
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .and_then(|mut f| f.write_all(entry.as_bytes()))
+                    .map_err(|e| format!("writing the mail log: {e}"))
+            }
+            Mailer::Smtp { transport, from } => {
+                let to: Mailbox = m
+                    .recipient
+                    .parse()
+                    .map_err(|e| format!("bad recipient {}: {e}", m.recipient))?;
+                let email = lettre::Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(m.subject.as_str())
+                    .message_id(Some(format!("<outbox-{}@roster>", m.id)))
+                    .multipart(
+                        MultiPart::alternative()
+                            .singlepart(
+                                SinglePart::builder()
+                                    .header(ContentType::TEXT_PLAIN)
+                                    .body(m.body_text.clone()),
+                            )
+                            .singlepart(
+                                SinglePart::builder()
+                                    .header(ContentType::TEXT_HTML)
+                                    .body(m.body_html.clone()),
+                            ),
+                    )
+                    .map_err(|e| format!("building the message: {e}"))?;
+                transport
+                    .send(email)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("SMTP: {e}"))
+            }
+        }
+    }
+}
+
+/// Delivery counters for `/metrics`.
+#[derive(Default)]
+pub struct OutboxMetrics {
+    pub sent: AtomicU64,
+    pub failed_attempts: AtomicU64,
+    pub given_up: AtomicU64,
+}
+
+/// The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s ... up to 15 min.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    (1000i64 << attempts.clamp(0, 20)).min(MAX_BACKOFF_MS)
+}
+
 impl App {
-    /// Delivers due messages to the mail log until `shutdown` fires.
+    /// Delivers due messages until `shutdown` fires.
     pub async fn run_outbox_worker(
         self,
-        mail_log: PathBuf,
+        mailer: Mailer,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
-            if let Err(e) = self.deliver_due(&mail_log).await {
-                tracing::warn!(error = %e, "outbox delivery failed; will retry");
+            if let Err(e) = self.deliver_due(&mailer).await {
+                tracing::warn!(error = %e, "outbox pass failed; will retry");
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                 _ = shutdown.changed() => return,
             }
         }
     }
 
-    async fn deliver_due(&self, mail_log: &PathBuf) -> Result<()> {
+    /// One pass: every due message, oldest first.
+    pub async fn deliver_due(&self, mailer: &Mailer) -> Result<()> {
         let mut conn = self.store().conn().await?;
         let due = outbox::due(&mut conn, now_ms(), 100).await?;
+        let metrics = &self.inner.outbox_metrics;
         for m in due {
-            let entry = format!(
-                "----- message {} at {}\nTo: {}\nSubject: {}\nKind: {}\n\n{}\n\n",
-                m.id,
-                rfc3339(m.created_at),
-                m.recipient,
-                m.subject,
-                m.kind,
-                m.body_text
-            );
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(mail_log)
-                .and_then(|mut f| f.write_all(entry.as_bytes()));
-            match written {
-                Ok(()) => outbox::mark_sent(&mut conn, m.id, now_ms()).await?,
-                Err(e) => {
-                    let backoff = 1000 * 2i64.pow(m.attempts.clamp(0, 10) as u32);
-                    outbox::mark_failed(&mut conn, m.id, &e.to_string(), now_ms() + backoff)
-                        .await?;
+            match mailer.deliver(&m).await {
+                Ok(()) => {
+                    outbox::mark_sent(&mut conn, m.id, now_ms()).await?;
+                    metrics.sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    metrics.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                    let attempts = m.attempts + 1;
+                    let retry_at =
+                        (attempts < MAX_ATTEMPTS).then(|| now_ms() + backoff_ms(m.attempts));
+                    if retry_at.is_none() {
+                        metrics.given_up.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(message = m.id, kind = %m.kind, attempts, %error, "gave up delivering a message");
+                    } else {
+                        tracing::warn!(message = m.id, kind = %m.kind, attempts, %error, "message delivery failed; will retry");
+                    }
+                    outbox::mark_failed(&mut conn, m.id, &error, now_ms(), retry_at).await?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The org's undelivered messages. Needs `integrations:manage`.
+    pub async fn undelivered(&self, access: &super::OrgAccess) -> Result<Vec<outbox::Undelivered>> {
+        access.require(roster_domain::ManagementPermission::IntegrationsManage)?;
+        let mut conn = self.store().conn().await?;
+        Ok(outbox::undelivered(&mut conn, access.org.id, 200).await?)
+    }
+
+    pub fn outbox_metrics(&self) -> &OutboxMetrics {
+        &self.inner.outbox_metrics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_ceiling() {
+        assert_eq!(backoff_ms(0), 1000);
+        assert_eq!(backoff_ms(3), 8000);
+        assert_eq!(backoff_ms(30), MAX_BACKOFF_MS);
+    }
+
+    #[test]
+    fn html_part_escapes_and_links() {
+        let html = linkify(&html_escape("go to https://x.test/invite/abc <now>"));
+        assert!(html.contains("<a href=\"https://x.test/invite/abc\">"));
+        assert!(html.contains("&lt;now&gt;"));
     }
 }

@@ -75,71 +75,92 @@ pub fn problem_response(status: StatusCode, p: &Problem) -> Response {
     res
 }
 
+/// How an application error shows on the wire: status, stable code and
+/// field errors. The one table from meanings to HTTP.
+fn describe(e: &AppError) -> (StatusCode, &'static str, Vec<FieldError>) {
+    use StatusCode as S;
+    match e {
+        AppError::Domain(d) => match d {
+            DomainError::Invalid { field, message } => (
+                S::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                vec![FieldError {
+                    field: field.0.to_owned(),
+                    message: message.clone(),
+                }],
+            ),
+            DomainError::MissingPermission(_) => (S::FORBIDDEN, "forbidden", vec![]),
+            DomainError::OwnerRoleRequiresOwner => {
+                (S::FORBIDDEN, "owner_role_requires_owner", vec![])
+            }
+            DomainError::Escalation { .. } => (S::FORBIDDEN, "privilege_escalation", vec![]),
+            DomainError::LastOwner => (S::CONFLICT, "last_owner", vec![]),
+            DomainError::PersonalOrg => (S::CONFLICT, "personal_org", vec![]),
+        },
+        AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", vec![]),
+        AppError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", vec![]),
+        AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts", vec![]),
+        AppError::PasswordChangeRequired => (S::FORBIDDEN, "password_change_required", vec![]),
+        AppError::MembershipInactive { .. } => (S::FORBIDDEN, "membership_inactive", vec![]),
+        AppError::Forbidden(_) => (S::FORBIDDEN, "forbidden", vec![]),
+        AppError::NotFound(_) => (S::NOT_FOUND, "not_found", vec![]),
+        AppError::Conflict { code, .. } => (S::CONFLICT, code, vec![]),
+        AppError::InvalidLink => (S::NOT_FOUND, "invalid_link", vec![]),
+        AppError::InvitationExpired => (S::GONE, "invitation_expired", vec![]),
+        AppError::Unavailable => (S::SERVICE_UNAVAILABLE, "unavailable", vec![]),
+        AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", vec![]),
+    }
+}
+
+/// The problem document for an application error (also used inside
+/// per-item results, such as one address of a bulk invitation).
+pub fn app_problem(e: &AppError) -> (StatusCode, Problem) {
+    let (status, code, errors) = describe(e);
+    let detail = match e {
+        AppError::Internal(_) => {
+            "something went wrong on our side; the request id is in the x-request-id header"
+                .to_owned()
+        }
+        AppError::Domain(DomainError::Invalid { message, .. }) => message.clone(),
+        other => other.to_string(),
+    };
+    (status, problem(status, code, Some(detail), errors))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        use StatusCode as S;
-        let (status, code, detail, errors, internal) = match self {
+        let (status, p, internal, retry_after) = match self {
             ApiError::Request {
                 status,
                 code,
                 detail,
-            } => (status, code, Some(detail), vec![], None),
+            } => (
+                status,
+                problem(status, code, Some(detail), vec![]),
+                None,
+                None,
+            ),
             ApiError::App(e) => {
-                let detail = Some(e.to_string());
-                match e {
-                    AppError::Domain(d) => match d {
-                        DomainError::Invalid { field, message } => (
-                            S::UNPROCESSABLE_ENTITY,
-                            "validation_failed",
-                            Some(message.clone()),
-                            vec![FieldError {
-                                field: field.0.to_owned(),
-                                message,
-                            }],
-                            None,
-                        ),
-                        DomainError::MissingPermission(_) => (S::FORBIDDEN, "forbidden", detail, vec![], None),
-                        DomainError::OwnerRoleRequiresOwner => {
-                            (S::FORBIDDEN, "owner_role_requires_owner", detail, vec![], None)
-                        }
-                        DomainError::Escalation { .. } => (S::FORBIDDEN, "privilege_escalation", detail, vec![], None),
-                        DomainError::LastOwner => (S::CONFLICT, "last_owner", detail, vec![], None),
-                        DomainError::PersonalOrg => (S::CONFLICT, "personal_org", detail, vec![], None),
-                    },
-                    AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", detail, vec![], None),
-                    AppError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", detail, vec![], None),
-                    AppError::TooManyAttempts { retry_after_secs } => {
-                        let mut res = problem_response(
-                            S::TOO_MANY_REQUESTS,
-                            &problem(S::TOO_MANY_REQUESTS, "too_many_attempts", detail, vec![]),
-                        );
-                        res.headers_mut()
-                            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-                        return res;
-                    }
-                    AppError::PasswordChangeRequired => {
-                        (S::FORBIDDEN, "password_change_required", detail, vec![], None)
-                    }
-                    AppError::MembershipInactive { .. } => (S::FORBIDDEN, "membership_inactive", detail, vec![], None),
-                    AppError::Forbidden(_) => (S::FORBIDDEN, "forbidden", detail, vec![], None),
-                    AppError::NotFound(_) => (S::NOT_FOUND, "not_found", detail, vec![], None),
-                    AppError::Conflict { code, .. } => (S::CONFLICT, code, detail, vec![], None),
-                    AppError::InvalidLink => (S::NOT_FOUND, "invalid_link", detail, vec![], None),
-                    AppError::Unavailable => (S::SERVICE_UNAVAILABLE, "unavailable", detail, vec![], None),
-                    AppError::Internal(e) => (
-                        S::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        Some("something went wrong on our side; the request id is in the x-request-id header".into()),
-                        vec![],
-                        Some(format!("{e:#}")),
-                    ),
-                }
+                let (status, p) = app_problem(&e);
+                let internal = match &e {
+                    AppError::Internal(inner) => Some(format!("{inner:#}")),
+                    _ => None,
+                };
+                let retry_after = match &e {
+                    AppError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+                    _ => None,
+                };
+                (status, p, internal, retry_after)
             }
         };
-        let mut res = problem_response(status, &problem(status, code, detail, errors));
-        if status == S::UNAUTHORIZED {
+        let mut res = problem_response(status, &p);
+        if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Some(detail) = internal {
             res.extensions_mut().insert(InternalDetail(detail));

@@ -95,6 +95,28 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// An optional signed-in user: `None` without credentials; credentials
+/// that are present but bad are still an error, never anonymous.
+pub struct MaybeAuthed(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybeAuthed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if token(parts).is_none() {
+            return Ok(MaybeAuthed(None));
+        }
+        let p = principal(parts, state).await?;
+        if p.must_change_password {
+            return Err(AppError::PasswordChangeRequired.into());
+        }
+        Ok(MaybeAuthed(Some(p)))
+    }
+}
+
 /// A signed-in user, even one who must still change a temporary password:
 /// only for changing the password and signing out.
 pub struct AuthedAllowingPasswordChange(pub Principal);

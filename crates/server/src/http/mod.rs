@@ -44,8 +44,10 @@ pub struct AppState {
         (name = "me", description = "Your own account"),
         (name = "orgs", description = "Organizations"),
         (name = "users", description = "Members of an organization"),
+        (name = "invitations", description = "Invitations by link"),
         (name = "roles", description = "Roles and permissions"),
         (name = "audit", description = "The audit log"),
+        (name = "outbox", description = "Outgoing messages"),
         (name = "setup", description = "First start"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -58,6 +60,8 @@ fn api() -> (Router<AppState>, OpenApi) {
         .merge(routes::auth::router())
         .merge(routes::orgs::router())
         .merge(routes::users::router())
+        .merge(routes::invitations::router())
+        .merge(routes::outbox::router())
         .merge(routes::roles::router())
         .merge(routes::audit::router())
         .merge(routes::setup::api_router());

@@ -5,6 +5,7 @@ use crate::app::orgs::warnings;
 use crate::app::time::rfc3339;
 use roster_domain::{ActionClass, BuiltinRole, ManagementPermission};
 use roster_proto as wire;
+use roster_store::invitations::Invitation;
 use roster_store::members::{Member, UserMembership};
 use roster_store::orgs::Org;
 use roster_store::users::User;
@@ -21,7 +22,8 @@ pub fn user(u: &User) -> wire::UserView {
 
 pub fn member(m: &Member) -> wire::MemberView {
     wire::MemberView {
-        id: m.user_id,
+        id: Some(m.user_id),
+        invitation_id: None,
         email: m.email.clone(),
         name: m.name.clone(),
         role: m.role.clone(),
@@ -101,5 +103,42 @@ pub fn audit_event(e: &roster_store::audit::Event) -> wire::AuditEventView {
         details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
         client_addr: e.client_addr.clone(),
         request_id: e.request_id.clone(),
+    }
+}
+
+pub fn invitation(i: &Invitation, now: i64) -> wire::InvitationView {
+    wire::InvitationView {
+        id: i.id,
+        email: i.email.clone(),
+        role: i.role.clone(),
+        team: i.team.clone(),
+        groups: i.group_list(),
+        status: i.effective_status(now).to_owned(),
+        inviter: wire::ActorView {
+            id: i.inviter_id,
+            email: i.inviter_email.clone(),
+            name: i.inviter_name.clone(),
+        },
+        created_at: rfc3339(i.created_at),
+        expires_at: rfc3339(i.expires_at),
+        accepted_at: i.accepted_at.map(rfc3339),
+    }
+}
+
+/// A pending invitation as a row of the team list.
+pub fn invited_member(i: &Invitation) -> wire::MemberView {
+    wire::MemberView {
+        id: None,
+        invitation_id: Some(i.id),
+        email: i.email.clone(),
+        name: String::new(),
+        role: i.role.clone(),
+        team: i.team.clone(),
+        groups: i.group_list(),
+        status: "invited".to_owned(),
+        identity_provider: "password".to_owned(),
+        mfa_required: false,
+        joined_at: rfc3339(i.created_at),
+        last_active_at: None,
     }
 }

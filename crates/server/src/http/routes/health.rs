@@ -14,6 +14,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
+        .routes(routes!(metrics))
 }
 
 /// Liveness: answers while the process runs.
@@ -37,4 +38,63 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     Ok(Json(Health {
         status: "ready".into(),
     }))
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(
+    State(state): State<AppState>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering;
+    let m = state.app.outbox_metrics();
+    let (waiting, given_up) = {
+        let mut conn = state.app.store().conn().await?;
+        roster_store::outbox::counts(&mut conn).await?
+    };
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    metric(
+        "roster_outbox_sent_total",
+        "counter",
+        "Messages delivered by this process.",
+        m.sent.load(Ordering::Relaxed),
+    );
+    metric(
+        "roster_outbox_failed_attempts_total",
+        "counter",
+        "Failed delivery attempts by this process.",
+        m.failed_attempts.load(Ordering::Relaxed),
+    );
+    metric(
+        "roster_outbox_given_up_total",
+        "counter",
+        "Messages this process gave up delivering.",
+        m.given_up.load(Ordering::Relaxed),
+    );
+    metric(
+        "roster_outbox_waiting",
+        "gauge",
+        "Undelivered messages still being tried.",
+        waiting.max(0) as u64,
+    );
+    metric(
+        "roster_outbox_undeliverable",
+        "gauge",
+        "Messages given up after the last attempt.",
+        given_up.max(0) as u64,
+    );
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    ))
 }

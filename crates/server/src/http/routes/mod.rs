@@ -3,7 +3,9 @@
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod invitations;
 pub mod orgs;
+pub mod outbox;
 pub mod roles;
 pub mod setup;
 pub mod users;

@@ -5,6 +5,7 @@ use crate::app::orgs::warnings;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, Meta};
 use crate::http::pagination;
+use crate::http::routes::invitations::invitation_filter;
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -36,7 +37,7 @@ pub struct UserListQuery {
     role: Option<String>,
     name: Option<String>,
     email: Option<String>,
-    /// `reviewing`, `active` or `disabled`.
+    /// `reviewing`, `active`, `disabled`, or `invited` (pending invitations).
     status: Option<String>,
     team: Option<String>,
     group: Option<String>,
@@ -51,6 +52,11 @@ fn non_empty(v: Option<String>) -> Option<String> {
 }
 
 impl UserListQuery {
+    /// Whether the caller asked for pending invitations only.
+    fn invited_only(&self) -> bool {
+        non_empty(self.status.clone()).is_some_and(|s| s.eq_ignore_ascii_case("invited"))
+    }
+
     fn filter(&self) -> Result<MemberFilter, ApiError> {
         let too_long = |s: &String| s.chars().count() > 254;
         if [&self.name, &self.email, &self.team]
@@ -70,9 +76,12 @@ impl UserListQuery {
                 .transpose()?,
             name: non_empty(self.name.clone()).map(|n| n.to_lowercase()),
             email: non_empty(self.email.clone()).map(|e| e.to_lowercase()),
-            status: non_empty(self.status.clone())
-                .map(|s| MemberStatus::parse(&s).map(|s| s.as_str().to_owned()))
-                .transpose()?,
+            status: match non_empty(self.status.clone()) {
+                Some(s) if s.eq_ignore_ascii_case("invited") => None,
+                other => other
+                    .map(|s| MemberStatus::parse(&s).map(|s| s.as_str().to_owned()))
+                    .transpose()?,
+            },
             team: non_empty(self.team.clone()),
             group: non_empty(self.group.clone())
                 .map(|g| GroupName::parse(&g).map(|g| g.to_string()))
@@ -84,8 +93,24 @@ impl UserListQuery {
     }
 }
 
-/// The team list: members with every filter combined, in join order, paged
-/// by cursor. Needs `users:read`.
+/// Where a team-list cursor points: members first (by membership id), then
+/// pending invitations (by invitation id).
+enum Position {
+    Members(Option<i64>),
+    Invitations(Option<i64>),
+}
+
+fn position(cursor: Option<&str>) -> Result<Position, ApiError> {
+    match cursor {
+        Some(c) if pagination::decode("i", Some(c)).is_ok() => {
+            Ok(Position::Invitations(pagination::decode("i", Some(c))?))
+        }
+        other => Ok(Position::Members(pagination::decode("m", other)?)),
+    }
+}
+
+/// The team list: members with every filter combined, in join order, then
+/// pending invitations (status `invited`), paged by cursor. Needs `users:read`.
 #[utoipa::path(get, path = "/orgs/{org}/users", tag = "users", security(("bearer" = [])),
     params(("org" = String, Path, description = "the org's slug"), UserListQuery),
     responses((status = 200, body = MemberPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
@@ -97,17 +122,58 @@ async fn list_users(
 ) -> Result<Json<MemberPage>, ApiError> {
     let filter = q.filter()?;
     let limit = pagination::limit(q.limit)?;
-    let after = pagination::decode("m", q.cursor.as_deref())?;
+    let position = position(q.cursor.as_deref())?;
     let access = state.app.org_access(&p, &org).await?;
-    let mut rows = state
-        .app
-        .list_members(&access, &filter, after, limit + 1)
-        .await?;
-    let next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id);
+    let invited_only = q.invited_only();
+    // Invitations have no name and sign in with a password once accepted.
+    let invitations_wanted = (filter.status.is_none() || invited_only)
+        && filter.name.is_none()
+        && filter
+            .identity_provider
+            .as_deref()
+            .is_none_or(|i| i == "password");
+
+    let mut items = Vec::new();
+    let mut next_cursor = None;
+    let mut after_invitation = None;
+    match position {
+        Position::Members(after) if !invited_only => {
+            let mut rows = state
+                .app
+                .list_members(&access, &filter, after, limit + 1)
+                .await?;
+            next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id);
+            items.extend(rows.iter().map(views::member));
+        }
+        Position::Members(_) => {}
+        Position::Invitations(after) => after_invitation = after,
+    }
+    if next_cursor.is_none() && invitations_wanted {
+        let inv_filter = invitation_filter(
+            filter.role.as_deref(),
+            filter.email.as_deref(),
+            filter.team.as_deref(),
+            filter.group.as_deref(),
+        )?;
+        let room = limit - items.len() as i64;
+        let mut rows = state
+            .app
+            .list_invitations(&access, &inv_filter, after_invitation, room + 1)
+            .await?;
+        if room == 0 {
+            // The page is full of members; say whether invitations follow.
+            if !rows.is_empty() {
+                next_cursor = Some(pagination::encode("i", after_invitation.unwrap_or(0)));
+            }
+        } else {
+            next_cursor = pagination::next(&mut rows, room, "i", |i| i.id);
+            items.extend(rows.iter().map(views::invited_member));
+        }
+    }
     let owners = state.app.active_owners(access.org.id).await?;
     let personal = access.org.personal_user_id.is_some();
     Ok(Json(MemberPage {
-        items: rows.iter().map(views::member).collect(),
+        items,
         next_cursor,
         warnings: warnings(owners, personal),
     }))

@@ -1,0 +1,239 @@
+//! Invitations: pending links to join an org, locked to one email.
+
+use crate::sql::{like_contains, Sql};
+use crate::{Conn, Result, StoreError};
+use sqlx::FromRow;
+
+/// An invitation as stored. `status` is the stored one; see
+/// [`Invitation::effective_status`].
+#[derive(Debug, Clone, FromRow)]
+pub struct Invitation {
+    pub id: i64,
+    pub org_id: i64,
+    pub email: String,
+    pub role: String,
+    pub team: String,
+    /// Comma-separated group names.
+    pub groups: String,
+    pub inviter_id: Option<i64>,
+    pub inviter_email: String,
+    pub inviter_name: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+}
+
+impl Invitation {
+    /// `pending` past its expiry reads as `expired`.
+    pub fn effective_status(&self, now: i64) -> &str {
+        if self.status == "pending" && self.expires_at <= now {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+
+    pub fn group_list(&self) -> Vec<String> {
+        self.groups
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+const COLUMNS: &str =
+    "id, org_id, email, role, team, groups, inviter_id, inviter_email, inviter_name, \
+    status, created_at, updated_at, expires_at, accepted_at";
+
+pub struct NewInvitation<'a> {
+    pub org_id: i64,
+    pub email: &'a str,
+    pub role: &'a str,
+    pub team: &'a str,
+    pub groups: &'a [String],
+    pub inviter_id: i64,
+    pub inviter_email: &'a str,
+    pub inviter_name: &'a str,
+    pub token_hash: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// Inserts a pending invitation. A pending one for the same org and email
+/// is [`StoreError::Conflict`].
+pub async fn insert(conn: &mut Conn, i: NewInvitation<'_>) -> Result<Invitation> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO invitations (org_id, email, role, team, groups, inviter_id, inviter_email, inviter_name,
+            token_hash, status, created_at, updated_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11) RETURNING {COLUMNS}"
+    ))
+    .bind(i.org_id)
+    .bind(i.email)
+    .bind(i.role)
+    .bind(i.team)
+    .bind(i.groups.join(","))
+    .bind(i.inviter_id)
+    .bind(i.inviter_email)
+    .bind(i.inviter_name)
+    .bind(i.token_hash)
+    .bind(i.now)
+    .bind(i.expires_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The pending (possibly expired) invitation of an org for an email.
+pub async fn find_pending(conn: &mut Conn, org_id: i64, email: &str) -> Result<Option<Invitation>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invitations WHERE org_id = $1 AND email = $2 AND status = 'pending'"
+    ))
+    .bind(org_id)
+    .bind(email)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn get(conn: &mut Conn, org_id: i64, id: i64) -> Result<Invitation> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invitations WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn find_by_token(conn: &mut Conn, token_hash: &str) -> Result<Option<Invitation>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invitations WHERE token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Sets a status (and `updated_at`).
+pub async fn set_status(conn: &mut Conn, id: i64, status: &str, now: i64) -> Result<()> {
+    let done = sqlx::query("UPDATE invitations SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Gives an invitation a new token and expiry and makes it pending again;
+/// the old token stops working at once.
+pub async fn renew(
+    conn: &mut Conn,
+    id: i64,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<Invitation> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE invitations SET token_hash = $1, status = 'pending', expires_at = $2, updated_at = $3
+         WHERE id = $4 RETURNING {COLUMNS}"
+    ))
+    .bind(token_hash)
+    .bind(expires_at)
+    .bind(now)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Marks the invitation with this token accepted if it is pending and
+/// unexpired. One statement, so of two concurrent accepts exactly one
+/// gets the row.
+pub async fn accept(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: i64,
+    now: i64,
+) -> Result<Option<Invitation>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE invitations SET status = 'accepted', accepted_at = $1, accepted_user_id = $2, updated_at = $1
+         WHERE token_hash = $3 AND status = 'pending' AND expires_at > $1 RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .bind(user_id)
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Filters of the invitation list and of the invitation rows of the team
+/// list.
+#[derive(Debug, Default, Clone)]
+pub struct InvitationFilter {
+    /// `pending`, `accepted`, `revoked` or `expired` (effective status).
+    pub status: Option<String>,
+    pub role: Option<String>,
+    /// Lower-cased substring.
+    pub email: Option<String>,
+    pub team: Option<String>,
+    pub group: Option<String>,
+}
+
+/// A page of an org's invitations in creation order, after id `after`.
+pub async fn list(
+    conn: &mut Conn,
+    org_id: i64,
+    f: &InvitationFilter,
+    now: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Invitation>> {
+    let mut q = Sql::new(&format!(
+        "SELECT {COLUMNS} FROM invitations WHERE org_id = "
+    ));
+    q.bind_i64(org_id);
+    if let Some(after) = after {
+        q.push(" AND id > ").bind_i64(after);
+    }
+    match f.status.as_deref() {
+        Some("pending") => {
+            q.push(" AND status = 'pending' AND expires_at > ")
+                .bind_i64(now);
+        }
+        Some("expired") => {
+            q.push(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= ")
+                .bind_i64(now)
+                .push("))");
+        }
+        Some(other) => {
+            q.push(" AND status = ").bind_text(other);
+        }
+        None => {}
+    }
+    if let Some(role) = &f.role {
+        q.push(" AND role = ").bind_text(role.clone());
+    }
+    if let Some(team) = &f.team {
+        q.push(" AND team = ").bind_text(team.clone());
+    }
+    if let Some(email) = &f.email {
+        q.push(" AND email LIKE ")
+            .bind_text(like_contains(email))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(group) = &f.group {
+        q.push(" AND (',' || groups || ',') LIKE ")
+            .bind_text(like_contains(&format!(",{group},")))
+            .push(" ESCAPE '\\'");
+    }
+    q.push(" ORDER BY id LIMIT ").bind_i64(limit);
+    let rows = q.query().fetch_all(conn).await?;
+    Ok(rows
+        .iter()
+        .map(Invitation::from_row)
+        .collect::<Result<Vec<_>, _>>()?)
+}
