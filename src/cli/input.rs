@@ -15,6 +15,22 @@ pub fn prompt_password(prompt: &str) -> anyhow::Result<String> {
     rpassword::prompt_password(prompt).context("cannot read the password from the terminal")
 }
 
+/// Asks for one line of text on the terminal (echoed), trimmed.
+pub fn prompt_line(prompt: &str) -> anyhow::Result<String> {
+    if !interactive() {
+        return Err(anyhow!("cannot ask for input without a terminal"));
+    }
+    let mut err = io::stderr().lock();
+    write!(err, "{prompt}")?;
+    err.flush()?;
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(answer.trim().to_string())
+}
+
 /// Reads `n` lines from `reader`, without their line endings. Fails when
 /// fewer are there or one is empty; `what` names them in the message.
 pub fn read_lines(reader: &mut impl BufRead, n: usize, what: &str) -> anyhow::Result<Vec<String>> {

@@ -371,3 +371,120 @@ fn a_bad_flag_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_owner_invites_from_the_command_line_and_a_newcomer_accepts_the_link() {
+    let server = serve();
+    let (owner_home, newcomer_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let owner = owner_home.path();
+    ok(roster(
+        &server,
+        owner,
+        &[
+            "login",
+            "--email",
+            "boss@dundermifflin.com",
+            "--password-stdin",
+        ],
+        Some("boss-password-1\n"),
+    ));
+    ok(roster(&server, owner, &["orgs", "switch", "dunder"], None));
+    let out = roster(
+        &server,
+        owner,
+        &[
+            "invitations",
+            "create",
+            "--emails",
+            "a@dm.test, b@dm.test",
+            "--role",
+            "viewer",
+            "--invite",
+            "c@dm.test:admin",
+            "--invite",
+            "bad-address",
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "a refused address makes the command fail"
+    );
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = results["results"].as_array().unwrap();
+    assert_eq!(
+        results.iter().filter(|r| r["outcome"] == "created").count(),
+        3
+    );
+    let link = results.iter().find(|r| r["email"] == "c@dm.test").unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let list = ok(roster(
+        &server,
+        owner,
+        &["users", "list", "--status", "invited"],
+        None,
+    ));
+    assert!(
+        list.contains("a@dm.test") && list.contains("invited"),
+        "{list}"
+    );
+    let pending = ok(roster(
+        &server,
+        owner,
+        &["invitations", "list", "--status", "pending"],
+        None,
+    ));
+    assert!(
+        pending.contains("c@dm.test") && pending.contains("admin"),
+        "{pending}"
+    );
+
+    ok(roster(
+        &server,
+        newcomer_home.path(),
+        &[
+            "invitations",
+            "accept",
+            &link,
+            "--name",
+            "Cee Admin",
+            "--password-stdin",
+        ],
+        Some("cee-password-123\n"),
+    ));
+    // The newcomer is signed in and an admin of the org.
+    let me = ok(roster(
+        &server,
+        newcomer_home.path(),
+        &[
+            "users",
+            "list",
+            "--org",
+            "dunder",
+            "--email",
+            "c@dm.test",
+            "--output",
+            "json",
+        ],
+        None,
+    ));
+    assert!(
+        me.contains("\"admin\"") && me.contains("\"active\""),
+        "{me}"
+    );
+    let again = fails(roster(
+        &server,
+        newcomer_home.path(),
+        &["invitations", "accept", &link],
+        None,
+    ));
+    assert!(
+        again.contains("invalid") || again.contains("used"),
+        "{again}"
+    );
+}

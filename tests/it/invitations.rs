@@ -13,7 +13,53 @@ both_engines!(
     expired_links_are_refused_and_resend_issues_a_new_one,
     two_concurrent_accepts_of_one_link_let_exactly_one_in,
     nothing_is_lost_or_sent_twice_while_the_mail_server_is_down,
+    the_link_opens_a_page_where_a_newcomer_joins,
 );
+
+async fn the_link_opens_a_page_where_a_newcomer_joins(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let res = app
+        .post(
+            &invite_path(),
+            &owner,
+            json!({"emails": "web@x.test", "role": "contributor"}),
+        )
+        .await
+        .ok();
+    let link = res["results"][0]["link"].as_str().unwrap().to_owned();
+    assert!(
+        link.starts_with(&app.base),
+        "links are built from the public URL: {link}"
+    );
+    let page = app.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("web@x.test") && html.contains("contributor") && html.contains("<form"),
+        "{html}"
+    );
+    let short = app
+        .http
+        .post(&link)
+        .form(&[("name", "Web Person"), ("password", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 422);
+    let done = app
+        .http
+        .post(&link)
+        .form(&[("name", "Web Person"), ("password", "web-person-pw-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("You joined"));
+    app.login("web@x.test", "web-person-pw-1").await;
+    let gone = app.http.get(&link).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
+}
 
 async fn spawn_with_smtp(engine: Engine) -> (TestApp, SmtpSink) {
     let sink = SmtpSink::start().await;

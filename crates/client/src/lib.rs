@@ -23,14 +23,16 @@ mod error;
 mod query;
 
 pub use error::ClientError;
-pub use query::{AuditQuery, MemberQuery};
+pub use query::{AuditQuery, InvitationQuery, MemberQuery};
 
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use roster_proto::{
-    AuditEventView, ChangePasswordRequest, CreateMemberRequest, CreateMemberResponse,
-    CreateOrgRequest, LoginRequest, LoginResponse, MeResponse, MemberPage, MemberView,
-    MembershipSummary, OrgView, Page, Problem, RoleView, SessionView, UpdateMemberRequest,
+    AcceptInvitationRequest, AcceptInvitationResponse, AuditEventView, ChangePasswordRequest,
+    CreateInvitationsRequest, CreateInvitationsResponse, CreateMemberRequest, CreateMemberResponse,
+    CreateOrgRequest, InvitationView, LoginRequest, LoginResponse, MeResponse, MemberPage,
+    MemberView, MembershipSummary, OrgView, Page, Problem, PublicInvitationView,
+    ResendInvitationResponse, RoleView, SessionView, UndeliveredMessageView, UpdateMemberRequest,
     UpdateOrgRequest,
 };
 use serde::de::DeserializeOwned;
@@ -226,6 +228,88 @@ impl Client {
         let id = id.to_string();
         let req = self.request(Method::DELETE, &["orgs", org, "users", &id])?;
         self.send_empty(req).await
+    }
+
+    // --- invitations -----------------------------------------------------------
+
+    /// `POST /api/v1/orgs/{org}/invitations`: invites one or many addresses.
+    /// Each address gets its own result (created, with its link, or
+    /// refused, with a problem); a refused address is not an error here.
+    pub async fn create_invitations(
+        &self,
+        org: &str,
+        body: &CreateInvitationsRequest,
+    ) -> Result<CreateInvitationsResponse, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "invitations"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/invitations`: one page of the org's
+    /// invitations.
+    pub async fn list_invitations(
+        &self,
+        org: &str,
+        query: &InvitationQuery,
+    ) -> Result<Page<InvitationView>, ClientError> {
+        let req = self
+            .request(Method::GET, &["orgs", org, "invitations"])?
+            .query(query);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/invitations/{id}/resend`: a new link and
+    /// expiry; the old link stops working.
+    pub async fn resend_invitation(
+        &self,
+        org: &str,
+        id: i64,
+    ) -> Result<ResendInvitationResponse, ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::POST, &["orgs", org, "invitations", &id, "resend"])?;
+        self.send(req).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/invitations/{id}`: revokes the invitation.
+    pub async fn delete_invitation(&self, org: &str, id: i64) -> Result<(), ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::DELETE, &["orgs", org, "invitations", &id])?;
+        self.send_empty(req).await
+    }
+
+    /// `GET /api/v1/invitations/{token}`: what an invitation link offers.
+    /// Needs no sign-in (a token, if the client has one, is sent anyway and
+    /// ignored).
+    pub async fn invitation(&self, token: &str) -> Result<PublicInvitationView, ClientError> {
+        let req = self.request(Method::GET, &["invitations", token])?;
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/invitations/{token}/accept`. With a token (see
+    /// [`Client::with_token`]) the signed-in account accepts and `body`
+    /// should be empty; without one, `body` carries the name and password
+    /// of the account to create for the invited email. A `401
+    /// unauthenticated` then means that email already has an account: sign
+    /// in first.
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        body: &AcceptInvitationRequest,
+    ) -> Result<AcceptInvitationResponse, ClientError> {
+        let req = self
+            .request(Method::POST, &["invitations", token, "accept"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    // --- outbox ----------------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/outbox/undelivered`: messages still being
+    /// retried or given up, oldest first.
+    pub async fn undelivered(&self, org: &str) -> Result<Vec<UndeliveredMessageView>, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "outbox", "undelivered"])?;
+        self.send(req).await
     }
 
     // --- roles and audit -------------------------------------------------------
@@ -500,6 +584,17 @@ mod tests {
     }
 
     #[test]
+    fn invitation_queries_skip_unset_filters() {
+        let q = InvitationQuery {
+            status: Some("pending".into()),
+            limit: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(query_string(&q), "status=pending&limit=5");
+        assert_eq!(query_string(&InvitationQuery::default()), "");
+    }
+
+    #[test]
     fn problem_bodies_are_read_and_others_synthesized() {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, PROBLEM_JSON.parse().unwrap());
@@ -605,6 +700,50 @@ mod tests {
         );
         assert_eq!(status, 400);
         assert_eq!(value, serde_json::Value::String("not json".into()));
+    }
+
+    const ACCEPTED: &str = r#"{"org":"acme","user_id":9,"role":"viewer","account_created":true}"#;
+
+    #[tokio::test]
+    async fn accepting_signed_in_sends_the_token_and_an_empty_body() {
+        let (url, server) = one_shot_server(response("200 OK", "application/json", ACCEPTED));
+        let client = Client::new(&url).unwrap().with_token("tok-9");
+        let resp = client
+            .accept_invitation("rsi_abc", &AcceptInvitationRequest::default())
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("post /api/v1/invitations/rsi_abc/accept "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-9"), "{request}");
+        assert!(request.ends_with("\r\n\r\n{}"), "{request}");
+        assert_eq!(resp.org, "acme");
+        assert!(resp.account_created);
+    }
+
+    #[tokio::test]
+    async fn accepting_as_a_newcomer_sends_name_and_password_without_a_token() {
+        let (url, server) = one_shot_server(response("200 OK", "application/json", ACCEPTED));
+        let client = Client::new(&url).unwrap();
+        let body = AcceptInvitationRequest {
+            name: Some("Pam".into()),
+            password: Some("a long secret".into()),
+        };
+        client.accept_invitation("rsi_x/y", &body).await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("post /api/v1/invitations/rsi_x%2fy/accept "),
+            "the token stays one path segment: {request}"
+        );
+        assert!(!lower.contains("authorization:"), "{request}");
+        assert!(
+            request.contains(r#"{"name":"Pam","password":"a long secret"}"#),
+            "{request}"
+        );
     }
 
     #[tokio::test]

@@ -49,3 +49,16 @@ pub struct AuditQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+
+/// Filters of `GET /api/v1/orgs/{org}/invitations`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InvitationQuery {
+    /// `pending`, `accepted`, `revoked` or `expired`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}

@@ -11,7 +11,9 @@
 
 mod audit;
 mod auth;
+mod invitations;
 mod orgs;
+mod outbox;
 mod roles;
 mod serve;
 mod users;
@@ -52,6 +54,8 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Users(cmd) => users::run(&ctx, cmd).await,
         Command::Roles(cmd) => roles::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Invitations(cmd) => invitations::run(&mut ctx, cmd).await,
+        Command::Outbox(cmd) => outbox::run(&ctx, cmd).await,
     }
 }
 
@@ -62,6 +66,9 @@ pub struct Context {
     credentials: Credentials,
     /// The server to talk to, without a trailing slash.
     server: String,
+    /// True when `--server` / `ROSTER_SERVER` named the server (rather than
+    /// the saved credentials or the default).
+    server_given: bool,
     org_flag: Option<String>,
 }
 
@@ -78,6 +85,7 @@ impl Context {
             store,
             credentials,
             server,
+            server_given: global.server.is_some(),
             org_flag: global.org.filter(|o| !o.trim().is_empty()),
         }
     }

@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod extract;
+mod pages;
 mod pagination;
 mod routes;
 pub mod views;
@@ -102,6 +103,7 @@ pub fn router(app: App) -> Router {
         }),
     )
     .route("/setup", get(routes::setup::setup_page).post(routes::setup::setup_submit))
+    .route("/invite/{token}", get(routes::invite_page::show).post(routes::invite_page::accept))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(AppState { app })

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod invitations;
+pub mod invite_page;
 pub mod orgs;
 pub mod outbox;
 pub mod roles;

@@ -6,6 +6,7 @@
 use crate::app::setup::FirstOwner;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Meta};
+use crate::http::pages::{escape, page};
 use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -53,27 +54,11 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn page(body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Set up Roster</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
-         label{{display:block;margin-top:1rem}}input{{width:100%;padding:.5rem;font-size:1rem}}button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}\
-         .error{{color:#a00}}</style></head><body><h1>Set up Roster</h1>{body}</body></html>"
-    ))
-}
-
 fn form(token: &str, error: Option<&str>) -> Html<String> {
     let error = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
-    page(&format!(
+    page("Set up Roster", &format!(
         "<p>Create the first organization and its owner. This link works once.</p>{error}\
          <form method=\"post\" action=\"/setup\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
          <label>Organization slug<input name=\"org_slug\" required pattern=\"[a-z0-9][a-z0-9-]*[a-z0-9]\" placeholder=\"acme\"></label>\
@@ -106,11 +91,14 @@ pub async fn setup_submit(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(_) => page(&format!(
-            "<p>Done. Sign in as <b>{}</b> with <code>roster login --email {}</code>.</p>",
-            escape(&req.email),
-            escape(&req.email)
-        ))
+        Ok(_) => page(
+            "Set up Roster",
+            &format!(
+                "<p>Done. Sign in as <b>{}</b> with <code>roster login --email {}</code>.</p>",
+                escape(&req.email),
+                escape(&req.email)
+            ),
+        )
         .into_response(),
         Err(e) => {
             let message = match &e {

@@ -1,0 +1,117 @@
+//! `/invite/{token}`: the page an invitation link opens. It shows the
+//! invitation and, for a person without an account, a form that creates the
+//! account and accepts. People who already have an account accept signed in
+//! (`roster invitations accept LINK`, or the console).
+
+use crate::app::invitations::Acceptor;
+use crate::http::error::ApiError;
+use crate::http::extract::Meta;
+use crate::http::pages::{escape, page};
+use crate::http::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+
+fn message(e: &ApiError) -> String {
+    match e {
+        ApiError::App(app) => app.to_string(),
+        ApiError::Request { detail, .. } => detail.clone(),
+    }
+}
+
+async fn render(state: &AppState, token: &str, error: Option<&str>) -> Response {
+    let (inv, org) = match state.app.invitation_by_token(token).await {
+        Ok(found) => found,
+        Err(e) => {
+            let status = if matches!(e, crate::app::AppError::InvitationExpired) {
+                StatusCode::GONE
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            return (
+                status,
+                page(
+                    "Invitation",
+                    &format!("<p class=\"error\">{}</p>", escape(&e.to_string())),
+                ),
+            )
+                .into_response();
+        }
+    };
+    let intro = format!(
+        "<p><b>{}</b> ({}) invited <b>{}</b> to join <b>{}</b> as <b>{}</b>.</p><p>The invitation expires at {} UTC.</p>",
+        escape(&inv.inviter_name),
+        escape(&inv.inviter_email),
+        escape(&inv.email),
+        escape(&org.name),
+        escape(&inv.role),
+        escape(&crate::app::time::rfc3339(inv.expires_at))
+    );
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let account_exists = state.app.account_exists(&inv.email).await.unwrap_or(false);
+    let action = if account_exists {
+        format!(
+            "<p>You already have an account. Accept signed in:</p><p><code>roster login --email {}</code><br>\
+             <code>roster invitations accept {}</code></p>",
+            escape(&inv.email),
+            escape(&state.app.invitation_link(token))
+        )
+    } else {
+        format!(
+            "<form method=\"post\"><label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\
+             <label>Choose a password (at least 10 characters)<input name=\"password\" type=\"password\" minlength=\"10\" required autocomplete=\"new-password\"></label>\
+             <button type=\"submit\">Create my account and join {}</button></form>",
+            escape(&org.name)
+        )
+    };
+    page("Invitation", &format!("{intro}{error}{action}")).into_response()
+}
+
+/// Shows the invitation.
+pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    render(&state, &token, None).await
+}
+
+#[derive(Deserialize)]
+pub struct NewAccount {
+    name: String,
+    password: String,
+}
+
+/// Creates the account and accepts.
+pub async fn accept(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Path(token): Path<String>,
+    Form(form): Form<NewAccount>,
+) -> Response {
+    let who = Acceptor {
+        principal: None,
+        name: Some(form.name),
+        password: Some(form.password),
+    };
+    match state.app.accept_invitation(&token, who, &meta).await {
+        Ok(done) => page(
+            "Welcome",
+            &format!(
+                "<p>You joined <b>{}</b> as <b>{}</b>.</p><p>Sign in with <code>roster login --email {}</code>.</p>",
+                escape(&done.org_slug),
+                escape(&done.invitation.role),
+                escape(&done.invitation.email)
+            ),
+        )
+        .into_response(),
+        Err(e) => {
+            let text = message(&ApiError::from(e));
+            let mut res = render(&state, &token, Some(&text)).await;
+            if res.status() == StatusCode::OK {
+                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            res
+        }
+    }
+}
