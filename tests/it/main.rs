@@ -13,4 +13,5 @@ mod invitations;
 mod members;
 mod orgs;
 mod rules;
+mod signup;
 mod store;

@@ -393,3 +393,28 @@ pub struct UndeliveredMessageView {
     /// Set when delivery was given up after the last attempt.
     pub failed_at: Option<String>,
 }
+
+/// Ask to join an org that allows self-registration.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// The org's slug.
+    pub org: String,
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignupResponse {
+    /// Always `reviewing`: an administrator will approve or reject.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// Defaults to the org's default role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}

@@ -367,3 +367,29 @@ pub async fn touch_activity(
     .await?;
     Ok(())
 }
+
+/// Emails and names of the org's active members whose role is one of
+/// `roles` (for notifying, e.g., everyone who may approve sign-ups).
+pub async fn active_with_roles(
+    conn: &mut Conn,
+    org_id: i64,
+    roles: &[&str],
+) -> Result<Vec<(String, String)>> {
+    let mut q = Sql::new(
+        "SELECT u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.status = 'active' AND m.org_id = ",
+    );
+    q.bind_i64(org_id).push(" AND m.role IN (");
+    for (i, r) in roles.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind_text(*r);
+    }
+    q.push(") ORDER BY m.id");
+    let mut out = Vec::new();
+    for row in q.query().fetch_all(conn).await? {
+        out.push((row.try_get(0)?, row.try_get(1)?));
+    }
+    Ok(out)
+}

@@ -34,6 +34,10 @@ pub enum AppError {
     /// A one-time link that was already used, or has expired.
     #[error("this link is invalid or has already been used")]
     InvalidLink,
+    /// Self-registration refused: the org does not take sign-ups from
+    /// this address (or does not exist; the answer does not say which).
+    #[error("this organization does not accept sign-ups from this address; ask an administrator for an invitation")]
+    SignupNotAllowed,
     /// An invitation link past its expiry.
     #[error("this invitation has expired; ask for a new one")]
     InvitationExpired,

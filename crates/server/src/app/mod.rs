@@ -16,6 +16,7 @@ pub mod members;
 pub mod orgs;
 pub mod outbox;
 pub mod setup;
+pub mod signup;
 mod throttle;
 pub mod time;
 

@@ -107,6 +107,7 @@ fn describe(e: &AppError) -> (StatusCode, &'static str, Vec<FieldError>) {
         AppError::Conflict { code, .. } => (S::CONFLICT, code, vec![]),
         AppError::InvalidLink => (S::NOT_FOUND, "invalid_link", vec![]),
         AppError::InvitationExpired => (S::GONE, "invitation_expired", vec![]),
+        AppError::SignupNotAllowed => (S::FORBIDDEN, "signup_not_allowed", vec![]),
         AppError::Unavailable => (S::SERVICE_UNAVAILABLE, "unavailable", vec![]),
         AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", vec![]),
     }

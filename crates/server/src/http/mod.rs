@@ -49,6 +49,7 @@ pub struct AppState {
         (name = "roles", description = "Roles and permissions"),
         (name = "audit", description = "The audit log"),
         (name = "outbox", description = "Outgoing messages"),
+        (name = "signup", description = "Self-registration and approval"),
         (name = "setup", description = "First start"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -63,6 +64,7 @@ fn api() -> (Router<AppState>, OpenApi) {
         .merge(routes::users::router())
         .merge(routes::invitations::router())
         .merge(routes::outbox::router())
+        .merge(routes::signup::router())
         .merge(routes::roles::router())
         .merge(routes::audit::router())
         .merge(routes::setup::api_router());

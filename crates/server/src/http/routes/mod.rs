@@ -9,4 +9,5 @@ pub mod orgs;
 pub mod outbox;
 pub mod roles;
 pub mod setup;
+pub mod signup;
 pub mod users;
