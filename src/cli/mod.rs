@@ -56,6 +56,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Sign in and save a session token for later commands
     Login(LoginArgs),
+    /// Ask to join an organization that allows self-registration
+    Signup(SignupArgs),
     /// End the session and forget its token
     Logout,
     /// Your password
@@ -121,6 +123,24 @@ pub struct LoginArgs {
     /// Your email address
     #[arg(long)]
     pub email: String,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SignupArgs {
+    /// The slug of the organization to join
+    // Overrides the global `--org` for this command: here it is required
+    // and neither ROSTER_ORG nor the current org stands in for it.
+    #[arg(long, value_name = "SLUG")]
+    pub org: String,
+    /// Your email address (its domain must be one the organization allows)
+    #[arg(long)]
+    pub email: String,
+    /// Your display name
+    #[arg(long)]
+    pub name: String,
     /// Read the password from the first line of standard input
     #[arg(long)]
     pub password_stdin: bool,
@@ -229,6 +249,11 @@ pub enum UsersCommand {
         /// The role to give [default: the org's default role]
         #[arg(long)]
         role: Option<String>,
+    },
+    /// Reject a self-registered member waiting for review (their account remains)
+    Reject {
+        /// The user's id
+        id: i64,
     },
 }
 
@@ -718,6 +743,66 @@ mod tests {
             cli.command,
             Command::Invitations(InvitationsCommand::Create(_))
         ));
+    }
+
+    #[test]
+    fn signup_needs_its_own_org_email_and_name() {
+        let cli = parse(&[
+            "signup",
+            "--org",
+            "dunder-mifflin",
+            "--email",
+            "kevin@dm.test",
+            "--name",
+            "Kevin Malone",
+            "--password-stdin",
+        ])
+        .unwrap();
+        let Command::Signup(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.org, "dunder-mifflin");
+        assert_eq!(args.email, "kevin@dm.test");
+        assert_eq!(args.name, "Kevin Malone");
+        assert!(args.password_stdin);
+        let cli = parse(&[
+            "--server",
+            "http://h:1",
+            "signup",
+            "--email",
+            "a@x.com",
+            "--name",
+            "A",
+            "--org",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.server.as_deref(), Some("http://h:1"));
+        assert!(matches!(cli.command, Command::Signup(ref a) if !a.password_stdin && a.org == "x"));
+        assert!(parse(&["signup", "--email", "a@x.com", "--name", "A"]).is_err());
+        assert!(parse(&["signup", "--org", "x", "--name", "A"]).is_err());
+        assert!(parse(&["signup", "--org", "x", "--email", "a@x.com"]).is_err());
+    }
+
+    #[test]
+    fn users_approve_and_reject_take_the_id() {
+        let cli = parse(&["users", "approve", "7", "--role", "viewer"]).unwrap();
+        let Command::Users(UsersCommand::Approve { id, role }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!((id, role.as_deref()), (7, Some("viewer")));
+        let cli = parse(&["users", "approve", "7"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Users(UsersCommand::Approve { id: 7, role: None })
+        ));
+        let cli = parse(&["users", "reject", "8", "--org", "acme"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Users(UsersCommand::Reject { id: 8 })
+        ));
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+        assert!(parse(&["users", "reject"]).is_err());
     }
 
     #[test]

@@ -28,12 +28,12 @@ pub use query::{AuditQuery, InvitationQuery, MemberQuery};
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use roster_proto::{
-    AcceptInvitationRequest, AcceptInvitationResponse, AuditEventView, ChangePasswordRequest,
-    CreateInvitationsRequest, CreateInvitationsResponse, CreateMemberRequest, CreateMemberResponse,
-    CreateOrgRequest, InvitationView, LoginRequest, LoginResponse, MeResponse, MemberPage,
-    MemberView, MembershipSummary, OrgView, Page, Problem, PublicInvitationView,
-    ResendInvitationResponse, RoleView, SessionView, UndeliveredMessageView, UpdateMemberRequest,
-    UpdateOrgRequest,
+    AcceptInvitationRequest, AcceptInvitationResponse, ApproveRequest, AuditEventView,
+    ChangePasswordRequest, CreateInvitationsRequest, CreateInvitationsResponse,
+    CreateMemberRequest, CreateMemberResponse, CreateOrgRequest, InvitationView, LoginRequest,
+    LoginResponse, MeResponse, MemberPage, MemberView, MembershipSummary, OrgView, Page, Problem,
+    PublicInvitationView, ResendInvitationResponse, RoleView, SessionView, SignupRequest,
+    SignupResponse, UndeliveredMessageView, UpdateMemberRequest, UpdateOrgRequest,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -227,6 +227,44 @@ impl Client {
     pub async fn delete_member(&self, org: &str, id: i64) -> Result<(), ClientError> {
         let id = id.to_string();
         let req = self.request(Method::DELETE, &["orgs", org, "users", &id])?;
+        self.send_empty(req).await
+    }
+
+    // --- self-registration -----------------------------------------------------
+
+    /// `POST /api/v1/signup`: asks to join an org that allows
+    /// self-registration. Needs no sign-in (a token, if the client has one,
+    /// is sent anyway and ignored). A `202` means the request waits for an
+    /// administrator (`status` is `reviewing`); it never says whether the
+    /// email already had an account. Refusals: `403 signup_not_allowed`,
+    /// `422 validation_failed`, `429 too_many_attempts`.
+    pub async fn signup(&self, body: &SignupRequest) -> Result<SignupResponse, ClientError> {
+        let req = self.request(Method::POST, &["signup"])?.json(body);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/users/{id}/approve`: makes a member waiting
+    /// for review active, with `body.role` or the org's default role. `409
+    /// not_reviewing` when the member is not waiting.
+    pub async fn approve_member(
+        &self,
+        org: &str,
+        id: i64,
+        body: &ApproveRequest,
+    ) -> Result<MemberView, ClientError> {
+        let id = id.to_string();
+        let req = self
+            .request(Method::POST, &["orgs", org, "users", &id, "approve"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/users/{id}/reject`: removes a member waiting
+    /// for review from the org (their account remains). Sends no body. `409
+    /// not_reviewing` when the member is not waiting.
+    pub async fn reject_member(&self, org: &str, id: i64) -> Result<(), ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::POST, &["orgs", org, "users", &id, "reject"])?;
         self.send_empty(req).await
     }
 
@@ -744,6 +782,112 @@ mod tests {
             request.contains(r#"{"name":"Pam","password":"a long secret"}"#),
             "{request}"
         );
+    }
+
+    #[tokio::test]
+    async fn signing_up_posts_the_request_without_a_token() {
+        let (url, server) = one_shot_server(response(
+            "202 Accepted",
+            "application/json",
+            r#"{"status":"reviewing"}"#,
+        ));
+        let client = Client::new(&url).unwrap();
+        let body = SignupRequest {
+            org: "dunder-mifflin".into(),
+            email: "kevin@dm.test".into(),
+            name: "Kevin".into(),
+            password: "a long secret".into(),
+        };
+        let resp = client.signup(&body).await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(lower.starts_with("post /api/v1/signup "), "{request}");
+        assert!(!lower.contains("authorization:"), "{request}");
+        assert!(
+            request.ends_with(
+                r#"{"org":"dunder-mifflin","email":"kevin@dm.test","name":"Kevin","password":"a long secret"}"#
+            ),
+            "{request}"
+        );
+        assert_eq!(resp.status, "reviewing");
+    }
+
+    #[tokio::test]
+    async fn signup_refusals_keep_their_code() {
+        let body = r#"{"type":"about:blank","title":"Too many attempts","status":429,"code":"too_many_attempts","detail":"try again later"}"#;
+        let (url, server) = one_shot_server(response(
+            "429 Too Many Requests",
+            "application/problem+json",
+            body,
+        ));
+        let client = Client::new(&url).unwrap();
+        let err = client
+            .signup(&SignupRequest {
+                org: "acme".into(),
+                email: "a@acme.test".into(),
+                name: "A".into(),
+                password: "a-password-123".into(),
+            })
+            .await
+            .unwrap_err();
+        server.join().unwrap();
+        assert_eq!(err.status(), Some(429));
+        assert_eq!(err.code(), Some("too_many_attempts"));
+    }
+
+    const APPROVED: &str = r#"{"id":7,"email":"kevin@dm.test","name":"Kevin","role":"contributor","team":"","groups":[],"status":"active","identity_provider":"password","mfa_required":false,"joined_at":"2025-01-01T00:00:00Z","last_active_at":null}"#;
+
+    #[tokio::test]
+    async fn approving_posts_the_role_to_the_member() {
+        let (url, server) = one_shot_server(response("200 OK", "application/json", APPROVED));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let body = ApproveRequest {
+            role: Some("contributor".into()),
+        };
+        let member = client.approve_member("acme", 7, &body).await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("post /api/v1/orgs/acme/users/7/approve "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with(r#"{"role":"contributor"}"#), "{request}");
+        assert_eq!(member.status, "active");
+        assert_eq!(member.role, "contributor");
+    }
+
+    #[tokio::test]
+    async fn approving_with_the_default_role_sends_an_empty_object() {
+        let body = r#"{"type":"about:blank","title":"Conflict","status":409,"code":"not_reviewing","detail":"user 7 is not waiting for review"}"#;
+        let (url, server) =
+            one_shot_server(response("409 Conflict", "application/problem+json", body));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let err = client
+            .approve_member("acme", 7, &ApproveRequest::default())
+            .await
+            .unwrap_err();
+        let request = server.join().unwrap();
+        assert!(request.ends_with("\r\n\r\n{}"), "{request}");
+        assert_eq!(err.status(), Some(409));
+        assert_eq!(err.code(), Some("not_reviewing"));
+    }
+
+    #[tokio::test]
+    async fn rejecting_posts_without_a_body() {
+        let (url, server) =
+            one_shot_server("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        client.reject_member("acme", 8).await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("post /api/v1/orgs/acme/users/8/reject "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(!lower.contains("content-type:"), "{request}");
+        assert!(request.ends_with("\r\n\r\n"), "no body: {request}");
     }
 
     #[tokio::test]

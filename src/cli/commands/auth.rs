@@ -1,4 +1,5 @@
-//! `roster login`, `roster logout` and `roster password change`.
+//! `roster login`, `roster signup`, `roster logout` and
+//! `roster password change`.
 //!
 //! Passwords come from a hidden prompt on the terminal or, for scripts,
 //! from stdin with `--password-stdin`; never from a flag, where they would
@@ -7,10 +8,10 @@
 use super::{default_org, Context};
 use crate::cli::input;
 use crate::cli::output;
-use crate::cli::{LoginArgs, PasswordChangeArgs, PasswordCommand};
+use crate::cli::{LoginArgs, PasswordChangeArgs, PasswordCommand, SignupArgs};
 use anyhow::{anyhow, bail};
 use roster_client::{Client, ClientError};
-use roster_proto::{ChangePasswordRequest, LoginRequest};
+use roster_proto::{ChangePasswordRequest, LoginRequest, SignupRequest};
 use serde_json::json;
 
 /// `roster login --email E [--password-stdin]`.
@@ -88,6 +89,47 @@ pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `roster signup --org SLUG --email E --name N [--password-stdin]`: asks
+/// to join an org that allows self-registration. Needs no credentials and
+/// saves none; the request then waits for an administrator's approval.
+pub async fn signup(ctx: &Context, args: SignupArgs) -> anyhow::Result<()> {
+    let password = if args.password_stdin {
+        first(input::read_stdin_lines(1, "a password")?)?
+    } else if input::interactive() {
+        let password = input::prompt_password("Password: ")?;
+        let again = input::prompt_password("Password again: ")?;
+        if password != again {
+            bail!("the passwords do not match");
+        }
+        password
+    } else {
+        bail!(
+            "no terminal to ask for the password on; pipe it to `roster signup --password-stdin`"
+        );
+    };
+    let request = SignupRequest {
+        org: args.org.trim().to_string(),
+        email: args.email.trim().to_string(),
+        name: args.name.trim().to_string(),
+        password,
+    };
+    let resp = ctx.anonymous()?.signup(&request).await?;
+    if ctx.json() {
+        return output::json(&resp);
+    }
+    output::line(signup_message(&request))?;
+    Ok(())
+}
+
+/// What a person reads after a successful sign-up.
+fn signup_message(request: &SignupRequest) -> String {
+    format!(
+        "Thanks, {}: your request to join {} is waiting for an administrator's approval. \
+         You can sign in with `roster login --email {}` now; the org opens once you are approved.",
+        request.name, request.org, request.email
+    )
 }
 
 /// `roster logout`: ends the session on the server (best-effort) and
@@ -189,4 +231,25 @@ fn first(lines: Vec<String>) -> anyhow::Result<String> {
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("expected a password on standard input"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signup_message_names_the_person_the_org_and_the_login() {
+        let request = SignupRequest {
+            org: "dunder-mifflin".into(),
+            email: "kevin@dm.test".into(),
+            name: "Kevin".into(),
+            password: "secret".into(),
+        };
+        assert_eq!(
+            signup_message(&request),
+            "Thanks, Kevin: your request to join dunder-mifflin is waiting for an \
+             administrator's approval. You can sign in with `roster login --email \
+             kevin@dm.test` now; the org opens once you are approved."
+        );
+    }
 }

@@ -37,8 +37,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> {
     let store = CredentialStore::locate(std::env::var_os("ROSTER_CONFIG_DIR"))?;
     let credentials = match &command {
-        // A broken file must not lock anyone out: logging in replaces it.
-        Command::Login(_) => store.load().unwrap_or_else(|e| {
+        // A broken file must not lock anyone out: logging in replaces it,
+        // and signing up needs no credentials.
+        Command::Login(_) | Command::Signup(_) => store.load().unwrap_or_else(|e| {
             output::warn(format!("{e:#}"));
             Credentials::default()
         }),
@@ -48,6 +49,7 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
     match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Login(args) => auth::login(&mut ctx, args).await,
+        Command::Signup(args) => auth::signup(&ctx, args).await,
         Command::Logout => auth::logout(&mut ctx).await,
         Command::Password(cmd) => auth::password(&mut ctx, cmd).await,
         Command::Orgs(cmd) => orgs::run(&mut ctx, cmd).await,
@@ -168,12 +170,19 @@ pub fn error_line(err: &anyhow::Error) -> String {
     }
     let mut message = parts.join(": ");
     if let Some(ClientError::Api { status, problem }) = err.downcast_ref::<ClientError>() {
-        if !problem.errors.is_empty() {
-            let fields: Vec<String> = problem
-                .errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect();
+        // Name the fields, without repeating a reason the detail already gave.
+        let fields: Vec<String> = problem
+            .errors
+            .iter()
+            .map(|e| {
+                if problem.detail.as_deref() == Some(e.message.as_str()) {
+                    format!("field: {}", e.field)
+                } else {
+                    format!("{}: {}", e.field, e.message)
+                }
+            })
+            .collect();
+        if !fields.is_empty() {
             message = format!("{message} ({})", fields.join("; "));
         }
         if problem.code == "password_change_required" {

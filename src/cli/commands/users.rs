@@ -1,12 +1,14 @@
-//! `roster users create|list|show|update|delete|approve`: the members of
-//! the current org.
+//! `roster users create|list|show|update|delete|approve|reject`: the
+//! members of the current org.
 
 use super::Context;
 use crate::cli::output;
 use crate::cli::{input, UserCreateArgs, UserListArgs, UserUpdateArgs, UsersCommand};
 use anyhow::bail;
 use roster_client::MemberQuery;
-use roster_proto::{CreateMemberRequest, MemberPage, MemberView, UpdateMemberRequest};
+use roster_proto::{
+    ApproveRequest, CreateMemberRequest, MemberPage, MemberView, UpdateMemberRequest,
+};
 
 pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
@@ -16,6 +18,7 @@ pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Update(args) => update(ctx, args).await,
         UsersCommand::Delete { id, yes } => delete(ctx, id, yes).await,
         UsersCommand::Approve { id, role } => approve(ctx, id, role).await,
+        UsersCommand::Reject { id } => reject(ctx, id).await,
     }
 }
 
@@ -179,15 +182,12 @@ async fn delete(ctx: &Context, id: i64, yes: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Approves a self-registered member: status `active`, optionally a role.
+/// Approves a member waiting for review: status `active`, with `role` or
+/// the org's default role.
 async fn approve(ctx: &Context, id: i64, role: Option<String>) -> anyhow::Result<()> {
     let org = ctx.org()?;
-    let body = UpdateMemberRequest {
-        status: Some("active".to_string()),
-        role,
-        ..Default::default()
-    };
-    let member = ctx.client()?.update_member(&org, id, &body).await?;
+    let body = ApproveRequest { role };
+    let member = ctx.client()?.approve_member(&org, id, &body).await?;
     if ctx.json() {
         return output::json(&member);
     }
@@ -195,6 +195,17 @@ async fn approve(ctx: &Context, id: i64, role: Option<String>) -> anyhow::Result
         "Approved {} <{}> in {org} as {}.",
         member.name, member.email, member.role
     ))?;
+    Ok(())
+}
+
+/// Rejects a member waiting for review: their membership is removed (the
+/// account remains).
+async fn reject(ctx: &Context, id: i64) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    ctx.client()?.reject_member(&org, id).await?;
+    if !ctx.json() {
+        output::line(format!("Rejected user {id}'s request to join {org}."))?;
+    }
     Ok(())
 }
 
