@@ -14,4 +14,5 @@ mod members;
 mod orgs;
 mod rules;
 mod signup;
+mod slack;
 mod store;

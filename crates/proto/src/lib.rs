@@ -418,3 +418,40 @@ pub struct ApproveRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 }
+
+/// Connect an org to a Slack workspace. The secrets are stored encrypted and
+/// never shown again.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConnectRequest {
+    pub signing_secret: String,
+    /// The bot token (`xoxb-...`).
+    pub bot_token: String,
+    /// The channel id for review cards.
+    pub channel: String,
+    /// Slack's Web API base URL; defaults to `https://slack.com/api`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SlackConnectionView {
+    pub team_id: String,
+    pub channel: String,
+    pub api_base_url: String,
+    pub connected_at: String,
+}
+
+/// Confirm a code from `/roster link` while signed in.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackLinkRequest {
+    pub code: String,
+}
+
+/// What Roster answers Slack: a message shown only to the user.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SlackReply {
+    pub response_type: String,
+    pub text: String,
+}

@@ -11,6 +11,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
@@ -50,11 +51,12 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     }
 }
 
-/// The server key: keys token hashes (and, later, encryption of stored
-/// secrets).
+/// The server key: keys token hashes, and (through a derived key) encrypts
+/// stored secrets such as Slack credentials.
 #[derive(Clone)]
 pub struct Keys {
     hmac_key: [u8; 32],
+    encryption_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -82,7 +84,61 @@ fn to_hex(bytes: &[u8]) -> String {
 
 impl Keys {
     pub fn from_bytes(hmac_key: [u8; 32]) -> Keys {
-        Keys { hmac_key }
+        // A separate key for encryption, derived so that one configured
+        // secret serves both purposes without reusing key material.
+        #[allow(clippy::expect_used)]
+        let mut mac = Hmac::<Sha256>::new_from_slice(&hmac_key).expect("HMAC takes any key length");
+        mac.update(b"roster encryption key v1");
+        let encryption_key: [u8; 32] = mac.finalize().into_bytes().into();
+        Keys {
+            hmac_key,
+            encryption_key,
+        }
+    }
+
+    /// Encrypts a secret for storage: base64 of a random 24-byte nonce and
+    /// the XChaCha20-Poly1305 ciphertext.
+    pub fn encrypt(&self, plaintext: &str) -> anyhow::Result<String> {
+        use chacha20poly1305::aead::{Aead, AeadCore, KeyInit};
+        use chacha20poly1305::XChaCha20Poly1305;
+        let cipher = XChaCha20Poly1305::new((&self.encryption_key).into());
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = cipher
+            .encrypt(&nonce, plaintext.as_bytes())
+            .map_err(|_| anyhow::anyhow!("encryption failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(base64::engine::general_purpose::STANDARD.encode(out))
+    }
+
+    /// Decrypts what [`Keys::encrypt`] produced. Fails on tampering or a
+    /// different server key.
+    pub fn decrypt(&self, stored: &str) -> anyhow::Result<String> {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+        let bytes = base64::engine::general_purpose::STANDARD.decode(stored)?;
+        if bytes.len() < 24 {
+            bail!("stored secret is too short");
+        }
+        let (nonce, sealed) = bytes.split_at(24);
+        let cipher = XChaCha20Poly1305::new((&self.encryption_key).into());
+        let plain = cipher
+            .decrypt(XNonce::from_slice(nonce), sealed)
+            .map_err(|_| {
+                anyhow::anyhow!("stored secret cannot be decrypted with this server key")
+            })?;
+        Ok(String::from_utf8(plain)?)
+    }
+
+    /// Signs `message` with HMAC-SHA256 under `key` and compares it with the
+    /// hex `signature` in constant time (Slack's request signatures).
+    pub fn verify_hmac_hex(key: &[u8], message: &[u8], signature_hex: &str) -> bool {
+        #[allow(clippy::expect_used)]
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(message);
+        let expected = to_hex(&mac.finalize().into_bytes());
+        use subtle::ConstantTimeEq;
+        expected.as_bytes().ct_eq(signature_hex.as_bytes()).into()
     }
 
     /// Uses the configured key, or else the one in `data_dir/secret.key`,
@@ -170,6 +226,37 @@ mod tests {
         assert_ne!(a.hash_token(&t), b.hash_token(&t));
         assert_ne!(new_token("rst_"), t);
         assert_eq!(a.hash_token(&t).len(), 64);
+    }
+
+    #[test]
+    fn secrets_round_trip_and_refuse_tampering_or_another_key() {
+        let k = Keys::from_bytes([7; 32]);
+        let sealed = k.encrypt("xoxb-secret").unwrap();
+        assert!(!sealed.contains("xoxb"));
+        assert_ne!(
+            sealed,
+            k.encrypt("xoxb-secret").unwrap(),
+            "fresh nonce each time"
+        );
+        assert_eq!(k.decrypt(&sealed).unwrap(), "xoxb-secret");
+        assert!(Keys::from_bytes([8; 32]).decrypt(&sealed).is_err());
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(&sealed)
+            .unwrap();
+        *bytes.last_mut().unwrap() ^= 1;
+        assert!(k
+            .decrypt(&base64::engine::general_purpose::STANDARD.encode(bytes))
+            .is_err());
+    }
+
+    #[test]
+    fn hmac_signatures_verify_only_when_exact() {
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(b"v0:1:body");
+        let sig = to_hex(&mac.finalize().into_bytes());
+        assert!(Keys::verify_hmac_hex(b"secret", b"v0:1:body", &sig));
+        assert!(!Keys::verify_hmac_hex(b"secret", b"v0:1:bodx", &sig));
+        assert!(!Keys::verify_hmac_hex(b"other", b"v0:1:body", &sig));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod orgs;
 pub mod outbox;
 pub mod sessions;
 pub mod setup;
+pub mod slack;
 mod sql;
 pub mod users;
 

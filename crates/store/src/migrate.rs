@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "invitations",
         include_str!("../migrations/0002_invitations.sql"),
     ),
+    (3, "slack", include_str!("../migrations/0003_slack.sql")),
 ];
 
 #[derive(Debug)]

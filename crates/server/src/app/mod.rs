@@ -17,6 +17,7 @@ pub mod orgs;
 pub mod outbox;
 pub mod setup;
 pub mod signup;
+pub mod slack;
 mod throttle;
 pub mod time;
 

@@ -193,7 +193,12 @@ impl App {
         let due = outbox::due(&mut conn, now_ms(), 100).await?;
         let metrics = &self.inner.outbox_metrics;
         for m in due {
-            match mailer.deliver(&m).await {
+            let delivered = if m.kind.starts_with("slack.") {
+                self.deliver_slack(&m).await
+            } else {
+                mailer.deliver(&m).await
+            };
+            match delivered {
                 Ok(()) => {
                     outbox::mark_sent(&mut conn, m.id, now_ms()).await?;
                     metrics.sent.fetch_add(1, Ordering::Relaxed);

@@ -166,7 +166,8 @@ impl App {
         Ok(())
     }
 
-    /// Tells everyone who may approve that someone is waiting.
+    /// Tells everyone who may approve that someone is waiting: by email, and
+    /// with a review card when the org has Slack.
     pub(crate) async fn notify_approvers(
         &self,
         conn: &mut Conn,
@@ -175,6 +176,8 @@ impl App {
         email: &str,
         name: &str,
     ) -> Result<()> {
+        self.queue_review_card(conn, org, user_id, email, name)
+            .await?;
         let approvers = members::active_with_roles(conn, org.id, &approver_roles()).await?;
         for (approver, approver_name) in approvers {
             let text = format!(

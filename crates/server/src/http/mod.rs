@@ -50,6 +50,7 @@ pub struct AppState {
         (name = "audit", description = "The audit log"),
         (name = "outbox", description = "Outgoing messages"),
         (name = "signup", description = "Self-registration and approval"),
+        (name = "slack", description = "Slack: connection, slash commands, review cards"),
         (name = "setup", description = "First start"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -65,6 +66,7 @@ fn api() -> (Router<AppState>, OpenApi) {
         .merge(routes::invitations::router())
         .merge(routes::outbox::router())
         .merge(routes::signup::router())
+        .merge(routes::slack::router())
         .merge(routes::roles::router())
         .merge(routes::audit::router())
         .merge(routes::setup::api_router());

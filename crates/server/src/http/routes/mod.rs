@@ -10,4 +10,5 @@ pub mod outbox;
 pub mod roles;
 pub mod setup;
 pub mod signup;
+pub mod slack;
 pub mod users;

@@ -1,0 +1,601 @@
+//! Slack (SPEC §3.3): an org connects a workspace; people register with
+//! `/roster register`, link themselves with `/roster link`, and approvers
+//! decide from a review card. Every request from Slack is verified (v0
+//! signature, timestamp within five minutes, constant-time comparison) and
+//! handled at most once. Calls to Slack go through the outbox.
+
+use super::audit::{record, AuditEntry};
+use super::auth::create_account;
+use super::error::Result;
+use super::orgs::{invalid, OrgAccess};
+use super::time::{now_ms, rfc3339};
+use super::{App, AppError, Channel, Principal, RequestMeta};
+use crate::crypto::{self, Keys};
+use roster_domain::{DisplayName, Email, ManagementPermission, MemberStatus};
+use roster_store::orgs::Org;
+use roster_store::slack::{self, Connection};
+use roster_store::{members, orgs, outbox, users, Conn};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Slack's own API, unless an org names another (tests, proxies).
+pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
+/// How far a request's timestamp may be from now.
+const MAX_SKEW_SECS: i64 = 5 * 60;
+const LINK_CODE_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// A connection as received from an administrator.
+pub struct SlackSettings {
+    pub signing_secret: String,
+    pub bot_token: String,
+    pub channel: String,
+    pub api_base_url: Option<String>,
+}
+
+/// A slash command, as Slack posts it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SlashCommand {
+    pub team_id: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub command: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub trigger_id: String,
+}
+
+fn slack_meta(meta: &RequestMeta) -> RequestMeta {
+    RequestMeta {
+        channel: Channel::Slack,
+        ..meta.clone()
+    }
+}
+
+fn bad_signature() -> AppError {
+    AppError::Unauthenticated
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Calls a Slack Web API method; Slack answers `{"ok": false, "error": ..}`
+/// on failure.
+async fn call(
+    base: &str,
+    token: &str,
+    method: &str,
+    body: Option<&Value>,
+    query: &[(&str, &str)],
+) -> anyhow::Result<Value> {
+    let url = format!("{}/{method}", base.trim_end_matches('/'));
+    let req = match body {
+        Some(b) => http().post(url).json(b),
+        None => http().get(url).query(query),
+    };
+    let res: Value = req
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    if res["ok"] != Value::Bool(true) {
+        anyhow::bail!(
+            "Slack {method} failed: {}",
+            res["error"].as_str().unwrap_or("unknown error")
+        );
+    }
+    Ok(res)
+}
+
+/// The review card for a sign-up, as a `chat.postMessage` payload.
+pub fn review_card(
+    channel: &str,
+    org: &Org,
+    user_id: i64,
+    email: &str,
+    name: &str,
+    at: i64,
+) -> Value {
+    json!({
+        "channel": channel,
+        "text": format!("{name} ({email}) asked to join {}", org.name),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn",
+                "text": format!("*{name}* ({email}) asked to join *{}* at {}", org.name, rfc3339(at))}},
+            {"type": "actions", "block_id": format!("roster_review_{user_id}"), "elements": [
+                {"type": "button", "action_id": "roster_approve", "style": "primary", "value": user_id.to_string(),
+                 "text": {"type": "plain_text", "text": "Approve"}},
+                {"type": "button", "action_id": "roster_reject", "style": "danger", "value": user_id.to_string(),
+                 "text": {"type": "plain_text", "text": "Reject"}}
+            ]}
+        ]
+    })
+}
+
+impl App {
+    /// Connects (or reconnects) the org to a Slack workspace. The bot token
+    /// is checked with `auth.test`, which also names the workspace.
+    pub async fn connect_slack(
+        &self,
+        access: &OrgAccess,
+        s: SlackSettings,
+        meta: &RequestMeta,
+    ) -> Result<Connection> {
+        access.require(ManagementPermission::IntegrationsManage)?;
+        for (field, v) in [
+            ("signing_secret", &s.signing_secret),
+            ("bot_token", &s.bot_token),
+            ("channel", &s.channel),
+        ] {
+            if v.trim().is_empty() || v.len() > 500 {
+                return Err(invalid(field, format!("{field} is required")));
+            }
+        }
+        let base = s
+            .api_base_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
+        url::Url::parse(&base)
+            .map_err(|_| invalid("api_base_url", "api_base_url must be an absolute URL"))?;
+        let who = call(&base, &s.bot_token, "auth.test", Some(&json!({})), &[])
+            .await
+            .map_err(|e| invalid("bot_token", format!("Slack refused the bot token: {e}")))?;
+        let team_id = who["team_id"].as_str().unwrap_or_default().to_owned();
+        if team_id.is_empty() {
+            return Err(invalid(
+                "bot_token",
+                "Slack did not name the workspace of this token",
+            ));
+        }
+        let now = now_ms();
+        let c = Connection {
+            org_id: access.org.id,
+            team_id: team_id.clone(),
+            channel: s.channel.trim().to_owned(),
+            api_base_url: base,
+            signing_secret_enc: self.keys().encrypt(s.signing_secret.trim())?,
+            bot_token_enc: self.keys().encrypt(s.bot_token.trim())?,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, access.org.id).await?;
+        slack::upsert(&mut tx, &c).await.map_err(|e| match e {
+            roster_store::StoreError::Conflict(_) => AppError::Conflict {
+                code: "slack_workspace_taken",
+                message: "this Slack workspace is connected to another organization".into(),
+            },
+            other => other.into(),
+        })?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(access.org.id),
+                actor: Some(&access.principal),
+                action: "integration.slack.connect",
+                target: format!("slack:{team_id}"),
+                details: json!({ "channel": c.channel, "api_base_url": c.api_base_url }),
+            },
+        )
+        .await?;
+        roster_store::commit(tx).await?;
+        Ok(c)
+    }
+
+    pub async fn slack_connection(&self, access: &OrgAccess) -> Result<Connection> {
+        access.require(ManagementPermission::IntegrationsManage)?;
+        let mut conn = self.store().conn().await?;
+        slack::for_org(&mut conn, access.org.id)
+            .await?
+            .ok_or(AppError::NotFound("Slack connection"))
+    }
+
+    pub async fn disconnect_slack(&self, access: &OrgAccess, meta: &RequestMeta) -> Result<()> {
+        access.require(ManagementPermission::IntegrationsManage)?;
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, access.org.id).await?;
+        slack::delete(&mut tx, access.org.id)
+            .await
+            .map_err(|e| match e {
+                roster_store::StoreError::NotFound => AppError::NotFound("Slack connection"),
+                other => other.into(),
+            })?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(access.org.id),
+                actor: Some(&access.principal),
+                action: "integration.slack.disconnect",
+                target: format!("org:{}", access.org.slug),
+                details: json!({}),
+            },
+        )
+        .await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Verifies a request from Slack and finds the org's connection.
+    /// Unsigned, stale, tampered or unknown-workspace requests are refused.
+    pub async fn verify_slack(
+        &self,
+        team_id: &str,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+    ) -> Result<Connection> {
+        let ts: i64 = timestamp.parse().map_err(|_| bad_signature())?;
+        if (now_ms() / 1000 - ts).abs() > MAX_SKEW_SECS {
+            tracing::warn!(team_id, "refused a stale Slack request");
+            return Err(bad_signature());
+        }
+        let conn = {
+            let mut db = self.store().conn().await?;
+            slack::for_team(&mut db, team_id)
+                .await?
+                .ok_or_else(bad_signature)?
+        };
+        let secret = self.keys().decrypt(&conn.signing_secret_enc)?;
+        let mut base = format!("v0:{ts}:").into_bytes();
+        base.extend_from_slice(body);
+        let hex = signature.strip_prefix("v0=").unwrap_or("");
+        if !Keys::verify_hmac_hex(secret.as_bytes(), &base, hex) {
+            tracing::warn!(team_id, "refused a Slack request with a bad signature");
+            return Err(bad_signature());
+        }
+        Ok(conn)
+    }
+
+    /// Whether this request (by its key) is seen for the first time.
+    async fn first_time(&self, key: &str) -> Result<bool> {
+        let mut db = self.store().conn().await?;
+        Ok(slack::first_time(&mut db, key, now_ms()).await?)
+    }
+
+    /// Handles a slash command; returns the text to show the user.
+    pub async fn slack_command(
+        &self,
+        c: &Connection,
+        cmd: SlashCommand,
+        meta: &RequestMeta,
+    ) -> Result<String> {
+        let meta = slack_meta(meta);
+        if !cmd.trigger_id.is_empty()
+            && !self
+                .first_time(&format!("cmd:{}:{}", c.team_id, cmd.trigger_id))
+                .await?
+        {
+            return Ok("Already handled.".into());
+        }
+        let org = {
+            let mut db = self.store().conn().await?;
+            orgs::get(&mut db, c.org_id).await?
+        };
+        match cmd.text.split_whitespace().next().unwrap_or("help") {
+            "register" => self.slack_register(c, &org, &cmd.user_id, &meta).await,
+            "link" => {
+                let code = crypto::new_token("")[..10].to_uppercase().replace(['-', '_'], "X");
+                let mut db = self.store().conn().await?;
+                slack::insert_link_code(&mut db, &self.keys().hash_token(&code), c.org_id, &cmd.user_id, now_ms() + LINK_CODE_TTL_MS).await?;
+                Ok(format!(
+                    "To link this Slack account to your Roster account, run within 10 minutes, signed in:\n`roster slack link {code} --org {}`",
+                    org.slug
+                ))
+            }
+            _ => Ok(format!(
+                "{} register: ask to join {} (an administrator approves)\n{} link: link this Slack account to your Roster account\n{} help: this message",
+                cmd.command, org.name, cmd.command, cmd.command
+            )),
+        }
+    }
+
+    /// `/roster register`: self-registration for the Slack user, with name and
+    /// email from Slack's `users.info`, and the membership linked to them.
+    async fn slack_register(
+        &self,
+        c: &Connection,
+        org: &Org,
+        slack_user: &str,
+        meta: &RequestMeta,
+    ) -> Result<String> {
+        let token = self.keys().decrypt(&c.bot_token_enc)?;
+        let info = call(
+            &c.api_base_url,
+            &token,
+            "users.info",
+            None,
+            &[("user", slack_user)],
+        )
+        .await
+        .map_err(AppError::Internal)?;
+        let profile = &info["user"]["profile"];
+        let email = Email::parse(profile["email"].as_str().unwrap_or("")).map_err(|_| {
+            AppError::Forbidden("Slack did not share an email address for you".into())
+        })?;
+        let raw_name = [
+            &profile["real_name"],
+            &info["user"]["real_name"],
+            &info["user"]["name"],
+        ]
+        .iter()
+        .find_map(|v| v.as_str().filter(|s| !s.trim().is_empty()))
+        .map(str::to_owned);
+        let name = match raw_name {
+            Some(n) => DisplayName::parse(&n).unwrap_or_else(|_| DisplayName::from_email(&email)),
+            None => DisplayName::from_email(&email),
+        };
+        let allowed = org.personal_user_id.is_none()
+            && org.settings.self_registration
+            && org
+                .settings
+                .allowed_domains
+                .iter()
+                .any(|d| d == email.domain());
+        if !allowed {
+            return Err(AppError::SignupNotAllowed);
+        }
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, org.id).await?;
+        let user_id = match users::find_by_email(&mut tx, email.as_str()).await? {
+            Some(u) => u.id,
+            None => create_account(&mut tx, &email, &name, None, false).await?,
+        };
+        if let Some(m) = members::find(&mut tx, org.id, user_id).await? {
+            return Ok(format!("You are already in {} ({}).", org.name, m.status));
+        }
+        let now = now_ms();
+        members::insert(
+            &mut tx,
+            members::NewMembership {
+                org_id: org.id,
+                user_id,
+                role: &org.settings.default_role,
+                team: "",
+                status: MemberStatus::Reviewing.as_str(),
+                identity_provider: "password",
+                mfa_required: false,
+                now,
+            },
+        )
+        .await?;
+        slack::link(&mut tx, org.id, slack_user, user_id, now).await?;
+        let actor = Principal {
+            user_id,
+            email: email.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            session_id: 0,
+            must_change_password: false,
+        };
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(org.id),
+                actor: Some(&actor),
+                action: "member.signup",
+                target: format!("user:{user_id}"),
+                details: json!({ "email": email.as_str(), "name": name.as_str(), "slack_user": slack_user }),
+            },
+        )
+        .await?;
+        self.notify_approvers(&mut tx, org, user_id, email.as_str(), name.as_str())
+            .await?;
+        roster_store::commit(tx).await?;
+        Ok(format!(
+            "Thanks {name}: your request to join {} is waiting for an administrator's approval.",
+            org.name
+        ))
+    }
+
+    /// Queues the review card when the org has Slack; part of the sign-up's
+    /// transaction.
+    pub(crate) async fn queue_review_card(
+        &self,
+        conn: &mut Conn,
+        org: &Org,
+        user_id: i64,
+        email: &str,
+        name: &str,
+    ) -> Result<()> {
+        let Some(c) = slack::for_org(conn, org.id).await? else {
+            return Ok(());
+        };
+        let card = review_card(&c.channel, org, user_id, email, name, now_ms());
+        queue_slack(conn, org.id, "slack.post", &c.channel, &card).await
+    }
+
+    /// Handles a click on a review card. The clicking Slack user must be
+    /// linked to a member holding `users:approve`.
+    pub async fn slack_interaction(
+        &self,
+        c: &Connection,
+        payload: &Value,
+        meta: &RequestMeta,
+    ) -> Result<String> {
+        let meta = slack_meta(meta);
+        let trigger = payload["trigger_id"].as_str().unwrap_or("");
+        let action = &payload["actions"][0];
+        let key = format!(
+            "act:{}:{}:{}",
+            c.team_id,
+            trigger,
+            action["action_ts"].as_str().unwrap_or("")
+        );
+        if !self.first_time(&key).await? {
+            return Ok("Already handled.".into());
+        }
+        let clicker = payload["user"]["id"].as_str().unwrap_or("");
+        let target: i64 = action["value"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| invalid("value", "not a review card"))?;
+        let (org, approver) = {
+            let mut db = self.store().conn().await?;
+            let org = orgs::get(&mut db, c.org_id).await?;
+            let linked = slack::linked_user(&mut db, c.org_id, clicker).await?;
+            let approver = match linked {
+                Some(id) => Some(users::get(&mut db, id).await?),
+                None => None,
+            };
+            (org, approver)
+        };
+        let Some(approver) = approver else {
+            tracing::info!(clicker, "review card clicked by an unlinked Slack user");
+            return Err(AppError::Forbidden(
+                "link your Slack account first: /roster link".into(),
+            ));
+        };
+        let principal = Principal {
+            user_id: approver.id,
+            email: approver.email.clone(),
+            name: approver.name.clone(),
+            session_id: 0,
+            must_change_password: false,
+        };
+        let access = self.org_access(&principal, &org.slug).await?;
+        let (verb, outcome) = match action["action_id"].as_str() {
+            Some("roster_approve") => {
+                let m = self.approve_member(&access, target, None, &meta).await?;
+                (
+                    "approved",
+                    format!(
+                        "*{}* ({}) was approved as {} by {}",
+                        m.name, m.email, m.role, approver.name
+                    ),
+                )
+            }
+            Some("roster_reject") => {
+                let m = {
+                    let mut db = self.store().conn().await?;
+                    members::find(&mut db, org.id, target)
+                        .await?
+                        .ok_or(AppError::NotFound("member"))?
+                };
+                self.reject_member(&access, target, &meta).await?;
+                (
+                    "rejected",
+                    format!(
+                        "*{}* ({}) was rejected by {}",
+                        m.name, m.email, approver.name
+                    ),
+                )
+            }
+            _ => return Err(invalid("action_id", "unknown action")),
+        };
+        let channel = payload["channel"]["id"]
+            .as_str()
+            .unwrap_or(&c.channel)
+            .to_owned();
+        let ts = payload["message"]["ts"].as_str().unwrap_or("").to_owned();
+        let update = json!({
+            "channel": channel, "ts": ts, "text": outcome.replace('*', ""),
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": outcome}}]
+        });
+        let mut db = self.store().conn().await?;
+        queue_slack(&mut db, org.id, "slack.update", &channel, &update).await?;
+        Ok(format!("Request {verb}."))
+    }
+
+    /// Confirms a `/roster link` code for the signed-in member.
+    pub async fn link_slack(
+        &self,
+        access: &OrgAccess,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        orgs::lock(&mut tx, access.org.id).await?;
+        let slack_user = slack::redeem_link_code(
+            &mut tx,
+            &self.keys().hash_token(code.trim()),
+            access.org.id,
+            now_ms(),
+        )
+        .await?
+        .ok_or(AppError::InvalidLink)?;
+        slack::link(
+            &mut tx,
+            access.org.id,
+            &slack_user,
+            access.principal.user_id,
+            now_ms(),
+        )
+        .await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(access.org.id),
+                actor: Some(&access.principal),
+                action: "integration.slack.link",
+                target: format!("user:{}", access.principal.user_id),
+                details: json!({ "slack_user": slack_user }),
+            },
+        )
+        .await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Delivers one queued Slack call.
+    pub(crate) async fn deliver_slack(
+        &self,
+        m: &outbox::Message,
+    ) -> std::result::Result<(), String> {
+        let org_id = m.org_id.ok_or("a Slack message needs an org")?;
+        let c = {
+            let mut db = self.store().conn().await.map_err(|e| e.to_string())?;
+            slack::for_org(&mut db, org_id)
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        let Some(c) = c else {
+            return Err("the org has no Slack connection".into());
+        };
+        let token = self
+            .keys()
+            .decrypt(&c.bot_token_enc)
+            .map_err(|e| e.to_string())?;
+        let payload: Value = serde_json::from_str(&m.body_text).map_err(|e| e.to_string())?;
+        let method = match m.kind.as_str() {
+            "slack.update" => "chat.update",
+            _ => "chat.postMessage",
+        };
+        call(&c.api_base_url, &token, method, Some(&payload), &[])
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Queues a Slack Web API call in the outbox.
+pub(crate) async fn queue_slack(
+    conn: &mut Conn,
+    org_id: i64,
+    kind: &str,
+    channel: &str,
+    payload: &Value,
+) -> Result<()> {
+    outbox::enqueue(
+        conn,
+        &outbox::NewMessage {
+            org_id: Some(org_id),
+            kind,
+            recipient: &format!("slack:{channel}"),
+            subject: payload["text"].as_str().unwrap_or(""),
+            body_text: &payload.to_string(),
+            body_html: "",
+            now: now_ms(),
+        },
+    )
+    .await?;
+    Ok(())
+}

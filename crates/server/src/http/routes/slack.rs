@@ -1,0 +1,205 @@
+//! Slack: the org's connection (`/orgs/{org}/integrations/slack`), linking
+//! (`.../slack/link`), and the endpoints Slack calls
+//! (`/integrations/slack/commands`, `/integrations/slack/interactions`),
+//! which are verified by signature rather than by a bearer token.
+
+use crate::app::slack::{SlackSettings, SlashCommand};
+use crate::app::time::rfc3339;
+use crate::app::AppError;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath, Authed, Meta};
+use crate::http::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use roster_proto::{
+    Problem, SlackConnectRequest, SlackConnectionView, SlackLinkRequest, SlackReply,
+};
+use roster_store::slack::Connection;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show_connection, connect, disconnect))
+        .routes(routes!(link))
+        .routes(routes!(commands))
+        .routes(routes!(interactions))
+}
+
+fn view(c: &Connection) -> SlackConnectionView {
+    SlackConnectionView {
+        team_id: c.team_id.clone(),
+        channel: c.channel.clone(),
+        api_base_url: c.api_base_url.clone(),
+        connected_at: rfc3339(c.updated_at),
+    }
+}
+
+/// The org's Slack connection (secrets are never shown). Needs `integrations:manage`.
+#[utoipa::path(get, path = "/orgs/{org}/integrations/slack", tag = "slack", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 200, body = SlackConnectionView), (status = 404, body = Problem)))]
+async fn show_connection(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath(org): ApiPath<String>,
+) -> Result<Json<SlackConnectionView>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    Ok(Json(view(&state.app.slack_connection(&access).await?)))
+}
+
+/// Connect the org to a Slack workspace (checked with `auth.test`). Needs
+/// `integrations:manage`.
+#[utoipa::path(put, path = "/orgs/{org}/integrations/slack", tag = "slack", security(("bearer" = [])),
+    request_body = SlackConnectRequest,
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 200, body = SlackConnectionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn connect(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath(org): ApiPath<String>,
+    ApiJson(req): ApiJson<SlackConnectRequest>,
+) -> Result<Json<SlackConnectionView>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    let settings = SlackSettings {
+        signing_secret: req.signing_secret,
+        bot_token: req.bot_token,
+        channel: req.channel,
+        api_base_url: req.api_base_url,
+    };
+    Ok(Json(view(
+        &state.app.connect_slack(&access, settings, &meta).await?,
+    )))
+}
+
+/// Disconnect Slack. Needs `integrations:manage`.
+#[utoipa::path(delete, path = "/orgs/{org}/integrations/slack", tag = "slack", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn disconnect(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath(org): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    state.app.disconnect_slack(&access, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Link your Slack account: confirm the code `/roster link` gave you.
+#[utoipa::path(post, path = "/orgs/{org}/integrations/slack/link", tag = "slack", security(("bearer" = [])),
+    request_body = SlackLinkRequest,
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 204), (status = 404, description = "`invalid_link`: unknown, used or expired code", body = Problem)))]
+async fn link(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath(org): ApiPath<String>,
+    ApiJson(req): ApiJson<SlackLinkRequest>,
+) -> Result<StatusCode, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    state.app.link_slack(&access, &req.code, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Verifies the request's signature against the workspace's connection.
+async fn verified(
+    state: &AppState,
+    headers: &HeaderMap,
+    team_id: &str,
+    body: &[u8],
+) -> Result<Connection, ApiError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    Ok(state
+        .app
+        .verify_slack(
+            team_id,
+            header("x-slack-request-timestamp"),
+            header("x-slack-signature"),
+            body,
+        )
+        .await?)
+}
+
+/// What a failed Slack action tells the user (errors go to the user, not to
+/// Slack as HTTP errors, which Slack would only retry).
+fn reply(outcome: Result<String, AppError>) -> Json<SlackReply> {
+    let text = match outcome {
+        Ok(text) => text,
+        Err(AppError::Internal(e)) => {
+            tracing::error!(error = %e, "Slack request failed");
+            "Something went wrong on Roster's side; try again later.".to_owned()
+        }
+        Err(e) => e.to_string(),
+    };
+    Json(SlackReply {
+        response_type: "ephemeral".into(),
+        text,
+    })
+}
+
+/// Slash commands from Slack (`/roster register|link|help`), form-encoded and
+/// signed with the workspace's signing secret.
+#[utoipa::path(post, path = "/integrations/slack/commands", tag = "slack",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = SlackReply), (status = 401, description = "unsigned, stale or tampered", body = Problem)))]
+async fn commands(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<SlackReply>, ApiError> {
+    let fields = form(&body);
+    let team_id = field(&fields, "team_id").unwrap_or("").to_owned();
+    let conn = verified(&state, &headers, &team_id, &body).await?;
+    let cmd = SlashCommand {
+        team_id,
+        user_id: field(&fields, "user_id").unwrap_or("").to_owned(),
+        command: field(&fields, "command").unwrap_or("/roster").to_owned(),
+        text: field(&fields, "text").unwrap_or("").to_owned(),
+        trigger_id: field(&fields, "trigger_id").unwrap_or("").to_owned(),
+    };
+    Ok(reply(state.app.slack_command(&conn, cmd, &meta).await))
+}
+
+/// Button clicks on review cards, form-encoded (`payload=<json>`) and signed.
+#[utoipa::path(post, path = "/integrations/slack/interactions", tag = "slack",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = SlackReply), (status = 401, description = "unsigned, stale or tampered", body = Problem)))]
+async fn interactions(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<SlackReply>, ApiError> {
+    let fields = form(&body);
+    let payload: serde_json::Value = field(&fields, "payload")
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let team_id = payload["team"]["id"].as_str().unwrap_or("").to_owned();
+    let conn = verified(&state, &headers, &team_id, &body).await?;
+    Ok(reply(
+        state.app.slack_interaction(&conn, &payload, &meta).await,
+    ))
+}

@@ -1,0 +1,438 @@
+//! Slack: a fake Slack Web API on loopback records what Roster posts and
+//! answers `users.info`; the tests send correctly signed slash commands and
+//! button clicks, and tampered, stale and replayed ones.
+
+use crate::both_engines;
+use crate::helpers::*;
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const SECRET: &str = "slack-signing-secret";
+const TEAM: &str = "T0001";
+
+#[derive(Clone, Default)]
+struct FakeSlack {
+    /// (method, JSON body) of every call.
+    calls: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl FakeSlack {
+    async fn start() -> (FakeSlack, String) {
+        let fake = FakeSlack::default();
+        let app = Router::new()
+            .route(
+                "/api/auth.test",
+                post(|| async { Json(json!({"ok": true, "team_id": TEAM, "user_id": "UBOT"})) }),
+            )
+            .route("/api/users.info", get(users_info))
+            .route("/api/chat.postMessage", post(record_post))
+            .route("/api/chat.update", post(record_update))
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/api", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (fake, base)
+    }
+
+    fn calls(&self, method: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    async fn wait_for(&self, method: &str, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            if self.calls(method).len() >= n {
+                return self.calls(method);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "expected {n} calls to {method}, got {}",
+            self.calls(method).len()
+        );
+    }
+}
+
+async fn users_info(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    let user = q.get("user").cloned().unwrap_or_default();
+    let (email, name) = match user.as_str() {
+        "UKEVIN" => ("kevin@dm.test", "Kevin Malone"),
+        "UADMIN" => ("admin@acme.test", "Angela Admin"),
+        "UOUTSIDER" => ("toby@evil.test", "Toby Flenderson"),
+        _ => return Json(json!({"ok": false, "error": "user_not_found"})),
+    };
+    Json(
+        json!({"ok": true, "user": {"id": user, "name": name, "real_name": name, "profile": {"email": email, "real_name": name}}}),
+    )
+}
+
+async fn record_post(State(f): State<FakeSlack>, Json(body): Json<Value>) -> Json<Value> {
+    f.calls
+        .lock()
+        .unwrap()
+        .push(("chat.postMessage".into(), body));
+    Json(json!({"ok": true, "ts": "1700000000.000100", "channel": "CREVIEW"}))
+}
+
+async fn record_update(State(f): State<FakeSlack>, Json(body): Json<Value>) -> Json<Value> {
+    f.calls.lock().unwrap().push(("chat.update".into(), body));
+    Json(json!({"ok": true}))
+}
+
+fn sign(secret: &str, ts: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    format!(
+        "v0={}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Posts a body to a Slack endpoint with the given signature parts.
+async fn slack_post(app: &TestApp, path: &str, body: &str, ts: i64, signature: &str) -> Res {
+    let res = app
+        .http
+        .post(format!("{}/api/v1/integrations/slack/{path}", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts.to_string())
+        .header("x-slack-signature", signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.json().await.unwrap_or(Value::Null);
+    Res {
+        status,
+        body,
+        headers,
+    }
+}
+
+async fn command(app: &TestApp, user: &str, text: &str, trigger: &str) -> Res {
+    let body = form(&[
+        ("team_id", TEAM),
+        ("user_id", user),
+        ("command", "/roster"),
+        ("text", text),
+        ("trigger_id", trigger),
+    ]);
+    let ts = now();
+    slack_post(app, "commands", &body, ts, &sign(SECRET, ts, &body)).await
+}
+
+async fn click(app: &TestApp, user: &str, action: &str, target: i64, trigger: &str) -> Res {
+    let payload = json!({"type": "block_actions", "team": {"id": TEAM}, "user": {"id": user}, "trigger_id": trigger,
+        "channel": {"id": "CREVIEW"}, "message": {"ts": "1700000000.000100"},
+        "actions": [{"action_id": action, "value": target.to_string(), "action_ts": trigger}]});
+    let body = form(&[("payload", &payload.to_string())]);
+    let ts = now();
+    slack_post(app, "interactions", &body, ts, &sign(SECRET, ts, &body)).await
+}
+
+both_engines!(
+    registration_from_slack_and_the_cli_approved_from_the_card_and_the_api,
+    slack_requests_are_verified_and_handled_once
+);
+
+async fn connect(app: &TestApp, owner: &str, base: &str) {
+    let res = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/orgs/{ORG}/integrations/slack"),
+            Some(owner),
+            Some(json!({"signing_secret": SECRET, "bot_token": "xoxb-test-token", "channel": "CREVIEW", "api_base_url": base})),
+        )
+        .await
+        .ok();
+    assert_eq!(res["team_id"], TEAM);
+    assert!(
+        res.get("bot_token").is_none() && !res.to_string().contains("xoxb"),
+        "secrets are never shown again"
+    );
+}
+
+async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(engine: Engine) {
+    let (slack, base) = FakeSlack::start().await;
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
+    app.patch(&format!("/api/v1/orgs/{ORG}"), &owner, json!({"self_registration": true, "allowed_domains": ["dm.test"], "default_role": "viewer"}))
+        .await
+        .ok();
+    connect(&app, &owner, &base).await;
+    // Stored encrypted: the database never holds the token in clear.
+    let (enc,): (String,) = sqlx::query_as("SELECT bot_token_enc FROM slack_connections")
+        .fetch_one(app.app.store().pool())
+        .await
+        .unwrap();
+    assert!(!enc.contains("xoxb"));
+
+    // The admin links their Slack account: /roster link, then confirm signed in.
+    let reply = command(&app, "UADMIN", "link", "trig-link").await.ok();
+    let text = reply["text"].as_str().unwrap();
+    let code = text
+        .split("roster slack link ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/orgs/{ORG}/integrations/slack/link"),
+        &admin,
+        json!({"code": "WRONGCODE1"}),
+    )
+    .await
+    .expect(404, "invalid_link");
+    app.post(
+        &format!("/api/v1/orgs/{ORG}/integrations/slack/link"),
+        &admin,
+        json!({"code": code}),
+    )
+    .await
+    .expect(204, "");
+
+    // Kevin registers from Slack; Oscar with the API (the CLI's endpoint).
+    let reply = command(&app, "UKEVIN", "register", "trig-kevin").await.ok();
+    assert!(
+        reply["text"].as_str().unwrap().contains("waiting"),
+        "{reply}"
+    );
+    app.send(Method::POST, "/api/v1/signup", None, Some(json!({"org": ORG, "email": "oscar@dm.test", "name": "Oscar Martinez", "password": "oscar-password-1"})))
+        .await
+        .expect(202, "");
+    // A foreign domain is refused, from Slack too.
+    let refused = command(&app, "UOUTSIDER", "register", "trig-toby")
+        .await
+        .ok();
+    assert!(
+        refused["text"]
+            .as_str()
+            .unwrap()
+            .contains("does not accept"),
+        "{refused}"
+    );
+
+    let page = app.users(ORG, &owner, "status=reviewing").await;
+    assert_eq!(emails(&page), ["kevin@dm.test", "oscar@dm.test"]);
+    let id_of = |email: &str| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == email)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (kevin, oscar) = (id_of("kevin@dm.test"), id_of("oscar@dm.test"));
+
+    // Review cards were posted for both, with name, email, org and buttons.
+    let cards = slack.wait_for("chat.postMessage", 2).await;
+    let kevin_card = cards
+        .iter()
+        .find(|c| c["text"].as_str().unwrap().contains("kevin@dm.test"))
+        .unwrap();
+    assert_eq!(kevin_card["channel"], "CREVIEW");
+    let blocks = kevin_card["blocks"].to_string();
+    assert!(
+        blocks.contains("Kevin Malone")
+            && blocks.contains("roster_approve")
+            && blocks.contains("roster_reject")
+            && blocks.contains(ORG)
+    );
+
+    // An unlinked Slack user cannot decide; the linked admin approves Kevin from the card.
+    let nope = click(&app, "USTRANGER", "roster_approve", kevin, "trig-c1")
+        .await
+        .ok();
+    assert!(nope["text"].as_str().unwrap().contains("link"), "{nope}");
+    assert_eq!(
+        emails(&app.users(ORG, &owner, "status=reviewing").await).len(),
+        2
+    );
+    click(&app, "UADMIN", "roster_approve", kevin, "trig-c2")
+        .await
+        .ok();
+    let updates = slack.wait_for("chat.update", 1).await;
+    assert!(
+        updates[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("approved by Angela Admin")
+            || updates[0]["text"].as_str().unwrap().contains("approved"),
+        "{}",
+        updates[0]
+    );
+    assert_eq!(updates[0]["ts"], "1700000000.000100");
+    // Oscar is approved from the API with a chosen role.
+    app.post(
+        &format!("/api/v1/orgs/{ORG}/users/{oscar}/approve"),
+        &admin,
+        json!({"role": "contributor"}),
+    )
+    .await
+    .ok();
+
+    let active = app.users(ORG, &owner, "status=active&email=dm.test").await;
+    let roles: HashMap<String, String> = active["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["email"].as_str().unwrap().to_owned(),
+                m["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles.get("kevin@dm.test").map(String::as_str),
+        Some("viewer")
+    );
+    assert_eq!(
+        roles.get("oscar@dm.test").map(String::as_str),
+        Some("contributor")
+    );
+
+    // Both applicants were told, and the audit log tells the story with its channels.
+    let mut conn = app.app.store().conn().await.unwrap();
+    for who in ["kevin@dm.test", "oscar@dm.test"] {
+        let mail = roster_store::outbox::for_recipient(&mut conn, who)
+            .await
+            .unwrap();
+        assert!(mail.iter().any(|m| m.kind == "signup_approved"), "{who}");
+    }
+    let events = app.audit(ORG, &owner, "action=member.").await;
+    let story: Vec<(String, String)> = events
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["channel"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        story.contains(&("member.signup".into(), "slack".into())),
+        "{story:?}"
+    );
+    assert!(
+        story.contains(&("member.signup".into(), "api".into())),
+        "{story:?}"
+    );
+    assert!(
+        story.contains(&("member.approve".into(), "slack".into())),
+        "{story:?}"
+    );
+    assert!(
+        story.contains(&("member.approve".into(), "api".into())),
+        "{story:?}"
+    );
+}
+
+async fn slack_requests_are_verified_and_handled_once(engine: Engine) {
+    let (slack, base) = FakeSlack::start().await;
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    app.patch(
+        &format!("/api/v1/orgs/{ORG}"),
+        &owner,
+        json!({"self_registration": true, "allowed_domains": ["dm.test"]}),
+    )
+    .await
+    .ok();
+    connect(&app, &owner, &base).await;
+    let body = form(&[
+        ("team_id", TEAM),
+        ("user_id", "UKEVIN"),
+        ("command", "/roster"),
+        ("text", "register"),
+        ("trigger_id", "t-1"),
+    ]);
+    let ts = now();
+    // Unsigned, wrongly signed, tampered, stale, unknown workspace: refused, nothing done.
+    slack_post(&app, "commands", &body, ts, "")
+        .await
+        .expect(401, "unauthenticated");
+    slack_post(
+        &app,
+        "commands",
+        &body,
+        ts,
+        &sign("another-secret", ts, &body),
+    )
+    .await
+    .expect(401, "unauthenticated");
+    let tampered = body.replace("UKEVIN", "UADMIN");
+    slack_post(&app, "commands", &tampered, ts, &sign(SECRET, ts, &body))
+        .await
+        .expect(401, "unauthenticated");
+    let old = ts - 600;
+    slack_post(&app, "commands", &body, old, &sign(SECRET, old, &body))
+        .await
+        .expect(401, "unauthenticated");
+    let other_team = body.replace(TEAM, "T9999");
+    slack_post(
+        &app,
+        "commands",
+        &other_team,
+        ts,
+        &sign(SECRET, ts, &other_team),
+    )
+    .await
+    .expect(401, "unauthenticated");
+    assert!(emails(&app.users(ORG, &owner, "status=reviewing").await).is_empty());
+
+    // Signed correctly it works; Slack's retry (same request again) acts once.
+    slack_post(&app, "commands", &body, ts, &sign(SECRET, ts, &body))
+        .await
+        .ok();
+    let again = slack_post(&app, "commands", &body, ts, &sign(SECRET, ts, &body))
+        .await
+        .ok();
+    assert_eq!(again["text"], "Already handled.");
+    assert_eq!(
+        emails(&app.users(ORG, &owner, "status=reviewing").await),
+        ["kevin@dm.test"]
+    );
+    assert_eq!(
+        app.audit(ORG, &owner, "action=member.signup").await.len(),
+        1
+    );
+    // Help answers without acting.
+    let help = command(&app, "UKEVIN", "help", "t-2").await.ok();
+    assert!(help["text"].as_str().unwrap().contains("register"));
+    slack.wait_for("chat.postMessage", 1).await;
+    assert_eq!(slack.calls("chat.postMessage").len(), 1, "one review card");
+}
