@@ -81,6 +81,9 @@ pub enum Command {
     /// Messages the server has not delivered
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The current organization's Slack connection, and linking your Slack account
+    #[command(subcommand)]
+    Slack(SlackCommand),
 }
 
 // --- serve ---------------------------------------------------------------------
@@ -471,6 +474,41 @@ pub enum OutboxCommand {
     Undelivered,
 }
 
+// --- slack -------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum SlackCommand {
+    /// The organization's Slack connection (its secrets are never shown)
+    Show,
+    /// Connect the organization to a Slack workspace, or replace its connection
+    /// (asks for the signing secret and the bot token)
+    Connect(SlackConnectArgs),
+    /// Disconnect the organization from Slack
+    Disconnect {
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Link your Slack account with the code `/roster link` gave you in Slack
+    Link {
+        /// The code shown by `/roster link`
+        code: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SlackConnectArgs {
+    /// The id of the channel for review cards, e.g. C0123456789
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: String,
+    /// Slack's Web API base URL [default: https://slack.com/api]
+    #[arg(long, value_name = "URL")]
+    pub api_base_url: Option<String>,
+    /// Read the signing secret (line 1) and the bot token (line 2) from standard input
+    #[arg(long)]
+    pub secrets_stdin: bool,
+}
+
 // --- parsers -----------------------------------------------------------------------
 
 /// A comma-separated list as given on the command line: items trimmed,
@@ -803,6 +841,69 @@ mod tests {
         ));
         assert_eq!(cli.global.org.as_deref(), Some("acme"));
         assert!(parse(&["users", "reject"]).is_err());
+    }
+
+    #[test]
+    fn slack_commands_parse() {
+        let cli = parse(&["slack", "show", "--org", "acme", "--output", "json"]).unwrap();
+        assert!(matches!(cli.command, Command::Slack(SlackCommand::Show)));
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+        assert_eq!(cli.global.output, OutputFormat::Json);
+
+        let cli = parse(&["slack", "connect", "--channel", "C0123"]).unwrap();
+        let Command::Slack(SlackCommand::Connect(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.channel, "C0123");
+        assert_eq!(args.api_base_url, None);
+        assert!(!args.secrets_stdin);
+        let cli = parse(&[
+            "slack",
+            "connect",
+            "--channel",
+            "C0123",
+            "--api-base-url",
+            "http://127.0.0.1:9/api",
+            "--secrets-stdin",
+        ])
+        .unwrap();
+        let Command::Slack(SlackCommand::Connect(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.api_base_url.as_deref(), Some("http://127.0.0.1:9/api"));
+        assert!(args.secrets_stdin);
+
+        let cli = parse(&["slack", "disconnect"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Slack(SlackCommand::Disconnect { yes: false })
+        ));
+        let cli = parse(&["slack", "disconnect", "-y"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Slack(SlackCommand::Disconnect { yes: true })
+        ));
+        let cli = parse(&["slack", "link", "ABC-123"]).unwrap();
+        let Command::Slack(SlackCommand::Link { code }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(code, "ABC-123");
+    }
+
+    #[test]
+    fn slack_secrets_are_never_flags() {
+        assert!(
+            parse(&["slack", "connect"]).is_err(),
+            "--channel is required"
+        );
+        for flag in ["--signing-secret", "--bot-token", "--token", "--secret"] {
+            assert!(
+                parse(&["slack", "connect", "--channel", "C1", flag, "x"]).is_err(),
+                "{flag}"
+            );
+        }
+        assert!(parse(&["slack", "link"]).is_err(), "the code is required");
+        assert!(parse(&["slack", "show", "extra"]).is_err());
     }
 
     #[test]

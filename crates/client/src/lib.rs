@@ -33,7 +33,8 @@ use roster_proto::{
     CreateMemberRequest, CreateMemberResponse, CreateOrgRequest, InvitationView, LoginRequest,
     LoginResponse, MeResponse, MemberPage, MemberView, MembershipSummary, OrgView, Page, Problem,
     PublicInvitationView, ResendInvitationResponse, RoleView, SessionView, SignupRequest,
-    SignupResponse, UndeliveredMessageView, UpdateMemberRequest, UpdateOrgRequest,
+    SignupResponse, SlackConnectRequest, SlackConnectionView, SlackLinkRequest,
+    UndeliveredMessageView, UpdateMemberRequest, UpdateOrgRequest,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -348,6 +349,48 @@ impl Client {
     pub async fn undelivered(&self, org: &str) -> Result<Vec<UndeliveredMessageView>, ClientError> {
         let req = self.request(Method::GET, &["orgs", org, "outbox", "undelivered"])?;
         self.send(req).await
+    }
+
+    // --- Slack -----------------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/integrations/slack`: the org's Slack
+    /// connection (its secrets are never shown). `404 not_found` when the org
+    /// is not connected.
+    pub async fn slack_connection(&self, org: &str) -> Result<SlackConnectionView, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "integrations", "slack"])?;
+        self.send(req).await
+    }
+
+    /// `PUT /api/v1/orgs/{org}/integrations/slack`: connects the org to a
+    /// Slack workspace, or replaces its connection.
+    pub async fn connect_slack(
+        &self,
+        org: &str,
+        body: &SlackConnectRequest,
+    ) -> Result<SlackConnectionView, ClientError> {
+        let req = self
+            .request(Method::PUT, &["orgs", org, "integrations", "slack"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/integrations/slack`: disconnects Slack.
+    pub async fn disconnect_slack(&self, org: &str) -> Result<(), ClientError> {
+        let req = self.request(Method::DELETE, &["orgs", org, "integrations", "slack"])?;
+        self.send_empty(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/integrations/slack/link`: links the caller's
+    /// Slack account with the code `/roster link` gave them. `404
+    /// invalid_link` when the code is unknown, used or expired.
+    pub async fn link_slack(&self, org: &str, body: &SlackLinkRequest) -> Result<(), ClientError> {
+        let req = self
+            .request(
+                Method::POST,
+                &["orgs", org, "integrations", "slack", "link"],
+            )?
+            .json(body);
+        self.send_empty(req).await
     }
 
     // --- roles and audit -------------------------------------------------------
@@ -888,6 +931,114 @@ mod tests {
         assert!(lower.contains("authorization: bearer tok-1"), "{request}");
         assert!(!lower.contains("content-type:"), "{request}");
         assert!(request.ends_with("\r\n\r\n"), "no body: {request}");
+    }
+
+    const SLACK_CONNECTION: &str = r#"{"team_id":"T123","channel":"C456","api_base_url":"https://slack.com/api","connected_at":"2025-01-01T00:00:00Z"}"#;
+
+    #[tokio::test]
+    async fn showing_the_slack_connection_gets_it() {
+        let (url, server) =
+            one_shot_server(response("200 OK", "application/json", SLACK_CONNECTION));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let view = client.slack_connection("acme").await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("get /api/v1/orgs/acme/integrations/slack "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert_eq!(view.team_id, "T123");
+        assert_eq!(view.channel, "C456");
+    }
+
+    #[tokio::test]
+    async fn an_org_without_slack_answers_not_found() {
+        let body = r#"{"type":"about:blank","title":"Not found","status":404,"code":"not_found","detail":"acme is not connected to Slack"}"#;
+        let (url, server) =
+            one_shot_server(response("404 Not Found", "application/problem+json", body));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let err = client.slack_connection("acme").await.unwrap_err();
+        server.join().unwrap();
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(err.code(), Some("not_found"));
+    }
+
+    #[tokio::test]
+    async fn connecting_slack_puts_the_secrets_and_the_channel() {
+        let (url, server) =
+            one_shot_server(response("200 OK", "application/json", SLACK_CONNECTION));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let body = SlackConnectRequest {
+            signing_secret: "s3cret".into(),
+            bot_token: "xoxb-1".into(),
+            channel: "C456".into(),
+            api_base_url: None,
+        };
+        let view = client.connect_slack("acme", &body).await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("put /api/v1/orgs/acme/integrations/slack "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(
+            request
+                .ends_with(r#"{"signing_secret":"s3cret","bot_token":"xoxb-1","channel":"C456"}"#),
+            "an unset api_base_url is left out: {request}"
+        );
+        assert_eq!(view.api_base_url, "https://slack.com/api");
+    }
+
+    #[tokio::test]
+    async fn disconnecting_slack_deletes_the_connection() {
+        let (url, server) =
+            one_shot_server("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        client.disconnect_slack("acme").await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("delete /api/v1/orgs/acme/integrations/slack "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with("\r\n\r\n"), "no body: {request}");
+    }
+
+    #[tokio::test]
+    async fn linking_slack_posts_the_code() {
+        let (url, server) =
+            one_shot_server("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let body = SlackLinkRequest {
+            code: "ABC-123".into(),
+        };
+        client.link_slack("acme", &body).await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("post /api/v1/orgs/acme/integrations/slack/link "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with(r#"{"code":"ABC-123"}"#), "{request}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_link_code_keeps_its_code() {
+        let body = r#"{"type":"about:blank","title":"Not found","status":404,"code":"invalid_link","detail":"unknown, used or expired code"}"#;
+        let (url, server) =
+            one_shot_server(response("404 Not Found", "application/problem+json", body));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let err = client
+            .link_slack("acme", &SlackLinkRequest { code: "x".into() })
+            .await
+            .unwrap_err();
+        server.join().unwrap();
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(err.code(), Some("invalid_link"));
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ mod orgs;
 mod outbox;
 mod roles;
 mod serve;
+mod slack;
 mod users;
 
 use super::credentials::{CredentialStore, Credentials};
@@ -58,6 +59,7 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Invitations(cmd) => invitations::run(&mut ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd).await,
+        Command::Slack(cmd) => slack::run(&ctx, cmd).await,
     }
 }
 

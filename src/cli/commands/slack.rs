@@ -1,0 +1,176 @@
+//! `roster slack show|connect|disconnect|link`: the current org's Slack
+//! connection, and linking your own Slack account.
+//!
+//! The signing secret and the bot token come from hidden prompts on the
+//! terminal or, for scripts, from two lines on stdin with
+//! `--secrets-stdin`; never from flags, where they would land in the shell
+//! history. The server never shows them again.
+
+use super::Context;
+use crate::cli::output;
+use crate::cli::{input, SlackCommand, SlackConnectArgs};
+use anyhow::bail;
+use roster_proto::{SlackConnectRequest, SlackConnectionView, SlackLinkRequest};
+
+pub async fn run(ctx: &Context, cmd: SlackCommand) -> anyhow::Result<()> {
+    match cmd {
+        SlackCommand::Show => show(ctx).await,
+        SlackCommand::Connect(args) => connect(ctx, args).await,
+        SlackCommand::Disconnect { yes } => disconnect(ctx, yes).await,
+        SlackCommand::Link { code } => link(ctx, code).await,
+    }
+}
+
+async fn show(ctx: &Context) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let connection = ctx.client()?.slack_connection(&org).await?;
+    if ctx.json() {
+        return output::json(&connection);
+    }
+    print_connection(&connection)?;
+    Ok(())
+}
+
+/// `roster slack connect --channel C [--api-base-url URL] [--secrets-stdin]`.
+async fn connect(ctx: &Context, args: SlackConnectArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    // Fail on a missing login before asking for secrets.
+    let client = ctx.client()?;
+    let channel = args.channel.trim().to_string();
+    if channel.is_empty() {
+        bail!("--channel must name a channel id, e.g. C0123456789");
+    }
+    let (signing_secret, bot_token) = if args.secrets_stdin {
+        secrets(input::read_stdin_lines(
+            2,
+            "the signing secret and the bot token on two lines",
+        )?)?
+    } else if input::interactive() {
+        secrets(vec![
+            input::prompt_password("Signing secret: ")?,
+            input::prompt_password("Bot token (xoxb-...): ")?,
+        ])?
+    } else {
+        bail!(
+            "no terminal to ask for the secrets on; pipe the signing secret and the bot token on two lines to `roster slack connect --secrets-stdin`"
+        );
+    };
+    let body = SlackConnectRequest {
+        signing_secret,
+        bot_token,
+        channel,
+        api_base_url: args
+            .api_base_url
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty()),
+    };
+    let connection = client.connect_slack(&org, &body).await?;
+    if ctx.json() {
+        return output::json(&connection);
+    }
+    print_connection(&connection)?;
+    output::note(format!(
+        "Connected {org} to Slack workspace {}. Members link their accounts with `/roster link` in Slack, then `roster slack link CODE`.",
+        connection.team_id
+    ));
+    Ok(())
+}
+
+/// The signing secret and the bot token from two answers or lines, trimmed
+/// (neither ever holds spaces; a pasted one often ends with some).
+fn secrets(values: Vec<String>) -> anyhow::Result<(String, String)> {
+    let mut values = values.into_iter().map(|v| v.trim().to_string());
+    let (Some(signing_secret), Some(bot_token)) = (values.next(), values.next()) else {
+        bail!("expected the signing secret and the bot token");
+    };
+    if signing_secret.is_empty() {
+        bail!("the signing secret is empty");
+    }
+    if bot_token.is_empty() {
+        bail!("the bot token is empty");
+    }
+    Ok((signing_secret, bot_token))
+}
+
+/// Disconnects Slack after a confirmation (or `--yes`).
+async fn disconnect(ctx: &Context, yes: bool) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let client = ctx.client()?;
+    if !yes {
+        if !input::interactive() {
+            bail!("refusing to disconnect {org} from Slack without confirmation; pass --yes");
+        }
+        let connection = client.slack_connection(&org).await?;
+        let question = format!(
+            "Disconnect {org} from Slack workspace {} (channel {})?",
+            connection.team_id, connection.channel
+        );
+        if !input::confirm(&question)? {
+            bail!("not disconnected");
+        }
+    }
+    client.disconnect_slack(&org).await?;
+    if !ctx.json() {
+        output::line(format!("Disconnected {org} from Slack."))?;
+    }
+    Ok(())
+}
+
+/// `roster slack link CODE`: confirms the code `/roster link` gave you.
+async fn link(ctx: &Context, code: String) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let code = code.trim().to_string();
+    if code.is_empty() {
+        bail!("the code is empty; run `/roster link` in Slack to get one");
+    }
+    ctx.client()?
+        .link_slack(&org, &SlackLinkRequest { code })
+        .await?;
+    if !ctx.json() {
+        output::line(format!("Linked your Slack account in {org}."))?;
+    }
+    Ok(())
+}
+
+fn print_connection(c: &SlackConnectionView) -> anyhow::Result<()> {
+    output::fields(&[
+        ("Workspace", c.team_id.clone()),
+        ("Channel", c.channel.clone()),
+        ("API base URL", c.api_base_url.clone()),
+        ("Connected", output::time(&c.connected_at)),
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn lines(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn secrets_are_trimmed_and_both_required() {
+        assert_eq!(
+            secrets(lines(&[" s3cret ", "xoxb-1\t"])).unwrap(),
+            ("s3cret".to_string(), "xoxb-1".to_string())
+        );
+        let err = secrets(lines(&["  ", "xoxb-1"])).unwrap_err();
+        assert!(err.to_string().contains("signing secret"), "{err}");
+        let err = secrets(lines(&["s3cret", ""])).unwrap_err();
+        assert!(err.to_string().contains("bot token"), "{err}");
+        assert!(secrets(lines(&["s3cret"])).is_err());
+    }
+
+    #[test]
+    fn two_stdin_lines_are_the_secret_then_the_token() {
+        let mut stdin = std::io::Cursor::new("s3cret\r\nxoxb-1\n");
+        let read = input::read_lines(&mut stdin, 2, "two secrets").unwrap();
+        assert_eq!(
+            secrets(read).unwrap(),
+            ("s3cret".to_string(), "xoxb-1".to_string())
+        );
+    }
+}
