@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_invitations.sql"),
     ),
     (3, "slack", include_str!("../migrations/0003_slack.sql")),
+    (
+        4,
+        "outbox claims",
+        include_str!("../migrations/0004_outbox_claims.sql"),
+    ),
 ];
 
 #[derive(Debug)]

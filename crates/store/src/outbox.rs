@@ -45,20 +45,41 @@ pub struct Message {
     pub attempts: i64,
 }
 
-/// Messages due for delivery, oldest first.
-pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<Message>> {
+/// Claims up to `limit` due messages for `worker` until `lease_until` and
+/// returns them, oldest first. A message claimed by another worker whose
+/// lease has not run out is skipped. The claim conditions stand in the
+/// outer WHERE, so on PostgreSQL a concurrent claimer that waited on a row
+/// re-checks them and skips what the other took; SQLite runs one writer at
+/// a time.
+pub async fn claim_due(
+    conn: &mut Conn,
+    worker: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<Message>> {
     Ok(sqlx::query_as(
-        "SELECT id, org_id, kind, recipient, subject, body_text, body_html, created_at, attempts FROM outbox
-         WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+        "UPDATE outbox SET claimed_by = $1, claimed_until = $2
+         WHERE sent_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
+           AND id IN (SELECT id FROM outbox
+                      WHERE sent_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
+                      ORDER BY id LIMIT $4)
+         RETURNING id, org_id, kind, recipient, subject, body_text, body_html, created_at, attempts",
     )
+    .bind(worker)
+    .bind(lease_until)
     .bind(now)
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await
+    .map(|mut rows: Vec<Message>| {
+        rows.sort_by_key(|m| m.id);
+        rows
+    })?)
 }
 
 pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
+    sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(conn)
@@ -76,7 +97,8 @@ pub async fn mark_failed(
     retry_at: Option<i64>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3 WHERE id = $4",
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3, claimed_until = NULL
+         WHERE id = $4",
     )
     .bind(error)
     .bind(retry_at.unwrap_or(i64::MAX))

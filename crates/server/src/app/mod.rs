@@ -96,6 +96,8 @@ struct Inner {
     settings: AppSettings,
     throttle: throttle::LoginThrottle,
     outbox_metrics: outbox::OutboxMetrics,
+    /// Names this process's outbox worker in its claims.
+    worker_id: String,
     /// A real argon2id hash of a random password, verified against when an
     /// email is unknown so that sign-in takes as long either way.
     dummy_hash: String,
@@ -111,6 +113,7 @@ impl App {
                 settings,
                 throttle: throttle::LoginThrottle::default(),
                 outbox_metrics: outbox::OutboxMetrics::default(),
+                worker_id: format!("{}-{}", std::process::id(), crate::crypto::new_token("")),
                 dummy_hash,
             }),
         })

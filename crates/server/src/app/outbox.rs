@@ -19,6 +19,9 @@ use std::time::Duration;
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
+/// How long a claimed message is reserved for the worker that claimed it.
+/// Longer than any one delivery (SMTP and Slack calls time out sooner).
+const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
 /// Longest wait between two attempts.
 const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 
@@ -190,7 +193,15 @@ impl App {
     /// One pass: every due message, oldest first.
     pub async fn deliver_due(&self, mailer: &Mailer) -> Result<()> {
         let mut conn = self.store().conn().await?;
-        let due = outbox::due(&mut conn, now_ms(), 100).await?;
+        let now = now_ms();
+        let due = outbox::claim_due(
+            &mut conn,
+            &self.inner.worker_id,
+            now,
+            now + CLAIM_LEASE_MS,
+            50,
+        )
+        .await?;
         let metrics = &self.inner.outbox_metrics;
         for m in due {
             let delivered = if m.kind.starts_with("slack.") {
