@@ -283,6 +283,10 @@ pub struct UserCreateArgs {
     /// Require a second factor for this member
     #[arg(long)]
     pub mfa_required: bool,
+    /// Email them a welcome with a one-time link to choose their password
+    /// (the temporary password is still shown here once).
+    #[arg(long)]
+    pub send_welcome: bool,
 }
 
 #[derive(Debug, Clone, Args)]

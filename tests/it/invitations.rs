@@ -14,7 +14,64 @@ both_engines!(
     two_concurrent_accepts_of_one_link_let_exactly_one_in,
     nothing_is_lost_or_sent_twice_while_the_mail_server_is_down,
     the_link_opens_a_page_where_a_newcomer_joins,
+    a_welcome_email_carries_a_set_password_link_never_the_password,
 );
+
+async fn a_welcome_email_carries_a_set_password_link_never_the_password(engine: Engine) {
+    let (app, sink) = spawn_with_smtp(engine).await;
+    let owner = app.owner().await;
+    let created = app
+        .post(
+            &format!("/api/v1/orgs/{ORG}/users"),
+            &owner,
+            json!({"email": "welcome@x.test", "send_welcome": true}),
+        )
+        .await
+        .ok();
+    let temp = created["temporary_password"].as_str().unwrap().to_owned();
+    let mail = sink.wait_for("welcome@x.test", 1).await.remove(0);
+    let text = mail.text();
+    assert!(!text.contains(&temp), "the password is never emailed");
+    let link = mail.link().expect("a set-password link");
+    assert!(link.contains("/set-password/rsp_"), "{link}");
+    let page = app.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let token = token_of(&link);
+    let path = format!("/api/v1/password-links/{token}");
+    app.send(
+        Method::POST,
+        &path,
+        None,
+        Some(json!({"password": "short"})),
+    )
+    .await
+    .expect(422, "validation_failed");
+    app.send(
+        Method::POST,
+        &path,
+        None,
+        Some(json!({"password": "my-own-password-1"})),
+    )
+    .await
+    .expect(204, "");
+    app.send(
+        Method::POST,
+        &path,
+        None,
+        Some(json!({"password": "again-password-1"})),
+    )
+    .await
+    .expect(404, "invalid_link");
+    assert_eq!(app.http.get(&link).send().await.unwrap().status(), 404);
+    app.login_res("welcome@x.test", &temp)
+        .await
+        .expect(401, "invalid_credentials");
+    let login = app
+        .login_res("welcome@x.test", "my-own-password-1")
+        .await
+        .ok();
+    assert_eq!(login["password_change_required"], false);
+}
 
 async fn the_link_opens_a_page_where_a_newcomer_joins(engine: Engine) {
     let app = spawn_app(engine).await;

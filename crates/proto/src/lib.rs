@@ -196,6 +196,10 @@ pub struct CreateMemberRequest {
     pub identity_provider: Option<String>,
     #[serde(default)]
     pub mfa_required: bool,
+    /// Email the new person a welcome with a one-time link to set their
+    /// password (never the password itself).
+    #[serde(default)]
+    pub send_welcome: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -454,4 +458,11 @@ pub struct SlackLinkRequest {
 pub struct SlackReply {
     pub response_type: String,
     pub text: String,
+}
+
+/// Set a password with a one-time link from a welcome email.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordRequest {
+    pub password: String,
 }

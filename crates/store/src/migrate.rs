@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox claims",
         include_str!("../migrations/0004_outbox_claims.sql"),
     ),
+    (
+        5,
+        "password links",
+        include_str!("../migrations/0005_password_links.sql"),
+    ),
 ];
 
 #[derive(Debug)]

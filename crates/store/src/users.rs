@@ -150,3 +150,50 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
         .await?;
     Ok(n)
 }
+
+/// Stores a one-time set-password link for a user.
+pub async fn insert_password_link(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: i64,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO password_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The user of an unused, unexpired set-password link.
+pub async fn password_link_user(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT user_id FROM password_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// Uses up a set-password link; returns its user if it was still good. One
+/// statement, so a link works once even under concurrent use.
+pub async fn use_password_link(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<i64>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}

@@ -32,6 +32,7 @@ async fn create(ctx: &Context, args: UserCreateArgs) -> anyhow::Result<()> {
         groups: args.groups.map(|g| g.into_vec()).unwrap_or_default(),
         identity_provider: args.identity_provider,
         mfa_required: args.mfa_required,
+        send_welcome: args.send_welcome,
     };
     let resp = ctx.client()?.create_member(&org, &body).await?;
     if ctx.json() {

@@ -18,6 +18,10 @@ use roster_store::members::{self, Member, MemberFields, MemberFilter};
 use roster_store::{users, StoreError};
 use serde_json::{json, Map, Value};
 
+/// Set-password link tokens start with this.
+pub const PASSWORD_LINK_PREFIX: &str = "rsp_";
+const PASSWORD_LINK_TTL_MS: i64 = 72 * 3600 * 1000;
+
 /// `POST /orgs/{org}/users`, parsed.
 #[derive(Debug, Clone)]
 pub struct NewMember {
@@ -28,6 +32,8 @@ pub struct NewMember {
     pub groups: Vec<GroupName>,
     pub identity_provider: IdentityProvider,
     pub mfa_required: bool,
+    /// Email a welcome with a one-time set-password link.
+    pub send_welcome: bool,
 }
 
 /// The outcome of adding a member.
@@ -159,6 +165,16 @@ impl App {
             },
         )
         .await?;
+        if new.send_welcome {
+            self.queue_welcome(
+                &mut tx,
+                access,
+                user_id,
+                &new,
+                created && temporary.is_some(),
+            )
+            .await?;
+        }
         let member = members::find(&mut tx, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
@@ -172,6 +188,113 @@ impl App {
             },
             account_created: created,
         })
+    }
+
+    /// Queues the welcome email. A new password account gets a one-time link
+    /// to choose a password (valid 72 hours); others are told how to sign in.
+    async fn queue_welcome(
+        &self,
+        conn: &mut roster_store::Conn,
+        access: &OrgAccess,
+        user_id: i64,
+        new: &NewMember,
+        with_link: bool,
+    ) -> Result<()> {
+        let org = &access.org;
+        let how = if with_link {
+            let token = crypto::new_token(PASSWORD_LINK_PREFIX);
+            let now = now_ms();
+            users::insert_password_link(
+                conn,
+                &self.keys().hash_token(&token),
+                user_id,
+                now,
+                now + PASSWORD_LINK_TTL_MS,
+            )
+            .await?;
+            format!(
+                "Choose your password here (the link works once, for 72 hours):\n{}/set-password/{token}\n\nThen sign in with: roster login --email {}",
+                self.settings().public_url,
+                new.email
+            )
+        } else if new.identity_provider == IdentityProvider::password() {
+            format!(
+                "Sign in with your existing Roster account: roster login --email {}",
+                new.email
+            )
+        } else {
+            format!(
+                "Sign in through your organization's single sign-on ({}).",
+                new.identity_provider.as_str()
+            )
+        };
+        let text = format!(
+            "Hello,\n\n{} ({}) added you to the organization {} on Roster.\n\n{how}",
+            access.principal.name, access.principal.email, org.name
+        );
+        queue(
+            conn,
+            Some(org.id),
+            "welcome",
+            new.email.as_str(),
+            &format!("Welcome to {} on Roster", org.name),
+            &text,
+        )
+        .await
+    }
+
+    /// Sets a password with a one-time link from a welcome email. Ends the
+    /// user's sessions; the temporary password, if any, stops working.
+    pub async fn set_password_with_link(
+        &self,
+        token: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        if !token.starts_with(PASSWORD_LINK_PREFIX) || token.len() > 100 {
+            return Err(AppError::InvalidLink);
+        }
+        let password = roster_domain::Password::parse_new(password)?;
+        let hash = super::auth::hash_blocking(password.expose().to_owned()).await?;
+        let now = now_ms();
+        let mut tx = self.store().begin().await?;
+        let user_id = users::use_password_link(&mut tx, &self.keys().hash_token(token), now)
+            .await?
+            .ok_or(AppError::InvalidLink)?;
+        users::set_password(&mut tx, user_id, &hash, false, now).await?;
+        roster_store::sessions::delete_others(&mut tx, user_id, 0).await?;
+        let user = users::get(&mut tx, user_id).await?;
+        let actor = super::Principal {
+            user_id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            session_id: 0,
+            must_change_password: false,
+        };
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: None,
+                actor: Some(&actor),
+                action: "user.password_set",
+                target: format!("user:{user_id}"),
+                details: json!({ "via": "welcome link" }),
+            },
+        )
+        .await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Whether a set-password link is still good (for showing its page).
+    pub async fn password_link_valid(&self, token: &str) -> Result<bool> {
+        let mut conn = self.store().conn().await?;
+        Ok(
+            users::password_link_user(&mut conn, &self.keys().hash_token(token), now_ms())
+                .await?
+                .is_some(),
+        )
     }
 
     /// A page of the team list. Needs `users:read`.

@@ -108,6 +108,7 @@ pub fn router(app: App) -> Router {
     )
     .route("/setup", get(routes::setup::setup_page).post(routes::setup::setup_submit))
     .route("/invite/{token}", get(routes::invite_page::show).post(routes::invite_page::accept))
+    .route("/set-password/{token}", get(routes::password_page::show).post(routes::password_page::submit))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(AppState { app })

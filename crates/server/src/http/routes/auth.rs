@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_proto::{
     ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, Problem, SessionView,
+    SetPasswordRequest,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(list_sessions))
         .routes(routes!(end_session))
+        .routes(routes!(set_password_with_link))
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
@@ -145,5 +147,23 @@ async fn end_session(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     state.app.end_session(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a password with the one-time link of a welcome email. No sign-in
+/// needed; the link works once. Ends the user's sessions.
+#[utoipa::path(post, path = "/password-links/{token}", tag = "auth", request_body = SetPasswordRequest,
+    params(("token" = String, Path, description = "the secret from the link")),
+    responses((status = 204), (status = 404, description = "`invalid_link`", body = Problem), (status = 422, body = Problem)))]
+async fn set_password_with_link(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(req): ApiJson<SetPasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .set_password_with_link(&token, &req.password, &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

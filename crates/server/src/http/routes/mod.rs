@@ -7,6 +7,7 @@ pub mod invitations;
 pub mod invite_page;
 pub mod orgs;
 pub mod outbox;
+pub mod password_page;
 pub mod roles;
 pub mod setup;
 pub mod signup;

@@ -204,6 +204,7 @@ async fn create_user(
             None => IdentityProvider::password(),
         },
         mfa_required: req.mfa_required,
+        send_welcome: req.send_welcome,
     };
     let access = state.app.org_access(&p, &org).await?;
     let created = state.app.create_member(&access, new, &meta).await?;
