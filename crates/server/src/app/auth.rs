@@ -25,6 +25,20 @@ pub struct Principal {
     pub must_change_password: bool,
 }
 
+impl Principal {
+    /// The acting user of a change made without a session: a sign-up, an
+    /// accepted invitation, a Slack click, a set-password link.
+    pub fn without_session(user_id: i64, email: &str, name: &str) -> Principal {
+        Principal {
+            user_id,
+            email: email.to_owned(),
+            name: name.to_owned(),
+            session_id: 0,
+            must_change_password: false,
+        }
+    }
+}
+
 /// The result of a successful sign-in. `token` is shown once.
 pub struct Login {
     pub token: String,

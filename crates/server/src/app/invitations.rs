@@ -407,13 +407,7 @@ impl App {
             (Some(p), _) => (p.user_id, p.clone()),
             (None, Some((email, name, hash))) => {
                 let id = create_account(&mut tx, email, name, Some(hash), false).await?;
-                let actor = Principal {
-                    user_id: id,
-                    email: email.as_str().to_owned(),
-                    name: name.as_str().to_owned(),
-                    session_id: 0,
-                    must_change_password: false,
-                };
+                let actor = Principal::without_session(id, email.as_str(), name.as_str());
                 (id, actor)
             }
             (None, None) => return Err(AppError::Unauthenticated),

@@ -264,13 +264,7 @@ impl App {
         users::set_password(&mut tx, user_id, &hash, false, now).await?;
         roster_store::sessions::delete_others(&mut tx, user_id, 0).await?;
         let user = users::get(&mut tx, user_id).await?;
-        let actor = super::Principal {
-            user_id,
-            email: user.email.clone(),
-            name: user.name.clone(),
-            session_id: 0,
-            must_change_password: false,
-        };
+        let actor = super::Principal::without_session(user_id, &user.email, &user.name);
         record(
             &mut tx,
             meta,

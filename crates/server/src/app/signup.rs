@@ -31,6 +31,18 @@ fn not_allowed() -> AppError {
     AppError::SignupNotAllowed
 }
 
+/// Whether the org takes sign-ups from this email: self-registration on, the
+/// email's domain exactly one of its allowed domains, not a personal org.
+pub(crate) fn accepts_signup(org: &Org, email: &Email) -> bool {
+    org.personal_user_id.is_none()
+        && org.settings.self_registration
+        && org
+            .settings
+            .allowed_domains
+            .iter()
+            .any(|d| d == email.domain())
+}
+
 /// The built-in roles whose holders may approve sign-ups.
 fn approver_roles() -> Vec<&'static str> {
     BuiltinRole::ALL
@@ -65,14 +77,7 @@ impl App {
             let org = orgs::find_by_slug(&mut conn, s.org.trim())
                 .await?
                 .ok_or_else(not_allowed)?;
-            let allowed = org.personal_user_id.is_none()
-                && org.settings.self_registration
-                && org
-                    .settings
-                    .allowed_domains
-                    .iter()
-                    .any(|d| d == email.domain());
-            if !allowed {
+            if !accepts_signup(&org, &email) {
                 return Err(not_allowed());
             }
             (org, users::find_by_email(&mut conn, email.as_str()).await?)
@@ -127,8 +132,27 @@ impl App {
             // Already a member (or already waiting): nothing to do.
             return Ok(());
         }
+        self.enter_review(&mut tx, &org, user_id, &email, &name, json!({}), meta)
+            .await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Adds a `reviewing` membership, records the sign-up, and tells the
+    /// approvers; part of the caller's transaction (which holds the org lock).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn enter_review(
+        &self,
+        conn: &mut Conn,
+        org: &Org,
+        user_id: i64,
+        email: &Email,
+        name: &DisplayName,
+        extra: serde_json::Value,
+        meta: &RequestMeta,
+    ) -> Result<()> {
         members::insert(
-            &mut tx,
+            conn,
             members::NewMembership {
                 org_id: org.id,
                 user_id,
@@ -141,29 +165,25 @@ impl App {
             },
         )
         .await?;
-        let actor = Principal {
-            user_id,
-            email: email.as_str().to_owned(),
-            name: name.as_str().to_owned(),
-            session_id: 0,
-            must_change_password: false,
-        };
+        let mut details = json!({ "email": email.as_str(), "name": name.as_str() });
+        if let (Some(d), Some(extra)) = (details.as_object_mut(), extra.as_object()) {
+            d.extend(extra.clone());
+        }
+        let actor = Principal::without_session(user_id, email.as_str(), name.as_str());
         record(
-            &mut tx,
+            conn,
             meta,
             AuditEntry {
                 org_id: Some(org.id),
                 actor: Some(&actor),
                 action: "member.signup",
                 target: format!("user:{user_id}"),
-                details: json!({ "email": email.as_str(), "name": name.as_str() }),
+                details,
             },
         )
         .await?;
-        self.notify_approvers(&mut tx, &org, user_id, email.as_str(), name.as_str())
-            .await?;
-        roster_store::commit(tx).await?;
-        Ok(())
+        self.notify_approvers(conn, org, user_id, email.as_str(), name.as_str())
+            .await
     }
 
     /// Tells everyone who may approve that someone is waiting: by email, and

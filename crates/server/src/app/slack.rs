@@ -11,7 +11,7 @@ use super::orgs::{invalid, OrgAccess};
 use super::time::{now_ms, rfc3339};
 use super::{App, AppError, Channel, Principal, RequestMeta};
 use crate::crypto::{self, Keys};
-use roster_domain::{DisplayName, Email, ManagementPermission, MemberStatus};
+use roster_domain::{DisplayName, Email, ManagementPermission};
 use roster_store::orgs::Org;
 use roster_store::slack::{self, Connection};
 use roster_store::{members, orgs, outbox, users, Conn};
@@ -332,14 +332,7 @@ impl App {
             Some(n) => DisplayName::parse(&n).unwrap_or_else(|_| DisplayName::from_email(&email)),
             None => DisplayName::from_email(&email),
         };
-        let allowed = org.personal_user_id.is_none()
-            && org.settings.self_registration
-            && org
-                .settings
-                .allowed_domains
-                .iter()
-                .any(|d| d == email.domain());
-        if !allowed {
+        if !super::signup::accepts_signup(org, &email) {
             return Err(AppError::SignupNotAllowed);
         }
         let mut tx = self.store().begin().await?;
@@ -351,43 +344,17 @@ impl App {
         if let Some(m) = members::find(&mut tx, org.id, user_id).await? {
             return Ok(format!("You are already in {} ({}).", org.name, m.status));
         }
-        let now = now_ms();
-        members::insert(
+        slack::link(&mut tx, org.id, slack_user, user_id, now_ms()).await?;
+        self.enter_review(
             &mut tx,
-            members::NewMembership {
-                org_id: org.id,
-                user_id,
-                role: &org.settings.default_role,
-                team: "",
-                status: MemberStatus::Reviewing.as_str(),
-                identity_provider: "password",
-                mfa_required: false,
-                now,
-            },
-        )
-        .await?;
-        slack::link(&mut tx, org.id, slack_user, user_id, now).await?;
-        let actor = Principal {
+            org,
             user_id,
-            email: email.as_str().to_owned(),
-            name: name.as_str().to_owned(),
-            session_id: 0,
-            must_change_password: false,
-        };
-        record(
-            &mut tx,
+            &email,
+            &name,
+            json!({ "slack_user": slack_user }),
             meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(&actor),
-                action: "member.signup",
-                target: format!("user:{user_id}"),
-                details: json!({ "email": email.as_str(), "name": name.as_str(), "slack_user": slack_user }),
-            },
         )
         .await?;
-        self.notify_approvers(&mut tx, org, user_id, email.as_str(), name.as_str())
-            .await?;
         roster_store::commit(tx).await?;
         Ok(format!(
             "Thanks {name}: your request to join {} is waiting for an administrator's approval.",
@@ -453,13 +420,7 @@ impl App {
                 "link your Slack account first: /roster link".into(),
             ));
         };
-        let principal = Principal {
-            user_id: approver.id,
-            email: approver.email.clone(),
-            name: approver.name.clone(),
-            session_id: 0,
-            must_change_password: false,
-        };
+        let principal = Principal::without_session(approver.id, &approver.email, &approver.name);
         let access = self.org_access(&principal, &org.slug).await?;
         let (verb, outcome) = match action["action_id"].as_str() {
             Some("roster_approve") => {
