@@ -349,3 +349,58 @@ pub fn emails(page: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Several servers on one fresh PostgreSQL database, as replicas behind a
+/// load balancer would be. The first one seeds `acme` and its owner.
+pub struct Replicas {
+    pub bases: Vec<String>,
+    pub http: reqwest::Client,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_replicas(n: usize, smtp_url: Option<String>) -> Replicas {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
+    let mut bases = Vec::new();
+    for i in 0..n {
+        let config = Config::resolve(ConfigLayer {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir.path().join(format!("replica-{i}"))),
+            database_url: Some(db.url.clone()),
+            secret_key: Some(Secret::new("22".repeat(32))),
+            max_connections: Some(8),
+            smtp_url: smtp_url.clone().map(Secret::new),
+            bootstrap_org: Some(ORG.into()),
+            bootstrap_owner_email: Some(OWNER_EMAIL.into()),
+            bootstrap_owner_password: Some(Secret::new(OWNER_PASSWORD)),
+            ..Default::default()
+        })
+        .expect("config");
+        let app = Application::build(config).await.expect("replica starts");
+        bases.push(format!("http://{}", app.addr()));
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+    }
+    Replicas {
+        bases,
+        http: reqwest::Client::new(),
+        _db: db,
+        _dir: dir,
+    }
+}
+
+impl Replicas {
+    pub async fn login_res(
+        &self,
+        replica: usize,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/auth/login", self.bases[replica]))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+}

@@ -613,29 +613,9 @@ async fn nothing_is_lost_or_sent_twice_while_the_mail_server_is_down(engine: Eng
 /// message reaches the mail server exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_on_several_replicas_deliver_each_message_once() {
-    use roster_server::{Application, Config, ConfigLayer, Secret};
     let sink = SmtpSink::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
-    let mut bases = Vec::new();
-    for i in 0..3 {
-        let data = dir.path().join(format!("replica-{i}"));
-        let config = Config::resolve(ConfigLayer {
-            listen: Some("127.0.0.1:0".into()),
-            data_dir: Some(data),
-            database_url: Some(db.url.clone()),
-            secret_key: Some(Secret::new("22".repeat(32))),
-            smtp_url: Some(Secret::new(sink.url())),
-            bootstrap_org: Some(ORG.into()),
-            bootstrap_owner_email: Some(OWNER_EMAIL.into()),
-            bootstrap_owner_password: Some(Secret::new(OWNER_PASSWORD)),
-            ..Default::default()
-        })
-        .unwrap();
-        let app = Application::build(config).await.unwrap();
-        bases.push(format!("http://{}", app.addr()));
-        tokio::spawn(app.run_until_stopped(std::future::pending()));
-    }
+    let replicas = spawn_replicas(3, Some(sink.url())).await;
+    let bases = &replicas.bases;
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{}/api/v1/auth/login", bases[0]))

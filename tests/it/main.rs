@@ -12,6 +12,7 @@ mod cli;
 mod invitations;
 mod members;
 mod orgs;
+mod replicas;
 mod rules;
 mod signup;
 mod slack;

@@ -108,7 +108,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(self.app.clone().run_outbox_worker(self.mailer, stop_rx));
+        let worker = tokio::spawn(
+            self.app
+                .clone()
+                .run_outbox_worker(self.mailer, stop_rx.clone()),
+        );
+        let housekeeping = tokio::spawn(housekeeping(self.app.clone(), stop_rx));
         let router = crate::http::router(self.app.clone());
         axum::serve(
             self.listener,
@@ -118,9 +123,23 @@ impl Application {
         .await?;
         let _ = stop_tx.send(true);
         let _ = worker.await;
+        let _ = housekeeping.await;
         self.app.store().close().await;
         tracing::info!("roster stopped");
         Ok(())
+    }
+}
+
+/// Prunes old rows every five minutes until shutdown.
+async fn housekeeping(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = app.housekeeping().await {
+            tracing::warn!(error = %e, "housekeeping failed; will retry");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod setup;
 pub mod slack;
 mod sql;
+pub mod throttle;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "password links",
         include_str!("../migrations/0005_password_links.sql"),
     ),
+    (
+        6,
+        "login throttle",
+        include_str!("../migrations/0006_login_throttle.sql"),
+    ),
 ];
 
 #[derive(Debug)]

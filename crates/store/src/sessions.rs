@@ -138,3 +138,12 @@ pub async fn delete_for_user(conn: &mut Conn, user_id: i64, session_id: i64) -> 
     }
     Ok(())
 }
+
+/// Deletes sessions that expired before `now` (housekeeping).
+pub async fn prune_expired(conn: &mut Conn, now: i64) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

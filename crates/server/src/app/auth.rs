@@ -3,7 +3,7 @@
 use super::audit::{record, AuditEntry};
 use super::error::Result;
 use super::time::now_ms;
-use super::{App, AppError, RequestMeta};
+use super::{throttle, App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::{DisplayName, Email, OrgSlug, Password};
 use roster_store::{members, orgs, sessions, users, Conn};
@@ -124,9 +124,8 @@ impl App {
         // Malformed emails and overlong passwords cannot match an account;
         // answer as for a wrong password.
         let email_key = email.trim().to_lowercase();
-        let throttle = &self.inner.throttle;
-        throttle
-            .check(&email_key, &meta.client_addr)
+        throttle::check(self.store(), &email_key, &meta.client_addr)
+            .await?
             .map_err(|s| AppError::TooManyAttempts {
                 retry_after_secs: s,
             })?;
@@ -147,12 +146,12 @@ impl App {
         let user = match user {
             Some(u) if matches && u.password_hash.is_some() && !u.disabled => u,
             _ => {
-                throttle.record_failure(&email_key, &meta.client_addr);
+                throttle::record_failure(self.store(), &email_key, &meta.client_addr).await?;
                 tracing::info!(client = %meta.client_addr, "failed sign-in");
                 return Err(AppError::InvalidCredentials);
             }
         };
-        throttle.record_success(&email_key);
+        throttle::record_success(self.store(), &email_key).await?;
 
         let token = crypto::new_token(SESSION_PREFIX);
         let now = now_ms();

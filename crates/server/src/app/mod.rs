@@ -94,7 +94,6 @@ struct Inner {
     store: Store,
     keys: Keys,
     settings: AppSettings,
-    throttle: throttle::LoginThrottle,
     outbox_metrics: outbox::OutboxMetrics,
     /// Names this process's outbox worker in its claims.
     worker_id: String,
@@ -111,7 +110,6 @@ impl App {
                 store,
                 keys,
                 settings,
-                throttle: throttle::LoginThrottle::default(),
                 outbox_metrics: outbox::OutboxMetrics::default(),
                 worker_id: format!("{}-{}", std::process::id(), crate::crypto::new_token("")),
                 dummy_hash,

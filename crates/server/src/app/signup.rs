@@ -62,15 +62,12 @@ impl App {
         let name = DisplayName::parse(&s.name)?;
         let password = Password::parse_new(&s.password)?;
         let throttle_key = format!("signup:{email}");
-        self.inner
-            .throttle
-            .check(&throttle_key, &meta.client_addr)
+        super::throttle::check(self.store(), &throttle_key, &meta.client_addr)
+            .await?
             .map_err(|secs| AppError::TooManyAttempts {
                 retry_after_secs: secs,
             })?;
-        self.inner
-            .throttle
-            .record_failure(&throttle_key, &meta.client_addr);
+        super::throttle::record_failure(self.store(), &throttle_key, &meta.client_addr).await?;
 
         let (org, existing) = {
             let mut conn = self.store().conn().await?;

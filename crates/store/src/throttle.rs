@@ -1,0 +1,59 @@
+//! Failed sign-in counters in fixed windows, shared by every replica.
+
+use crate::{Conn, Result};
+
+/// The failures counted for `key` in the window that started after
+/// `window_start_after` (older windows count as zero).
+pub async fn failures(
+    conn: &mut Conn,
+    key: &str,
+    window_start_after: i64,
+) -> Result<Option<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT window_start, failures FROM login_failures WHERE throttle_key = $1 AND window_start > $2",
+    )
+    .bind(key)
+    .bind(window_start_after)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Counts one failure for `key`: a new window if the current one started
+/// at or before `window_start_after`. One statement, so concurrent failures
+/// from several replicas all count.
+pub async fn record_failure(
+    conn: &mut Conn,
+    key: &str,
+    now: i64,
+    window_start_after: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO login_failures (throttle_key, window_start, failures) VALUES ($1, $2, 1)
+         ON CONFLICT (throttle_key) DO UPDATE SET
+             failures = CASE WHEN login_failures.window_start > $3 THEN login_failures.failures + 1 ELSE 1 END,
+             window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(window_start_after)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn clear(conn: &mut Conn, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops counters whose window ended (housekeeping).
+pub async fn prune(conn: &mut Conn, window_start_before: i64) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM login_failures WHERE window_start <= $1")
+        .bind(window_start_before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
