@@ -172,10 +172,18 @@ async fn first_start(app: &App, config: &Config, public_url: &str) -> anyhow::Re
         email: email.clone(),
         password,
     };
-    let seeded = app
+    let seeded = match app
         .seed_first_owner(first, None, &RequestMeta::system())
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    {
+        Ok(seeded) => seeded,
+        // Another replica starting at the same moment seeded it first.
+        Err(_) if !app.is_empty().await? => {
+            tracing::info!("the first organization was created by another replica");
+            return Ok(());
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
     tracing::info!(org = %slug, owner = %email, "created the first organization and its owner");
     if let Some(pw) = seeded.temporary_password {
         println!("Created organization {slug} with owner {email}.\nTemporary password (shown once; change it at first sign-in): {pw}\n\n    roster login --server {public_url} --email {email}");
