@@ -3,6 +3,7 @@
 //!
 //! Tests that state a rule run on both engines (`both_engines!`).
 
+mod groups;
 mod helpers;
 mod smtp;
 

@@ -466,3 +466,32 @@ pub struct SlackReply {
 pub struct SetPasswordRequest {
     pub password: String,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GroupView {
+    pub name: String,
+    pub members: i64,
+    pub created_at: String,
+}
+
+/// A group and its members.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GroupDetail {
+    pub name: String,
+    pub created_at: String,
+    pub members: Vec<MemberView>,
+}
+
+/// Create a group, or rename one (`PATCH`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMemberRequest {
+    /// The user's id.
+    pub user_id: i64,
+}

@@ -21,6 +21,7 @@
 )]
 
 pub mod audit;
+pub mod groups;
 pub mod invitations;
 pub mod members;
 mod migrate;

@@ -11,6 +11,7 @@
 mod audit;
 pub mod auth;
 mod error;
+pub mod groups;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

@@ -46,6 +46,7 @@ pub struct AppState {
         (name = "orgs", description = "Organizations"),
         (name = "users", description = "Members of an organization"),
         (name = "invitations", description = "Invitations by link"),
+        (name = "groups", description = "Groups of members"),
         (name = "roles", description = "Roles and permissions"),
         (name = "audit", description = "The audit log"),
         (name = "outbox", description = "Outgoing messages"),
@@ -64,6 +65,7 @@ fn api() -> (Router<AppState>, OpenApi) {
         .merge(routes::orgs::router())
         .merge(routes::users::router())
         .merge(routes::invitations::router())
+        .merge(routes::groups::router())
         .merge(routes::outbox::router())
         .merge(routes::signup::router())
         .merge(routes::slack::router())
