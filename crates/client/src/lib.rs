@@ -30,11 +30,12 @@ use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use roster_proto::{
     AcceptInvitationRequest, AcceptInvitationResponse, ApproveRequest, AuditEventView,
     ChangePasswordRequest, CreateInvitationsRequest, CreateInvitationsResponse,
-    CreateMemberRequest, CreateMemberResponse, CreateOrgRequest, InvitationView, LoginRequest,
-    LoginResponse, MeResponse, MemberPage, MemberView, MembershipSummary, OrgView, Page, Problem,
-    PublicInvitationView, ResendInvitationResponse, RoleView, SessionView, SignupRequest,
-    SignupResponse, SlackConnectRequest, SlackConnectionView, SlackLinkRequest,
-    UndeliveredMessageView, UpdateMemberRequest, UpdateOrgRequest,
+    CreateMemberRequest, CreateMemberResponse, CreateOrgRequest, GroupDetail, GroupMemberRequest,
+    GroupRequest, GroupView, InvitationView, LoginRequest, LoginResponse, MeResponse, MemberPage,
+    MemberView, MembershipSummary, OrgView, Page, Problem, PublicInvitationView,
+    ResendInvitationResponse, RoleView, SessionView, SignupRequest, SignupResponse,
+    SlackConnectRequest, SlackConnectionView, SlackLinkRequest, UndeliveredMessageView,
+    UpdateMemberRequest, UpdateOrgRequest,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -228,6 +229,86 @@ impl Client {
     pub async fn delete_member(&self, org: &str, id: i64) -> Result<(), ClientError> {
         let id = id.to_string();
         let req = self.request(Method::DELETE, &["orgs", org, "users", &id])?;
+        self.send_empty(req).await
+    }
+
+    // --- groups ----------------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/groups`: the org's groups with their member
+    /// counts.
+    pub async fn list_groups(&self, org: &str) -> Result<Vec<GroupView>, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "groups"])?;
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/groups`: creates a group. `409 group_exists`
+    /// when the org already has one of that name.
+    pub async fn create_group(
+        &self,
+        org: &str,
+        body: &GroupRequest,
+    ) -> Result<GroupView, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "groups"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/groups/{name}`: a group and its members.
+    pub async fn group(&self, org: &str, name: &str) -> Result<GroupDetail, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "groups", name])?;
+        self.send(req).await
+    }
+
+    /// `PATCH /api/v1/orgs/{org}/groups/{name}`: renames the group to
+    /// `body.name`; its members follow.
+    pub async fn rename_group(
+        &self,
+        org: &str,
+        name: &str,
+        body: &GroupRequest,
+    ) -> Result<GroupView, ClientError> {
+        let req = self
+            .request(Method::PATCH, &["orgs", org, "groups", name])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/groups/{name}`: deletes the group; its
+    /// members stay in the org.
+    pub async fn delete_group(&self, org: &str, name: &str) -> Result<(), ClientError> {
+        let req = self.request(Method::DELETE, &["orgs", org, "groups", name])?;
+        self.send_empty(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/groups/{name}/members`: adds a member of the
+    /// org to the group (adding someone already in it changes nothing).
+    pub async fn add_group_member(
+        &self,
+        org: &str,
+        name: &str,
+        body: &GroupMemberRequest,
+    ) -> Result<(), ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "groups", name, "members"])?
+            .json(body);
+        self.send_empty(req).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/groups/{name}/members/{id}`: removes the
+    /// user from the group (they stay in the org). `404 not_found` when they
+    /// are not in it.
+    pub async fn remove_group_member(
+        &self,
+        org: &str,
+        name: &str,
+        user_id: i64,
+    ) -> Result<(), ClientError> {
+        let id = user_id.to_string();
+        let req = self.request(
+            Method::DELETE,
+            &["orgs", org, "groups", name, "members", &id],
+        )?;
         self.send_empty(req).await
     }
 
@@ -1039,6 +1120,158 @@ mod tests {
         server.join().unwrap();
         assert_eq!(err.status(), Some(404));
         assert_eq!(err.code(), Some("invalid_link"));
+    }
+
+    const NO_CONTENT: &str = "HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n";
+
+    const GROUP: &str = r#"{"name":"dev","members":2,"created_at":"2025-01-01T00:00:00Z"}"#;
+
+    #[tokio::test]
+    async fn listing_groups_gets_them() {
+        let (url, server) = one_shot_server(response(
+            "200 OK",
+            "application/json",
+            &format!("[{GROUP}]"),
+        ));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let groups = client.list_groups("acme").await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("get /api/v1/orgs/acme/groups "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].name, "dev");
+        assert_eq!(groups[0].members, 2);
+    }
+
+    #[tokio::test]
+    async fn creating_a_group_posts_its_name_and_keeps_a_conflict_code() {
+        let body = r#"{"type":"about:blank","title":"Conflict","status":409,"code":"group_exists","detail":"acme already has a group dev"}"#;
+        let (url, server) =
+            one_shot_server(response("409 Conflict", "application/problem+json", body));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let err = client
+            .create_group("acme", &GroupRequest { name: "dev".into() })
+            .await
+            .unwrap_err();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("post /api/v1/orgs/acme/groups "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with(r#"{"name":"dev"}"#), "{request}");
+        assert_eq!(err.status(), Some(409));
+        assert_eq!(err.code(), Some("group_exists"));
+    }
+
+    #[tokio::test]
+    async fn a_created_group_is_decoded() {
+        let (url, server) = one_shot_server(response("201 Created", "application/json", GROUP));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let group = client
+            .create_group("acme", &GroupRequest { name: "Dev".into() })
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        assert!(request.ends_with(r#"{"name":"Dev"}"#), "{request}");
+        assert_eq!(group.name, "dev");
+        assert_eq!(group.members, 2);
+    }
+
+    #[tokio::test]
+    async fn showing_a_group_gets_it_with_its_members() {
+        let body = format!(
+            r#"{{"name":"dev","created_at":"2025-01-01T00:00:00Z","members":[{APPROVED}]}}"#
+        );
+        let (url, server) = one_shot_server(response("200 OK", "application/json", &body));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let group = client.group("acme", "dev/ops").await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("get /api/v1/orgs/acme/groups/dev%2fops "),
+            "the name stays one path segment: {request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert_eq!(group.name, "dev");
+        assert_eq!(group.members.len(), 1);
+        assert_eq!(group.members[0].email, "kevin@dm.test");
+    }
+
+    #[tokio::test]
+    async fn renaming_a_group_patches_the_new_name() {
+        let (url, server) = one_shot_server(response(
+            "200 OK",
+            "application/json",
+            &GROUP.replace("dev", "ops"),
+        ));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let group = client
+            .rename_group("acme", "dev", &GroupRequest { name: "ops".into() })
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("patch /api/v1/orgs/acme/groups/dev "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with(r#"{"name":"ops"}"#), "{request}");
+        assert_eq!(group.name, "ops");
+    }
+
+    #[tokio::test]
+    async fn deleting_a_group_sends_no_body() {
+        let (url, server) = one_shot_server(NO_CONTENT.to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        client.delete_group("acme", "dev").await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("delete /api/v1/orgs/acme/groups/dev "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with("\r\n\r\n"), "no body: {request}");
+    }
+
+    #[tokio::test]
+    async fn adding_a_group_member_posts_the_user_id() {
+        let (url, server) = one_shot_server(NO_CONTENT.to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        client
+            .add_group_member("acme", "dev", &GroupMemberRequest { user_id: 7 })
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("post /api/v1/orgs/acme/groups/dev/members "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with(r#"{"user_id":7}"#), "{request}");
+    }
+
+    #[tokio::test]
+    async fn removing_a_group_member_deletes_by_user_id() {
+        let (url, server) = one_shot_server(NO_CONTENT.to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        client.remove_group_member("acme", "dev", 7).await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("delete /api/v1/orgs/acme/groups/dev/members/7 "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert!(request.ends_with("\r\n\r\n"), "no body: {request}");
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@
 
 mod audit;
 mod auth;
+mod groups;
 mod invitations;
 mod orgs;
 mod outbox;
@@ -55,6 +56,7 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Password(cmd) => auth::password(&mut ctx, cmd).await,
         Command::Orgs(cmd) => orgs::run(&mut ctx, cmd).await,
         Command::Users(cmd) => users::run(&ctx, cmd).await,
+        Command::Groups(cmd) => groups::run(&ctx, cmd).await,
         Command::Roles(cmd) => roles::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Invitations(cmd) => invitations::run(&mut ctx, cmd).await,

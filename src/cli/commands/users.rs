@@ -93,31 +93,7 @@ fn print_page(ctx: &Context, page: &MemberPage) -> anyhow::Result<()> {
     if ctx.json() {
         output::json(page)?;
     } else {
-        let mut t = output::table(&[
-            "ID",
-            "NAME",
-            "EMAIL",
-            "ROLE",
-            "TEAM",
-            "GROUPS",
-            "STATUS",
-            "JOINED",
-            "LAST ACTIVE",
-        ]);
-        for m in &page.items {
-            t.add_row(vec![
-                row_id(m),
-                output::or_dash(&m.name),
-                m.email.clone(),
-                m.role.clone(),
-                output::or_dash(&m.team),
-                output::list(&m.groups),
-                m.status.clone(),
-                output::time(&m.joined_at),
-                output::opt_time(m.last_active_at.as_deref()),
-            ]);
-        }
-        output::print_table(&t)?;
+        print_members(&page.items)?;
         if let Some(cursor) = &page.next_cursor {
             output::note(format!(
                 "More users: pass --cursor {cursor} for the next page, or --all for every page."
@@ -127,6 +103,37 @@ fn print_page(ctx: &Context, page: &MemberPage) -> anyhow::Result<()> {
     for w in &page.warnings {
         output::warn(w);
     }
+    Ok(())
+}
+
+/// Prints members as the table of `roster users list` (also used by
+/// `roster groups show`).
+pub(super) fn print_members(members: &[MemberView]) -> anyhow::Result<()> {
+    let mut t = output::table(&[
+        "ID",
+        "NAME",
+        "EMAIL",
+        "ROLE",
+        "TEAM",
+        "GROUPS",
+        "STATUS",
+        "JOINED",
+        "LAST ACTIVE",
+    ]);
+    for m in members {
+        t.add_row(vec![
+            row_id(m),
+            output::or_dash(&m.name),
+            m.email.clone(),
+            m.role.clone(),
+            output::or_dash(&m.team),
+            output::list(&m.groups),
+            m.status.clone(),
+            output::time(&m.joined_at),
+            output::opt_time(m.last_active_at.as_deref()),
+        ]);
+    }
+    output::print_table(&t)?;
     Ok(())
 }
 
