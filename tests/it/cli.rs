@@ -209,6 +209,25 @@ fn an_owner_manages_members_from_the_command_line() {
         assert!(table.contains(column), "{column} in {table}");
     }
 
+    ok(roster(&server, cfg, &["groups", "create", "sre"], None));
+    ok(roster(
+        &server,
+        cfg,
+        &["groups", "add", "sre", "--user", &id],
+        None,
+    ));
+    let in_sre = ok(roster(
+        &server,
+        cfg,
+        &["users", "list", "--group", "sre"],
+        None,
+    ));
+    assert!(in_sre.contains("michael@dundermifflin.com"), "{in_sre}");
+    let groups = ok(roster(&server, cfg, &["groups", "list"], None));
+    assert!(
+        groups.contains("sre") && groups.contains("dev") && groups.contains("support"),
+        "{groups}"
+    );
     ok(roster(
         &server,
         cfg,
