@@ -422,6 +422,33 @@ pub enum RolesCommand {
 pub enum AuditCommand {
     /// Audit events, newest first
     List(AuditListArgs),
+    /// Every matching event as CSV or JSON Lines (to stdout, or --file)
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditExportArgs {
+    /// csv or jsonl
+    #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
+    pub format: String,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+    /// Only events by this actor (email)
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// Only this action, or a prefix ending in `.`
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events about this target
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Only events at or after this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

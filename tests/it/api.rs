@@ -9,7 +9,76 @@ use serde_json::{json, Value};
 both_engines!(
     bad_input_gets_a_clear_error_and_changes_nothing,
     health_and_readiness_answer,
+    the_audit_log_downloads_as_csv_and_json_lines,
 );
+
+async fn the_audit_log_downloads_as_csv_and_json_lines(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    for i in 0..3 {
+        app.post(
+            &format!("/api/v1/orgs/{ORG}/users"),
+            &owner,
+            json!({"email": format!("e{i}@acme.test"), "name": "Comma, \"Quoted\""}),
+        )
+        .await
+        .ok();
+    }
+    let events = app.audit(ORG, &owner, "action=member.create").await;
+    assert_eq!(events.len(), 3);
+    let get = |q: &str| {
+        app.http
+            .get(format!("{}/api/v1/orgs/{ORG}/audit/export?{q}", app.base))
+            .bearer_auth(&owner)
+            .send()
+    };
+    let csv = get("format=csv&action=member.create").await.unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let text = csv.text().await.unwrap();
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("id,at,actor_id,actor_email"));
+    assert_eq!(
+        lines.filter(|l| l.contains("member.create")).count(),
+        3,
+        "{text}"
+    );
+    let jsonl = get("format=jsonl&action=member.create")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let parsed: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed.len(), 3);
+    assert_eq!(parsed[0]["action"], "member.create");
+    assert_eq!(get("format=xml").await.unwrap().status(), 422);
+    let (_, viewer) = app.member(ORG, &owner, "viewer@acme.test", "viewer").await;
+    let refused = app
+        .http
+        .get(format!(
+            "{}/api/v1/orgs/{ORG}/audit/export?format=csv",
+            app.base
+        ))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}
 
 #[tokio::test]
 async fn openapi_documents_every_route_and_is_valid_3_1() {
@@ -41,6 +110,7 @@ async fn openapi_documents_every_route_and_is_valid_3_1() {
         ("get", "/api/v1/orgs/{org}/roles"),
         ("get", "/api/v1/orgs/{org}/roles/{name}"),
         ("get", "/api/v1/orgs/{org}/audit"),
+        ("get", "/api/v1/orgs/{org}/audit/export"),
         ("post", "/api/v1/setup"),
         ("get", "/healthz"),
         ("get", "/readyz"),

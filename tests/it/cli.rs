@@ -263,6 +263,21 @@ fn an_owner_manages_members_from_the_command_line() {
         audit.contains("member.create") && audit.contains("cli"),
         "{audit}"
     );
+    let exported = ok(roster(
+        &server,
+        cfg,
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--action",
+            "member.create",
+        ],
+        None,
+    ));
+    assert_eq!(exported.lines().count(), 2, "{exported}");
+    assert!(exported.lines().all(|l| l.contains("\"member.create\"")));
 
     // Mistakes get one clear line and a non-zero exit, and change nothing.
     let err = fails(roster(

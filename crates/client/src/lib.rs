@@ -500,6 +500,30 @@ impl Client {
         self.send(req).await
     }
 
+    /// `GET /api/v1/orgs/{org}/audit/export?format=csv|jsonl`: every matching
+    /// event as text. `limit` and `cursor` of the query are not sent.
+    pub async fn audit_export(
+        &self,
+        org: &str,
+        query: &AuditQuery,
+        format: &str,
+    ) -> Result<String, ClientError> {
+        let filters = AuditQuery {
+            limit: None,
+            cursor: None,
+            ..query.clone()
+        };
+        let req = self
+            .request(Method::GET, &["orgs", org, "audit", "export"])?
+            .query(&filters)
+            .query(&[("format", format)]);
+        let resp = req.send().await.map_err(ClientError::Http)?;
+        if !resp.status().is_success() {
+            return Err(api_error(resp).await);
+        }
+        resp.text().await.map_err(ClientError::Http)
+    }
+
     // --- escape hatch --------------------------------------------------------
 
     /// Sends `body` (if any) to `path` (e.g. `/api/v1/orgs/acme/users`,

@@ -1,8 +1,9 @@
-//! `roster audit list`: the org's audit log as a table, with filters.
+//! `roster audit list|export`: the org's audit log as a table, with filters,
+//! or downloaded whole as CSV or JSON Lines.
 
 use super::Context;
 use crate::cli::output;
-use crate::cli::{AuditCommand, AuditListArgs};
+use crate::cli::{AuditCommand, AuditExportArgs, AuditListArgs};
 use anyhow::bail;
 use roster_client::AuditQuery;
 use roster_proto::{AuditEventView, Page};
@@ -15,6 +16,43 @@ const DETAILS_WIDTH: usize = 80;
 pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::List(args) => list(ctx, args).await,
+        AuditCommand::Export(args) => export(ctx, args).await,
+    }
+}
+
+async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let query = AuditQuery {
+        actor: args.actor,
+        action: args.action,
+        target: args.target,
+        since: args.since,
+        until: args.until,
+        limit: None,
+        cursor: None,
+    };
+    let text = ctx
+        .client()?
+        .audit_export(&org, &query, &args.format)
+        .await?;
+    match args.file {
+        Some(path) => {
+            std::fs::write(&path, text.as_bytes())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            output::note(format!(
+                "Wrote {} events to {}.",
+                text.lines()
+                    .count()
+                    .saturating_sub(usize::from(args.format == "csv")),
+                path.display()
+            ));
+            Ok(())
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
+        }
     }
 }
 
