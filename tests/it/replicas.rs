@@ -216,3 +216,152 @@ async fn owners_demoting_each_other_through_different_replicas_leave_one() {
         .unwrap();
     assert_eq!(owners["items"].as_array().unwrap().len(), 1, "{owners}");
 }
+
+/// A TCP proxy in front of PostgreSQL that a test can cut and restore.
+struct Proxy {
+    port: u16,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            port: listener.local_addr().unwrap().port(),
+            tasks: Default::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let tasks = self.tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let session = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                tasks.lock().unwrap().push(session.abort_handle());
+            }
+        });
+        self.tasks.lock().unwrap().push(accept.abort_handle());
+    }
+
+    /// Drops every connection and stops listening.
+    async fn cut(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        self.serve(listener);
+    }
+}
+
+/// While the database is unreachable, readiness says so and requests get a
+/// clear 503 rather than hanging; when it comes back, the server recovers
+/// by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
+    use roster_server::{Application, Config, ConfigLayer, Secret};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
+    let proxy = Proxy::start().await;
+    let via_proxy = db
+        .url
+        .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    assert_ne!(
+        via_proxy, db.url,
+        "the test database URL names 127.0.0.1:5432"
+    );
+    let config = Config::resolve(ConfigLayer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().join("r")),
+        database_url: Some(via_proxy),
+        secret_key: Some(Secret::new("44".repeat(32))),
+        bootstrap_org: Some(ORG.into()),
+        bootstrap_owner_email: Some(OWNER_EMAIL.into()),
+        bootstrap_owner_password: Some(Secret::new(OWNER_PASSWORD)),
+        ..Default::default()
+    })
+    .unwrap();
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    proxy.cut().await;
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let res = http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "alive, just not ready"
+    );
+
+    proxy.restore().await;
+    let mut recovered = false;
+    for _ in 0..60 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "ready again once the database is back");
+    let me = http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+}

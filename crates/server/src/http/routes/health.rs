@@ -29,12 +29,13 @@ async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, body = Health), (status = 503, body = Problem)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state
-        .app
-        .store()
-        .ping()
-        .await
-        .map_err(|_| AppError::Unavailable)?;
+    // Probes expect a quick answer: two seconds without the database is
+    // "not ready".
+    let ping =
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.app.store().ping()).await;
+    if !matches!(ping, Ok(Ok(()))) {
+        return Err(AppError::Unavailable.into());
+    }
     Ok(Json(Health {
         status: "ready".into(),
     }))
