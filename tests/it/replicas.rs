@@ -365,3 +365,66 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
         .unwrap();
     assert_eq!(me.status(), 200);
 }
+
+/// One invitation accepted through two replicas at the same moment: one
+/// wins, the other is refused, and the person is a member once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_invitation_accepted_on_two_replicas_at_once_lets_one_in() {
+    let r = spawn_replicas(2, None).await;
+    let owner: Value = r
+        .login_res(0, OWNER_EMAIL, OWNER_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let owner = owner["token"].as_str().unwrap().to_owned();
+    for round in 0..3 {
+        let email = format!("race{round}@x.test");
+        let res: Value = r
+            .http
+            .post(format!("{}/api/v1/orgs/{ORG}/invitations", r.bases[0]))
+            .bearer_auth(&owner)
+            .json(&json!({"emails": email}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = res["results"][0]["link"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let accept = |base: &String| {
+            r.http
+                .post(format!("{base}/api/v1/invitations/{token}/accept"))
+                .json(&json!({"name": "Racer", "password": "racer-password-1"}))
+                .send()
+        };
+        let (a, b) = tokio::join!(accept(&r.bases[0]), accept(&r.bases[1]));
+        let ok = [a.unwrap().status(), b.unwrap().status()]
+            .iter()
+            .filter(|s| s.is_success())
+            .count();
+        assert_eq!(ok, 1, "round {round}");
+        let members: Value = r
+            .http
+            .get(format!(
+                "{}/api/v1/orgs/{ORG}/users?email={email}",
+                r.bases[1]
+            ))
+            .bearer_auth(&owner)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = members["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0]["status"], "active");
+    }
+}
