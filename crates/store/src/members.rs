@@ -151,12 +151,14 @@ fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sq
             .push(" ESCAPE '\\'");
     }
     if let Some(group) = &f.group {
-        q.push(
-            " AND m.user_id IN (SELECT gm.user_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-             WHERE g.org_id = m.org_id AND g.name = ",
-        )
-        .bind_text(group.clone())
-        .push(")");
+        // The group's id is found once (an uncorrelated subquery); each
+        // membership is then one probe of group_members' primary key, so
+        // the scan in id order stops as soon as the page is full.
+        q.push(" AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = m.user_id AND gm.group_id = (SELECT g.id FROM groups g WHERE g.org_id = ")
+            .bind_i64(org_id)
+            .push(" AND g.name = ")
+            .bind_text(group.clone())
+            .push("))");
     }
     q.push(" ORDER BY m.id LIMIT ").bind_i64(limit);
     q

@@ -2,19 +2,21 @@
 
 use crate::{Conn, Result};
 
-/// The failures counted for `key` in the window that started after
-/// `window_start_after` (older windows count as zero).
+/// The current windows of `keys` (windows that started after
+/// `window_start_after`): (key, window start, failures), in one query.
 pub async fn failures(
     conn: &mut Conn,
-    key: &str,
+    keys: &[&str; 2],
     window_start_after: i64,
-) -> Result<Option<(i64, i64)>> {
+) -> Result<Vec<(String, i64, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT window_start, failures FROM login_failures WHERE throttle_key = $1 AND window_start > $2",
+        "SELECT throttle_key, window_start, failures FROM login_failures
+         WHERE throttle_key IN ($1, $2) AND window_start > $3",
     )
-    .bind(key)
+    .bind(keys[0])
+    .bind(keys[1])
     .bind(window_start_after)
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?)
 }
 

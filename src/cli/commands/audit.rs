@@ -1,10 +1,10 @@
 //! `roster audit list|export`: the org's audit log as a table, with filters,
 //! or downloaded whole as CSV or JSON Lines.
 
+use super::pages::fetch_all;
 use super::Context;
 use crate::cli::output;
 use crate::cli::{AuditCommand, AuditExportArgs, AuditListArgs};
-use anyhow::bail;
 use roster_client::AuditQuery;
 use roster_proto::{AuditEventView, Page};
 use serde_json::Value;
@@ -70,17 +70,11 @@ async fn list(ctx: &Context, args: AuditListArgs) -> anyhow::Result<()> {
     };
     let mut page = client.audit(&org, &query).await?;
     if args.all {
-        let mut seen = Vec::new();
-        while let Some(cursor) = page.next_cursor.take() {
-            if seen.contains(&cursor) {
-                bail!("the server returned the same cursor twice; stopping");
-            }
-            seen.push(cursor.clone());
+        page = fetch_all(page, async |cursor| {
             query.cursor = Some(cursor);
-            let next = client.audit(&org, &query).await?;
-            page.items.extend(next.items);
-            page.next_cursor = next.next_cursor;
-        }
+            client.audit(&org, &query).await
+        })
+        .await?;
     }
     print_page(ctx, &page)
 }

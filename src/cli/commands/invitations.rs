@@ -5,6 +5,7 @@
 //! any address was refused. Accepting takes the link as it was shared: it
 //! names the server, and the token is its last path segment.
 
+use super::pages::fetch_all;
 use super::{normalize_server, Context};
 use crate::cli::credentials::Credentials;
 use crate::cli::{input, output};
@@ -165,17 +166,11 @@ async fn list(ctx: &Context, args: InvitationListArgs) -> anyhow::Result<()> {
     };
     let mut page = client.list_invitations(&org, &query).await?;
     if args.all {
-        let mut seen = Vec::new();
-        while let Some(cursor) = page.next_cursor.take() {
-            if seen.contains(&cursor) {
-                bail!("the server returned the same cursor twice; stopping");
-            }
-            seen.push(cursor.clone());
+        page = fetch_all(page, async |cursor| {
             query.cursor = Some(cursor);
-            let next = client.list_invitations(&org, &query).await?;
-            page.items.extend(next.items);
-            page.next_cursor = next.next_cursor;
-        }
+            client.list_invitations(&org, &query).await
+        })
+        .await?;
     }
     print_page(ctx, &page)
 }

@@ -15,6 +15,7 @@ mod groups;
 mod invitations;
 mod orgs;
 mod outbox;
+mod pages;
 mod roles;
 mod serve;
 mod slack;

@@ -1,6 +1,7 @@
 //! `roster users create|list|show|update|delete|approve|reject`: the
 //! members of the current org.
 
+use super::pages::fetch_all;
 use super::Context;
 use crate::cli::output;
 use crate::cli::{input, UserCreateArgs, UserListArgs, UserUpdateArgs, UsersCommand};
@@ -69,22 +70,11 @@ async fn list(ctx: &Context, args: UserListArgs) -> anyhow::Result<()> {
     };
     let mut page = client.list_members(&org, &query).await?;
     if args.all {
-        let mut seen = Vec::new();
-        while let Some(cursor) = page.next_cursor.take() {
-            if seen.contains(&cursor) {
-                bail!("the server returned the same cursor twice; stopping");
-            }
-            seen.push(cursor.clone());
+        page = fetch_all(page, async |cursor| {
             query.cursor = Some(cursor);
-            let next = client.list_members(&org, &query).await?;
-            page.items.extend(next.items);
-            page.next_cursor = next.next_cursor;
-            for w in next.warnings {
-                if !page.warnings.contains(&w) {
-                    page.warnings.push(w);
-                }
-            }
-        }
+            client.list_members(&org, &query).await
+        })
+        .await?;
     }
     print_page(ctx, &page)
 }

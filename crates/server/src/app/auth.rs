@@ -49,16 +49,36 @@ pub struct Login {
 /// Runs argon2 on a blocking thread: it is the only real cost of a sign-in
 /// and must not stall the async workers.
 async fn verify_blocking(hash: String, password: Password) -> Result<bool> {
-    tokio::task::spawn_blocking(move || crypto::verify_password(&hash, password.expose()))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))
+    hashing(move || crypto::verify_password(&hash, password.expose())).await
 }
 
 pub(crate) async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
+    hashing(move || crypto::hash_password(&password))
+        .await?
         .map_err(AppError::Internal)
+}
+
+/// Runs password hashing on the blocking pool, at most one computation per
+/// core at a time. Each argon2id computation works through 19 MiB; running
+/// more at once than there are cores only makes them evict each other from
+/// the caches, so every sign-in gets slower. Waiting requests queue here.
+pub(crate) async fn hashing<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R> {
+    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+        )
+    });
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// Creates an account: the user, their personal org, and their ownership
@@ -124,7 +144,7 @@ impl App {
         // Malformed emails and overlong passwords cannot match an account;
         // answer as for a wrong password.
         let email_key = email.trim().to_lowercase();
-        throttle::check(self.store(), &email_key, &meta.client_addr)
+        let standing = throttle::check(self.store(), &email_key, &meta.client_addr)
             .await?
             .map_err(|s| AppError::TooManyAttempts {
                 retry_after_secs: s,
@@ -151,7 +171,9 @@ impl App {
                 return Err(AppError::InvalidCredentials);
             }
         };
-        throttle::record_success(self.store(), &email_key).await?;
+        if standing.account_has_failures {
+            throttle::record_success(self.store(), &email_key).await?;
+        }
 
         let token = crypto::new_token(SESSION_PREFIX);
         let now = now_ms();

@@ -84,9 +84,8 @@ impl App {
             Some(u) => {
                 let stored = u.password_hash.clone().unwrap_or_default();
                 let pw = password.expose().to_owned();
-                let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&stored, &pw))
-                    .await
-                    .map_err(|e| AppError::Internal(e.into()))?;
+                let ok =
+                    super::auth::hashing(move || crypto::verify_password(&stored, &pw)).await?;
                 if !ok {
                     let mut conn = self.store().conn().await?;
                     let text = format!(

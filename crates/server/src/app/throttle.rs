@@ -22,25 +22,41 @@ fn keys(account: &str, addr: &str) -> [(String, i64); 2] {
     ]
 }
 
+/// What a check found.
+pub struct Standing {
+    /// Whether the account has failures counted (a success then clears them).
+    pub account_has_failures: bool,
+}
+
 /// `Ok(Err(seconds))` when either key is over its limit.
 pub async fn check(
     store: &Store,
     account: &str,
     addr: &str,
-) -> Result<std::result::Result<(), u64>> {
+) -> Result<std::result::Result<Standing, u64>> {
     let now = now_ms();
+    let keys = keys(account, addr);
     let mut conn = store.conn().await?;
-    for (key, limit) in keys(account, addr) {
-        if let Some((started, failures)) =
-            throttle::failures(&mut conn, &key, now - WINDOW_MS).await?
-        {
-            if failures >= limit {
-                let left_ms = (started + WINDOW_MS - now).max(1000);
-                return Ok(Err((left_ms / 1000) as u64));
-            }
+    let rows = throttle::failures(
+        &mut conn,
+        &[keys[0].0.as_str(), keys[1].0.as_str()],
+        now - WINDOW_MS,
+    )
+    .await?;
+    for (key, started, failures) in &rows {
+        let limit = keys
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, l)| *l)
+            .unwrap_or(i64::MAX);
+        if *failures >= limit {
+            let left_ms = (started + WINDOW_MS - now).max(1000);
+            return Ok(Err((left_ms / 1000) as u64));
         }
     }
-    Ok(Ok(()))
+    Ok(Ok(Standing {
+        account_has_failures: rows.iter().any(|(k, _, _)| *k == keys[0].0),
+    }))
 }
 
 pub async fn record_failure(store: &Store, account: &str, addr: &str) -> Result<()> {
