@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Sign-in throughput against the raw argon2id verification rate of the same
+# machine, in the same run (docs/benchmarks.md). Loopback traffic only.
+#
+#   bench/signin.sh     # DURATION=15 s per run, ROUNDS=3 (raw, sign-in, raw, ... raw)
+#   CONNECTIONS=4 bench/signin.sh        # wrk -c4 instead of -c16
+#
+# Prints argon2id_verifications_per_second, signins_per_second and their
+# ratio. The goal is signin >= 90% of the raw rate: a sign-in costs one
+# argon2id verification, and everything else (HTTP, JSON, the session row)
+# should be small beside it. The server and wrk share the machine's cores
+# on purpose; that is the comparison.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-15}"
+ROUNDS="${ROUNDS:-3}"
+# wrk's open connections, i.e. sign-ins in flight at once.
+CONNECTIONS="${CONNECTIONS:-16}"
+# NICE=-10 (as root) runs the server, wrk and argon2_rate at a higher
+# priority, so that other work on a shared machine takes less from them.
+NICE="${NICE:-0}"
+EMAIL=bench@example.test
+PASSWORD=bench-password-1
+
+if ! command -v wrk >/dev/null 2>&1; then
+  apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
+fi
+
+# SKIP_BUILD=1 uses the binaries already in target/release.
+[ "${SKIP_BUILD:-0}" = 1 ] || timeout 1800 cargo build --release --bin roster --example argon2_rate
+
+DATA="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+# Default log level: the first line names the bound address.
+NO_COLOR=1 ROSTER_BOOTSTRAP_ORG=bench ROSTER_BOOTSTRAP_OWNER_EMAIL="$EMAIL" \
+  ROSTER_BOOTSTRAP_OWNER_PASSWORD="$PASSWORD" \
+  nice -n "$NICE" target/release/roster serve --listen 127.0.0.1:0 --data-dir "$DATA" \
+  >"$DATA/stdout.log" 2>"$DATA/stderr.log" &
+SERVER_PID=$!
+
+ADDR=""
+for _ in $(seq 1 300); do
+  ADDR="$(grep -o 'roster listening on http://[0-9.:]*' "$DATA/stderr.log" 2>/dev/null | head -n1 | sed 's|.*http://||' || true)"
+  [ -n "$ADDR" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/stderr.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$ADDR" ] || { echo "no listening address in the log" >&2; cat "$DATA/stderr.log" >&2; exit 1; }
+for _ in $(seq 1 300); do
+  curl -fsS -o /dev/null --max-time 2 "http://$ADDR/readyz" && break
+  sleep 0.1
+done
+curl -fsS -o /dev/null --max-time 2 "http://$ADDR/readyz"
+echo "server: http://$ADDR (pid $SERVER_PID)"
+
+# One sign-in first: it must answer 200, or the load below measures errors.
+STATUS="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
+  -H 'content-type: application/json' \
+  -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" \
+  "http://$ADDR/api/v1/auth/login")"
+if [ "$STATUS" != 200 ]; then
+  echo "a single sign-in answered $STATUS, not 200" >&2
+  exit 1
+fi
+
+echo "load average before: $(cat /proc/loadavg)"
+# Raw rate and sign-in rate alternate, ROUNDS times, starting and ending
+# with the raw rate: each sign-in run is compared with the raw runs on
+# either side of it, so a machine that is not quiet shows as raw rates that
+# disagree rather than as a wrong ratio.
+argon2_rate() {
+  local out
+  out="$(timeout $((DURATION + 60)) nice -n "$NICE" target/release/examples/argon2_rate "$DURATION")"
+  echo "$out" >&2
+  echo "$out" | sed -n 's/^argon2id_verifications_per_second=//p'
+}
+signin_rate() {
+  local out
+  out="$(timeout $((DURATION + 60)) nice -n "$NICE" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency --timeout 10s \
+    -s bench/login.lua "http://$ADDR/api/v1/auth/login")"
+  echo "$out" >&2
+  if echo "$out" | grep -q 'Non-2xx'; then
+    echo "some sign-ins did not answer 2xx; that is not a sign-in rate" >&2
+    return 1
+  fi
+  echo "$out" | sed -n 's/^Requests\/sec: *//p'
+}
+
+# Other work on the machine skews both rates. For each run: CPU seconds
+# the machine spent busy (/proc/stat) less those of this benchmark (the
+# server, and the children this shell waited for: wrk, argon2_rate), i.e.
+# CPU taken by someone else, and the hypervisor's steal time.
+HZ="$(getconf CLK_TCK)"
+machine_cpu() { awk -v hz="$HZ" '/^cpu / { printf "%.2f %.2f\n", ($2 + $3 + $4 + $7 + $8) / hz, $9 / hz }' /proc/stat; }
+# Sets OWN. Call it directly, not in $(...): `times` must run in this shell.
+own_cpu() {
+  times >"$DATA/times"
+  OWN="$(awk -v hz="$HZ" -v pid="$SERVER_PID" '
+    NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } }
+    END { getline line < ("/proc/" pid "/stat"); sub(/^.*\) /, "", line); split(line, f, " ");
+          printf "%.2f\n", t + (f[12] + f[13]) / hz }' "$DATA/times")"
+}
+FOREIGN=()
+# run_measured VAR FUNCTION: runs it, appends its output to the array VAR
+# and the share of the machine's CPU others took meanwhile to FOREIGN.
+run_measured() {
+  local -n into="$1"
+  local m0 o0 m1 o1 st0 st1 out
+  read -r m0 st0 < <(machine_cpu); own_cpu; o0="$OWN"
+  out="$("$2")"
+  read -r m1 st1 < <(machine_cpu); own_cpu; o1="$OWN"
+  into+=("$out")
+  FOREIGN+=("$(awk -v a="$m0" -v b="$m1" -v c="$o0" -v d="$o1" -v s0="$st0" -v s1="$st1" \
+    -v cap="$(( DURATION * $(nproc) ))" 'BEGIN { f = (b - a) - (d - c); if (f < 0) f = 0; printf "%.1f%%/%.1f%%", 100 * f / cap, 100 * (s1 - s0) / cap }')")
+}
+
+ARGON2=()
+SIGNIN=()
+echo "--- raw argon2id verification rate (${DURATION} s, all cores, server idle)"
+run_measured ARGON2 argon2_rate
+for r in $(seq 1 "$ROUNDS"); do
+  echo "--- round $r: sign-in throughput, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+  run_measured SIGNIN signin_rate
+  echo "--- round $r: raw argon2id verification rate"
+  run_measured ARGON2 argon2_rate
+done
+SERVER_HWM="$(awk '/^VmHWM:/ { print $2 " " $3 }' "/proc/$SERVER_PID/status")"
+SERVER_RSS="$(awk '/^VmRSS:/ { print $2 " " $3 }' "/proc/$SERVER_PID/status")"
+
+echo "---"
+echo "argon2id_verifications_per_second: ${ARGON2[*]}"
+echo "signins_per_second:                ${SIGNIN[*]}"
+echo "CPU taken by others / stolen, per run in order (raw, sign-in, raw, ...): ${FOREIGN[*]}"
+for r in $(seq 1 "$ROUNDS"); do
+  awk -v r="$r" -v s="${SIGNIN[$((r - 1))]}" -v a="${ARGON2[$((r - 1))]}" -v b="${ARGON2[$r]}" \
+    'BEGIN { printf "round %d: signin/argon2 = %.3f\n", r, s / ((a + b) / 2) }'
+done
+ARGON2_RATE="$(printf '%s\n' "${ARGON2[@]}" | awk '{ t += $1 } END { printf "%.2f", t / NR }')"
+SIGNIN_RATE="$(printf '%s\n' "${SIGNIN[@]}" | awk '{ t += $1 } END { printf "%.2f", t / NR }')"
+SPREAD="$(printf '%s\n' "${ARGON2[@]}" | awk 'NR == 1 { lo = hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1; t += $1 } END { printf "%.3f", (hi - lo) / (t / NR) }')"
+RATIO="$(awk -v s="$SIGNIN_RATE" -v a="$ARGON2_RATE" 'BEGIN { printf "%.3f", s / a }')"
+echo "argon2id_verifications_per_second=$ARGON2_RATE"
+echo "signins_per_second=$SIGNIN_RATE"
+echo "signin_over_argon2_ratio=$RATIO"
+echo "argon2_rate_spread=$SPREAD"
+echo "server_vmhwm_after_load=$SERVER_HWM"
+echo "server_vmrss_after_load=$SERVER_RSS"
+echo "load average after: $(cat /proc/loadavg)"
+if awk -v d="$SPREAD" 'BEGIN { exit !(d > 0.10) }'; then
+  echo "warning: the raw rates spread by more than 10% (relative $SPREAD); the machine was not quiet, run again" >&2
+fi
