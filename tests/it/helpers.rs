@@ -359,24 +359,30 @@ pub struct Replicas {
     _dir: tempfile::TempDir,
 }
 
+/// The configuration of one replica on the database at `url`, seeding
+/// `acme` and its owner when the database is empty.
+pub fn replica_config(url: &str, data_dir: &std::path::Path) -> Config {
+    Config::resolve(ConfigLayer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(data_dir.to_owned()),
+        database_url: Some(url.to_owned()),
+        secret_key: Some(Secret::new("22".repeat(32))),
+        max_connections: Some(8),
+        bootstrap_org: Some(ORG.into()),
+        bootstrap_owner_email: Some(OWNER_EMAIL.into()),
+        bootstrap_owner_password: Some(Secret::new(OWNER_PASSWORD)),
+        ..Default::default()
+    })
+    .expect("config")
+}
+
 pub async fn spawn_replicas(n: usize, smtp_url: Option<String>) -> Replicas {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
     let mut bases = Vec::new();
     for i in 0..n {
-        let config = Config::resolve(ConfigLayer {
-            listen: Some("127.0.0.1:0".into()),
-            data_dir: Some(dir.path().join(format!("replica-{i}"))),
-            database_url: Some(db.url.clone()),
-            secret_key: Some(Secret::new("22".repeat(32))),
-            max_connections: Some(8),
-            smtp_url: smtp_url.clone().map(Secret::new),
-            bootstrap_org: Some(ORG.into()),
-            bootstrap_owner_email: Some(OWNER_EMAIL.into()),
-            bootstrap_owner_password: Some(Secret::new(OWNER_PASSWORD)),
-            ..Default::default()
-        })
-        .expect("config");
+        let mut config = replica_config(&db.url, &dir.path().join(format!("replica-{i}")));
+        config.smtp_url = smtp_url.clone().map(Secret::new);
         let app = Application::build(config).await.expect("replica starts");
         bases.push(format!("http://{}", app.addr()));
         tokio::spawn(app.run_until_stopped(std::future::pending()));

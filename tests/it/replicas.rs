@@ -96,23 +96,11 @@ async fn a_removal_through_one_replica_is_enforced_by_the_others() {
 /// once, exactly one seeds the first org, and all of them serve.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_starting_together_migrate_and_seed_once() {
-    use roster_server::{Application, Config, ConfigLayer, Secret};
+    use roster_server::Application;
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
-    let build = |i: usize| {
-        let config = Config::resolve(ConfigLayer {
-            listen: Some("127.0.0.1:0".into()),
-            data_dir: Some(dir.path().join(format!("r{i}"))),
-            database_url: Some(db.url.clone()),
-            secret_key: Some(Secret::new("33".repeat(32))),
-            bootstrap_org: Some(ORG.into()),
-            bootstrap_owner_email: Some(OWNER_EMAIL.into()),
-            bootstrap_owner_password: Some(Secret::new(OWNER_PASSWORD)),
-            ..Default::default()
-        })
-        .unwrap();
-        Application::build(config)
-    };
+    let build =
+        |i: usize| Application::build(replica_config(&db.url, &dir.path().join(format!("r{i}"))));
     let (a, b, c) = tokio::join!(build(0), build(1), build(2));
     let http = reqwest::Client::new();
     for app in [a.unwrap(), b.unwrap(), c.unwrap()] {
@@ -270,7 +258,7 @@ impl Proxy {
 /// by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
-    use roster_server::{Application, Config, ConfigLayer, Secret};
+    use roster_server::Application;
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
     let proxy = Proxy::start().await;
@@ -281,17 +269,7 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
         via_proxy, db.url,
         "the test database URL names 127.0.0.1:5432"
     );
-    let config = Config::resolve(ConfigLayer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().join("r")),
-        database_url: Some(via_proxy),
-        secret_key: Some(Secret::new("44".repeat(32))),
-        bootstrap_org: Some(ORG.into()),
-        bootstrap_owner_email: Some(OWNER_EMAIL.into()),
-        bootstrap_owner_password: Some(Secret::new(OWNER_PASSWORD)),
-        ..Default::default()
-    })
-    .unwrap();
+    let config = replica_config(&via_proxy, &dir.path().join("r"));
     let app = Application::build(config).await.unwrap();
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
