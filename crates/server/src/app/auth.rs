@@ -58,27 +58,56 @@ pub(crate) async fn hash_blocking(password: String) -> Result<String> {
         .map_err(AppError::Internal)
 }
 
-/// Runs password hashing on the blocking pool, at most one computation per
-/// core at a time. Each argon2id computation works through 19 MiB; running
-/// more at once than there are cores only makes them evict each other from
-/// the caches, so every sign-in gets slower. Waiting requests queue here.
+/// A unit of hashing work for the pool.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Runs password hashing on a small pool of long-lived threads, one per
+/// core. Each argon2id computation works through 19 MiB: running more at
+/// once than there are cores only makes them evict each other from the
+/// caches, and spreading them over the many threads of tokio's blocking
+/// pool leaves a 19 MiB buffer cached in each thread's malloc arena. Waiting
+/// requests queue here instead.
 pub(crate) async fn hashing<R: Send + 'static>(
     work: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R> {
-    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-        tokio::sync::Semaphore::new(
-            std::thread::available_parallelism()
+    static POOL: std::sync::LazyLock<Option<std::sync::mpsc::Sender<HashJob>>> =
+        std::sync::LazyLock::new(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+            let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+            let threads = std::thread::available_parallelism()
                 .map(usize::from)
-                .unwrap_or(2),
-        )
+                .unwrap_or(2);
+            let started = (0..threads)
+                .filter(|i| {
+                    let rx = rx.clone();
+                    std::thread::Builder::new()
+                        .name(format!("roster-hash-{i}"))
+                        .spawn(move || loop {
+                            let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return,
+                            }
+                        })
+                        .is_ok()
+                })
+                .count();
+            (started > 0).then_some(tx)
+        });
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = done_tx.send(work());
     });
-    let _permit = PERMITS
-        .acquire()
+    match POOL.as_ref() {
+        Some(pool) => pool
+            .send(job)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the hashing pool has stopped")))?,
+        // No thread could be started: fall back to tokio's blocking pool.
+        None => drop(tokio::task::spawn_blocking(job)),
+    }
+    done_rx
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("a hashing job was dropped")))
 }
 
 /// Creates an account: the user, their personal org, and their ownership
