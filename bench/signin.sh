@@ -57,7 +57,7 @@ for _ in $(seq 1 300); do
 done
 [ -n "$ADDR" ] || { echo "no listening address in the log" >&2; cat "$DATA/stderr.log" >&2; exit 1; }
 for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null --max-time 2 "http://$ADDR/readyz" && break
+  curl -fs -o /dev/null --max-time 2 "http://$ADDR/readyz" && break
   sleep 0.1
 done
 curl -fsS -o /dev/null --max-time 2 "http://$ADDR/readyz"
