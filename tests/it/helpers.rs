@@ -396,6 +396,51 @@ pub async fn spawn_replicas(n: usize, smtp_url: Option<String>) -> Replicas {
 }
 
 impl Replicas {
+    /// Creates a member through replica `via`, signs them in through
+    /// replica `login_via` and replaces the temporary password; returns
+    /// (user id, token).
+    pub async fn member(
+        &self,
+        via: usize,
+        owner: &str,
+        email: &str,
+        role: &str,
+        login_via: usize,
+    ) -> (i64, String) {
+        let created: Value = self
+            .http
+            .post(format!("{}/api/v1/orgs/{ORG}/users", self.bases[via]))
+            .bearer_auth(owner)
+            .json(&json!({"email": email, "role": role}))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let id = created["user"]["id"].as_i64().expect("id");
+        let temp = created["temporary_password"]
+            .as_str()
+            .expect("temporary password");
+        let login: Value = self
+            .login_res(login_via, email, temp)
+            .await
+            .json()
+            .await
+            .expect("json");
+        let token = login["token"].as_str().expect("token").to_owned();
+        let res = self
+            .http
+            .post(format!("{}/api/v1/me/password", self.bases[login_via]))
+            .bearer_auth(&token)
+            .json(&json!({"current_password": temp, "new_password": format!("{email}-pw-123")}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 204);
+        (id, token)
+    }
+
     pub async fn login_res(
         &self,
         replica: usize,

@@ -31,33 +31,7 @@ async fn a_removal_through_one_replica_is_enforced_by_the_others() {
         .await
         .unwrap();
     let owner = owner["token"].as_str().unwrap().to_owned();
-    let created: Value = r
-        .http
-        .post(format!("{}/api/v1/orgs/{ORG}/users", r.bases[1]))
-        .bearer_auth(&owner)
-        .json(&json!({"email": "gone@acme.test", "role": "admin"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["user"]["id"].as_i64().unwrap();
-    let temp = created["temporary_password"].as_str().unwrap();
-    let login: Value = r
-        .login_res(2, "gone@acme.test", temp)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
-    r.http
-        .post(format!("{}/api/v1/me/password", r.bases[2]))
-        .bearer_auth(&token)
-        .json(&json!({"current_password": temp, "new_password": "gone-password-1"}))
-        .send()
-        .await
-        .unwrap();
+    let (id, token) = r.member(1, &owner, "gone@acme.test", "admin", 2).await;
     for base in &r.bases {
         let res = r
             .http
@@ -143,33 +117,7 @@ async fn owners_demoting_each_other_through_different_replicas_leave_one() {
         a["token"].as_str().unwrap().to_owned(),
         a["user"]["id"].as_i64().unwrap(),
     );
-    let created: Value = r
-        .http
-        .post(format!("{}/api/v1/orgs/{ORG}/users", r.bases[0]))
-        .bearer_auth(&a_token)
-        .json(&json!({"email": "b@acme.test", "role": "owner"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let b_id = created["user"]["id"].as_i64().unwrap();
-    let temp = created["temporary_password"].as_str().unwrap();
-    let b: Value = r
-        .login_res(1, "b@acme.test", temp)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let b_token = b["token"].as_str().unwrap().to_owned();
-    r.http
-        .post(format!("{}/api/v1/me/password", r.bases[1]))
-        .bearer_auth(&b_token)
-        .json(&json!({"current_password": temp, "new_password": "b-password-123"}))
-        .send()
-        .await
-        .unwrap();
+    let (b_id, b_token) = r.member(0, &a_token, "b@acme.test", "owner", 1).await;
     let demote = |base: &String, token: &String, id: i64| {
         r.http
             .patch(format!("{base}/api/v1/orgs/{ORG}/users/{id}"))
