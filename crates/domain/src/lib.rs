@@ -11,6 +11,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod catalog;
 mod error;
 mod names;
 pub mod permission;
@@ -24,4 +25,5 @@ pub use names::{
 pub use permission::{
     ActionClass, ClassSet, ManagementPermission, ManagementSet, Permission, PlatformPermission,
 };
-pub use role::{BuiltinRole, Role, RoleName};
+pub use catalog::Catalog;
+pub use role::{BuiltinRole, PlatformGrant, Role, RoleName, RolePermissions};

@@ -70,7 +70,7 @@ impl ManagementPermission {
         Self::ALL.into_iter().find(|p| p.as_str() == raw)
     }
 
-    fn bit(self) -> u32 {
+    pub fn bit(self) -> u32 {
         1 << (self as u32)
     }
 }
@@ -96,6 +96,25 @@ impl ManagementSet {
 
     pub fn contains(self, p: ManagementPermission) -> bool {
         self.0 & p.bit() != 0
+    }
+
+    #[must_use]
+    pub fn with(self, p: ManagementPermission) -> Self {
+        ManagementSet(self.0 | p.bit())
+    }
+
+    #[must_use]
+    pub fn union(self, other: ManagementSet) -> Self {
+        ManagementSet(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The raw bits, for compact indexes.
+    pub fn bits(self) -> u32 {
+        self.0
     }
 
     pub fn iter(self) -> impl Iterator<Item = ManagementPermission> {
@@ -161,6 +180,16 @@ impl ClassSet {
 
     pub fn contains(self, c: ActionClass) -> bool {
         self.0 & c.bit() != 0
+    }
+
+    #[must_use]
+    pub fn with(self, c: ActionClass) -> Self {
+        ClassSet(self.0 | c.bit())
+    }
+
+    #[must_use]
+    pub fn union(self, other: ClassSet) -> Self {
+        ClassSet(self.0 | other.0)
     }
 
     pub fn missing_from(self, other: ClassSet) -> impl Iterator<Item = ActionClass> {

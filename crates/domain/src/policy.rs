@@ -5,6 +5,7 @@
 //! facts inside the same transaction that makes the change, so the answer
 //! and the change see the same world.
 
+use crate::catalog::Catalog;
 use crate::permission::ManagementPermission;
 use crate::role::Role;
 use crate::{DomainError, MemberStatus};
@@ -21,29 +22,44 @@ pub fn require(actor: &Role, p: ManagementPermission) -> Result<(), DomainError>
 }
 
 /// May `actor` give `role` to someone (by creating, inviting, approving or
-/// changing a member)? Only owners give the owner role, and nobody gives a
-/// role holding a permission they do not hold themselves.
-pub fn may_grant(actor: &Role, role: &Role) -> Result<(), DomainError> {
+/// changing a member, or by an access rule)? Only owners give the owner
+/// role, and nobody gives a role holding a permission they do not hold
+/// themselves at that scope: `actor` is everything the actor holds there,
+/// and `catalog` expands the role's platform grants into actions.
+pub fn may_grant(actor: &Role, role: &Role, catalog: &Catalog) -> Result<(), DomainError> {
     if role.is_owner() && !actor.has(ManagementPermission::OwnersManage) {
         return Err(DomainError::OwnerRoleRequiresOwner);
     }
     if let Some(p) = role.management().missing_from(actor.management()).next() {
-        return Err(DomainError::Escalation {
-            role: role.name().to_string(),
-            permission: p.as_str().to_owned(),
-        });
+        return Err(escalation(role, p.as_str()));
     }
-    if let Some(c) = role
-        .platform_classes()
-        .missing_from(actor.platform_classes())
-        .next()
-    {
-        return Err(DomainError::Escalation {
-            role: role.name().to_string(),
-            permission: format!("every platform `{}` action", c.as_str()),
-        });
+    // A class is covered when the actor holds the class, or holds every
+    // action of that class on every type by name.
+    for class in role.platform_classes().missing_from(actor.platform_classes()) {
+        if let Some((t, a, _)) = catalog
+            .all_actions()
+            .find(|(t, a, c)| *c == class && !actor.grants_platform(t, a, *c))
+        {
+            return Err(escalation(role, &format!("{t}:{a}")));
+        }
+    }
+    for grant in &role.permissions().grants {
+        let t = grant.resource_type();
+        let actions = catalog.actions(t).into_iter().flatten();
+        for (a, class) in actions {
+            if grant.covers(t, a) && !actor.grants_platform(t, a, class) {
+                return Err(escalation(role, &format!("{t}:{a}")));
+            }
+        }
     }
     Ok(())
+}
+
+fn escalation(role: &Role, permission: &str) -> DomainError {
+    DomainError::Escalation {
+        role: role.name().to_string(),
+        permission: permission.to_owned(),
+    }
 }
 
 /// May `actor` edit, disable or remove a member whose role is `target`?
@@ -57,9 +73,14 @@ pub fn may_manage_member(actor: &Role, target: &Role) -> Result<(), DomainError>
 }
 
 /// May `actor` change a member's role from `current` to `new`?
-pub fn may_change_role(actor: &Role, current: &Role, new: &Role) -> Result<(), DomainError> {
+pub fn may_change_role(
+    actor: &Role,
+    current: &Role,
+    new: &Role,
+    catalog: &Catalog,
+) -> Result<(), DomainError> {
     may_manage_member(actor, current)?;
-    may_grant(actor, new)
+    may_grant(actor, new, catalog)
 }
 
 /// Whether a member counts as an active owner.
@@ -86,6 +107,44 @@ pub fn ensure_owner_remains(
 mod tests {
     use super::*;
     use crate::role::BuiltinRole::*;
+    use crate::role::{RoleName, RolePermissions};
+
+    fn may_grant(actor: &Role, role: &Role) -> Result<(), DomainError> {
+        super::may_grant(actor, role, &Catalog::default_catalog())
+    }
+
+    fn may_change_role(actor: &Role, current: &Role, new: &Role) -> Result<(), DomainError> {
+        super::may_change_role(actor, current, new, &Catalog::default_catalog())
+    }
+
+    fn custom(name: &str, perms: &[&str]) -> Role {
+        Role::custom(
+            RoleName::parse(name).unwrap(),
+            RolePermissions::parse(perms, &Catalog::default_catalog()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn custom_roles_cannot_smuggle_permissions() {
+        let platform = custom("platform", &["cloud-credentials:*", "host-groups:*"]);
+        // An admin holds every class, so every platform grant.
+        assert!(may_grant(&Admin.role(), &platform).is_ok());
+        // A granter holding only clusters:* cannot grant more than that.
+        let granter = custom("granter", &["access:manage", "clusters:*"]);
+        assert!(may_grant(&granter, &custom("c", &["clusters:deploy"])).is_ok());
+        assert_eq!(
+            may_grant(&granter, &platform),
+            Err(DomainError::Escalation {
+                role: "platform".into(),
+                permission: "cloud-credentials:create".into()
+            })
+        );
+        // Nor a class it holds only in part.
+        assert!(may_grant(&granter, &custom("r", &["*:read"])).is_err());
+        // A contributor (no admin class) cannot grant `manage` actions.
+        assert!(may_grant(&Contributor.role(), &custom("m", &["clusters:manage"])).is_err());
+        assert!(may_grant(&Contributor.role(), &custom("d", &["clusters:deploy"])).is_ok());
+    }
 
     #[test]
     fn only_owners_grant_or_touch_the_owner_role() {

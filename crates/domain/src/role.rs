@@ -1,8 +1,10 @@
 //! Roles: named sets of permissions. The built-in roles of SPEC §1 exist in
 //! every organization and cannot be edited or deleted.
 
+use crate::catalog::Catalog;
 use crate::permission::{ActionClass, ClassSet, ManagementPermission, ManagementSet};
 use crate::DomainError;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// A role's name: a built-in one or a custom role's.
@@ -130,9 +132,140 @@ impl BuiltinRole {
         Role {
             name: self.into(),
             builtin: true,
-            management: self.management(),
-            platform_classes: self.platform_classes(),
+            permissions: RolePermissions {
+                management: self.management(),
+                classes: self.platform_classes(),
+                grants: BTreeSet::new(),
+            },
         }
+    }
+}
+
+/// A grant of platform actions on one resource type: one action, or every
+/// action of the type (`clusters:*`), including actions added later.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PlatformGrant {
+    resource_type: String,
+    action: Option<String>,
+}
+
+impl PlatformGrant {
+    pub fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    /// The action, or `None` for every action of the type.
+    pub fn action(&self) -> Option<&str> {
+        self.action.as_deref()
+    }
+
+    pub fn covers(&self, resource_type: &str, action: &str) -> bool {
+        self.resource_type == resource_type && self.action.as_deref().is_none_or(|a| a == action)
+    }
+}
+
+impl fmt::Display for PlatformGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}",
+            self.resource_type,
+            self.action.as_deref().unwrap_or("*")
+        )
+    }
+}
+
+/// What a role holds: management permissions, platform action classes on
+/// every type (`*:read`), and platform grants on named types.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RolePermissions {
+    pub management: ManagementSet,
+    pub classes: ClassSet,
+    pub grants: BTreeSet<PlatformGrant>,
+}
+
+impl RolePermissions {
+    /// Parses a custom role's permission list against the org's catalog.
+    /// Each entry is a management permission (`users:invite`), a platform
+    /// action (`clusters:deploy`), every action of a type (`clusters:*`) or
+    /// every action of a class on every type (`*:read`). Unknown entries are
+    /// refused, naming the first one.
+    pub fn parse<S: AsRef<str>>(list: &[S], catalog: &Catalog) -> Result<Self, DomainError> {
+        let mut out = RolePermissions::default();
+        for raw in list {
+            let raw = raw.as_ref().trim();
+            if raw.is_empty() {
+                continue;
+            }
+            if let Some(m) = ManagementPermission::parse(raw) {
+                out.management = out.management.with(m);
+                continue;
+            }
+            let unknown = || {
+                DomainError::invalid(
+                    "permissions",
+                    format!("unknown permission {raw:?}; permissions look like users:invite, clusters:deploy, clusters:* or *:read"),
+                )
+            };
+            let (t, a) = raw.split_once(':').ok_or_else(unknown)?;
+            if t == "*" {
+                let class = ActionClass::parse(a).map_err(|_| unknown())?;
+                out.classes = out.classes.with(class);
+            } else if a == "*" {
+                if !catalog.has_type(t) {
+                    return Err(unknown());
+                }
+                out.grants.insert(PlatformGrant {
+                    resource_type: t.to_owned(),
+                    action: None,
+                });
+            } else {
+                catalog.class_of(t, a).ok_or_else(unknown)?;
+                out.grants.insert(PlatformGrant {
+                    resource_type: t.to_owned(),
+                    action: Some(a.to_owned()),
+                });
+            }
+        }
+        // A named grant already covered by a whole-type grant is redundant.
+        let whole: Vec<String> = out
+            .grants
+            .iter()
+            .filter(|g| g.action.is_none())
+            .map(|g| g.resource_type.clone())
+            .collect();
+        out.grants
+            .retain(|g| g.action.is_none() || !whole.contains(&g.resource_type));
+        Ok(out)
+    }
+
+    /// The permission list, in a stable order: management first, then
+    /// classes, then grants.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.management
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .chain(
+                ActionClass::ALL
+                    .into_iter()
+                    .filter(|c| self.classes.contains(*c))
+                    .map(|c| format!("*:{}", c.as_str())),
+            )
+            .chain(self.grants.iter().map(|g| g.to_string()))
+            .collect()
+    }
+
+    /// Whether these permissions include platform action `type:action` of
+    /// class `class`.
+    pub fn grants_platform(&self, resource_type: &str, action: &str, class: ActionClass) -> bool {
+        self.classes.contains(class) || self.grants.iter().any(|g| g.covers(resource_type, action))
+    }
+
+    /// Adds everything `other` holds.
+    pub fn merge(&mut self, other: &RolePermissions) {
+        self.management = self.management.union(other.management);
+        self.classes = self.classes.union(other.classes);
+        self.grants.extend(other.grants.iter().cloned());
     }
 }
 
@@ -141,8 +274,7 @@ impl BuiltinRole {
 pub struct Role {
     name: RoleName,
     builtin: bool,
-    management: ManagementSet,
-    platform_classes: ClassSet,
+    permissions: RolePermissions,
 }
 
 impl Role {
@@ -153,19 +285,18 @@ impl Role {
     }
 
     /// A role defined by an organization.
-    pub fn custom(name: RoleName, management: ManagementSet, platform_classes: ClassSet) -> Role {
+    pub fn custom(name: RoleName, permissions: RolePermissions) -> Role {
         Role {
             name,
             builtin: false,
-            management,
-            platform_classes,
+            permissions,
         }
     }
 
     /// A role that grants nothing: what an unknown role name resolves to,
     /// so that a dangling name fails closed.
     pub fn nothing(name: RoleName) -> Role {
-        Role::custom(name, ManagementSet::empty(), ClassSet::default())
+        Role::custom(name, RolePermissions::default())
     }
 
     pub fn name(&self) -> &RoleName {
@@ -180,16 +311,33 @@ impl Role {
         self.builtin && self.name.as_str() == BuiltinRole::Owner.name()
     }
 
+    pub fn permissions(&self) -> &RolePermissions {
+        &self.permissions
+    }
+
     pub fn management(&self) -> ManagementSet {
-        self.management
+        self.permissions.management
     }
 
     pub fn platform_classes(&self) -> ClassSet {
-        self.platform_classes
+        self.permissions.classes
     }
 
     pub fn has(&self, p: ManagementPermission) -> bool {
-        self.management.contains(p)
+        self.permissions.management.contains(p)
+    }
+
+    pub fn grants_platform(&self, resource_type: &str, action: &str, class: ActionClass) -> bool {
+        self.permissions
+            .grants_platform(resource_type, action, class)
+    }
+
+    /// This role with everything `other` holds added: what a member holds
+    /// when their org role and access rules apply together. Keeps this
+    /// role's name and built-in status.
+    pub fn merged_with(mut self, other: &Role) -> Role {
+        self.permissions.merge(&other.permissions);
+        self
     }
 }
 
@@ -242,5 +390,27 @@ mod tests {
         );
         assert!(RoleName::parse("platform").unwrap().builtin().is_none());
         assert!(RoleName::parse("no spaces").is_err());
+    }
+
+    #[test]
+    fn custom_permissions_parse_against_the_catalog() {
+        let c = Catalog::default_catalog();
+        let p = RolePermissions::parse(
+            &["users:read", "clusters:*", "clusters:deploy", "*:read", "targets:exec"],
+            &c,
+        )
+        .unwrap();
+        assert!(p.management.contains(UsersRead));
+        assert!(p.classes.contains(ActionClass::Read));
+        assert!(p.grants_platform("clusters", "drain", ActionClass::Admin));
+        assert!(p.grants_platform("targets", "exec", ActionClass::Write));
+        assert!(!p.grants_platform("targets", "delete", ActionClass::Write));
+        assert_eq!(
+            p.to_strings(),
+            ["users:read", "*:read", "clusters:*", "targets:exec"]
+        );
+        for bad in ["clusters:explode", "nosuch:*", "*:everything", "users:fly", "x"] {
+            assert!(RolePermissions::parse(&[bad], &c).is_err(), "{bad}");
+        }
     }
 }

@@ -113,7 +113,8 @@ impl Application {
                 .clone()
                 .run_outbox_worker(self.mailer, stop_rx.clone()),
         );
-        let housekeeping = tokio::spawn(housekeeping(self.app.clone(), stop_rx));
+        let housekeeping = tokio::spawn(housekeeping(self.app.clone(), stop_rx.clone()));
+        let watcher = tokio::spawn(watch_revisions(self.app.clone(), stop_rx));
         let router = crate::http::router(self.app.clone());
         axum::serve(
             self.listener,
@@ -124,6 +125,7 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = housekeeping.await;
+        let _ = watcher.await;
         self.app.store().close().await;
         tracing::info!("roster stopped");
         Ok(())
@@ -138,6 +140,21 @@ async fn housekeeping(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Notices changes other replicas made to the orgs whose authorization
+/// index this process holds, four times a second, so that every replica
+/// enforces a change within a second (SPEC §5).
+async fn watch_revisions(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = app.watch_revisions().await {
+            tracing::debug!(error = %e, "revision watch failed; will retry");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
             _ = stop.changed() => return,
         }
     }

@@ -20,6 +20,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod access_state;
 pub mod audit;
 pub mod groups;
 pub mod invitations;
@@ -27,6 +28,10 @@ pub mod members;
 mod migrate;
 pub mod orgs;
 pub mod outbox;
+pub mod requests;
+pub mod resources;
+pub mod roles;
+pub mod rules;
 pub mod sessions;
 pub mod setup;
 pub mod slack;

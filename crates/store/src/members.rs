@@ -291,13 +291,15 @@ pub async fn update(
     Ok(())
 }
 
-/// Removes a membership and the member's groups in that org.
+/// Removes a membership, the member's groups in that org and the access
+/// rules naming them there.
 pub async fn delete(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<()> {
     sqlx::query("DELETE FROM group_members WHERE org_id = $1 AND user_id = $2")
         .bind(org_id)
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
+    crate::rules::delete_for_user(conn, org_id, user_id).await?;
     let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
         .bind(org_id)
         .bind(user_id)

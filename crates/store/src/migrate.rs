@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login throttle",
         include_str!("../migrations/0006_login_throttle.sql"),
     ),
+    (7, "access", include_str!("../migrations/0007_access.sql")),
 ];
 
 #[derive(Debug)]

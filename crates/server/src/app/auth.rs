@@ -221,7 +221,7 @@ impl App {
         )
         .await?;
         users::touch_activity(&mut tx, user.id, now, ACTIVITY_RESOLUTION_MS).await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(Login {
             token,
             expires_at,
@@ -307,7 +307,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -114,7 +114,7 @@ impl App {
         let group = groups::find(&mut tx, access.org.id, name.as_str())
             .await?
             .ok_or(AppError::NotFound("group"))?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(group)
     }
 
@@ -152,7 +152,7 @@ impl App {
         let renamed = groups::find(&mut tx, access.org.id, new_name.as_str())
             .await?
             .ok_or(AppError::NotFound("group"))?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(renamed)
     }
 
@@ -175,7 +175,7 @@ impl App {
             json!({ "members": group.members }),
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -203,7 +203,7 @@ impl App {
             )
             .await?;
         }
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -229,7 +229,7 @@ impl App {
             json!({ "user": user_id }),
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

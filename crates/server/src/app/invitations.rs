@@ -4,7 +4,7 @@
 use super::audit::{record, AuditEntry};
 use super::auth::{create_account, hash_blocking, Principal};
 use super::error::Result;
-use super::orgs::{invalid, lock_and_recheck, parse_role, OrgAccess};
+use super::orgs::{invalid, lock_and_recheck, OrgAccess};
 use super::outbox::queue;
 use super::time::{now_ms, rfc3339};
 use super::{App, AppError, RequestMeta};
@@ -101,8 +101,8 @@ impl App {
     ) -> Result<InviteOutcome> {
         let email = Email::parse(&item.email)?;
         let role = match &item.role {
-            Some(r) => parse_role(r)?,
-            None => parse_role(&access.org.settings.default_role)?,
+            Some(r) => self.parse_role(access, r).await?,
+            None => self.parse_role(access, &access.org.settings.default_role).await?,
         };
         let team = Team::parse(item.team.as_deref().unwrap_or(""))?;
         let groups: Vec<String> = GroupName::parse_list(item.groups.iter().map(String::as_str))?
@@ -113,7 +113,7 @@ impl App {
         let mut tx = self.store().begin().await?;
         let actor = lock_and_recheck(&mut tx, access).await?;
         policy::require(&actor, ManagementPermission::UsersInvite)?;
-        policy::may_grant(&actor, &role)?;
+        policy::may_grant(&actor, &role, &access.catalog)?;
         if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
             if members::find(&mut tx, org.id, user.id).await?.is_some() {
                 return Err(AppError::Conflict {
@@ -176,7 +176,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(InviteOutcome::Created { invitation, link })
     }
 
@@ -239,7 +239,8 @@ impl App {
                 StoreError::NotFound => AppError::NotFound("invitation"),
                 other => other.into(),
             })?;
-        policy::may_grant(&actor, &super::orgs::resolve_role(&inv.role))?;
+        let role = super::orgs::load_role(conn, access.org.id, &access.catalog, &inv.role).await?;
+        policy::may_grant(&actor, &role, &access.catalog)?;
         Ok((inv, actor))
     }
 
@@ -298,7 +299,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok((renewed, link))
     }
 
@@ -331,7 +332,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -450,7 +451,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(Accepted {
             invitation: accepted,
             org_slug: org.slug,

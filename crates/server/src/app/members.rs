@@ -4,7 +4,7 @@
 use super::audit::{record, AuditEntry};
 use super::auth::{create_account, hash_blocking};
 use super::error::Result;
-use super::orgs::{invalid, lock_and_recheck, parse_role, remove_checked, resolve_role, OrgAccess};
+use super::orgs::{invalid, lock_and_recheck, remove_checked, resolve_role, OrgAccess};
 use super::outbox::queue;
 use super::time::now_ms;
 use super::{App, AppError, RequestMeta};
@@ -82,10 +82,10 @@ impl App {
             return Err(DomainError::PersonalOrg.into());
         }
         let role = match &new.role {
-            Some(r) => parse_role(r)?,
-            None => parse_role(&access.org.settings.default_role)?,
+            Some(r) => self.parse_role(access, r).await?,
+            None => self.parse_role(access, &access.org.settings.default_role).await?,
         };
-        policy::may_grant(&access.role, &role)?;
+        policy::may_grant(&access.role, &role, &access.catalog)?;
 
         let existing = {
             let mut conn = self.store().conn().await?;
@@ -108,7 +108,7 @@ impl App {
         let mut tx = self.store().begin().await?;
         let actor = lock_and_recheck(&mut tx, access).await?;
         policy::require(&actor, ManagementPermission::UsersManage)?;
-        policy::may_grant(&actor, &role)?;
+        policy::may_grant(&actor, &role, &access.catalog)?;
         // Re-read under the lock: another request may have created it.
         let (user_id, created) = match users::find_by_email(&mut tx, new.email.as_str()).await? {
             Some(u) => (u.id, false),
@@ -178,7 +178,7 @@ impl App {
         let member = members::find(&mut tx, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(CreatedMember {
             member,
             temporary_password: if created {
@@ -277,7 +277,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -323,7 +323,10 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<Member> {
         // Parse everything before taking the lock.
-        let new_role = u.role.as_deref().map(parse_role).transpose()?;
+        let new_role = match u.role.as_deref() {
+            Some(r) => Some(self.parse_role(access, r).await?),
+            None => None,
+        };
         let new_status = u.status.as_deref().map(MemberStatus::parse).transpose()?;
         let new_name = u.name.as_deref().map(DisplayName::parse).transpose()?;
         let new_team = u.team.as_deref().map(Team::parse).transpose()?;
@@ -372,9 +375,9 @@ impl App {
             .as_ref()
             .is_some_and(|r| r.name() != current_role.name())
         {
-            policy::may_change_role(&actor, &current_role, &role).or_else(|e| {
+            policy::may_change_role(&actor, &current_role, &role, &access.catalog).or_else(|e| {
                 if only_approval {
-                    policy::may_grant(&actor, &role)
+                    policy::may_grant(&actor, &role, &access.catalog)
                 } else {
                     Err(e)
                 }
@@ -502,7 +505,7 @@ impl App {
         let member = members::find(&mut tx, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(member)
     }
 
@@ -552,7 +555,7 @@ impl App {
             &text,
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@
 
 mod audit;
 pub mod auth;
+mod authz;
 mod error;
 pub mod groups;
 pub mod invitations;
@@ -96,6 +97,7 @@ struct Inner {
     keys: Keys,
     settings: AppSettings,
     outbox_metrics: outbox::OutboxMetrics,
+    authz: authz::AuthzCache,
     /// Names this process's outbox worker in its claims.
     worker_id: String,
     /// A real argon2id hash of a random password, verified against when an
@@ -112,6 +114,7 @@ impl App {
                 keys,
                 settings,
                 outbox_metrics: outbox::OutboxMetrics::default(),
+                authz: authz::AuthzCache::default(),
                 worker_id: format!("{}-{}", std::process::id(), crate::crypto::new_token("")),
                 dummy_hash,
             }),

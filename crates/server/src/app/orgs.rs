@@ -8,8 +8,8 @@ use super::time::now_ms;
 use super::{App, AppError, Principal, RequestMeta};
 use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
 use roster_domain::{
-    BuiltinRole, DomainError, Field, ManagementPermission, MemberStatus, OrgName, OrgSlug, Role,
-    RoleName,
+    ActionClass, BuiltinRole, Catalog, DomainError, Field, ManagementPermission, MemberStatus,
+    OrgName, OrgSlug, Role, RoleName, RolePermissions,
 };
 use roster_store::members::{self, Member};
 use roster_store::orgs::{self, Org, OrgSettings};
@@ -25,7 +25,11 @@ pub struct OrgAccess {
     pub principal: Principal,
     pub org: Org,
     pub member: Member,
+    /// Everything the caller holds org-wide: their org role merged with the
+    /// org-wide access rules naming them or one of their groups.
     pub role: Role,
+    /// The org's resource-type catalog.
+    pub catalog: Catalog,
 }
 
 impl OrgAccess {
@@ -34,7 +38,10 @@ impl OrgAccess {
     }
 }
 
-/// Resolves a stored role name. Unknown names grant nothing.
+/// Resolves a stored role name among the built-in roles only; a custom
+/// name resolves to a role that grants nothing. Enough where only "is this
+/// the owner role?" matters (custom roles never are); use
+/// [`load_role`] where the permissions matter.
 pub(crate) fn resolve_role(name: &str) -> Role {
     match RoleName::parse(name) {
         Ok(n) => Role::builtin_named(&n).unwrap_or_else(|| Role::nothing(n)),
@@ -42,18 +49,102 @@ pub(crate) fn resolve_role(name: &str) -> Role {
     }
 }
 
-/// Parses a role named in a request. Only built-in roles exist until custom
-/// roles land; an unknown name is a validation error.
-pub(crate) fn parse_role(raw: &str) -> Result<Role> {
+/// The org's catalog: the default one with the org's additions.
+pub(crate) async fn load_catalog(conn: &mut Conn, org_id: i64) -> Result<Catalog> {
+    let mut catalog = Catalog::default_catalog();
+    for row in roster_store::roles::actions(conn, org_id).await? {
+        // Rows were validated when written; one that no longer fits is
+        // skipped rather than failing every request of the org.
+        if let Ok(class) = ActionClass::parse(&row.class) {
+            let _ = catalog.add(&row.resource_type, &row.action, class);
+        }
+    }
+    Ok(catalog)
+}
+
+/// Parses a stored custom role's permission list, keeping the entries the
+/// catalog still knows.
+pub(crate) fn stored_permissions(list: &str, catalog: &Catalog) -> RolePermissions {
+    let mut out = RolePermissions::default();
+    for p in list.split_whitespace() {
+        if let Ok(one) = RolePermissions::parse(&[p], catalog) {
+            out.merge(&one);
+        }
+    }
+    out
+}
+
+/// Resolves a stored role name, built-in or custom. Unknown names grant
+/// nothing (fail closed).
+pub(crate) async fn load_role(
+    conn: &mut Conn,
+    org_id: i64,
+    catalog: &Catalog,
+    name: &str,
+) -> Result<Role> {
+    let Ok(n) = RoleName::parse(name) else {
+        return Ok(Role::nothing(RoleName::from(BuiltinRole::ViewerNoSecrets)));
+    };
+    if let Some(r) = Role::builtin_named(&n) {
+        return Ok(r);
+    }
+    Ok(match roster_store::roles::find(conn, org_id, n.as_str()).await? {
+        Some(row) => Role::custom(n, stored_permissions(&row.permissions, catalog)),
+        None => Role::nothing(n),
+    })
+}
+
+/// Parses a role named in a request: a built-in role or one of the org's
+/// custom roles. An unknown name is a validation error.
+pub(crate) async fn parse_role(
+    conn: &mut Conn,
+    org_id: i64,
+    catalog: &Catalog,
+    raw: &str,
+) -> Result<Role> {
     let name = RoleName::parse(raw)?;
-    Role::builtin_named(&name).ok_or_else(|| {
-        AppError::Domain(DomainError::Invalid {
+    if let Some(r) = Role::builtin_named(&name) {
+        return Ok(r);
+    }
+    match roster_store::roles::find(conn, org_id, name.as_str()).await? {
+        Some(row) => Ok(Role::custom(
+            name,
+            stored_permissions(&row.permissions, catalog),
+        )),
+        None => Err(AppError::Domain(DomainError::Invalid {
             field: Field("role"),
             message: format!(
-                "unknown role {raw:?}; roles are owner, admin, contributor, viewer, viewer-no-secrets"
+                "unknown role {raw:?}; roles are owner, admin, contributor, viewer, viewer-no-secrets or one of the org's custom roles"
             ),
-        })
-    })
+        })),
+    }
+}
+
+/// What a member holds at the org or at a resource: their org role merged
+/// with the roles of the access rules naming them or one of their groups at
+/// the org, or at `scope` (a resource and its ancestors).
+pub(crate) async fn effective_role(
+    conn: &mut Conn,
+    org_id: i64,
+    user_id: i64,
+    org_role: &str,
+    catalog: &Catalog,
+    scope: &[i64],
+) -> Result<Role> {
+    let mut role = load_role(conn, org_id, catalog, org_role).await?;
+    for name in roster_store::rules::roles_for(conn, org_id, user_id, scope).await? {
+        let extra = load_role(conn, org_id, catalog, &name).await?;
+        role = role.merged_with(&extra);
+    }
+    Ok(role)
+}
+
+impl App {
+    /// Parses a role named in a request against the org of `access`.
+    pub(crate) async fn parse_role(&self, access: &OrgAccess, raw: &str) -> Result<Role> {
+        let mut conn = self.store().conn().await?;
+        parse_role(&mut conn, access.org.id, &access.catalog, raw).await
+    }
 }
 
 pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
@@ -120,12 +211,14 @@ impl App {
             members::touch_activity(&mut conn, org.id, p.user_id, now, ACTIVITY_RESOLUTION_MS)
                 .await?;
         }
-        let role = resolve_role(&member.role);
+        let catalog = load_catalog(&mut conn, org.id).await?;
+        let role = effective_role(&mut conn, org.id, p.user_id, &member.role, &catalog, &[]).await?;
         Ok(OrgAccess {
             principal: p.clone(),
             org,
             member,
             role,
+            catalog,
         })
     }
 
@@ -182,7 +275,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         self.org_access(p, slug.as_str()).await
     }
 
@@ -246,14 +339,14 @@ impl App {
             }
         }
         if let Some(r) = &u.default_role {
-            let role = parse_role(r)?;
+            let role = self.parse_role(access, r).await?;
             if role.is_owner() {
                 return Err(invalid(
                     "default_role",
                     "the default role for sign-ups cannot be owner",
                 ));
             }
-            policy::may_grant(&access.role, &role)?;
+            policy::may_grant(&access.role, &role, &access.catalog)?;
             s.default_role = role.name().to_string();
         }
         if access.org.personal_user_id.is_some() && s.self_registration {
@@ -287,7 +380,7 @@ impl App {
         )
         .await?;
         let org = orgs::get(&mut tx, current.id).await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(org)
     }
 
@@ -321,7 +414,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }
@@ -338,7 +431,15 @@ pub(crate) async fn lock_and_recheck(conn: &mut Conn, access: &OrgAccess) -> Res
     if me.status != MemberStatus::Active.as_str() {
         return Err(AppError::MembershipInactive { status: me.status });
     }
-    Ok(resolve_role(&me.role))
+    effective_role(
+        conn,
+        access.org.id,
+        access.principal.user_id,
+        &me.role,
+        &access.catalog,
+        &[],
+    )
+    .await
 }
 
 /// Removes a membership after checking the last-owner rule, under the org's

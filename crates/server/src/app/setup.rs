@@ -122,7 +122,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(Seeded {
             user_id,
             temporary_password: temporary,

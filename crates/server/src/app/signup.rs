@@ -5,7 +5,7 @@
 use super::audit::{record, AuditEntry};
 use super::auth::{create_account, hash_blocking};
 use super::error::Result;
-use super::orgs::{lock_and_recheck, parse_role, OrgAccess};
+use super::orgs::{lock_and_recheck, OrgAccess};
 use super::outbox::queue;
 use super::time::now_ms;
 use super::{App, AppError, Principal, RequestMeta};
@@ -130,7 +130,7 @@ impl App {
         }
         self.enter_review(&mut tx, &org, user_id, &email, &name, json!({}), meta)
             .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -248,10 +248,12 @@ impl App {
         role: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Member> {
-        let role = parse_role(role.unwrap_or(&access.org.settings.default_role))?;
+        let role = self
+            .parse_role(access, role.unwrap_or(&access.org.settings.default_role))
+            .await?;
         let mut tx = self.store().begin().await?;
         let (member, actor) = self.reviewing_member(&mut tx, access, user_id).await?;
-        policy::may_grant(&actor, &role)?;
+        policy::may_grant(&actor, &role, &access.catalog)?;
         members::update(
             &mut tx,
             access.org.id,
@@ -297,7 +299,7 @@ impl App {
         let updated = members::find(&mut tx, access.org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(updated)
     }
 
@@ -336,7 +338,7 @@ impl App {
             &text,
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

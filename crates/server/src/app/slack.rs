@@ -185,7 +185,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(c)
     }
 
@@ -219,7 +219,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -355,7 +355,7 @@ impl App {
             meta,
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(format!(
             "Thanks {name}: your request to join {} is waiting for an administrator's approval.",
             org.name
@@ -502,7 +502,7 @@ impl App {
             },
         )
         .await?;
-        roster_store::commit(tx).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -1,0 +1,245 @@
+//! The authorization index cache: one compiled [`OrgIndex`] per org, kept
+//! current so that a check reads memory only.
+//!
+//! Freshness works by generations. Every committed write in this process
+//! bumps a global generation ([`App::commit`]); a background task bumps it
+//! too when it sees that another replica changed an org (org revisions move
+//! on every write, see `roster_store::orgs::lock`). A check uses an org's
+//! index as is when the index was confirmed at the current generation:
+//! two atomic loads. Otherwise it confirms it first: one query for the
+//! org's revision, and a full reload only if that revision moved. So the
+//! check right after a change sees it, and checks in between changes do no
+//! I/O at all.
+
+use super::error::Result;
+use super::time::now_ms;
+use super::App;
+use roster_authz::{GrantFact, GroupFact, MemberFact, OrgIndex, OrgState, ResourceFact, RoleFact};
+use roster_authz::{RuleFact, Subject};
+use roster_domain::{ActionClass, Catalog};
+use roster_store::access_state::AccessFacts;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+#[derive(Default)]
+pub(crate) struct AuthzCache {
+    generation: AtomicU64,
+    slots: RwLock<HashMap<i64, Arc<Slot>>>,
+}
+
+struct Slot {
+    /// The index and the generation at which it was last confirmed.
+    current: RwLock<Option<(Arc<OrgIndex>, u64)>>,
+    /// One loader at a time per org.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl AuthzCache {
+    /// Marks every index as needing confirmation before its next use.
+    pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn slot(&self, org_id: i64) -> Arc<Slot> {
+        if let Some(s) = self.slots.read().unwrap_or_else(|e| e.into_inner()).get(&org_id) {
+            return s.clone();
+        }
+        self.slots
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(org_id)
+            .or_insert_with(|| {
+                Arc::new(Slot {
+                    current: RwLock::new(None),
+                    loading: tokio::sync::Mutex::new(()),
+                })
+            })
+            .clone()
+    }
+
+    /// The revisions of the loaded indexes.
+    fn loaded_revisions(&self) -> Vec<(i64, i64)> {
+        self.slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|(org, s)| {
+                s.current
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .map(|(ix, _)| (*org, ix.revision()))
+            })
+            .collect()
+    }
+}
+
+impl Slot {
+    fn get(&self, generation: u64) -> Option<Arc<OrgIndex>> {
+        match &*self.current.read().unwrap_or_else(|e| e.into_inner()) {
+            Some((ix, g)) if *g >= generation => Some(ix.clone()),
+            _ => None,
+        }
+    }
+
+    fn set(&self, ix: Arc<OrgIndex>, generation: u64) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((ix, generation));
+    }
+}
+
+impl App {
+    /// Commits a transaction and makes the next authorization check in this
+    /// process see its effect.
+    pub(crate) async fn commit(&self, tx: roster_store::Tx) -> Result<()> {
+        roster_store::commit(tx).await?;
+        self.inner.authz.invalidate();
+        Ok(())
+    }
+
+    /// The org's current authorization index.
+    pub async fn org_index(&self, org_id: i64) -> Result<Arc<OrgIndex>> {
+        let cache = &self.inner.authz;
+        let slot = cache.slot(org_id);
+        let generation = cache.generation.load(Ordering::Acquire);
+        if let Some(ix) = slot.get(generation) {
+            return Ok(ix);
+        }
+        let _one_loader = slot.loading.lock().await;
+        // The generation read before touching the database: a change
+        // committed after this point bumps it again.
+        let generation = cache.generation.load(Ordering::Acquire);
+        if let Some(ix) = slot.get(generation) {
+            return Ok(ix);
+        }
+        let mut conn = self.store().conn().await?;
+        let stale = slot
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(ix, _)| ix.clone());
+        if let Some(ix) = stale {
+            // Approved requests expire by the clock, which the index
+            // compares itself: an unchanged revision means nothing to load.
+            if roster_store::access_state::revision(&mut conn, org_id).await? == ix.revision() {
+                slot.set(ix.clone(), generation);
+                return Ok(ix);
+            }
+        }
+        let facts = roster_store::access_state::load(&mut conn, org_id, now_ms()).await?;
+        let ix = Arc::new(OrgIndex::build(compile(org_id, facts)));
+        slot.set(ix.clone(), generation);
+        Ok(ix)
+    }
+
+    /// Notices changes made by other replicas: when an org whose index is
+    /// loaded has moved to another revision, the next check reloads it.
+    pub(crate) async fn watch_revisions(&self) -> Result<()> {
+        let loaded = self.inner.authz.loaded_revisions();
+        if loaded.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.store().conn().await?;
+        let now: HashMap<i64, i64> = roster_store::access_state::revisions(&mut conn)
+            .await?
+            .into_iter()
+            .collect();
+        if loaded
+            .iter()
+            .any(|(org, rev)| now.get(org).is_none_or(|r| r != rev))
+        {
+            self.inner.authz.invalidate();
+        }
+        Ok(())
+    }
+}
+
+/// Turns stored facts into the engine's input.
+pub(crate) fn compile(org_id: i64, f: AccessFacts) -> OrgState {
+    let mut catalog = Catalog::default_catalog();
+    for row in &f.actions {
+        if let Ok(class) = ActionClass::parse(&row.class) {
+            let _ = catalog.add(&row.resource_type, &row.action, class);
+        }
+    }
+    let roles = f
+        .roles
+        .iter()
+        .map(|r| RoleFact {
+            name: r.name.clone(),
+            permissions: super::orgs::stored_permissions(&r.permissions, &catalog),
+        })
+        .collect();
+    let mut resource_groups: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (r, g) in &f.resource_groups {
+        resource_groups.entry(*r).or_default().push(*g);
+    }
+    OrgState {
+        org_id,
+        revision: f.revision,
+        roles,
+        members: f
+            .members
+            .into_iter()
+            .map(|m| MemberFact {
+                user_id: m.user_id,
+                active: m.status == "active" && m.disabled == 0,
+                email: m.email,
+                role: m.role,
+            })
+            .collect(),
+        groups: f
+            .groups
+            .into_iter()
+            .map(|(id, name)| GroupFact { id, name })
+            .collect(),
+        group_members: f.group_members,
+        resources: f
+            .resources
+            .into_iter()
+            .map(|r| ResourceFact {
+                groups: resource_groups.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                resource_type: r.resource_type,
+                name: r.name,
+                parent_id: r.parent_id,
+                review_actions: r
+                    .review_actions
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                review_approvals: u32::try_from(r.review_approvals.max(1)).unwrap_or(1),
+            })
+            .collect(),
+        rules: f
+            .rules
+            .into_iter()
+            .filter_map(|r| {
+                let subject = match (r.user_id, r.group_id) {
+                    (Some(u), _) => Subject::User(u),
+                    (None, Some(g)) => Subject::Group(g),
+                    (None, None) => return None,
+                };
+                Some(RuleFact {
+                    id: r.id,
+                    subject,
+                    role: r.role,
+                    resource_id: r.resource_id,
+                })
+            })
+            .collect(),
+        grants: f
+            .grants
+            .into_iter()
+            .map(|g| GrantFact {
+                request_id: g.id,
+                user_id: g.requester_id,
+                resource_id: g.resource_id,
+                action: g.action,
+                expires_at: g.expires_at,
+            })
+            .collect(),
+        catalog,
+    }
+}

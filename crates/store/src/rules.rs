@@ -1,0 +1,170 @@
+//! Access rules: (subject, role, scope).
+
+use crate::sql::Sql;
+use crate::{Conn, Result, StoreError};
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RuleRow {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub user_email: Option<String>,
+    pub group_id: Option<i64>,
+    pub group_name: Option<String>,
+    pub role: String,
+    pub resource_id: Option<i64>,
+    /// `type/name` of the resource, for a rule on one.
+    pub resource: Option<String>,
+    pub created_at: i64,
+}
+
+const SELECT: &str = "SELECT a.id, a.user_id, u.email AS user_email, a.group_id,
+        g.name AS group_name, a.role, a.resource_id,
+        CASE WHEN r.id IS NULL THEN NULL ELSE r.resource_type || '/' || r.name END AS resource,
+        a.created_at
+    FROM access_rules a
+    LEFT JOIN users u ON u.id = a.user_id
+    LEFT JOIN groups g ON g.id = a.group_id
+    LEFT JOIN resources r ON r.id = a.resource_id";
+
+#[derive(Debug, Clone, Default)]
+pub struct RuleFilter {
+    pub user_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub role: Option<String>,
+    pub resource_id: Option<i64>,
+    /// Only org-wide rules.
+    pub org_wide: bool,
+    pub after_id: Option<i64>,
+}
+
+pub async fn list(conn: &mut Conn, org_id: i64, f: &RuleFilter, limit: i64) -> Result<Vec<RuleRow>> {
+    let mut q = Sql::new(SELECT);
+    q.push(" WHERE a.org_id = ").bind_i64(org_id);
+    if let Some(u) = f.user_id {
+        q.push(" AND a.user_id = ").bind_i64(u);
+    }
+    if let Some(g) = f.group_id {
+        q.push(" AND a.group_id = ").bind_i64(g);
+    }
+    if let Some(r) = &f.role {
+        q.push(" AND a.role = ").bind_text(r.clone());
+    }
+    if let Some(r) = f.resource_id {
+        q.push(" AND a.resource_id = ").bind_i64(r);
+    }
+    if f.org_wide {
+        q.push(" AND a.resource_id IS NULL");
+    }
+    if let Some(a) = f.after_id {
+        q.push(" AND a.id > ").bind_i64(a);
+    }
+    q.push(" ORDER BY a.id LIMIT ").bind_i64(limit);
+    let rows = q.query().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| RuleRow::from_row(r).map_err(StoreError::from))
+        .collect()
+}
+
+pub async fn get(conn: &mut Conn, org_id: i64, id: i64) -> Result<RuleRow> {
+    sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND a.id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+pub struct NewRule<'a> {
+    pub org_id: i64,
+    pub user_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub role: &'a str,
+    pub resource_id: Option<i64>,
+    pub created_by: i64,
+    pub now: i64,
+}
+
+/// Adds a rule, or returns the id of the same rule if it exists already,
+/// so that granting twice is harmless. The bool says whether it was new.
+pub async fn insert(conn: &mut Conn, r: NewRule<'_>) -> Result<(i64, bool)> {
+    let existing: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM access_rules WHERE org_id = $1 AND role = $2
+           AND COALESCE(user_id, 0) = $3 AND COALESCE(group_id, 0) = $4
+           AND COALESCE(resource_id, 0) = $5",
+    )
+    .bind(r.org_id)
+    .bind(r.role)
+    .bind(r.user_id.unwrap_or(0))
+    .bind(r.group_id.unwrap_or(0))
+    .bind(r.resource_id.unwrap_or(0))
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id,)) = existing {
+        return Ok((id, false));
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO access_rules (org_id, user_id, group_id, role, resource_id, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(r.org_id)
+    .bind(r.user_id)
+    .bind(r.group_id)
+    .bind(r.role)
+    .bind(r.resource_id)
+    .bind(r.created_by)
+    .bind(r.now)
+    .fetch_one(conn)
+    .await?;
+    Ok((id, true))
+}
+
+pub async fn delete(conn: &mut Conn, org_id: i64, id: i64) -> Result<()> {
+    let done = sqlx::query("DELETE FROM access_rules WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Removes the rules naming a user in an org (when they leave it).
+pub async fn delete_for_user(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM access_rules WHERE org_id = $1 AND user_id = $2")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The roles of the rules that apply to `user_id` at one of `scopes`
+/// (resource ids; `None` in the list stands for the org), directly or
+/// through one of the user's groups.
+pub async fn roles_for(
+    conn: &mut Conn,
+    org_id: i64,
+    user_id: i64,
+    resource_ids: &[i64],
+) -> Result<Vec<String>> {
+    let mut q = Sql::new("SELECT DISTINCT a.role FROM access_rules a WHERE a.org_id = ");
+    q.bind_i64(org_id);
+    q.push(" AND (a.user_id = ").bind_i64(user_id);
+    q.push(" OR a.group_id IN (SELECT group_id FROM group_members WHERE org_id = ")
+        .bind_i64(org_id)
+        .push(" AND user_id = ")
+        .bind_i64(user_id)
+        .push("))");
+    q.push(" AND (a.resource_id IS NULL");
+    for r in resource_ids {
+        q.push(" OR a.resource_id = ").bind_i64(*r);
+    }
+    q.push(")");
+    let rows = q.query().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(StoreError::from))
+        .collect()
+}
