@@ -7,6 +7,7 @@ mod groups;
 mod helpers;
 mod smtp;
 
+mod access;
 mod api;
 mod auth;
 mod cli;

@@ -18,7 +18,7 @@ pub mod permission;
 pub mod policy;
 pub mod role;
 
-pub use error::{DomainError, Field};
+pub use error::{DomainError, Field, ManagementPermissionName};
 pub use names::{
     DisplayName, Email, GroupName, IdentityProvider, MemberStatus, OrgName, OrgSlug, Password, Team,
 };

@@ -495,3 +495,287 @@ pub struct GroupMemberRequest {
     /// The user's id.
     pub user_id: i64,
 }
+
+// ----- fine-grained access -----
+
+/// One action of a resource type.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResourceActionView {
+    pub name: String,
+    /// `read`, `write`, `secret` or `admin`.
+    pub class: String,
+    /// Whether the action is in the default catalog (and so in every org).
+    pub default: bool,
+}
+
+/// A resource type of the org's catalog.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResourceTypeView {
+    pub name: String,
+    pub default: bool,
+    pub actions: Vec<ResourceActionView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewActionRequest {
+    pub name: String,
+    /// `read`, `write`, `secret` or `admin`.
+    pub class: String,
+}
+
+/// Adds a type, or actions to an existing type.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceTypeRequest {
+    pub name: String,
+    pub actions: Vec<NewActionRequest>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Management permissions (`users:invite`), platform actions
+    /// (`clusters:deploy`), whole types (`clusters:*`) or classes on every
+    /// type (`*:read`).
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleUpdateRequest {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+}
+
+/// Where a deleted role was in use.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoleDeleted {
+    pub members: i64,
+    pub pending_invitations: i64,
+    pub rules: i64,
+    pub replacement: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewPolicyView {
+    /// `type:action`s that need approval on the resource and below it.
+    pub actions: Vec<String>,
+    /// How many approvals a request needs (1 to 10).
+    #[serde(default = "one")]
+    pub approvals: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResourceView {
+    pub id: i64,
+    /// `type/name`.
+    pub key: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub name: String,
+    /// `type/name` of the parent.
+    pub parent: Option<String>,
+    /// The groups the resource admits (empty: it names none).
+    pub groups: Vec<String>,
+    pub review: Option<ReviewPolicyView>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRequest {
+    /// `type/name`, e.g. `clusters/eu-1`.
+    pub key: String,
+    #[serde(default)]
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub review: Option<ReviewPolicyView>,
+}
+
+/// A change to a resource. An absent field stays; `parent: null` makes the
+/// resource a root and `review: null` removes its policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceUpdateRequest {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub parent: Option<Option<String>>,
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<ReviewPolicyView>)]
+    pub review: Option<Option<ReviewPolicyView>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessRuleView {
+    pub id: i64,
+    /// The member the rule is for, by email (or the group).
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub role: String,
+    /// `type/name`, or none for the whole org.
+    pub resource: Option<String>,
+    pub created_at: String,
+}
+
+/// Grant a role to a member (`user`: email or id) or a group, org-wide or
+/// on one resource and everything below it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRuleRequest {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    pub role: String,
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The member's email or user id.
+    pub user: String,
+    /// `type:action`, e.g. `clusters:deploy`, or a management permission.
+    pub action: String,
+    /// `type/name`; absent for the org as a whole.
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckResponse {
+    pub allowed: bool,
+    /// Names the rule, group or request that allowed it, or the step that
+    /// denied it.
+    pub reason: String,
+    /// `org_role`, `access_rule`, `review_request`, `not_member`,
+    /// `inactive`, `no_grant`, `not_in_groups` or `review_required`.
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBatchRequest {
+    pub checks: Vec<CheckRequest>,
+}
+
+/// One answer of a batch: a decision, or the problem with that query.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckBatchItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<i64>,
+    /// Set when the query itself was bad (unknown action, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckBatchResponse {
+    pub results: Vec<CheckBatchItem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PermissionView {
+    pub permission: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PermissionsResponse {
+    pub user: i64,
+    pub resource: Option<String>,
+    pub permissions: Vec<PermissionView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AllowedResourcesResponse {
+    pub user: String,
+    pub action: String,
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequestRequest {
+    /// `type/name`.
+    pub resource: String,
+    /// `type:action`.
+    pub action: String,
+    pub reason: String,
+    /// How long the action is allowed once approved (60 s to 30 days).
+    pub duration_seconds: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDecisionRequest {
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewVoteView {
+    pub reviewer: String,
+    /// `approve` or `reject`.
+    pub decision: String,
+    pub comment: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReviewRequestView {
+    pub id: i64,
+    pub requester: String,
+    pub resource: String,
+    pub action: String,
+    pub reason: String,
+    pub duration_seconds: i64,
+    pub approvals_required: i64,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+    /// When an approved request stops granting.
+    pub expires_at: Option<String>,
+    pub votes: Vec<ReviewVoteView>,
+}

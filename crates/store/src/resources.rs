@@ -218,3 +218,14 @@ pub async fn ancestry(conn: &mut Conn, id: i64) -> Result<Vec<i64>> {
     }
     Ok(out)
 }
+
+/// A resource's own review policy: its actions (space-separated, empty for
+/// none) and the approvals it needs.
+pub async fn policy(conn: &mut Conn, id: i64) -> Result<(String, i64)> {
+    Ok(
+        sqlx::query_as("SELECT review_actions, review_approvals FROM resources WHERE id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
+}

@@ -23,12 +23,7 @@ pub async fn actions(conn: &mut Conn, org_id: i64) -> Result<Vec<ActionRow>> {
 }
 
 /// Adds an action. One that exists is [`StoreError::Conflict`].
-pub async fn insert_action(
-    conn: &mut Conn,
-    org_id: i64,
-    row: &ActionRow,
-    now: i64,
-) -> Result<()> {
+pub async fn insert_action(conn: &mut Conn, org_id: i64, row: &ActionRow, now: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO resource_actions (org_id, resource_type, action, class, description, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",

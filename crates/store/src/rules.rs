@@ -38,7 +38,12 @@ pub struct RuleFilter {
     pub after_id: Option<i64>,
 }
 
-pub async fn list(conn: &mut Conn, org_id: i64, f: &RuleFilter, limit: i64) -> Result<Vec<RuleRow>> {
+pub async fn list(
+    conn: &mut Conn,
+    org_id: i64,
+    f: &RuleFilter,
+    limit: i64,
+) -> Result<Vec<RuleRow>> {
     let mut q = Sql::new(SELECT);
     q.push(" WHERE a.org_id = ").bind_i64(org_id);
     if let Some(u) = f.user_id {

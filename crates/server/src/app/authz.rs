@@ -25,6 +25,8 @@ use std::sync::{Arc, RwLock};
 #[derive(Default)]
 pub(crate) struct AuthzCache {
     generation: AtomicU64,
+    /// Org slugs to ids. Slugs never change, so entries never go stale.
+    slug_ids: RwLock<HashMap<String, i64>>,
     slots: RwLock<HashMap<i64, Arc<Slot>>>,
 }
 
@@ -42,7 +44,12 @@ impl AuthzCache {
     }
 
     fn slot(&self, org_id: i64) -> Arc<Slot> {
-        if let Some(s) = self.slots.read().unwrap_or_else(|e| e.into_inner()).get(&org_id) {
+        if let Some(s) = self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&org_id)
+        {
             return s.clone();
         }
         self.slots
@@ -95,6 +102,29 @@ impl App {
         roster_store::commit(tx).await?;
         self.inner.authz.invalidate();
         Ok(())
+    }
+
+    /// The id of the org named `slug`, from memory after the first time.
+    pub(crate) async fn org_id_by_slug(&self, slug: &str) -> Result<i64> {
+        let cache = &self.inner.authz;
+        if let Some(id) = cache
+            .slug_ids
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(slug)
+        {
+            return Ok(*id);
+        }
+        let mut conn = self.store().conn().await?;
+        let org = roster_store::orgs::find_by_slug(&mut conn, slug)
+            .await?
+            .ok_or(super::AppError::NotFound("organization"))?;
+        cache
+            .slug_ids
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(slug.to_owned(), org.id);
+        Ok(org.id)
     }
 
     /// The org's current authorization index.

@@ -156,7 +156,11 @@ impl App {
         Ok(renamed)
     }
 
-    /// Deletes a group; its members stay in the org. Needs `groups:manage`.
+    /// Deletes a group; its members stay in the org, and the access rules
+    /// naming it go with it. A group that gates resources is refused:
+    /// deleting it would silently open them (or, once only deleted groups
+    /// remain, lock them), so the resources are changed first.
+    /// Needs `groups:manage`.
     pub async fn delete_group(
         &self,
         access: &OrgAccess,
@@ -165,6 +169,17 @@ impl App {
     ) -> Result<()> {
         let mut tx = self.store().begin().await?;
         let group = self.managed_group(&mut tx, access, name).await?;
+        let gated = roster_store::resources::gated_by(&mut tx, group.id).await?;
+        if !gated.is_empty() {
+            return Err(AppError::Conflict {
+                code: "group_in_use",
+                message: format!(
+                    "group {} gates {}; remove it from those resources first",
+                    group.name,
+                    gated.join(", ")
+                ),
+            });
+        }
         groups::delete(&mut tx, group.id).await?;
         self.audit_group(
             &mut tx,

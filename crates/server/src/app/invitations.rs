@@ -102,7 +102,10 @@ impl App {
         let email = Email::parse(&item.email)?;
         let role = match &item.role {
             Some(r) => self.parse_role(access, r).await?,
-            None => self.parse_role(access, &access.org.settings.default_role).await?,
+            None => {
+                self.parse_role(access, &access.org.settings.default_role)
+                    .await?
+            }
         };
         let team = Team::parse(item.team.as_deref().unwrap_or(""))?;
         let groups: Vec<String> = GroupName::parse_list(item.groups.iter().map(String::as_str))?

@@ -83,7 +83,10 @@ impl App {
         }
         let role = match &new.role {
             Some(r) => self.parse_role(access, r).await?,
-            None => self.parse_role(access, &access.org.settings.default_role).await?,
+            None => {
+                self.parse_role(access, &access.org.settings.default_role)
+                    .await?
+            }
         };
         policy::may_grant(&access.role, &role, &access.catalog)?;
 
@@ -375,13 +378,15 @@ impl App {
             .as_ref()
             .is_some_and(|r| r.name() != current_role.name())
         {
-            policy::may_change_role(&actor, &current_role, &role, &access.catalog).or_else(|e| {
-                if only_approval {
-                    policy::may_grant(&actor, &role, &access.catalog)
-                } else {
-                    Err(e)
-                }
-            })?;
+            policy::may_change_role(&actor, &current_role, &role, &access.catalog).or_else(
+                |e| {
+                    if only_approval {
+                        policy::may_grant(&actor, &role, &access.catalog)
+                    } else {
+                        Err(e)
+                    }
+                },
+            )?;
         }
         let others = members::count_active_owners_except(&mut tx, org.id, user_id).await?;
         ensure_owner_remains(

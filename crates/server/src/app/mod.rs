@@ -8,15 +8,18 @@
 //! org's lock, so that concurrent requests cannot both pass a check that
 //! only one of them may pass.
 
+pub mod access;
 mod audit;
 pub mod auth;
 mod authz;
+pub mod check;
 mod error;
 pub mod groups;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod outbox;
+pub mod requests;
 pub mod setup;
 pub mod signup;
 pub mod slack;

@@ -88,10 +88,12 @@ pub(crate) async fn load_role(
     if let Some(r) = Role::builtin_named(&n) {
         return Ok(r);
     }
-    Ok(match roster_store::roles::find(conn, org_id, n.as_str()).await? {
-        Some(row) => Role::custom(n, stored_permissions(&row.permissions, catalog)),
-        None => Role::nothing(n),
-    })
+    Ok(
+        match roster_store::roles::find(conn, org_id, n.as_str()).await? {
+            Some(row) => Role::custom(n, stored_permissions(&row.permissions, catalog)),
+            None => Role::nothing(n),
+        },
+    )
 }
 
 /// Parses a role named in a request: a built-in role or one of the org's
@@ -212,7 +214,8 @@ impl App {
                 .await?;
         }
         let catalog = load_catalog(&mut conn, org.id).await?;
-        let role = effective_role(&mut conn, org.id, p.user_id, &member.role, &catalog, &[]).await?;
+        let role =
+            effective_role(&mut conn, org.id, p.user_id, &member.role, &catalog, &[]).await?;
         Ok(OrgAccess {
             principal: p.clone(),
             org,

@@ -70,6 +70,9 @@ fn api() -> (Router<AppState>, OpenApi) {
         .merge(routes::signup::router())
         .merge(routes::slack::router())
         .merge(routes::roles::router())
+        .merge(routes::resources::router())
+        .merge(routes::check::router())
+        .merge(routes::requests::router())
         .merge(routes::audit::router())
         .merge(routes::setup::api_router());
     let (router, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())

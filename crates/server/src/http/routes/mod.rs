@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod check;
 pub mod groups;
 pub mod health;
 pub mod invitations;
@@ -9,6 +10,8 @@ pub mod invite_page;
 pub mod orgs;
 pub mod outbox;
 pub mod password_page;
+pub mod requests;
+pub mod resources;
 pub mod roles;
 pub mod setup;
 pub mod signup;

@@ -1,0 +1,211 @@
+//! The check API: "may this user do this action on this resource?"
+//!
+//! Answered from the org's in-memory index ([`App::org_index`]): once the
+//! index is current, a check reads no database. The caller is authorized
+//! from the same index: an active member may ask about themselves; asking
+//! about someone else needs `users:read` (which every built-in role holds;
+//! a platform's service account gets it through its role).
+
+use super::error::Result;
+use super::time::now_ms;
+use super::{App, AppError, Principal};
+use roster_authz::{Action, Decision, OrgIndex, Reason, ResourceId};
+use roster_domain::{DomainError, Field, ManagementPermission, ManagementPermissionName};
+use std::sync::Arc;
+
+/// One question.
+#[derive(Debug, Clone)]
+pub struct CheckQuery {
+    /// A member's email or numeric user id.
+    pub user: String,
+    /// `type:action`, or a management permission.
+    pub action: String,
+    /// `type/name`; none for the org as a whole.
+    pub resource: Option<String>,
+}
+
+/// One answer.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub allowed: bool,
+    pub reason: String,
+    /// Stable name of the kind of reason (`org_role`, `access_rule`,
+    /// `review_request`, `not_member`, `inactive`, `no_grant`,
+    /// `not_in_groups`, `review_required`).
+    pub code: &'static str,
+    pub rule_id: Option<i64>,
+    pub request_id: Option<i64>,
+}
+
+/// The org's index with the caller checked against it.
+pub struct CheckContext {
+    pub index: Arc<OrgIndex>,
+    caller: i64,
+    may_read_users: bool,
+}
+
+fn invalid(field: &'static str, message: String) -> AppError {
+    AppError::Domain(DomainError::Invalid {
+        field: Field(field),
+        message,
+    })
+}
+
+impl CheckContext {
+    /// Resolves a user reference to an id: a number is an id, anything
+    /// else an email. An unknown email resolves to no one (id 0), which
+    /// every check denies as "not a member".
+    pub fn user_id(&self, user: &str) -> Result<i64> {
+        let user = user.trim();
+        let id = match user.parse::<i64>() {
+            Ok(id) => id,
+            Err(_) if user.contains('@') => {
+                if user.bytes().any(|b| b.is_ascii_uppercase()) {
+                    self.index.user_by_email(&user.to_lowercase()).unwrap_or(0)
+                } else {
+                    self.index.user_by_email(user).unwrap_or(0)
+                }
+            }
+            Err(_) => {
+                return Err(invalid(
+                    "user",
+                    format!("{user:?} is neither an email nor a user id"),
+                ))
+            }
+        };
+        if id != self.caller && !self.may_read_users {
+            return Err(AppError::Domain(DomainError::MissingPermission(
+                ManagementPermissionName(ManagementPermission::UsersRead.as_str()),
+            )));
+        }
+        Ok(id)
+    }
+
+    pub fn action(&self, action: &str) -> Result<Action> {
+        self.index.action(action.trim()).ok_or_else(|| {
+            invalid(
+                "action",
+                format!(
+                    "unknown action {:?}; see GET /orgs/{{org}}/resource-types",
+                    action.trim()
+                ),
+            )
+        })
+    }
+
+    pub fn resource(&self, key: Option<&str>) -> Result<Option<ResourceId>> {
+        match key.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(k) => self
+                .index
+                .resource(k)
+                .map(Some)
+                .ok_or_else(|| invalid("resource", format!("no resource {k} in this org"))),
+        }
+    }
+
+    /// Answers one query.
+    pub fn check(&self, q: &CheckQuery, now: i64) -> Result<CheckOutcome> {
+        let user = self.user_id(&q.user)?;
+        let action = self.action(&q.action)?;
+        let resource = self.resource(q.resource.as_deref())?;
+        let d = self.index.check(user, action, resource, now);
+        Ok(self.outcome(&d, action, resource))
+    }
+
+    pub fn outcome(
+        &self,
+        d: &Decision,
+        action: Action,
+        resource: Option<ResourceId>,
+    ) -> CheckOutcome {
+        CheckOutcome {
+            allowed: d.allowed,
+            reason: self.index.explain(d, action, resource),
+            code: d.reason.code(),
+            rule_id: d.reason.rule_id(),
+            request_id: d.request_id(),
+        }
+    }
+}
+
+impl App {
+    /// The index of the org named `slug`, for a caller who is an active
+    /// member of it. Like [`App::org_access`], an org the caller is not in
+    /// is "not found".
+    pub async fn check_context(&self, p: &Principal, slug: &str) -> Result<CheckContext> {
+        let org_id = self.org_id_by_slug(slug).await?;
+        let index = self.org_index(org_id).await?;
+        let read = Action::Management(ManagementPermission::UsersRead);
+        let me = index.check(p.user_id, read, None, now_ms());
+        match me.reason {
+            Reason::NotMember => return Err(AppError::NotFound("organization")),
+            Reason::Inactive => {
+                return Err(AppError::MembershipInactive {
+                    status: "not active".into(),
+                })
+            }
+            _ => {}
+        }
+        Ok(CheckContext {
+            index,
+            caller: p.user_id,
+            may_read_users: me.allowed,
+        })
+    }
+
+    /// Answers one check.
+    pub async fn check(&self, p: &Principal, slug: &str, q: &CheckQuery) -> Result<CheckOutcome> {
+        let cx = self.check_context(p, slug).await?;
+        cx.check(q, now_ms())
+    }
+
+    /// Every permission a member holds in the org, or on a resource.
+    pub async fn permissions(
+        &self,
+        p: &Principal,
+        slug: &str,
+        user: &str,
+        resource: Option<&str>,
+    ) -> Result<Vec<(String, CheckOutcome)>> {
+        let cx = self.check_context(p, slug).await?;
+        let user = cx.user_id(user)?;
+        if !cx.index.is_member(user) {
+            return Err(AppError::NotFound("member"));
+        }
+        let r = cx.resource(resource)?;
+        Ok(cx
+            .index
+            .permissions(user, r, now_ms())
+            .into_iter()
+            .map(|(name, d)| {
+                let action = cx.index.action(&name);
+                let outcome = match action {
+                    Some(a) => cx.outcome(&d, a, r),
+                    None => CheckOutcome {
+                        allowed: d.allowed,
+                        reason: String::new(),
+                        code: d.reason.code(),
+                        rule_id: d.reason.rule_id(),
+                        request_id: d.request_id(),
+                    },
+                };
+                (name, outcome)
+            })
+            .collect())
+    }
+
+    /// The resources on which a member may do `action`.
+    pub async fn resources_allowed(
+        &self,
+        p: &Principal,
+        slug: &str,
+        user: &str,
+        action: &str,
+    ) -> Result<Vec<String>> {
+        let cx = self.check_context(p, slug).await?;
+        let user = cx.user_id(user)?;
+        let action = cx.action(action)?;
+        Ok(cx.index.resources_allowed(user, action, now_ms()))
+    }
+}

@@ -1,0 +1,404 @@
+//! Review requests (SPEC §1): a member asks to do one action on a resource
+//! whose policy needs review; eligible reviewers approve or reject; once
+//! enough approve, the action is allowed until the request expires.
+//!
+//! Eligibility is decided from the database under the org's lock, like
+//! every other rule: the reviewer holds `requests:approve` at the resource
+//! (org role, or a rule at the org or on the resource or an ancestor),
+//! shares a group with the resource when it (or its nearest ancestor that
+//! names groups) names groups, and is not the requester.
+
+use super::access::find_resource;
+use super::audit::{record, AuditEntry};
+use super::error::Result;
+use super::orgs::{effective_role, invalid, load_catalog, lock_and_recheck, OrgAccess};
+use super::outbox::queue;
+use super::time::now_ms;
+use super::{App, AppError, RequestMeta};
+use roster_domain::ManagementPermission;
+use roster_store::requests::{self, RequestFilter, RequestRow, VoteRow};
+use roster_store::{members, resources, Conn, StoreError};
+use serde_json::json;
+
+/// Shortest and longest grant a request may ask for.
+pub const MIN_DURATION_SECONDS: i64 = 60;
+pub const MAX_DURATION_SECONDS: i64 = 30 * 24 * 3600;
+
+/// A request to create.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub resource: String,
+    pub action: String,
+    pub reason: String,
+    pub duration_seconds: i64,
+}
+
+/// A request with its votes.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub row: RequestRow,
+    pub votes: Vec<VoteRow>,
+}
+
+/// Whether `user_id` may review a request on `resource_id`, read under the
+/// org's lock. Returns the reason when not.
+async fn reviewer_refusal(
+    conn: &mut Conn,
+    access: &OrgAccess,
+    org_role: &str,
+    req: &RequestRow,
+) -> Result<Option<String>> {
+    let user_id = access.principal.user_id;
+    if req.requester_id == user_id {
+        return Ok(Some("you cannot review your own request".into()));
+    }
+    let catalog = load_catalog(conn, access.org.id).await?;
+    let chain = resources::ancestry(conn, req.resource_id).await?;
+    let role = effective_role(conn, access.org.id, user_id, org_role, &catalog, &chain).await?;
+    if !role.has(ManagementPermission::RequestsApprove) {
+        return Ok(Some(format!(
+            "reviewing needs requests:approve on {}",
+            req.resource
+        )));
+    }
+    // The nearest resource up the chain that names groups.
+    for id in &chain {
+        let gate = gate_groups(conn, *id).await?;
+        if gate.is_empty() {
+            continue;
+        }
+        let mine = members::groups_of(conn, access.org.id, &[user_id]).await?;
+        let shares = mine
+            .get(&user_id)
+            .is_some_and(|groups| groups.iter().any(|g| gate.contains(g)));
+        if !shares {
+            return Ok(Some(format!(
+                "{} admits only the groups {}; reviewers must share one of them",
+                req.resource,
+                gate.join(", ")
+            )));
+        }
+        break;
+    }
+    Ok(None)
+}
+
+async fn gate_groups(conn: &mut Conn, resource_id: i64) -> Result<Vec<String>> {
+    Ok(resources::group_names(conn, resource_id).await?)
+}
+
+impl App {
+    /// Asks for review of `action` on a resource whose policy needs it.
+    /// Any active member may ask; reviewers are told by email.
+    pub async fn create_request(
+        &self,
+        access: &OrgAccess,
+        new: NewRequest,
+        meta: &RequestMeta,
+    ) -> Result<RequestInfo> {
+        let reason = new.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            return Err(invalid("reason", "give a reason of 1 to 1000 characters"));
+        }
+        if !(MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&new.duration_seconds) {
+            return Err(invalid(
+                "duration_seconds",
+                format!("the duration is between {MIN_DURATION_SECONDS} seconds and 30 days"),
+            ));
+        }
+        let action = new.action.trim();
+        let known = action
+            .split_once(':')
+            .is_some_and(|(t, a)| access.catalog.class_of(t, a).is_some());
+        if !known {
+            return Err(invalid(
+                "action",
+                format!("unknown action {action:?}; actions are written type:action"),
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        lock_and_recheck(&mut tx, access).await?;
+        let res = find_resource(
+            &mut tx,
+            access.org.id,
+            &access.catalog,
+            "resource",
+            &new.resource,
+        )
+        .await?;
+        // The nearest policy up the chain decides whether review is needed.
+        let chain = resources::ancestry(&mut tx, res.id).await?;
+        let mut approvals = None;
+        for id in &chain {
+            let row = resources::policy(&mut tx, *id).await?;
+            if row.0.is_empty() {
+                continue;
+            }
+            if row.0.split_whitespace().any(|a| a == action) {
+                approvals = Some(row.1);
+            }
+            break;
+        }
+        let key = format!("{}/{}", res.resource_type, res.name);
+        let Some(approvals) = approvals else {
+            return Err(AppError::Conflict {
+                code: "review_not_required",
+                message: format!("{action} on {key} needs no review; no request is needed"),
+            });
+        };
+        let now = now_ms();
+        let id = requests::insert(
+            &mut tx,
+            requests::NewRequest {
+                org_id: access.org.id,
+                requester_id: access.principal.user_id,
+                resource_id: res.id,
+                action,
+                reason,
+                duration_seconds: new.duration_seconds,
+                approvals_required: approvals,
+                now,
+            },
+        )
+        .await?;
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(access.org.id),
+                actor: Some(&access.principal),
+                action: "request.create",
+                target: format!("request:{id}"),
+                details: json!({
+                    "resource": key, "action": action, "reason": reason,
+                    "duration_seconds": new.duration_seconds,
+                }),
+            },
+        )
+        .await?;
+        let row = requests::get(&mut tx, access.org.id, id).await?;
+        self.commit(tx).await?;
+        // Notify the reviewers the current index names. Notifications are
+        // queued in their own transaction: the request stands either way,
+        // and the reviewers list can be read from the index just updated.
+        self.notify_reviewers(access, &row).await?;
+        Ok(RequestInfo {
+            row,
+            votes: Vec::new(),
+        })
+    }
+
+    async fn notify_reviewers(&self, access: &OrgAccess, row: &RequestRow) -> Result<()> {
+        let index = self.org_index(access.org.id).await?;
+        let Some(resource) = index.resource(&row.resource) else {
+            return Ok(());
+        };
+        let reviewers: Vec<String> = index
+            .reviewers(row.requester_id, resource)
+            .into_iter()
+            .map(|(_, email)| email.to_owned())
+            .collect();
+        if reviewers.is_empty() {
+            tracing::warn!(
+                request = row.id,
+                "a review request has no eligible reviewer"
+            );
+            return Ok(());
+        }
+        let mut tx = self.store().begin().await?;
+        for email in reviewers {
+            let text = format!(
+                "{} asks to do {} on {} in {} for {} minutes.\n\nReason: {}\n\n\
+                 Approve: roster requests approve {} --org {}\nReject: roster requests reject {} --org {}",
+                row.requester_email,
+                row.action,
+                row.resource,
+                access.org.name,
+                row.duration_seconds / 60,
+                row.reason,
+                row.id,
+                access.org.slug,
+                row.id,
+                access.org.slug,
+            );
+            queue(
+                &mut tx,
+                Some(access.org.id),
+                "review_request",
+                &email,
+                &format!(
+                    "Review request {}: {} on {}",
+                    row.id, row.action, row.resource
+                ),
+                &text,
+            )
+            .await?;
+        }
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// One request with its votes. Needs `users:read`, or being the
+    /// requester.
+    pub async fn get_request(&self, access: &OrgAccess, id: i64) -> Result<RequestInfo> {
+        let mut conn = self.store().conn().await?;
+        let row = requests::get(&mut conn, access.org.id, id)
+            .await
+            .map_err(not_found)?;
+        if row.requester_id != access.principal.user_id {
+            access.require(ManagementPermission::UsersRead)?;
+        }
+        let votes = requests::votes(&mut conn, id).await?;
+        Ok(RequestInfo { row, votes })
+    }
+
+    /// Requests, optionally by status or only the caller's own. Listing
+    /// others' requests needs `users:read`.
+    pub async fn list_requests(
+        &self,
+        access: &OrgAccess,
+        status: Option<&str>,
+        mine: bool,
+        after_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RequestRow>> {
+        if !mine {
+            access.require(ManagementPermission::UsersRead)?;
+        }
+        if let Some(s) = status {
+            if !matches!(s, "pending" | "approved" | "rejected") {
+                return Err(invalid("status", "status is pending, approved or rejected"));
+            }
+        }
+        let mut conn = self.store().conn().await?;
+        Ok(requests::list(
+            &mut conn,
+            access.org.id,
+            &RequestFilter {
+                status: status.map(str::to_owned),
+                requester_id: mine.then_some(access.principal.user_id),
+                after_id,
+            },
+            limit,
+        )
+        .await?)
+    }
+
+    /// Approves (`approve = true`) or rejects a pending request as an
+    /// eligible reviewer. Enough approvals grant the action until the
+    /// request's duration has passed; one rejection ends it.
+    pub async fn review_request(
+        &self,
+        access: &OrgAccess,
+        id: i64,
+        approve: bool,
+        comment: &str,
+        meta: &RequestMeta,
+    ) -> Result<RequestInfo> {
+        let comment = comment.trim();
+        if comment.chars().count() > 1000 {
+            return Err(invalid("comment", "at most 1000 characters"));
+        }
+        let mut tx = self.store().begin().await?;
+        lock_and_recheck(&mut tx, access).await?;
+        let req = requests::get(&mut tx, access.org.id, id)
+            .await
+            .map_err(not_found)?;
+        if req.status != "pending" {
+            return Err(AppError::Conflict {
+                code: "request_decided",
+                message: format!("request {id} is {} already", req.status),
+            });
+        }
+        let me = members::find(&mut tx, access.org.id, access.principal.user_id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        if let Some(why) = reviewer_refusal(&mut tx, access, &me.role, &req).await? {
+            return Err(AppError::Forbidden(why));
+        }
+        let now = now_ms();
+        let decision = if approve { "approve" } else { "reject" };
+        requests::vote(
+            &mut tx,
+            id,
+            access.principal.user_id,
+            decision,
+            comment,
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AppError::Conflict {
+                code: "already_reviewed",
+                message: format!("you have reviewed request {id} already"),
+            },
+            other => other.into(),
+        })?;
+        let votes = requests::votes(&mut tx, id).await?;
+        let approvals = votes.iter().filter(|v| v.decision == "approve").count() as i64;
+        let outcome = if !approve {
+            requests::decide(&mut tx, id, "rejected", now, None).await?;
+            Some("rejected")
+        } else if approvals >= req.approvals_required {
+            let expires = now + req.duration_seconds * 1000;
+            requests::decide(&mut tx, id, "approved", now, Some(expires)).await?;
+            Some("approved")
+        } else {
+            None
+        };
+        record(
+            &mut tx,
+            meta,
+            AuditEntry {
+                org_id: Some(access.org.id),
+                actor: Some(&access.principal),
+                action: if approve {
+                    "request.approve"
+                } else {
+                    "request.reject"
+                },
+                target: format!("request:{id}"),
+                details: json!({
+                    "requester": req.requester_email, "resource": req.resource,
+                    "action": req.action, "comment": comment,
+                    "approvals": approvals, "required": req.approvals_required,
+                    "outcome": outcome.unwrap_or("pending"),
+                }),
+            },
+        )
+        .await?;
+        if let Some(outcome) = outcome {
+            let text = format!(
+                "Your request {id} to do {} on {} in {} was {outcome} by {}.{}",
+                req.action,
+                req.resource,
+                access.org.name,
+                access.principal.email,
+                if outcome == "approved" {
+                    format!(" It is allowed for {} minutes.", req.duration_seconds / 60)
+                } else {
+                    String::new()
+                }
+            );
+            queue(
+                &mut tx,
+                Some(access.org.id),
+                "review_decision",
+                &req.requester_email,
+                &format!("Request {id} {outcome}"),
+                &text,
+            )
+            .await?;
+        }
+        let row = requests::get(&mut tx, access.org.id, id).await?;
+        self.commit(tx).await?;
+        Ok(RequestInfo { row, votes })
+    }
+}
+
+fn not_found(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound => AppError::NotFound("request"),
+        other => other.into(),
+    }
+}

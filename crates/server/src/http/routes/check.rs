@@ -1,0 +1,146 @@
+//! The check API: `/orgs/{org}/check`, `/orgs/{org}/check/batch` and
+//! `/orgs/{org}/users/{id}/permissions`.
+
+use crate::app::check::{CheckOutcome, CheckQuery};
+use crate::app::time::now_ms;
+use crate::http::error::{app_problem, ApiError};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::http::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use roster_proto::{
+    CheckBatchItem, CheckBatchRequest, CheckBatchResponse, CheckRequest, CheckResponse,
+    PermissionView, PermissionsResponse, Problem,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The most checks one batch may hold.
+pub const MAX_BATCH: usize = 10_000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(check))
+        .routes(routes!(check_batch))
+        .routes(routes!(permissions))
+}
+
+fn query(r: CheckRequest) -> CheckQuery {
+    CheckQuery {
+        user: r.user,
+        action: r.action,
+        resource: r.resource,
+    }
+}
+
+fn response(o: CheckOutcome) -> CheckResponse {
+    CheckResponse {
+        allowed: o.allowed,
+        reason: o.reason,
+        code: o.code.to_owned(),
+        rule_id: o.rule_id,
+        request_id: o.request_id,
+    }
+}
+
+/// May `user` do `action` (on `resource`)? Answers with the decision and
+/// the rule, group or request that allowed it, or the step that denied it.
+/// Asking about another member needs `users:read`. Answered from memory:
+/// the very next check after any change sees it.
+#[utoipa::path(post, path = "/orgs/{org}/check", tag = "check", security(("bearer" = [])), request_body = CheckRequest,
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 200, body = CheckResponse), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, description = "unknown action or resource", body = Problem)))]
+async fn check(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath(org): ApiPath<String>,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> Result<Json<CheckResponse>, ApiError> {
+    let outcome = state.app.check(&p, &org, &query(req)).await?;
+    Ok(Json(response(outcome)))
+}
+
+/// Many checks at once (up to 10,000), answered in order. A bad query
+/// (unknown action, ...) gets an `error` in its place; the others are
+/// answered.
+#[utoipa::path(post, path = "/orgs/{org}/check/batch", tag = "check", security(("bearer" = [])), request_body = CheckBatchRequest,
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 200, body = CheckBatchResponse), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn check_batch(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath(org): ApiPath<String>,
+    ApiJson(req): ApiJson<CheckBatchRequest>,
+) -> Result<Json<CheckBatchResponse>, ApiError> {
+    if req.checks.len() > MAX_BATCH {
+        return Err(ApiError::request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "batch_too_large",
+            format!("a batch holds at most {MAX_BATCH} checks"),
+        ));
+    }
+    let cx = state.app.check_context(&p, &org).await?;
+    let now = now_ms();
+    let results = req
+        .checks
+        .into_iter()
+        .map(|c| match cx.check(&query(c), now) {
+            Ok(o) => CheckBatchItem {
+                allowed: Some(o.allowed),
+                reason: Some(o.reason),
+                code: Some(o.code.to_owned()),
+                rule_id: o.rule_id,
+                request_id: o.request_id,
+                error: None,
+            },
+            Err(e) => CheckBatchItem {
+                allowed: None,
+                reason: None,
+                code: Some(app_problem(&e).1.code),
+                rule_id: None,
+                request_id: None,
+                error: Some(e.to_string()),
+            },
+        })
+        .collect();
+    Ok(Json(CheckBatchResponse { results }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PermissionsQuery {
+    /// A resource (`type/name`); absent for org-wide permissions.
+    resource: Option<String>,
+}
+
+/// Every permission a member holds in the org, or on a resource, each with
+/// the reason. Asking about another member needs `users:read`.
+#[utoipa::path(get, path = "/orgs/{org}/users/{id}/permissions", tag = "check", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id"), PermissionsQuery),
+    responses((status = 200, body = PermissionsResponse), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn permissions(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiQuery(q): ApiQuery<PermissionsQuery>,
+) -> Result<Json<PermissionsResponse>, ApiError> {
+    let list = state
+        .app
+        .permissions(&p, &org, &id.to_string(), q.resource.as_deref())
+        .await?;
+    Ok(Json(PermissionsResponse {
+        user: id,
+        resource: q.resource,
+        permissions: list
+            .into_iter()
+            .map(|(permission, o)| PermissionView {
+                permission,
+                reason: o.reason,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,189 @@
+//! `/orgs/{org}/requests`: review requests.
+
+use crate::app::requests::{NewRequest, RequestInfo};
+use crate::app::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, Meta};
+use crate::http::pagination;
+use crate::http::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use roster_proto::{
+    Page, Problem, ReviewDecisionRequest, ReviewRequestRequest, ReviewRequestView, ReviewVoteView,
+};
+use roster_store::requests::RequestRow;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_requests, create_request))
+        .routes(routes!(show_request))
+        .routes(routes!(approve_request))
+        .routes(routes!(reject_request))
+}
+
+fn view(row: RequestRow, votes: Vec<roster_store::requests::VoteRow>) -> ReviewRequestView {
+    ReviewRequestView {
+        id: row.id,
+        requester: row.requester_email,
+        resource: row.resource,
+        action: row.action,
+        reason: row.reason,
+        duration_seconds: row.duration_seconds,
+        approvals_required: row.approvals_required,
+        status: row.status,
+        created_at: rfc3339(row.created_at),
+        decided_at: row.decided_at.map(rfc3339),
+        expires_at: row.expires_at.map(rfc3339),
+        votes: votes
+            .into_iter()
+            .map(|v| ReviewVoteView {
+                reviewer: v.reviewer_email,
+                decision: v.decision,
+                comment: v.comment,
+                at: rfc3339(v.at),
+            })
+            .collect(),
+    }
+}
+
+fn info_view(i: RequestInfo) -> ReviewRequestView {
+    view(i.row, i.votes)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RequestListQuery {
+    /// `pending`, `approved` or `rejected`.
+    status: Option<String>,
+    /// Only the caller's own requests (needs no `users:read`).
+    mine: Option<bool>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Review requests, oldest first. Listing others' requests needs
+/// `users:read`.
+#[utoipa::path(get, path = "/orgs/{org}/requests", tag = "requests", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug"), RequestListQuery),
+    responses((status = 200, body = Page<ReviewRequestView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn list_requests(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RequestListQuery>,
+) -> Result<Json<Page<ReviewRequestView>>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    let limit = pagination::limit(q.limit)?;
+    let after = pagination::decode("q", q.cursor.as_deref())?;
+    let mut rows = state
+        .app
+        .list_requests(
+            &access,
+            q.status.as_deref(),
+            q.mine.unwrap_or(false),
+            after,
+            limit + 1,
+        )
+        .await?;
+    let next = pagination::next(&mut rows, limit, "q", |r| r.id);
+    Ok(Json(Page {
+        items: rows.into_iter().map(|r| view(r, Vec::new())).collect(),
+        next_cursor: next,
+    }))
+}
+
+/// Ask to do an action on a resource whose review policy requires it.
+/// Eligible reviewers are notified by email.
+#[utoipa::path(post, path = "/orgs/{org}/requests", tag = "requests", security(("bearer" = [])), request_body = ReviewRequestRequest,
+    params(("org" = String, Path, description = "the org's slug")),
+    responses((status = 201, body = ReviewRequestView), (status = 409, description = "`review_not_required`", body = Problem), (status = 422, body = Problem)))]
+async fn create_request(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath(org): ApiPath<String>,
+    ApiJson(req): ApiJson<ReviewRequestRequest>,
+) -> Result<(StatusCode, Json<ReviewRequestView>), ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    let info = state
+        .app
+        .create_request(
+            &access,
+            NewRequest {
+                resource: req.resource,
+                action: req.action,
+                reason: req.reason,
+                duration_seconds: req.duration_seconds,
+            },
+            &meta,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(info_view(info))))
+}
+
+/// One request with its votes.
+#[utoipa::path(get, path = "/orgs/{org}/requests/{id}", tag = "requests", security(("bearer" = [])),
+    params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
+    responses((status = 200, body = ReviewRequestView), (status = 404, body = Problem)))]
+async fn show_request(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    ApiPath((org, id)): ApiPath<(String, i64)>,
+) -> Result<Json<ReviewRequestView>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    Ok(Json(info_view(state.app.get_request(&access, id).await?)))
+}
+
+async fn decide(
+    state: AppState,
+    p: crate::app::Principal,
+    meta: crate::app::RequestMeta,
+    org: String,
+    id: i64,
+    approve: bool,
+    req: ReviewDecisionRequest,
+) -> Result<Json<ReviewRequestView>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    let comment = req.comment.unwrap_or_default();
+    let info = state
+        .app
+        .review_request(&access, id, approve, &comment, &meta)
+        .await?;
+    Ok(Json(info_view(info)))
+}
+
+/// Approve a pending request as an eligible reviewer: holding
+/// `requests:approve` on the resource, sharing a group with it when it
+/// names groups, and not the requester.
+#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/approve", tag = "requests", security(("bearer" = [])), request_body = ReviewDecisionRequest,
+    params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
+    responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
+async fn approve_request(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiJson(req): ApiJson<ReviewDecisionRequest>,
+) -> Result<Json<ReviewRequestView>, ApiError> {
+    decide(state, p, meta, org, id, true, req).await
+}
+
+/// Reject a pending request as an eligible reviewer; one rejection ends it.
+#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/reject", tag = "requests", security(("bearer" = [])), request_body = ReviewDecisionRequest,
+    params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
+    responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
+async fn reject_request(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiJson(req): ApiJson<ReviewDecisionRequest>,
+) -> Result<Json<ReviewRequestView>, ApiError> {
+    decide(state, p, meta, org, id, false, req).await
+}
