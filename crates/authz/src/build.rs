@@ -180,14 +180,17 @@ impl OrgIndex {
             .enumerate()
             .map(|(i, r)| (r.id, i as u32))
             .collect();
-        let mut resource_rules: Vec<Vec<Rule>> = (0..resource_db_ids.len()).map(|_| Vec::new()).collect();
+        let mut resource_rules: Vec<Vec<Rule>> =
+            (0..resource_db_ids.len()).map(|_| Vec::new()).collect();
         for rule in &state.rules {
             let role = role_id(&rule.role);
             if role == NONE {
                 continue;
             }
             match (rule.resource_id, rule.subject) {
-                (None, Subject::User(u)) => member_org_rules.entry(u).or_default().push((role, rule.id)),
+                (None, Subject::User(u)) => {
+                    member_org_rules.entry(u).or_default().push((role, rule.id))
+                }
                 (None, Subject::Group(g)) => {
                     if let Some(&gi) = group_ids.get(&g) {
                         group_org_rules[gi as usize].push((role, rule.id));

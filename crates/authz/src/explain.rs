@@ -138,9 +138,9 @@ impl OrgIndex {
             Reason::Inactive => {
                 "denied: the user's membership is not active or the account is disabled".into()
             }
-            Reason::NoGrant => format!(
-                "denied: no role, access rule or approved request grants {what} on {on}"
-            ),
+            Reason::NoGrant => {
+                format!("denied: no role, access rule or approved request grants {what} on {on}")
+            }
             Reason::NotInGroups { gate } => {
                 let from = if Some(gate) == resource {
                     String::new()

@@ -500,7 +500,10 @@ impl OrgIndex {
         }
         let res = &self.resources[resource.0 as usize];
         res.gate_from == NONE
-            || intersects(&member.groups, &self.resources[res.gate_from as usize].groups)
+            || intersects(
+                &member.groups,
+                &self.resources[res.gate_from as usize].groups,
+            )
     }
 
     /// The members who may review a request by `requester` on `resource`.

@@ -139,7 +139,10 @@ fn built_in_roles_follow_the_classes_on_every_type() {
         check(&ix, ALICE, "clusters:read", None).reason,
         Reason::OrgRole { role: 0 }
     );
-    assert_eq!(why(&ix, ALICE, "clusters:read", None), "allowed by the org-wide role owner");
+    assert_eq!(
+        why(&ix, ALICE, "clusters:read", None),
+        "allowed by the org-wide role owner"
+    );
 }
 
 #[test]
@@ -220,7 +223,15 @@ fn an_action_under_review_needs_an_approved_unexpired_request() {
     let r = ix.resource("clusters/eu-1");
     assert!(!ix.check(BOB, a, r, 2_000).allowed);
     // Exactly that resource: the request does not cover the environment.
-    assert!(!check(&ix, BOB, "clusters:deploy", Some("environments/payments-prod")).allowed);
+    assert!(
+        !check(
+            &ix,
+            BOB,
+            "clusters:deploy",
+            Some("environments/payments-prod")
+        )
+        .allowed
+    );
 }
 
 #[test]
@@ -249,8 +260,14 @@ fn an_approved_request_grants_an_action_no_rule_grants() {
 #[test]
 fn inactive_members_and_strangers_get_nothing() {
     let ix = OrgIndex::build(state());
-    assert_eq!(check(&ix, DAVE, "clusters:read", None).reason, Reason::Inactive);
-    assert_eq!(check(&ix, 99, "clusters:read", None).reason, Reason::NotMember);
+    assert_eq!(
+        check(&ix, DAVE, "clusters:read", None).reason,
+        Reason::Inactive
+    );
+    assert_eq!(
+        check(&ix, 99, "clusters:read", None).reason,
+        Reason::NotMember
+    );
     // A rule naming a role that no longer exists grants nothing.
     assert!(!check(&ix, CAROL, "clusters:update", None).allowed);
 }
@@ -283,7 +300,10 @@ fn permissions_and_resources_list_what_checks_allow() {
         .collect();
     assert!(perms.contains(&"users:read".to_owned()));
     assert!(perms.contains(&"clusters:update".to_owned()));
-    assert!(!perms.contains(&"clusters:deploy".to_owned()), "under review");
+    assert!(
+        !perms.contains(&"clusters:deploy".to_owned()),
+        "under review"
+    );
     let deployable = ix.resources_allowed(BOB, ix.action("clusters:update").unwrap(), 1_000);
     assert_eq!(deployable, ["clusters/eu-1"]);
     let readable = ix.resources_allowed(CAROL, ix.action("targets:read").unwrap(), 1_000);

@@ -39,6 +39,7 @@ pub struct SessionUser {
     pub must_change_password: bool,
     pub disabled: bool,
     pub last_seen_at: i64,
+    pub expires_at: i64,
 }
 
 #[derive(FromRow)]
@@ -50,12 +51,14 @@ struct Row {
     must_change_password: i64,
     disabled: i64,
     last_seen_at: i64,
+    expires_at: i64,
 }
 
 /// Resolves an unexpired session by token hash.
 pub async fn find_live(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<SessionUser>> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at
+        "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
+                s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2",
     )
@@ -71,6 +74,7 @@ pub async fn find_live(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Op
         must_change_password: flag(r.must_change_password),
         disabled: flag(r.disabled),
         last_seen_at: r.last_seen_at,
+        expires_at: r.expires_at,
     }))
 }
 

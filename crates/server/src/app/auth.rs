@@ -236,8 +236,13 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let now = now_ms();
+        let token_hash = self.keys().hash_token(token);
+        if let Some(p) = self.inner.authz.cached_session(&token_hash, now) {
+            return Ok(p);
+        }
+        let generation = self.inner.authz.generation();
         let mut conn = self.store().conn().await?;
-        let found = sessions::find_live(&mut conn, &self.keys().hash_token(token), now).await?;
+        let found = sessions::find_live(&mut conn, &token_hash, now).await?;
         let Some(s) = found.filter(|s| !s.disabled) else {
             return Err(AppError::Unauthenticated);
         };
@@ -245,22 +250,28 @@ impl App {
             sessions::touch(&mut conn, s.session_id, now).await?;
             users::touch_activity(&mut conn, s.user_id, now, ACTIVITY_RESOLUTION_MS).await?;
         }
-        Ok(Principal {
+        let p = Principal {
             user_id: s.user_id,
             email: s.email,
             name: s.name,
             session_id: s.session_id,
             must_change_password: s.must_change_password,
-        })
+        };
+        self.inner
+            .authz
+            .cache_session(token_hash, p.clone(), s.expires_at, generation, now);
+        Ok(p)
     }
 
     /// Ends the current session.
     pub async fn logout(&self, p: &Principal) -> Result<()> {
         let mut conn = self.store().conn().await?;
-        match sessions::delete(&mut conn, p.session_id).await {
+        let done = match sessions::delete(&mut conn, p.session_id).await {
             Ok(()) | Err(roster_store::StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
-        }
+        };
+        self.inner.authz.invalidate();
+        done
     }
 
     /// Changes the signed-in user's password. Other sessions end; this one
@@ -326,12 +337,14 @@ impl App {
 
     pub async fn end_session(&self, p: &Principal, session_id: i64) -> Result<()> {
         let mut conn = self.store().conn().await?;
-        sessions::delete_for_user(&mut conn, p.user_id, session_id)
+        let done = sessions::delete_for_user(&mut conn, p.user_id, session_id)
             .await
             .map_err(|e| match e {
                 roster_store::StoreError::NotFound => AppError::NotFound("session"),
                 other => other.into(),
-            })
+            });
+        self.inner.authz.invalidate();
+        done
     }
 }
 

@@ -25,9 +25,26 @@ use std::sync::{Arc, RwLock};
 #[derive(Default)]
 pub(crate) struct AuthzCache {
     generation: AtomicU64,
+    /// Validated sessions by token hash, so that a request with a known
+    /// token reads no database. An entry serves while no write has
+    /// committed in this process since it was validated and for at most
+    /// [`SESSION_CACHE_MS`] (the bound for changes made by other replicas).
+    sessions: RwLock<HashMap<String, CachedSession>>,
     /// Org slugs to ids. Slugs never change, so entries never go stale.
     slug_ids: RwLock<HashMap<String, i64>>,
     slots: RwLock<HashMap<i64, Arc<Slot>>>,
+}
+
+/// How long a validated session serves from memory at most.
+pub(crate) const SESSION_CACHE_MS: i64 = 1_000;
+/// Past this many cached sessions the cache starts over.
+const SESSION_CACHE_MAX: usize = 100_000;
+
+struct CachedSession {
+    principal: super::Principal,
+    expires_at: i64,
+    generation: u64,
+    cached_at: i64,
 }
 
 struct Slot {
@@ -41,6 +58,43 @@ impl AuthzCache {
     /// Marks every index as needing confirmation before its next use.
     pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn cached_session(&self, token_hash: &str, now: i64) -> Option<super::Principal> {
+        let generation = self.generation();
+        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        let s = sessions.get(token_hash)?;
+        (s.generation == generation && now < s.expires_at && now - s.cached_at < SESSION_CACHE_MS)
+            .then(|| s.principal.clone())
+    }
+
+    /// Remembers a session validated at `generation` (read before the
+    /// database was).
+    pub(crate) fn cache_session(
+        &self,
+        token_hash: String,
+        principal: super::Principal,
+        expires_at: i64,
+        generation: u64,
+        now: i64,
+    ) {
+        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        if sessions.len() >= SESSION_CACHE_MAX {
+            sessions.clear();
+        }
+        sessions.insert(
+            token_hash,
+            CachedSession {
+                principal,
+                expires_at,
+                generation,
+                cached_at: now,
+            },
+        );
     }
 
     fn slot(&self, org_id: i64) -> Arc<Slot> {
