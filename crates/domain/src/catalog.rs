@@ -174,7 +174,9 @@ impl Catalog {
         if !valid_name(action) {
             return Err(DomainError::invalid(
                 "actions",
-                format!("{action:?} is not an action name (a-z, 0-9, '-', '_', starting with a letter)"),
+                format!(
+                    "{action:?} is not an action name (a-z, 0-9, '-', '_', starting with a letter)"
+                ),
             ));
         }
         Ok(())

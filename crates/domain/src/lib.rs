@@ -18,6 +18,7 @@ pub mod permission;
 pub mod policy;
 pub mod role;
 
+pub use catalog::Catalog;
 pub use error::{DomainError, Field, ManagementPermissionName};
 pub use names::{
     DisplayName, Email, GroupName, IdentityProvider, MemberStatus, OrgName, OrgSlug, Password, Team,
@@ -25,5 +26,4 @@ pub use names::{
 pub use permission::{
     ActionClass, ClassSet, ManagementPermission, ManagementSet, Permission, PlatformPermission,
 };
-pub use catalog::Catalog;
 pub use role::{BuiltinRole, PlatformGrant, Role, RoleName, RolePermissions};

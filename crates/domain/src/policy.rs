@@ -35,7 +35,10 @@ pub fn may_grant(actor: &Role, role: &Role, catalog: &Catalog) -> Result<(), Dom
     }
     // A class is covered when the actor holds the class, or holds every
     // action of that class on every type by name.
-    for class in role.platform_classes().missing_from(actor.platform_classes()) {
+    for class in role
+        .platform_classes()
+        .missing_from(actor.platform_classes())
+    {
         if let Some((t, a, _)) = catalog
             .all_actions()
             .find(|(t, a, c)| *c == class && !actor.grants_platform(t, a, *c))

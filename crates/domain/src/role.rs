@@ -396,7 +396,13 @@ mod tests {
     fn custom_permissions_parse_against_the_catalog() {
         let c = Catalog::default_catalog();
         let p = RolePermissions::parse(
-            &["users:read", "clusters:*", "clusters:deploy", "*:read", "targets:exec"],
+            &[
+                "users:read",
+                "clusters:*",
+                "clusters:deploy",
+                "*:read",
+                "targets:exec",
+            ],
             &c,
         )
         .unwrap();
@@ -409,7 +415,13 @@ mod tests {
             p.to_strings(),
             ["users:read", "*:read", "clusters:*", "targets:exec"]
         );
-        for bad in ["clusters:explode", "nosuch:*", "*:everything", "users:fly", "x"] {
+        for bad in [
+            "clusters:explode",
+            "nosuch:*",
+            "*:everything",
+            "users:fly",
+            "x",
+        ] {
             assert!(RolePermissions::parse(&[bad], &c).is_err(), "{bad}");
         }
     }
