@@ -354,3 +354,71 @@ async fn one_invitation_accepted_on_two_replicas_at_once_lets_one_in() {
         assert_eq!(items[0]["status"], "active");
     }
 }
+
+/// A rule revoked through one replica stops allowing on another within a
+/// second (SPEC §5): the other replica's in-memory index follows org
+/// revisions. The test allows five seconds so that a loaded machine does
+/// not fail it; the design bound is a quarter of a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_revoked_through_one_replica_stops_allowing_on_the_others() {
+    let r = spawn_replicas(2, None).await;
+    let owner: Value = r
+        .login_res(0, OWNER_EMAIL, OWNER_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let owner = owner["token"].as_str().unwrap().to_owned();
+    r.member(0, &owner, "dwight@acme.test", "viewer", 0).await;
+    let post = |replica: usize, path: &str, body: Value| {
+        r.http
+            .post(format!("{}/api/v1/orgs/{ORG}/{path}", r.bases[replica]))
+            .bearer_auth(&owner)
+            .json(&body)
+            .send()
+    };
+    post(0, "resources", json!({"key": "clusters/eu-1"}))
+        .await
+        .unwrap();
+    let rule: Value = post(
+        0,
+        "access-rules",
+        json!({"user": "dwight@acme.test", "role": "contributor", "resource": "clusters/eu-1"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let question = json!({"user": "dwight@acme.test", "action": "clusters:update", "resource": "clusters/eu-1"});
+    let allowed = || async {
+        let d: Value = post(1, "check", question.clone())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        d["allowed"].as_bool().expect("a decision")
+    };
+    // Replica 1 has not seen the org before: it loads it, rule included.
+    assert!(allowed().await);
+    let res = r
+        .http
+        .delete(format!(
+            "{}/api/v1/orgs/{ORG}/access-rules/{}",
+            r.bases[0], rule["id"]
+        ))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while allowed().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica 1 still allows after the rule was revoked on replica 0"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -30,6 +30,8 @@ pub(crate) struct AuthzCache {
     /// committed in this process since it was validated and for at most
     /// [`SESSION_CACHE_MS`] (the bound for changes made by other replicas).
     sessions: RwLock<HashMap<String, CachedSession>>,
+    /// The revisions the replica watcher saw last, per loaded org.
+    seen_revisions: std::sync::Mutex<HashMap<i64, i64>>,
     /// Org slugs to ids. Slugs never change, so entries never go stale.
     slug_ids: RwLock<HashMap<String, i64>>,
     slots: RwLock<HashMap<i64, Arc<Slot>>>,
@@ -229,10 +231,25 @@ impl App {
             .await?
             .into_iter()
             .collect();
-        if loaded
-            .iter()
-            .any(|(org, rev)| now.get(org).is_none_or(|r| r != rev))
-        {
+        // Invalidate when a loaded org's revision differs from its index and
+        // from what the last poll saw: an org that moved once invalidates
+        // once, not on every poll until someone checks it.
+        let mut seen = self
+            .inner
+            .authz
+            .seen_revisions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut moved = false;
+        for (org, rev) in loaded {
+            let current = now.get(&org).copied().unwrap_or(-1);
+            if current != rev && seen.get(&org) != Some(&current) {
+                moved = true;
+            }
+            seen.insert(org, current);
+        }
+        drop(seen);
+        if moved {
             self.inner.authz.invalidate();
         }
         Ok(())
