@@ -11,6 +11,7 @@ pub mod input;
 pub mod output;
 
 use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use roster_proto::NewActionRequest;
 use std::path::PathBuf;
 
 /// The server used when neither `--server`, `ROSTER_SERVER` nor saved
@@ -75,6 +76,28 @@ pub enum Command {
     /// Roles and their permissions
     #[command(subcommand)]
     Roles(RolesCommand),
+    /// Resource types and their actions: what platform permissions name
+    #[command(subcommand)]
+    ResourceTypes(ResourceTypesCommand),
+    /// Registered resources (projects, environments, clusters...) and their tree
+    #[command(subcommand)]
+    Resources(ResourcesCommand),
+    /// Access rules: roles granted to members and groups, org-wide or on a resource
+    #[command(subcommand)]
+    Access(AccessCommand),
+    /// Ask whether a member may do an action, and why
+    ///
+    /// Prints `allowed: REASON` or `denied: REASON`, the reason naming the
+    /// role, access rule, group or review request that decided. The exit
+    /// status is 0 whenever the server answers, allowed or denied: a denial
+    /// is an answer, not a failure. It is 1 only when there is no answer (an
+    /// unknown action, resource or member reference, no permission to ask
+    /// about others, a server that cannot be reached). Scripts read the
+    /// first word, or `allowed` of `--output json`.
+    Check(CheckArgs),
+    /// Review requests: ask for an action that needs approval, approve or reject
+    #[command(subcommand)]
+    Requests(RequestsCommand),
     /// The audit log
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -261,6 +284,14 @@ pub enum UsersCommand {
         /// The user's id
         id: i64,
     },
+    /// Every permission a member holds, org-wide or on a resource, with the reason
+    Permissions {
+        /// The user's id
+        id: i64,
+        /// A resource [default: the organization as a whole]
+        #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        resource: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -315,15 +346,8 @@ pub struct UserListArgs {
     /// Only this identity provider
     #[arg(long, value_name = "PROVIDER")]
     pub identity_provider: Option<String>,
-    /// At most N rows per page
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u32>,
-    /// Continue from a previous page
-    #[arg(long, conflicts_with = "all")]
-    pub cursor: Option<String>,
-    /// Fetch every page
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -409,13 +433,301 @@ pub enum GroupsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum RolesCommand {
-    /// The permission matrix of every role
+    /// The permission matrix of every role, built-in and custom
     List,
     /// One role's description, permissions and platform classes
     Show {
         /// The role's name
         name: String,
     },
+    /// Create a custom role
+    Create(RoleCreateArgs),
+    /// Change a custom role's permissions or description
+    Update(RoleUpdateArgs),
+    /// Delete a custom role; one in use needs a --replacement
+    Delete {
+        /// The role's name
+        name: String,
+        /// The role that takes its place for members, invitations and access rules
+        #[arg(long, value_name = "ROLE")]
+        replacement: Option<String>,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RoleCreateArgs {
+    /// The role's name, e.g. devops
+    pub name: String,
+    /// Comma-separated: management permissions (users:invite), platform
+    /// actions (clusters:deploy), whole types (clusters:*) or a class on
+    /// every type (*:read)
+    #[arg(long, value_name = "PERMISSIONS", value_parser = parse_comma_list)]
+    pub permissions: CommaList,
+    /// What the role is for
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct RoleUpdateArgs {
+    /// The role's name
+    pub name: String,
+    /// Comma-separated, as for `roster roles create`; replaces the current set
+    #[arg(long, group = "changes", value_name = "PERMISSIONS", value_parser = parse_comma_list)]
+    pub permissions: Option<CommaList>,
+    /// What the role is for
+    #[arg(long, group = "changes")]
+    pub description: Option<String>,
+}
+
+// --- resource types, resources, access rules, checks and requests ----------------
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceTypesCommand {
+    /// Every resource type with its actions and their classes
+    List,
+    /// Add a resource type with its actions, or actions to an existing type
+    Add(ResourceTypeAddArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourceTypeAddArgs {
+    /// The type's name, e.g. queues
+    pub name: String,
+    /// An action with its class (read, write, secret or admin), e.g.
+    /// drain:admin; repeatable, or comma-separated
+    #[arg(
+        long = "action",
+        value_name = "NAME:CLASS",
+        required = true,
+        value_delimiter = ',',
+        value_parser = parse_action
+    )]
+    pub actions: Vec<NewActionRequest>,
+    /// What the type is
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourcesCommand {
+    /// Register a resource, optionally under a parent, admitting only some
+    /// groups, with a review policy
+    Create(ResourceCreateArgs),
+    /// The organization's resources, with filters
+    List(ResourceListArgs),
+    /// One resource
+    Show {
+        /// The resource, e.g. clusters/eu-1
+        #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        key: String,
+    },
+    /// Change a resource's parent, groups or review policy
+    Update(ResourceUpdateArgs),
+    /// Delete a resource with its access rules and requests
+    Delete {
+        /// The resource, e.g. clusters/eu-1
+        #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        key: String,
+        /// Also delete everything below it
+        #[arg(long)]
+        cascade: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourceCreateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub key: String,
+    /// The resource it belongs under, e.g. environments/prod
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub parent: Option<String>,
+    /// Only members of these groups may act on it and below it, comma-separated
+    #[arg(long, value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+    /// Actions that need an approved review request here and below,
+    /// comma-separated, e.g. clusters:deploy,clusters:delete
+    #[arg(long, value_name = "ACTIONS", value_parser = parse_comma_list)]
+    pub review_actions: Option<CommaList>,
+    /// How many approvals a review request needs [default: 1]
+    #[arg(long, value_name = "N", requires = "review_actions", value_parser = clap::value_parser!(i64).range(1..=10))]
+    pub approvals: Option<i64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourceListArgs {
+    /// Only resources of this type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub resource_type: Option<String>,
+    /// Only the children of this resource
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub parent: Option<String>,
+    /// With --action: only those this member (email or id) may do the action on
+    #[arg(long, value_name = "EMAIL", requires = "action")]
+    pub user: Option<String>,
+    /// With --user: the action, e.g. clusters:deploy
+    #[arg(long, value_name = "TYPE:ACTION", requires = "user")]
+    pub action: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct ResourceUpdateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub key: String,
+    /// Move it under this resource
+    #[arg(long, group = "changes", value_name = "TYPE/NAME", value_parser = parse_resource_key, conflicts_with = "no_parent")]
+    pub parent: Option<String>,
+    /// Make it a root, with no parent
+    #[arg(long, group = "changes")]
+    pub no_parent: bool,
+    /// Groups, comma-separated; replaces the current set ("" clears)
+    #[arg(long, group = "changes", value_name = "GROUPS", value_parser = parse_comma_list, conflicts_with = "no_groups")]
+    pub groups: Option<CommaList>,
+    /// Name no groups: every member with a grant may act on it
+    #[arg(long, group = "changes")]
+    pub no_groups: bool,
+    /// Actions that need review, comma-separated; replaces the policy's
+    /// actions [default: the current ones]
+    #[arg(long, group = "changes", value_name = "ACTIONS", value_parser = parse_comma_list)]
+    pub review_actions: Option<CommaList>,
+    /// How many approvals a review request needs [default: the current number, else 1]
+    #[arg(long, group = "changes", value_name = "N", value_parser = clap::value_parser!(i64).range(1..=10))]
+    pub approvals: Option<i64>,
+    /// Remove the review policy
+    #[arg(long, group = "changes", conflicts_with_all = ["review_actions", "approvals"])]
+    pub no_review: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Grant a role to a member or a group, org-wide or on a resource and
+    /// everything below it
+    Grant(AccessGrantArgs),
+    /// Revoke an access rule
+    Revoke {
+        /// The rule's id, as `roster access list` shows it
+        id: i64,
+    },
+    /// Access rules, with filters
+    List(AccessListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("subject").required(true)))]
+pub struct AccessGrantArgs {
+    /// The role to grant
+    #[arg(long)]
+    pub role: String,
+    /// The member, by email or user id
+    #[arg(long, group = "subject", value_name = "EMAIL")]
+    pub user: Option<String>,
+    /// The group
+    #[arg(long, group = "subject", value_name = "GROUP")]
+    pub group: Option<String>,
+    /// The resource [default: the whole organization]
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AccessListArgs {
+    /// Rules naming this member (email or id)
+    #[arg(long, value_name = "EMAIL")]
+    pub user: Option<String>,
+    /// Rules naming this group
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Rules granting this role
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Rules on this resource, or `org` for org-wide rules
+    #[arg(long, value_name = "TYPE/NAME|org", value_parser = parse_rule_scope)]
+    pub resource: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The member, by email or user id
+    #[arg(long, value_name = "EMAIL")]
+    pub user: String,
+    /// TYPE:ACTION, e.g. clusters:deploy, or a management permission such as users:invite
+    #[arg(long, value_name = "TYPE:ACTION")]
+    pub action: String,
+    /// The resource [default: the organization as a whole]
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// Ask for review of an action on a resource whose policy needs it
+    Create(RequestCreateArgs),
+    /// Review requests, oldest first
+    List(RequestListArgs),
+    /// One request with its votes
+    Show {
+        /// The request's id
+        id: i64,
+    },
+    /// Approve a pending request, as an eligible reviewer
+    Approve {
+        /// The request's id
+        id: i64,
+        /// A word for the requester
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject a pending request, as an eligible reviewer; one rejection ends it
+    Reject {
+        /// The request's id
+        id: i64,
+        /// A word for the requester
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RequestCreateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub resource: String,
+    /// The action, e.g. clusters:deploy
+    #[arg(long, value_name = "TYPE:ACTION")]
+    pub action: String,
+    /// Why you need it
+    #[arg(long)]
+    pub reason: String,
+    /// How long the action stays allowed once approved: 30m, 2h, 1d, 1h30m
+    /// or a number of seconds
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: i64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RequestListArgs {
+    /// Only this status
+    #[arg(long, value_parser = ["pending", "approved", "rejected"])]
+    pub status: Option<String>,
+    /// Only your own requests
+    #[arg(long)]
+    pub mine: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -468,15 +780,8 @@ pub struct AuditListArgs {
     /// Only events before this time (RFC 3339)
     #[arg(long, value_name = "RFC3339")]
     pub until: Option<String>,
-    /// At most N rows per page
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u32>,
-    /// Continue from a previous page
-    #[arg(long, conflicts_with = "all")]
-    pub cursor: Option<String>,
-    /// Fetch every page
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 // --- invitations and outbox ------------------------------------------------------
@@ -529,15 +834,8 @@ pub struct InvitationListArgs {
     /// Only this status
     #[arg(long, value_parser = ["pending", "accepted", "revoked", "expired"])]
     pub status: Option<String>,
-    /// At most N rows per page
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u32>,
-    /// Continue from a previous page
-    #[arg(long, conflicts_with = "all")]
-    pub cursor: Option<String>,
-    /// Fetch every page
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -593,6 +891,22 @@ pub struct SlackConnectArgs {
     pub secrets_stdin: bool,
 }
 
+// --- shared flags ------------------------------------------------------------------
+
+/// The paging flags of every list.
+#[derive(Debug, Clone, Args)]
+pub struct PageArgs {
+    /// At most N rows per page
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Continue from a previous page
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Fetch every page
+    #[arg(long)]
+    pub all: bool,
+}
+
 // --- parsers -----------------------------------------------------------------------
 
 /// A comma-separated list as given on the command line: items trimmed,
@@ -639,6 +953,84 @@ pub fn parse_invite(raw: &str) -> Result<InviteArg, String> {
         email: email.to_string(),
         role: role.filter(|r| !r.is_empty()).map(str::to_string),
     })
+}
+
+/// Parses a resource key `TYPE/NAME`, e.g. `clusters/eu-1` (trimmed; the
+/// server checks the names themselves).
+pub fn parse_resource_key(raw: &str) -> Result<String, String> {
+    let key = raw.trim();
+    match key.split_once('/') {
+        Some((t, n)) if !t.trim().is_empty() && !n.trim().is_empty() && !n.contains('/') => {
+            Ok(key.to_string())
+        }
+        _ => Err("expected TYPE/NAME, e.g. clusters/eu-1".to_string()),
+    }
+}
+
+/// Parses the scope of an access rule filter: `org`, or a resource key.
+pub fn parse_rule_scope(raw: &str) -> Result<String, String> {
+    if raw.trim() == "org" {
+        return Ok("org".to_string());
+    }
+    parse_resource_key(raw).map_err(|e| format!("{e}, or org"))
+}
+
+/// The classes of platform actions.
+const ACTION_CLASSES: [&str; 4] = ["read", "write", "secret", "admin"];
+
+/// Parses one `--action NAME:CLASS`, e.g. `drain:admin`.
+pub fn parse_action(raw: &str) -> Result<NewActionRequest, String> {
+    let bad = || {
+        format!(
+            "expected NAME:CLASS with CLASS one of {}, e.g. drain:admin",
+            ACTION_CLASSES.join(", ")
+        )
+    };
+    let (name, class) = raw.split_once(':').ok_or_else(bad)?;
+    let (name, class) = (name.trim(), class.trim().to_ascii_lowercase());
+    if name.is_empty() || !ACTION_CLASSES.contains(&class.as_str()) {
+        return Err(bad());
+    }
+    Ok(NewActionRequest {
+        name: name.to_string(),
+        class,
+    })
+}
+
+/// Parses a duration into seconds: `3600`, `90s`, `30m`, `2h`, `1d`, or a
+/// sum such as `1h30m`.
+pub fn parse_duration(raw: &str) -> Result<i64, String> {
+    let bad =
+        || format!("expected a duration such as 30m, 2h, 1d or a number of seconds, not {raw:?}");
+    let text = raw.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return if n > 0 { Ok(n) } else { Err(bad()) };
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total <= 0 {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 /// Parses an invitation id: `7` or `inv:7`, as `roster users list` shows
@@ -1069,6 +1461,207 @@ mod tests {
         }
         assert!(parse(&["slack", "link"]).is_err(), "the code is required");
         assert!(parse(&["slack", "show", "extra"]).is_err());
+    }
+
+    #[test]
+    fn durations_take_units_or_seconds() {
+        assert_eq!(parse_duration("3600").unwrap(), 3600);
+        assert_eq!(parse_duration("90s").unwrap(), 90);
+        assert_eq!(parse_duration("30m").unwrap(), 1800);
+        assert_eq!(parse_duration(" 2h ").unwrap(), 7200);
+        assert_eq!(parse_duration("1d").unwrap(), 86_400);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
+        assert_eq!(parse_duration("2H").unwrap(), 7200);
+        for bad in ["", "0", "-5", "h", "2x", "2h30", "1.5h", "two hours", "0m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("99999999999999999d").is_err(), "overflow");
+    }
+
+    #[test]
+    fn resource_keys_are_type_slash_name() {
+        assert_eq!(
+            parse_resource_key(" clusters/eu-1 ").unwrap(),
+            "clusters/eu-1"
+        );
+        for bad in ["", "clusters", "clusters/", "/eu-1", "a/b/c"] {
+            assert!(parse_resource_key(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_rule_scope("org").unwrap(), "org");
+        assert_eq!(parse_rule_scope("projects/p").unwrap(), "projects/p");
+        assert!(parse_rule_scope("projects").is_err());
+    }
+
+    #[test]
+    fn actions_have_a_class() {
+        let a = parse_action(" drain : Admin ").unwrap();
+        assert_eq!((a.name.as_str(), a.class.as_str()), ("drain", "admin"));
+        for bad in ["drain", "drain:", ":admin", "drain:superuser"] {
+            assert!(parse_action(bad).is_err(), "{bad:?}");
+        }
+        let cli = parse(&[
+            "resource-types",
+            "add",
+            "queues",
+            "--action",
+            "drain:admin,peek:read",
+            "--action",
+            "purge:write",
+        ])
+        .unwrap();
+        let Command::ResourceTypes(ResourceTypesCommand::Add(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        let names: Vec<&str> = args.actions.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["drain", "peek", "purge"]);
+        assert!(
+            parse(&["resource-types", "add", "queues"]).is_err(),
+            "no action"
+        );
+    }
+
+    #[test]
+    fn roles_are_created_updated_and_deleted() {
+        let cli = parse(&[
+            "roles",
+            "create",
+            "devops",
+            "--permissions",
+            "users:read, clusters:*",
+        ])
+        .unwrap();
+        let Command::Roles(RolesCommand::Create(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.permissions, list(&["users:read", "clusters:*"]));
+        assert!(
+            parse(&["roles", "create", "devops"]).is_err(),
+            "no permissions"
+        );
+        assert!(
+            parse(&["roles", "update", "devops"]).is_err(),
+            "nothing to change"
+        );
+        assert!(parse(&["roles", "update", "devops", "--description", "x"]).is_ok());
+        let cli = parse(&["roles", "delete", "devops", "--replacement", "viewer"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Roles(RolesCommand::Delete { yes: false, replacement: Some(ref r), .. }) if r == "viewer"
+        ));
+    }
+
+    #[test]
+    fn resource_updates_take_one_side_of_each_flag_pair() {
+        let cli = parse(&[
+            "resources",
+            "update",
+            "clusters/eu-1",
+            "--no-parent",
+            "--groups",
+            "dev",
+        ])
+        .unwrap();
+        let Command::Resources(ResourcesCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert!(args.no_parent && !args.no_groups && !args.no_review);
+        assert_eq!(args.groups, Some(list(&["dev"])));
+        assert!(
+            parse(&["resources", "update", "clusters/eu-1"]).is_err(),
+            "nothing to change"
+        );
+        for pair in [
+            ["--parent", "projects/p", "--no-parent"],
+            ["--groups", "dev", "--no-groups"],
+            ["--approvals", "2", "--no-review"],
+        ] {
+            let mut args = vec!["resources", "update", "clusters/eu-1"];
+            args.extend(pair);
+            assert!(parse(&args).is_err(), "{pair:?}");
+        }
+        assert!(parse(&["resources", "update", "clusters/eu-1", "--approvals", "11"]).is_err());
+        assert!(parse(&["resources", "update", "clusters", "--no-review"]).is_err());
+        assert!(
+            parse(&["resources", "create", "clusters/eu-1", "--approvals", "2"]).is_err(),
+            "approvals need review actions"
+        );
+        assert!(
+            parse(&["resources", "list", "--user", "a@x.com"]).is_err(),
+            "needs --action"
+        );
+        assert!(parse(&["resources", "list", "--type", "clusters", "--all"]).is_ok());
+    }
+
+    #[test]
+    fn access_grants_name_one_subject() {
+        assert!(parse(&["access", "grant", "--role", "devops"]).is_err());
+        assert!(parse(&[
+            "access", "grant", "--role", "devops", "--user", "a@x.com", "--group", "dev"
+        ])
+        .is_err());
+        let cli = parse(&[
+            "access",
+            "grant",
+            "--role",
+            "devops",
+            "--group",
+            "dev",
+            "--resource",
+            "projects/payments",
+        ])
+        .unwrap();
+        let Command::Access(AccessCommand::Grant(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.group.as_deref(), Some("dev"));
+        assert_eq!(args.resource.as_deref(), Some("projects/payments"));
+        assert!(parse(&["access", "list", "--resource", "org"]).is_ok());
+        assert!(parse(&["access", "revoke", "three"]).is_err());
+    }
+
+    #[test]
+    fn checks_and_requests_parse() {
+        let cli = parse(&["check", "--user", "a@x.com", "--action", "clusters:deploy"]).unwrap();
+        let Command::Check(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.resource, None);
+        assert!(parse(&["check", "--action", "clusters:deploy"]).is_err());
+        let cli = parse(&[
+            "requests",
+            "create",
+            "--resource",
+            "clusters/eu-1",
+            "--action",
+            "clusters:deploy",
+            "--reason",
+            "hotfix",
+            "--duration",
+            "2h",
+        ])
+        .unwrap();
+        let Command::Requests(RequestsCommand::Create(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.duration, 7200);
+        assert!(parse(&["requests", "list", "--status", "lost"]).is_err());
+        assert!(parse(&["requests", "list", "--mine", "--all"]).is_ok());
+        let cli = parse(&["requests", "reject", "4", "--comment", "not now"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Requests(RequestsCommand::Reject {
+                id: 4,
+                comment: Some(_)
+            })
+        ));
+        let cli = parse(&["users", "permissions", "7", "--resource", "clusters/eu-1"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Users(UsersCommand::Permissions {
+                id: 7,
+                resource: Some(_)
+            })
+        ));
     }
 
     #[test]

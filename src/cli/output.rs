@@ -108,6 +108,15 @@ pub fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
+/// `1 member`, `3 members`: a count with its noun, plural unless one.
+pub fn count(n: i64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Cuts `text` to at most `max` characters, marking the cut with `...`.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -161,5 +170,7 @@ mod tests {
         assert_eq!(seconds(86_400), "86400s (1d)");
         assert_eq!(seconds(7_200), "7200s (2h)");
         assert_eq!(seconds(90), "90s");
+        assert_eq!(count(1, "approval"), "1 approval");
+        assert_eq!(count(0, "rule"), "0 rules");
     }
 }

@@ -522,3 +522,453 @@ fn an_owner_invites_from_the_command_line_and_a_newcomer_accepts_the_link() {
         "{again}"
     );
 }
+
+/// Logs in from the config dir `cfg` and makes `dunder` the current org.
+fn login_to_dunder(server: &Server, cfg: &Path, email: &str, password: &str) {
+    ok(roster(
+        server,
+        cfg,
+        &["login", "--email", email, "--password-stdin"],
+        Some(&format!("{password}\n")),
+    ));
+    ok(roster(server, cfg, &["orgs", "switch", "dunder"], None));
+}
+
+/// Adds a member as the owner (signed in at `owner`); with `home`, the
+/// member signs in there and replaces the temporary password. Returns the
+/// member's id.
+fn add_member(server: &Server, owner: &Path, email: &str, home: Option<&Path>) -> String {
+    let created: serde_json::Value = serde_json::from_str(&ok(roster(
+        server,
+        owner,
+        &[
+            "users", "create", "--email", email, "--role", "viewer", "--output", "json",
+        ],
+        None,
+    )))
+    .unwrap();
+    if let Some(home) = home {
+        let temp = created["temporary_password"].as_str().unwrap();
+        ok(roster(
+            server,
+            home,
+            &["login", "--email", email, "--password-stdin"],
+            Some(&format!("{temp}\n")),
+        ));
+        ok(roster(
+            server,
+            home,
+            &["password", "change", "--password-stdin"],
+            Some(&format!("{temp}\n{email}-password-1\n")),
+        ));
+        ok(roster(server, home, &["orgs", "switch", "dunder"], None));
+    }
+    created["user"]["id"].as_i64().unwrap().to_string()
+}
+
+/// A command line's words (none of which may hold a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// `roster check --user USER --action ACTION --resource RESOURCE`, then
+/// any `more` flags.
+fn check_args<'a>(
+    user: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    more: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "check",
+        "--user",
+        user,
+        "--action",
+        action,
+        "--resource",
+        resource,
+    ];
+    args.extend(more);
+    args
+}
+
+/// Runs `roster check` about `user` and returns its one line, checking that
+/// it exits 0 whatever the decision.
+#[track_caller]
+fn check(server: &Server, cfg: &Path, user: &str, action: &str, resource: &str) -> String {
+    let out = roster(server, cfg, &check_args(user, action, resource, &[]), None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a decision is an answer: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    stdout
+}
+
+#[test]
+fn an_owner_grants_a_custom_role_to_a_group_and_check_explains_decisions() {
+    let server = serve();
+    let owner_home = tempfile::tempdir().unwrap();
+    let owner = owner_home.path();
+    login_to_dunder(&server, owner, "boss@dundermifflin.com", "boss-password-1");
+    let as_owner = |args: &[&str]| roster(&server, owner, args, None);
+
+    let role = ok(as_owner(&[
+        "roles",
+        "create",
+        "devops",
+        "--permissions",
+        "clusters:*,environments:read,projects:read",
+        "--description",
+        "Runs the clusters",
+    ]));
+    assert!(
+        role.contains("devops") && role.contains("clusters:*"),
+        "{role}"
+    );
+    let matrix = ok(as_owner(&["roles", "list"]));
+    assert!(
+        matrix.lines().next().unwrap().contains("devops") && matrix.contains("clusters:*"),
+        "custom roles are columns of the matrix: {matrix}"
+    );
+
+    ok(as_owner(&["resources", "create", "projects/payments"]));
+    ok(as_owner(&[
+        "resources",
+        "create",
+        "environments/prod",
+        "--parent",
+        "projects/payments",
+    ]));
+    let cluster = ok(as_owner(&[
+        "resources",
+        "create",
+        "clusters/eu-1",
+        "--parent",
+        "environments/prod",
+        "--output",
+        "json",
+    ]));
+    let cluster: serde_json::Value = serde_json::from_str(&cluster).unwrap();
+    assert_eq!(cluster["parent"], "environments/prod");
+    ok(as_owner(&["resources", "create", "clusters/us-1"]));
+    let tree = ok(as_owner(&[
+        "resources",
+        "list",
+        "--parent",
+        "environments/prod",
+    ]));
+    assert!(
+        tree.contains("clusters/eu-1") && !tree.contains("clusters/us-1"),
+        "{tree}"
+    );
+
+    let pam = add_member(&server, owner, "pam@dundermifflin.com", None);
+    add_member(&server, owner, "dwight@dundermifflin.com", None);
+    ok(as_owner(&["groups", "create", "dev"]));
+    ok(as_owner(&["groups", "add", "dev", "--user", &pam]));
+    let grant = [
+        "access",
+        "grant",
+        "--role",
+        "devops",
+        "--group",
+        "dev",
+        "--resource",
+        "projects/payments",
+    ];
+    let granted = ok(as_owner(&[&grant[..], &["--output", "json"]].concat()));
+    let rule: serde_json::Value = serde_json::from_str(&granted).unwrap();
+    let rule_id = rule["id"].as_i64().unwrap();
+    assert_eq!(rule["group"], "dev");
+    assert_eq!(rule["resource"], "projects/payments");
+    let again = ok(as_owner(&grant));
+    assert!(
+        again.contains(&format!("Rule {rule_id} grants that already")),
+        "{again}"
+    );
+    let rules = ok(as_owner(&["access", "list", "--group", "dev"]));
+    assert!(
+        rules.contains("group dev") && rules.contains("projects/payments"),
+        "{rules}"
+    );
+
+    // Allowed through the group's rule on an ancestor, with the reason.
+    let allowed = check(
+        &server,
+        owner,
+        "pam@dundermifflin.com",
+        "clusters:deploy",
+        "clusters/eu-1",
+    );
+    assert_eq!(
+        allowed,
+        format!(
+            "allowed: allowed by access rule {rule_id}: group dev has role devops on projects/payments"
+        )
+    );
+    // Denied outside the granted subtree, and for someone outside the group.
+    let outside = check(
+        &server,
+        owner,
+        "pam@dundermifflin.com",
+        "clusters:deploy",
+        "clusters/us-1",
+    );
+    assert_eq!(
+        outside,
+        "denied: no role, access rule or approved request grants clusters:deploy on clusters/us-1"
+    );
+    let not_in_group = check(
+        &server,
+        owner,
+        "dwight@dundermifflin.com",
+        "clusters:deploy",
+        "clusters/eu-1",
+    );
+    assert!(not_in_group.starts_with("denied: "), "{not_in_group}");
+    let json: serde_json::Value = serde_json::from_str(&ok(as_owner(&check_args(
+        "dwight@dundermifflin.com",
+        "clusters:deploy",
+        "clusters/eu-1",
+        &["--output", "json"],
+    ))))
+    .unwrap();
+    assert_eq!(json["allowed"], false);
+    assert_eq!(json["code"], "no_grant");
+
+    let deployable = ok(as_owner(&[
+        "resources",
+        "list",
+        "--user",
+        "pam@dundermifflin.com",
+        "--action",
+        "clusters:deploy",
+    ]));
+    assert!(
+        deployable.contains("clusters/eu-1") && !deployable.contains("clusters/us-1"),
+        "{deployable}"
+    );
+    let permissions = ok(as_owner(&[
+        "users",
+        "permissions",
+        &pam,
+        "--resource",
+        "clusters/eu-1",
+    ]));
+    assert!(
+        permissions
+            .lines()
+            .any(|l| l.starts_with("clusters:deploy")
+                && l.contains(&format!("access rule {rule_id}"))),
+        "{permissions}"
+    );
+
+    // Revoking the rule takes the access away at once.
+    ok(as_owner(&["access", "revoke", &rule_id.to_string()]));
+    let revoked = check(
+        &server,
+        owner,
+        "pam@dundermifflin.com",
+        "clusters:deploy",
+        "clusters/eu-1",
+    );
+    assert!(revoked.starts_with("denied: "), "{revoked}");
+    // A role no longer in use can go; a subtree only with --cascade.
+    ok(as_owner(&["roles", "delete", "devops", "--yes"]));
+    let err = fails(as_owner(&[
+        "resources",
+        "delete",
+        "projects/payments",
+        "--yes",
+    ]));
+    assert!(err.contains("--cascade"), "{err}");
+    ok(as_owner(&[
+        "resources",
+        "delete",
+        "projects/payments",
+        "--cascade",
+        "--yes",
+    ]));
+    let left = ok(as_owner(&["resources", "list"]));
+    assert!(
+        !left.contains("clusters/eu-1") && left.contains("clusters/us-1"),
+        "{left}"
+    );
+}
+
+#[test]
+fn a_member_requests_review_an_owner_approves_and_check_allows() {
+    let server = serve();
+    let (owner_home, jim_home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (owner, jim) = (owner_home.path(), jim_home.path());
+    login_to_dunder(&server, owner, "boss@dundermifflin.com", "boss-password-1");
+    add_member(&server, owner, "jim@dundermifflin.com", Some(jim));
+    let as_owner = |args: &[&str]| roster(&server, owner, args, None);
+    let as_jim = |args: &[&str]| roster(&server, jim, args, None);
+    ok(as_owner(&[
+        "roles",
+        "create",
+        "deployer",
+        "--permissions",
+        "clusters:deploy",
+    ]));
+    let env = ok(as_owner(&[
+        "resources",
+        "create",
+        "environments/prod",
+        "--review-actions",
+        "clusters:deploy",
+    ]));
+    assert!(env.contains("clusters:deploy (1 approval)"), "{env}");
+    ok(as_owner(&[
+        "resources",
+        "create",
+        "clusters/eu-2",
+        "--parent",
+        "environments/prod",
+    ]));
+    let granted: serde_json::Value = serde_json::from_str(&ok(as_owner(&[
+        "access",
+        "grant",
+        "--role",
+        "deployer",
+        "--user",
+        "jim@dundermifflin.com",
+        "--resource",
+        "environments/prod",
+        "--output",
+        "json",
+    ])))
+    .unwrap();
+    let rule_id = granted["id"].as_i64().unwrap();
+    let deploy = ("jim@dundermifflin.com", "clusters:deploy", "clusters/eu-2");
+    assert_eq!(
+        check(&server, owner, deploy.0, deploy.1, deploy.2),
+        "denied: clusters:deploy on clusters/eu-2 needs an approved review request \
+         (policy set on environments/prod), and the user has none"
+    );
+
+    // Jim asks; he cannot approve his own request.
+    let created: serde_json::Value = serde_json::from_str(&ok(as_jim(&[
+        "requests",
+        "create",
+        "--resource",
+        "clusters/eu-2",
+        "--action",
+        "clusters:deploy",
+        "--reason",
+        "hotfix for the payments outage",
+        "--duration",
+        "2h",
+        "--output",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(created["status"], "pending");
+    assert_eq!(created["duration_seconds"], 7200);
+    let id = created["id"].as_i64().unwrap().to_string();
+    let err = fails(as_jim(&["requests", "approve", &id]));
+    assert!(err.contains("own request"), "{err}");
+    let mine = ok(as_jim(&["requests", "list", "--mine"]));
+    assert!(
+        mine.contains("clusters/eu-2") && mine.contains("pending"),
+        "{mine}"
+    );
+
+    // The owner sees it waiting and approves it.
+    let pending = ok(as_owner(&[
+        "requests", "list", "--status", "pending", "--all",
+    ]));
+    assert!(
+        pending.contains("jim@dundermifflin.com") && pending.contains("clusters:deploy"),
+        "{pending}"
+    );
+    let approved = ok(as_owner(&[
+        "requests",
+        "approve",
+        &id,
+        "--comment",
+        "go ahead",
+    ]));
+    assert!(
+        approved.starts_with(&format!("Request {id} is approved: jim@dundermifflin.com")),
+        "{approved}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(&ok(as_owner(&[
+        "requests", "show", &id, "--output", "json",
+    ])))
+    .unwrap();
+    assert_eq!(shown["status"], "approved");
+    assert_eq!(shown["votes"][0]["reviewer"], "boss@dundermifflin.com");
+    assert_eq!(shown["votes"][0]["comment"], "go ahead");
+
+    // Now the check allows, naming the rule and the request; Jim may ask
+    // about himself.
+    let allowed = check(&server, jim, deploy.0, deploy.1, deploy.2);
+    assert!(
+        allowed.starts_with(&format!(
+            "allowed: allowed by access rule {rule_id}: the user has role deployer on environments/prod; \
+             review satisfied by approved request {id}, until "
+        )),
+        "{allowed}"
+    );
+    let err = fails(as_owner(&["requests", "reject", &id]));
+    assert!(err.contains("approved already"), "{err}");
+}
+
+#[test]
+fn bad_access_input_fails_with_one_line() {
+    let server = serve();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path();
+    login_to_dunder(&server, cfg, "boss@dundermifflin.com", "boss-password-1");
+    let as_owner = |args: &[&str]| roster(&server, cfg, args, None);
+    ok(as_owner(&["resources", "create", "clusters/eu-1"]));
+
+    let user = "boss@dundermifflin.com";
+    let refused: [(Vec<&str>, &str); 5] = [
+        (
+            check_args(user, "clusters:explode", "clusters/eu-1", &[]),
+            "unknown action \"clusters:explode\"",
+        ),
+        (
+            check_args(user, "clusters:deploy", "clusters/nowhere", &[]),
+            "no resource clusters/nowhere",
+        ),
+        (
+            words("resources create clusters/eu-2 --review-actions clusters:explode"),
+            "clusters:explode",
+        ),
+        (
+            words("roles create odd --permissions clusters:fly"),
+            "clusters:fly",
+        ),
+        (
+            words(
+                "requests create --resource clusters/eu-1 --action clusters:deploy \
+                 --reason hotfix --duration 30m",
+            ),
+            "needs no review",
+        ),
+    ];
+    for (args, reason) in refused {
+        let err = fails(as_owner(&args));
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+    // Malformed arguments are usage errors (status 2) and reach no server.
+    for args in [
+        "requests list --status lost",
+        "resources show clusters",
+        "requests create --resource clusters/eu-1 --action clusters:deploy --reason x --duration 2y",
+        "resource-types add queues --action drain:superuser",
+    ] {
+        let out = as_owner(&words(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let untouched = ok(as_owner(&["resources", "list"]));
+    assert!(!untouched.contains("clusters/eu-2"), "{untouched}");
+}

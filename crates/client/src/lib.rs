@@ -23,19 +23,24 @@ mod error;
 mod query;
 
 pub use error::ClientError;
-pub use query::{AuditQuery, InvitationQuery, MemberQuery};
+pub use query::{
+    AccessRuleQuery, AuditQuery, InvitationQuery, MemberQuery, ResourceQuery, ReviewRequestQuery,
+};
 
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use roster_proto::{
-    AcceptInvitationRequest, AcceptInvitationResponse, ApproveRequest, AuditEventView,
-    ChangePasswordRequest, CreateInvitationsRequest, CreateInvitationsResponse,
+    AcceptInvitationRequest, AcceptInvitationResponse, AccessRuleRequest, AccessRuleView,
+    ApproveRequest, AuditEventView, ChangePasswordRequest, CheckBatchRequest, CheckBatchResponse,
+    CheckRequest, CheckResponse, CreateInvitationsRequest, CreateInvitationsResponse,
     CreateMemberRequest, CreateMemberResponse, CreateOrgRequest, GroupDetail, GroupMemberRequest,
     GroupRequest, GroupView, InvitationView, LoginRequest, LoginResponse, MeResponse, MemberPage,
-    MemberView, MembershipSummary, OrgView, Page, Problem, PublicInvitationView,
-    ResendInvitationResponse, RoleView, SessionView, SignupRequest, SignupResponse,
-    SlackConnectRequest, SlackConnectionView, SlackLinkRequest, UndeliveredMessageView,
-    UpdateMemberRequest, UpdateOrgRequest,
+    MemberView, MembershipSummary, OrgView, Page, PermissionsResponse, Problem,
+    PublicInvitationView, ResendInvitationResponse, ResourceRequest, ResourceTypeRequest,
+    ResourceTypeView, ResourceUpdateRequest, ResourceView, ReviewDecisionRequest,
+    ReviewRequestRequest, ReviewRequestView, RoleDeleted, RoleRequest, RoleUpdateRequest, RoleView,
+    SessionView, SignupRequest, SignupResponse, SlackConnectRequest, SlackConnectionView,
+    SlackLinkRequest, UndeliveredMessageView, UpdateMemberRequest, UpdateOrgRequest,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -488,6 +493,69 @@ impl Client {
         self.send(req).await
     }
 
+    /// `POST /api/v1/orgs/{org}/roles`: creates a custom role. `409
+    /// role_exists` when the org has a role of that name.
+    pub async fn create_role(
+        &self,
+        org: &str,
+        body: &RoleRequest,
+    ) -> Result<RoleView, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "roles"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `PATCH /api/v1/orgs/{org}/roles/{name}`: changes a custom role's
+    /// description and/or permissions (unset fields stay).
+    pub async fn update_role(
+        &self,
+        org: &str,
+        name: &str,
+        body: &RoleUpdateRequest,
+    ) -> Result<RoleView, ClientError> {
+        let req = self
+            .request(Method::PATCH, &["orgs", org, "roles", name])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/roles/{name}[?replacement=ROLE]`: deletes
+    /// a custom role. A role in use is refused (`409 role_in_use`) unless a
+    /// `replacement` takes its place.
+    pub async fn delete_role(
+        &self,
+        org: &str,
+        name: &str,
+        replacement: Option<&str>,
+    ) -> Result<RoleDeleted, ClientError> {
+        let mut req = self.request(Method::DELETE, &["orgs", org, "roles", name])?;
+        if let Some(replacement) = replacement {
+            req = req.query(&[("replacement", replacement)]);
+        }
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/resource-types`: the org's catalog of
+    /// resource types and their actions.
+    pub async fn resource_types(&self, org: &str) -> Result<Vec<ResourceTypeView>, ClientError> {
+        let req = self.request(Method::GET, &["orgs", org, "resource-types"])?;
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/resource-types`: adds a type with its
+    /// actions, or actions to an existing type. Returns the whole catalog.
+    pub async fn add_resource_type(
+        &self,
+        org: &str,
+        body: &ResourceTypeRequest,
+    ) -> Result<Vec<ResourceTypeView>, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "resource-types"])?
+            .json(body);
+        self.send(req).await
+    }
+
     /// `GET /api/v1/orgs/{org}/audit`: one page of the audit log.
     pub async fn audit(
         &self,
@@ -522,6 +590,240 @@ impl Client {
             return Err(api_error(resp).await);
         }
         resp.text().await.map_err(ClientError::Http)
+    }
+
+    // --- resources -------------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/resources`: one page of the org's resources.
+    pub async fn list_resources(
+        &self,
+        org: &str,
+        query: &ResourceQuery,
+    ) -> Result<Page<ResourceView>, ClientError> {
+        let req = self
+            .request(Method::GET, &["orgs", org, "resources"])?
+            .query(query);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/resources`: registers a resource. `409
+    /// resource_exists` when it is registered already.
+    pub async fn create_resource(
+        &self,
+        org: &str,
+        body: &ResourceRequest,
+    ) -> Result<ResourceView, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "resources"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/resources/{type}/{name}`; `key` is
+    /// `type/name` (see [`resource_key_segments`]).
+    pub async fn resource(&self, org: &str, key: &str) -> Result<ResourceView, ClientError> {
+        let (t, n) = resource_key_segments(key);
+        let req = self.request(Method::GET, &["orgs", org, "resources", t, n])?;
+        self.send(req).await
+    }
+
+    /// `PATCH /api/v1/orgs/{org}/resources/{type}/{name}`. A `None` field
+    /// is left out of the body and stays as it is; `parent: Some(None)`
+    /// sends `null` (the resource becomes a root) and `review: Some(None)`
+    /// removes the review policy.
+    pub async fn update_resource(
+        &self,
+        org: &str,
+        key: &str,
+        body: &ResourceUpdateRequest,
+    ) -> Result<ResourceView, ClientError> {
+        let (t, n) = resource_key_segments(key);
+        let req = self
+            .request(Method::PATCH, &["orgs", org, "resources", t, n])?
+            .json(&resource_update_body(body));
+        self.send(req).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/resources/{type}/{name}[?cascade=true]`:
+    /// deletes the resource with its rules and requests. One with children
+    /// is refused (`409 resource_has_children`) unless `cascade`, which
+    /// deletes everything below it too.
+    pub async fn delete_resource(
+        &self,
+        org: &str,
+        key: &str,
+        cascade: bool,
+    ) -> Result<(), ClientError> {
+        let (t, n) = resource_key_segments(key);
+        let mut req = self.request(Method::DELETE, &["orgs", org, "resources", t, n])?;
+        if cascade {
+            req = req.query(&[("cascade", "true")]);
+        }
+        self.send_empty(req).await
+    }
+
+    // --- access rules ----------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/access-rules`: one page of access rules.
+    pub async fn list_access_rules(
+        &self,
+        org: &str,
+        query: &AccessRuleQuery,
+    ) -> Result<Page<AccessRuleView>, ClientError> {
+        let req = self
+            .request(Method::GET, &["orgs", org, "access-rules"])?
+            .query(query);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/access-rules`: grants a role to a member or
+    /// a group, org-wide or on a resource. Granting a rule that exists
+    /// returns it (`created` is then false).
+    pub async fn grant_access(
+        &self,
+        org: &str,
+        body: &AccessRuleRequest,
+    ) -> Result<AccessGrant, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "access-rules"])?
+            .json(body);
+        let (status, rule) = self.send_with_status(req).await?;
+        Ok(AccessGrant {
+            rule,
+            created: status == StatusCode::CREATED,
+        })
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/access-rules/{id}`: revokes a rule.
+    pub async fn revoke_access(&self, org: &str, id: i64) -> Result<(), ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::DELETE, &["orgs", org, "access-rules", &id])?;
+        self.send_empty(req).await
+    }
+
+    // --- checks ----------------------------------------------------------------
+
+    /// `POST /api/v1/orgs/{org}/check`: may a member do an action? A denial
+    /// is an answer, not an error; an unknown action or resource is `422`.
+    pub async fn check(
+        &self,
+        org: &str,
+        body: &CheckRequest,
+    ) -> Result<CheckResponse, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "check"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/check/batch`: many checks, answered in
+    /// order; a bad query gets an `error` in its place.
+    pub async fn check_batch(
+        &self,
+        org: &str,
+        body: &CheckBatchRequest,
+    ) -> Result<CheckBatchResponse, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "check", "batch"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/users/{id}/permissions[?resource=KEY]`: every
+    /// permission a member holds in the org, or on a resource, with reasons.
+    pub async fn permissions(
+        &self,
+        org: &str,
+        user_id: i64,
+        resource: Option<&str>,
+    ) -> Result<PermissionsResponse, ClientError> {
+        let id = user_id.to_string();
+        let mut req = self.request(Method::GET, &["orgs", org, "users", &id, "permissions"])?;
+        if let Some(resource) = resource {
+            req = req.query(&[("resource", resource)]);
+        }
+        self.send(req).await
+    }
+
+    // --- review requests -------------------------------------------------------
+
+    /// `GET /api/v1/orgs/{org}/requests`: one page of review requests
+    /// (without their votes), oldest first.
+    pub async fn list_review_requests(
+        &self,
+        org: &str,
+        query: &ReviewRequestQuery,
+    ) -> Result<Page<ReviewRequestView>, ClientError> {
+        let req = self
+            .request(Method::GET, &["orgs", org, "requests"])?
+            .query(query);
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/requests`: asks for review of an action on
+    /// a resource whose policy needs it (`409 review_not_required` when it
+    /// does not).
+    pub async fn create_review_request(
+        &self,
+        org: &str,
+        body: &ReviewRequestRequest,
+    ) -> Result<ReviewRequestView, ClientError> {
+        let req = self
+            .request(Method::POST, &["orgs", org, "requests"])?
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/requests/{id}`: one request with its votes.
+    pub async fn review_request(
+        &self,
+        org: &str,
+        id: i64,
+    ) -> Result<ReviewRequestView, ClientError> {
+        let id = id.to_string();
+        let req = self.request(Method::GET, &["orgs", org, "requests", &id])?;
+        self.send(req).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/requests/{id}/approve`, as an eligible
+    /// reviewer. Without a comment the body is `{}`.
+    pub async fn approve_review_request(
+        &self,
+        org: &str,
+        id: i64,
+        body: &ReviewDecisionRequest,
+    ) -> Result<ReviewRequestView, ClientError> {
+        self.decide_review_request(org, id, "approve", body).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/requests/{id}/reject`, as an eligible
+    /// reviewer; one rejection ends the request. Without a comment the body
+    /// is `{}`.
+    pub async fn reject_review_request(
+        &self,
+        org: &str,
+        id: i64,
+        body: &ReviewDecisionRequest,
+    ) -> Result<ReviewRequestView, ClientError> {
+        self.decide_review_request(org, id, "reject", body).await
+    }
+
+    async fn decide_review_request(
+        &self,
+        org: &str,
+        id: i64,
+        verb: &str,
+        body: &ReviewDecisionRequest,
+    ) -> Result<ReviewRequestView, ClientError> {
+        let id = id.to_string();
+        let body = match &body.comment {
+            Some(comment) => serde_json::json!({ "comment": comment }),
+            None => serde_json::json!({}),
+        };
+        let req = self
+            .request(Method::POST, &["orgs", org, "requests", &id, verb])?
+            .json(&body);
+        self.send(req).await
     }
 
     // --- escape hatch --------------------------------------------------------
@@ -571,6 +873,14 @@ impl Client {
 
     /// Sends and decodes a JSON body of type `T` from a 2xx response.
     async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, ClientError> {
+        Ok(self.send_with_status(req).await?.1)
+    }
+
+    /// [`Client::send`], also returning which 2xx status the server chose.
+    async fn send_with_status<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+    ) -> Result<(StatusCode, T), ClientError> {
         let resp = req.send().await.map_err(ClientError::Http)?;
         let status = resp.status();
         let url = resp.url().to_string();
@@ -578,11 +888,12 @@ impl Client {
             return Err(api_error(resp).await);
         }
         let bytes = resp.bytes().await.map_err(ClientError::Http)?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse {
+        let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::InvalidResponse {
             url,
             status: status.as_u16(),
             reason: e.to_string(),
-        })
+        })?;
+        Ok((status, body))
     }
 
     /// Sends and expects a 2xx response whose body (if any) is ignored.
@@ -593,6 +904,43 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// The answer to [`Client::grant_access`].
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    pub rule: AccessRuleView,
+    /// False when the rule existed already (and was returned unchanged).
+    pub created: bool,
+}
+
+/// The `{type}` and `{name}` path segments of a resource key `type/name`,
+/// split at the first `/` (each is then encoded as one segment). A key
+/// without a `/` names no resource route, and the server answers 404.
+pub fn resource_key_segments(key: &str) -> (&str, &str) {
+    let key = key.trim();
+    key.split_once('/').unwrap_or((key, ""))
+}
+
+/// The body of a resource change. [`ResourceUpdateRequest`] serializes an
+/// absent field and an explicit `null` alike, and the server reads `null`
+/// as "make root" or "remove the policy": so absent fields are left out
+/// here, and only `Some(None)` becomes `null`.
+fn resource_update_body(u: &ResourceUpdateRequest) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    if let Some(parent) = &u.parent {
+        body.insert("parent".into(), serde_json::json!(parent));
+    }
+    if let Some(groups) = &u.groups {
+        body.insert("groups".into(), serde_json::json!(groups));
+    }
+    if let Some(review) = &u.review {
+        let review = review
+            .as_ref()
+            .map(|r| serde_json::json!({ "actions": r.actions, "approvals": r.approvals }));
+        body.insert("review".into(), serde_json::json!(review));
+    }
+    serde_json::Value::Object(body)
 }
 
 /// Parses and checks a server base URL.
@@ -1296,6 +1644,277 @@ mod tests {
         );
         assert!(lower.contains("authorization: bearer tok-1"), "{request}");
         assert!(request.ends_with("\r\n\r\n"), "no body: {request}");
+    }
+
+    const RESOURCE: &str = r#"{"id":3,"key":"clusters/eu-1","type":"clusters","name":"eu-1","parent":"environments/prod","groups":["dev"],"review":{"actions":["clusters:deploy"],"approvals":2},"created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z"}"#;
+
+    const RULE: &str = r#"{"id":4,"user":null,"group":"dev","role":"devops","resource":"projects/payments","created_at":"2025-01-01T00:00:00Z"}"#;
+
+    const REQUEST: &str = r#"{"id":5,"requester":"jim@dm.test","resource":"clusters/eu-1","action":"clusters:deploy","reason":"hotfix","duration_seconds":7200,"approvals_required":1,"status":"approved","created_at":"2025-01-01T00:00:00Z","decided_at":"2025-01-01T00:01:00Z","expires_at":"2025-01-01T02:01:00Z","votes":[]}"#;
+
+    #[test]
+    fn resource_queries_skip_unset_filters() {
+        let q = ResourceQuery {
+            resource_type: Some("clusters".into()),
+            user: Some("pam@dm.test".into()),
+            action: Some("clusters:deploy".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            query_string(&q),
+            "type=clusters&user=pam%40dm.test&action=clusters%3Adeploy"
+        );
+        assert_eq!(query_string(&ResourceQuery::default()), "");
+        let q = AccessRuleQuery {
+            resource: Some("org".into()),
+            limit: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(query_string(&q), "resource=org&limit=2");
+        let q = ReviewRequestQuery {
+            status: Some("pending".into()),
+            mine: true,
+            ..Default::default()
+        };
+        assert_eq!(query_string(&q), "status=pending&mine=true");
+        assert_eq!(query_string(&ReviewRequestQuery::default()), "");
+    }
+
+    #[test]
+    fn resource_keys_split_at_the_first_slash() {
+        assert_eq!(
+            resource_key_segments(" clusters/eu-1 "),
+            ("clusters", "eu-1")
+        );
+        assert_eq!(resource_key_segments("a/b/c"), ("a", "b/c"));
+        assert_eq!(resource_key_segments("clusters"), ("clusters", ""));
+    }
+
+    #[test]
+    fn resource_changes_leave_out_what_stays_and_send_null_to_clear() {
+        let body = resource_update_body(&ResourceUpdateRequest {
+            groups: Some(vec!["dev".into()]),
+            ..Default::default()
+        });
+        assert_eq!(body, serde_json::json!({"groups": ["dev"]}));
+        let body = resource_update_body(&ResourceUpdateRequest {
+            parent: Some(None),
+            review: Some(None),
+            groups: None,
+        });
+        assert_eq!(body, serde_json::json!({"parent": null, "review": null}));
+        let body = resource_update_body(&ResourceUpdateRequest {
+            parent: Some(Some("projects/p".into())),
+            groups: Some(Vec::new()),
+            review: Some(Some(roster_proto::ReviewPolicyView {
+                actions: vec!["clusters:deploy".into()],
+                approvals: 2,
+            })),
+        });
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "parent": "projects/p",
+                "groups": [],
+                "review": {"actions": ["clusters:deploy"], "approvals": 2},
+            })
+        );
+        assert_eq!(
+            resource_update_body(&ResourceUpdateRequest::default()),
+            serde_json::json!({})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_resource_key_becomes_two_path_segments() {
+        let (url, server) = one_shot_server(response("200 OK", "application/json", RESOURCE));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let r = client.resource("acme", "clusters/eu-1").await.unwrap();
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(
+            lower.starts_with("get /api/v1/orgs/acme/resources/clusters/eu-1 "),
+            "{request}"
+        );
+        assert!(lower.contains("authorization: bearer tok-1"), "{request}");
+        assert_eq!(r.key, "clusters/eu-1");
+        assert_eq!(r.resource_type, "clusters");
+        assert_eq!(r.review.unwrap().approvals, 2);
+    }
+
+    #[tokio::test]
+    async fn updating_a_resource_patches_only_what_changes() {
+        let (url, server) = one_shot_server(response("200 OK", "application/json", RESOURCE));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let body = ResourceUpdateRequest {
+            parent: Some(None),
+            ..Default::default()
+        };
+        client
+            .update_resource("acme", "clusters/eu-1", &body)
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .starts_with("patch /api/v1/orgs/acme/resources/clusters/eu-1 "),
+            "{request}"
+        );
+        assert!(request.ends_with(r#"{"parent":null}"#), "{request}");
+    }
+
+    #[tokio::test]
+    async fn deleting_a_resource_asks_for_a_cascade_only_when_wanted() {
+        let (url, server) = one_shot_server(NO_CONTENT.to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        client
+            .delete_resource("acme", "projects/p", true)
+            .await
+            .unwrap();
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("delete /api/v1/orgs/acme/resources/projects/p?cascade=true "),
+            "{request}"
+        );
+        let (url, server) = one_shot_server(NO_CONTENT.to_string());
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        client
+            .delete_resource("acme", "projects/p", false)
+            .await
+            .unwrap();
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("delete /api/v1/orgs/acme/resources/projects/p "),
+            "{request}"
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_role_names_the_replacement() {
+        let body = r#"{"members":2,"pending_invitations":0,"rules":1,"replacement":"viewer"}"#;
+        let (url, server) = one_shot_server(response("200 OK", "application/json", body));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let deleted = client
+            .delete_role("acme", "devops", Some("viewer"))
+            .await
+            .unwrap();
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("delete /api/v1/orgs/acme/roles/devops?replacement=viewer "),
+            "{request}"
+        );
+        assert_eq!(deleted.members, 2);
+        assert_eq!(deleted.replacement.as_deref(), Some("viewer"));
+    }
+
+    #[tokio::test]
+    async fn a_grant_says_whether_the_rule_is_new() {
+        for (status, created) in [("201 Created", true), ("200 OK", false)] {
+            let (url, server) = one_shot_server(response(status, "application/json", RULE));
+            let client = Client::new(&url).unwrap().with_token("tok-1");
+            let body = AccessRuleRequest {
+                user: None,
+                group: Some("dev".into()),
+                role: "devops".into(),
+                resource: Some("projects/payments".into()),
+            };
+            let grant = client.grant_access("acme", &body).await.unwrap();
+            let request = server.join().unwrap();
+            assert!(
+                request
+                    .to_ascii_lowercase()
+                    .starts_with("post /api/v1/orgs/acme/access-rules "),
+                "{request}"
+            );
+            assert_eq!(grant.created, created, "{status}");
+            assert_eq!(grant.rule.id, 4);
+            assert_eq!(grant.rule.group.as_deref(), Some("dev"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_check_posts_the_question_and_reads_the_answer() {
+        let answer = r#"{"allowed":false,"reason":"denied: no grant","code":"no_grant"}"#;
+        let (url, server) = one_shot_server(response("200 OK", "application/json", answer));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let body = CheckRequest {
+            user: "pam@dm.test".into(),
+            action: "clusters:deploy".into(),
+            resource: Some("clusters/eu-1".into()),
+        };
+        let resp = client.check("acme", &body).await.unwrap();
+        let request = server.join().unwrap();
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .starts_with("post /api/v1/orgs/acme/check "),
+            "{request}"
+        );
+        assert!(
+            request.ends_with(
+                r#"{"user":"pam@dm.test","action":"clusters:deploy","resource":"clusters/eu-1"}"#
+            ),
+            "{request}"
+        );
+        assert!(!resp.allowed);
+        assert_eq!(resp.code, "no_grant");
+        assert_eq!(resp.rule_id, None);
+    }
+
+    #[tokio::test]
+    async fn permissions_ask_about_one_resource() {
+        let answer = r#"{"user":7,"resource":"clusters/eu-1","permissions":[{"permission":"clusters:read","reason":"allowed by the org-wide role viewer"}]}"#;
+        let (url, server) = one_shot_server(response("200 OK", "application/json", answer));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let resp = client
+            .permissions("acme", 7, Some("clusters/eu-1"))
+            .await
+            .unwrap();
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request
+                .starts_with("get /api/v1/orgs/acme/users/7/permissions?resource=clusters%2feu-1 "),
+            "{request}"
+        );
+        assert_eq!(resp.permissions.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_decision_without_a_comment_sends_an_empty_object() {
+        let (url, server) = one_shot_server(response("200 OK", "application/json", REQUEST));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let view = client
+            .approve_review_request("acme", 5, &ReviewDecisionRequest::default())
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .starts_with("post /api/v1/orgs/acme/requests/5/approve "),
+            "{request}"
+        );
+        assert!(request.ends_with("\r\n\r\n{}"), "{request}");
+        assert_eq!(view.status, "approved");
+
+        let (url, server) = one_shot_server(response("200 OK", "application/json", REQUEST));
+        let client = Client::new(&url).unwrap().with_token("tok-1");
+        let body = ReviewDecisionRequest {
+            comment: Some("not now".into()),
+        };
+        client
+            .reject_review_request("acme", 5, &body)
+            .await
+            .unwrap();
+        let request = server.join().unwrap();
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .starts_with("post /api/v1/orgs/acme/requests/5/reject "),
+            "{request}"
+        );
+        assert!(request.ends_with(r#"{"comment":"not now"}"#), "{request}");
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! `roster audit list|export`: the org's audit log as a table, with filters,
 //! or downloaded whole as CSV or JSON Lines.
 
-use super::pages::fetch_all;
+use super::pages;
 use super::Context;
 use crate::cli::output;
 use crate::cli::{AuditCommand, AuditExportArgs, AuditListArgs};
@@ -59,23 +59,16 @@ async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
 async fn list(ctx: &Context, args: AuditListArgs) -> anyhow::Result<()> {
     let org = ctx.org()?;
     let client = ctx.client()?;
-    let mut query = AuditQuery {
+    let query = AuditQuery {
         actor: args.actor,
         action: args.action,
         target: args.target,
         since: args.since,
         until: args.until,
-        limit: args.limit,
-        cursor: args.cursor,
+        limit: args.page.limit,
+        cursor: args.page.cursor,
     };
-    let mut page = client.audit(&org, &query).await?;
-    if args.all {
-        page = fetch_all(page, async |cursor| {
-            query.cursor = Some(cursor);
-            client.audit(&org, &query).await
-        })
-        .await?;
-    }
+    let page = pages::list(query, args.page.all, async |q| client.audit(&org, q).await).await?;
     print_page(ctx, &page)
 }
 
@@ -95,11 +88,7 @@ fn print_page(ctx: &Context, page: &Page<AuditEventView>) -> anyhow::Result<()> 
         ]);
     }
     output::print_table(&t)?;
-    if let Some(cursor) = &page.next_cursor {
-        output::note(format!(
-            "More events: pass --cursor {cursor} for the next page, or --all for every page."
-        ));
-    }
+    pages::note_more("events", page.next_cursor.as_deref());
     Ok(())
 }
 

@@ -151,11 +151,7 @@ fn print_group(ctx: &Context, group: &GroupView) -> anyhow::Result<()> {
 
 /// `1 member`, `3 members`.
 fn members(n: usize) -> String {
-    if n == 1 {
-        "1 member".to_string()
-    } else {
-        format!("{n} members")
-    }
+    output::count(n as i64, "member")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! any address was refused. Accepting takes the link as it was shared: it
 //! names the server, and the token is its last path segment.
 
-use super::pages::fetch_all;
+use super::pages;
 use super::{normalize_server, Context};
 use crate::cli::credentials::Credentials;
 use crate::cli::{input, output};
@@ -159,19 +159,15 @@ fn reason(problem: &Problem) -> String {
 async fn list(ctx: &Context, args: InvitationListArgs) -> anyhow::Result<()> {
     let org = ctx.org()?;
     let client = ctx.client()?;
-    let mut query = InvitationQuery {
+    let query = InvitationQuery {
         status: args.status,
-        limit: args.limit,
-        cursor: args.cursor,
+        limit: args.page.limit,
+        cursor: args.page.cursor,
     };
-    let mut page = client.list_invitations(&org, &query).await?;
-    if args.all {
-        page = fetch_all(page, async |cursor| {
-            query.cursor = Some(cursor);
-            client.list_invitations(&org, &query).await
-        })
-        .await?;
-    }
+    let page = pages::list(query, args.page.all, async |q| {
+        client.list_invitations(&org, q).await
+    })
+    .await?;
     print_page(ctx, &page)
 }
 
@@ -202,11 +198,7 @@ fn print_page(ctx: &Context, page: &Page<InvitationView>) -> anyhow::Result<()> 
         ]);
     }
     output::print_table(&t)?;
-    if let Some(cursor) = &page.next_cursor {
-        output::note(format!(
-            "More invitations: pass --cursor {cursor} for the next page, or --all for every page."
-        ));
-    }
+    pages::note_more("invitations", page.next_cursor.as_deref());
     Ok(())
 }
 

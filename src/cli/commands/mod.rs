@@ -9,20 +9,25 @@
 //! - org: `--org` / `ROSTER_ORG`, else the current org saved by
 //!   `roster orgs switch` (or chosen at login).
 
+mod access;
 mod audit;
 mod auth;
+mod check;
 mod groups;
 mod invitations;
 mod orgs;
 mod outbox;
 mod pages;
+mod requests;
+mod resource_types;
+mod resources;
 mod roles;
 mod serve;
 mod slack;
 mod users;
 
 use super::credentials::{CredentialStore, Credentials};
-use super::output;
+use super::{input, output};
 use super::{Cli, Command, GlobalArgs, OutputFormat, DEFAULT_SERVER};
 use anyhow::{anyhow, bail};
 use roster_client::{Client, ClientError};
@@ -59,6 +64,11 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Users(cmd) => users::run(&ctx, cmd).await,
         Command::Groups(cmd) => groups::run(&ctx, cmd).await,
         Command::Roles(cmd) => roles::run(&ctx, cmd).await,
+        Command::ResourceTypes(cmd) => resource_types::run(&ctx, cmd).await,
+        Command::Resources(cmd) => resources::run(&ctx, cmd).await,
+        Command::Access(cmd) => access::run(&ctx, cmd).await,
+        Command::Check(args) => check::run(&ctx, args).await,
+        Command::Requests(cmd) => requests::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Invitations(cmd) => invitations::run(&mut ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd).await,
@@ -142,6 +152,21 @@ impl Context {
     fn save(&self) -> anyhow::Result<()> {
         self.store.save(&self.credentials)
     }
+}
+
+/// Goes ahead with `--yes`; otherwise asks `question` on the terminal.
+/// Without a terminal it refuses to `what` (e.g. "delete role x of acme").
+fn confirm_delete(yes: bool, what: &str, question: &str) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !input::interactive() {
+        bail!("refusing to {what} without confirmation; pass --yes");
+    }
+    if !input::confirm(question)? {
+        bail!("not deleted");
+    }
+    Ok(())
 }
 
 /// `http://host:8080/` and `http://host:8080` are the same server.

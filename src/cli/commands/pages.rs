@@ -1,9 +1,37 @@
 //! Following `next_cursor` for `--all`: one loop for every list.
 
+use crate::cli::output;
 use anyhow::bail;
-use roster_client::ClientError;
+use roster_client::{
+    AccessRuleQuery, AuditQuery, ClientError, InvitationQuery, MemberQuery, ResourceQuery,
+    ReviewRequestQuery,
+};
 use roster_proto::{MemberPage, Page};
 use std::collections::HashSet;
+
+/// A list query that can ask for the page at a cursor.
+pub trait Cursor {
+    fn set_cursor(&mut self, cursor: String);
+}
+
+macro_rules! cursor_queries {
+    ($($query:ty),* $(,)?) => {$(
+        impl Cursor for $query {
+            fn set_cursor(&mut self, cursor: String) {
+                self.cursor = Some(cursor);
+            }
+        }
+    )*};
+}
+
+cursor_queries!(
+    MemberQuery,
+    AuditQuery,
+    InvitationQuery,
+    ResourceQuery,
+    AccessRuleQuery,
+    ReviewRequestQuery,
+);
 
 /// A page of a list that can take the next page's rows.
 pub trait Paged {
@@ -53,6 +81,33 @@ pub async fn fetch_all<P: Paged>(
         page.absorb(next);
     }
     Ok(page)
+}
+
+/// The page `query` asks for (`fetch(&query)`) and, with `all`, every page
+/// after it.
+pub async fn list<Q: Cursor, P: Paged>(
+    mut query: Q,
+    all: bool,
+    fetch: impl AsyncFn(&Q) -> Result<P, ClientError>,
+) -> anyhow::Result<P> {
+    let page = fetch(&query).await?;
+    if !all {
+        return Ok(page);
+    }
+    fetch_all(page, async |cursor| {
+        query.set_cursor(cursor);
+        fetch(&query).await
+    })
+    .await
+}
+
+/// Tells how to get the rest of a list (of `what`) when there is more.
+pub fn note_more(what: &str, next_cursor: Option<&str>) {
+    if let Some(cursor) = next_cursor {
+        output::note(format!(
+            "More {what}: pass --cursor {cursor} for the next page, or --all for every page."
+        ));
+    }
 }
 
 #[cfg(test)]

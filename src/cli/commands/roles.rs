@@ -1,14 +1,17 @@
-//! `roster roles list|show`: the permission matrix and single roles.
+//! `roster roles list|show|create|update|delete`: the permission matrix,
+//! single roles, and the org's custom roles.
 //!
 //! The matrix has one row per permission (the management permissions in
-//! the order of SPEC §1's table, then any others a role holds, then the
-//! platform classes `read`, `secret`, `write`, `admin`) and one column per
-//! role, in the server's order.
+//! the order of SPEC §1's table, then any others a role holds, such as a
+//! custom role's platform actions, then the platform classes `read`,
+//! `secret`, `write`, `admin`) and one column per role, built-in and custom,
+//! in the server's order.
 
-use super::Context;
+use super::{confirm_delete, Context};
 use crate::cli::output;
-use crate::cli::RolesCommand;
-use roster_proto::RoleView;
+use crate::cli::{CommaList, RoleCreateArgs, RoleUpdateArgs, RolesCommand};
+use anyhow::bail;
+use roster_proto::{RoleDeleted, RoleRequest, RoleUpdateRequest, RoleView};
 
 /// Management permissions in the order the matrix prints them (the same
 /// order as the server's console).
@@ -38,6 +41,13 @@ pub async fn run(ctx: &Context, cmd: RolesCommand) -> anyhow::Result<()> {
     match cmd {
         RolesCommand::List => list(ctx).await,
         RolesCommand::Show { name } => show(ctx, &name).await,
+        RolesCommand::Create(args) => create(ctx, args).await,
+        RolesCommand::Update(args) => update(ctx, args).await,
+        RolesCommand::Delete {
+            name,
+            replacement,
+            yes,
+        } => delete(ctx, &name, replacement.as_deref(), yes).await,
     }
 }
 
@@ -101,8 +111,75 @@ fn matrix(roles: &[RoleView]) -> Vec<Vec<String>> {
 async fn show(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let org = ctx.org()?;
     let role = ctx.client()?.role(&org, name).await?;
+    print_role(ctx, &role)
+}
+
+async fn create(ctx: &Context, args: RoleCreateArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = RoleRequest {
+        name: args.name.trim().to_string(),
+        description: args.description,
+        permissions: args.permissions.into_vec(),
+    };
+    let role = ctx.client()?.create_role(&org, &body).await?;
+    print_role(ctx, &role)
+}
+
+async fn update(ctx: &Context, args: RoleUpdateArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = RoleUpdateRequest {
+        description: args.description,
+        permissions: args.permissions.map(CommaList::into_vec),
+    };
+    let role = ctx.client()?.update_role(&org, &args.name, &body).await?;
+    print_role(ctx, &role)
+}
+
+/// Deletes a custom role after a confirmation (or `--yes`).
+async fn delete(
+    ctx: &Context,
+    name: &str,
+    replacement: Option<&str>,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let instead = match replacement {
+        Some(r) => format!("; whoever has it gets role {r}"),
+        None => String::new(),
+    };
+    confirm_delete(
+        yes,
+        &format!("delete role {name} of {org}"),
+        &format!("Delete role {name} of {org}{instead}?"),
+    )?;
+    let deleted = match ctx.client()?.delete_role(&org, name, replacement).await {
+        Err(e) if e.code() == Some("role_in_use") => bail!("{e} (pass --replacement ROLE)"),
+        other => other?,
+    };
     if ctx.json() {
-        return output::json(&role);
+        return output::json(&deleted);
+    }
+    output::line(deleted_line(name, &org, &deleted))?;
+    Ok(())
+}
+
+/// What deleting a role did, in one line.
+fn deleted_line(name: &str, org: &str, d: &RoleDeleted) -> String {
+    match &d.replacement {
+        Some(r) => format!(
+            "Deleted role {name} of {org}; {r} replaces it for {}, {} and {}.",
+            output::count(d.members, "member"),
+            output::count(d.pending_invitations, "pending invitation"),
+            output::count(d.rules, "access rule"),
+        ),
+        None => format!("Deleted role {name} of {org}."),
+    }
+}
+
+/// Prints a role (or its JSON).
+fn print_role(ctx: &Context, role: &RoleView) -> anyhow::Result<()> {
+    if ctx.json() {
+        return output::json(role);
     }
     let none = |items: &[String]| {
         if items.is_empty() {
@@ -133,6 +210,28 @@ mod tests {
             permissions: permissions.iter().map(|s| s.to_string()).collect(),
             platform_classes: classes.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn deleting_says_what_the_replacement_took_over() {
+        let d = RoleDeleted {
+            members: 1,
+            pending_invitations: 0,
+            rules: 3,
+            replacement: Some("viewer".into()),
+        };
+        assert_eq!(
+            deleted_line("devops", "acme", &d),
+            "Deleted role devops of acme; viewer replaces it for 1 member, 0 pending invitations and 3 access rules."
+        );
+        let d = RoleDeleted {
+            replacement: None,
+            ..d
+        };
+        assert_eq!(
+            deleted_line("devops", "acme", &d),
+            "Deleted role devops of acme."
+        );
     }
 
     #[test]

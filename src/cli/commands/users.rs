@@ -1,7 +1,7 @@
 //! `roster users create|list|show|update|delete|approve|reject`: the
 //! members of the current org.
 
-use super::pages::fetch_all;
+use super::pages;
 use super::Context;
 use crate::cli::output;
 use crate::cli::{input, UserCreateArgs, UserListArgs, UserUpdateArgs, UsersCommand};
@@ -20,6 +20,9 @@ pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Delete { id, yes } => delete(ctx, id, yes).await,
         UsersCommand::Approve { id, role } => approve(ctx, id, role).await,
         UsersCommand::Reject { id } => reject(ctx, id).await,
+        UsersCommand::Permissions { id, resource } => {
+            permissions(ctx, id, resource.as_deref()).await
+        }
     }
 }
 
@@ -57,7 +60,7 @@ async fn create(ctx: &Context, args: UserCreateArgs) -> anyhow::Result<()> {
 async fn list(ctx: &Context, args: UserListArgs) -> anyhow::Result<()> {
     let org = ctx.org()?;
     let client = ctx.client()?;
-    let mut query = MemberQuery {
+    let query = MemberQuery {
         role: args.role,
         name: args.name,
         email: args.email,
@@ -65,17 +68,13 @@ async fn list(ctx: &Context, args: UserListArgs) -> anyhow::Result<()> {
         team: args.team,
         group: args.group,
         identity_provider: args.identity_provider,
-        limit: args.limit,
-        cursor: args.cursor,
+        limit: args.page.limit,
+        cursor: args.page.cursor,
     };
-    let mut page = client.list_members(&org, &query).await?;
-    if args.all {
-        page = fetch_all(page, async |cursor| {
-            query.cursor = Some(cursor);
-            client.list_members(&org, &query).await
-        })
-        .await?;
-    }
+    let page = pages::list(query, args.page.all, async |q| {
+        client.list_members(&org, q).await
+    })
+    .await?;
     print_page(ctx, &page)
 }
 
@@ -84,11 +83,7 @@ fn print_page(ctx: &Context, page: &MemberPage) -> anyhow::Result<()> {
         output::json(page)?;
     } else {
         print_members(&page.items)?;
-        if let Some(cursor) = &page.next_cursor {
-            output::note(format!(
-                "More users: pass --cursor {cursor} for the next page, or --all for every page."
-            ));
-        }
+        pages::note_more("users", page.next_cursor.as_deref());
     }
     for w in &page.warnings {
         output::warn(w);
@@ -203,6 +198,26 @@ async fn reject(ctx: &Context, id: i64) -> anyhow::Result<()> {
     ctx.client()?.reject_member(&org, id).await?;
     if !ctx.json() {
         output::line(format!("Rejected user {id}'s request to join {org}."))?;
+    }
+    Ok(())
+}
+
+/// Every permission the member holds in the org, or on a resource, with
+/// the reason for each.
+async fn permissions(ctx: &Context, id: i64, resource: Option<&str>) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let resp = ctx.client()?.permissions(&org, id, resource).await?;
+    if ctx.json() {
+        return output::json(&resp);
+    }
+    let mut t = output::table(&["PERMISSION", "REASON"]);
+    for p in &resp.permissions {
+        t.add_row(vec![p.permission.clone(), output::or_dash(&p.reason)]);
+    }
+    output::print_table(&t)?;
+    if resp.permissions.is_empty() {
+        let on = resource.unwrap_or(org.as_str());
+        output::note(format!("User {id} holds no permission on {on}."));
     }
     Ok(())
 }

@@ -1,0 +1,71 @@
+//! `roster check`: may a member do an action, org-wide or on a resource?
+//!
+//! A denial is an answer, not a failure: the command exits 0 whenever the
+//! server answered, and 1 only when it could not (an unknown action or
+//! resource, no permission to ask, ...).
+
+use super::Context;
+use crate::cli::output;
+use crate::cli::CheckArgs;
+use roster_proto::{CheckRequest, CheckResponse};
+
+pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = CheckRequest {
+        user: args.user.trim().to_string(),
+        action: args.action.trim().to_string(),
+        resource: args.resource,
+    };
+    let answer = ctx.client()?.check(&org, &body).await?;
+    if ctx.json() {
+        return output::json(&answer);
+    }
+    output::line(decision_line(&answer))?;
+    Ok(())
+}
+
+/// `allowed: REASON` or `denied: REASON`, without repeating a `denied: `
+/// the reason starts with.
+fn decision_line(answer: &CheckResponse) -> String {
+    let word = if answer.allowed { "allowed" } else { "denied" };
+    let prefix = format!("{word}: ");
+    let reason = answer
+        .reason
+        .strip_prefix(&prefix)
+        .unwrap_or(&answer.reason);
+    format!("{prefix}{reason}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(allowed: bool, reason: &str) -> CheckResponse {
+        CheckResponse {
+            allowed,
+            reason: reason.into(),
+            code: "x".into(),
+            rule_id: None,
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn the_decision_comes_first_once() {
+        assert_eq!(
+            decision_line(&answer(
+                true,
+                "allowed by access rule 3: group dev has role devops on projects/payments"
+            )),
+            "allowed: allowed by access rule 3: group dev has role devops on projects/payments"
+        );
+        assert_eq!(
+            decision_line(&answer(false, "denied: no role grants clusters:deploy")),
+            "denied: no role grants clusters:deploy"
+        );
+        assert_eq!(
+            decision_line(&answer(false, "the user is not a member")),
+            "denied: the user is not a member"
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! `roster requests create|list|show|approve|reject`: review requests for
+//! actions a resource's review policy holds back until approved.
+
+use super::{pages, Context};
+use crate::cli::output;
+use crate::cli::{RequestCreateArgs, RequestListArgs, RequestsCommand};
+use roster_client::ReviewRequestQuery;
+use roster_proto::{Page, ReviewDecisionRequest, ReviewRequestRequest, ReviewRequestView};
+
+pub async fn run(ctx: &Context, cmd: RequestsCommand) -> anyhow::Result<()> {
+    match cmd {
+        RequestsCommand::Create(args) => create(ctx, args).await,
+        RequestsCommand::List(args) => list(ctx, args).await,
+        RequestsCommand::Show { id } => show(ctx, id).await,
+        RequestsCommand::Approve { id, comment } => decide(ctx, id, true, comment).await,
+        RequestsCommand::Reject { id, comment } => decide(ctx, id, false, comment).await,
+    }
+}
+
+async fn create(ctx: &Context, args: RequestCreateArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = ReviewRequestRequest {
+        resource: args.resource,
+        action: args.action.trim().to_string(),
+        reason: args.reason,
+        duration_seconds: args.duration,
+    };
+    let request = ctx.client()?.create_review_request(&org, &body).await?;
+    if ctx.json() {
+        return output::json(&request);
+    }
+    print_request(&request)?;
+    output::note(format!(
+        "Request {} waits for {}; the reviewers have been told. See it with `roster requests show {}`.",
+        request.id,
+        output::count(request.approvals_required, "approval"),
+        request.id
+    ));
+    Ok(())
+}
+
+async fn list(ctx: &Context, args: RequestListArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let client = ctx.client()?;
+    let query = ReviewRequestQuery {
+        status: args.status,
+        mine: args.mine,
+        limit: args.page.limit,
+        cursor: args.page.cursor,
+    };
+    let page = pages::list(query, args.page.all, async |q| {
+        client.list_review_requests(&org, q).await
+    })
+    .await?;
+    print_page(ctx, &page)
+}
+
+fn print_page(ctx: &Context, page: &Page<ReviewRequestView>) -> anyhow::Result<()> {
+    if ctx.json() {
+        return output::json(page);
+    }
+    let mut t = output::table(&[
+        "ID",
+        "REQUESTER",
+        "ACTION",
+        "RESOURCE",
+        "STATUS",
+        "DURATION",
+        "CREATED",
+        "EXPIRES",
+    ]);
+    for r in &page.items {
+        t.add_row(vec![
+            r.id.to_string(),
+            r.requester.clone(),
+            r.action.clone(),
+            r.resource.clone(),
+            r.status.clone(),
+            output::seconds(r.duration_seconds),
+            output::time(&r.created_at),
+            output::opt_time(r.expires_at.as_deref()),
+        ]);
+    }
+    output::print_table(&t)?;
+    pages::note_more("requests", page.next_cursor.as_deref());
+    Ok(())
+}
+
+async fn show(ctx: &Context, id: i64) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let request = ctx.client()?.review_request(&org, id).await?;
+    if ctx.json() {
+        return output::json(&request);
+    }
+    print_request(&request)
+}
+
+/// Approves (`approve`) or rejects a request, then says where it stands.
+async fn decide(
+    ctx: &Context,
+    id: i64,
+    approve: bool,
+    comment: Option<String>,
+) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let client = ctx.client()?;
+    let body = ReviewDecisionRequest { comment };
+    let request = if approve {
+        client.approve_review_request(&org, id, &body).await?
+    } else {
+        client.reject_review_request(&org, id, &body).await?
+    };
+    if ctx.json() {
+        return output::json(&request);
+    }
+    output::line(standing(&request))?;
+    Ok(())
+}
+
+/// Where a request stands after a vote, in one line.
+fn standing(r: &ReviewRequestView) -> String {
+    match r.status.as_str() {
+        "approved" => format!(
+            "Request {} is approved: {} may do {} on {} until {}.",
+            r.id,
+            r.requester,
+            r.action,
+            r.resource,
+            output::opt_time(r.expires_at.as_deref())
+        ),
+        "pending" => format!(
+            "Approval recorded; request {} has {} of the {} it needs.",
+            r.id,
+            r.votes.iter().filter(|v| v.decision == "approve").count(),
+            output::count(r.approvals_required, "approval")
+        ),
+        status => format!("Request {} is {status}.", r.id),
+    }
+}
+
+fn print_request(r: &ReviewRequestView) -> anyhow::Result<()> {
+    output::fields(&[
+        ("ID", r.id.to_string()),
+        ("Requester", r.requester.clone()),
+        ("Action", r.action.clone()),
+        ("Resource", r.resource.clone()),
+        ("Reason", r.reason.clone()),
+        ("Duration", output::seconds(r.duration_seconds)),
+        ("Approvals needed", r.approvals_required.to_string()),
+        ("Status", r.status.clone()),
+        ("Created", output::time(&r.created_at)),
+        ("Decided", output::opt_time(r.decided_at.as_deref())),
+        ("Expires", output::opt_time(r.expires_at.as_deref())),
+    ])?;
+    if r.votes.is_empty() {
+        return Ok(());
+    }
+    output::line("")?;
+    let mut t = output::table(&["REVIEWER", "DECISION", "COMMENT", "AT"]);
+    for v in &r.votes {
+        t.add_row(vec![
+            v.reviewer.clone(),
+            v.decision.clone(),
+            output::or_dash(&v.comment),
+            output::time(&v.at),
+        ]);
+    }
+    output::print_table(&t)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_proto::ReviewVoteView;
+
+    fn request(status: &str, required: i64, approvals: usize) -> ReviewRequestView {
+        ReviewRequestView {
+            id: 5,
+            requester: "jim@dm.test".into(),
+            resource: "clusters/eu-1".into(),
+            action: "clusters:deploy".into(),
+            reason: "hotfix".into(),
+            duration_seconds: 7200,
+            approvals_required: required,
+            status: status.into(),
+            created_at: "2025-01-01T00:00:00Z".into(),
+            decided_at: None,
+            expires_at: (status == "approved").then(|| "2025-01-01T02:00:00Z".into()),
+            votes: (0..approvals)
+                .map(|_| ReviewVoteView {
+                    reviewer: "boss@dm.test".into(),
+                    decision: "approve".into(),
+                    comment: String::new(),
+                    at: "2025-01-01T00:00:00Z".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_standing_says_what_is_left() {
+        assert_eq!(
+            standing(&request("approved", 1, 1)),
+            "Request 5 is approved: jim@dm.test may do clusters:deploy on clusters/eu-1 until 2025-01-01 02:00:00."
+        );
+        assert_eq!(
+            standing(&request("pending", 2, 1)),
+            "Approval recorded; request 5 has 1 of the 2 approvals it needs."
+        );
+        assert_eq!(
+            standing(&request("rejected", 1, 0)),
+            "Request 5 is rejected."
+        );
+    }
+}

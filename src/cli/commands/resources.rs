@@ -1,0 +1,250 @@
+//! `roster resources create|list|show|update|delete`: the org's registered
+//! resources, the tree they form, the groups they admit and their review
+//! policies.
+
+use super::{confirm_delete, pages, Context};
+use crate::cli::output;
+use crate::cli::{
+    CommaList, ResourceCreateArgs, ResourceListArgs, ResourceUpdateArgs, ResourcesCommand,
+};
+use anyhow::bail;
+use roster_client::ResourceQuery;
+use roster_proto::{Page, ResourceRequest, ResourceUpdateRequest, ResourceView, ReviewPolicyView};
+
+pub async fn run(ctx: &Context, cmd: ResourcesCommand) -> anyhow::Result<()> {
+    match cmd {
+        ResourcesCommand::Create(args) => create(ctx, args).await,
+        ResourcesCommand::List(args) => list(ctx, args).await,
+        ResourcesCommand::Show { key } => show(ctx, &key).await,
+        ResourcesCommand::Update(args) => update(ctx, args).await,
+        ResourcesCommand::Delete { key, cascade, yes } => delete(ctx, &key, cascade, yes).await,
+    }
+}
+
+async fn create(ctx: &Context, args: ResourceCreateArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let body = ResourceRequest {
+        key: args.key,
+        parent: args.parent,
+        groups: args.groups.map(CommaList::into_vec).unwrap_or_default(),
+        review: args.review_actions.map(|actions| ReviewPolicyView {
+            actions: actions.into_vec(),
+            approvals: args.approvals.unwrap_or(1),
+        }),
+    };
+    let resource = ctx.client()?.create_resource(&org, &body).await?;
+    print_resource(ctx, &resource)
+}
+
+async fn list(ctx: &Context, args: ResourceListArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let client = ctx.client()?;
+    let query = ResourceQuery {
+        resource_type: args.resource_type,
+        parent: args.parent,
+        user: args.user,
+        action: args.action,
+        limit: args.page.limit,
+        cursor: args.page.cursor,
+    };
+    let page = pages::list(query, args.page.all, async |q| {
+        client.list_resources(&org, q).await
+    })
+    .await?;
+    print_page(ctx, &page)
+}
+
+fn print_page(ctx: &Context, page: &Page<ResourceView>) -> anyhow::Result<()> {
+    if ctx.json() {
+        return output::json(page);
+    }
+    let mut t = output::table(&["KEY", "PARENT", "GROUPS", "REVIEW", "CREATED"]);
+    for r in &page.items {
+        t.add_row(vec![
+            r.key.clone(),
+            r.parent.clone().unwrap_or_else(|| "-".to_string()),
+            output::list(&r.groups),
+            review(r.review.as_ref()),
+            output::time(&r.created_at),
+        ]);
+    }
+    output::print_table(&t)?;
+    pages::note_more("resources", page.next_cursor.as_deref());
+    Ok(())
+}
+
+async fn show(ctx: &Context, key: &str) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let resource = ctx.client()?.resource(&org, key).await?;
+    print_resource(ctx, &resource)
+}
+
+async fn update(ctx: &Context, args: ResourceUpdateArgs) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let client = ctx.client()?;
+    let parent = if args.no_parent {
+        Some(None)
+    } else {
+        args.parent.map(Some)
+    };
+    let groups = if args.no_groups {
+        Some(Vec::new())
+    } else {
+        args.groups.map(CommaList::into_vec)
+    };
+    let actions = args.review_actions.map(CommaList::into_vec);
+    let review = match (args.no_review, actions, args.approvals) {
+        (true, _, _) => Some(None),
+        (false, None, None) => None,
+        (false, Some(actions), Some(approvals)) => {
+            Some(Some(ReviewPolicyView { actions, approvals }))
+        }
+        // Half a policy: the other half is the current one's.
+        (false, actions, approvals) => {
+            let current = client.resource(&org, &args.key).await?;
+            Some(Some(merge_policy(
+                &args.key,
+                actions,
+                approvals,
+                current.review,
+            )?))
+        }
+    };
+    let body = ResourceUpdateRequest {
+        parent,
+        groups,
+        review,
+    };
+    let resource = client.update_resource(&org, &args.key, &body).await?;
+    print_resource(ctx, &resource)
+}
+
+/// A review policy from the flags given and the current policy: new
+/// actions keep the current number of approvals (else 1); a new number
+/// keeps the current actions (there must be some).
+fn merge_policy(
+    key: &str,
+    actions: Option<Vec<String>>,
+    approvals: Option<i64>,
+    current: Option<ReviewPolicyView>,
+) -> anyhow::Result<ReviewPolicyView> {
+    let current_approvals = current.as_ref().map(|p| p.approvals);
+    let actions = match (actions, current) {
+        (Some(actions), _) => actions,
+        (None, Some(current)) => current.actions,
+        (None, None) => {
+            bail!("{key} has no review policy; pass --review-actions with --approvals")
+        }
+    };
+    Ok(ReviewPolicyView {
+        actions,
+        approvals: approvals.or(current_approvals).unwrap_or(1),
+    })
+}
+
+/// Deletes a resource (and, with `cascade`, everything below it) after a
+/// confirmation (or `--yes`).
+async fn delete(ctx: &Context, key: &str, cascade: bool, yes: bool) -> anyhow::Result<()> {
+    let org = ctx.org()?;
+    let below = if cascade {
+        " and everything below it"
+    } else {
+        ""
+    };
+    confirm_delete(
+        yes,
+        &format!("delete {key} of {org}"),
+        &format!("Delete {key} of {org}{below}, with the access rules and requests on it?"),
+    )?;
+    match ctx.client()?.delete_resource(&org, key, cascade).await {
+        Err(e) if e.code() == Some("resource_has_children") => bail!("{e} (pass --cascade)"),
+        other => other?,
+    }
+    if !ctx.json() {
+        output::line(format!("Deleted {key}{below} from {org}."))?;
+    }
+    Ok(())
+}
+
+/// Prints a resource (or its JSON).
+fn print_resource(ctx: &Context, r: &ResourceView) -> anyhow::Result<()> {
+    if ctx.json() {
+        return output::json(r);
+    }
+    output::fields(&[
+        ("Key", r.key.clone()),
+        (
+            "Parent",
+            r.parent.clone().unwrap_or_else(|| "- (a root)".to_string()),
+        ),
+        ("Groups", output::list(&r.groups)),
+        ("Review", review(r.review.as_ref())),
+        ("Created", output::time(&r.created_at)),
+        ("Updated", output::time(&r.updated_at)),
+    ])?;
+    Ok(())
+}
+
+/// A review policy as `clusters:deploy,clusters:delete (2 approvals)`, `-`
+/// for none.
+fn review(policy: Option<&ReviewPolicyView>) -> String {
+    match policy {
+        Some(p) => format!(
+            "{} ({})",
+            output::list(&p.actions),
+            output::count(p.approvals, "approval")
+        ),
+        None => "-".to_string(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn policy(actions: &[&str], approvals: i64) -> ReviewPolicyView {
+        ReviewPolicyView {
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            approvals,
+        }
+    }
+
+    #[test]
+    fn half_a_policy_keeps_the_other_half() {
+        let current = Some(policy(&["clusters:deploy"], 2));
+        let p = merge_policy(
+            "c/x",
+            Some(vec!["clusters:delete".into()]),
+            None,
+            current.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.actions, p.approvals),
+            (vec!["clusters:delete".into()], 2)
+        );
+        let p = merge_policy("c/x", None, Some(3), current).unwrap();
+        assert_eq!(
+            (p.actions, p.approvals),
+            (vec!["clusters:deploy".into()], 3)
+        );
+        let p = merge_policy("c/x", Some(vec!["clusters:deploy".into()]), None, None).unwrap();
+        assert_eq!(p.approvals, 1);
+        let err = merge_policy("c/x", None, Some(2), None).unwrap_err();
+        assert!(err.to_string().contains("--review-actions"), "{err}");
+    }
+
+    #[test]
+    fn policies_read_on_one_line() {
+        assert_eq!(review(None), "-");
+        assert_eq!(
+            review(Some(&policy(&["clusters:deploy", "clusters:delete"], 2))),
+            "clusters:deploy,clusters:delete (2 approvals)"
+        );
+        assert_eq!(
+            review(Some(&policy(&["clusters:deploy"], 1))),
+            "clusters:deploy (1 approval)"
+        );
+    }
+}
