@@ -546,6 +546,25 @@ async fn every_change_is_seen_by_the_very_next_check(engine: Engine) {
         (json!(false), json!("inactive"))
     );
     // A new type is covered by built-in roles at once.
+    // Batches larger than other bodies are taken, up to 10,000 checks.
+    let one = json!({"user": OWNER_EMAIL, "action": "clusters:read", "resource": "clusters/eu-1"});
+    let many = app
+        .post(
+            &path("check/batch"),
+            &owner,
+            json!({"checks": vec![one.clone(); 2000]}),
+        )
+        .await
+        .ok();
+    assert_eq!(many["results"].as_array().unwrap().len(), 2000);
+    assert_eq!(many["results"][1999]["allowed"], true);
+    app.post(
+        &path("check/batch"),
+        &owner,
+        json!({"checks": vec![one; 10_001]}),
+    )
+    .await
+    .expect(422, "batch_too_large");
     app.post(
         &path("resource-types"),
         &owner,
