@@ -4,7 +4,7 @@
 //! Full size, quick criterion settings (from the workspace root):
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p roster-authz --bench rbac -- \
+//! cargo bench -p roster-authz --bench rbac -- \
 //!     --warm-up-time 1 --measurement-time 5
 //! ```
 //!
