@@ -12,6 +12,12 @@ use clap::Parser;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's malloc: the server allocates small,
+/// short-lived buffers on every request from many threads, and releases
+/// argon2's large blocks back to the system (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -78,8 +78,16 @@ pub fn parse_key(hex: &str) -> anyhow::Result<[u8; 32]> {
     Ok(out)
 }
 
+/// Lower-case hex. Runs on every authenticated request (token hashes), so
+/// it writes into one buffer rather than formatting byte by byte.
 fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 impl Keys {
@@ -215,6 +223,12 @@ mod tests {
         assert!(verify_password(&h, "correct horse battery"));
         assert!(!verify_password(&h, "correct horse battery!"));
         assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(to_hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(to_hex(&[]), "");
     }
 
     #[test]
