@@ -12,6 +12,11 @@
 //! ```
 
 use roster_server::crypto;
+
+/// The server's allocator (src/main.rs), so that the ceiling and the
+/// server allocate argon2's blocks the same way.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "bench-password-1";
