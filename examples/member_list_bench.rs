@@ -202,6 +202,15 @@ async fn seed(store: &Store) -> anyhow::Result<()> {
         ),
     )
     .await?;
+    // The copies the team list searches (migration 0008; members::insert).
+    exec(
+        store,
+        "membership search columns",
+        "UPDATE memberships SET
+           name_folded = (SELECT u.name_folded FROM users u WHERE u.id = memberships.user_id),
+           email = (SELECT u.email FROM users u WHERE u.id = memberships.user_id)",
+    )
+    .await?;
     // 40% of memberships are in one group, 10% in a second one as well.
     let pick = pct("m.id", 374_761_393);
     let group = pct("m.id", 1_181_783_497);
@@ -252,56 +261,78 @@ fn like_contains(needle: &str) -> String {
     out
 }
 
-/// Mirrors `roster_store::members::list_sql` (private, in
+/// Builds statement text with numbered placeholders, like the store's `Sql`.
+#[derive(Default)]
+struct Text {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Text {
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        self.text.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+}
+
+/// Mirrors `roster_store::members::list_sql` and `search_sql` (private, in
 /// crates/store/src/members.rs): the same text and bind order, so that the
 /// plans printed here are the plans of the statements `members::list`
 /// runs. `mirror_matches_the_store` checks the results agree.
 fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> (String, Vec<Bind>) {
-    let mut text = String::from(SELECT);
-    let mut binds = Vec::new();
-    let mut bind = |text: &mut String, b: Bind| {
-        binds.push(b);
-        text.push_str(&format!("${}", binds.len()));
-    };
-    text.push_str(" WHERE m.org_id = ");
-    bind(&mut text, Bind::I64(org_id));
+    let mut q = Text::default();
+    q.push(SELECT);
+    let searching = f.name.is_some() || f.email.is_some();
+    let m = if searching { "s" } else { "m" };
+    if searching {
+        q.push(" WHERE m.id IN (SELECT s.id FROM memberships s WHERE s.org_id = ")
+            .bind(Bind::I64(org_id));
+    } else {
+        q.push(" WHERE m.org_id = ").bind(Bind::I64(org_id));
+    }
     if let Some(after) = after {
-        text.push_str(" AND m.id > ");
-        bind(&mut text, Bind::I64(after));
+        q.push(&format!(" AND {m}.id > ")).bind(Bind::I64(after));
     }
     for (col, val) in [
-        ("m.role", &f.role),
-        ("m.status", &f.status),
-        ("m.team", &f.team),
-        ("m.identity_provider", &f.identity_provider),
+        ("role", &f.role),
+        ("status", &f.status),
+        ("team", &f.team),
+        ("identity_provider", &f.identity_provider),
     ] {
         if let Some(v) = val {
-            text.push_str(&format!(" AND {col} = "));
-            bind(&mut text, Bind::Text(v.clone()));
+            q.push(&format!(" AND {m}.{col} = "))
+                .bind(Bind::Text(v.clone()));
         }
     }
     if let Some(name) = &f.name {
-        text.push_str(" AND u.name_folded LIKE ");
-        bind(&mut text, Bind::Text(like_contains(name)));
-        text.push_str(" ESCAPE '\\'");
+        q.push(&format!(" AND {m}.name_folded LIKE "))
+            .bind(Bind::Text(like_contains(name)))
+            .push(" ESCAPE '\\'");
     }
     if let Some(email) = &f.email {
-        text.push_str(" AND u.email LIKE ");
-        bind(&mut text, Bind::Text(like_contains(email)));
-        text.push_str(" ESCAPE '\\'");
+        q.push(&format!(" AND {m}.email LIKE "))
+            .bind(Bind::Text(like_contains(email)))
+            .push(" ESCAPE '\\'");
     }
     if let Some(group) = &f.group {
-        text.push_str(
-            " AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = m.user_id AND gm.group_id = (SELECT g.id FROM groups g WHERE g.org_id = ",
-        );
-        bind(&mut text, Bind::I64(org_id));
-        text.push_str(" AND g.name = ");
-        bind(&mut text, Bind::Text(group.clone()));
-        text.push_str("))");
+        q.push(&format!(" AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = {m}.user_id AND gm.group_id = (SELECT g.id FROM groups g WHERE g.org_id = "))
+            .bind(Bind::I64(org_id))
+            .push(" AND g.name = ")
+            .bind(Bind::Text(group.clone()))
+            .push("))");
     }
-    text.push_str(" ORDER BY m.id LIMIT ");
-    bind(&mut text, Bind::I64(limit));
-    (text, binds)
+    q.push(&format!(" ORDER BY {m}.id LIMIT "))
+        .bind(Bind::I64(limit));
+    if searching {
+        q.push(") ORDER BY m.id");
+    }
+    (q.text, q.binds)
 }
 
 /// Mirrors the statement of `roster_store::members::groups_of`.

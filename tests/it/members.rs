@@ -153,6 +153,39 @@ async fn filters_combine_and_match_case_insensitive_substrings(engine: Engine) {
         .len(),
         3
     );
+    // A renamed member is found by the new name only, and paging a search
+    // with a cursor continues after the last one.
+    let dwight = app.users(ORG, &owner, "name=schrute").await["items"][0]["id"].clone();
+    app.patch(
+        &format!("/api/v1/orgs/{ORG}/users/{dwight}"),
+        &owner,
+        json!({"name": "Dwight K. Beet"}),
+    )
+    .await
+    .ok();
+    assert!(emails(&app.users(ORG, &owner, "name=schrute").await).is_empty());
+    assert_eq!(
+        emails(&app.users(ORG, &owner, "name=k. beet").await),
+        ["dwight@dm.test"]
+    );
+    let first = app.users(ORG, &owner, "email=dm.test&limit=2").await;
+    assert_eq!(emails(&first).len(), 2);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let rest = app
+        .users(
+            ORG,
+            &owner,
+            &format!("email=dm.test&limit=2&cursor={cursor}"),
+        )
+        .await;
+    let mut all = emails(&first);
+    all.extend(emails(&rest));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), emails(&first).len() + emails(&rest).len());
     // LIKE wildcards in a filter are literal characters.
     assert!(emails(&app.users(ORG, &owner, "name=%25").await).is_empty());
     assert!(emails(&app.users(ORG, &owner, "email=_").await).is_empty());

@@ -78,8 +78,10 @@ pub struct NewMembership<'a> {
 /// Adds a user to an org. An existing membership is [`StoreError::Conflict`].
 pub async fn insert(conn: &mut Conn, m: NewMembership<'_>) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO memberships (org_id, user_id, role, team, status, identity_provider, mfa_required, joined_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        "INSERT INTO memberships (org_id, user_id, role, team, status, identity_provider, mfa_required,
+             joined_at, updated_at, name_folded, email)
+         SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $8, u.name_folded, u.email FROM users u WHERE u.id = $2
+         RETURNING id",
     )
     .bind(m.org_id)
     .bind(m.user_id)
@@ -125,6 +127,9 @@ pub struct MemberFilter {
 }
 
 fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sql {
+    if f.name.is_some() || f.email.is_some() {
+        return search_sql(org_id, f, after, limit);
+    }
     let mut q = Sql::new(SELECT);
     q.push(" WHERE m.org_id = ").bind_i64(org_id);
     if let Some(after) = after {
@@ -140,13 +145,20 @@ fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sq
             q.push(&format!(" AND {col} = ")).bind_text(v.clone());
         }
     }
+    push_filters(&mut q, "m", org_id, f);
+    q.push(" ORDER BY m.id LIMIT ").bind_i64(limit);
+    q
+}
+
+/// The substring filters and the group filter, on memberships aliased `m`.
+fn push_filters(q: &mut Sql, m: &str, org_id: i64, f: &MemberFilter) {
     if let Some(name) = &f.name {
-        q.push(" AND u.name_folded LIKE ")
+        q.push(&format!(" AND {m}.name_folded LIKE "))
             .bind_text(like_contains(name))
             .push(" ESCAPE '\\'");
     }
     if let Some(email) = &f.email {
-        q.push(" AND u.email LIKE ")
+        q.push(&format!(" AND {m}.email LIKE "))
             .bind_text(like_contains(email))
             .push(" ESCAPE '\\'");
     }
@@ -154,13 +166,37 @@ fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sq
         // The group's id is found once (an uncorrelated subquery); each
         // membership is then one probe of group_members' primary key, so
         // the scan in id order stops as soon as the page is full.
-        q.push(" AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = m.user_id AND gm.group_id = (SELECT g.id FROM groups g WHERE g.org_id = ")
+        q.push(&format!(" AND EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = {m}.user_id AND gm.group_id = (SELECT g.id FROM groups g WHERE g.org_id = "))
             .bind_i64(org_id)
             .push(" AND g.name = ")
             .bind_text(group.clone())
             .push("))");
     }
-    q.push(" ORDER BY m.id LIMIT ").bind_i64(limit);
+}
+
+/// A page filtered by `name` or `email` substrings: the page's membership
+/// ids are found first by scanning `memberships_org_search_idx` (org, id,
+/// name, email) alone, then only those rows are read and joined.
+fn search_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sql {
+    let mut q = Sql::new(SELECT);
+    q.push(" WHERE m.id IN (SELECT s.id FROM memberships s WHERE s.org_id = ")
+        .bind_i64(org_id);
+    if let Some(after) = after {
+        q.push(" AND s.id > ").bind_i64(after);
+    }
+    for (col, val) in [
+        ("s.role", &f.role),
+        ("s.status", &f.status),
+        ("s.team", &f.team),
+        ("s.identity_provider", &f.identity_provider),
+    ] {
+        if let Some(v) = val {
+            q.push(&format!(" AND {col} = ")).bind_text(v.clone());
+        }
+    }
+    push_filters(&mut q, "s", org_id, f);
+    q.push(" ORDER BY s.id LIMIT ").bind_i64(limit);
+    q.push(") ORDER BY m.id");
     q
 }
 

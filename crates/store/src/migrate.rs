@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_login_throttle.sql"),
     ),
     (7, "access", include_str!("../migrations/0007_access.sql")),
+    (
+        8,
+        "member search",
+        include_str!("../migrations/0008_member_search.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -113,6 +113,7 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Renames a user, and the copy of the folded name on their memberships.
 pub async fn set_name(
     conn: &mut Conn,
     id: i64,
@@ -124,6 +125,12 @@ pub async fn set_name(
         .bind(name)
         .bind(name_folded)
         .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    // The team list searches the copy on each membership.
+    sqlx::query("UPDATE memberships SET name_folded = $1 WHERE user_id = $2")
+        .bind(name_folded)
         .bind(id)
         .execute(conn)
         .await?;
