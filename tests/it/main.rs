@@ -14,6 +14,7 @@ mod cli;
 mod invitations;
 mod members;
 mod orgs;
+mod processes;
 mod replicas;
 mod rules;
 mod signup;

@@ -3,6 +3,7 @@
 //! receives, and can be stopped and started again on the same port.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -87,18 +88,33 @@ pub struct SmtpSink {
     mails: Arc<Mutex<Vec<Mail>>>,
     /// The accept loop and every open session, to abort on stop.
     tasks: Arc<Mutex<Vec<AbortHandle>>>,
+    /// How many more messages to take in without ever answering their
+    /// final `.`: the sender is left hanging mid-delivery, and the message
+    /// counts as delivered only if the sender finishes (it never can).
+    stall: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
+        Self::start_stalling(0).await
+    }
+
+    /// A sink that leaves the first `n` deliveries hanging after their data.
+    pub async fn start_stalling(n: usize) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sink = SmtpSink {
             addr: listener.local_addr().unwrap(),
             mails: Arc::default(),
             tasks: Arc::default(),
+            stall: Arc::new(AtomicUsize::new(n)),
         };
         sink.serve(listener);
         sink
+    }
+
+    /// How many deliveries are still to be stalled.
+    pub fn stalls_left(&self) -> usize {
+        self.stall.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {
@@ -106,13 +122,13 @@ impl SmtpSink {
     }
 
     fn serve(&self, listener: TcpListener) {
-        let (mails, tasks) = (self.mails.clone(), self.tasks.clone());
+        let (mails, tasks, stall) = (self.mails.clone(), self.tasks.clone(), self.stall.clone());
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let session = tokio::spawn(session(stream, mails.clone()));
+                let session = tokio::spawn(session(stream, mails.clone(), stall.clone()));
                 tasks.lock().unwrap().push(session.abort_handle());
             }
         });
@@ -161,7 +177,7 @@ impl SmtpSink {
     }
 }
 
-async fn session(stream: TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
+async fn session(stream: TcpStream, mails: Arc<Mutex<Vec<Mail>>>, stall: Arc<AtomicUsize>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
@@ -196,6 +212,16 @@ async fn session(stream: TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
                     break;
                 }
                 data.push_str(&line);
+            }
+            let stalled = stall
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if stalled {
+                // Never answer: wait for the sender to give up or die.
+                while lines.read_line(&mut line).await.unwrap_or(0) != 0 {
+                    line.clear();
+                }
+                return;
             }
             mails.lock().unwrap().push(Mail {
                 to: std::mem::take(&mut to),

@@ -50,6 +50,9 @@ pub struct ConfigLayer {
     pub secret_key: Option<Secret>,
     pub log_format: Option<LogFormat>,
     pub session_ttl_hours: Option<i64>,
+    /// How long an outbox worker holds a claimed message before another
+    /// replica may send it (seconds).
+    pub outbox_lease_seconds: Option<i64>,
     pub max_connections: Option<u32>,
     pub bootstrap_org: Option<String>,
     pub bootstrap_owner_email: Option<String>,
@@ -71,6 +74,7 @@ impl ConfigLayer {
             secret_key: self.secret_key.or(base.secret_key),
             log_format: self.log_format.or(base.log_format),
             session_ttl_hours: self.session_ttl_hours.or(base.session_ttl_hours),
+            outbox_lease_seconds: self.outbox_lease_seconds.or(base.outbox_lease_seconds),
             max_connections: self.max_connections.or(base.max_connections),
             bootstrap_org: self.bootstrap_org.or(base.bootstrap_org),
             bootstrap_owner_email: self.bootstrap_owner_email.or(base.bootstrap_owner_email),
@@ -113,6 +117,7 @@ impl ConfigLayer {
                 Some(other) => bail!("ROSTER_LOG_FORMAT must be text or json, not {other:?}"),
             },
             session_ttl_hours: parse_num("ROSTER_SESSION_TTL_HOURS")?,
+            outbox_lease_seconds: parse_num("ROSTER_OUTBOX_LEASE_SECONDS")?,
             max_connections: parse_num("ROSTER_MAX_CONNECTIONS")?
                 .map(|n| u32::try_from(n).context("ROSTER_MAX_CONNECTIONS is out of range"))
                 .transpose()?,
@@ -145,6 +150,7 @@ pub struct Config {
     pub secret_key: Option<Secret>,
     pub log_format: LogFormat,
     pub session_ttl_hours: i64,
+    pub outbox_lease_seconds: i64,
     pub max_connections: u32,
     pub bootstrap: Bootstrap,
     pub smtp_url: Option<Secret>,
@@ -199,7 +205,14 @@ impl Config {
         if !(1..=24 * 365).contains(&session_ttl_hours) {
             bail!("session_ttl_hours must be between 1 and 8760");
         }
+        let outbox_lease_seconds = l.outbox_lease_seconds.unwrap_or(120);
+        // Longer than one delivery (SMTP and Slack calls time out after 15
+        // s), or a slow delivery could be claimed and sent a second time.
+        if !(20..=3600).contains(&outbox_lease_seconds) {
+            bail!("outbox_lease_seconds must be between 20 and 3600");
+        }
         Ok(Config {
+            outbox_lease_seconds,
             listen,
             data_dir,
             database_url,

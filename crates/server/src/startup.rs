@@ -75,6 +75,7 @@ impl Application {
             keys,
             AppSettings {
                 session_ttl_ms: config.session_ttl_hours * 3600 * 1000,
+                outbox_lease_ms: config.outbox_lease_seconds * 1000,
                 public_url: public_url.clone(),
             },
         )?;

@@ -214,6 +214,11 @@ impl App {
             }
         }
         let facts = roster_store::access_state::load(&mut conn, org_id, now_ms()).await?;
+        tracing::debug!(
+            org_id,
+            revision = facts.revision,
+            "authorization index loaded"
+        );
         let ix = Arc::new(OrgIndex::build(compile(org_id, facts)));
         slot.set(ix.clone(), generation);
         Ok(ix)
@@ -250,6 +255,7 @@ impl App {
         }
         drop(seen);
         if moved {
+            tracing::debug!("an org changed on another replica; authorization caches invalidated");
             self.inner.authz.invalidate();
         }
         Ok(())

@@ -86,6 +86,8 @@ impl RequestMeta {
 #[derive(Debug, Clone)]
 pub struct AppSettings {
     pub session_ttl_ms: i64,
+    /// How long a claimed outbox message is reserved for its worker.
+    pub outbox_lease_ms: i64,
     pub public_url: String,
 }
 

@@ -19,9 +19,6 @@ use std::time::Duration;
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
-/// How long a claimed message is reserved for the worker that claimed it.
-/// Longer than any one delivery (SMTP and Slack calls time out sooner).
-const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
 /// Longest wait between two attempts.
 const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 
@@ -198,7 +195,7 @@ impl App {
             &mut conn,
             &self.inner.worker_id,
             now,
-            now + CLAIM_LEASE_MS,
+            now + self.settings().outbox_lease_ms,
             50,
         )
         .await?;
