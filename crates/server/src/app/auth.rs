@@ -240,6 +240,13 @@ impl App {
         if let Some(p) = self.inner.authz.cached_session(&token_hash, now) {
             return Ok(p);
         }
+        // One request per token revalidates; the others wait and then find
+        // its answer in the cache.
+        let _one = self.inner.authz.revalidating().lock(&token_hash).await;
+        let now = now_ms();
+        if let Some(p) = self.inner.authz.cached_session(&token_hash, now) {
+            return Ok(p);
+        }
         let generation = self.inner.authz.generation();
         let mut conn = self.store().conn().await?;
         let found = sessions::find_live(&mut conn, &token_hash, now).await?;

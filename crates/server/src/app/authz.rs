@@ -32,9 +32,31 @@ pub(crate) struct AuthzCache {
     sessions: RwLock<HashMap<String, CachedSession>>,
     /// The revisions the replica watcher saw last, per loaded org.
     seen_revisions: std::sync::Mutex<HashMap<i64, i64>>,
+    /// Striped locks so that when a cached session runs out, one request
+    /// per token goes to the database and the others wait for its answer,
+    /// instead of every request in flight asking at once.
+    revalidating: Stripes,
     /// Org slugs to ids. Slugs never change, so entries never go stale.
     slug_ids: RwLock<HashMap<String, i64>>,
     slots: RwLock<HashMap<i64, Arc<Slot>>>,
+}
+
+/// 64 async locks, picked by a token hash's first hex digits.
+pub(crate) struct Stripes(Vec<tokio::sync::Mutex<()>>);
+
+impl Default for Stripes {
+    fn default() -> Self {
+        Stripes((0..64).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+}
+
+impl Stripes {
+    pub(crate) async fn lock(&self, token_hash: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let i = token_hash.bytes().take(2).fold(0usize, |acc, b| {
+            acc.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        self.0[i % self.0.len()].lock().await
+    }
 }
 
 /// How long a validated session serves from memory at most.
@@ -60,6 +82,10 @@ impl AuthzCache {
     /// Marks every index as needing confirmation before its next use.
     pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn revalidating(&self) -> &Stripes {
+        &self.revalidating
     }
 
     pub(crate) fn generation(&self) -> u64 {
