@@ -413,3 +413,47 @@ async fn a_process_killed_mid_delivery_loses_no_mail_and_sends_none_twice() {
     assert_eq!(sink.mails().len(), emails.len());
     drop(others);
 }
+
+/// A process whose database connection is cut reports not ready and
+/// answers `503` rather than hanging, and recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_cut_off_from_the_database_answers_503_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
+    let proxy = Proxy::start().await;
+    let via_proxy = db
+        .url
+        .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let r = start(&via_proxy, &dir.path().join("r"), None);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    ready(&http, &r).await;
+    let token = login(&http, &r.base, OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    proxy.cut().await;
+    let status = |path: &'static str| {
+        let (http, base, token) = (http.clone(), r.base.clone(), token.clone());
+        async move {
+            http.get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status("/readyz").await, 503);
+    assert_eq!(status("/api/v1/orgs").await, 503);
+    assert_eq!(status("/healthz").await, 200, "alive, just not ready");
+
+    proxy.restore().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while status("/readyz").await != 200 {
+        assert!(Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status("/api/v1/orgs").await, 200);
+}

@@ -153,54 +153,6 @@ async fn owners_demoting_each_other_through_different_replicas_leave_one() {
     assert_eq!(owners["items"].as_array().unwrap().len(), 1, "{owners}");
 }
 
-/// A TCP proxy in front of PostgreSQL that a test can cut and restore.
-struct Proxy {
-    port: u16,
-    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Proxy {
-    async fn start() -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy = Proxy {
-            port: listener.local_addr().unwrap().port(),
-            tasks: Default::default(),
-        };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn serve(&self, listener: tokio::net::TcpListener) {
-        let tasks = self.tasks.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let session = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                tasks.lock().unwrap().push(session.abort_handle());
-            }
-        });
-        self.tasks.lock().unwrap().push(accept.abort_handle());
-    }
-
-    /// Drops every connection and stops listening.
-    async fn cut(&self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
-            t.abort();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-
-    async fn restore(&self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .unwrap();
-        self.serve(listener);
-    }
-}
-
 /// While the database is unreachable, readiness says so and requests get a
 /// clear 503 rather than hanging; when it comes back, the server recovers
 /// by itself.
