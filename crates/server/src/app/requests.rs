@@ -15,6 +15,7 @@ use super::orgs::{effective_role, invalid, load_catalog, lock_and_recheck, OrgAc
 use super::outbox::queue;
 use super::time::now_ms;
 use super::{App, AppError, RequestMeta};
+use roster_authz::OrgIndex;
 use roster_domain::ManagementPermission;
 use roster_store::requests::{self, RequestFilter, RequestRow, VoteRow};
 use roster_store::{members, resources, Conn, StoreError};
@@ -116,6 +117,11 @@ impl App {
                 format!("unknown action {action:?}; actions are written type:action"),
             ));
         }
+        // Who to tell, from the in-memory index, read before the
+        // transaction so that it needs no second connection while holding
+        // the org's lock. Eligibility is checked again when a reviewer
+        // votes; this only decides who is emailed.
+        let index = self.org_index(access.org.id).await?;
         let mut tx = self.store().begin().await?;
         lock_and_recheck(&mut tx, access).await?;
         let res = find_resource(
@@ -177,20 +183,29 @@ impl App {
         )
         .await?;
         let row = requests::get(&mut tx, access.org.id, id).await?;
+        // The request, its audit event and its notifications: one
+        // transaction (SPEC §2).
+        self.queue_reviewer_mail(&mut tx, access, &index, &row)
+            .await?;
         self.commit(tx).await?;
-        // Notify the reviewers the current index names. Notifications are
-        // queued in their own transaction: the request stands either way,
-        // and the reviewers list can be read from the index just updated.
-        self.notify_reviewers(access, &row).await?;
         Ok(RequestInfo {
             row,
             votes: Vec::new(),
         })
     }
 
-    async fn notify_reviewers(&self, access: &OrgAccess, row: &RequestRow) -> Result<()> {
-        let index = self.org_index(access.org.id).await?;
+    async fn queue_reviewer_mail(
+        &self,
+        tx: &mut Conn,
+        access: &OrgAccess,
+        index: &OrgIndex,
+        row: &RequestRow,
+    ) -> Result<()> {
         let Some(resource) = index.resource(&row.resource) else {
+            tracing::warn!(
+                request = row.id,
+                "the resource is not in the index yet; no reviewer emailed"
+            );
             return Ok(());
         };
         let reviewers: Vec<String> = index
@@ -205,7 +220,6 @@ impl App {
             );
             return Ok(());
         }
-        let mut tx = self.store().begin().await?;
         for email in reviewers {
             let text = format!(
                 "{} asks to do {} on {} in {} for {} minutes.\n\nReason: {}\n\n\
@@ -222,7 +236,7 @@ impl App {
                 access.org.slug,
             );
             queue(
-                &mut tx,
+                tx,
                 Some(access.org.id),
                 "review_request",
                 &email,
@@ -234,7 +248,6 @@ impl App {
             )
             .await?;
         }
-        roster_store::commit(tx).await?;
         Ok(())
     }
 
