@@ -529,25 +529,33 @@ impl App {
                 return Err(AppError::Conflict {
                     code: "role_in_use",
                     message: format!(
-                        "{name} is in use ({} members, {} pending invitations, {} access rules{}); name a replacement role to move them to",
-                        usage.members,
-                        usage.pending_invitations,
-                        usage.rules,
-                        if usage.default_role { ", the default role for sign-ups" } else { "" }
+                        "{name} is in use ({}); name a replacement role to move them to",
+                        usage_words(&usage)
                     ),
                 })
             }
             (true, Some(r)) => {
                 let new = parse_role(&mut tx, access.org.id, &catalog, r).await?;
                 if new.name() == &name {
-                    return Err(invalid("replacement", "the replacement is the role being deleted"));
+                    return Err(invalid(
+                        "replacement",
+                        "the replacement is the role being deleted",
+                    ));
                 }
                 if new.is_owner() {
-                    return Err(invalid("replacement", "the owner role cannot replace a custom role"));
+                    return Err(invalid(
+                        "replacement",
+                        "the owner role cannot replace a custom role",
+                    ));
                 }
                 policy::may_grant(&actor, &new, &catalog)?;
-                roles::replace_everywhere(&mut tx, access.org.id, name.as_str(), new.name().as_str())
-                    .await?;
+                roles::replace_everywhere(
+                    &mut tx,
+                    access.org.id,
+                    name.as_str(),
+                    new.name().as_str(),
+                )
+                .await?;
                 Some(new.name().to_string())
             }
         };
@@ -1011,6 +1019,30 @@ impl App {
     }
 }
 
+/// "2 members, 1 access rule, the default role for sign-ups".
+fn usage_words(u: &RoleUsage) -> String {
+    let count = |n: i64, one: &str, many: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
+    };
+    [
+        count(u.members, "member", "members"),
+        count(
+            u.pending_invitations,
+            "pending invitation",
+            "pending invitations",
+        ),
+        count(u.rules, "access rule", "access rules"),
+        u.default_role
+            .then(|| "the default role for sign-ups".to_owned()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
 fn rule_details(rule: &RuleRow) -> serde_json::Value {
     json!({
         "user": rule.user_email,
@@ -1040,6 +1072,20 @@ mod tests {
         ] {
             assert!(parse_key("key", bad, &c).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn role_usage_reads_as_words() {
+        let u = RoleUsage {
+            members: 2,
+            pending_invitations: 0,
+            rules: 1,
+            default_role: true,
+        };
+        assert_eq!(
+            usage_words(&u),
+            "2 members, 1 access rule, the default role for sign-ups"
+        );
     }
 
     #[test]
