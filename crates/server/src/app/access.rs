@@ -167,6 +167,26 @@ pub(crate) async fn find_resource(
         .ok_or(AppError::NotFound("resource"))
 }
 
+/// Loads a resource a request names as a reference (a parent, a rule's
+/// scope): one that does not exist is bad input for that field, not a
+/// missing page.
+async fn named_resource(
+    conn: &mut Conn,
+    org_id: i64,
+    catalog: &Catalog,
+    field: &'static str,
+    key: &str,
+) -> Result<ResourceRow> {
+    find_resource(conn, org_id, catalog, field, key)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => {
+                invalid(field, format!("no resource {} in this org", key.trim()))
+            }
+            other => other,
+        })
+}
+
 /// Finds a member of the org by email or numeric user id.
 pub(crate) async fn find_member(
     conn: &mut Conn,
@@ -599,20 +619,7 @@ impl App {
             .await?;
         let (t, n) = parse_key("key", &new.key, &catalog)?;
         let parent = match &new.parent {
-            Some(p) => Some(
-                find_resource(&mut tx, access.org.id, &catalog, "parent", p)
-                    .await
-                    .map_err(|e| match e {
-                        AppError::NotFound(_) => invalid(
-                            "parent",
-                            format!(
-                                "no resource {} in this org; register the parent first",
-                                p.trim()
-                            ),
-                        ),
-                        other => other,
-                    })?,
-            ),
+            Some(p) => Some(named_resource(&mut tx, access.org.id, &catalog, "parent", p).await?),
             None => None,
         };
         let gids = group_ids(&mut tx, access.org.id, &new.groups).await?;
@@ -733,14 +740,7 @@ impl App {
             None => row.parent_id,
             Some(None) => None,
             Some(Some(p)) => {
-                let parent = find_resource(&mut tx, access.org.id, &catalog, "parent", p)
-                    .await
-                    .map_err(|e| match e {
-                        AppError::NotFound(_) => {
-                            invalid("parent", format!("no resource {} in this org", p.trim()))
-                        }
-                        other => other,
-                    })?;
+                let parent = named_resource(&mut tx, access.org.id, &catalog, "parent", p).await?;
                 let above = resources::ancestry(&mut tx, parent.id).await?;
                 if above.contains(&row.id) {
                     return Err(invalid(
@@ -892,15 +892,7 @@ impl App {
         };
         let (resource_id, scope) = match resource {
             Some(key) => {
-                let row = find_resource(&mut tx, access.org.id, &catalog, "resource", key)
-                    .await
-                    .map_err(|e| match e {
-                        AppError::NotFound(_) => invalid(
-                            "resource",
-                            format!("no resource {} in this org", key.trim()),
-                        ),
-                        other => other,
-                    })?;
+                let row = named_resource(&mut tx, access.org.id, &catalog, "resource", key).await?;
                 let chain = resources::ancestry(&mut tx, row.id).await?;
                 (Some(row.id), chain)
             }
