@@ -258,7 +258,8 @@ impl App {
             return Ok(());
         }
         let mut conn = self.store().conn().await?;
-        let now: HashMap<i64, i64> = roster_store::access_state::revisions(&mut conn)
+        let ids: Vec<i64> = loaded.iter().map(|(org, _)| *org).collect();
+        let now: HashMap<i64, i64> = roster_store::access_state::revisions(&mut conn, &ids)
             .await?
             .into_iter()
             .collect();
