@@ -60,6 +60,15 @@ impl RoleInfo {
     }
 }
 
+/// A custom role loaded under the org's lock, with what the actor holds.
+struct CustomRole {
+    name: RoleName,
+    row: RoleRow,
+    old: RolePermissions,
+    actor: Role,
+    catalog: Catalog,
+}
+
 /// A resource as shown: the stored row with the groups it admits.
 #[derive(Debug, Clone)]
 pub struct ResourceInfo {
@@ -452,6 +461,41 @@ impl App {
         Ok(RoleInfo::custom(row, &catalog))
     }
 
+    /// Loads a custom role to change or delete, under the org's lock.
+    /// Needs `roles:manage` and every permission the role holds now:
+    /// touching a role that holds more than the actor is itself a way to
+    /// reach permissions the actor lacks. Built-in roles are refused.
+    async fn locked_custom_role(
+        &self,
+        conn: &mut Conn,
+        access: &OrgAccess,
+        name: &str,
+        verb: &str,
+    ) -> Result<CustomRole> {
+        access.require(ManagementPermission::RolesManage)?;
+        let name = RoleName::parse(name).map_err(|_| AppError::NotFound("role"))?;
+        if name.builtin().is_some() {
+            return Err(AppError::Forbidden(format!(
+                "{name} is a built-in role; built-in roles cannot be {verb}"
+            )));
+        }
+        let (actor, catalog) = self
+            .locked(conn, access, ManagementPermission::RolesManage)
+            .await?;
+        let row = roles::find(conn, access.org.id, name.as_str())
+            .await?
+            .ok_or(AppError::NotFound("role"))?;
+        let old = super::orgs::stored_permissions(&row.permissions, &catalog);
+        policy::may_grant(&actor, &Role::custom(name.clone(), old.clone()), &catalog)?;
+        Ok(CustomRole {
+            name,
+            row,
+            old,
+            actor,
+            catalog,
+        })
+    }
+
     /// Changes a custom role's description or permissions. Needs
     /// `roles:manage` and every permission of the new set: editing a role
     /// changes what everyone holding it may do, so it is a grant.
@@ -463,24 +507,16 @@ impl App {
         permissions: Option<&[String]>,
         meta: &RequestMeta,
     ) -> Result<RoleInfo> {
-        access.require(ManagementPermission::RolesManage)?;
-        let name = RoleName::parse(name).map_err(|_| AppError::NotFound("role"))?;
-        if name.builtin().is_some() {
-            return Err(AppError::Forbidden(format!(
-                "{name} is a built-in role; built-in roles cannot be changed"
-            )));
-        }
         let mut tx = self.store().begin().await?;
-        let (actor, catalog) = self
-            .locked(&mut tx, access, ManagementPermission::RolesManage)
+        let CustomRole {
+            name,
+            row,
+            old,
+            actor,
+            catalog,
+        } = self
+            .locked_custom_role(&mut tx, access, name, "changed")
             .await?;
-        let row = roles::find(&mut tx, access.org.id, name.as_str())
-            .await?
-            .ok_or(AppError::NotFound("role"))?;
-        let old = super::orgs::stored_permissions(&row.permissions, &catalog);
-        // Changing a role that holds more than the actor is itself a way to
-        // touch permissions the actor lacks.
-        policy::may_grant(&actor, &Role::custom(name.clone(), old.clone()), &catalog)?;
         let perms = match permissions {
             Some(p) => RolePermissions::parse(p, &catalog)?,
             None => old.clone(),
@@ -526,22 +562,15 @@ impl App {
         replacement: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<RoleUsage> {
-        access.require(ManagementPermission::RolesManage)?;
-        let name = RoleName::parse(name).map_err(|_| AppError::NotFound("role"))?;
-        if name.builtin().is_some() {
-            return Err(AppError::Forbidden(format!(
-                "{name} is a built-in role; built-in roles cannot be deleted"
-            )));
-        }
         let mut tx = self.store().begin().await?;
-        let (actor, catalog) = self
-            .locked(&mut tx, access, ManagementPermission::RolesManage)
+        let CustomRole {
+            name,
+            actor,
+            catalog,
+            ..
+        } = self
+            .locked_custom_role(&mut tx, access, name, "deleted")
             .await?;
-        let row = roles::find(&mut tx, access.org.id, name.as_str())
-            .await?
-            .ok_or(AppError::NotFound("role"))?;
-        let old = super::orgs::stored_permissions(&row.permissions, &catalog);
-        policy::may_grant(&actor, &Role::custom(name.clone(), old), &catalog)?;
         let usage = roles::usage(&mut tx, access.org.id, name.as_str()).await?;
         let replaced_by = match (usage.in_use(), replacement) {
             (false, _) => None,
