@@ -565,13 +565,25 @@ async fn every_change_is_seen_by_the_very_next_check(engine: Engine) {
     )
     .await
     .expect(422, "batch_too_large");
-    app.post(
-        &path("resource-types"),
-        &owner,
-        json!({"name": "databases", "actions": [{"name": "backup", "class": "write"}]}),
-    )
-    .await
-    .ok();
+    let types = app
+        .post(
+            &path("resource-types"),
+            &owner,
+            json!({"name": "databases", "description": "Managed databases",
+                   "actions": [{"name": "backup", "class": "write"}]}),
+        )
+        .await
+        .ok();
+    let db = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "databases")
+        .expect("the new type is listed")
+        .clone();
+    assert_eq!(db["description"], "Managed databases");
+    assert_eq!(db["default"], false);
+    assert_eq!(db["actions"][0]["class"], "write");
     let d = check(&app, &owner, OWNER_EMAIL, "databases:backup", None).await;
     assert_eq!(d["allowed"], true, "{d}");
     // Deleting the resource: it is unknown to the next check.

@@ -512,6 +512,9 @@ pub struct ResourceActionView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ResourceTypeView {
     pub name: String,
+    /// What the org said the type is, when it added it.
+    #[serde(default)]
+    pub description: String,
     pub default: bool,
     pub actions: Vec<ResourceActionView>,
 }

@@ -312,6 +312,23 @@ impl App {
         Ok(access.catalog.clone())
     }
 
+    /// The descriptions the org gave its own types (the first non-empty one
+    /// given with any of a type's actions). Needs `users:read`.
+    pub async fn type_descriptions(
+        &self,
+        access: &OrgAccess,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        access.require(ManagementPermission::UsersRead)?;
+        let mut conn = self.store().conn().await?;
+        let mut out = std::collections::BTreeMap::new();
+        for row in roles::actions(&mut conn, access.org.id).await? {
+            if !row.description.is_empty() {
+                out.entry(row.resource_type).or_insert(row.description);
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds a type with its actions, or actions to an existing type. Needs
     /// `resources:manage`. Adding what exists with the same class is a
     /// no-op; another class for an existing action is refused.

@@ -42,10 +42,14 @@ pub fn role_view(r: RoleInfo) -> RoleView {
     }
 }
 
-fn catalog_view(c: &Catalog) -> Vec<ResourceTypeView> {
+fn catalog_view(
+    c: &Catalog,
+    descriptions: &std::collections::BTreeMap<String, String>,
+) -> Vec<ResourceTypeView> {
     c.types()
         .map(|t| ResourceTypeView {
             name: t.to_owned(),
+            description: descriptions.get(t).cloned().unwrap_or_default(),
             default: Catalog::is_default_type(t),
             actions: c
                 .actions(t)
@@ -186,7 +190,11 @@ async fn list_resource_types(
     ApiPath(org): ApiPath<String>,
 ) -> Result<Json<Vec<ResourceTypeView>>, ApiError> {
     let access = state.app.org_access(&p, &org).await?;
-    Ok(Json(catalog_view(&state.app.catalog(&access)?)))
+    let descriptions = state.app.type_descriptions(&access).await?;
+    Ok(Json(catalog_view(
+        &state.app.catalog(&access)?,
+        &descriptions,
+    )))
 }
 
 /// Add a resource type with its actions, or actions to an existing type.
@@ -215,5 +223,6 @@ async fn add_resource_type(
             &meta,
         )
         .await?;
-    Ok(Json(catalog_view(&catalog)))
+    let descriptions = state.app.type_descriptions(&access).await?;
+    Ok(Json(catalog_view(&catalog, &descriptions)))
 }
