@@ -11,6 +11,7 @@
 # cores, as in the other benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-3}"
@@ -39,14 +40,7 @@ NO_COLOR=1 ROSTER_BOOTSTRAP_ORG=bench ROSTER_BOOTSTRAP_OWNER_EMAIL="$EMAIL" \
   target/release/roster serve --listen 127.0.0.1:0 --data-dir "$DATA" \
   >"$DATA/stdout.log" 2>"$DATA/stderr.log" &
 SERVER_PID=$!
-ADDR=""
-for _ in $(seq 1 300); do
-  ADDR="$(grep -o 'roster listening on http://[0-9.:]*' "$DATA/stderr.log" 2>/dev/null | head -n1 | sed 's|.*http://||' || true)"
-  [ -n "$ADDR" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/stderr.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$ADDR" ] || { echo "no listening address in the log" >&2; exit 1; }
+ADDR="$(await_roster "$DATA/stderr.log" "$SERVER_PID")"
 BASE="http://$ADDR/api/v1"
 
 api() { # METHOD PATH [BODY]

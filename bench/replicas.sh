@@ -12,6 +12,7 @@
 # and PostgreSQL share the machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION="${DURATION:-8}"
 CHANGES="${CHANGES:-1000}"
@@ -46,13 +47,7 @@ for i in 0 1 2; do
   PIDS+=($!)
 done
 for i in 0 1 2; do
-  ADDR=""
-  for _ in $(seq 1 300); do
-    ADDR="$(grep -o 'roster listening on http://[0-9.:]*' "$DATA/r$i/err.log" 2>/dev/null | head -n1 | sed 's|.*http://||' || true)"
-    [ -n "$ADDR" ] && curl -fs -o /dev/null "http://$ADDR/readyz" && break
-    sleep 0.1
-  done
-  [ -n "$ADDR" ] || { cat "$DATA/r$i/err.log" >&2; exit 1; }
+  ADDR="$(await_roster "$DATA/r$i/err.log" "${PIDS[$i]}")"
   ADDRS+=("$ADDR")
 done
 echo "replicas: ${ADDRS[*]}"

@@ -12,6 +12,7 @@
 # on purpose; that is the comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION="${DURATION:-15}"
 ROUNDS="${ROUNDS:-3}"
@@ -48,19 +49,7 @@ NO_COLOR=1 ROSTER_BOOTSTRAP_ORG=bench ROSTER_BOOTSTRAP_OWNER_EMAIL="$EMAIL" \
   >"$DATA/stdout.log" 2>"$DATA/stderr.log" &
 SERVER_PID=$!
 
-ADDR=""
-for _ in $(seq 1 300); do
-  ADDR="$(grep -o 'roster listening on http://[0-9.:]*' "$DATA/stderr.log" 2>/dev/null | head -n1 | sed 's|.*http://||' || true)"
-  [ -n "$ADDR" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA/stderr.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$ADDR" ] || { echo "no listening address in the log" >&2; cat "$DATA/stderr.log" >&2; exit 1; }
-for _ in $(seq 1 300); do
-  curl -fs -o /dev/null --max-time 2 "http://$ADDR/readyz" && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null --max-time 2 "http://$ADDR/readyz"
+ADDR="$(await_roster "$DATA/stderr.log" "$SERVER_PID")"
 echo "server: http://$ADDR (pid $SERVER_PID)"
 
 # One sign-in first: it must answer 200, or the load below measures errors.

@@ -485,7 +485,6 @@ impl Roster {
             .expect("devops permissions parse");
         let mut states: Vec<OrgState> = (0..w.orgs)
             .map(|org| OrgState {
-                org_id: org_id(org),
                 revision: 1,
                 catalog: catalog.clone(),
                 roles: vec![RoleFact {
@@ -503,7 +502,6 @@ impl Roster {
                         parent_id: n.parent.map(|p| resource_db_id(org, p)),
                         groups: vec![],
                         review_actions: vec![],
-                        review_approvals: 1,
                     })
                     .collect(),
                 ..OrgState::default()
@@ -532,7 +530,8 @@ impl Roster {
         Roster {
             orgs: states
                 .into_iter()
-                .map(|s| (s.org_id, OrgIndex::build(s)))
+                .enumerate()
+                .map(|(org, s)| (org_id(org), OrgIndex::build(s)))
                 .collect(),
         }
     }

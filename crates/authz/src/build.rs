@@ -9,7 +9,6 @@ use rustc_hash::FxHashMap;
 /// Everything the engine needs to know about one org, as read from storage.
 #[derive(Debug, Clone, Default)]
 pub struct OrgState {
-    pub org_id: i64,
     /// The org's revision when the facts were read.
     pub revision: i64,
     pub catalog: Catalog,
@@ -55,9 +54,9 @@ pub struct ResourceFact {
     /// Group ids the resource names.
     pub groups: Vec<i64>,
     /// Actions (`type:action`) that need review on this resource and its
-    /// descendants that have no policy of their own.
+    /// descendants that have no policy of their own. (How many approvals
+    /// a request needs is decided with the request, in the database.)
     pub review_actions: Vec<String>,
-    pub review_approvals: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +242,6 @@ impl OrgIndex {
                 index,
             );
             resources.push(Resource {
-                db_id: r.id,
                 resource_type,
                 name: Box::from(r.name.as_str()),
                 parent: r
@@ -259,7 +257,6 @@ impl OrgIndex {
                     groups.into_boxed_slice()
                 },
                 policy_from: NONE,
-                review_approvals: r.review_approvals.max(1),
                 review: review.into_boxed_slice(),
                 rules: rules_iter.next().unwrap_or_default().into_boxed_slice(),
             });
@@ -338,16 +335,13 @@ impl OrgIndex {
             .into_iter()
             .zip(group_org_rules)
             .map(|(g, rules)| Group {
-                db_id: g.id,
                 name: g.name.into_boxed_str(),
                 org_rules: rules.into_boxed_slice(),
             })
             .collect();
 
         OrgIndex {
-            org_id: state.org_id,
             revision: state.revision,
-            catalog,
             types: types.into_boxed_slice(),
             actions,
             roles: roles.into_boxed_slice(),
@@ -356,7 +350,6 @@ impl OrgIndex {
             groups,
             resources: resources.into_boxed_slice(),
             resource_keys,
-            resource_db_ids,
             grants: grants
                 .into_iter()
                 .map(|(k, v)| (k, v.into_boxed_slice()))

@@ -73,10 +73,6 @@ impl OrgIndex {
         self.groups.get(group as usize).map_or("?", |g| &g.name)
     }
 
-    pub fn group_db_id(&self, group: u32) -> Option<i64> {
-        self.groups.get(group as usize).map(|g| g.db_id)
-    }
-
     fn scope_words(&self, scope: Scope) -> String {
         match scope {
             Scope::Org => "the organization".to_owned(),

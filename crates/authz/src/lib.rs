@@ -23,7 +23,7 @@ pub use build::{
     GrantFact, GroupFact, MemberFact, OrgState, ResourceFact, RoleFact, RuleFact, Subject,
 };
 
-use roster_domain::{ActionClass, Catalog, ManagementPermission};
+use roster_domain::{ActionClass, ManagementPermission};
 use rustc_hash::FxHashMap;
 
 /// A sentinel for "none" in the `u32` indexes below.
@@ -157,7 +157,6 @@ struct Rule {
 }
 
 struct Resource {
-    db_id: i64,
     resource_type: u16,
     name: Box<str>,
     parent: u32,
@@ -167,14 +166,12 @@ struct Resource {
     gate_from: u32,
     /// Actions that need review here, with the number of approvals.
     review: Box<[Action]>,
-    review_approvals: u32,
     /// The nearest resource, itself included, with a review policy.
     policy_from: u32,
     rules: Box<[Rule]>,
 }
 
 struct Group {
-    db_id: i64,
     name: Box<str>,
     /// Org-scoped rules naming this group: (role, rule id).
     org_rules: Box<[(u32, i64)]>,
@@ -185,9 +182,7 @@ type GrantKey = (i64, u32, Action);
 
 /// One org's compiled access state. See the crate documentation.
 pub struct OrgIndex {
-    org_id: i64,
     revision: i64,
-    catalog: Catalog,
     types: Box<[TypeInfo]>,
     /// `type:action` and management permission names to actions.
     actions: FxHashMap<Box<str>, Action>,
@@ -198,23 +193,14 @@ pub struct OrgIndex {
     resources: Box<[Resource]>,
     /// `type/name` to resource.
     resource_keys: FxHashMap<Box<str>, u32>,
-    resource_db_ids: FxHashMap<i64, u32>,
     /// Approved requests: (user, resource, action) to (request id, expiry).
     grants: FxHashMap<GrantKey, Box<[(i64, i64)]>>,
 }
 
 impl OrgIndex {
-    pub fn org_id(&self) -> i64 {
-        self.org_id
-    }
-
     /// The org revision the facts were read at.
     pub fn revision(&self) -> i64 {
         self.revision
-    }
-
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
     }
 
     /// Resolves `type:action` (or a management permission name).
@@ -229,14 +215,6 @@ impl OrgIndex {
         self.resource_keys.get(key).map(|&i| ResourceId(i))
     }
 
-    pub fn resource_by_db_id(&self, id: i64) -> Option<ResourceId> {
-        self.resource_db_ids.get(&id).map(|&i| ResourceId(i))
-    }
-
-    pub fn resource_db_id(&self, r: ResourceId) -> i64 {
-        self.resources[r.0 as usize].db_id
-    }
-
     /// The user id of the member with this email (lower-cased, trimmed).
     #[inline]
     pub fn user_by_email(&self, email: &str) -> Option<i64> {
@@ -245,10 +223,6 @@ impl OrgIndex {
 
     pub fn is_member(&self, user_id: i64) -> bool {
         self.members.contains_key(&user_id)
-    }
-
-    pub fn member_email(&self, user_id: i64) -> Option<&str> {
-        self.members.get(&user_id).map(|m| &*m.email)
     }
 
     /// Decides whether `user_id` may do `action` in the org, or on
@@ -469,17 +443,6 @@ impl OrgIndex {
         )
     }
 
-    /// How many approvals a request for `action` on `resource` needs, or
-    /// `None` when the action needs no review there.
-    pub fn review_policy(&self, resource: ResourceId, action: Action) -> Option<u32> {
-        let res = &self.resources[resource.0 as usize];
-        if res.policy_from == NONE {
-            return None;
-        }
-        let p = &self.resources[res.policy_from as usize];
-        p.review.contains(&action).then_some(p.review_approvals)
-    }
-
     /// Whether `user_id` may review a request by `requester` for something
     /// on `resource`: holds `requests:approve` there, shares a group with
     /// the resource when it names groups (no administrator bypass here),
@@ -516,11 +479,6 @@ impl OrgIndex {
             .collect();
         out.sort_unstable();
         out
-    }
-
-    /// The number of members indexed.
-    pub fn member_count(&self) -> usize {
-        self.members.len()
     }
 }
 

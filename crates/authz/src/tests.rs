@@ -31,7 +31,6 @@ fn resource(id: i64, key: &str, parent: Option<i64>) -> ResourceFact {
         parent_id: parent,
         groups: vec![],
         review_actions: vec![],
-        review_approvals: 1,
     }
 }
 
@@ -56,7 +55,6 @@ fn state() -> OrgState {
     let mut env = resource(ENV, "environments/payments-prod", Some(PROJECT));
     env.review_actions = vec!["clusters:deploy".into()];
     OrgState {
-        org_id: 1,
         revision: 7,
         catalog,
         roles: vec![
@@ -315,6 +313,17 @@ fn a_cycle_in_the_facts_does_not_hang_the_build() {
     let mut s = state();
     s.resources[0].parent_id = Some(CLUSTER);
     let ix = OrgIndex::build(s);
-    // The walk in `grant` must terminate too: the builder breaks cycles.
-    let _ = check(&ix, CAROL, "clusters:read", Some("clusters/eu-1"));
+    // Every walk up the tree ends: the builder cuts the first link it
+    // finds in a cycle (here the project's), and the rest of the tree holds.
+    assert!(check(&ix, CAROL, "clusters:read", Some("clusters/eu-1")).allowed);
+    let d = check(&ix, BOB, "clusters:update", Some("clusters/eu-1"));
+    assert_eq!(
+        d.reason.rule_id(),
+        Some(500),
+        "the rule on the project still covers the cluster"
+    );
+    assert_eq!(
+        check(&ix, CAROL, "clusters:update", Some("projects/payments")).reason,
+        Reason::NoGrant
+    );
 }

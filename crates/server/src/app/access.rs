@@ -126,6 +126,15 @@ pub struct RuleQuery {
     pub resource: Option<String>,
 }
 
+/// A role's description, trimmed: at most 500 characters.
+fn role_description(raw: &str) -> Result<&str> {
+    let d = raw.trim();
+    if d.chars().count() > 500 {
+        return Err(invalid("description", "at most 500 characters"));
+    }
+    Ok(d)
+}
+
 /// Splits and checks `type/name`.
 pub(crate) fn parse_key<'a>(
     field: &'static str,
@@ -434,10 +443,7 @@ impl App {
                 message: format!("{name} is a built-in role"),
             });
         }
-        let description = description.trim();
-        if description.chars().count() > 500 {
-            return Err(invalid("description", "at most 500 characters"));
-        }
+        let description = role_description(description)?;
         let mut tx = self.store().begin().await?;
         let (actor, catalog) = self
             .locked(&mut tx, access, ManagementPermission::RolesManage)
@@ -539,10 +545,7 @@ impl App {
             None => old.clone(),
         };
         policy::may_grant(&actor, &Role::custom(name.clone(), perms.clone()), &catalog)?;
-        let description = description.map_or(row.description.as_str(), str::trim);
-        if description.chars().count() > 500 {
-            return Err(invalid("description", "at most 500 characters"));
-        }
+        let description = role_description(description.unwrap_or(&row.description))?;
         let list = perms.to_strings().join(" ");
         roles::update(
             &mut tx,

@@ -16,7 +16,6 @@ use super::time::now_ms;
 use super::App;
 use roster_authz::{GrantFact, GroupFact, MemberFact, OrgIndex, OrgState, ResourceFact, RoleFact};
 use roster_authz::{RuleFact, Subject};
-use roster_domain::{ActionClass, Catalog};
 use roster_store::access_state::AccessFacts;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -245,7 +244,7 @@ impl App {
             revision = facts.revision,
             "authorization index loaded"
         );
-        let ix = Arc::new(OrgIndex::build(compile(org_id, facts)));
+        let ix = Arc::new(OrgIndex::build(compile(facts)));
         slot.set(ix.clone(), generation);
         Ok(ix)
     }
@@ -290,13 +289,8 @@ impl App {
 }
 
 /// Turns stored facts into the engine's input.
-pub(crate) fn compile(org_id: i64, f: AccessFacts) -> OrgState {
-    let mut catalog = Catalog::default_catalog();
-    for row in &f.actions {
-        if let Ok(class) = ActionClass::parse(&row.class) {
-            let _ = catalog.add(&row.resource_type, &row.action, class);
-        }
-    }
+pub(crate) fn compile(f: AccessFacts) -> OrgState {
+    let catalog = super::orgs::catalog_from_rows(&f.actions);
     let roles = f
         .roles
         .iter()
@@ -310,7 +304,6 @@ pub(crate) fn compile(org_id: i64, f: AccessFacts) -> OrgState {
         resource_groups.entry(*r).or_default().push(*g);
     }
     OrgState {
-        org_id,
         revision: f.revision,
         roles,
         members: f
@@ -343,7 +336,6 @@ pub(crate) fn compile(org_id: i64, f: AccessFacts) -> OrgState {
                     .split_whitespace()
                     .map(str::to_owned)
                     .collect(),
-                review_approvals: u32::try_from(r.review_approvals.max(1)).unwrap_or(1),
             })
             .collect(),
         rules: f

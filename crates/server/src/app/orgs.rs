@@ -51,15 +51,22 @@ pub(crate) fn resolve_role(name: &str) -> Role {
 
 /// The org's catalog: the default one with the org's additions.
 pub(crate) async fn load_catalog(conn: &mut Conn, org_id: i64) -> Result<Catalog> {
+    Ok(catalog_from_rows(
+        &roster_store::roles::actions(conn, org_id).await?,
+    ))
+}
+
+/// The default catalog with the org's stored additions. Rows were
+/// validated when written; one that no longer fits is skipped rather than
+/// failing every request of the org.
+pub(crate) fn catalog_from_rows(rows: &[roster_store::roles::ActionRow]) -> Catalog {
     let mut catalog = Catalog::default_catalog();
-    for row in roster_store::roles::actions(conn, org_id).await? {
-        // Rows were validated when written; one that no longer fits is
-        // skipped rather than failing every request of the org.
+    for row in rows {
         if let Ok(class) = ActionClass::parse(&row.class) {
             let _ = catalog.add(&row.resource_type, &row.action, class);
         }
     }
-    Ok(catalog)
+    catalog
 }
 
 /// Parses a stored custom role's permission list, keeping the entries the

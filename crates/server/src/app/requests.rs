@@ -64,7 +64,7 @@ async fn reviewer_refusal(
     }
     // The nearest resource up the chain that names groups.
     for id in &chain {
-        let gate = gate_groups(conn, *id).await?;
+        let gate = resources::group_names(conn, *id).await?;
         if gate.is_empty() {
             continue;
         }
@@ -82,10 +82,6 @@ async fn reviewer_refusal(
         break;
     }
     Ok(None)
-}
-
-async fn gate_groups(conn: &mut Conn, resource_id: i64) -> Result<Vec<String>> {
-    Ok(resources::group_names(conn, resource_id).await?)
 }
 
 impl App {
