@@ -11,6 +11,7 @@ mod access;
 mod api;
 mod auth;
 mod cli;
+mod console;
 mod invitations;
 mod members;
 mod orgs;

@@ -9,6 +9,7 @@
 //! - Errors become problem+json only in [`error`]; they are logged in the
 //!   middleware, inside the request's span, never in `into_response`.
 
+pub mod console;
 pub mod error;
 pub mod extract;
 mod pages;
@@ -111,9 +112,7 @@ pub fn router(app: App) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     )
-    .route("/setup", get(routes::setup::setup_page).post(routes::setup::setup_submit))
-    .route("/invite/{token}", get(routes::invite_page::show).post(routes::invite_page::accept))
-    .route("/set-password/{token}", get(routes::password_page::show).post(routes::password_page::submit))
+    .merge(console::router().merge(pages()).layer(middleware::from_fn(console::security_headers)))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(AppState { app })
@@ -131,6 +130,24 @@ pub fn router(app: App) -> Router {
     )
     .layer(PropagateRequestIdLayer::new(request_id.clone()))
     .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// The pages that links in messages and start-up output open: first-start
+/// setup, invitations and set-password links.
+fn pages() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/setup",
+            get(routes::setup::setup_page).post(routes::setup::setup_submit),
+        )
+        .route(
+            "/invite/{token}",
+            get(routes::invite_page::show).post(routes::invite_page::accept),
+        )
+        .route(
+            "/set-password/{token}",
+            get(routes::password_page::show).post(routes::password_page::submit),
+        )
 }
 
 async fn not_found() -> ApiError {

@@ -1,5 +1,6 @@
-//! The few server-rendered pages that links in messages and start-up output
-//! open before the web console exists: a shared frame and HTML escaping.
+//! The few pages that links in messages and start-up output open (setup,
+//! invitation, set-password): a shared frame in the console's look, and
+//! HTML escaping.
 
 use axum::response::Html;
 
@@ -11,15 +12,13 @@ pub fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// A small, self-contained page: no scripts, no external resources.
+/// A small page in the console's look: its stylesheet, no scripts.
 pub fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
-         label{{display:block;margin-top:1rem}}input{{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}\
-         button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#a00}}code{{background:#f3f3f3;padding:.1rem .3rem}}</style>\
-         </head><body><h1>{title}</h1>{body}</body></html>",
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · Roster</title>\
+         <link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/console.css\">\
+         </head><body class=\"narrow\"><main class=\"card stack\" id=\"main\"><h1>{title}</h1>{body}</main></body></html>",
         title = escape(title)
     ))
 }

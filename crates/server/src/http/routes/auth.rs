@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_password_with_link))
 }
 
-fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
     // Secure unless the server is reached over plain HTTP on purpose; browsers
     // accept Secure cookies from http://localhost as well.
     let secure = if state.app.settings().public_url.starts_with("https://")

@@ -34,7 +34,7 @@ async fn render(state: &AppState, token: &str, error: Option<&str>) -> Response 
                 status,
                 page(
                     "Invitation",
-                    &format!("<p class=\"error\">{}</p>", escape(&e.to_string())),
+                    &format!("<p class=\"flash error\">{}</p>", escape(&e.to_string())),
                 ),
             )
                 .into_response();
@@ -50,7 +50,7 @@ async fn render(state: &AppState, token: &str, error: Option<&str>) -> Response 
         escape(&crate::app::time::rfc3339(inv.expires_at))
     );
     let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .map(|e| format!("<p class=\"flash error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     let account_exists = state.app.account_exists(&inv.email).await.unwrap_or(false);
     let action = if account_exists {
@@ -62,7 +62,7 @@ async fn render(state: &AppState, token: &str, error: Option<&str>) -> Response 
         )
     } else {
         format!(
-            "<form method=\"post\"><label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\
+            "<form method=\"post\" class=\"stack\"><label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\
              <label>Choose a password (at least 10 characters)<input name=\"password\" type=\"password\" minlength=\"10\" required autocomplete=\"new-password\"></label>\
              <button type=\"submit\">Create my account and join {}</button></form>",
             escape(&org.name)
@@ -98,7 +98,7 @@ pub async fn accept(
         Ok(done) => page(
             "Welcome",
             &format!(
-                "<p>You joined <b>{}</b> as <b>{}</b>.</p><p>Sign in with <code>roster login --email {}</code>.</p>",
+                "<p>You joined <b>{}</b> as <b>{}</b>.</p><p><a href=\"/login\">Sign in to Roster</a>, or from a terminal: <code>roster login --email {}</code>.</p>",
                 escape(&done.org_slug),
                 escape(&done.invitation.role),
                 escape(&done.invitation.email)

@@ -13,10 +13,10 @@ use serde::Deserialize;
 
 fn form(error: Option<&str>) -> String {
     let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .map(|e| format!("<p class=\"flash error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     format!(
-        "{error}<form method=\"post\"><label>New password (at least 10 characters)\
+        "{error}<form method=\"post\" class=\"stack\"><label>New password (at least 10 characters)\
          <input name=\"password\" type=\"password\" minlength=\"10\" required autocomplete=\"new-password\"></label>\
          <button type=\"submit\">Set password</button></form>"
     )
@@ -25,7 +25,7 @@ fn form(error: Option<&str>) -> String {
 fn gone() -> Response {
     (
         StatusCode::NOT_FOUND,
-        page("Set your password", "<p class=\"error\">This link is invalid, used or expired. Ask an administrator for a new one.</p>"),
+        page("Set your password", "<p class=\"flash error\">This link is invalid, used or expired. Ask an administrator for a new one.</p>"),
     )
         .into_response()
 }

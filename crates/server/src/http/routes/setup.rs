@@ -56,11 +56,11 @@ pub struct TokenQuery {
 
 fn form(token: &str, error: Option<&str>) -> Html<String> {
     let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .map(|e| format!("<p class=\"flash error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     page("Set up Roster", &format!(
         "<p>Create the first organization and its owner. This link works once.</p>{error}\
-         <form method=\"post\" action=\"/setup\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
+         <form method=\"post\" class=\"stack\" action=\"/setup\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
          <label>Organization slug<input name=\"org_slug\" required pattern=\"[a-z0-9][a-z0-9-]*[a-z0-9]\" placeholder=\"acme\"></label>\
          <label>Organization name<input name=\"org_name\" required placeholder=\"Acme Corp\"></label>\
          <label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\

@@ -30,21 +30,21 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Filters of the team list; they combine. `name` and `email` match
 /// substrings, case-insensitively; the others match exactly.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
-    role: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
     /// `reviewing`, `active`, `disabled`, or `invited` (pending invitations).
-    status: Option<String>,
-    team: Option<String>,
-    group: Option<String>,
-    identity_provider: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) team: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) identity_provider: Option<String>,
     /// 1 to 200, default 50.
-    limit: Option<i64>,
-    cursor: Option<String>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) cursor: Option<String>,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -120,10 +120,20 @@ async fn list_users(
     ApiPath(org): ApiPath<String>,
     ApiQuery(q): ApiQuery<UserListQuery>,
 ) -> Result<Json<MemberPage>, ApiError> {
+    let access = state.app.org_access(&p, &org).await?;
+    Ok(Json(team_page(&state, &access, &q).await?))
+}
+
+/// One page of the team list (members, then pending invitations), as the
+/// API and the console show it.
+pub(crate) async fn team_page(
+    state: &AppState,
+    access: &crate::app::OrgAccess,
+    q: &UserListQuery,
+) -> Result<MemberPage, ApiError> {
     let filter = q.filter()?;
     let limit = pagination::limit(q.limit)?;
     let position = position(q.cursor.as_deref())?;
-    let access = state.app.org_access(&p, &org).await?;
     let invited_only = q.invited_only();
     // Invitations have no name and sign in with a password once accepted.
     let invitations_wanted = (filter.status.is_none() || invited_only)
@@ -140,7 +150,7 @@ async fn list_users(
         Position::Members(after) if !invited_only => {
             let mut rows = state
                 .app
-                .list_members(&access, &filter, after, limit + 1)
+                .list_members(access, &filter, after, limit + 1)
                 .await?;
             next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id);
             items.extend(rows.iter().map(views::member));
@@ -158,7 +168,7 @@ async fn list_users(
         let room = limit - items.len() as i64;
         let mut rows = state
             .app
-            .list_invitations(&access, &inv_filter, after_invitation, room + 1)
+            .list_invitations(access, &inv_filter, after_invitation, room + 1)
             .await?;
         if room == 0 {
             // The page is full of members; say whether invitations follow.
@@ -172,11 +182,11 @@ async fn list_users(
     }
     let owners = state.app.active_owners(access.org.id).await?;
     let personal = access.org.personal_user_id.is_some();
-    Ok(Json(MemberPage {
+    Ok(MemberPage {
         items,
         next_cursor,
         warnings: warnings(owners, personal),
-    }))
+    })
 }
 
 /// Add a person. A new email gets an account with a temporary password

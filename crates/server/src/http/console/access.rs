@@ -1,0 +1,303 @@
+//! Fine-grained access: the "why" view (the check API's decision and
+//! reason for a member, action and resource), access rules, resources and
+//! review requests.
+
+use super::frame::{back, describe, given, list, ok, Frame, PageResult, Posted, Session};
+use super::members::grantable_roles;
+use crate::app::access::{NewResource, RuleQuery, SubjectRef};
+use crate::app::check::{CheckOutcome, CheckQuery};
+use crate::app::time::{now_ms, rfc3339};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+
+fn day(ms: i64) -> String {
+    rfc3339(ms).get(..10).unwrap_or("").to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WhyQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    resource: String,
+}
+
+struct RuleView {
+    id: i64,
+    who: String,
+    role: String,
+    resource: String,
+    since: String,
+}
+
+struct ResourceLine {
+    key: String,
+    parent: String,
+    groups: Vec<String>,
+    review: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/access.html")]
+struct AccessPage {
+    f: Frame,
+    why: WhyQuery,
+    answer: Option<CheckOutcome>,
+    why_error: Option<String>,
+    rules: Vec<RuleView>,
+    resources: Vec<ResourceLine>,
+    roles: Vec<String>,
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Query(why): Query<WhyQuery>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let (answer, why_error) = if why.user.trim().is_empty() || why.action.trim().is_empty() {
+        (None, None)
+    } else {
+        let q = CheckQuery {
+            user: why.user.trim().to_owned(),
+            action: why.action.trim().to_owned(),
+            resource: given(&Some(why.resource.clone())),
+        };
+        match state.app.check(&s.principal, &access.org.slug, &q).await {
+            Ok(a) => (Some(a), None),
+            Err(e) => (None, Some(describe(&ApiError::from(e)).1)),
+        }
+    };
+    let rules = state
+        .app
+        .list_rules(&access, &RuleQuery::default(), None, 500)
+        .await?
+        .into_iter()
+        .map(|r| RuleView {
+            id: r.id,
+            who: match (r.group_name, r.user_email) {
+                (Some(g), _) => format!("group {g}"),
+                (None, Some(e)) => e,
+                (None, None) => String::new(),
+            },
+            role: r.role,
+            resource: r
+                .resource
+                .unwrap_or_else(|| "the whole organization".to_owned()),
+            since: day(r.created_at),
+        })
+        .collect();
+    let resources = state
+        .app
+        .list_resources(&access, None, None, None, 500)
+        .await?
+        .into_iter()
+        .map(|r| ResourceLine {
+            key: r.key(),
+            parent: r.row.parent.clone().unwrap_or_default(),
+            review: if r.row.review_actions.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "{} ({} approval{})",
+                    r.row.review_actions,
+                    r.row.review_approvals,
+                    if r.row.review_approvals == 1 { "" } else { "s" }
+                )
+            },
+            groups: r.groups,
+        })
+        .collect();
+    let f = Frame::org(&state, &s, &access, &headers, "access", "Access").await?;
+    let roles = if f.can.manage_access {
+        grantable_roles(&state, &access).await?
+    } else {
+        Vec::new()
+    };
+    let page = AccessPage {
+        f,
+        why,
+        answer,
+        why_error,
+        rules,
+        resources,
+        roles,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+#[derive(Deserialize)]
+pub struct GrantForm {
+    subject_kind: String,
+    subject: String,
+    role: String,
+    resource: Option<String>,
+}
+
+pub async fn grant(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<GrantForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let subject = match form.subject_kind.as_str() {
+        "user" => SubjectRef::User(form.subject.trim().to_owned()),
+        _ => SubjectRef::Group(form.subject.trim().to_owned()),
+    };
+    let resource = given(&form.resource);
+    let outcome = state
+        .app
+        .grant_rule(&access, subject, &form.role, resource.as_deref(), &s.meta)
+        .await
+        .map(|(r, _)| format!("Granted {} (rule {}).", r.role, r.id))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/access", access.org.slug),
+        outcome,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, i64)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = state
+        .app
+        .revoke_rule(&access, id, &s.meta)
+        .await
+        .map(|()| format!("Revoked rule {id}."))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/access", access.org.slug),
+        outcome,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ResourceForm {
+    key: String,
+    parent: Option<String>,
+    #[serde(default)]
+    groups: String,
+}
+
+pub async fn create_resource(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<ResourceForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let new = NewResource {
+        key: form.key.trim().to_owned(),
+        parent: given(&form.parent),
+        groups: list(&form.groups),
+        review: None,
+    };
+    let outcome = state
+        .app
+        .create_resource(&access, new, &s.meta)
+        .await
+        .map(|r| format!("Added {}.", r.key()))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/access", access.org.slug),
+        outcome,
+    ))
+}
+
+struct RequestLine {
+    id: i64,
+    requester: String,
+    action: String,
+    resource: String,
+    reason: String,
+    status: String,
+    asked: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/requests.html")]
+struct RequestsPage {
+    f: Frame,
+    requests: Vec<RequestLine>,
+}
+
+pub async fn requests(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let mine = !access
+        .role
+        .has(roster_domain::ManagementPermission::UsersRead);
+    let rows = state
+        .app
+        .list_requests(&access, None, mine, None, 200)
+        .await?;
+    let now = now_ms();
+    let f = Frame::org(&state, &s, &access, &headers, "requests", "Review requests").await?;
+    let page = RequestsPage {
+        f,
+        requests: rows
+            .into_iter()
+            .map(|r| RequestLine {
+                id: r.id,
+                requester: r.requester_email,
+                action: r.action,
+                resource: r.resource,
+                reason: r.reason,
+                status: if r.status == "approved" && r.expires_at.is_some_and(|e| e <= now) {
+                    "expired".to_owned()
+                } else {
+                    r.status
+                },
+                asked: day(r.created_at),
+            })
+            .collect(),
+    };
+    Ok(ok(&page, &page.f))
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    Path((org, id, decision)): Path<(String, i64, String)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let to = format!("/o/{}/requests", access.org.slug);
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return Err(super::frame::Failure::page(
+                axum::http::StatusCode::NOT_FOUND,
+                "No such decision.",
+            ))
+        }
+    };
+    let outcome = state
+        .app
+        .review_request(&access, id, approve, "", &s.meta)
+        .await
+        .map(|r| format!("Request {} is {}.", r.row.id, r.row.status))
+        .map_err(ApiError::from);
+    Ok(back(&state, &to, outcome))
+}

@@ -1,0 +1,194 @@
+//! The audit log: filters by actor, action, target and time, pages, and
+//! downloads as CSV or JSON Lines (the API's export, with the same filters).
+
+use super::frame::{describe, show, Frame, PageResult, Session};
+use crate::app::AuditQuery;
+use crate::http::error::ApiError;
+use crate::http::{pagination, views, AppState};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditForm {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    target: String,
+    /// `datetime-local` (UTC), or RFC 3339.
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+/// A time as the form sends it (`2026-12-01T18:00`, read as UTC) or as
+/// RFC 3339.
+fn time(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    match t.len() {
+        0 => None,
+        16 => Some(format!("{t}:00Z")),
+        19 => Some(format!("{t}Z")),
+        _ => Some(t.to_owned()),
+    }
+}
+
+impl AuditForm {
+    pub fn any(&self) -> bool {
+        [
+            &self.actor,
+            &self.action,
+            &self.target,
+            &self.since,
+            &self.until,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
+    }
+
+    fn query(&self) -> AuditQuery {
+        let v = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        AuditQuery {
+            actor: v(&self.actor),
+            action: v(&self.action),
+            target: v(&self.target),
+            since: time(&self.since),
+            until: time(&self.until),
+        }
+    }
+
+    /// The filters as query pairs, blank ones left out.
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let q = self.query();
+        [
+            ("actor", q.actor),
+            ("action", q.action),
+            ("target", q.target),
+            ("since", q.since),
+            ("until", q.until),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+
+    fn page_url(&self, slug: &str, cursor: Option<&str>) -> String {
+        let mut pairs: Vec<(&str, String)> = [
+            ("actor", self.actor.trim()),
+            ("action", self.action.trim()),
+            ("target", self.target.trim()),
+            ("since", self.since.trim()),
+            ("until", self.until.trim()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect();
+        if let Some(c) = cursor {
+            pairs.push(("cursor", c.to_owned()));
+        }
+        format!(
+            "/o/{slug}/audit?{}",
+            serde_html_form::to_string(&pairs).unwrap_or_default()
+        )
+    }
+
+    fn export_url(&self, slug: &str, format: &str) -> String {
+        let mut pairs = vec![("format", format.to_owned())];
+        pairs.extend(self.pairs());
+        format!(
+            "/api/v1/orgs/{slug}/audit/export?{}",
+            serde_html_form::to_string(&pairs).unwrap_or_default()
+        )
+    }
+}
+
+struct EventLine {
+    at: String,
+    actor: String,
+    channel: String,
+    action: String,
+    target: String,
+    details: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    f: Frame,
+    q: AuditForm,
+    events: Vec<EventLine>,
+    error: Option<String>,
+    csv_url: String,
+    jsonl_url: String,
+    next_url: Option<String>,
+    first_url: Option<String>,
+}
+
+const PAGE: i64 = 50;
+
+pub async fn list(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Query(q): Query<AuditForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    access.require(roster_domain::ManagementPermission::AuditRead)?;
+    let outcome: Result<_, ApiError> = async {
+        let before = pagination::decode("a", Some(q.cursor.as_str()).filter(|c| !c.is_empty()))?;
+        let mut rows = state
+            .app
+            .audit_list(&access, &q.query(), before, PAGE + 1)
+            .await?;
+        let next = pagination::next(&mut rows, PAGE, "a", |e| e.id);
+        Ok((rows, next))
+    }
+    .await;
+    let (status, events, next, error) = match outcome {
+        Ok((rows, next)) => (StatusCode::OK, rows, next, None),
+        Err(e) => {
+            let (status, text) = describe(&e);
+            (status, Vec::new(), None, Some(text))
+        }
+    };
+    let slug = access.org.slug.clone();
+    let f = Frame::org(&state, &s, &access, &headers, "audit", "Audit log").await?;
+    let page = AuditPage {
+        events: events
+            .iter()
+            .map(views::audit_event)
+            .map(|e| EventLine {
+                at: e.at.replace('T', " ").trim_end_matches('Z').to_owned(),
+                actor: if e.actor.email.is_empty() {
+                    "Roster".to_owned()
+                } else {
+                    e.actor.email
+                },
+                channel: e.channel,
+                action: e.action,
+                target: e.target,
+                details: if e.details.as_object().is_some_and(|o| o.is_empty()) {
+                    String::new()
+                } else {
+                    e.details.to_string()
+                },
+            })
+            .collect(),
+        error,
+        csv_url: q.export_url(&slug, "csv"),
+        jsonl_url: q.export_url(&slug, "jsonl"),
+        next_url: next.as_deref().map(|c| q.page_url(&slug, Some(c))),
+        first_url: (!q.cursor.is_empty()).then(|| q.page_url(&slug, None)),
+        f,
+        q,
+    };
+    Ok(show(status, &page, &page.f))
+}

@@ -1,0 +1,337 @@
+//! Signing in and out, the forced change of a temporary password, the
+//! start page and the org switcher.
+
+use super::frame::{
+    describe, local_path, redirect_with, Failure, PageResult, Posted, PublicPosted, Session,
+    TemporarySession,
+};
+use crate::http::error::ApiError;
+use crate::http::routes::auth::session_cookie;
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use roster_domain::OrgSlug;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct LoginPage {
+    next: String,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+fn login_html(status: StatusCode, page: LoginPage) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => {
+            Failure::page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+            .0
+        }
+    }
+}
+
+/// `/`: the first org's team list, or the sign-in page.
+pub async fn home(State(state): State<AppState>, s: Session) -> PageResult {
+    let (_, memberships) = state.app.me(&s.principal).await?;
+    let active = memberships.iter().filter(|m| m.status == "active");
+    // A shared org first; the personal org when there is no other.
+    let first = active
+        .clone()
+        .find(|m| m.personal_user_id.is_none())
+        .or_else(|| active.clone().next());
+    Ok(match first {
+        Some(m) => Redirect::to(&format!("/o/{}/users", m.slug)).into_response(),
+        None => Redirect::to("/profile").into_response(),
+    })
+}
+
+/// `/o/{org}`: the org's first page.
+pub async fn org_home(Path(org): Path<String>) -> Response {
+    match OrgSlug::parse(&org) {
+        Ok(slug) => Redirect::to(&format!("/o/{slug}/users")).into_response(),
+        Err(_) => Failure::page(StatusCode::NOT_FOUND, "No such organization.").0,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    login_html(
+        StatusCode::OK,
+        LoginPage {
+            next: local_path(q.next.as_deref()),
+            email: String::new(),
+            error: None,
+            notice: q.signed_out.map(|_| "You are signed out.".to_owned()),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    PublicPosted { meta, form }: PublicPosted<LoginForm>,
+) -> Response {
+    let next = local_path(form.next.as_deref());
+    match state.app.login(&form.email, &form.password, &meta).await {
+        Ok(login) => {
+            let to = if login.user.must_change_password {
+                "/password".to_owned()
+            } else {
+                next
+            };
+            let max_age = state.app.settings().session_ttl_ms / 1000;
+            let mut res = Redirect::to(&to).into_response();
+            res.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(&state, &login.token, max_age),
+            );
+            res
+        }
+        Err(e) => {
+            let (status, text) = describe(&ApiError::from(e));
+            login_html(
+                status,
+                LoginPage {
+                    next,
+                    email: form.email,
+                    error: Some(text),
+                    notice: None,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Posted { session, .. }: Posted<Empty, true>,
+) -> Response {
+    // Ending the session is what matters; the cookie goes either way.
+    if let Err(e) = state.app.logout(&session.principal).await {
+        tracing::warn!(error = %e, "sign-out could not end the session");
+    }
+    let mut res = Redirect::to("/login?signed_out=1").into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    res
+}
+
+#[derive(Template)]
+#[template(path = "console/password.html")]
+struct PasswordPage {
+    name: String,
+    email: String,
+    csrf: String,
+    error: Option<String>,
+}
+
+fn password_html(status: StatusCode, page: PasswordPage) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => {
+            Failure::page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+            .0
+        }
+    }
+}
+
+/// The forced change of a temporary password.
+pub async fn password_page(TemporarySession(s): TemporarySession) -> Response {
+    if !s.principal.must_change_password {
+        return Redirect::to("/profile").into_response();
+    }
+    password_html(
+        StatusCode::OK,
+        PasswordPage {
+            name: s.principal.name,
+            email: s.principal.email,
+            csrf: s.csrf,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+pub async fn password_submit(
+    State(state): State<AppState>,
+    Posted { session: s, form }: Posted<NewPasswordForm, true>,
+) -> Response {
+    let outcome = if form.new_password != form.confirm_password {
+        Err(ApiError::request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "the two new passwords differ",
+        ))
+    } else {
+        state
+            .app
+            .change_password(
+                &s.principal,
+                &form.current_password,
+                &form.new_password,
+                &s.meta,
+            )
+            .await
+            .map_err(ApiError::from)
+    };
+    match outcome {
+        Ok(()) => redirect_with(&state, "/", "notice", "Your new password is saved."),
+        Err(e) => {
+            let (status, text) = describe(&e);
+            password_html(
+                status,
+                PasswordPage {
+                    name: s.principal.name,
+                    email: s.principal.email,
+                    csrf: s.csrf,
+                    error: Some(text),
+                },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SwitchQuery {
+    org: String,
+    section: Option<String>,
+}
+
+/// Sections that exist in every org, for the switcher to keep.
+const SECTIONS: [&str; 9] = [
+    "users",
+    "invitations",
+    "approvals",
+    "roles",
+    "groups",
+    "access",
+    "requests",
+    "audit",
+    "settings",
+];
+
+/// The org switcher: the same section in another org, still signed in.
+pub async fn switch(_: Session, Query(q): Query<SwitchQuery>) -> Response {
+    let Ok(slug) = OrgSlug::parse(&q.org) else {
+        return Redirect::to("/").into_response();
+    };
+    let section = q
+        .section
+        .as_deref()
+        .and_then(|s| SECTIONS.iter().find(|x| **x == s))
+        .copied()
+        .unwrap_or("users");
+    Redirect::to(&format!("/o/{slug}/{section}")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "console/signup.html")]
+struct SignupPage {
+    org: String,
+    name: String,
+    email: String,
+    done: bool,
+    error: Option<String>,
+}
+
+fn signup_html(status: StatusCode, page: SignupPage) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => {
+            Failure::page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+            .0
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignupQuery {
+    org: Option<String>,
+}
+
+/// Self-registration: ask to join an org that allows it.
+pub async fn signup_page(Query(q): Query<SignupQuery>) -> Response {
+    signup_html(
+        StatusCode::OK,
+        SignupPage {
+            org: q.org.unwrap_or_default(),
+            name: String::new(),
+            email: String::new(),
+            done: false,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    org: String,
+    name: String,
+    email: String,
+    password: String,
+}
+
+pub async fn signup_submit(
+    State(state): State<AppState>,
+    PublicPosted { meta, form }: PublicPosted<SignupForm>,
+) -> Response {
+    let request = crate::app::signup::Signup {
+        org: form.org.trim().to_owned(),
+        email: form.email.clone(),
+        name: form.name.clone(),
+        password: form.password,
+    };
+    let page = SignupPage {
+        org: form.org.trim().to_owned(),
+        name: form.name,
+        email: form.email,
+        done: false,
+        error: None,
+    };
+    match state.app.signup(request, &meta).await {
+        Ok(()) => signup_html(StatusCode::ACCEPTED, SignupPage { done: true, ..page }),
+        Err(e) => {
+            let (status, text) = describe(&ApiError::from(e));
+            signup_html(
+                status,
+                SignupPage {
+                    error: Some(text),
+                    ..page
+                },
+            )
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Groups: list, create, rename, delete, and members in and out.
+
+use super::frame::{back, ok, Frame, PageResult, Posted, Session};
+use crate::app::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use roster_store::members::{Member, MemberFilter};
+use serde::Deserialize;
+
+struct GroupRow {
+    name: String,
+    members: i64,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/groups.html")]
+struct GroupsPage {
+    f: Frame,
+    groups: Vec<GroupRow>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let groups = state.app.list_groups(&access).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "groups", "Groups").await?;
+    let page = GroupsPage {
+        f,
+        groups: groups
+            .into_iter()
+            .map(|g| GroupRow {
+                name: g.name,
+                members: g.members,
+                created: rfc3339(g.created_at).get(..10).unwrap_or("").to_owned(),
+            })
+            .collect(),
+    };
+    Ok(ok(&page, &page.f))
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    name: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<NameForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = state
+        .app
+        .create_group(&access, form.name.trim(), &s.meta)
+        .await
+        .map(|g| format!("Created the group {}.", g.name))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/groups", access.org.slug),
+        outcome,
+    ))
+}
+
+struct Candidate {
+    id: i64,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/group.html")]
+struct GroupPage {
+    f: Frame,
+    name: String,
+    members: Vec<Member>,
+    candidates: Vec<Candidate>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path((org, name)): Path<(String, String)>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let (group, members) = state.app.get_group(&access, &name).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "groups", &group.name).await?;
+    let candidates = if f.can.manage_groups {
+        let active = MemberFilter {
+            status: Some("active".to_owned()),
+            ..Default::default()
+        };
+        state
+            .app
+            .list_members(&access, &active, None, 500)
+            .await?
+            .into_iter()
+            .filter(|m| !members.iter().any(|x| x.user_id == m.user_id))
+            .map(|m| Candidate {
+                id: m.user_id,
+                label: if m.name.is_empty() {
+                    m.email
+                } else {
+                    format!("{} ({})", m.name, m.email)
+                },
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let page = GroupPage {
+        f,
+        name: group.name,
+        members,
+        candidates,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    user: i64,
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    Path((org, name)): Path<(String, String)>,
+    Posted { session: s, form }: Posted<MemberForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = state
+        .app
+        .add_group_member(&access, &name, form.user, &s.meta)
+        .await
+        .map(|()| format!("Added to {name}."))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/groups/{name}", access.org.slug),
+        outcome,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Path((org, name, id)): Path<(String, String, i64)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = state
+        .app
+        .remove_group_member(&access, &name, id, &s.meta)
+        .await
+        .map(|()| format!("Removed from {name}."))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/groups/{name}", access.org.slug),
+        outcome,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    new_name: String,
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    Path((org, name)): Path<(String, String)>,
+    Posted { session: s, form }: Posted<RenameForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    Ok(
+        match state
+            .app
+            .rename_group(&access, &name, form.new_name.trim(), &s.meta)
+            .await
+        {
+            Ok(g) => back(
+                &state,
+                &format!("/o/{}/groups/{}", access.org.slug, g.name),
+                Ok(format!("Renamed {name} to {}.", g.name)),
+            ),
+            Err(e) => back(
+                &state,
+                &format!("/o/{}/groups/{name}", access.org.slug),
+                Err(e.into()),
+            ),
+        },
+    )
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((org, name)): Path<(String, String)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    Ok(
+        match state.app.delete_group(&access, &name, &s.meta).await {
+            Ok(()) => back(
+                &state,
+                &format!("/o/{}/groups", access.org.slug),
+                Ok(format!("Deleted the group {name}.")),
+            ),
+            Err(e) => back(
+                &state,
+                &format!("/o/{}/groups/{name}", access.org.slug),
+                Err(e.into()),
+            ),
+        },
+    )
+}

@@ -1,0 +1,339 @@
+//! Invitations: the bulk form (a comma-separated list that becomes rows,
+//! each with its own role and a way to drop it), per-address results with
+//! their links, and the pending list with resend and delete.
+
+use super::frame::{
+    back, describe, list as split_list, ok, show, Frame, PageResult, Posted, Session,
+};
+use super::members::grantable_roles;
+use crate::app::invitations::{InviteOutcome, InviteRequest};
+use crate::app::time::rfc3339;
+use crate::http::error::{app_problem, ApiError};
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use roster_store::invitations::InvitationFilter;
+use serde::Deserialize;
+
+struct PendingRow {
+    id: i64,
+    email: String,
+    role: String,
+    inviter: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/invitations.html")]
+struct ListPage {
+    f: Frame,
+    pending: Vec<PendingRow>,
+    roles: Vec<String>,
+    default_role: String,
+}
+
+fn minutes(ms: i64) -> String {
+    rfc3339(ms)
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .get(..16)
+        .unwrap_or("")
+        .to_owned()
+        + " UTC"
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let filter = InvitationFilter {
+        status: Some("pending".to_owned()),
+        ..Default::default()
+    };
+    let rows = state
+        .app
+        .list_invitations(&access, &filter, None, 200)
+        .await?;
+    let f = Frame::org(&state, &s, &access, &headers, "invitations", "Invitations").await?;
+    let roles = if f.can.invite {
+        grantable_roles(&state, &access).await?
+    } else {
+        Vec::new()
+    };
+    let page = ListPage {
+        pending: rows
+            .iter()
+            .map(|i| PendingRow {
+                id: i.id,
+                email: i.email.clone(),
+                role: i.role.clone(),
+                inviter: if i.inviter_name.is_empty() {
+                    i.inviter_email.clone()
+                } else {
+                    i.inviter_name.clone()
+                },
+                expires: minutes(i.expires_at),
+            })
+            .collect(),
+        roles,
+        default_role: access.org.settings.default_role.clone(),
+        f,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+/// The rows form as posted: the rows so far (`email` and `role` pairs),
+/// more addresses to add, and the row to drop.
+#[derive(Debug, Default, Deserialize)]
+pub struct RowsForm {
+    #[serde(default)]
+    email: Vec<String>,
+    #[serde(default)]
+    role: Vec<String>,
+    #[serde(default)]
+    emails: String,
+    #[serde(default)]
+    default_role: String,
+    drop: Option<usize>,
+}
+
+struct InviteRow {
+    email: String,
+    role: String,
+}
+
+impl RowsForm {
+    /// The rows after this step: the posted ones without the dropped one,
+    /// then the new addresses with the default role; one row per address.
+    fn rows(&self) -> Vec<InviteRow> {
+        let mut rows: Vec<InviteRow> = Vec::new();
+        let kept = self
+            .email
+            .iter()
+            .zip(
+                self.role
+                    .iter()
+                    .chain(std::iter::repeat(&self.default_role)),
+            )
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != self.drop)
+            .map(|(_, (e, r))| (e.clone(), r.clone()));
+        let added = split_list(&self.emails)
+            .into_iter()
+            .map(|e| (e, self.default_role.clone()));
+        for (email, role) in kept.chain(added) {
+            if !rows.iter().any(|r| r.email.eq_ignore_ascii_case(&email)) {
+                rows.push(InviteRow { email, role });
+            }
+        }
+        rows
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/invite_rows.html")]
+struct RowsPage {
+    f: Frame,
+    rows: Vec<InviteRow>,
+    roles: Vec<String>,
+    default_role: String,
+    error: Option<String>,
+}
+
+pub async fn rows(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<RowsForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    access.require(roster_domain::ManagementPermission::UsersInvite)?;
+    let f = Frame::org(
+        &state,
+        &s,
+        &access,
+        &headers,
+        "invitations",
+        "Invite people",
+    )
+    .await?;
+    let rows = form.rows();
+    let page = RowsPage {
+        error: rows
+            .is_empty()
+            .then(|| "Add at least one address.".to_owned()),
+        rows,
+        roles: grantable_roles(&state, &access).await?,
+        default_role: form.default_role,
+        f,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+struct ResultRow {
+    email: String,
+    role: String,
+    link: Option<String>,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/invite_results.html")]
+struct ResultsPage {
+    f: Frame,
+    heading: String,
+    results: Vec<ResultRow>,
+}
+
+pub async fn send(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<RowsForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let rows = RowsForm {
+        emails: String::new(),
+        drop: None,
+        ..form
+    }
+    .rows();
+    let items = rows
+        .iter()
+        .map(|r| InviteRequest {
+            email: r.email.clone(),
+            role: Some(r.role.clone()),
+            team: None,
+            groups: Vec::new(),
+        })
+        .collect();
+    let outcomes = match state.app.invite(&access, items, &s.meta).await {
+        Ok(o) => o,
+        Err(e) => {
+            let (status, text) = describe(&ApiError::from(e));
+            let f = Frame::org(
+                &state,
+                &s,
+                &access,
+                &headers,
+                "invitations",
+                "Invite people",
+            )
+            .await?;
+            let page = RowsPage {
+                error: Some(text),
+                rows,
+                roles: grantable_roles(&state, &access).await.unwrap_or_default(),
+                default_role: access.org.settings.default_role.clone(),
+                f,
+            };
+            return Ok(show(status, &page, &page.f));
+        }
+    };
+    let results: Vec<ResultRow> = outcomes
+        .into_iter()
+        .zip(rows)
+        .map(|(o, row)| match o {
+            InviteOutcome::Created { invitation, link } => ResultRow {
+                email: invitation.email,
+                role: invitation.role,
+                link: Some(link),
+                error: String::new(),
+            },
+            InviteOutcome::Refused { email, error } => ResultRow {
+                email,
+                role: row.role,
+                link: None,
+                error: app_problem(&error).1.detail.unwrap_or_default(),
+            },
+        })
+        .collect();
+    let sent = results.iter().filter(|r| r.link.is_some()).count();
+    let f = Frame::org(
+        &state,
+        &s,
+        &access,
+        &headers,
+        "invitations",
+        "Invitations sent",
+    )
+    .await?;
+    let page = ResultsPage {
+        heading: format!(
+            "{sent} of {} {} sent",
+            results.len(),
+            if results.len() == 1 {
+                "invitation"
+            } else {
+                "invitations"
+            }
+        ),
+        results,
+        f,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn resend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(String, i64)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    match state.app.resend_invitation(&access, id, &s.meta).await {
+        Ok((inv, link)) => {
+            let f = Frame::org(
+                &state,
+                &s,
+                &access,
+                &headers,
+                "invitations",
+                "Invitation resent",
+            )
+            .await?;
+            let page = ResultsPage {
+                heading: format!("A new link for {}", inv.email),
+                results: vec![ResultRow {
+                    email: inv.email,
+                    role: inv.role,
+                    link: Some(link),
+                    error: String::new(),
+                }],
+                f,
+            };
+            Ok(ok(&page, &page.f))
+        }
+        Err(e) => Ok(back(
+            &state,
+            &format!("/o/{}/invitations", access.org.slug),
+            Err(e.into()),
+        )),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, i64)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = state
+        .app
+        .delete_invitation(&access, id, &s.meta)
+        .await
+        .map(|()| "Invitation deleted; its link no longer works.".to_owned())
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/invitations", access.org.slug),
+        outcome,
+    ))
+}

@@ -1,0 +1,729 @@
+//! Users: the team list with its filters, adding, editing, changing the
+//! role, removing, leaving the org, and approving sign-ups.
+
+use super::frame::{
+    back, describe, given, ok, redirect_with, show, Frame, PageResult, Posted, Session,
+};
+use crate::app::members::{MemberUpdate, NewMember};
+use crate::app::OrgAccess;
+use crate::http::error::ApiError;
+use crate::http::routes::users::{team_page, UserListQuery};
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use roster_domain::policy::may_grant;
+use roster_domain::{
+    BuiltinRole, DisplayName, Email, GroupName, IdentityProvider, Role, RoleName, RolePermissions,
+    Team,
+};
+use roster_proto::MemberView;
+use roster_store::members::{Member, MemberFilter};
+use serde::{Deserialize, Serialize};
+
+/// Every role of the org, built-in first.
+pub(crate) async fn all_roles(state: &AppState, access: &OrgAccess) -> Result<Vec<Role>, ApiError> {
+    let mut out: Vec<Role> = BuiltinRole::ALL
+        .into_iter()
+        .map(BuiltinRole::role)
+        .collect();
+    for info in state.app.list_roles(access).await? {
+        if info.builtin {
+            continue;
+        }
+        if let Ok(name) = RoleName::parse(&info.name) {
+            let perms = RolePermissions::parse(&info.permissions, &access.catalog)?;
+            out.push(Role::custom(name, perms));
+        }
+    }
+    Ok(out)
+}
+
+/// The roles the signed-in member may give, by name.
+pub(crate) async fn grantable_roles(
+    state: &AppState,
+    access: &OrgAccess,
+) -> Result<Vec<String>, ApiError> {
+    Ok(all_roles(state, access)
+        .await?
+        .iter()
+        .filter(|r| may_grant(&access.role, r, &access.catalog).is_ok())
+        .map(|r| r.name().to_string())
+        .collect())
+}
+
+async fn group_names(state: &AppState, access: &OrgAccess) -> Result<Vec<String>, ApiError> {
+    Ok(state
+        .app
+        .list_groups(access)
+        .await?
+        .into_iter()
+        .map(|g| g.name)
+        .collect())
+}
+
+/// `2026-12-01T17:58:07Z` as `2026-12-01`.
+fn day(rfc: &str) -> String {
+    rfc.get(..10).unwrap_or(rfc).to_owned()
+}
+
+/// A row of the team list as shown.
+pub struct Row {
+    pub id: Option<i64>,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub team: String,
+    pub groups: Vec<String>,
+    pub status: String,
+    pub joined: String,
+    pub last_active: String,
+}
+
+impl Row {
+    /// The user's id (0 on an invitation row, which has none).
+    pub fn uid(&self) -> i64 {
+        self.id.unwrap_or(0)
+    }
+
+    fn of(m: &MemberView) -> Row {
+        Row {
+            id: m.id,
+            name: m.name.clone(),
+            email: m.email.clone(),
+            role: m.role.clone(),
+            team: m.team.clone(),
+            groups: m.groups.clone(),
+            status: m.status.clone(),
+            joined: day(&m.joined_at),
+            last_active: m
+                .last_active_at
+                .as_deref()
+                .map(|t| t.replace('T', " ").get(..16).unwrap_or(t).to_owned() + " UTC")
+                .unwrap_or_else(|| "never".to_owned()),
+        }
+    }
+}
+
+/// The team list's filters, as they live in the URL.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub team: String,
+    #[serde(default)]
+    pub group: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cursor: String,
+}
+
+impl UsersQuery {
+    pub fn any(&self) -> bool {
+        [
+            &self.name,
+            &self.email,
+            &self.role,
+            &self.status,
+            &self.team,
+            &self.group,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
+    }
+
+    /// The URL of this filter at `cursor`, with blank filters left out.
+    fn url(&self, slug: &str, cursor: Option<&str>) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("name", self.name.as_str()),
+            ("email", &self.email),
+            ("role", &self.role),
+            ("status", &self.status),
+            ("team", &self.team),
+            ("group", &self.group),
+            ("cursor", cursor.unwrap_or("")),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+        let q = serde_html_form::to_string(&pairs).unwrap_or_default();
+        if q.is_empty() {
+            format!("/o/{slug}/users")
+        } else {
+            format!("/o/{slug}/users?{q}")
+        }
+    }
+
+    fn api(&self) -> UserListQuery {
+        let v = |s: &String| Some(s.clone());
+        UserListQuery {
+            role: v(&self.role),
+            name: v(&self.name),
+            email: v(&self.email),
+            status: v(&self.status),
+            team: v(&self.team),
+            group: v(&self.group),
+            identity_provider: None,
+            limit: Some(50),
+            cursor: given(&Some(self.cursor.clone())),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+struct UsersPage {
+    f: Frame,
+    q: UsersQuery,
+    rows: Vec<Row>,
+    roles: Vec<String>,
+    groups: Vec<String>,
+    statuses: [&'static str; 4],
+    warnings: Vec<String>,
+    error: Option<String>,
+    next_url: Option<String>,
+    first_url: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Query(q): Query<UsersQuery>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "users", "Users").await?;
+    let roles = all_roles(&state, &access)
+        .await?
+        .iter()
+        .map(|r| r.name().to_string())
+        .collect();
+    let groups = group_names(&state, &access).await?;
+    let (status, rows, warnings, error, next) = match team_page(&state, &access, &q.api()).await {
+        Ok(p) => (
+            StatusCode::OK,
+            p.items.iter().map(Row::of).collect(),
+            p.warnings,
+            None,
+            p.next_cursor,
+        ),
+        Err(e) => {
+            let (status, text) = describe(&e);
+            (status, Vec::new(), Vec::new(), Some(text), None)
+        }
+    };
+    let page = UsersPage {
+        next_url: next.as_deref().map(|c| q.url(&access.org.slug, Some(c))),
+        first_url: (!q.cursor.is_empty()).then(|| q.url(&access.org.slug, None)),
+        f,
+        q,
+        rows,
+        roles,
+        groups,
+        statuses: ["active", "invited", "reviewing", "disabled"],
+        warnings,
+        error,
+    };
+    Ok(show(status, &page, &page.f))
+}
+
+/// The add and edit form's values. A field the form did not carry (a
+/// read-only part, or a client that sent less) is `None`: unchanged.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserForm {
+    name: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+    team: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    /// Set by the console's form, which shows the group and MFA
+    /// checkboxes: an unchecked box then means "off", not "not sent".
+    checkboxes: Option<String>,
+    identity_provider: Option<String>,
+    status: Option<String>,
+    mfa_required: Option<String>,
+    send_welcome: Option<String>,
+}
+
+fn text(v: &Option<String>) -> String {
+    v.as_deref().unwrap_or("").trim().to_owned()
+}
+
+/// The form as shown.
+struct Values {
+    name: String,
+    email: String,
+    role: String,
+    team: String,
+    identity_provider: String,
+    status: String,
+    mfa_required: bool,
+    send_welcome: bool,
+}
+
+struct GroupChoice {
+    name: String,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/user_form.html")]
+struct UserFormPage {
+    f: Frame,
+    member: Option<Row>,
+    self_id: i64,
+    v: Values,
+    roles: Vec<String>,
+    role_grantable: bool,
+    groups: Vec<GroupChoice>,
+    editable: bool,
+    error: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn user_form(
+    state: &AppState,
+    s: &Session,
+    access: &OrgAccess,
+    headers: &HeaderMap,
+    member: Option<&Member>,
+    v: Values,
+    checked: &[String],
+    error: Option<(StatusCode, String)>,
+) -> PageResult {
+    let title = match member {
+        Some(m) if !m.name.is_empty() => m.name.clone(),
+        Some(m) => m.email.clone(),
+        None => "Add user".to_owned(),
+    };
+    let f = Frame::org(state, s, access, headers, "users", &title).await?;
+    let roles = grantable_roles(state, access).await?;
+    let groups = group_names(state, access)
+        .await?
+        .into_iter()
+        .map(|name| GroupChoice {
+            checked: checked.contains(&name),
+            name,
+        })
+        .collect();
+    let (status, error) = match error {
+        Some((status, text)) => (status, Some(text)),
+        None => (StatusCode::OK, None),
+    };
+    let page = UserFormPage {
+        role_grantable: roles.contains(&v.role),
+        editable: f.can.manage_users
+            && member.is_none_or(|m| m.user_id == s.principal.user_id || roles.contains(&m.role)),
+        member: member.map(|m| Row::of(&crate::http::views::member(m))),
+        self_id: s.principal.user_id,
+        f,
+        v,
+        roles,
+        groups,
+        error,
+    };
+    Ok(show(status, &page, &page.f))
+}
+
+fn values_of(m: &Member) -> Values {
+    Values {
+        name: m.name.clone(),
+        email: m.email.clone(),
+        role: m.role.clone(),
+        team: m.team.clone(),
+        identity_provider: m.identity_provider.clone(),
+        status: m.status.clone(),
+        mfa_required: m.mfa_required,
+        send_welcome: false,
+    }
+}
+
+fn values_from(form: &UserForm) -> Values {
+    Values {
+        name: text(&form.name),
+        email: text(&form.email),
+        role: text(&form.role),
+        team: text(&form.team),
+        identity_provider: text(&form.identity_provider),
+        status: text(&form.status),
+        mfa_required: form.mfa_required.is_some(),
+        send_welcome: form.send_welcome.is_some(),
+    }
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let v = Values {
+        name: String::new(),
+        email: String::new(),
+        role: access.org.settings.default_role.clone(),
+        team: String::new(),
+        identity_provider: "password".to_owned(),
+        status: "active".to_owned(),
+        mfa_required: false,
+        send_welcome: false,
+    };
+    user_form(&state, &s, &access, &headers, None, v, &[], None).await
+}
+
+#[derive(Template)]
+#[template(path = "console/user_created.html")]
+struct CreatedPage {
+    f: Frame,
+    name: String,
+    email: String,
+    role: String,
+    temporary_password: Option<String>,
+    account_created: bool,
+}
+
+fn new_member(form: &UserForm) -> Result<NewMember, ApiError> {
+    Ok(NewMember {
+        email: Email::parse(&text(&form.email))?,
+        name: given(&form.name)
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()?,
+        role: given(&form.role),
+        team: Team::parse(&text(&form.team))?,
+        groups: GroupName::parse_list(form.groups.iter().map(String::as_str))?,
+        identity_provider: match given(&form.identity_provider) {
+            Some(i) => IdentityProvider::parse(&i)?,
+            None => IdentityProvider::password(),
+        },
+        mfa_required: form.mfa_required.is_some(),
+        send_welcome: form.send_welcome.is_some(),
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<UserForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = match new_member(&form) {
+        Ok(new) => state
+            .app
+            .create_member(&access, new, &s.meta)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(created) => {
+            let f = Frame::org(&state, &s, &access, &headers, "users", "User added").await?;
+            let m = &created.member;
+            let page = CreatedPage {
+                f,
+                name: if m.name.is_empty() {
+                    m.email.clone()
+                } else {
+                    m.name.clone()
+                },
+                email: m.email.clone(),
+                role: m.role.clone(),
+                temporary_password: created.temporary_password,
+                account_created: created.account_created,
+            };
+            Ok(show(StatusCode::CREATED, &page, &page.f))
+        }
+        Err(e) => {
+            let v = values_from(&form);
+            user_form(
+                &state,
+                &s,
+                &access,
+                &headers,
+                None,
+                v,
+                &form.groups,
+                Some(describe(&e)),
+            )
+            .await
+        }
+    }
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path((org, id)): Path<(String, i64)>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let m = state.app.get_member(&access, id).await?;
+    user_form(
+        &state,
+        &s,
+        &access,
+        &headers,
+        Some(&m),
+        values_of(&m),
+        &m.groups,
+        None,
+    )
+    .await
+}
+
+/// Only what the form changed, so that a save touches no more than it must
+/// (and needs no permission for fields left as they were).
+fn changes(m: &Member, form: &UserForm) -> MemberUpdate {
+    let changed = |old: &str, new: &Option<String>| {
+        new.as_deref()
+            .map(str::trim)
+            .filter(|n| *n != old)
+            .map(str::to_owned)
+    };
+    let mut groups: Vec<String> = form.groups.clone();
+    groups.sort();
+    let mut old_groups = m.groups.clone();
+    old_groups.sort();
+    MemberUpdate {
+        name: changed(&m.name, &form.name),
+        role: changed(&m.role, &form.role).filter(|r| !r.is_empty()),
+        team: changed(&m.team, &form.team),
+        groups: (form.checkboxes.is_some() && groups != old_groups).then_some(groups),
+        status: changed(&m.status, &form.status).filter(|s| !s.is_empty()),
+        mfa_required: (form.checkboxes.is_some() && m.mfa_required != form.mfa_required.is_some())
+            .then_some(form.mfa_required.is_some()),
+        identity_provider: changed(&m.identity_provider, &form.identity_provider)
+            .filter(|i| !i.is_empty()),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(String, i64)>,
+    Posted { session: s, form }: Posted<UserForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let m = state.app.get_member(&access, id).await?;
+    let update = changes(&m, &form);
+    match state.app.update_member(&access, id, update, &s.meta).await {
+        Ok(saved) => {
+            let who = if saved.name.is_empty() {
+                saved.email
+            } else {
+                saved.name
+            };
+            Ok(redirect_with(
+                &state,
+                &format!("/o/{}/users", access.org.slug),
+                "notice",
+                &format!("Saved {who}."),
+            ))
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            let mut v = values_from(&form);
+            v.email = m.email.clone();
+            user_form(
+                &state,
+                &s,
+                &access,
+                &headers,
+                Some(&m),
+                v,
+                &form.groups,
+                Some(describe(&e)),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/confirm.html")]
+pub(crate) struct ConfirmPage {
+    pub f: Frame,
+    pub heading: String,
+    pub text: String,
+    pub action: String,
+    pub button: String,
+    pub cancel: String,
+}
+
+fn display(m: &Member) -> String {
+    if m.name.is_empty() {
+        m.email.clone()
+    } else {
+        format!("{} ({})", m.name, m.email)
+    }
+}
+
+pub async fn remove_confirm(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path((org, id)): Path<(String, i64)>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let m = state.app.get_member(&access, id).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "users", "Remove member").await?;
+    let page = ConfirmPage {
+        heading: format!("Remove {}?", if m.name.is_empty() { &m.email } else { &m.name }),
+        text: format!(
+            "{} loses access to {} at once. Their account, their personal organization and the audit log stay; they are told by email.",
+            display(&m),
+            access.org.name
+        ),
+        action: format!("/o/{}/users/{id}/remove", access.org.slug),
+        button: "Remove".to_owned(),
+        cancel: format!("/o/{}/users/{id}", access.org.slug),
+        f,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, i64)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let to = format!("/o/{}/users", access.org.slug);
+    let outcome = match state.app.get_member(&access, id).await {
+        Ok(m) => state
+            .app
+            .remove_member(&access, id, &s.meta)
+            .await
+            .map(|()| format!("Removed {} from {}.", display(&m), access.org.name))
+            .map_err(ApiError::from),
+        Err(e) => Err(e.into()),
+    };
+    Ok(back(&state, &to, outcome))
+}
+
+pub async fn leave_confirm(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "users", "Leave organization").await?;
+    let page = ConfirmPage {
+        heading: format!("Leave {}?", access.org.name),
+        text: "You lose access at once; an administrator has to invite you again to come back."
+            .to_owned(),
+        action: format!("/o/{}/leave", access.org.slug),
+        button: "Leave".to_owned(),
+        cancel: format!("/o/{}/users", access.org.slug),
+        f,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+pub async fn leave(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    match state.app.leave_org(&s.principal, &org, &s.meta).await {
+        Ok(()) => Ok(redirect_with(
+            &state,
+            "/",
+            "notice",
+            "You left the organization.",
+        )),
+        Err(e) => Ok(back(&state, &format!("/o/{org}/users"), Err(e.into()))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/approvals.html")]
+struct ApprovalsPage {
+    f: Frame,
+    rows: Vec<Row>,
+    roles: Vec<String>,
+    default_role: String,
+}
+
+pub async fn approvals(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    access.require(roster_domain::ManagementPermission::UsersApprove)?;
+    let filter = MemberFilter {
+        status: Some("reviewing".to_owned()),
+        ..Default::default()
+    };
+    let members = state.app.list_members(&access, &filter, None, 200).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "approvals", "Approvals").await?;
+    let page = ApprovalsPage {
+        f,
+        rows: members
+            .iter()
+            .map(|m| Row::of(&crate::http::views::member(m)))
+            .collect(),
+        roles: grantable_roles(&state, &access).await?,
+        default_role: access.org.settings.default_role.clone(),
+    };
+    Ok(ok(&page, &page.f))
+}
+
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    role: Option<String>,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, i64)>,
+    Posted { session: s, form }: Posted<ApproveForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let role = given(&form.role);
+    let outcome = state
+        .app
+        .approve_member(&access, id, role.as_deref(), &s.meta)
+        .await
+        .map(|m| format!("Approved {} as {}.", display(&m), m.role))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/approvals", access.org.slug),
+        outcome,
+    ))
+}
+
+pub async fn reject(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, i64)>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = state
+        .app
+        .reject_member(&access, id, &s.meta)
+        .await
+        .map(|()| "Rejected the sign-up.".to_owned())
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/approvals", access.org.slug),
+        outcome,
+    ))
+}

@@ -1,0 +1,167 @@
+//! The web console: server-rendered pages for every administrator flow,
+//! served by the same binary at `/`.
+//!
+//! Architecture invariants:
+//! - Pages are askama templates (`crates/server/templates/console/`),
+//!   checked at compile time; no JavaScript build step. `console.js` only
+//!   enhances (copy buttons, the org switcher); every flow works without it.
+//! - Handlers call the same [`crate::app`] use cases as the API, so every
+//!   permission is checked on the server: a hidden button is a courtesy,
+//!   the use case is the rule.
+//! - Every form that changes something goes through [`frame::Posted`]: a
+//!   signed-in session, a same-origin request and the session's CSRF token,
+//!   compared in constant time.
+//! - Secrets shown once (temporary passwords, invitation links) are
+//!   rendered in the response to the form that made them, never put in a
+//!   URL, a cookie or a later page.
+
+mod access;
+mod audit;
+mod auth;
+pub(crate) mod frame;
+mod groups;
+mod invitations;
+mod members;
+mod profile;
+mod roles;
+mod settings;
+
+use crate::http::AppState;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The Content-Security-Policy of every console page: nothing but this
+/// origin's own stylesheet and script, no inline code, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(auth::home))
+        .route("/login", get(auth::login_page).post(auth::login_submit))
+        .route("/logout", post(auth::logout))
+        .route(
+            "/password",
+            get(auth::password_page).post(auth::password_submit),
+        )
+        .route("/signup", get(auth::signup_page).post(auth::signup_submit))
+        .route("/switch", get(auth::switch))
+        .route("/profile", get(profile::show_page))
+        .route("/profile/password", post(profile::change_password))
+        .route("/profile/sessions/{id}/end", post(profile::end_session))
+        .route("/o/{org}", get(auth::org_home))
+        .route("/o/{org}/users", get(members::list))
+        .route(
+            "/o/{org}/users/new",
+            get(members::new_form).post(members::create),
+        )
+        .route(
+            "/o/{org}/users/{id}",
+            get(members::edit_form).post(members::update),
+        )
+        .route(
+            "/o/{org}/users/{id}/remove",
+            get(members::remove_confirm).post(members::remove),
+        )
+        .route(
+            "/o/{org}/leave",
+            get(members::leave_confirm).post(members::leave),
+        )
+        .route("/o/{org}/approvals", get(members::approvals))
+        .route("/o/{org}/approvals/{id}/approve", post(members::approve))
+        .route("/o/{org}/approvals/{id}/reject", post(members::reject))
+        .route("/o/{org}/invitations", get(invitations::list))
+        .route("/o/{org}/invitations/rows", post(invitations::rows))
+        .route("/o/{org}/invitations/send", post(invitations::send))
+        .route(
+            "/o/{org}/invitations/{id}/resend",
+            post(invitations::resend),
+        )
+        .route(
+            "/o/{org}/invitations/{id}/delete",
+            post(invitations::delete),
+        )
+        .route("/o/{org}/roles", get(roles::list).post(roles::create))
+        .route(
+            "/o/{org}/roles/{name}",
+            get(roles::edit).post(roles::update),
+        )
+        .route("/o/{org}/roles/{name}/delete", post(roles::delete))
+        .route("/o/{org}/groups", get(groups::list).post(groups::create))
+        .route("/o/{org}/groups/{name}", get(groups::show))
+        .route("/o/{org}/groups/{name}/members", post(groups::add_member))
+        .route(
+            "/o/{org}/groups/{name}/members/{id}/remove",
+            post(groups::remove_member),
+        )
+        .route("/o/{org}/groups/{name}/rename", post(groups::rename))
+        .route("/o/{org}/groups/{name}/delete", post(groups::delete))
+        .route("/o/{org}/access", get(access::overview))
+        .route("/o/{org}/access/rules", post(access::grant))
+        .route("/o/{org}/access/rules/{id}/revoke", post(access::revoke))
+        .route("/o/{org}/access/resources", post(access::create_resource))
+        .route("/o/{org}/requests", get(access::requests))
+        .route("/o/{org}/requests/{id}/{decision}", post(access::decide))
+        .route("/o/{org}/audit", get(audit::list))
+        .route(
+            "/o/{org}/settings",
+            get(settings::show_page).post(settings::update),
+        )
+        .route("/o/{org}/settings/slack", post(settings::connect_slack))
+        .route(
+            "/o/{org}/settings/slack/disconnect",
+            post(settings::disconnect_slack),
+        )
+        .route("/assets/console.css", get(css))
+        .route("/assets/console.js", get(js))
+}
+
+/// Headers on every console response: the strict CSP, no framing, no
+/// sniffing, no referrer to other origins, and no caching of pages that
+/// may show a secret once.
+pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/assets/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !is_asset {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../assets/console.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../assets/console.js"),
+    )
+}

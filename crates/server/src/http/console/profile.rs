@@ -1,0 +1,130 @@
+//! The signed-in user's profile: password and sessions.
+
+use super::frame::{back, describe, redirect_with, show, Frame, PageResult, Posted, Session};
+use crate::app::time::rfc3339;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+struct SessionLine {
+    id: i64,
+    current: bool,
+    created: String,
+    last_seen: String,
+    client_addr: String,
+    user_agent: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/profile.html")]
+struct ProfilePage {
+    f: Frame,
+    sessions: Vec<SessionLine>,
+    error: Option<String>,
+}
+
+fn minutes(ms: i64) -> String {
+    rfc3339(ms)
+        .replace('T', " ")
+        .get(..16)
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn page(
+    state: &AppState,
+    s: &Session,
+    headers: &HeaderMap,
+    error: Option<(StatusCode, String)>,
+) -> PageResult {
+    let f = Frame::personal(state, s, headers, "profile", "Profile").await?;
+    let sessions = state
+        .app
+        .sessions(&s.principal)
+        .await?
+        .into_iter()
+        .map(|x| SessionLine {
+            current: x.id == s.principal.session_id,
+            id: x.id,
+            created: minutes(x.created_at),
+            last_seen: minutes(x.last_seen_at),
+            client_addr: x.client_addr,
+            user_agent: x.user_agent,
+        })
+        .collect();
+    let (status, error) = match error {
+        Some((st, e)) => (st, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let page = ProfilePage { f, sessions, error };
+    Ok(show(status, &page, &page.f))
+}
+
+pub async fn show_page(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+) -> PageResult {
+    page(&state, &s, &headers, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Posted { session: s, form }: Posted<PasswordForm>,
+) -> PageResult {
+    let outcome = if form.new_password != form.confirm_password {
+        Err(ApiError::request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "the two new passwords differ",
+        ))
+    } else {
+        state
+            .app
+            .change_password(
+                &s.principal,
+                &form.current_password,
+                &form.new_password,
+                &s.meta,
+            )
+            .await
+            .map_err(ApiError::from)
+    };
+    match outcome {
+        Ok(()) => Ok(redirect_with(
+            &state,
+            "/profile",
+            "notice",
+            "Password changed; your other sessions are signed out.",
+        )),
+        Err(e) => page(&state, &s, &headers, Some(describe(&e))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn end_session(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let outcome = state
+        .app
+        .end_session(&s.principal, id)
+        .await
+        .map(|()| "That session is signed out.".to_owned())
+        .map_err(ApiError::from);
+    Ok(back(&state, "/profile", outcome))
+}

@@ -1,0 +1,310 @@
+//! Roles: the permission matrix of built-in and custom roles, and the
+//! custom role editor.
+
+use super::frame::{back, describe, redirect_with, show, Frame, PageResult, Posted, Session};
+use crate::app::access::RoleInfo;
+use crate::app::OrgAccess;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use roster_domain::ManagementPermission;
+use serde::Deserialize;
+
+/// The role form's values.
+#[derive(Default)]
+struct RoleValues {
+    name: String,
+    description: String,
+    /// Management permissions, checked.
+    permissions: Vec<String>,
+    /// Platform permissions, space-separated.
+    platform: String,
+}
+
+fn management() -> Vec<String> {
+    ManagementPermission::ALL
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect()
+}
+
+impl RoleValues {
+    fn of(r: &RoleInfo) -> RoleValues {
+        let m = management();
+        let (mgmt, platform): (Vec<String>, Vec<String>) =
+            r.permissions.iter().cloned().partition(|p| m.contains(p));
+        RoleValues {
+            name: r.name.clone(),
+            description: r.description.clone(),
+            permissions: mgmt,
+            platform: platform.join(" "),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/roles.html")]
+struct RolesPage {
+    f: Frame,
+    roles: Vec<RoleInfo>,
+    permissions: Vec<String>,
+    management: Vec<String>,
+    action: String,
+    editing: Option<()>,
+    v: RoleValues,
+    error: Option<String>,
+}
+
+async fn roles_page(
+    state: &AppState,
+    s: &Session,
+    access: &OrgAccess,
+    headers: &HeaderMap,
+    v: RoleValues,
+    error: Option<(StatusCode, String)>,
+) -> PageResult {
+    let roles = state.app.list_roles(access).await?;
+    // Every management permission, then each platform permission a role holds.
+    let mut permissions = management();
+    for r in &roles {
+        for p in &r.permissions {
+            if !permissions.contains(p) {
+                permissions.push(p.clone());
+            }
+        }
+    }
+    let f = Frame::org(state, s, access, headers, "roles", "Roles").await?;
+    let (status, error) = match error {
+        Some((st, e)) => (st, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let page = RolesPage {
+        action: format!("/o/{}/roles", access.org.slug),
+        f,
+        roles,
+        permissions,
+        management: management(),
+        editing: None,
+        v,
+        error,
+    };
+    Ok(show(status, &page, &page.f))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    roles_page(&state, &s, &access, &headers, RoleValues::default(), None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    permissions: Vec<String>,
+    #[serde(default)]
+    platform: String,
+}
+
+impl RoleForm {
+    fn all_permissions(&self) -> Vec<String> {
+        let mut out = self.permissions.clone();
+        out.extend(
+            self.platform
+                .split([' ', ',', '\n'])
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+        );
+        out
+    }
+
+    fn values(&self) -> RoleValues {
+        RoleValues {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            permissions: self.permissions.clone(),
+            platform: self.platform.clone(),
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<RoleForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let perms = form.all_permissions();
+    match state
+        .app
+        .create_role(
+            &access,
+            form.name.trim(),
+            form.description.trim(),
+            &perms,
+            &s.meta,
+        )
+        .await
+    {
+        Ok(role) => Ok(redirect_with(
+            &state,
+            &format!("/o/{}/roles", access.org.slug),
+            "notice",
+            &format!("Created the role {}.", role.name),
+        )),
+        Err(e) => {
+            let e = describe(&ApiError::from(e));
+            roles_page(&state, &s, &access, &headers, form.values(), Some(e)).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/role_edit.html")]
+struct EditPage {
+    f: Frame,
+    management: Vec<String>,
+    action: String,
+    editing: Option<()>,
+    v: RoleValues,
+    others: Vec<String>,
+    error: Option<String>,
+}
+
+async fn edit_page(
+    state: &AppState,
+    s: &Session,
+    access: &OrgAccess,
+    headers: &HeaderMap,
+    name: &str,
+    v: Option<RoleValues>,
+    error: Option<(StatusCode, String)>,
+) -> PageResult {
+    let role = state.app.get_role(access, name).await?;
+    if role.builtin {
+        return Ok(redirect_with(
+            state,
+            &format!("/o/{}/roles", access.org.slug),
+            "error",
+            "Built-in roles cannot be changed.",
+        ));
+    }
+    let others = state
+        .app
+        .list_roles(access)
+        .await?
+        .into_iter()
+        .filter(|r| r.name != role.name)
+        .map(|r| r.name)
+        .collect();
+    let f = Frame::org(state, s, access, headers, "roles", &role.name).await?;
+    let (status, error) = match error {
+        Some((st, e)) => (st, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let mut v = v.unwrap_or_else(|| RoleValues::of(&role));
+    v.name = role.name.clone();
+    let page = EditPage {
+        action: format!("/o/{}/roles/{}", access.org.slug, role.name),
+        f,
+        management: management(),
+        editing: Some(()),
+        v,
+        others,
+        error,
+    };
+    Ok(show(status, &page, &page.f))
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path((org, name)): Path<(String, String)>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    edit_page(&state, &s, &access, &headers, &name, None, None).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, name)): Path<(String, String)>,
+    Posted { session: s, form }: Posted<RoleForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let perms = form.all_permissions();
+    match state
+        .app
+        .update_role(
+            &access,
+            &name,
+            Some(form.description.trim()),
+            Some(&perms),
+            &s.meta,
+        )
+        .await
+    {
+        Ok(role) => Ok(redirect_with(
+            &state,
+            &format!("/o/{}/roles", access.org.slug),
+            "notice",
+            &format!("Saved the role {}.", role.name),
+        )),
+        Err(e) => {
+            let e = describe(&ApiError::from(e));
+            edit_page(
+                &state,
+                &s,
+                &access,
+                &headers,
+                &name,
+                Some(form.values()),
+                Some(e),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    replacement: Option<String>,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((org, name)): Path<(String, String)>,
+    Posted { session: s, form }: Posted<DeleteForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let replacement = super::frame::given(&form.replacement);
+    match state
+        .app
+        .delete_role(&access, &name, replacement.as_deref(), &s.meta)
+        .await
+    {
+        Ok(_) => Ok(redirect_with(
+            &state,
+            &format!("/o/{}/roles", access.org.slug),
+            "notice",
+            &format!("Deleted the role {name}."),
+        )),
+        Err(e) => Ok(back(
+            &state,
+            &format!("/o/{}/roles/{name}", access.org.slug),
+            Err(e.into()),
+        )),
+    }
+}

@@ -1,0 +1,241 @@
+//! Settings of an org: name and MFA policy (`org:manage`), joining rules
+//! (`users:manage`), and the Slack connection (`integrations:manage`).
+
+use super::frame::{back, describe, list, redirect_with, show, Frame, PageResult, Posted, Session};
+use super::members::all_roles;
+use crate::app::orgs::OrgUpdate;
+use crate::app::slack::SlackSettings;
+use crate::app::time::rfc3339;
+use crate::app::{AppError, OrgAccess};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+const DAY: i64 = 24 * 3600;
+
+struct Values {
+    name: String,
+    mfa_policy: String,
+    allowed_domains: String,
+    self_registration: bool,
+    invitation_days: i64,
+    default_role: String,
+}
+
+struct SlackLine {
+    team_id: String,
+    channel: String,
+    since: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage {
+    f: Frame,
+    v: Values,
+    roles: Vec<String>,
+    mfa_policies: [&'static str; 2],
+    slack: Option<SlackLine>,
+    error: Option<String>,
+}
+
+async fn page(
+    state: &AppState,
+    s: &Session,
+    access: &OrgAccess,
+    headers: &HeaderMap,
+    error: Option<(StatusCode, String)>,
+) -> PageResult {
+    let f = Frame::org(state, s, access, headers, "settings", "Settings").await?;
+    if !f.can.settings() {
+        return Err(AppError::Forbidden(
+            "settings need org:manage, users:manage or integrations:manage".into(),
+        )
+        .into());
+    }
+    let slack = match state.app.slack_connection(access).await {
+        Ok(c) => Some(SlackLine {
+            team_id: c.team_id,
+            channel: c.channel,
+            since: rfc3339(c.created_at).get(..10).unwrap_or("").to_owned(),
+        }),
+        Err(_) => None,
+    };
+    let o = &access.org;
+    let v = Values {
+        name: o.name.clone(),
+        mfa_policy: o.settings.mfa_policy.clone(),
+        allowed_domains: o.settings.allowed_domains.join(", "),
+        self_registration: o.settings.self_registration,
+        invitation_days: (o.settings.invitation_ttl_seconds / DAY).max(1),
+        default_role: o.settings.default_role.clone(),
+    };
+    let roles = all_roles(state, access)
+        .await?
+        .iter()
+        .filter(|r| !r.is_owner())
+        .map(|r| r.name().to_string())
+        .collect();
+    let (status, error) = match error {
+        Some((st, e)) => (st, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let page = SettingsPage {
+        f,
+        v,
+        roles,
+        mfa_policies: ["optional", "required"],
+        slack,
+        error,
+    };
+    Ok(show(status, &page, &page.f))
+}
+
+pub async fn show_page(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    page(&state, &s, &access, &headers, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    name: Option<String>,
+    mfa_policy: Option<String>,
+    allowed_domains: Option<String>,
+    self_registration: Option<String>,
+    invitation_days: Option<String>,
+    default_role: Option<String>,
+}
+
+/// Only what changed: a disabled fieldset sends nothing, and an unchanged
+/// field needs no permission.
+fn changes(access: &OrgAccess, form: &SettingsForm) -> Result<OrgUpdate, ApiError> {
+    let o = &access.org;
+    let mut u = OrgUpdate::default();
+    if let Some(n) = form.name.as_deref().map(str::trim) {
+        if n != o.name {
+            u.name = Some(n.to_owned());
+        }
+    }
+    if let Some(p) = form.mfa_policy.as_deref() {
+        if p != o.settings.mfa_policy {
+            u.mfa_policy = Some(p.to_owned());
+        }
+    }
+    // The joining fieldset is sent whole or not at all.
+    if let Some(d) = &form.allowed_domains {
+        let domains = list(d);
+        if domains != o.settings.allowed_domains {
+            u.allowed_domains = Some(domains);
+        }
+        let self_reg = form.self_registration.is_some();
+        if self_reg != o.settings.self_registration {
+            u.self_registration = Some(self_reg);
+        }
+        if let Some(days) = form.invitation_days.as_deref().map(str::trim) {
+            let days: i64 = days.parse().map_err(|_| {
+                ApiError::from(crate::app::orgs::invalid(
+                    "invitation_ttl_seconds",
+                    "the invitation lifetime is a whole number of days",
+                ))
+            })?;
+            let secs = days.saturating_mul(DAY);
+            if secs != o.settings.invitation_ttl_seconds {
+                u.invitation_ttl_seconds = Some(secs);
+            }
+        }
+        if let Some(r) = form.default_role.as_deref() {
+            if r != o.settings.default_role {
+                u.default_role = Some(r.to_owned());
+            }
+        }
+    }
+    Ok(u)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<SettingsForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = match changes(&access, &form) {
+        Ok(u) => state
+            .app
+            .update_org(&access, u, &s.meta)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(_) => Ok(redirect_with(
+            &state,
+            &format!("/o/{}/settings", access.org.slug),
+            "notice",
+            "Settings saved.",
+        )),
+        Err(e) => page(&state, &s, &access, &headers, Some(describe(&e))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SlackForm {
+    channel: String,
+    signing_secret: String,
+    bot_token: String,
+}
+
+pub async fn connect_slack(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<SlackForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let settings = SlackSettings {
+        signing_secret: form.signing_secret,
+        bot_token: form.bot_token,
+        channel: form.channel,
+        api_base_url: None,
+    };
+    let outcome = state
+        .app
+        .connect_slack(&access, settings, &s.meta)
+        .await
+        .map(|c| format!("Slack is connected to workspace {}.", c.team_id))
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/settings", access.org.slug),
+        outcome,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn disconnect_slack(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, .. }: Posted<Empty>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let outcome = state
+        .app
+        .disconnect_slack(&access, &s.meta)
+        .await
+        .map(|()| "Slack is disconnected.".to_owned())
+        .map_err(ApiError::from);
+    Ok(back(
+        &state,
+        &format!("/o/{}/settings", access.org.slug),
+        outcome,
+    ))
+}

@@ -1,0 +1,532 @@
+//! The web console over real HTTP, below the browser: sessions, CSRF,
+//! same-origin checks, security headers, permissions checked on the server
+//! and isolation between orgs. The flows themselves run in Chromium
+//! (`browser.rs`).
+
+use crate::helpers::{emails, spawn_app, Engine, TestApp, ORG, OWNER_EMAIL, OWNER_PASSWORD};
+use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A browser-like client of the console: no redirects followed, cookies
+/// kept by hand (the session, and the one-shot flash message).
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    jar: Mutex<BTreeMap<String, String>>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let marker = "name=\"_csrf\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no CSRF field in: {}", self.body))
+            + marker.len();
+        let end = self.body[start..].find('"').expect("closing quote") + start;
+        self.body[start..end].to_owned()
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl Browser {
+    /// Signs in through the console's own form.
+    async fn sign_in(app: &TestApp, email: &str, password: &str) -> Browser {
+        let http = client();
+        let res = http
+            .post(format!("{}/login", app.base))
+            .form(&[("email", email), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "signed in");
+        let b = Browser {
+            http,
+            base: app.base.clone(),
+            jar: Mutex::new(BTreeMap::new()),
+        };
+        b.keep(res.headers());
+        assert!(b.cookie().contains("roster_session="), "a session cookie");
+        b
+    }
+
+    /// Takes the cookies a response sets; `Max-Age=0` removes one.
+    fn keep(&self, headers: &HeaderMap) {
+        let mut jar = self.jar.lock().unwrap();
+        for set in headers.get_all(SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            if set.contains("Max-Age=0") || value.is_empty() {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn cookie(&self) -> String {
+        let jar = self.jar.lock().unwrap();
+        jar.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn page(&self, res: reqwest::Response) -> Page {
+        self.keep(res.headers());
+        Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie())
+            .send()
+            .await
+            .expect("get");
+        self.page(res).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with(path, form, &[]).await
+    }
+
+    async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie())
+            .form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("post");
+        self.page(res).await
+    }
+}
+
+async fn owner_browser(app: &TestApp) -> Browser {
+    Browser::sign_in(app, OWNER_EMAIL, OWNER_PASSWORD).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_strict_policy_and_the_cookie_is_locked_down() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let res = client()
+        .post(format!("{}/login", app.base))
+        .form(&[("email", OWNER_EMAIL), ("password", OWNER_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+        assert!(cookie.contains(attr), "{attr} missing from {cookie}");
+    }
+    let b = owner_browser(&app).await;
+    let page = b.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing from {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert!(
+        !page.body.contains("<script>") && !page.body.contains(" style=\""),
+        "no inline script or style, which the policy would block"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_session_pages_lead_to_sign_in_and_only_local_next_paths_are_followed() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let res = client()
+        .get(format!("{}/o/{ORG}/users?role=admin", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()[LOCATION],
+        "/login?next=%2Fo%2Facme%2Fusers%3Frole%3Dadmin"
+    );
+    for (next, expected) in [
+        ("/o/acme/audit", "/o/acme/audit"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+    ] {
+        let res = client()
+            .post(format!("{}/login", app.base))
+            .form(&[
+                ("email", OWNER_EMAIL),
+                ("password", OWNER_PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[LOCATION], expected, "next={next}");
+    }
+    let res = client()
+        .post(format!("{}/login", app.base))
+        .form(&[("email", OWNER_EMAIL), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers().get(SET_COOKIE).is_none());
+    assert!(res.text().await.unwrap().contains("role=\"alert\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_this_sessions_csrf_token_is_refused_and_changes_nothing() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let b = owner_browser(&app).await;
+    let other = owner_browser(&app).await;
+    let other_token = other.get(&format!("/o/{ORG}/users/new")).await.csrf();
+    let mine = b.get(&format!("/o/{ORG}/users/new")).await.csrf();
+    assert_ne!(mine, other_token, "each session has its own token");
+    let path = format!("/o/{ORG}/users/new");
+    let person = [("email", "dwight@acme.test"), ("role", "viewer")];
+    for token in ["", "forged", other_token.as_str()] {
+        let mut form = person.to_vec();
+        form.push(("_csrf", token));
+        let page = b.post(&path, &form).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "token {token:?}");
+    }
+    // The right token, but sent from another site.
+    let mut form = person.to_vec();
+    form.push(("_csrf", &mine));
+    let page = b
+        .post_with(&path, &form, &[("sec-fetch-site", "cross-site")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = b
+        .post_with(&path, &form, &[("origin", "https://evil.example")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let token = app.owner().await;
+    assert!(
+        !emails(&app.users(ORG, &token, "").await).contains(&"dwight@acme.test".to_owned()),
+        "no refused form added anyone"
+    );
+    // The same form with the session's own token works.
+    let page = b.post(&path, &form).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    assert!(emails(&app.users(ORG, &token, "").await).contains(&"dwight@acme.test".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_temporary_password_is_shown_once_and_must_be_changed_at_first_sign_in() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let b = owner_browser(&app).await;
+    let csrf = b.get(&format!("/o/{ORG}/users/new")).await.csrf();
+    let page = b
+        .post(
+            &format!("/o/{ORG}/users/new"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Pam Beesly"),
+                ("email", "pam@acme.test"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED);
+    let marker = "id=\"temporary-password\" readonly value=\"";
+    let start = page.body.find(marker).expect("the password is shown") + marker.len();
+    let temp = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    assert!(temp.len() >= 10);
+    for path in [format!("/o/{ORG}/users"), format!("/o/{ORG}/audit")] {
+        let later = b.get(&path).await;
+        assert_eq!(later.status, StatusCode::OK);
+        assert!(
+            !later.body.contains(temp),
+            "{path} shows the password again"
+        );
+    }
+
+    let pam = Browser::sign_in(&app, "pam@acme.test", temp).await;
+    let page = pam.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(
+        (page.status, page.location()),
+        (StatusCode::SEE_OTHER, "/password")
+    );
+    let form = pam.get("/password").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = form.csrf();
+    let mismatch = pam
+        .post(
+            "/password",
+            &[
+                ("_csrf", &csrf),
+                ("current_password", temp),
+                ("new_password", "pam-new-password"),
+                ("confirm_password", "pam-other-password"),
+            ],
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(mismatch.body.contains("differ"));
+    let done = pam
+        .post(
+            "/password",
+            &[
+                ("_csrf", &csrf),
+                ("current_password", temp),
+                ("new_password", "pam-new-password"),
+                ("confirm_password", "pam-new-password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = pam.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Your new password is saved"));
+    app.login("pam@acme.test", "pam-new-password").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_sees_no_admin_buttons_and_posting_the_forms_anyway_is_refused() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let (dwight, _) = app
+        .member(ORG, &owner, "dwight@acme.test", "contributor")
+        .await;
+    app.member(ORG, &owner, "kevin@acme.test", "viewer").await;
+    let kevin = Browser::sign_in(&app, "kevin@acme.test", "kevin@acme.test-pw-123").await;
+
+    let users = kevin.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(users.status, StatusCode::OK);
+    for admin_only in [
+        "Add user",
+        "Invite people",
+        ">Edit<",
+        "/approvals",
+        "/settings",
+        "/audit",
+    ] {
+        assert!(
+            !users.body.contains(admin_only),
+            "a viewer sees {admin_only}"
+        );
+    }
+    let edit = kevin.get(&format!("/o/{ORG}/users/{dwight}")).await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(
+        edit.body.contains("<fieldset disabled>"),
+        "the form is read-only"
+    );
+    assert!(!edit.body.contains("Remove from organization"));
+
+    let csrf = users.csrf();
+    let page = kevin
+        .post(
+            &format!("/o/{ORG}/users/new"),
+            &[
+                ("_csrf", &csrf),
+                ("email", "toby@acme.test"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = kevin
+        .post(
+            &format!("/o/{ORG}/users/{dwight}"),
+            &[("_csrf", &csrf), ("role", "viewer"), ("status", "active")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = kevin
+        .post(
+            &format!("/o/{ORG}/users/{dwight}/remove"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "back to the list with the reason"
+    );
+    let after = kevin.get(page.location()).await;
+    assert!(
+        after
+            .body
+            .contains("this needs the users:manage permission"),
+        "{}",
+        after.body
+    );
+    let page = kevin
+        .post(
+            &format!("/o/{ORG}/invitations/rows"),
+            &[("_csrf", &csrf), ("emails", "a@acme.test")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    for path in ["settings", "audit", "approvals"] {
+        let page = kevin.get(&format!("/o/{ORG}/{path}")).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+    }
+
+    let list = app.users(ORG, &owner, "").await;
+    let all = emails(&list);
+    assert!(!all.contains(&"toby@acme.test".to_owned()));
+    let d = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "dwight@acme.test")
+        .expect("dwight is still a member");
+    assert_eq!(d["role"], "contributor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_orgs_pages_ids_and_forms_are_not_found() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let (dwight, _) = app
+        .member(ORG, &owner, "dwight@acme.test", "contributor")
+        .await;
+    // Jan owns another org and, once removed from acme, has no membership
+    // in it.
+    let (_, stranger) = app.member(ORG, &owner, "jan@globex.test", "viewer").await;
+    app.post(
+        "/api/v1/orgs",
+        &stranger,
+        json!({"slug": "globex", "name": "Globex"}),
+    )
+    .await
+    .ok();
+    let list = app.users(ORG, &owner, "email=jan@globex.test").await;
+    let jan = list["items"][0]["id"].as_i64().unwrap();
+    app.delete(&format!("/api/v1/orgs/{ORG}/users/{jan}"), &owner)
+        .await
+        .ok();
+
+    let b = Browser::sign_in(&app, "jan@globex.test", "jan@globex.test-pw-123").await;
+    let own = b.get("/o/globex/users").await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(
+        !own.body.contains(">acme<") && !own.body.contains("value=\"acme\""),
+        "acme is not in the switcher"
+    );
+    let csrf = own.csrf();
+    for path in [
+        format!("/o/{ORG}/users"),
+        format!("/o/{ORG}/users/{dwight}"),
+        format!("/o/{ORG}/invitations"),
+        format!("/o/{ORG}/audit"),
+        format!("/o/{ORG}/settings"),
+        format!("/o/globex/users/{dwight}"),
+    ] {
+        let page = b.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.body.contains("dwight"), "{path} leaks the member");
+    }
+    let page = b
+        .post(
+            &format!("/o/{ORG}/users/{dwight}"),
+            &[("_csrf", &csrf), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let page = b
+        .post(
+            &format!("/o/globex/users/{dwight}/remove"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(b.get(page.location()).await.body.contains("not found"));
+    let list = app.users(ORG, &owner, "email=dwight@acme.test").await;
+    assert_eq!(list["items"][0]["role"], "contributor", "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_form_input_is_a_clear_error_and_writes_nothing() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let b = owner_browser(&app).await;
+    let csrf = b.get(&format!("/o/{ORG}/users/new")).await.csrf();
+    let path = format!("/o/{ORG}/users/new");
+    for (form, status, says) in [
+        (
+            vec![("email", "not-an-email")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email",
+        ),
+        (
+            vec![("email", "x@acme.test"), ("role", "emperor")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown role",
+        ),
+        (
+            vec![("email", "y@acme.test"), ("groups", "Not A Group!")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "group",
+        ),
+    ] {
+        let mut form = form;
+        form.push(("_csrf", &csrf));
+        let page = b.post(&path, &form).await;
+        assert_eq!(page.status, status, "{form:?}: {}", page.body);
+        assert!(page.body.contains("role=\"alert\""), "the reason is shown");
+        assert!(
+            page.body.to_lowercase().contains(says),
+            "{form:?}: {}",
+            page.body
+        );
+    }
+    let token = app.owner().await;
+    assert_eq!(emails(&app.users(ORG, &token, "").await), [OWNER_EMAIL]);
+
+    // A bad filter is shown on the page, not a server error.
+    let page = b.get(&format!("/o/{ORG}/users?role=Not%20A%20Role")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("role=\"alert\""));
+    let page = b.get(&format!("/o/{ORG}/audit?since=yesterday")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A form the console cannot read.
+    let page = b
+        .post(
+            &format!("/o/{ORG}/groups/sre/members"),
+            &[("_csrf", &csrf), ("user", "abc")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+}
