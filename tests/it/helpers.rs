@@ -4,7 +4,10 @@
 use reqwest::{Method, StatusCode};
 use roster_server::{Application, Config, ConfigLayer, Secret};
 use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -502,4 +505,74 @@ impl Proxy {
             .unwrap();
         self.serve(listener);
     }
+}
+
+/// The real `roster` binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
+
+/// A `roster serve` child process, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("ROSTER_BOOTSTRAP_ORG", "dunder")
+        .env("ROSTER_BOOTSTRAP_OWNER_EMAIL", "boss@dundermifflin.com")
+        .env("ROSTER_BOOTSTRAP_OWNER_PASSWORD", "boss-password-1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first log line names the address that port 0 picked.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in the first log line: {first}"))
+        .to_owned();
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if ready(&url) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
+/// Whether `GET /readyz` answers 200, over a plain socket.
+pub fn ready(url: &str) -> bool {
+    use std::io::Read;
+    let addr = url.trim_start_matches("http://");
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200")
 }

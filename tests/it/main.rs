@@ -10,6 +10,7 @@ mod smtp;
 mod access;
 mod api;
 mod auth;
+mod browser;
 mod cli;
 mod console;
 mod invitations;

@@ -133,6 +133,22 @@ struct AuditPage {
 
 const PAGE: i64 = 50;
 
+/// An event's details as a person reads them: `key: value` pairs, strings
+/// unquoted, anything nested as compact JSON.
+fn details(v: &serde_json::Value) -> String {
+    match v.as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
+        None => v.to_string(),
+    }
+}
+
 pub async fn list(
     State(state): State<AppState>,
     s: Session,
@@ -166,7 +182,7 @@ pub async fn list(
             .iter()
             .map(views::audit_event)
             .map(|e| EventLine {
-                at: e.at.replace('T', " ").trim_end_matches('Z').to_owned(),
+                at: e.at.replace('T', " ").get(..19).unwrap_or(&e.at).to_owned(),
                 actor: if e.actor.email.is_empty() {
                     "Roster".to_owned()
                 } else {
@@ -175,11 +191,7 @@ pub async fn list(
                 channel: e.channel,
                 action: e.action,
                 target: e.target,
-                details: if e.details.as_object().is_some_and(|o| o.is_empty()) {
-                    String::new()
-                } else {
-                    e.details.to_string()
-                },
+                details: details(&e.details),
             })
             .collect(),
         error,

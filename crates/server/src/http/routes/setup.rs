@@ -61,7 +61,7 @@ fn form(token: &str, error: Option<&str>) -> Html<String> {
     page("Set up Roster", &format!(
         "<p>Create the first organization and its owner. This link works once.</p>{error}\
          <form method=\"post\" class=\"stack\" action=\"/setup\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-         <label>Organization slug<input name=\"org_slug\" required pattern=\"[a-z0-9][a-z0-9-]*[a-z0-9]\" placeholder=\"acme\"></label>\
+         <label>Organization slug<input name=\"org_slug\" required pattern=\"[a-z0-9][a-z0-9\\-]*[a-z0-9]\" placeholder=\"acme\"></label>\
          <label>Organization name<input name=\"org_name\" required placeholder=\"Acme Corp\"></label>\
          <label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\
          <label>Your email<input name=\"email\" type=\"email\" required autocomplete=\"email\"></label>\

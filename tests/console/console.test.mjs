@@ -1,0 +1,410 @@
+// Browser tests of the Roster web console: Debian's Chromium, driven by
+// playwright-core, against a real `roster serve` that tests/it/browser.rs
+// starts (it passes ROSTER_URL and the owner's credentials). The steps run
+// in order and build on each other, as an administrator's first day would.
+// Screenshots of the main pages go to $ROSTER_SCREENSHOTS.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, mkdir } from "node:fs/promises";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.ROSTER_URL;
+const ORG = process.env.ROSTER_ORG;
+const OWNER = process.env.ROSTER_OWNER_EMAIL;
+const OWNER_PASSWORD = process.env.ROSTER_OWNER_PASSWORD;
+const SHOTS = process.env.ROSTER_SCREENSHOTS;
+assert.ok(BASE && ORG && OWNER && OWNER_PASSWORD && SHOTS, "run through tests/it/browser.rs");
+
+let browser;
+let owner; // the owner's page, signed in for the whole file
+const errors = [];
+
+before(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh browser context (its own cookies), watching for page errors. */
+async function context(options = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, ...options });
+  return ctx;
+}
+
+async function newPage(options) {
+  const page = await (await context(options)).newPage();
+  // Script errors, and anything the Content-Security-Policy blocked. (A
+  // page answered 403 or 404 on purpose logs an error too; that is not one.)
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Refused to|Content Security Policy|Uncaught/.test(m.text())) errors.push(m.text());
+  });
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+async function signIn(page, email, password) {
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState();
+}
+
+function flash(page) {
+  return page.locator(".flash").first();
+}
+
+/** The team-list row of `email`. */
+function row(page, email) {
+  return page.locator("tbody tr", { hasText: email });
+}
+
+async function chooseNewPassword(page, temporary, fresh) {
+  await page.getByLabel("Temporary password").fill(temporary);
+  await page.getByLabel("New password (at least 10 characters)").fill(fresh);
+  await page.getByLabel("New password again").fill(fresh);
+  await page.getByRole("button", { name: "Save and continue" }).click();
+  await page.waitForLoadState();
+}
+
+/** Adds a member through the console and returns their temporary password. */
+async function addUser(page, { name, email, role, team = "", groups = [] }) {
+  await page.goto(`${BASE}/o/${ORG}/users/new`);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Role").selectOption(role);
+  await page.getByLabel("Team").fill(team);
+  for (const g of groups) await page.getByLabel(g, { exact: true }).check();
+  await page.getByRole("button", { name: "Add user" }).click();
+  await page.waitForLoadState();
+  return page.locator("#temporary-password").inputValue();
+}
+
+test("the owner signs in with the keyboard alone and lands on the team list", async () => {
+  owner = await newPage();
+  await owner.goto(`${BASE}/`);
+  assert.match(owner.url(), /\/login\?next=/);
+  await shot(owner, "sign-in");
+  // The email field has focus on arrival; Tab and Enter do the rest.
+  await owner.keyboard.type(OWNER);
+  await owner.keyboard.press("Tab");
+  await owner.keyboard.type(OWNER_PASSWORD);
+  await owner.keyboard.press("Enter");
+  await owner.waitForURL(`${BASE}/o/${ORG}/users`);
+  await assert.doesNotReject(row(owner, OWNER).waitFor());
+  assert.match(await owner.locator(".flash.warning").innerText(), /only one owner/);
+});
+
+test("an owner adds a user, who signs in with the temporary password and must change it", async () => {
+  // Groups first, so the new user can be put in one.
+  await owner.goto(`${BASE}/o/${ORG}/groups`);
+  for (const g of ["dev", "support"]) {
+    await owner.getByLabel("New group").fill(g);
+    await owner.getByRole("button", { name: "Create group" }).click();
+    await owner.waitForLoadState();
+    assert.match(await flash(owner).innerText(), new RegExp(`Created the group ${g}`));
+  }
+  await shot(owner, "groups");
+
+  const temporary = await addUser(owner, {
+    name: "Michael Scott",
+    email: "michael@dundermifflin.com",
+    role: "admin",
+    team: "sales",
+    groups: ["dev"],
+  });
+  assert.ok(temporary.length >= 10, "the temporary password is shown once");
+  await shot(owner, "user-added");
+  // Shown once: not on the list, not on the user's page.
+  await owner.goto(`${BASE}/o/${ORG}/users`);
+  assert.ok(!(await owner.content()).includes(temporary));
+
+  const michael = await newPage();
+  await signIn(michael, "michael@dundermifflin.com", temporary);
+  assert.equal(new URL(michael.url()).pathname, "/password");
+  await shot(michael, "forced-password-change");
+  // Nothing else opens before the change.
+  await michael.goto(`${BASE}/o/${ORG}/users`);
+  assert.equal(new URL(michael.url()).pathname, "/password");
+  await chooseNewPassword(michael, temporary, "michael-new-password");
+  await michael.waitForURL(`${BASE}/o/${ORG}/users`);
+  assert.match(await flash(michael).innerText(), /new password is saved/);
+  await michael.context().close();
+});
+
+test("filters combine, live in the URL and survive a reload", async () => {
+  await addUser(owner, { name: "Dwight Schrute", email: "dwight@dundermifflin.com", role: "contributor", team: "sales" });
+  await addUser(owner, { name: "Angela Martin", email: "angela@dundermifflin.com", role: "admin", team: "accounting" });
+  await owner.goto(`${BASE}/o/${ORG}/users`);
+  await owner.getByLabel("Role").selectOption("admin");
+  await owner.getByLabel("Team").fill("sales");
+  await owner.getByRole("button", { name: "Filter" }).click();
+  await owner.waitForLoadState();
+  const url = new URL(owner.url());
+  assert.equal(url.searchParams.get("role"), "admin");
+  assert.equal(url.searchParams.get("team"), "sales");
+  const emails = async () => owner.locator("tbody tr td:nth-child(2)").allInnerTexts();
+  assert.deepEqual(await emails(), ["michael@dundermifflin.com"]);
+  await owner.reload();
+  assert.deepEqual(await emails(), ["michael@dundermifflin.com"]);
+  assert.equal(await owner.getByLabel("Role").inputValue(), "admin");
+  assert.equal(await owner.getByLabel("Team").inputValue(), "sales");
+  await owner.getByLabel("Group").selectOption("dev");
+  await owner.getByRole("button", { name: "Filter" }).click();
+  await owner.waitForLoadState();
+  assert.deepEqual(await emails(), ["michael@dundermifflin.com"]);
+  await owner.getByLabel("Name", { exact: true }).fill("dwight");
+  await owner.getByRole("button", { name: "Filter" }).click();
+  await owner.waitForLoadState();
+  assert.match(await owner.locator("td.empty").innerText(), /Nobody matches/);
+  await owner.getByRole("link", { name: "Clear" }).click();
+  await owner.waitForLoadState();
+  assert.equal((await emails()).length, 4);
+  await shot(owner, "users");
+});
+
+let pamLink;
+
+test("a bulk invitation becomes rows with a role each; one is dropped before sending", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/invitations`);
+  await owner.getByLabel("Email addresses").fill("pam@dundermifflin.com, jim@dundermifflin.com, ryan@dundermifflin.com");
+  await owner.getByLabel("Role for these addresses").selectOption("viewer");
+  await owner.getByRole("button", { name: "Continue" }).click();
+  await owner.waitForLoadState();
+  await owner.getByLabel("Role for jim@dundermifflin.com").selectOption("contributor");
+  await owner.getByLabel("Role for ryan@dundermifflin.com").selectOption("admin");
+  await shot(owner, "invite-rows");
+  await owner.getByRole("button", { name: "Drop ryan@dundermifflin.com" }).click();
+  await owner.waitForLoadState();
+  assert.equal(await owner.locator("tr[data-row]").count(), 2);
+  assert.ok(!(await owner.content()).includes("ryan@dundermifflin.com"));
+  assert.equal(await owner.getByLabel("Role for jim@dundermifflin.com").inputValue(), "contributor", "the chosen role survives the drop");
+  await owner.getByRole("button", { name: "Send 2 invitations" }).click();
+  await owner.waitForLoadState();
+  assert.match(await owner.locator("h1").innerText(), /2 of 2 invitations sent/);
+  pamLink = await owner.getByLabel("Invitation link for pam@dundermifflin.com").inputValue();
+  assert.match(pamLink, /\/invite\/rsi_/);
+  // The copy button puts the link on the clipboard.
+  await owner.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+  await owner.getByRole("button", { name: "Copy link" }).first().click();
+  await owner.getByRole("button", { name: "Copied" }).waitFor();
+  assert.equal(await owner.evaluate(() => navigator.clipboard.readText()), pamLink);
+  await shot(owner, "invite-results");
+
+  await owner.getByRole("link", { name: "Done" }).click();
+  await owner.waitForLoadState();
+  const pending = owner.locator("tbody tr");
+  assert.equal(await pending.count(), 2);
+  assert.match(await row(owner, "pam@").innerText(), /viewer/);
+  assert.match(await row(owner, "jim@").innerText(), /contributor/);
+  await shot(owner, "invitations");
+});
+
+test("the invitee accepts in a second browser and signs in", async () => {
+  const pam = await newPage();
+  await pam.goto(pamLink);
+  assert.match(await pam.locator("main").innerText(), /invited pam@dundermifflin.com/);
+  await pam.getByLabel("Your name").fill("Pam Beesly");
+  await pam.getByLabel("Choose a password").fill("pam-password-1");
+  await pam.getByRole("button", { name: /Create my account and join/ }).click();
+  await pam.waitForLoadState();
+  assert.match(await pam.locator("main").innerText(), /You joined/);
+  await pam.getByRole("link", { name: "Sign in to Roster" }).click();
+  await pam.waitForLoadState();
+  await signIn(pam, "pam@dundermifflin.com", "pam-password-1");
+  await pam.waitForURL(`${BASE}/o/${ORG}/users`);
+  await pam.context().close();
+
+  await owner.goto(`${BASE}/o/${ORG}/users?email=pam`);
+  assert.match(await row(owner, "pam@").innerText(), /Pam Beesly[\s\S]*viewer[\s\S]*active/);
+});
+
+test("a self-registered member waits in Approvals until approved with a role", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/settings`);
+  await owner.getByLabel("Allowed email domains").fill("dundermifflin.com");
+  await owner.getByLabel("Allow self-registration").check();
+  await owner.getByRole("button", { name: "Save settings" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Settings saved/);
+  await shot(owner, "settings");
+
+  const kevin = await newPage();
+  await kevin.goto(`${BASE}/login`);
+  await kevin.getByRole("link", { name: "Ask to join an organization" }).click();
+  await kevin.getByLabel("Organization").fill(ORG);
+  await kevin.getByLabel("Your name").fill("Kevin Malone");
+  await kevin.getByLabel("Work email").fill("kevin@dundermifflin.com");
+  await kevin.getByLabel("Choose a password").fill("kevin-password-1");
+  await kevin.getByRole("button", { name: "Ask to join" }).click();
+  await kevin.waitForLoadState();
+  assert.match(await kevin.locator("main").innerText(), /an administrator will review/);
+  await kevin.context().close();
+
+  await owner.getByRole("link", { name: "Approvals" }).click();
+  await owner.waitForLoadState();
+  const waiting = row(owner, "kevin@dundermifflin.com");
+  await waiting.getByLabel("Role").selectOption("contributor");
+  await shot(owner, "approvals");
+  await waiting.getByRole("button", { name: "Approve kevin@dundermifflin.com" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Approved Kevin Malone .* as contributor/);
+  await owner.goto(`${BASE}/o/${ORG}/users?email=kevin`);
+  assert.match(await row(owner, "kevin@").innerText(), /contributor[\s\S]*active/);
+});
+
+test("an admin changes a member's role", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/users`);
+  await row(owner, "pam@dundermifflin.com").getByRole("link", { name: /Edit/ }).click();
+  await owner.waitForLoadState();
+  assert.equal(await owner.getByLabel("Role").inputValue(), "viewer");
+  await owner.getByLabel("Role").selectOption("contributor");
+  await shot(owner, "user-edit");
+  await owner.getByRole("button", { name: "Save changes" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Saved Pam Beesly/);
+  assert.match(await row(owner, "pam@").innerText(), /contributor/);
+});
+
+test("removing a member asks first, naming the person", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/users`);
+  await row(owner, "dwight@dundermifflin.com").getByRole("link", { name: /Edit/ }).click();
+  await owner.getByRole("link", { name: "Remove from organization…" }).click();
+  await owner.waitForLoadState();
+  const dialog = owner.getByRole("alertdialog");
+  assert.match(await dialog.innerText(), /Remove Dwight Schrute\?[\s\S]*dwight@dundermifflin.com/);
+  await shot(owner, "remove-confirm");
+  // Cancel keeps them.
+  await dialog.getByRole("link", { name: "Cancel" }).click();
+  await owner.waitForLoadState();
+  await owner.goto(`${BASE}/o/${ORG}/users`);
+  assert.equal(await row(owner, "dwight@").count(), 1);
+  await row(owner, "dwight@dundermifflin.com").getByRole("link", { name: /Edit/ }).click();
+  await owner.getByRole("link", { name: "Remove from organization…" }).click();
+  await owner.getByRole("alertdialog").getByRole("button", { name: "Remove" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Removed Dwight Schrute/);
+  assert.equal(await row(owner, "dwight@").count(), 0);
+});
+
+test("a viewer's pages show no admin buttons, and posting an admin form anyway is refused", async () => {
+  const temporary = await addUser(owner, { name: "Toby Flenderson", email: "toby@dundermifflin.com", role: "viewer" });
+  const toby = await newPage();
+  await signIn(toby, "toby@dundermifflin.com", temporary);
+  await chooseNewPassword(toby, temporary, "toby-password-1");
+  await toby.waitForURL(`${BASE}/o/${ORG}/users`);
+  await shot(toby, "viewer-users");
+  const nav = await toby.locator("nav.side").innerText();
+  for (const hidden of ["Approvals", "Audit log", "Settings"]) assert.ok(!nav.includes(hidden), `a viewer sees ${hidden}`);
+  assert.equal(await toby.getByRole("link", { name: "Add user" }).count(), 0);
+  assert.equal(await toby.getByRole("link", { name: "Invite people" }).count(), 0);
+  assert.equal(await toby.getByRole("link", { name: /^Edit/ }).count(), 0);
+  await toby.goto(`${BASE}/o/${ORG}/invitations`);
+  assert.equal(await toby.getByRole("button", { name: /Resend|Delete/ }).count(), 0);
+  assert.equal(await toby.getByLabel("Email addresses").count(), 0);
+  await toby.goto(`${BASE}/o/${ORG}/roles`);
+  assert.equal(await toby.getByRole("button", { name: "Create role" }).count(), 0);
+  await toby.goto(`${BASE}/o/${ORG}/settings`);
+  assert.match(await toby.locator("h1").innerText(), /Forbidden/);
+
+  // The add-user form, posted anyway with the viewer's own CSRF token.
+  await toby.goto(`${BASE}/o/${ORG}/users`);
+  const csrf = await toby.locator("input[name=_csrf]").first().inputValue();
+  const res = await toby.request.post(`${BASE}/o/${ORG}/users/new`, {
+    form: { _csrf: csrf, email: "creed@dundermifflin.com", role: "owner" },
+    headers: { origin: BASE },
+  });
+  assert.equal(res.status(), 403);
+  await owner.goto(`${BASE}/o/${ORG}/users?email=creed`);
+  assert.equal(await row(owner, "creed@").count(), 0, "nothing was created");
+  await toby.context().close();
+});
+
+test("the org switcher changes org without signing out, keeping the section", async () => {
+  // A second org, through the API with the same session.
+  const res = await owner.request.post(`${BASE}/api/v1/orgs`, { data: { slug: "sabre", name: "Sabre" } });
+  assert.equal(res.status(), 201);
+  await owner.goto(`${BASE}/o/${ORG}/groups`);
+  await owner.getByLabel("Organization").selectOption("sabre");
+  await owner.waitForURL(`${BASE}/o/sabre/groups`);
+  assert.match(await owner.locator(".side .org-name").innerText(), /Sabre/);
+  assert.match(await owner.locator("td.empty").innerText(), /No groups yet/);
+  await shot(owner, "org-switcher");
+  await owner.getByLabel("Organization").selectOption(ORG);
+  await owner.waitForURL(`${BASE}/o/${ORG}/groups`);
+  assert.equal(await owner.locator("tbody tr", { hasText: "dev" }).count(), 1);
+});
+
+test("the audit log filters and downloads as CSV and JSON Lines", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/audit`);
+  await owner.getByLabel("Action").fill("member.");
+  await owner.getByRole("button", { name: "Filter" }).click();
+  await owner.waitForLoadState();
+  const actions = await owner.locator("tbody tr td:nth-child(4)").allInnerTexts();
+  assert.ok(actions.length > 0 && actions.every((a) => a.startsWith("member.")), actions.join(", "));
+  assert.ok(actions.includes("member.remove"));
+  await shot(owner, "audit");
+
+  const [csv] = await Promise.all([owner.waitForEvent("download"), owner.getByRole("link", { name: "Download CSV" }).click()]);
+  const text = await readFile(await csv.path(), "utf8");
+  const lines = text.trim().split("\n");
+  assert.match(lines[0], /^id,at,actor_id,actor_email/);
+  assert.equal(lines.length - 1, actions.length, "the download has the filtered events");
+  assert.ok(lines.slice(1).every((l) => l.includes(",member.")));
+
+  const [jsonl] = await Promise.all([owner.waitForEvent("download"), owner.getByRole("link", { name: "Download JSON Lines" }).click()]);
+  const events = (await readFile(await jsonl.path(), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(events.length, actions.length);
+  assert.ok(events.some((e) => e.action === "member.remove" && e.channel === "console"));
+});
+
+test("the other pages render for an owner, and the list is usable on a phone", async () => {
+  for (const [path, name] of [
+    [`/o/${ORG}/roles`, "roles"],
+    [`/o/${ORG}/access`, "access"],
+    [`/o/${ORG}/requests`, "requests"],
+    ["/profile", "profile"],
+  ]) {
+    const res = await owner.goto(`${BASE}${path}`);
+    assert.equal(res.status(), 200, path);
+    await shot(owner, name);
+  }
+  const phone = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+  await signIn(phone, OWNER, OWNER_PASSWORD);
+  await phone.waitForURL(`${BASE}/o/${ORG}/users`);
+  const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 400, `the page fits a phone (${width}px)`);
+  await shot(phone, "users-phone");
+  await phone.context().close();
+});
+
+test("signing out ends the session", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/users`);
+  await owner.getByRole("button", { name: "Sign out" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /signed out/);
+  await owner.goto(`${BASE}/o/${ORG}/users`);
+  assert.match(owner.url(), /\/login/);
+});
+
+test("no page had a script error or a blocked resource", () => {
+  assert.deepEqual(errors, []);
+});

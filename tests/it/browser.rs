@@ -1,0 +1,50 @@
+//! The web console in a real browser: `tests/console/console.test.mjs`
+//! drives Debian's Chromium through playwright-core against a real
+//! `roster serve` started here. `.ci/run` installs both; on a machine
+//! without them this test fails and says what to install.
+
+use crate::helpers::serve;
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn every_console_flow_works_in_chromium() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        Path::new(&chromium).exists(),
+        "the browser tests need Chromium at {chromium}: apt-get install chromium (or set CHROMIUM)"
+    );
+    if !dir.join("node_modules/playwright-core").exists() {
+        let npm = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm runs (the browser tests need Node.js and npm)");
+        assert!(npm.success(), "npm ci in tests/console failed");
+    }
+    let screenshots = std::env::var("ROSTER_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.join("screenshots"));
+    let server = serve();
+    let out = Command::new("node")
+        .args(["--test", "--test-concurrency=1", "console.test.mjs"])
+        .current_dir(&dir)
+        .env("ROSTER_URL", &server.url)
+        .env("ROSTER_ORG", "dunder")
+        .env("ROSTER_OWNER_EMAIL", "boss@dundermifflin.com")
+        .env("ROSTER_OWNER_PASSWORD", "boss-password-1")
+        .env("ROSTER_SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser tests failed:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The report names every step; make sure they all ran.
+    assert!(report.contains("# fail 0"), "{report}");
+    assert!(!report.contains("# pass 0"), "{report}");
+}
