@@ -48,6 +48,7 @@ async function context(options = {}) {
 
 async function newPage(options) {
   const page = await (await context(options)).newPage();
+  page.setDefaultTimeout(10_000);
   // Script errors, and anything the Content-Security-Policy blocked. (A
   // page answered 403 or 404 on purpose logs an error too; that is not one.)
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -219,6 +220,22 @@ test("a bulk invitation becomes rows with a role each; one is dropped before sen
   await shot(owner, "invitations");
 });
 
+test("resending gives a new link; deleting kills the invitation", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/invitations`);
+  await owner.getByRole("button", { name: "Resend to jim@dundermifflin.com" }).click();
+  await owner.waitForLoadState();
+  assert.match(await owner.locator("h1").innerText(), /A new link for jim@dundermifflin.com/);
+  const fresh = await owner.getByLabel("Invitation link for jim@dundermifflin.com").inputValue();
+  assert.match(fresh, /\/invite\/rsi_/);
+  await owner.goto(`${BASE}/o/${ORG}/invitations`);
+  await owner.getByRole("button", { name: "Delete invitation of jim@dundermifflin.com" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Invitation deleted/);
+  assert.equal(await row(owner, "jim@").count(), 0);
+  const gone = await owner.request.get(fresh);
+  assert.equal(gone.status(), 404, "the deleted invitation's link is dead");
+});
+
 test("the invitee accepts in a second browser and signs in", async () => {
   const pam = await newPage();
   await pam.goto(pamLink);
@@ -338,6 +355,64 @@ test("a viewer's pages show no admin buttons, and posting an admin form anyway i
   await toby.context().close();
 });
 
+test("an owner creates a custom role, sees it in the matrix, and asks the check API why", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/roles`);
+  await owner.getByLabel(/^Name/).fill("deployer");
+  await owner.getByLabel("Description").fill("Deploys to clusters");
+  await owner.getByLabel("users:read", { exact: true }).check();
+  await owner.getByLabel("Platform permissions").fill("clusters:deploy");
+  await owner.getByRole("button", { name: "Create role" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Created the role deployer/);
+  const headers = await owner.locator("table.matrix thead th").allInnerTexts();
+  const column = headers.findIndex((h) => h.trim().toLowerCase() === "deployer");
+  assert.ok(column > 0, headers.join(", "));
+  const deployRow = owner.locator("table.matrix tbody tr", { hasText: "clusters:deploy" });
+  assert.equal(await deployRow.locator("td, th").nth(column).locator(".yes").count(), 1);
+  await shot(owner, "roles");
+
+  // Edit it: the description changes, the permissions stay.
+  await owner.getByRole("link", { name: "deployer" }).click();
+  await owner.getByLabel("Description").fill("Deploys to every cluster");
+  await owner.getByRole("button", { name: "Save role" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Saved the role deployer/);
+  assert.match(await owner.locator(".descriptions").innerText(), /deployer.*Deploys to every cluster/);
+
+  // Give it to the dev group on a cluster, then ask why.
+  await owner.goto(`${BASE}/o/${ORG}/access`);
+  await owner.getByLabel("New resource").fill("clusters/prod");
+  await owner.getByRole("button", { name: "Add resource" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Added clusters\/prod/);
+  await owner.getByLabel("Grant to").selectOption("group");
+  await owner.getByLabel("Name or email").fill("dev");
+  await owner.getByLabel(/^Role/).selectOption("deployer");
+  await owner.getByLabel("On resource").fill("clusters/prod");
+  await owner.getByRole("button", { name: "Grant" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Granted deployer/);
+  const why = async (user, action, resource) => {
+    await owner.getByLabel("Member", { exact: true }).fill(user);
+    await owner.getByLabel("Action", { exact: true }).fill(action);
+    await owner.getByLabel("Resource", { exact: true }).fill(resource);
+    await owner.getByRole("button", { name: "Check" }).click();
+    await owner.waitForLoadState();
+    return owner.locator(".decision").innerText();
+  };
+  // Toby, a viewer, may not deploy until he joins dev.
+  assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/prod"), /^Denied/);
+  await owner.goto(`${BASE}/o/${ORG}/groups/dev`);
+  await owner.getByLabel("Add member").selectOption({ label: "Toby Flenderson (toby@dundermifflin.com)" });
+  await owner.getByRole("button", { name: "Add", exact: true }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Added to dev/);
+  assert.equal(await row(owner, "toby@").count(), 1);
+  await owner.goto(`${BASE}/o/${ORG}/access`);
+  assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/prod"), /^Allowed[\s\S]*deployer/);
+  await shot(owner, "access");
+});
+
 test("the org switcher changes org without signing out, keeping the section", async () => {
   // A second org, through the API with the same session.
   const res = await owner.request.post(`${BASE}/api/v1/orgs`, { data: { slug: "sabre", name: "Sabre" } });
@@ -378,8 +453,6 @@ test("the audit log filters and downloads as CSV and JSON Lines", async () => {
 
 test("the other pages render for an owner, and the list is usable on a phone", async () => {
   for (const [path, name] of [
-    [`/o/${ORG}/roles`, "roles"],
-    [`/o/${ORG}/access`, "access"],
     [`/o/${ORG}/requests`, "requests"],
     ["/profile", "profile"],
   ]) {
