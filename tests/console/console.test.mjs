@@ -428,6 +428,32 @@ test("the org switcher changes org without signing out, keeping the section", as
   assert.equal(await owner.locator("tbody tr", { hasText: "dev" }).count(), 1);
 });
 
+test("someone who already has an account signs in from the invitation and joins", async () => {
+  await owner.goto(`${BASE}/o/sabre/invitations`);
+  await owner.getByLabel("Email addresses").fill("pam@dundermifflin.com");
+  await owner.getByLabel("Role for these addresses").selectOption("contributor");
+  await owner.getByRole("button", { name: "Continue" }).click();
+  await owner.getByRole("button", { name: "Send 1 invitation" }).click();
+  await owner.waitForLoadState();
+  const link = await owner.getByLabel("Invitation link for pam@dundermifflin.com").inputValue();
+
+  const pam = await newPage();
+  await pam.goto(link);
+  await pam.getByRole("link", { name: "Sign in to accept" }).click();
+  await pam.waitForLoadState();
+  await pam.getByLabel("Email").fill("pam@dundermifflin.com");
+  await pam.getByLabel("Password").fill("pam-password-1");
+  await pam.getByRole("button", { name: "Sign in" }).click();
+  await pam.waitForURL(link);
+  await pam.getByRole("button", { name: "Join Sabre as contributor" }).click();
+  await pam.waitForURL(`${BASE}/o/sabre/users`);
+  assert.match(await flash(pam).innerText(), /You joined sabre as contributor/);
+  // Both orgs are in her switcher now.
+  const orgs = await pam.getByLabel("Organization").locator("option").allInnerTexts();
+  assert.ok(orgs.includes("Sabre") && orgs.includes("dunder"), orgs.join(", "));
+  await pam.context().close();
+});
+
 test("the audit log filters and downloads as CSV and JSON Lines", async () => {
   await owner.goto(`${BASE}/o/${ORG}/audit`);
   await owner.getByLabel("Action").fill("member.");

@@ -530,3 +530,95 @@ async fn bad_form_input_is_a_clear_error_and_writes_nothing() {
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_list_pages_through_members_then_invitations_keeping_its_filters() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let emails_to_invite: Vec<String> = (0..60).map(|i| format!("p{i:02}@acme.test")).collect();
+    app.post(
+        &format!("/api/v1/orgs/{ORG}/invitations"),
+        &owner,
+        json!({"emails": emails_to_invite.join(","), "role": "viewer"}),
+    )
+    .await
+    .ok();
+    let b = owner_browser(&app).await;
+    let first = b.get(&format!("/o/{ORG}/users?role=viewer")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let rows = |body: &str| body.matches("<span class=\"badge invited\">").count();
+    assert_eq!(rows(&first.body), 50);
+    let marker = "<a href=\"";
+    let next = first
+        .body
+        .split(marker)
+        .filter_map(|s| s.split('"').next())
+        .find(|href| href.contains("cursor="))
+        .expect("a next-page link")
+        .replace("&#38;", "&");
+    assert!(next.contains("role=viewer"), "the filter stays: {next}");
+    let second = b.get(&next).await;
+    assert_eq!(rows(&second.body), 10);
+    assert!(second.body.contains("« First page"));
+    assert!(!second.body.contains("rel=\"next\""));
+    assert!(
+        !second.body.contains(&format!("<td>{OWNER_EMAIL}</td>"))
+            && !first.body.contains(&format!("<td>{OWNER_EMAIL}</td>")),
+        "the owner is not a viewer"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_leaves_after_confirming_and_the_last_owner_cannot() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    app.member(ORG, &owner, "jim@acme.test", "contributor")
+        .await;
+    let jim = Browser::sign_in(&app, "jim@acme.test", "jim@acme.test-pw-123").await;
+    let confirm = jim.get(&format!("/o/{ORG}/leave")).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("Leave acme?") || confirm.body.contains("Leave Acme"));
+    let done = jim
+        .post(&format!("/o/{ORG}/leave"), &[("_csrf", &confirm.csrf())])
+        .await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/"));
+    let gone = jim.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert!(!emails(&app.users(ORG, &owner, "").await).contains(&"jim@acme.test".to_owned()));
+
+    let b = owner_browser(&app).await;
+    let confirm = b.get(&format!("/o/{ORG}/leave")).await;
+    let refused = b
+        .post(&format!("/o/{ORG}/leave"), &[("_csrf", &confirm.csrf())])
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let page = b.get(refused.location()).await;
+    assert!(
+        page.body.contains("at least one active owner"),
+        "{}",
+        page.body
+    );
+    assert!(emails(&app.users(ORG, &owner, "").await).contains(&OWNER_EMAIL.to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_flash_message_and_an_outside_switch_target_are_ignored() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let b = owner_browser(&app).await;
+    // "notice~" + base64url("You won a prize") + a signature that is not ours.
+    b.jar.lock().unwrap().insert(
+        "roster_flash".into(),
+        "notice~WW91IHdvbiBhIHByaXpl~0123456789abcdef0123456789abcdef".into(),
+    );
+    let page = b.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("You won a prize"));
+    for target in ["//evil.example", "https://evil.example", "acme/../../x"] {
+        let res = b.get(&format!("/switch?org={target}&section=users")).await;
+        assert_eq!(res.location(), "/", "{target}");
+    }
+    let res = b.get(&format!("/switch?org={ORG}&section=audit")).await;
+    assert_eq!(res.location(), "/o/acme/audit");
+    let res = b.get(&format!("/switch?org={ORG}&section=../../api")).await;
+    assert_eq!(res.location(), "/o/acme/users");
+}

@@ -145,6 +145,10 @@ fn pages() -> Router<AppState> {
             get(routes::invite_page::show).post(routes::invite_page::accept),
         )
         .route(
+            "/invite/{token}/join",
+            axum::routing::post(routes::invite_page::join),
+        )
+        .route(
             "/set-password/{token}",
             get(routes::password_page::show).post(routes::password_page::submit),
         )

@@ -91,6 +91,24 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
+/// The signed-in session, if the request has a usable one; pages open to
+/// everyone (an invitation) use it to offer more.
+pub struct MaybeSession(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        if cookie_value(&parts.headers, SESSION_COOKIE).is_none() {
+            return Ok(MaybeSession(None));
+        }
+        Ok(MaybeSession(session(parts, state, false).await.ok()))
+    }
+}
+
 /// A session whose password may still be temporary: only for the forced
 /// password change and signing out.
 pub struct TemporarySession(pub Session);

@@ -4,6 +4,7 @@
 //! (`roster invitations accept LINK`, or the console).
 
 use crate::app::invitations::Acceptor;
+use crate::http::console::frame::{redirect_with, MaybeSession, Posted, Session};
 use crate::http::error::ApiError;
 use crate::http::extract::Meta;
 use crate::http::pages::{escape, page};
@@ -21,7 +22,12 @@ fn message(e: &ApiError) -> String {
     }
 }
 
-async fn render(state: &AppState, token: &str, error: Option<&str>) -> Response {
+async fn render(
+    state: &AppState,
+    token: &str,
+    error: Option<&str>,
+    session: Option<&Session>,
+) -> Response {
     let (inv, org) = match state.app.invitation_by_token(token).await {
         Ok(found) => found,
         Err(e) => {
@@ -54,12 +60,32 @@ async fn render(state: &AppState, token: &str, error: Option<&str>) -> Response 
         .unwrap_or_default();
     let account_exists = state.app.account_exists(&inv.email).await.unwrap_or(false);
     let action = if account_exists {
-        format!(
-            "<p>You already have an account. Accept signed in:</p><p><code>roster login --email {}</code><br>\
-             <code>roster invitations accept {}</code></p>",
-            escape(&inv.email),
-            escape(&state.app.invitation_link(token))
-        )
+        match session {
+            Some(s) if s.principal.email.eq_ignore_ascii_case(&inv.email) => format!(
+                "<form method=\"post\" action=\"/invite/{}/join\" class=\"stack\">\
+                 <input type=\"hidden\" name=\"_csrf\" value=\"{}\">\
+                 <button type=\"submit\">Join {} as {}</button></form>",
+                escape(token),
+                escape(&s.csrf),
+                escape(&org.name),
+                escape(&inv.role)
+            ),
+            Some(s) => format!(
+                "<p class=\"flash warning\">You are signed in as {}; this invitation is for {}. \
+                 Sign out, then open the link again and sign in as {}.</p>",
+                escape(&s.principal.email),
+                escape(&inv.email),
+                escape(&inv.email)
+            ),
+            None => format!(
+                "<p>You already have an account. <a class=\"button\" href=\"/login?next=/invite/{}\">Sign in to accept</a></p>\
+                 <p class=\"muted\">Or from a terminal: <code>roster login --email {}</code>, then \
+                 <code>roster invitations accept {}</code></p>",
+                escape(token),
+                escape(&inv.email),
+                escape(&state.app.invitation_link(token))
+            ),
+        }
     } else {
         format!(
             "<form method=\"post\" class=\"stack\"><label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\
@@ -72,8 +98,48 @@ async fn render(state: &AppState, token: &str, error: Option<&str>) -> Response 
 }
 
 /// Shows the invitation.
-pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    render(&state, &token, None).await
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Path(token): Path<String>,
+) -> Response {
+    render(&state, &token, None, session.as_ref()).await
+}
+
+#[derive(Deserialize)]
+pub struct Join {}
+
+/// Accepts as the signed-in account the invitation is for.
+pub async fn join(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Posted { session, .. }: Posted<Join>,
+) -> Response {
+    let who = Acceptor {
+        principal: Some(session.principal.clone()),
+        name: None,
+        password: None,
+    };
+    match state
+        .app
+        .accept_invitation(&token, who, &session.meta)
+        .await
+    {
+        Ok(done) => redirect_with(
+            &state,
+            &format!("/o/{}/users", done.org_slug),
+            "notice",
+            &format!("You joined {} as {}.", done.org_slug, done.invitation.role),
+        ),
+        Err(e) => {
+            let text = message(&ApiError::from(e));
+            let mut res = render(&state, &token, Some(&text), Some(&session)).await;
+            if res.status() == StatusCode::OK {
+                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            res
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -107,7 +173,7 @@ pub async fn accept(
         .into_response(),
         Err(e) => {
             let text = message(&ApiError::from(e));
-            let mut res = render(&state, &token, Some(&text)).await;
+            let mut res = render(&state, &token, Some(&text), None).await;
             if res.status() == StatusCode::OK {
                 *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             }
