@@ -2,7 +2,7 @@
 //! reason for a member, action and resource), access rules, resources and
 //! review requests.
 
-use super::frame::{back, describe, given, list, ok, Frame, PageResult, Posted, Session};
+use super::frame::{back, describe, given, list, ok, Frame, NoFields, PageResult, Posted, Session};
 use super::members::grantable_roles;
 use crate::app::access::{NewResource, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
@@ -157,8 +157,7 @@ pub async fn grant(
         .app
         .grant_rule(&access, subject, &form.role, resource.as_deref(), &s.meta)
         .await
-        .map(|(r, _)| format!("Granted {} (rule {}).", r.role, r.id))
-        .map_err(ApiError::from);
+        .map(|(r, _)| format!("Granted {} (rule {}).", r.role, r.id));
     Ok(back(
         &state,
         &format!("/o/{}/access", access.org.slug),
@@ -166,21 +165,17 @@ pub async fn grant(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn revoke(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, i64)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
         .revoke_rule(&access, id, &s.meta)
         .await
-        .map(|()| format!("Revoked rule {id}."))
-        .map_err(ApiError::from);
+        .map(|()| format!("Revoked rule {id}."));
     Ok(back(
         &state,
         &format!("/o/{}/access", access.org.slug),
@@ -212,8 +207,7 @@ pub async fn create_resource(
         .app
         .create_resource(&access, new, &s.meta)
         .await
-        .map(|r| format!("Added {}.", r.key()))
-        .map_err(ApiError::from);
+        .map(|r| format!("Added {}.", r.key()));
     Ok(back(
         &state,
         &format!("/o/{}/access", access.org.slug),
@@ -279,7 +273,7 @@ pub async fn requests(
 pub async fn decide(
     State(state): State<AppState>,
     Path((org, id, decision)): Path<(String, i64, String)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let to = format!("/o/{}/requests", access.org.slug);
@@ -297,7 +291,6 @@ pub async fn decide(
         .app
         .review_request(&access, id, approve, "", &s.meta)
         .await
-        .map(|r| format!("Request {} is {}.", r.row.id, r.row.status))
-        .map_err(ApiError::from);
+        .map(|r| format!("Request {} is {}.", r.row.id, r.row.status));
     Ok(back(&state, &to, outcome))
 }

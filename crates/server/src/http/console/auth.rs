@@ -2,8 +2,8 @@
 //! start page and the org switcher.
 
 use super::frame::{
-    describe, local_path, redirect_with, Failure, PageResult, Posted, PublicPosted, Session,
-    TemporarySession,
+    change_password, describe, local_path, redirect_with, standalone, Failure, NoFields,
+    PageResult, Posted, PublicPosted, Session, TemporarySession,
 };
 use crate::http::error::ApiError;
 use crate::http::routes::auth::session_cookie;
@@ -11,7 +11,7 @@ use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use roster_domain::OrgSlug;
 use serde::Deserialize;
 
@@ -22,19 +22,6 @@ struct LoginPage {
     email: String,
     error: Option<String>,
     notice: Option<String>,
-}
-
-fn login_html(status: StatusCode, page: LoginPage) -> Response {
-    match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => {
-            Failure::page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be shown.",
-            )
-            .0
-        }
-    }
 }
 
 /// `/`: the first org's team list, or the sign-in page.
@@ -67,9 +54,9 @@ pub struct LoginQuery {
 }
 
 pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
-    login_html(
+    standalone(
         StatusCode::OK,
-        LoginPage {
+        &LoginPage {
             next: local_path(q.next.as_deref()),
             email: String::new(),
             error: None,
@@ -107,9 +94,9 @@ pub async fn login_submit(
         }
         Err(e) => {
             let (status, text) = describe(&ApiError::from(e));
-            login_html(
+            standalone(
                 status,
-                LoginPage {
+                &LoginPage {
                     next,
                     email: form.email,
                     error: Some(text),
@@ -120,12 +107,9 @@ pub async fn login_submit(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn logout(
     State(state): State<AppState>,
-    Posted { session, .. }: Posted<Empty, true>,
+    Posted { session, .. }: Posted<NoFields, true>,
 ) -> Response {
     // Ending the session is what matters; the cookie goes either way.
     if let Err(e) = state.app.logout(&session.principal).await {
@@ -146,27 +130,14 @@ struct PasswordPage {
     error: Option<String>,
 }
 
-fn password_html(status: StatusCode, page: PasswordPage) -> Response {
-    match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => {
-            Failure::page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be shown.",
-            )
-            .0
-        }
-    }
-}
-
 /// The forced change of a temporary password.
 pub async fn password_page(TemporarySession(s): TemporarySession) -> Response {
     if !s.principal.must_change_password {
         return Redirect::to("/profile").into_response();
     }
-    password_html(
+    standalone(
         StatusCode::OK,
-        PasswordPage {
+        &PasswordPage {
             name: s.principal.name,
             email: s.principal.email,
             csrf: s.csrf,
@@ -186,31 +157,21 @@ pub async fn password_submit(
     State(state): State<AppState>,
     Posted { session: s, form }: Posted<NewPasswordForm, true>,
 ) -> Response {
-    let outcome = if form.new_password != form.confirm_password {
-        Err(ApiError::request(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "the two new passwords differ",
-        ))
-    } else {
-        state
-            .app
-            .change_password(
-                &s.principal,
-                &form.current_password,
-                &form.new_password,
-                &s.meta,
-            )
-            .await
-            .map_err(ApiError::from)
-    };
+    let outcome = change_password(
+        &state,
+        &s,
+        &form.current_password,
+        &form.new_password,
+        &form.confirm_password,
+    )
+    .await;
     match outcome {
         Ok(()) => redirect_with(&state, "/", "notice", "Your new password is saved."),
         Err(e) => {
             let (status, text) = describe(&e);
-            password_html(
+            standalone(
                 status,
-                PasswordPage {
+                &PasswordPage {
                     name: s.principal.name,
                     email: s.principal.email,
                     csrf: s.csrf,
@@ -264,19 +225,6 @@ struct SignupPage {
     error: Option<String>,
 }
 
-fn signup_html(status: StatusCode, page: SignupPage) -> Response {
-    match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => {
-            Failure::page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be shown.",
-            )
-            .0
-        }
-    }
-}
-
 #[derive(Deserialize)]
 pub struct SignupQuery {
     org: Option<String>,
@@ -284,9 +232,9 @@ pub struct SignupQuery {
 
 /// Self-registration: ask to join an org that allows it.
 pub async fn signup_page(Query(q): Query<SignupQuery>) -> Response {
-    signup_html(
+    standalone(
         StatusCode::OK,
-        SignupPage {
+        &SignupPage {
             org: q.org.unwrap_or_default(),
             name: String::new(),
             email: String::new(),
@@ -322,12 +270,12 @@ pub async fn signup_submit(
         error: None,
     };
     match state.app.signup(request, &meta).await {
-        Ok(()) => signup_html(StatusCode::ACCEPTED, SignupPage { done: true, ..page }),
+        Ok(()) => standalone(StatusCode::ACCEPTED, &SignupPage { done: true, ..page }),
         Err(e) => {
             let (status, text) = describe(&ApiError::from(e));
-            signup_html(
+            standalone(
                 status,
-                SignupPage {
+                &SignupPage {
                     error: Some(text),
                     ..page
                 },

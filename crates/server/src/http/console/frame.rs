@@ -200,6 +200,10 @@ impl<T: DeserializeOwned, const TEMPORARY: bool> FromRequest<AppState> for Poste
     }
 }
 
+/// A form with nothing in it but the CSRF token (a button).
+#[derive(Deserialize)]
+pub struct NoFields {}
+
 /// A form posted without a session (sign-in), from this origin.
 pub struct PublicPosted<T> {
     pub meta: RequestMeta,
@@ -276,10 +280,10 @@ pub fn redirect_with(state: &AppState, to: &str, kind: &'static str, text: &str)
 
 /// The outcome of a small action: back to `to` with a notice, or with the
 /// reason it was refused.
-pub fn back(state: &AppState, to: &str, outcome: Result<String, ApiError>) -> Response {
+pub fn back<E: Into<ApiError>>(state: &AppState, to: &str, outcome: Result<String, E>) -> Response {
     match outcome {
         Ok(notice) => redirect_with(state, to, "notice", &notice),
-        Err(e) => redirect_with(state, to, "error", &describe(&e).1),
+        Err(e) => redirect_with(state, to, "error", &describe(&e.into()).1),
     }
 }
 
@@ -451,6 +455,49 @@ pub fn show<T: Template>(status: StatusCode, page: &T, frame: &Frame) -> Respons
             .append(header::SET_COOKIE, flash_cookie("", 0));
     }
     res
+}
+
+/// A form's error, if any, as the status and message a page shows.
+pub fn status_of(error: Option<(StatusCode, String)>) -> (StatusCode, Option<String>) {
+    match error {
+        Some((status, text)) => (status, Some(text)),
+        None => (StatusCode::OK, None),
+    }
+}
+
+/// Renders a page outside the frame (sign-in, sign-up, password change).
+pub fn standalone<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+        }
+    }
+}
+
+/// Changes the signed-in user's password, checking the repeated entry.
+pub async fn change_password(
+    state: &AppState,
+    s: &Session,
+    current: &str,
+    new: &str,
+    again: &str,
+) -> Result<(), ApiError> {
+    if new != again {
+        return Err(ApiError::request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "the two new passwords differ",
+        ));
+    }
+    Ok(state
+        .app
+        .change_password(&s.principal, current, new, &s.meta)
+        .await?)
 }
 
 /// Renders a page with 200.

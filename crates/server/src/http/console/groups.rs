@@ -1,8 +1,7 @@
 //! Groups: list, create, rename, delete, and members in and out.
 
-use super::frame::{back, ok, Frame, PageResult, Posted, Session};
+use super::frame::{back, ok, redirect_with, Frame, NoFields, PageResult, Posted, Session};
 use crate::app::time::rfc3339;
-use crate::http::error::ApiError;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -61,8 +60,7 @@ pub async fn create(
         .app
         .create_group(&access, form.name.trim(), &s.meta)
         .await
-        .map(|g| format!("Created the group {}.", g.name))
-        .map_err(ApiError::from);
+        .map(|g| format!("Created the group {}.", g.name));
     Ok(back(
         &state,
         &format!("/o/{}/groups", access.org.slug),
@@ -140,8 +138,7 @@ pub async fn add_member(
         .app
         .add_group_member(&access, &name, form.user, &s.meta)
         .await
-        .map(|()| format!("Added to {name}."))
-        .map_err(ApiError::from);
+        .map(|()| format!("Added to {name}."));
     Ok(back(
         &state,
         &format!("/o/{}/groups/{name}", access.org.slug),
@@ -149,21 +146,17 @@ pub async fn add_member(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn remove_member(
     State(state): State<AppState>,
     Path((org, name, id)): Path<(String, String, i64)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
         .remove_group_member(&access, &name, id, &s.meta)
         .await
-        .map(|()| format!("Removed from {name}."))
-        .map_err(ApiError::from);
+        .map(|()| format!("Removed from {name}."));
     Ok(back(
         &state,
         &format!("/o/{}/groups/{name}", access.org.slug),
@@ -188,15 +181,16 @@ pub async fn rename(
             .rename_group(&access, &name, form.new_name.trim(), &s.meta)
             .await
         {
-            Ok(g) => back(
+            Ok(g) => redirect_with(
                 &state,
                 &format!("/o/{}/groups/{}", access.org.slug, g.name),
-                Ok(format!("Renamed {name} to {}.", g.name)),
+                "notice",
+                &format!("Renamed {name} to {}.", g.name),
             ),
             Err(e) => back(
                 &state,
                 &format!("/o/{}/groups/{name}", access.org.slug),
-                Err(e.into()),
+                Err::<String, _>(e),
             ),
         },
     )
@@ -205,20 +199,21 @@ pub async fn rename(
 pub async fn delete(
     State(state): State<AppState>,
     Path((org, name)): Path<(String, String)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     Ok(
         match state.app.delete_group(&access, &name, &s.meta).await {
-            Ok(()) => back(
+            Ok(()) => redirect_with(
                 &state,
                 &format!("/o/{}/groups", access.org.slug),
-                Ok(format!("Deleted the group {name}.")),
+                "notice",
+                &format!("Deleted the group {name}."),
             ),
             Err(e) => back(
                 &state,
                 &format!("/o/{}/groups/{name}", access.org.slug),
-                Err(e.into()),
+                Err::<String, _>(e),
             ),
         },
     )

@@ -3,7 +3,7 @@
 //! their links, and the pending list with resend and delete.
 
 use super::frame::{
-    back, describe, list as split_list, ok, show, Frame, PageResult, Posted, Session,
+    back, describe, list as split_list, ok, show, Frame, NoFields, PageResult, Posted, Session,
 };
 use super::members::grantable_roles;
 use crate::app::invitations::{InviteOutcome, InviteRequest};
@@ -278,14 +278,11 @@ pub async fn send(
     Ok(ok(&page, &page.f))
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn resend(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((org, id)): Path<(String, i64)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     match state.app.resend_invitation(&access, id, &s.meta).await {
@@ -314,7 +311,7 @@ pub async fn resend(
         Err(e) => Ok(back(
             &state,
             &format!("/o/{}/invitations", access.org.slug),
-            Err(e.into()),
+            Err::<String, _>(e),
         )),
     }
 }
@@ -322,7 +319,7 @@ pub async fn resend(
 pub async fn delete(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, i64)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state

@@ -2,7 +2,8 @@
 //! role, removing, leaving the org, and approving sign-ups.
 
 use super::frame::{
-    back, describe, given, ok, redirect_with, show, Frame, PageResult, Posted, Session,
+    back, describe, given, ok, redirect_with, show, status_of, Frame, NoFields, PageResult, Posted,
+    Session,
 };
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::OrgAccess;
@@ -314,10 +315,7 @@ async fn user_form(
             name,
         })
         .collect();
-    let (status, error) = match error {
-        Some((status, text)) => (status, Some(text)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = status_of(error);
     let page = UserFormPage {
         role_grantable: roles.contains(&v.role),
         editable: f.can.manage_users
@@ -591,13 +589,10 @@ pub async fn remove_confirm(
     Ok(ok(&page, &page.f))
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn remove(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, i64)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let to = format!("/o/{}/users", access.org.slug);
@@ -608,7 +603,7 @@ pub async fn remove(
             .await
             .map(|()| format!("Removed {} from {}.", display(&m), access.org.name))
             .map_err(ApiError::from),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(ApiError::from(e)),
     };
     Ok(back(&state, &to, outcome))
 }
@@ -636,7 +631,7 @@ pub async fn leave_confirm(
 pub async fn leave(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     match state.app.leave_org(&s.principal, &org, &s.meta).await {
         Ok(()) => Ok(redirect_with(
@@ -645,7 +640,11 @@ pub async fn leave(
             "notice",
             "You left the organization.",
         )),
-        Err(e) => Ok(back(&state, &format!("/o/{org}/users"), Err(e.into()))),
+        Err(e) => Ok(back(
+            &state,
+            &format!("/o/{org}/users"),
+            Err::<String, _>(e),
+        )),
     }
 }
 
@@ -700,8 +699,7 @@ pub async fn approve(
         .app
         .approve_member(&access, id, role.as_deref(), &s.meta)
         .await
-        .map(|m| format!("Approved {} as {}.", display(&m), m.role))
-        .map_err(ApiError::from);
+        .map(|m| format!("Approved {} as {}.", display(&m), m.role));
     Ok(back(
         &state,
         &format!("/o/{}/approvals", access.org.slug),
@@ -712,15 +710,14 @@ pub async fn approve(
 pub async fn reject(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, i64)>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
         .reject_member(&access, id, &s.meta)
         .await
-        .map(|()| "Rejected the sign-up.".to_owned())
-        .map_err(ApiError::from);
+        .map(|()| "Rejected the sign-up.".to_owned());
     Ok(back(
         &state,
         &format!("/o/{}/approvals", access.org.slug),

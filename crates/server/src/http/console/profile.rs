@@ -1,6 +1,8 @@
 //! The signed-in user's profile: password and sessions.
 
-use super::frame::{back, describe, redirect_with, show, Frame, PageResult, Posted, Session};
+use super::frame::{
+    back, describe, redirect_with, show, status_of, Frame, NoFields, PageResult, Posted, Session,
+};
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::AppState;
@@ -55,10 +57,7 @@ async fn page(
             user_agent: x.user_agent,
         })
         .collect();
-    let (status, error) = match error {
-        Some((st, e)) => (st, Some(e)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = status_of(error);
     let page = ProfilePage { f, sessions, error };
     Ok(show(status, &page, &page.f))
 }
@@ -112,19 +111,15 @@ pub async fn change_password(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn end_session(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let outcome = state
         .app
         .end_session(&s.principal, id)
         .await
-        .map(|()| "That session is signed out.".to_owned())
-        .map_err(ApiError::from);
+        .map(|()| "That session is signed out.".to_owned());
     Ok(back(&state, "/profile", outcome))
 }

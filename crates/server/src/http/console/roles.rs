@@ -1,7 +1,9 @@
 //! Roles: the permission matrix of built-in and custom roles, and the
 //! custom role editor.
 
-use super::frame::{back, describe, redirect_with, show, Frame, PageResult, Posted, Session};
+use super::frame::{
+    back, describe, redirect_with, show, status_of, Frame, PageResult, Posted, Session,
+};
 use crate::app::access::RoleInfo;
 use crate::app::OrgAccess;
 use crate::http::error::ApiError;
@@ -76,10 +78,7 @@ async fn roles_page(
         }
     }
     let f = Frame::org(state, s, access, headers, "roles", "Roles").await?;
-    let (status, error) = match error {
-        Some((st, e)) => (st, Some(e)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = status_of(error);
     let page = RolesPage {
         action: format!("/o/{}/roles", access.org.slug),
         f,
@@ -209,10 +208,7 @@ async fn edit_page(
         .map(|r| r.name)
         .collect();
     let f = Frame::org(state, s, access, headers, "roles", &role.name).await?;
-    let (status, error) = match error {
-        Some((st, e)) => (st, Some(e)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = status_of(error);
     let mut v = v.unwrap_or_else(|| RoleValues::of(&role));
     v.name = role.name.clone();
     let page = EditPage {
@@ -304,7 +300,7 @@ pub async fn delete(
         Err(e) => Ok(back(
             &state,
             &format!("/o/{}/roles/{name}", access.org.slug),
-            Err(e.into()),
+            Err::<String, _>(e),
         )),
     }
 }

@@ -1,7 +1,10 @@
 //! Settings of an org: name and MFA policy (`org:manage`), joining rules
 //! (`users:manage`), and the Slack connection (`integrations:manage`).
 
-use super::frame::{back, describe, list, redirect_with, show, Frame, PageResult, Posted, Session};
+use super::frame::{
+    back, describe, list, redirect_with, show, status_of, Frame, NoFields, PageResult, Posted,
+    Session,
+};
 use super::members::all_roles;
 use crate::app::orgs::OrgUpdate;
 use crate::app::slack::SlackSettings;
@@ -79,10 +82,7 @@ async fn page(
         .filter(|r| !r.is_owner())
         .map(|r| r.name().to_string())
         .collect();
-    let (status, error) = match error {
-        Some((st, e)) => (st, Some(e)),
-        None => (StatusCode::OK, None),
-    };
+    let (status, error) = status_of(error);
     let page = SettingsPage {
         f,
         v,
@@ -209,8 +209,7 @@ pub async fn connect_slack(
         .app
         .connect_slack(&access, settings, &s.meta)
         .await
-        .map(|c| format!("Slack is connected to workspace {}.", c.team_id))
-        .map_err(ApiError::from);
+        .map(|c| format!("Slack is connected to workspace {}.", c.team_id));
     Ok(back(
         &state,
         &format!("/o/{}/settings", access.org.slug),
@@ -218,21 +217,17 @@ pub async fn connect_slack(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 pub async fn disconnect_slack(
     State(state): State<AppState>,
     Path(org): Path<String>,
-    Posted { session: s, .. }: Posted<Empty>,
+    Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
         .disconnect_slack(&access, &s.meta)
         .await
-        .map(|()| "Slack is disconnected.".to_owned())
-        .map_err(ApiError::from);
+        .map(|()| "Slack is disconnected.".to_owned());
     Ok(back(
         &state,
         &format!("/o/{}/settings", access.org.slug),
