@@ -259,9 +259,11 @@ test("a self-registered member waits in Approvals until approved with a role", a
   await owner.goto(`${BASE}/o/${ORG}/settings`);
   await owner.getByLabel("Allowed email domains").fill("dundermifflin.com");
   await owner.getByLabel("Allow self-registration").check();
+  await owner.getByLabel(/^Invitation lifetime in hours/).fill("168");
   await owner.getByRole("button", { name: "Save settings" }).click();
   await owner.waitForLoadState();
   assert.match(await flash(owner).innerText(), /Settings saved/);
+  assert.equal(await owner.getByLabel(/^Invitation lifetime in hours/).inputValue(), "168");
   await shot(owner, "settings");
 
   const kevin = await newPage();

@@ -479,6 +479,63 @@ async fn another_orgs_pages_ids_and_forms_are_not_found() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_a_member_sends_only_what_changed() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let (dwight, _) = app
+        .member(ORG, &owner, "dwight@acme.test", "contributor")
+        .await;
+    let name = app.users(ORG, &owner, "email=dwight").await["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = owner_browser(&app).await;
+    let edit = format!("/o/{ORG}/users/{dwight}");
+    let csrf = b.get(&edit).await.csrf();
+    let form = |team: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("name", name.clone()),
+            ("role", "contributor".to_owned()),
+            ("team", team.to_owned()),
+            ("identity_provider", "password".to_owned()),
+            ("status", "active".to_owned()),
+            ("checkboxes", "1".to_owned()),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let b = &b;
+        let edit = &edit;
+        async move {
+            let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            b.post(edit, &refs).await
+        }
+    };
+    let updates = || async { app.audit(ORG, &owner, "action=member.update").await.len() };
+    let before = updates().await;
+    let page = post(form("")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(b
+        .get(page.location())
+        .await
+        .body
+        .contains("Nothing changed"));
+    assert_eq!(updates().await, before, "an unchanged form writes nothing");
+
+    let page = post(form("sales")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let events = app.audit(ORG, &owner, "action=member.update").await;
+    assert_eq!(events.len(), before + 1);
+    let changes = &events[0]["details"]["changes"];
+    assert_eq!(
+        changes.as_object().map(|o| o.len()),
+        Some(1),
+        "only the team: {changes}"
+    );
+    assert_eq!(changes["team"]["to"], "sales");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_form_input_is_a_clear_error_and_writes_nothing() {
     let app = spawn_app(Engine::Sqlite).await;
     let b = owner_browser(&app).await;
@@ -621,4 +678,47 @@ async fn a_forged_flash_message_and_an_outside_switch_target_are_ignored() {
     assert_eq!(res.location(), "/o/acme/audit");
     let res = b.get(&format!("/switch?org={ORG}&section=../../api")).await;
     assert_eq!(res.location(), "/o/acme/users");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_saves_joining_settings_but_not_the_name_and_an_unchanged_form_changes_nothing() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    app.member(ORG, &owner, "angela@acme.test", "admin").await;
+    let angela = Browser::sign_in(&app, "angela@acme.test", "angela@acme.test-pw-123").await;
+    let page = angela.get(&format!("/o/{ORG}/settings")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let joining = [
+        ("_csrf", csrf.as_str()),
+        ("allowed_domains", "acme.test"),
+        ("self_registration", "on"),
+        ("invitation_hours", "48"),
+        ("default_role", "viewer"),
+    ];
+    // The organization fieldset is disabled for an admin, so it is not sent.
+    let saved = angela.post(&format!("/o/{ORG}/settings"), &joining).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let org = app.get(&format!("/api/v1/orgs/{ORG}"), &owner).await.ok();
+    assert_eq!(org["settings"]["allowed_domains"], json!(["acme.test"]));
+    assert_eq!(org["settings"]["self_registration"], true);
+    assert_eq!(org["settings"]["invitation_ttl_seconds"], 48 * 3600);
+    let audit_before = app.audit(ORG, &owner, "action=org.update").await.len();
+
+    // Posting the same values again writes nothing.
+    let again = angela.post(&format!("/o/{ORG}/settings"), &joining).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.audit(ORG, &owner, "action=org.update").await.len(),
+        audit_before
+    );
+
+    // The name needs org:manage.
+    let mut renamed = joining.to_vec();
+    renamed.push(("name", "Acme Evil"));
+    let refused = angela.post(&format!("/o/{ORG}/settings"), &renamed).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("org:manage"), "{}", refused.body);
+    let org = app.get(&format!("/api/v1/orgs/{ORG}"), &owner).await.ok();
+    assert_ne!(org["name"], "Acme Evil");
 }

@@ -504,6 +504,17 @@ fn changes(m: &Member, form: &UserForm) -> MemberUpdate {
     }
 }
 
+/// Whether a save changes nothing (and so writes nothing).
+fn unchanged(u: &MemberUpdate) -> bool {
+    u.name.is_none()
+        && u.role.is_none()
+        && u.team.is_none()
+        && u.groups.is_none()
+        && u.status.is_none()
+        && u.mfa_required.is_none()
+        && u.identity_provider.is_none()
+}
+
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -513,6 +524,14 @@ pub async fn update(
     let access = state.app.org_access(&s.principal, &org).await?;
     let m = state.app.get_member(&access, id).await?;
     let update = changes(&m, &form);
+    if unchanged(&update) {
+        return Ok(redirect_with(
+            &state,
+            &format!("/o/{}/users", access.org.slug),
+            "notice",
+            "Nothing changed.",
+        ));
+    }
     match state.app.update_member(&access, id, update, &s.meta).await {
         Ok(saved) => {
             let who = if saved.name.is_empty() {

@@ -17,14 +17,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-const DAY: i64 = 24 * 3600;
+const HOUR: i64 = 3600;
 
 struct Values {
     name: String,
     mfa_policy: String,
     allowed_domains: String,
     self_registration: bool,
-    invitation_days: i64,
+    invitation_hours: i64,
     default_role: String,
 }
 
@@ -73,7 +73,7 @@ async fn page(
         mfa_policy: o.settings.mfa_policy.clone(),
         allowed_domains: o.settings.allowed_domains.join(", "),
         self_registration: o.settings.self_registration,
-        invitation_days: (o.settings.invitation_ttl_seconds / DAY).max(1),
+        invitation_hours: (o.settings.invitation_ttl_seconds / HOUR).max(1),
         default_role: o.settings.default_role.clone(),
     };
     let roles = all_roles(state, access)
@@ -110,7 +110,7 @@ pub struct SettingsForm {
     mfa_policy: Option<String>,
     allowed_domains: Option<String>,
     self_registration: Option<String>,
-    invitation_days: Option<String>,
+    invitation_hours: Option<String>,
     default_role: Option<String>,
 }
 
@@ -139,16 +139,17 @@ fn changes(access: &OrgAccess, form: &SettingsForm) -> Result<OrgUpdate, ApiErro
         if self_reg != o.settings.self_registration {
             u.self_registration = Some(self_reg);
         }
-        if let Some(days) = form.invitation_days.as_deref().map(str::trim) {
-            let days: i64 = days.parse().map_err(|_| {
+        if let Some(hours) = form.invitation_hours.as_deref().map(str::trim) {
+            let hours: i64 = hours.parse().map_err(|_| {
                 ApiError::from(crate::app::orgs::invalid(
                     "invitation_ttl_seconds",
-                    "the invitation lifetime is a whole number of days",
+                    "the invitation lifetime is a whole number of hours",
                 ))
             })?;
-            let secs = days.saturating_mul(DAY);
-            if secs != o.settings.invitation_ttl_seconds {
-                u.invitation_ttl_seconds = Some(secs);
+            // Compared with the value the form showed, so that a lifetime
+            // that is not a whole number of hours survives a save.
+            if hours != (o.settings.invitation_ttl_seconds / HOUR).max(1) {
+                u.invitation_ttl_seconds = Some(hours.saturating_mul(HOUR));
             }
         }
         if let Some(r) = form.default_role.as_deref() {
@@ -160,6 +161,17 @@ fn changes(access: &OrgAccess, form: &SettingsForm) -> Result<OrgUpdate, ApiErro
     Ok(u)
 }
 
+/// Whether a save changes nothing (and so writes nothing, not even an
+/// audit event).
+fn unchanged(u: &OrgUpdate) -> bool {
+    u.name.is_none()
+        && u.allowed_domains.is_none()
+        && u.self_registration.is_none()
+        && u.invitation_ttl_seconds.is_none()
+        && u.mfa_policy.is_none()
+        && u.default_role.is_none()
+}
+
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -168,19 +180,21 @@ pub async fn update(
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = match changes(&access, &form) {
+        Ok(u) if unchanged(&u) => Ok("Nothing changed."),
         Ok(u) => state
             .app
             .update_org(&access, u, &s.meta)
             .await
+            .map(|_| "Settings saved.")
             .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(_) => Ok(redirect_with(
+        Ok(notice) => Ok(redirect_with(
             &state,
             &format!("/o/{}/settings", access.org.slug),
             "notice",
-            "Settings saved.",
+            notice,
         )),
         Err(e) => page(&state, &s, &access, &headers, Some(describe(&e))).await,
     }
