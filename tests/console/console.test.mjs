@@ -412,7 +412,39 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   assert.equal(await row(owner, "toby@").count(), 1);
   await owner.goto(`${BASE}/o/${ORG}/access`);
   assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/prod"), /^Allowed[\s\S]*deployer/);
+
+  // Under prod, staging puts deploys behind one approval.
+  await owner.getByLabel("New resource").fill("clusters/staging");
+  await owner.getByLabel("Parent").fill("clusters/prod");
+  await owner.getByLabel("Actions that need review").fill("clusters:deploy");
+  await owner.getByRole("button", { name: "Add resource" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Added clusters\/staging/);
+  assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/staging"), /^Denied[\s\S]*review/);
   await shot(owner, "access");
+
+  // Toby asks; the owner approves; the check now allows, naming the request.
+  const toby = await newPage();
+  await signIn(toby, "toby@dundermifflin.com", "toby-password-1");
+  await toby.goto(`${BASE}/o/${ORG}/requests`);
+  await toby.getByLabel("Action").fill("clusters:deploy");
+  await toby.getByLabel("Resource").fill("clusters/staging");
+  await toby.getByLabel("Reason").fill("release 4.2");
+  await toby.getByRole("button", { name: "Ask" }).click();
+  await toby.waitForLoadState();
+  assert.match(await flash(toby).innerText(), /Asked for review/);
+  assert.equal(await toby.getByRole("button", { name: "Approve" }).count(), 0, "a viewer cannot approve");
+  await toby.context().close();
+
+  await owner.goto(`${BASE}/o/${ORG}/requests`);
+  const pending = owner.locator("tbody tr", { hasText: "release 4.2" });
+  assert.match(await pending.innerText(), /toby@dundermifflin.com[\s\S]*pending/);
+  await shot(owner, "requests");
+  await pending.getByRole("button", { name: "Approve" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /is approved/);
+  await owner.goto(`${BASE}/o/${ORG}/access`);
+  assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/staging"), /^Allowed[\s\S]*request/);
 });
 
 test("the org switcher changes org without signing out, keeping the section", async () => {
@@ -481,7 +513,6 @@ test("the audit log filters and downloads as CSV and JSON Lines", async () => {
 
 test("the other pages render for an owner, and the list is usable on a phone", async () => {
   for (const [path, name] of [
-    [`/o/${ORG}/requests`, "requests"],
     ["/profile", "profile"],
   ]) {
     const res = await owner.goto(`${BASE}${path}`);

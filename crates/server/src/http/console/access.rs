@@ -4,8 +4,9 @@
 
 use super::frame::{back, describe, given, list, ok, Frame, NoFields, PageResult, Posted, Session};
 use super::members::grantable_roles;
-use crate::app::access::{NewResource, RuleQuery, SubjectRef};
+use crate::app::access::{NewResource, ReviewPolicy, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
+use crate::app::requests::NewRequest;
 use crate::app::time::{now_ms, rfc3339};
 use crate::http::error::ApiError;
 use crate::http::AppState;
@@ -189,6 +190,9 @@ pub struct ResourceForm {
     parent: Option<String>,
     #[serde(default)]
     groups: String,
+    #[serde(default)]
+    review_actions: String,
+    approvals: Option<i64>,
 }
 
 pub async fn create_resource(
@@ -201,7 +205,18 @@ pub async fn create_resource(
         key: form.key.trim().to_owned(),
         parent: given(&form.parent),
         groups: list(&form.groups),
-        review: None,
+        review: {
+            let actions: Vec<String> = form
+                .review_actions
+                .split([' ', ','])
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+            (!actions.is_empty()).then(|| ReviewPolicy {
+                actions,
+                approvals: form.approvals.unwrap_or(1),
+            })
+        },
     };
     let outcome = state
         .app
@@ -211,6 +226,70 @@ pub async fn create_resource(
     Ok(back(
         &state,
         &format!("/o/{}/access", access.org.slug),
+        outcome,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    key: String,
+}
+
+/// Deletes a resource without children (a resource with children is
+/// refused, as the API does without `cascade`).
+pub async fn delete_resource(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<KeyForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let key = form.key.trim().to_owned();
+    let outcome = state
+        .app
+        .delete_resource(&access, &key, false, &s.meta)
+        .await
+        .map(|_| format!("Deleted {key}."));
+    Ok(back(
+        &state,
+        &format!("/o/{}/access", access.org.slug),
+        outcome,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AskForm {
+    action: String,
+    resource: String,
+    reason: String,
+    hours: i64,
+}
+
+/// Asks for review of an action on a resource.
+pub async fn ask(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<AskForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let new = NewRequest {
+        resource: form.resource.trim().to_owned(),
+        action: form.action.trim().to_owned(),
+        reason: form.reason,
+        duration_seconds: form.hours.saturating_mul(3600),
+    };
+    let outcome = state
+        .app
+        .create_request(&access, new, &s.meta)
+        .await
+        .map(|r| {
+            format!(
+                "Asked for review (request {}); reviewers are told.",
+                r.row.id
+            )
+        });
+    Ok(back(
+        &state,
+        &format!("/o/{}/requests", access.org.slug),
         outcome,
     ))
 }

@@ -104,7 +104,11 @@ pub fn router() -> Router<AppState> {
         .route("/o/{org}/access/rules", post(access::grant))
         .route("/o/{org}/access/rules/{id}/revoke", post(access::revoke))
         .route("/o/{org}/access/resources", post(access::create_resource))
-        .route("/o/{org}/requests", get(access::requests))
+        .route(
+            "/o/{org}/access/resources/delete",
+            post(access::delete_resource),
+        )
+        .route("/o/{org}/requests", get(access::requests).post(access::ask))
         .route("/o/{org}/requests/{id}/{decision}", post(access::decide))
         .route("/o/{org}/audit", get(audit::list))
         .route(
