@@ -2,7 +2,9 @@
 //! reason for a member, action and resource), access rules, resources and
 //! review requests.
 
-use super::frame::{back, describe, given, list, ok, Frame, NoFields, PageResult, Posted, Session};
+use super::frame::{
+    back, describe, given, list, ok, Frame, NoFields, PageResult, Path, Posted, Session,
+};
 use super::members::grantable_roles;
 use crate::app::access::{NewResource, ReviewPolicy, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
@@ -11,7 +13,7 @@ use crate::app::time::{now_ms, rfc3339};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 

@@ -1,12 +1,12 @@
 //! The audit log: filters by actor, action, target and time, pages, and
 //! downloads as CSV or JSON Lines (the API's export, with the same filters).
 
-use super::frame::{describe, show, Frame, PageResult, Session};
+use super::frame::{describe, show, Frame, PageResult, Path, Session};
 use crate::app::AuditQuery;
 use crate::http::error::ApiError;
 use crate::http::{pagination, views, AppState};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 

@@ -3,13 +3,13 @@
 
 use super::frame::{
     change_password, describe, local_path, redirect_with, standalone, Failure, NoFields,
-    PageResult, Posted, PublicPosted, Session, TemporarySession,
+    PageResult, Path, Posted, PublicPosted, Session, TemporarySession,
 };
 use crate::http::error::ApiError;
 use crate::http::routes::auth::session_cookie;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use roster_domain::OrgSlug;

@@ -200,6 +200,21 @@ impl<T: DeserializeOwned, const TEMPORARY: bool> FromRequest<AppState> for Poste
     }
 }
 
+/// `axum::extract::Path` whose rejection is the console's 404 page: an id
+/// that is not a number names nothing that exists.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(_) => Err(refused(StatusCode::NOT_FOUND, "There is no such page.")),
+        }
+    }
+}
+
 /// A form with nothing in it but the CSRF token (a button).
 #[derive(Deserialize)]
 pub struct NoFields {}

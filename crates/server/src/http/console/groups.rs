@@ -1,10 +1,10 @@
 //! Groups: list, create, rename, delete, and members in and out.
 
-use super::frame::{back, ok, redirect_with, Frame, NoFields, PageResult, Posted, Session};
+use super::frame::{back, ok, redirect_with, Frame, NoFields, PageResult, Path, Posted, Session};
 use crate::app::time::rfc3339;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use roster_store::members::{Member, MemberFilter};
 use serde::Deserialize;

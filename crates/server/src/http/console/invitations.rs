@@ -3,7 +3,8 @@
 //! their links, and the pending list with resend and delete.
 
 use super::frame::{
-    back, describe, list as split_list, ok, show, Frame, NoFields, PageResult, Posted, Session,
+    back, describe, list as split_list, ok, show, Frame, NoFields, PageResult, Path, Posted,
+    Session,
 };
 use super::members::grantable_roles;
 use crate::app::invitations::{InviteOutcome, InviteRequest};
@@ -11,7 +12,7 @@ use crate::app::time::rfc3339;
 use crate::http::error::{app_problem, ApiError};
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use roster_store::invitations::InvitationFilter;
 use serde::Deserialize;

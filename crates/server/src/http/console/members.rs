@@ -2,8 +2,8 @@
 //! role, removing, leaving the org, and approving sign-ups.
 
 use super::frame::{
-    back, describe, given, ok, redirect_with, show, status_of, Frame, NoFields, PageResult, Posted,
-    Session,
+    back, describe, given, ok, redirect_with, show, status_of, Frame, NoFields, PageResult, Path,
+    Posted, Session,
 };
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::OrgAccess;
@@ -11,7 +11,7 @@ use crate::http::error::ApiError;
 use crate::http::routes::users::{team_page, UserListQuery};
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use roster_domain::policy::may_grant;
 use roster_domain::{

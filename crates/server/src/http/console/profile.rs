@@ -1,13 +1,14 @@
 //! The signed-in user's profile: password and sessions.
 
 use super::frame::{
-    back, describe, redirect_with, show, status_of, Frame, NoFields, PageResult, Posted, Session,
+    back, describe, redirect_with, show, status_of, Frame, NoFields, PageResult, Path, Posted,
+    Session,
 };
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 

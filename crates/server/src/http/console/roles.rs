@@ -2,14 +2,14 @@
 //! custom role editor.
 
 use super::frame::{
-    back, describe, redirect_with, show, status_of, Frame, PageResult, Posted, Session,
+    back, describe, redirect_with, show, status_of, Frame, PageResult, Path, Posted, Session,
 };
 use crate::app::access::RoleInfo;
 use crate::app::OrgAccess;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use roster_domain::ManagementPermission;
 use serde::Deserialize;

@@ -2,8 +2,8 @@
 //! (`users:manage`), and the Slack connection (`integrations:manage`).
 
 use super::frame::{
-    back, describe, list, redirect_with, show, status_of, Frame, NoFields, PageResult, Posted,
-    Session,
+    back, describe, list, redirect_with, show, status_of, Frame, NoFields, PageResult, Path,
+    Posted, Session,
 };
 use super::members::all_roles;
 use crate::app::orgs::OrgUpdate;
@@ -13,7 +13,7 @@ use crate::app::{AppError, OrgAccess};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 

@@ -4,12 +4,12 @@
 //! (`roster invitations accept LINK`, or the console).
 
 use crate::app::invitations::Acceptor;
-use crate::http::console::frame::{redirect_with, MaybeSession, Posted, Session};
+use crate::http::console::frame::{redirect_with, MaybeSession, Path, Posted, Session};
 use crate::http::error::ApiError;
 use crate::http::extract::Meta;
 use crate::http::pages::{escape, page};
 use crate::http::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
