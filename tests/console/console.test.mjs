@@ -445,6 +445,15 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   assert.match(await flash(owner).innerText(), /is approved/);
   await owner.goto(`${BASE}/o/${ORG}/access`);
   assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/staging"), /^Allowed[\s\S]*request/);
+
+  // Gate staging to support, which Toby is not in: the approval no longer helps.
+  await owner.getByRole("link", { name: "Edit clusters/staging" }).click();
+  await owner.getByLabel(/^Only for groups/).fill("support");
+  await owner.getByRole("button", { name: "Save resource" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Saved clusters\/staging/);
+  assert.match(await owner.locator("tbody tr", { hasText: "clusters/staging" }).innerText(), /support/);
+  assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/staging"), /^Denied[\s\S]*support/);
 });
 
 test("the org switcher changes org without signing out, keeping the section", async () => {

@@ -579,7 +579,10 @@ async fn bad_form_input_is_a_clear_error_and_writes_nothing() {
     let page = b.get(&format!("/o/{ORG}/audit?since=yesterday")).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     // An id that is not a number names nothing.
-    for path in [format!("/o/{ORG}/users/abc"), format!("/o/{ORG}/users/99999999999999999999")] {
+    for path in [
+        format!("/o/{ORG}/users/abc"),
+        format!("/o/{ORG}/users/99999999999999999999"),
+    ] {
         let page = b.get(&path).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
         assert!(page.body.contains("no such page"), "{}", page.body);

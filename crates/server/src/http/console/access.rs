@@ -3,10 +3,11 @@
 //! review requests.
 
 use super::frame::{
-    back, describe, given, list, ok, Frame, NoFields, PageResult, Path, Posted, Session,
+    back, describe, given, list, ok, redirect_with, Frame, NoFields, PageResult, Path, Posted,
+    Session,
 };
 use super::members::grantable_roles;
-use crate::app::access::{NewResource, ReviewPolicy, RuleQuery, SubjectRef};
+use crate::app::access::{NewResource, ResourceUpdate, ReviewPolicy, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
 use crate::app::requests::NewRequest;
 use crate::app::time::{now_ms, rfc3339};
@@ -256,6 +257,122 @@ pub async fn delete_resource(
         &format!("/o/{}/access", access.org.slug),
         outcome,
     ))
+}
+
+#[derive(Template)]
+#[template(path = "console/resource_edit.html")]
+struct ResourcePage {
+    f: Frame,
+    key: String,
+    parent: String,
+    groups: String,
+    review_actions: String,
+    approvals: i64,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct KeyQuery {
+    key: String,
+}
+
+pub async fn edit_resource(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let r = state.app.get_resource(&access, q.key.trim()).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "access", &r.key()).await?;
+    let page = ResourcePage {
+        f,
+        key: r.key(),
+        parent: r.row.parent.clone().unwrap_or_default(),
+        groups: r.groups.join(", "),
+        review_actions: r.row.review_actions.clone(),
+        approvals: r.row.review_approvals.max(1),
+        error: None,
+    };
+    Ok(ok(&page, &page.f))
+}
+
+#[derive(Deserialize)]
+pub struct ResourceEditForm {
+    key: String,
+    #[serde(default)]
+    parent: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    review_actions: String,
+    approvals: Option<i64>,
+}
+
+/// Saves what changed of a resource's parent, groups and review policy.
+pub async fn update_resource(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+    Posted { session: s, form }: Posted<ResourceEditForm>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let r = state.app.get_resource(&access, form.key.trim()).await?;
+    let key = r.key();
+    let parent = given(&Some(form.parent.clone()));
+    let groups = list(&form.groups);
+    let actions: Vec<String> = form
+        .review_actions
+        .split([' ', ','])
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let approvals = form.approvals.unwrap_or(1);
+    let old_actions: Vec<String> = r
+        .row
+        .review_actions
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let update = ResourceUpdate {
+        parent: (parent != r.row.parent).then_some(parent),
+        groups: (groups != r.groups).then_some(groups),
+        review: (actions != old_actions
+            || (!actions.is_empty() && approvals != r.row.review_approvals))
+            .then(|| {
+                (!actions.is_empty()).then(|| ReviewPolicy {
+                    actions: actions.clone(),
+                    approvals,
+                })
+            }),
+    };
+    match state
+        .app
+        .update_resource(&access, &key, update, &s.meta)
+        .await
+    {
+        Ok(saved) => Ok(redirect_with(
+            &state,
+            &format!("/o/{}/access", access.org.slug),
+            "notice",
+            &format!("Saved {}.", saved.key()),
+        )),
+        Err(e) => {
+            let f = Frame::org(&state, &s, &access, &headers, "access", &key).await?;
+            let (status, text) = describe(&ApiError::from(e));
+            let page = ResourcePage {
+                f,
+                key,
+                parent: form.parent,
+                groups: form.groups,
+                review_actions: form.review_actions,
+                approvals,
+                error: Some(text),
+            };
+            Ok(super::frame::show(status, &page, &page.f))
+        }
+    }
 }
 
 #[derive(Deserialize)]

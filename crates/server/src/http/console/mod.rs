@@ -105,6 +105,10 @@ pub fn router() -> Router<AppState> {
         .route("/o/{org}/access/rules/{id}/revoke", post(access::revoke))
         .route("/o/{org}/access/resources", post(access::create_resource))
         .route(
+            "/o/{org}/access/resources/edit",
+            get(access::edit_resource).post(access::update_resource),
+        )
+        .route(
             "/o/{org}/access/resources/delete",
             post(access::delete_resource),
         )
