@@ -124,6 +124,16 @@ test("an owner adds a user, who signs in with the temporary password and must ch
     await owner.waitForLoadState();
     assert.match(await flash(owner).innerText(), new RegExp(`Created the group ${g}`));
   }
+  // A group made by mistake goes after a confirmation.
+  await owner.getByLabel("New group").fill("party-planning");
+  await owner.getByRole("button", { name: "Create group" }).click();
+  await owner.getByRole("link", { name: "party-planning" }).click();
+  await owner.getByRole("link", { name: "Delete group…" }).click();
+  assert.match(await owner.getByRole("alertdialog").innerText(), /Delete the group party-planning\?/);
+  await owner.getByRole("alertdialog").getByRole("button", { name: "Delete group" }).click();
+  await owner.waitForLoadState();
+  assert.match(await flash(owner).innerText(), /Deleted the group party-planning/);
+  assert.equal(await owner.getByRole("link", { name: "party-planning" }).count(), 0);
   await shot(owner, "groups");
 
   const temporary = await addUser(owner, {

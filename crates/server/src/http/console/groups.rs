@@ -1,6 +1,7 @@
 //! Groups: list, create, rename, delete, and members in and out.
 
 use super::frame::{back, ok, redirect_with, Frame, NoFields, PageResult, Path, Posted, Session};
+use super::members::ConfirmPage;
 use crate::app::time::rfc3339;
 use crate::http::AppState;
 use askama::Template;
@@ -194,6 +195,31 @@ pub async fn rename(
             ),
         },
     )
+}
+
+pub async fn delete_confirm(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path((org, name)): Path<(String, String)>,
+) -> PageResult {
+    let access = state.app.org_access(&s.principal, &org).await?;
+    let (group, members) = state.app.get_group(&access, &name).await?;
+    let f = Frame::org(&state, &s, &access, &headers, "groups", "Delete group").await?;
+    let page = ConfirmPage {
+        heading: format!("Delete the group {}?", group.name),
+        text: format!(
+            "Its {} member{} stay in {} but leave the group, and access rules for the group go with it. A group that gates resources cannot be deleted.",
+            members.len(),
+            if members.len() == 1 { "" } else { "s" },
+            access.org.name
+        ),
+        action: format!("/o/{}/groups/{}/delete", access.org.slug, group.name),
+        button: "Delete group".to_owned(),
+        cancel: format!("/o/{}/groups/{}", access.org.slug, group.name),
+        f,
+    };
+    Ok(ok(&page, &page.f))
 }
 
 pub async fn delete(

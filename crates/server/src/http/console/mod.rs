@@ -99,7 +99,10 @@ pub fn router() -> Router<AppState> {
             post(groups::remove_member),
         )
         .route("/o/{org}/groups/{name}/rename", post(groups::rename))
-        .route("/o/{org}/groups/{name}/delete", post(groups::delete))
+        .route(
+            "/o/{org}/groups/{name}/delete",
+            get(groups::delete_confirm).post(groups::delete),
+        )
         .route("/o/{org}/access", get(access::overview))
         .route("/o/{org}/access/rules", post(access::grant))
         .route("/o/{org}/access/rules/{id}/revoke", post(access::revoke))
