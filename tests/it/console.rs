@@ -731,3 +731,48 @@ async fn an_admin_saves_joining_settings_but_not_the_name_and_an_unchanged_form_
     let org = app.get(&format!("/api/v1/orgs/{ORG}"), &owner).await.ok();
     assert_ne!(org["name"], "Acme Evil");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_is_connected_from_settings_and_its_secrets_are_never_shown_again() {
+    let app = spawn_app(Engine::Sqlite).await;
+    // A Slack Web API on loopback: the connection is checked with auth.test.
+    let (_slack, base) = crate::slack::FakeSlack::start().await;
+    let b = owner_browser(&app).await;
+    let csrf = b.get(&format!("/o/{ORG}/settings")).await.csrf();
+    let secret = "console-signing-secret-42";
+    let token = "xoxb-console-token-42";
+    let done = b
+        .post(
+            &format!("/o/{ORG}/settings/slack"),
+            &[
+                ("_csrf", csrf.as_str()),
+                ("channel", "CREVIEW"),
+                ("signing_secret", secret),
+                ("bot_token", token),
+                ("api_base_url", &base),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = b.get(done.location()).await;
+    assert!(
+        page.body.contains("Slack is connected to workspace T0001"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Connected to workspace <b>T0001</b>"));
+    assert!(
+        !page.body.contains(secret) && !page.body.contains(token),
+        "no secret on the page"
+    );
+
+    let done = b
+        .post(
+            &format!("/o/{ORG}/settings/slack/disconnect"),
+            &[("_csrf", csrf.as_str())],
+        )
+        .await;
+    let page = b.get(done.location()).await;
+    assert!(page.body.contains("Slack is disconnected"));
+    assert!(page.body.contains("Not connected"));
+}

@@ -20,5 +20,5 @@ mod processes;
 mod replicas;
 mod rules;
 mod signup;
-mod slack;
+pub(crate) mod slack;
 mod store;

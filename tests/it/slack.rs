@@ -18,13 +18,13 @@ const SECRET: &str = "slack-signing-secret";
 const TEAM: &str = "T0001";
 
 #[derive(Clone, Default)]
-struct FakeSlack {
+pub(crate) struct FakeSlack {
     /// (method, JSON body) of every call.
     calls: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
 impl FakeSlack {
-    async fn start() -> (FakeSlack, String) {
+    pub(crate) async fn start() -> (FakeSlack, String) {
         let fake = FakeSlack::default();
         let app = Router::new()
             .route(

@@ -205,6 +205,7 @@ pub struct SlackForm {
     channel: String,
     signing_secret: String,
     bot_token: String,
+    api_base_url: Option<String>,
 }
 
 pub async fn connect_slack(
@@ -217,7 +218,7 @@ pub async fn connect_slack(
         signing_secret: form.signing_secret,
         bot_token: form.bot_token,
         channel: form.channel,
-        api_base_url: None,
+        api_base_url: super::frame::given(&form.api_base_url),
     };
     let outcome = state
         .app
