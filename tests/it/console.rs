@@ -776,3 +776,42 @@ async fn slack_is_connected_from_settings_and_its_secrets_are_never_shown_again(
     assert!(page.body.contains("Slack is disconnected"));
     assert!(page.body.contains("Not connected"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_owners_demoting_each_other_from_the_console_at_once_leave_one_owner() {
+    let app = spawn_app(Engine::Postgres).await;
+    let owner = app.owner().await;
+    let (michael, _) = app.member(ORG, &owner, "michael@acme.test", "owner").await;
+    let list = app
+        .users(ORG, &owner, &format!("email={OWNER_EMAIL}"))
+        .await;
+    let first = list["items"][0]["id"].as_i64().unwrap();
+    let a = owner_browser(&app).await;
+    let b = Browser::sign_in(&app, "michael@acme.test", "michael@acme.test-pw-123").await;
+    let (ca, cb) = (
+        a.get(&format!("/o/{ORG}/users")).await.csrf(),
+        b.get(&format!("/o/{ORG}/users")).await.csrf(),
+    );
+    let (pa, pb) = (
+        format!("/o/{ORG}/users/{michael}"),
+        format!("/o/{ORG}/users/{first}"),
+    );
+    let fa = [("_csrf", ca.as_str()), ("role", "admin")];
+    let fb = [("_csrf", cb.as_str()), ("role", "admin")];
+    let (ra, rb) = tokio::join!(a.post(&pa, &fa), b.post(&pb, &fb));
+    // The loser is refused: by the time its change runs under the org's
+    // lock, it is either the last owner (409) or no longer an owner (403).
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert_eq!(
+        statuses[0],
+        StatusCode::SEE_OTHER,
+        "one demotion wins: {statuses:?}"
+    );
+    assert!(
+        [StatusCode::FORBIDDEN, StatusCode::CONFLICT].contains(&statuses[1]),
+        "the other is refused: {statuses:?}"
+    );
+    let owners = app.users(ORG, &owner, "role=owner").await;
+    assert_eq!(emails(&owners).len(), 1, "exactly one owner remains");
+}
