@@ -71,7 +71,18 @@ async function signIn(page, email, password) {
 }
 
 function flash(page) {
-  return page.locator(".flash").first();
+  return page.locator(".flash");
+}
+
+/** Waits until one of `locator`'s elements shows text matching `re`;
+ * fails with what it shows instead. (A click that navigates may return
+ * before the next page is there.) */
+async function expectText(locator, re) {
+  try {
+    await locator.filter({ hasText: re }).first().waitFor({ timeout: 10_000 });
+  } catch {
+    assert.match(await locator.first().innerText(), re);
+  }
 }
 
 /** The team-list row of `email`. */
@@ -122,7 +133,7 @@ test("an owner adds a user, who signs in with the temporary password and must ch
     await owner.getByLabel("New group").fill(g);
     await owner.getByRole("button", { name: "Create group" }).click();
     await owner.waitForLoadState();
-    assert.match(await flash(owner).innerText(), new RegExp(`Created the group ${g}`));
+    await expectText(flash(owner), new RegExp(`Created the group ${g}`));
   }
   // A group made by mistake goes after a confirmation.
   await owner.getByLabel("New group").fill("party-planning");
@@ -132,7 +143,7 @@ test("an owner adds a user, who signs in with the temporary password and must ch
   assert.match(await owner.getByRole("alertdialog").innerText(), /Delete the group party-planning\?/);
   await owner.getByRole("alertdialog").getByRole("button", { name: "Delete group" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Deleted the group party-planning/);
+  await expectText(flash(owner), /Deleted the group party-planning/);
   assert.equal(await owner.getByRole("link", { name: "party-planning" }).count(), 0);
   await shot(owner, "groups");
 
@@ -158,7 +169,7 @@ test("an owner adds a user, who signs in with the temporary password and must ch
   assert.equal(new URL(michael.url()).pathname, "/password");
   await chooseNewPassword(michael, temporary, "michael-new-password");
   await michael.waitForURL(`${BASE}/o/${ORG}/users`);
-  assert.match(await flash(michael).innerText(), /new password is saved/);
+  await expectText(flash(michael), /new password is saved/);
   await michael.context().close();
 });
 
@@ -240,7 +251,7 @@ test("resending gives a new link; deleting kills the invitation", async () => {
   await owner.goto(`${BASE}/o/${ORG}/invitations`);
   await owner.getByRole("button", { name: "Delete invitation of jim@dundermifflin.com" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Invitation deleted/);
+  await expectText(flash(owner), /Invitation deleted/);
   assert.equal(await row(owner, "jim@").count(), 0);
   const gone = await owner.request.get(fresh);
   assert.equal(gone.status(), 404, "the deleted invitation's link is dead");
@@ -272,7 +283,7 @@ test("a self-registered member waits in Approvals until approved with a role", a
   await owner.getByLabel(/^Invitation lifetime in hours/).fill("168");
   await owner.getByRole("button", { name: "Save settings" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Settings saved/);
+  await expectText(flash(owner), /Settings saved/);
   assert.equal(await owner.getByLabel(/^Invitation lifetime in hours/).inputValue(), "168");
   await shot(owner, "settings");
 
@@ -295,7 +306,7 @@ test("a self-registered member waits in Approvals until approved with a role", a
   await shot(owner, "approvals");
   await waiting.getByRole("button", { name: "Approve kevin@dundermifflin.com" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Approved Kevin Malone .* as contributor/);
+  await expectText(flash(owner), /Approved Kevin Malone .* as contributor/);
   await owner.goto(`${BASE}/o/${ORG}/users?email=kevin`);
   assert.match(await row(owner, "kevin@").innerText(), /contributor[\s\S]*active/);
 });
@@ -309,7 +320,7 @@ test("an admin changes a member's role", async () => {
   await shot(owner, "user-edit");
   await owner.getByRole("button", { name: "Save changes" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Saved Pam Beesly/);
+  await expectText(flash(owner), /Saved Pam Beesly/);
   assert.match(await row(owner, "pam@").innerText(), /contributor/);
 });
 
@@ -330,7 +341,7 @@ test("removing a member asks first, naming the person", async () => {
   await owner.getByRole("link", { name: "Remove from organization…" }).click();
   await owner.getByRole("alertdialog").getByRole("button", { name: "Remove" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Removed Dwight Schrute/);
+  await expectText(flash(owner), /Removed Dwight Schrute/);
   assert.equal(await row(owner, "dwight@").count(), 0);
 });
 
@@ -375,7 +386,7 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await owner.getByLabel("Platform permissions").fill("clusters:deploy");
   await owner.getByRole("button", { name: "Create role" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Created the role deployer/);
+  await expectText(flash(owner), /Created the role deployer/);
   const headers = await owner.locator("table.matrix thead th").allInnerTexts();
   const column = headers.findIndex((h) => h.trim().toLowerCase() === "deployer");
   assert.ok(column > 0, headers.join(", "));
@@ -388,7 +399,7 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await owner.getByLabel("Description").fill("Deploys to every cluster");
   await owner.getByRole("button", { name: "Save role" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Saved the role deployer/);
+  await expectText(flash(owner), /Saved the role deployer/);
   assert.match(await owner.locator(".descriptions").innerText(), /deployer.*Deploys to every cluster/);
 
   // Give it to the dev group on a cluster, then ask why.
@@ -396,14 +407,14 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await owner.getByLabel("New resource").fill("clusters/prod");
   await owner.getByRole("button", { name: "Add resource" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Added clusters\/prod/);
+  await expectText(flash(owner), /Added clusters\/prod/);
   await owner.getByLabel("Grant to").selectOption("group");
   await owner.getByLabel("Name or email").fill("dev");
   await owner.getByLabel(/^Role/).selectOption("deployer");
   await owner.getByLabel("On resource").fill("clusters/prod");
   await owner.getByRole("button", { name: "Grant" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Granted deployer/);
+  await expectText(flash(owner), /Granted deployer/);
   const why = async (user, action, resource) => {
     await owner.getByLabel("Member", { exact: true }).fill(user);
     await owner.getByLabel("Action", { exact: true }).fill(action);
@@ -418,7 +429,7 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await owner.getByLabel("Add member").selectOption({ label: "Toby Flenderson (toby@dundermifflin.com)" });
   await owner.getByRole("button", { name: "Add", exact: true }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Added to dev/);
+  await expectText(flash(owner), /Added to dev/);
   assert.equal(await row(owner, "toby@").count(), 1);
   await owner.goto(`${BASE}/o/${ORG}/access`);
   assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/prod"), /^Allowed[\s\S]*deployer/);
@@ -429,7 +440,7 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await owner.getByLabel("Actions that need review").fill("clusters:deploy");
   await owner.getByRole("button", { name: "Add resource" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Added clusters\/staging/);
+  await expectText(flash(owner), /Added clusters\/staging/);
   assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/staging"), /^Denied[\s\S]*review/);
   await shot(owner, "access");
 
@@ -442,7 +453,7 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await toby.getByLabel("Reason").fill("release 4.2");
   await toby.getByRole("button", { name: "Ask" }).click();
   await toby.waitForLoadState();
-  assert.match(await flash(toby).innerText(), /Asked for review/);
+  await expectText(flash(toby), /Asked for review/);
   assert.equal(await toby.getByRole("button", { name: "Approve" }).count(), 0, "a viewer cannot approve");
   await toby.context().close();
 
@@ -452,7 +463,7 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await shot(owner, "requests");
   await pending.getByRole("button", { name: "Approve" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /is approved/);
+  await expectText(flash(owner), /is approved/);
   await owner.goto(`${BASE}/o/${ORG}/access`);
   assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/staging"), /^Allowed[\s\S]*request/);
 
@@ -461,7 +472,7 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
   await owner.getByLabel(/^Only for groups/).fill("support");
   await owner.getByRole("button", { name: "Save resource" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /Saved clusters\/staging/);
+  await expectText(flash(owner), /Saved clusters\/staging/);
   assert.match(await owner.locator("tbody tr", { hasText: "clusters/staging" }).innerText(), /support/);
   assert.match(await why("toby@dundermifflin.com", "clusters:deploy", "clusters/staging"), /^Denied[\s\S]*support/);
 });
@@ -500,7 +511,7 @@ test("someone who already has an account signs in from the invitation and joins"
   await pam.waitForURL(link);
   await pam.getByRole("button", { name: "Join Sabre as contributor" }).click();
   await pam.waitForURL(`${BASE}/o/sabre/users`);
-  assert.match(await flash(pam).innerText(), /You joined sabre as contributor/);
+  await expectText(flash(pam), /You joined sabre as contributor/);
   // Both orgs are in her switcher now.
   const orgs = await pam.getByLabel("Organization").locator("option").allInnerTexts();
   assert.ok(orgs.includes("Sabre") && orgs.includes("dunder"), orgs.join(", "));
@@ -551,7 +562,7 @@ test("signing out ends the session", async () => {
   await owner.goto(`${BASE}/o/${ORG}/users`);
   await owner.getByRole("button", { name: "Sign out" }).click();
   await owner.waitForLoadState();
-  assert.match(await flash(owner).innerText(), /signed out/);
+  await expectText(flash(owner), /signed out/);
   await owner.goto(`${BASE}/o/${ORG}/users`);
   assert.match(owner.url(), /\/login/);
 });
