@@ -261,6 +261,7 @@ test("the invitee accepts in a second browser and signs in", async () => {
   const pam = await newPage();
   await pam.goto(pamLink);
   assert.match(await pam.locator("main").innerText(), /invited pam@dundermifflin.com/);
+  await shot(pam, "invitation");
   await pam.getByLabel("Your name").fill("Pam Beesly");
   await pam.getByLabel("Choose a password").fill("pam-password-1");
   await pam.getByRole("button", { name: /Create my account and join/ }).click();

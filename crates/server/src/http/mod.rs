@@ -12,7 +12,6 @@
 pub mod console;
 pub mod error;
 pub mod extract;
-mod pages;
 mod pagination;
 mod routes;
 pub mod views;

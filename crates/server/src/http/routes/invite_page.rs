@@ -1,100 +1,112 @@
 //! `/invite/{token}`: the page an invitation link opens. It shows the
 //! invitation and, for a person without an account, a form that creates the
-//! account and accepts. People who already have an account accept signed in
-//! (`roster invitations accept LINK`, or the console).
+//! account and accepts. Someone who already has an account signs in and
+//! joins from the same page (`/invite/{token}/join`), or accepts from the
+//! CLI (`roster invitations accept LINK`).
 
 use crate::app::invitations::Acceptor;
-use crate::http::console::frame::{redirect_with, MaybeSession, Path, Posted, Session};
+use crate::app::AppError;
+use crate::http::console::frame::{
+    describe, redirect_with, standalone, MaybeSession, NoFields, Path, Posted, Session,
+};
 use crate::http::error::ApiError;
 use crate::http::extract::Meta;
-use crate::http::pages::{escape, page};
 use crate::http::AppState;
+use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 
-fn message(e: &ApiError) -> String {
-    match e {
-        ApiError::App(app) => app.to_string(),
-        ApiError::Request { detail, .. } => detail.clone(),
-    }
+/// The invitation as the page shows it.
+struct Shown {
+    inviter_name: String,
+    inviter_email: String,
+    email: String,
+    org_name: String,
+    role: String,
+    expires: String,
+}
+
+/// After a newcomer's account is made.
+struct Welcome {
+    org: String,
+    role: String,
+    email: String,
+}
+
+#[derive(Template, Default)]
+#[template(path = "console/invite.html")]
+struct InvitePage {
+    token: String,
+    link: String,
+    invitation: Option<Shown>,
+    error: Option<String>,
+    /// Signed in as the invited address: the join button's CSRF token.
+    join_csrf: Option<String>,
+    /// Signed in as someone else.
+    signed_in_as: Option<String>,
+    account_exists: bool,
+    welcome: Option<Welcome>,
 }
 
 async fn render(
     state: &AppState,
     token: &str,
-    error: Option<&str>,
+    error: Option<String>,
     session: Option<&Session>,
 ) -> Response {
     let (inv, org) = match state.app.invitation_by_token(token).await {
         Ok(found) => found,
         Err(e) => {
-            let status = if matches!(e, crate::app::AppError::InvitationExpired) {
+            let status = if matches!(e, AppError::InvitationExpired) {
                 StatusCode::GONE
             } else {
                 StatusCode::NOT_FOUND
             };
-            return (
-                status,
-                page(
-                    "Invitation",
-                    &format!("<p class=\"flash error\">{}</p>", escape(&e.to_string())),
-                ),
-            )
-                .into_response();
+            let page = InvitePage {
+                error: Some(e.to_string()),
+                ..Default::default()
+            };
+            return standalone(status, &page);
         }
     };
-    let intro = format!(
-        "<p><b>{}</b> ({}) invited <b>{}</b> to join <b>{}</b> as <b>{}</b>.</p><p>The invitation expires at {} UTC.</p>",
-        escape(&inv.inviter_name),
-        escape(&inv.inviter_email),
-        escape(&inv.email),
-        escape(&org.name),
-        escape(&inv.role),
-        escape(&crate::app::time::rfc3339(inv.expires_at))
-    );
-    let error = error
-        .map(|e| format!("<p class=\"flash error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
     let account_exists = state.app.account_exists(&inv.email).await.unwrap_or(false);
-    let action = if account_exists {
-        match session {
-            Some(s) if s.principal.email.eq_ignore_ascii_case(&inv.email) => format!(
-                "<form method=\"post\" action=\"/invite/{}/join\" class=\"stack\">\
-                 <input type=\"hidden\" name=\"_csrf\" value=\"{}\">\
-                 <button type=\"submit\">Join {} as {}</button></form>",
-                escape(token),
-                escape(&s.csrf),
-                escape(&org.name),
-                escape(&inv.role)
-            ),
-            Some(s) => format!(
-                "<p class=\"flash warning\">You are signed in as {}; this invitation is for {}. \
-                 Sign out, then open the link again and sign in as {}.</p>",
-                escape(&s.principal.email),
-                escape(&inv.email),
-                escape(&inv.email)
-            ),
-            None => format!(
-                "<p>You already have an account. <a class=\"button\" href=\"/login?next=/invite/{}\">Sign in to accept</a></p>\
-                 <p class=\"muted\">Or from a terminal: <code>roster login --email {}</code>, then \
-                 <code>roster invitations accept {}</code></p>",
-                escape(token),
-                escape(&inv.email),
-                escape(&state.app.invitation_link(token))
-            ),
+    let (join_csrf, signed_in_as) = match session {
+        Some(s) if account_exists && s.principal.email.eq_ignore_ascii_case(&inv.email) => {
+            (Some(s.csrf.clone()), None)
         }
-    } else {
-        format!(
-            "<form method=\"post\" class=\"stack\"><label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\
-             <label>Choose a password (at least 10 characters)<input name=\"password\" type=\"password\" minlength=\"10\" required autocomplete=\"new-password\"></label>\
-             <button type=\"submit\">Create my account and join {}</button></form>",
-            escape(&org.name)
-        )
+        Some(s) if account_exists => (None, Some(s.principal.email.clone())),
+        _ => (None, None),
     };
-    page("Invitation", &format!("{intro}{error}{action}")).into_response()
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = InvitePage {
+        token: token.to_owned(),
+        link: state.app.invitation_link(token),
+        invitation: Some(Shown {
+            inviter_name: inv.inviter_name,
+            inviter_email: inv.inviter_email,
+            email: inv.email,
+            org_name: org.name,
+            role: inv.role,
+            expires: crate::app::time::rfc3339(inv.expires_at)
+                .replace('T', " ")
+                .chars()
+                .take(16)
+                .collect(),
+        }),
+        error,
+        join_csrf,
+        signed_in_as,
+        account_exists,
+        welcome: None,
+    };
+    standalone(status, &page)
 }
 
 /// Shows the invitation.
@@ -104,42 +116,6 @@ pub async fn show(
     Path(token): Path<String>,
 ) -> Response {
     render(&state, &token, None, session.as_ref()).await
-}
-
-#[derive(Deserialize)]
-pub struct Join {}
-
-/// Accepts as the signed-in account the invitation is for.
-pub async fn join(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    Posted { session, .. }: Posted<Join>,
-) -> Response {
-    let who = Acceptor {
-        principal: Some(session.principal.clone()),
-        name: None,
-        password: None,
-    };
-    match state
-        .app
-        .accept_invitation(&token, who, &session.meta)
-        .await
-    {
-        Ok(done) => redirect_with(
-            &state,
-            &format!("/o/{}/users", done.org_slug),
-            "notice",
-            &format!("You joined {} as {}.", done.org_slug, done.invitation.role),
-        ),
-        Err(e) => {
-            let text = message(&ApiError::from(e));
-            let mut res = render(&state, &token, Some(&text), Some(&session)).await;
-            if res.status() == StatusCode::OK {
-                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            }
-            res
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -161,23 +137,49 @@ pub async fn accept(
         password: Some(form.password),
     };
     match state.app.accept_invitation(&token, who, &meta).await {
-        Ok(done) => page(
-            "Welcome",
-            &format!(
-                "<p>You joined <b>{}</b> as <b>{}</b>.</p><p><a href=\"/login\">Sign in to Roster</a>, or from a terminal: <code>roster login --email {}</code>.</p>",
-                escape(&done.org_slug),
-                escape(&done.invitation.role),
-                escape(&done.invitation.email)
-            ),
-        )
-        .into_response(),
+        Ok(done) => standalone(
+            StatusCode::OK,
+            &InvitePage {
+                welcome: Some(Welcome {
+                    org: done.org_slug,
+                    role: done.invitation.role,
+                    email: done.invitation.email,
+                }),
+                ..Default::default()
+            },
+        ),
         Err(e) => {
-            let text = message(&ApiError::from(e));
-            let mut res = render(&state, &token, Some(&text), None).await;
-            if res.status() == StatusCode::OK {
-                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            }
-            res
+            let text = describe(&ApiError::from(e)).1;
+            render(&state, &token, Some(text), None).await
+        }
+    }
+}
+
+/// Accepts as the signed-in account the invitation is for.
+pub async fn join(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Posted { session, .. }: Posted<NoFields>,
+) -> Response {
+    let who = Acceptor {
+        principal: Some(session.principal.clone()),
+        name: None,
+        password: None,
+    };
+    match state
+        .app
+        .accept_invitation(&token, who, &session.meta)
+        .await
+    {
+        Ok(done) => redirect_with(
+            &state,
+            &format!("/o/{}/users", done.org_slug),
+            "notice",
+            &format!("You joined {} as {}.", done.org_slug, done.invitation.role),
+        ),
+        Err(e) => {
+            let text = describe(&ApiError::from(e)).1;
+            render(&state, &token, Some(text), Some(&session)).await
         }
     }
 }

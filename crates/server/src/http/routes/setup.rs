@@ -4,13 +4,14 @@
 //! programs.
 
 use crate::app::setup::FirstOwner;
+use crate::http::console::frame::{describe, standalone};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Meta};
-use crate::http::pages::{escape, page};
 use crate::http::AppState;
+use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use roster_domain::{DisplayName, Email, OrgName, OrgSlug, Password};
 use roster_proto::{Problem, SetupRequest};
@@ -54,26 +55,34 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
-fn form(token: &str, error: Option<&str>) -> Html<String> {
-    let error = error
-        .map(|e| format!("<p class=\"flash error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    page("Set up Roster", &format!(
-        "<p>Create the first organization and its owner. This link works once.</p>{error}\
-         <form method=\"post\" class=\"stack\" action=\"/setup\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-         <label>Organization slug<input name=\"org_slug\" required pattern=\"[a-z0-9][a-z0-9\\-]*[a-z0-9]\" placeholder=\"acme\"></label>\
-         <label>Organization name<input name=\"org_name\" required placeholder=\"Acme Corp\"></label>\
-         <label>Your name<input name=\"name\" required autocomplete=\"name\"></label>\
-         <label>Your email<input name=\"email\" type=\"email\" required autocomplete=\"email\"></label>\
-         <label>Password (at least 10 characters)<input name=\"password\" type=\"password\" minlength=\"10\" required autocomplete=\"new-password\"></label>\
-         <button type=\"submit\">Create</button></form>",
-        escape(token)
-    ))
+/// The setup form's values, shown again after an error (not the password).
+#[derive(Default)]
+struct Values {
+    org_slug: String,
+    org_name: String,
+    name: String,
+    email: String,
+}
+
+#[derive(Template, Default)]
+#[template(path = "console/setup.html")]
+struct SetupPage {
+    token: String,
+    v: Values,
+    error: Option<String>,
+    /// The owner's email, once done.
+    done: Option<String>,
 }
 
 /// The setup form.
-pub async fn setup_page(Query(q): Query<TokenQuery>) -> Html<String> {
-    form(q.token.as_deref().unwrap_or(""), None)
+pub async fn setup_page(Query(q): Query<TokenQuery>) -> Response {
+    standalone(
+        StatusCode::OK,
+        &SetupPage {
+            token: q.token.unwrap_or_default(),
+            ..Default::default()
+        },
+    )
 }
 
 /// The setup form's submission.
@@ -91,25 +100,26 @@ pub async fn setup_submit(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(_) => page(
-            "Set up Roster",
-            &format!(
-                "<p>Done. Sign in as <b>{}</b> with <code>roster login --email {}</code>.</p>",
-                escape(&req.email),
-                escape(&req.email)
-            ),
-        )
-        .into_response(),
-        Err(e) => {
-            let message = match &e {
-                ApiError::App(app) => app.to_string(),
-                ApiError::Request { detail, .. } => detail.clone(),
-            };
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form(&req.token, Some(&message)),
-            )
-                .into_response()
-        }
+        Ok(_) => standalone(
+            StatusCode::OK,
+            &SetupPage {
+                done: Some(req.email),
+                ..Default::default()
+            },
+        ),
+        Err(e) => standalone(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                error: Some(describe(&e).1),
+                v: Values {
+                    org_slug: req.org_slug,
+                    org_name: req.org_name,
+                    name: req.name,
+                    email: req.email,
+                },
+                token: req.token,
+                done: None,
+            },
+        ),
     }
 }
