@@ -410,6 +410,27 @@ impl App {
         Ok(out)
     }
 
+    /// The names of the roles, built-in and custom, that the caller may
+    /// grant (`policy::may_grant` against what they hold org-wide): what a
+    /// role picker offers. Needs `users:read`; the change itself is checked
+    /// again under the org's lock.
+    pub async fn grantable_roles(&self, access: &OrgAccess) -> Result<Vec<String>> {
+        access.require(ManagementPermission::UsersRead)?;
+        let mut conn = self.store().conn().await?;
+        let custom = roles::list(&mut conn, access.org.id).await?;
+        let all = BuiltinRole::ALL.into_iter().map(BuiltinRole::role).chain(
+            custom.into_iter().filter_map(|row| {
+                let name = RoleName::parse(&row.name).ok()?;
+                let perms = super::orgs::stored_permissions(&row.permissions, &access.catalog);
+                Some(Role::custom(name, perms))
+            }),
+        );
+        Ok(all
+            .filter(|r| policy::may_grant(&access.role, r, &access.catalog).is_ok())
+            .map(|r| r.name().to_string())
+            .collect())
+    }
+
     /// One role. Needs `users:read`.
     pub async fn get_role(&self, access: &OrgAccess, name: &str) -> Result<RoleInfo> {
         access.require(ManagementPermission::UsersRead)?;

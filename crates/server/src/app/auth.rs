@@ -331,10 +331,15 @@ impl App {
 
     /// The signed-in user and their memberships.
     pub async fn me(&self, p: &Principal) -> Result<(users::User, Vec<members::UserMembership>)> {
+        let user = users::get(&mut *self.store().conn().await?, p.user_id).await?;
+        Ok((user, self.memberships(p).await?))
+    }
+
+    /// The signed-in user's memberships, every status (the console's org
+    /// switcher on every page).
+    pub async fn memberships(&self, p: &Principal) -> Result<Vec<members::UserMembership>> {
         let mut conn = self.store().conn().await?;
-        let user = users::get(&mut conn, p.user_id).await?;
-        let memberships = members::of_user(&mut conn, p.user_id).await?;
-        Ok((user, memberships))
+        Ok(members::of_user(&mut conn, p.user_id).await?)
     }
 
     pub async fn sessions(&self, p: &Principal) -> Result<Vec<sessions::SessionInfo>> {

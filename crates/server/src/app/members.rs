@@ -56,6 +56,19 @@ pub struct MemberUpdate {
     pub identity_provider: Option<String>,
 }
 
+impl MemberUpdate {
+    /// Whether the update changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.role.is_none()
+            && self.team.is_none()
+            && self.groups.is_none()
+            && self.status.is_none()
+            && self.mfa_required.is_none()
+            && self.identity_provider.is_none()
+    }
+}
+
 fn target(user_id: i64) -> String {
     format!("user:{user_id}")
 }

@@ -183,6 +183,18 @@ pub struct OrgUpdate {
     pub default_role: Option<String>,
 }
 
+impl OrgUpdate {
+    /// Whether the update changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.allowed_domains.is_none()
+            && self.self_registration.is_none()
+            && self.invitation_ttl_seconds.is_none()
+            && self.mfa_policy.is_none()
+            && self.default_role.is_none()
+    }
+}
+
 fn parse_domain(raw: &str) -> Result<String> {
     let d = raw.trim().trim_start_matches('@').to_lowercase();
     // A domain is valid when `x@domain` is a valid email.

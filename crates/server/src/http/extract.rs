@@ -63,6 +63,26 @@ fn token(parts: &Parts) -> Option<String> {
     cookie_value(&parts.headers, SESSION_COOKIE)
 }
 
+/// Splits a comma-, semicolon- or newline-separated list (of emails, of
+/// groups), trimmed, blanks dropped: how the API's `emails` string and the
+/// console's list fields are read.
+pub fn split_list(raw: &str) -> Vec<String> {
+    raw.split([',', ';', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Splits a list of words separated by whitespace or commas (permissions,
+/// actions).
+pub fn split_words(raw: &str) -> Vec<String> {
+    raw.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The value of the cookie `name`, if the request carries it.
 pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers

@@ -3,24 +3,20 @@
 //! review requests.
 
 use super::frame::{
-    back, describe, given, list, ok, redirect_with, Frame, NoFields, PageResult, Path, Posted,
-    Session,
+    back, describe, given, list, ok, redirect_with, when_ms, Frame, NoFields, PageResult, Path,
+    Posted, Precision, Session,
 };
-use super::members::grantable_roles;
 use crate::app::access::{NewResource, ResourceUpdate, ReviewPolicy, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
 use crate::app::requests::NewRequest;
-use crate::app::time::{now_ms, rfc3339};
+use crate::app::time::now_ms;
 use crate::http::error::ApiError;
+use crate::http::extract::split_words;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
-
-fn day(ms: i64) -> String {
-    rfc3339(ms).get(..10).unwrap_or("").to_owned()
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct WhyQuery {
@@ -73,7 +69,7 @@ pub async fn overview(
         let q = CheckQuery {
             user: why.user.trim().to_owned(),
             action: why.action.trim().to_owned(),
-            resource: given(&Some(why.resource.clone())),
+            resource: given(Some(&why.resource)),
         };
         match state.app.check(&s.principal, &access.org.slug, &q).await {
             Ok(a) => (Some(a), None),
@@ -96,7 +92,7 @@ pub async fn overview(
             resource: r
                 .resource
                 .unwrap_or_else(|| "the whole organization".to_owned()),
-            since: day(r.created_at),
+            since: when_ms(r.created_at, Precision::Day),
         })
         .collect();
     let resources = state
@@ -122,7 +118,7 @@ pub async fn overview(
         .collect();
     let f = Frame::org(&state, &s, &access, &headers, "access", "Access").await?;
     let roles = if f.can.manage_access {
-        grantable_roles(&state, &access).await?
+        state.app.grantable_roles(&access).await?
     } else {
         Vec::new()
     };
@@ -156,7 +152,7 @@ pub async fn grant(
         "user" => SubjectRef::User(form.subject.trim().to_owned()),
         _ => SubjectRef::Group(form.subject.trim().to_owned()),
     };
-    let resource = given(&form.resource);
+    let resource = given(form.resource.as_deref());
     let outcome = state
         .app
         .grant_rule(&access, subject, &form.role, resource.as_deref(), &s.meta)
@@ -187,6 +183,15 @@ pub async fn revoke(
     ))
 }
 
+/// A review policy from the form's fields: none when no action is named.
+fn review_policy(actions: &str, approvals: Option<i64>) -> Option<ReviewPolicy> {
+    let actions = split_words(actions);
+    (!actions.is_empty()).then(|| ReviewPolicy {
+        actions,
+        approvals: approvals.unwrap_or(1),
+    })
+}
+
 #[derive(Deserialize)]
 pub struct ResourceForm {
     key: String,
@@ -206,20 +211,9 @@ pub async fn create_resource(
     let access = state.app.org_access(&s.principal, &org).await?;
     let new = NewResource {
         key: form.key.trim().to_owned(),
-        parent: given(&form.parent),
+        parent: given(form.parent.as_deref()),
         groups: list(&form.groups),
-        review: {
-            let actions: Vec<String> = form
-                .review_actions
-                .split([' ', ','])
-                .filter(|a| !a.is_empty())
-                .map(str::to_owned)
-                .collect();
-            (!actions.is_empty()).then(|| ReviewPolicy {
-                actions,
-                approvals: form.approvals.unwrap_or(1),
-            })
-        },
+        review: review_policy(&form.review_actions, form.approvals),
     };
     let outcome = state
         .app
@@ -320,32 +314,18 @@ pub async fn update_resource(
     let access = state.app.org_access(&s.principal, &org).await?;
     let r = state.app.get_resource(&access, form.key.trim()).await?;
     let key = r.key();
-    let parent = given(&Some(form.parent.clone()));
+    let parent = given(Some(&form.parent));
     let groups = list(&form.groups);
-    let actions: Vec<String> = form
-        .review_actions
-        .split([' ', ','])
-        .filter(|a| !a.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let approvals = form.approvals.unwrap_or(1);
-    let old_actions: Vec<String> = r
-        .row
-        .review_actions
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let review = review_policy(&form.review_actions, form.approvals);
+    let old_actions = split_words(&r.row.review_actions);
+    let review_changed = match &review {
+        None => !old_actions.is_empty(),
+        Some(p) => p.actions != old_actions || p.approvals != r.row.review_approvals,
+    };
     let update = ResourceUpdate {
         parent: (parent != r.row.parent).then_some(parent),
         groups: (groups != r.groups).then_some(groups),
-        review: (actions != old_actions
-            || (!actions.is_empty() && approvals != r.row.review_approvals))
-            .then(|| {
-                (!actions.is_empty()).then(|| ReviewPolicy {
-                    actions: actions.clone(),
-                    approvals,
-                })
-            }),
+        review: review_changed.then_some(review),
     };
     match state
         .app
@@ -367,7 +347,7 @@ pub async fn update_resource(
                 parent: form.parent,
                 groups: form.groups,
                 review_actions: form.review_actions,
-                approvals,
+                approvals: form.approvals.unwrap_or(1),
                 error: Some(text),
             };
             Ok(super::frame::show(status, &page, &page.f))
@@ -461,7 +441,7 @@ pub async fn requests(
                 } else {
                     r.status
                 },
-                asked: day(r.created_at),
+                asked: when_ms(r.created_at, Precision::Day),
             })
             .collect(),
     };

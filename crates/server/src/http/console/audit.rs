@@ -1,7 +1,7 @@
 //! The audit log: filters by actor, action, target and time, pages, and
 //! downloads as CSV or JSON Lines (the API's export, with the same filters).
 
-use super::frame::{describe, show, Frame, PageResult, Path, Session};
+use super::frame::{describe, show, when, with_query, Frame, PageResult, Path, Precision, Session};
 use crate::app::AuditQuery;
 use crate::http::error::ApiError;
 use crate::http::{pagination, views, AppState};
@@ -63,48 +63,35 @@ impl AuditForm {
         }
     }
 
-    /// The filters as query pairs, blank ones left out.
-    fn pairs(&self) -> Vec<(&'static str, String)> {
-        let q = self.query();
-        [
-            ("actor", q.actor),
-            ("action", q.action),
-            ("target", q.target),
-            ("since", q.since),
-            ("until", q.until),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
-    }
-
+    /// This page of the log at `cursor`, with the filters as typed.
     fn page_url(&self, slug: &str, cursor: Option<&str>) -> String {
-        let mut pairs: Vec<(&str, String)> = [
-            ("actor", self.actor.trim()),
-            ("action", self.action.trim()),
-            ("target", self.target.trim()),
-            ("since", self.since.trim()),
-            ("until", self.until.trim()),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.to_owned()))
-        .collect();
-        if let Some(c) = cursor {
-            pairs.push(("cursor", c.to_owned()));
-        }
-        format!(
-            "/o/{slug}/audit?{}",
-            serde_html_form::to_string(&pairs).unwrap_or_default()
+        with_query(
+            &format!("/o/{slug}/audit"),
+            &[
+                ("actor", &self.actor),
+                ("action", &self.action),
+                ("target", &self.target),
+                ("since", &self.since),
+                ("until", &self.until),
+                ("cursor", cursor.unwrap_or("")),
+            ],
         )
     }
 
+    /// The API's export of the same filters.
     fn export_url(&self, slug: &str, format: &str) -> String {
-        let mut pairs = vec![("format", format.to_owned())];
-        pairs.extend(self.pairs());
-        format!(
-            "/api/v1/orgs/{slug}/audit/export?{}",
-            serde_html_form::to_string(&pairs).unwrap_or_default()
+        let q = self.query();
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        with_query(
+            &format!("/api/v1/orgs/{slug}/audit/export"),
+            &[
+                ("format", format),
+                ("actor", &v(&q.actor)),
+                ("action", &v(&q.action)),
+                ("target", &v(&q.target)),
+                ("since", &v(&q.since)),
+                ("until", &v(&q.until)),
+            ],
         )
     }
 }
@@ -182,7 +169,7 @@ pub async fn list(
             .iter()
             .map(views::audit_event)
             .map(|e| EventLine {
-                at: e.at.replace('T', " ").get(..19).unwrap_or(&e.at).to_owned(),
+                at: when(&e.at, Precision::Second),
                 actor: if e.actor.email.is_empty() {
                     "Roster".to_owned()
                 } else {

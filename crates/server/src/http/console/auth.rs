@@ -26,7 +26,7 @@ struct LoginPage {
 
 /// `/`: the first org's team list, or the sign-in page.
 pub async fn home(State(state): State<AppState>, s: Session) -> PageResult {
-    let (_, memberships) = state.app.me(&s.principal).await?;
+    let memberships = state.app.memberships(&s.principal).await?;
     let active = memberships.iter().filter(|m| m.status == "active");
     // A shared org first; the personal org when there is no other.
     let first = active

@@ -7,6 +7,7 @@
 
 use crate::app::{AppError, Channel, OrgAccess, Principal, RequestMeta};
 use crate::http::error::{app_problem, ApiError};
+pub use crate::http::extract::split_list as list;
 use crate::http::extract::{cookie_value, Meta, SESSION_COOKIE};
 use crate::http::AppState;
 use askama::Template;
@@ -419,7 +420,7 @@ impl Frame {
         section: &'static str,
         title: &str,
     ) -> Result<Frame, Failure> {
-        let (_, memberships) = state.app.me(&s.principal).await?;
+        let memberships = state.app.memberships(&s.principal).await?;
         Ok(Frame {
             title: title.to_owned(),
             section,
@@ -565,12 +566,6 @@ impl From<AppError> for Failure {
     }
 }
 
-impl From<roster_domain::DomainError> for Failure {
-    fn from(e: roster_domain::DomainError) -> Self {
-        Failure::from(AppError::from(e))
-    }
-}
-
 /// The result of a console handler.
 pub type PageResult = Result<Response, Failure>;
 
@@ -589,19 +584,44 @@ pub fn local_path(next: Option<&str>) -> String {
     }
 }
 
-/// Splits a comma-, semicolon- or newline-separated list, dropping blanks.
-pub fn list(raw: &str) -> Vec<String> {
-    raw.split([',', ';', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// How much of a time the console shows (always UTC).
+#[derive(Debug, Clone, Copy)]
+pub enum Precision {
+    Day = 10,
+    Minute = 16,
+    Second = 19,
+}
+
+/// An RFC 3339 time as the console shows it: `2026-12-01`,
+/// `2026-12-01 18:05` or `2026-12-01 18:05:07`.
+pub fn when(rfc: &str, precision: Precision) -> String {
+    rfc.replace('T', " ")
+        .chars()
+        .take(precision as usize)
         .collect()
 }
 
+/// A Unix-millisecond time as the console shows it.
+pub fn when_ms(ms: i64, precision: Precision) -> String {
+    when(&crate::app::time::rfc3339(ms), precision)
+}
+
+/// `path` with the non-blank `pairs` as its query string.
+pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let kept: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (*k, v.trim()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    match serde_html_form::to_string(&kept) {
+        Ok(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_owned(),
+    }
+}
+
 /// A form field that may be blank: `None` when blank.
-pub fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
+pub fn given(v: Option<&str>) -> Option<String> {
+    v.map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
 }
@@ -652,10 +672,25 @@ mod tests {
     }
 
     #[test]
-    fn lists_split_on_commas_semicolons_and_lines() {
+    fn query_strings_leave_blank_fields_out() {
         assert_eq!(
-            list(" a@x.io, b@x.io;\nc@x.io ,, "),
-            ["a@x.io", "b@x.io", "c@x.io"]
+            with_query("/o/a/users", &[("role", " "), ("team", "")]),
+            "/o/a/users"
         );
+        assert_eq!(
+            with_query(
+                "/o/a/users",
+                &[("role", "admin"), ("team", ""), ("name", "a b&c")]
+            ),
+            "/o/a/users?role=admin&name=a+b%26c"
+        );
+    }
+
+    #[test]
+    fn times_are_cut_to_what_a_page_shows() {
+        let t = "2026-12-01T18:05:07.123Z";
+        assert_eq!(when(t, Precision::Day), "2026-12-01");
+        assert_eq!(when(t, Precision::Minute), "2026-12-01 18:05");
+        assert_eq!(when(t, Precision::Second), "2026-12-01 18:05:07");
     }
 }

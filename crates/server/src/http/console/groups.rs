@@ -1,8 +1,9 @@
 //! Groups: list, create, rename, delete, and members in and out.
 
-use super::frame::{back, ok, redirect_with, Frame, NoFields, PageResult, Path, Posted, Session};
+use super::frame::{
+    back, ok, redirect_with, when_ms, Frame, NoFields, PageResult, Path, Posted, Precision, Session,
+};
 use super::members::ConfirmPage;
-use crate::app::time::rfc3339;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -39,7 +40,7 @@ pub async fn list(
             .map(|g| GroupRow {
                 name: g.name,
                 members: g.members,
-                created: rfc3339(g.created_at).get(..10).unwrap_or("").to_owned(),
+                created: when_ms(g.created_at, Precision::Day),
             })
             .collect(),
     };
@@ -105,11 +106,7 @@ pub async fn show(
             .filter(|m| !members.iter().any(|x| x.user_id == m.user_id))
             .map(|m| Candidate {
                 id: m.user_id,
-                label: if m.name.is_empty() {
-                    m.email
-                } else {
-                    format!("{} ({})", m.name, m.email)
-                },
+                label: super::members::display(&m),
             })
             .collect()
     } else {

@@ -3,12 +3,10 @@
 //! their links, and the pending list with resend and delete.
 
 use super::frame::{
-    back, describe, list as split_list, ok, show, Frame, NoFields, PageResult, Path, Posted,
-    Session,
+    back, describe, list as split_list, ok, show, when_ms, Frame, NoFields, PageResult, Path,
+    Posted, Precision, Session,
 };
-use super::members::grantable_roles;
 use crate::app::invitations::{InviteOutcome, InviteRequest};
-use crate::app::time::rfc3339;
 use crate::http::error::{app_problem, ApiError};
 use crate::http::AppState;
 use askama::Template;
@@ -34,16 +32,6 @@ struct ListPage {
     default_role: String,
 }
 
-fn minutes(ms: i64) -> String {
-    rfc3339(ms)
-        .replace('T', " ")
-        .trim_end_matches('Z')
-        .get(..16)
-        .unwrap_or("")
-        .to_owned()
-        + " UTC"
-}
-
 pub async fn list(
     State(state): State<AppState>,
     s: Session,
@@ -61,7 +49,7 @@ pub async fn list(
         .await?;
     let f = Frame::org(&state, &s, &access, &headers, "invitations", "Invitations").await?;
     let roles = if f.can.invite {
-        grantable_roles(&state, &access).await?
+        state.app.grantable_roles(&access).await?
     } else {
         Vec::new()
     };
@@ -77,7 +65,7 @@ pub async fn list(
                 } else {
                     i.inviter_name.clone()
                 },
-                expires: minutes(i.expires_at),
+                expires: when_ms(i.expires_at, Precision::Minute) + " UTC",
             })
             .collect(),
         roles,
@@ -168,7 +156,7 @@ pub async fn rows(
             .is_empty()
             .then(|| "Add at least one address.".to_owned()),
         rows,
-        roles: grantable_roles(&state, &access).await?,
+        roles: state.app.grantable_roles(&access).await?,
         default_role: form.default_role,
         f,
     };
@@ -228,7 +216,7 @@ pub async fn send(
             let page = RowsPage {
                 error: Some(text),
                 rows,
-                roles: grantable_roles(&state, &access).await.unwrap_or_default(),
+                roles: state.app.grantable_roles(&access).await.unwrap_or_default(),
                 default_role: access.org.settings.default_role.clone(),
                 f,
             };

@@ -2,8 +2,8 @@
 //! role, removing, leaving the org, and approving sign-ups.
 
 use super::frame::{
-    back, describe, given, ok, redirect_with, show, status_of, Frame, NoFields, PageResult, Path,
-    Posted, Session,
+    back, describe, given, ok, redirect_with, show, status_of, when, with_query, Frame, NoFields,
+    PageResult, Path, Posted, Precision, Session,
 };
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::OrgAccess;
@@ -13,43 +13,22 @@ use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use roster_domain::policy::may_grant;
-use roster_domain::{
-    BuiltinRole, DisplayName, Email, GroupName, IdentityProvider, Role, RoleName, RolePermissions,
-    Team,
-};
+use roster_domain::{DisplayName, Email, GroupName, IdentityProvider, Team};
 use roster_proto::MemberView;
 use roster_store::members::{Member, MemberFilter};
 use serde::{Deserialize, Serialize};
 
-/// Every role of the org, built-in first.
-pub(crate) async fn all_roles(state: &AppState, access: &OrgAccess) -> Result<Vec<Role>, ApiError> {
-    let mut out: Vec<Role> = BuiltinRole::ALL
-        .into_iter()
-        .map(BuiltinRole::role)
-        .collect();
-    for info in state.app.list_roles(access).await? {
-        if info.builtin {
-            continue;
-        }
-        if let Ok(name) = RoleName::parse(&info.name) {
-            let perms = RolePermissions::parse(&info.permissions, &access.catalog)?;
-            out.push(Role::custom(name, perms));
-        }
-    }
-    Ok(out)
-}
-
-/// The roles the signed-in member may give, by name.
-pub(crate) async fn grantable_roles(
+/// The names of every role of the org, built-in first.
+pub(crate) async fn role_names(
     state: &AppState,
     access: &OrgAccess,
 ) -> Result<Vec<String>, ApiError> {
-    Ok(all_roles(state, access)
+    Ok(state
+        .app
+        .list_roles(access)
         .await?
-        .iter()
-        .filter(|r| may_grant(&access.role, r, &access.catalog).is_ok())
-        .map(|r| r.name().to_string())
+        .into_iter()
+        .map(|r| r.name)
         .collect())
 }
 
@@ -61,11 +40,6 @@ async fn group_names(state: &AppState, access: &OrgAccess) -> Result<Vec<String>
         .into_iter()
         .map(|g| g.name)
         .collect())
-}
-
-/// `2026-12-01T17:58:07Z` as `2026-12-01`.
-fn day(rfc: &str) -> String {
-    rfc.get(..10).unwrap_or(rfc).to_owned()
 }
 
 /// A row of the team list as shown.
@@ -96,11 +70,11 @@ impl Row {
             team: m.team.clone(),
             groups: m.groups.clone(),
             status: m.status.clone(),
-            joined: day(&m.joined_at),
+            joined: when(&m.joined_at, Precision::Day),
             last_active: m
                 .last_active_at
                 .as_deref()
-                .map(|t| t.replace('T', " ").get(..16).unwrap_or(t).to_owned() + " UTC")
+                .map(|t| when(t, Precision::Minute) + " UTC")
                 .unwrap_or_else(|| "never".to_owned()),
         }
     }
@@ -141,24 +115,18 @@ impl UsersQuery {
 
     /// The URL of this filter at `cursor`, with blank filters left out.
     fn url(&self, slug: &str, cursor: Option<&str>) -> String {
-        let pairs: Vec<(&str, &str)> = [
-            ("name", self.name.as_str()),
-            ("email", &self.email),
-            ("role", &self.role),
-            ("status", &self.status),
-            ("team", &self.team),
-            ("group", &self.group),
-            ("cursor", cursor.unwrap_or("")),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .collect();
-        let q = serde_html_form::to_string(&pairs).unwrap_or_default();
-        if q.is_empty() {
-            format!("/o/{slug}/users")
-        } else {
-            format!("/o/{slug}/users?{q}")
-        }
+        with_query(
+            &format!("/o/{slug}/users"),
+            &[
+                ("name", &self.name),
+                ("email", &self.email),
+                ("role", &self.role),
+                ("status", &self.status),
+                ("team", &self.team),
+                ("group", &self.group),
+                ("cursor", cursor.unwrap_or("")),
+            ],
+        )
     }
 
     fn api(&self) -> UserListQuery {
@@ -172,7 +140,7 @@ impl UsersQuery {
             group: v(&self.group),
             identity_provider: None,
             limit: Some(50),
-            cursor: given(&Some(self.cursor.clone())),
+            cursor: given(Some(&self.cursor)),
         }
     }
 }
@@ -201,11 +169,7 @@ pub async fn list(
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let f = Frame::org(&state, &s, &access, &headers, "users", "Users").await?;
-    let roles = all_roles(&state, &access)
-        .await?
-        .iter()
-        .map(|r| r.name().to_string())
-        .collect();
+    let roles = role_names(&state, &access).await?;
     let groups = group_names(&state, &access).await?;
     let (status, rows, warnings, error, next) = match team_page(&state, &access, &q.api()).await {
         Ok(p) => (
@@ -300,13 +264,9 @@ async fn user_form(
     checked: &[String],
     error: Option<(StatusCode, String)>,
 ) -> PageResult {
-    let title = match member {
-        Some(m) if !m.name.is_empty() => m.name.clone(),
-        Some(m) => m.email.clone(),
-        None => "Add user".to_owned(),
-    };
+    let title = member.map_or("Add user", short_name).to_owned();
     let f = Frame::org(state, s, access, headers, "users", &title).await?;
-    let roles = grantable_roles(state, access).await?;
+    let roles = state.app.grantable_roles(access).await?;
     let groups = group_names(state, access)
         .await?
         .into_iter()
@@ -391,14 +351,14 @@ struct CreatedPage {
 fn new_member(form: &UserForm) -> Result<NewMember, ApiError> {
     Ok(NewMember {
         email: Email::parse(&text(&form.email))?,
-        name: given(&form.name)
+        name: given(form.name.as_deref())
             .as_deref()
             .map(DisplayName::parse)
             .transpose()?,
-        role: given(&form.role),
+        role: given(form.role.as_deref()),
         team: Team::parse(&text(&form.team))?,
         groups: GroupName::parse_list(form.groups.iter().map(String::as_str))?,
-        identity_provider: match given(&form.identity_provider) {
+        identity_provider: match given(form.identity_provider.as_deref()) {
             Some(i) => IdentityProvider::parse(&i)?,
             None => IdentityProvider::password(),
         },
@@ -428,11 +388,7 @@ pub async fn create(
             let m = &created.member;
             let page = CreatedPage {
                 f,
-                name: if m.name.is_empty() {
-                    m.email.clone()
-                } else {
-                    m.name.clone()
-                },
+                name: short_name(m).to_owned(),
                 email: m.email.clone(),
                 role: m.role.clone(),
                 temporary_password: created.temporary_password,
@@ -504,17 +460,6 @@ fn changes(m: &Member, form: &UserForm) -> MemberUpdate {
     }
 }
 
-/// Whether a save changes nothing (and so writes nothing).
-fn unchanged(u: &MemberUpdate) -> bool {
-    u.name.is_none()
-        && u.role.is_none()
-        && u.team.is_none()
-        && u.groups.is_none()
-        && u.status.is_none()
-        && u.mfa_required.is_none()
-        && u.identity_provider.is_none()
-}
-
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -524,7 +469,7 @@ pub async fn update(
     let access = state.app.org_access(&s.principal, &org).await?;
     let m = state.app.get_member(&access, id).await?;
     let update = changes(&m, &form);
-    if unchanged(&update) {
+    if update.is_empty() {
         return Ok(redirect_with(
             &state,
             &format!("/o/{}/users", access.org.slug),
@@ -534,11 +479,7 @@ pub async fn update(
     }
     match state.app.update_member(&access, id, update, &s.meta).await {
         Ok(saved) => {
-            let who = if saved.name.is_empty() {
-                saved.email
-            } else {
-                saved.name
-            };
+            let who = short_name(&saved);
             Ok(redirect_with(
                 &state,
                 &format!("/o/{}/users", access.org.slug),
@@ -576,7 +517,17 @@ pub(crate) struct ConfirmPage {
     pub cancel: String,
 }
 
-fn display(m: &Member) -> String {
+/// A member's name, or their email when they have none.
+fn short_name(m: &Member) -> &str {
+    if m.name.is_empty() {
+        &m.email
+    } else {
+        &m.name
+    }
+}
+
+/// A member as a sentence names them: `Name (email)`, or the email.
+pub(crate) fn display(m: &Member) -> String {
     if m.name.is_empty() {
         m.email.clone()
     } else {
@@ -594,7 +545,7 @@ pub async fn remove_confirm(
     let m = state.app.get_member(&access, id).await?;
     let f = Frame::org(&state, &s, &access, &headers, "users", "Remove member").await?;
     let page = ConfirmPage {
-        heading: format!("Remove {}?", if m.name.is_empty() { &m.email } else { &m.name }),
+        heading: format!("Remove {}?", short_name(&m)),
         text: format!(
             "{} loses access to {} at once. Their account, their personal organization and the audit log stay; they are told by email.",
             display(&m),
@@ -696,7 +647,7 @@ pub async fn approvals(
             .iter()
             .map(|m| Row::of(&crate::http::views::member(m)))
             .collect(),
-        roles: grantable_roles(&state, &access).await?,
+        roles: state.app.grantable_roles(&access).await?,
         default_role: access.org.settings.default_role.clone(),
     };
     Ok(ok(&page, &page.f))
@@ -713,7 +664,7 @@ pub async fn approve(
     Posted { session: s, form }: Posted<ApproveForm>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
-    let role = given(&form.role);
+    let role = given(form.role.as_deref());
     let outcome = state
         .app
         .approve_member(&access, id, role.as_deref(), &s.meta)

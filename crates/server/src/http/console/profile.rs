@@ -1,10 +1,9 @@
 //! The signed-in user's profile: password and sessions.
 
 use super::frame::{
-    back, describe, redirect_with, show, status_of, Frame, NoFields, PageResult, Path, Posted,
-    Session,
+    back, describe, redirect_with, show, status_of, when_ms, Frame, NoFields, PageResult, Path,
+    Posted, Precision, Session,
 };
-use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use askama::Template;
@@ -29,14 +28,6 @@ struct ProfilePage {
     error: Option<String>,
 }
 
-fn minutes(ms: i64) -> String {
-    rfc3339(ms)
-        .replace('T', " ")
-        .get(..16)
-        .unwrap_or("")
-        .to_owned()
-}
-
 async fn page(
     state: &AppState,
     s: &Session,
@@ -52,8 +43,8 @@ async fn page(
         .map(|x| SessionLine {
             current: x.id == s.principal.session_id,
             id: x.id,
-            created: minutes(x.created_at),
-            last_seen: minutes(x.last_seen_at),
+            created: when_ms(x.created_at, Precision::Minute),
+            last_seen: when_ms(x.last_seen_at, Precision::Minute),
             client_addr: x.client_addr,
             user_agent: x.user_agent,
         })

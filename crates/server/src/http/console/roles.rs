@@ -117,13 +117,7 @@ pub struct RoleForm {
 impl RoleForm {
     fn all_permissions(&self) -> Vec<String> {
         let mut out = self.permissions.clone();
-        out.extend(
-            self.platform
-                .split([' ', ',', '\n'])
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned),
-        );
+        out.extend(crate::http::extract::split_words(&self.platform));
         out
     }
 
@@ -285,7 +279,7 @@ pub async fn delete(
     Posted { session: s, form }: Posted<DeleteForm>,
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
-    let replacement = super::frame::given(&form.replacement);
+    let replacement = super::frame::given(form.replacement.as_deref());
     match state
         .app
         .delete_role(&access, &name, replacement.as_deref(), &s.meta)

@@ -2,13 +2,12 @@
 //! (`users:manage`), and the Slack connection (`integrations:manage`).
 
 use super::frame::{
-    back, describe, list, redirect_with, show, status_of, Frame, NoFields, PageResult, Path,
-    Posted, Session,
+    back, describe, list, redirect_with, show, status_of, when_ms, Frame, NoFields, PageResult,
+    Path, Posted, Precision, Session,
 };
-use super::members::all_roles;
+use super::members::role_names;
 use crate::app::orgs::OrgUpdate;
 use crate::app::slack::SlackSettings;
-use crate::app::time::rfc3339;
 use crate::app::{AppError, OrgAccess};
 use crate::http::error::ApiError;
 use crate::http::AppState;
@@ -63,7 +62,7 @@ async fn page(
         Ok(c) => Some(SlackLine {
             team_id: c.team_id,
             channel: c.channel,
-            since: rfc3339(c.created_at).get(..10).unwrap_or("").to_owned(),
+            since: when_ms(c.created_at, Precision::Day),
         }),
         Err(_) => None,
     };
@@ -76,11 +75,11 @@ async fn page(
         invitation_hours: (o.settings.invitation_ttl_seconds / HOUR).max(1),
         default_role: o.settings.default_role.clone(),
     };
-    let roles = all_roles(state, access)
+    // The default role for newcomers is never the owner role.
+    let roles = role_names(state, access)
         .await?
-        .iter()
-        .filter(|r| !r.is_owner())
-        .map(|r| r.name().to_string())
+        .into_iter()
+        .filter(|r| r != roster_domain::BuiltinRole::Owner.name())
         .collect();
     let (status, error) = status_of(error);
     let page = SettingsPage {
@@ -161,17 +160,6 @@ fn changes(access: &OrgAccess, form: &SettingsForm) -> Result<OrgUpdate, ApiErro
     Ok(u)
 }
 
-/// Whether a save changes nothing (and so writes nothing, not even an
-/// audit event).
-fn unchanged(u: &OrgUpdate) -> bool {
-    u.name.is_none()
-        && u.allowed_domains.is_none()
-        && u.self_registration.is_none()
-        && u.invitation_ttl_seconds.is_none()
-        && u.mfa_policy.is_none()
-        && u.default_role.is_none()
-}
-
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -180,7 +168,7 @@ pub async fn update(
 ) -> PageResult {
     let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = match changes(&access, &form) {
-        Ok(u) if unchanged(&u) => Ok("Nothing changed."),
+        Ok(u) if u.is_empty() => Ok("Nothing changed."),
         Ok(u) => state
             .app
             .update_org(&access, u, &s.meta)
@@ -218,7 +206,7 @@ pub async fn connect_slack(
         signing_secret: form.signing_secret,
         bot_token: form.bot_token,
         channel: form.channel,
-        api_base_url: super::frame::given(&form.api_base_url),
+        api_base_url: super::frame::given(form.api_base_url.as_deref()),
     };
     let outcome = state
         .app

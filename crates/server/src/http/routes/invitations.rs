@@ -59,11 +59,10 @@ async fn create_invitations(
         .collect();
     if let Some(list) = &req.emails {
         items.extend(
-            list.split([',', ';', '\n'])
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .map(|e| InviteRequest {
-                    email: e.to_owned(),
+            crate::http::extract::split_list(list)
+                .into_iter()
+                .map(|email| InviteRequest {
+                    email,
                     role: req.role.clone(),
                     team: req.team.clone(),
                     groups: req.groups.clone(),

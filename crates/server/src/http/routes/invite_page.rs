@@ -7,7 +7,8 @@
 use crate::app::invitations::Acceptor;
 use crate::app::AppError;
 use crate::http::console::frame::{
-    describe, redirect_with, standalone, MaybeSession, NoFields, Path, Posted, Session,
+    describe, redirect_with, standalone, when_ms, MaybeSession, NoFields, Path, Posted, Precision,
+    Session,
 };
 use crate::http::error::ApiError;
 use crate::http::extract::Meta;
@@ -94,11 +95,7 @@ async fn render(
             email: inv.email,
             org_name: org.name,
             role: inv.role,
-            expires: crate::app::time::rfc3339(inv.expires_at)
-                .replace('T', " ")
-                .chars()
-                .take(16)
-                .collect(),
+            expires: when_ms(inv.expires_at, Precision::Minute),
         }),
         error,
         join_csrf,
