@@ -8,13 +8,12 @@ use super::frame::{
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::OrgAccess;
 use crate::http::error::ApiError;
-use crate::http::routes::users::{team_page, UserListQuery};
+use crate::http::routes::users::{self, team_page, UserListQuery};
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use roster_domain::{DisplayName, Email, GroupName, IdentityProvider, Team};
-use roster_proto::MemberView;
+use roster_proto::{CreateMemberRequest, MemberView};
 use roster_store::members::{Member, MemberFilter};
 use serde::{Deserialize, Serialize};
 
@@ -348,20 +347,15 @@ struct CreatedPage {
     account_created: bool,
 }
 
+/// The add form as the API's request: blank fields are left out.
 fn new_member(form: &UserForm) -> Result<NewMember, ApiError> {
-    Ok(NewMember {
-        email: Email::parse(&text(&form.email))?,
-        name: given(form.name.as_deref())
-            .as_deref()
-            .map(DisplayName::parse)
-            .transpose()?,
+    users::new_member(CreateMemberRequest {
+        email: text(&form.email),
+        name: given(form.name.as_deref()),
         role: given(form.role.as_deref()),
-        team: Team::parse(&text(&form.team))?,
-        groups: GroupName::parse_list(form.groups.iter().map(String::as_str))?,
-        identity_provider: match given(form.identity_provider.as_deref()) {
-            Some(i) => IdentityProvider::parse(&i)?,
-            None => IdentityProvider::password(),
-        },
+        team: given(form.team.as_deref()),
+        groups: form.groups.clone(),
+        identity_provider: given(form.identity_provider.as_deref()),
         mfa_required: form.mfa_required.is_some(),
         send_welcome: form.send_welcome.is_some(),
     })

@@ -203,7 +203,23 @@ async fn create_user(
     ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<CreateMemberRequest>,
 ) -> Result<(StatusCode, Json<CreateMemberResponse>), ApiError> {
-    let new = NewMember {
+    let new = new_member(req)?;
+    let access = state.app.org_access(&p, &org).await?;
+    let created = state.app.create_member(&access, new, &meta).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateMemberResponse {
+            user: views::member(&created.member),
+            temporary_password: created.temporary_password,
+            account_created: created.account_created,
+        }),
+    ))
+}
+
+/// A person to add, parsed from the request (the API's body, or the
+/// console's form turned into one).
+pub(crate) fn new_member(req: CreateMemberRequest) -> Result<NewMember, ApiError> {
+    Ok(NewMember {
         email: Email::parse(&req.email)?,
         name: req.name.as_deref().map(DisplayName::parse).transpose()?,
         role: req.role,
@@ -215,17 +231,7 @@ async fn create_user(
         },
         mfa_required: req.mfa_required,
         send_welcome: req.send_welcome,
-    };
-    let access = state.app.org_access(&p, &org).await?;
-    let created = state.app.create_member(&access, new, &meta).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateMemberResponse {
-            user: views::member(&created.member),
-            temporary_password: created.temporary_password,
-            account_created: created.account_created,
-        }),
-    ))
+    })
 }
 
 /// One member. Needs `users:read`.
