@@ -16,6 +16,7 @@
 //! `ROSTER_BENCH_POSTGRES_URL` overrides the PostgreSQL server's admin URL
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
+use roster_domain::OrgId;
 use anyhow::{bail, Context};
 use roster_store::members::{self, MemberFilter};
 use roster_store::{Engine, Store, StoreOptions};
@@ -663,13 +664,13 @@ async fn measure(
     };
     for &org in orgs {
         let t = Instant::now();
-        let page = members::list(conn, org, f, None, LIMIT).await?;
+        let page = members::list(conn, OrgId::new(org), f, None, LIMIT).await?;
         m.first.push(t.elapsed());
         m.rows += page.len().min(PAGE);
         if page.len() > PAGE {
-            let after = page[PAGE - 1].membership_id;
+            let after = page[PAGE - 1].membership_id.get();
             let t = Instant::now();
-            let page2 = members::list(conn, org, f, Some(after), LIMIT).await?;
+            let page2 = members::list(conn, OrgId::new(org), f, Some(after), LIMIT).await?;
             m.second.push(t.elapsed());
             m.rows += page2.len().min(PAGE);
         }
@@ -687,10 +688,10 @@ async fn mirror_matches_the_store(
     org: i64,
     f: &MemberFilter,
 ) -> anyhow::Result<()> {
-    let from_store: Vec<i64> = members::list(conn, org, f, None, LIMIT)
+    let from_store: Vec<i64> = members::list(conn, OrgId::new(org), f, None, LIMIT)
         .await?
         .iter()
-        .map(|m| m.membership_id)
+        .map(|m| m.membership_id.get())
         .collect();
     let (text, binds) = list_sql(org, f, None, LIMIT);
     let mirrored: Vec<i64> = query(&text, &binds)
@@ -870,8 +871,15 @@ async fn measure_all(
             );
         }
     }
-    let page = members::list(conn, plan_org, &MemberFilter::default(), None, LIMIT).await?;
-    let ids: Vec<i64> = page.iter().take(PAGE).map(|m| m.user_id).collect();
+    let page = members::list(
+        conn,
+        OrgId::new(plan_org),
+        &MemberFilter::default(),
+        None,
+        LIMIT,
+    )
+    .await?;
+    let ids: Vec<i64> = page.iter().take(PAGE).map(|m| m.user_id.get()).collect();
     let (text, binds) = groups_of_sql(plan_org, &ids);
     let plan = explain(conn, engine, &text, &binds).await?;
     println!(

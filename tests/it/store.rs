@@ -3,11 +3,16 @@
 
 use crate::both_engines;
 use crate::helpers::*;
+use roster_domain::{Conflict, MemberStatus, OrgId, Timestamp, UserId};
 use roster_store::members::{MemberFields, MemberFilter, NewMembership};
 use roster_store::users::NewUser;
-use roster_store::{members, orgs, users, Store, StoreError, StoreOptions};
+use roster_store::{members, orgs, users, Store, StoreError, StoreOptions, CONSTRAINTS};
 
-both_engines!(store_story);
+both_engines!(store_story, every_unique_index_has_a_meaning);
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_unix_ms(ms)
+}
 
 async fn store_story(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
@@ -34,31 +39,33 @@ async fn store_story(engine: Engine) {
         name_folded: "ann example",
         password_hash: None,
         must_change_password: false,
-        now: 1,
+        now: at(1),
     };
     let ann = users::insert(&mut tx, new_user("ann@example.test"))
         .await
         .unwrap();
-    let org = orgs::insert(&mut tx, "example", "Example", None, 1)
+    let org = orgs::insert(&mut tx, "example", "Example", None, at(1))
         .await
         .unwrap();
     roster_store::commit(tx).await.unwrap();
 
     let mut conn = store.conn().await.unwrap();
+    // Conflicts carry their meaning, read from the constraint's name on
+    // PostgreSQL and from SQLite's message.
     assert!(matches!(
         users::insert(&mut conn, new_user("ann@example.test")).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::EmailTaken))
     ));
     assert!(matches!(
-        orgs::insert(&mut conn, "example", "Again", None, 1).await,
-        Err(StoreError::Conflict(_))
+        orgs::insert(&mut conn, "example", "Again", None, at(1)).await,
+        Err(StoreError::Conflict(Conflict::SlugTaken))
     ));
     assert!(matches!(
-        users::get(&mut conn, 999).await,
+        users::get(&mut conn, UserId::new(999)).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        orgs::lock(&mut conn, 999).await,
+        orgs::lock(&mut conn, OrgId::new(999)).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(orgs::lock(&mut conn, org).await.unwrap(), 1);
@@ -68,20 +75,20 @@ async fn store_story(engine: Engine) {
         user_id,
         role: "owner",
         team: "ops",
-        status: "active",
+        status: MemberStatus::Active,
         identity_provider: "password",
         mfa_required: false,
-        now: 2,
+        now: at(2),
     };
     members::insert(&mut conn, m(ann)).await.unwrap();
     assert!(matches!(
         members::insert(&mut conn, m(ann)).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::AlreadyMember))
     ));
-    members::set_groups(&mut conn, org, ann, &["dev".into(), "ops".into()], 3)
+    members::set_groups(&mut conn, org, ann, &["dev".into(), "ops".into()], at(3))
         .await
         .unwrap();
-    members::set_groups(&mut conn, org, ann, &["ops".into()], 3)
+    members::set_groups(&mut conn, org, ann, &["ops".into()], at(3))
         .await
         .unwrap();
     let found = members::find(&mut conn, org, ann).await.unwrap().unwrap();
@@ -100,15 +107,15 @@ async fn store_story(engine: Engine) {
     let fields = MemberFields {
         role: "admin",
         team: "ops",
-        status: "active",
+        status: MemberStatus::Active,
         identity_provider: "password",
         mfa_required: true,
     };
-    members::update(&mut conn, org, ann, &fields, 4)
+    members::update(&mut conn, org, ann, &fields, at(4))
         .await
         .unwrap();
     assert!(matches!(
-        members::update(&mut conn, org, 999, &fields, 4).await,
+        members::update(&mut conn, org, UserId::new(999), &fields, at(4)).await,
         Err(StoreError::NotFound)
     ));
     let filter = MemberFilter {
@@ -144,5 +151,75 @@ async fn store_story(engine: Engine) {
         .is_empty());
     // Closing waits for every connection to come back to the pool.
     drop(conn);
+    store.close().await;
+}
+
+/// Every unique index and primary key the migrations create is either in
+/// the store's table of meanings, or one whose values are random secrets
+/// (token hashes) or a row's own key, which no request can collide with.
+/// A new unique index without a meaning fails here, before a client sees
+/// the generic `conflict`.
+async fn every_unique_index_has_a_meaning(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(engine, dir.path()).await;
+    let store = Store::open(&StoreOptions {
+        url: db.url.clone(),
+        max_connections: 2,
+    })
+    .await
+    .unwrap();
+    // Unique indexes by name, and primary keys other than an integer `id`
+    // as `pk:<table>`.
+    let sql = match engine {
+        Engine::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE 'CREATE UNIQUE%'
+             UNION SELECT 'pk:' || tbl_name FROM sqlite_master
+               WHERE type = 'index' AND name LIKE 'sqlite_autoindex%' AND tbl_name NOT LIKE '\\_sqlx%' ESCAPE '\\'"
+        }
+        Engine::Postgres => {
+            "SELECT CASE WHEN indexname LIKE '%_pkey' THEN 'pk:' || tablename ELSE indexname END::text
+             FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE 'CREATE UNIQUE%'
+               AND indexdef NOT LIKE '%(id)' AND tablename NOT LIKE '\\_sqlx%'"
+        }
+    };
+    let names: Vec<(String,)> = sqlx::query_as(sql)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    // Keys nobody can collide with from outside: hashes of random tokens,
+    // rows keyed by what they describe and written with ON CONFLICT.
+    let no_meaning_needed = [
+        "sessions_token_hash_key",
+        "invitations_token_hash_key",
+        "orgs_personal_user_key",
+        "slack_links_org_user_key",
+        "pk:password_links",
+        "pk:setup_tokens",
+        "pk:slack_link_codes",
+        "pk:slack_requests",
+        "pk:login_failures",
+        "pk:slack_connections",
+        "pk:slack_links",
+        "pk:group_members",
+        "pk:resource_actions",
+        "pk:resource_groups",
+    ];
+    let missing: Vec<String> = names
+        .into_iter()
+        .map(|(name,)| name)
+        .filter(|name| {
+            let meaning = CONSTRAINTS.iter().any(|(pg, _, _)| {
+                *pg == name.as_str()
+                    || name
+                        .strip_prefix("pk:")
+                        .is_some_and(|t| *pg == format!("{t}_pkey"))
+            });
+            !meaning && !no_meaning_needed.contains(&name.as_str())
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "unique indexes without a meaning in roster_store::CONSTRAINTS: {missing:?}"
+    );
     store.close().await;
 }

@@ -57,3 +57,81 @@ impl DomainError {
         }
     }
 }
+
+/// What a refused change collided with: a uniqueness rule of the store, or
+/// a state that forbids the change. The server maps each to a stable
+/// problem code in one table; the store maps its constraints to these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Conflict {
+    /// An account with this email exists.
+    EmailTaken,
+    /// An org with this slug exists.
+    SlugTaken,
+    /// The person is a member of the org already.
+    AlreadyMember,
+    /// A pending invitation for this email exists in the org.
+    AlreadyInvited,
+    /// The invitation is accepted or revoked.
+    InvitationNotPending,
+    /// The membership is not waiting for approval.
+    NotReviewing,
+    /// A group with this name exists in the org.
+    GroupExists,
+    /// The group gates resources.
+    GroupInUse,
+    /// A role with this name exists (or it is a built-in one).
+    RoleExists,
+    /// Members, invitations or rules hold the role.
+    RoleInUse,
+    /// The resource is registered already.
+    ResourceExists,
+    /// The resource has resources below it.
+    ResourceHasChildren,
+    /// The resource's policy does not ask for review of this action.
+    ReviewNotRequired,
+    /// The review request was decided already.
+    RequestDecided,
+    /// This reviewer voted on the request already.
+    AlreadyReviewed,
+    /// The Slack workspace is connected to another org.
+    SlackWorkspaceTaken,
+    /// The server has its first org already.
+    AlreadySetUp,
+    /// A rule of the store that has no meaning of its own here (a
+    /// reference to something deleted meanwhile, say).
+    Other,
+}
+
+impl Conflict {
+    /// A sentence for when nothing more specific is known.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Conflict::EmailTaken => "an account with this email already exists",
+            Conflict::SlugTaken => "this slug is taken",
+            Conflict::AlreadyMember => "this person is already a member",
+            Conflict::AlreadyInvited => "this email has a pending invitation already",
+            Conflict::InvitationNotPending => "this invitation is no longer pending",
+            Conflict::NotReviewing => "this membership is not waiting for approval",
+            Conflict::GroupExists => "a group with this name already exists",
+            Conflict::GroupInUse => "this group gates resources",
+            Conflict::RoleExists => "a role with this name already exists",
+            Conflict::RoleInUse => "this role is in use",
+            Conflict::ResourceExists => "this resource is registered already",
+            Conflict::ResourceHasChildren => "this resource has resources below it",
+            Conflict::ReviewNotRequired => "this action does not need review here",
+            Conflict::RequestDecided => "this request was decided already",
+            Conflict::AlreadyReviewed => "you have reviewed this request already",
+            Conflict::SlackWorkspaceTaken => {
+                "this Slack workspace is connected to another organization"
+            }
+            Conflict::AlreadySetUp => "this server is set up already",
+            Conflict::Other => "the change conflicts with existing data",
+        }
+    }
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}

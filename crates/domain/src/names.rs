@@ -231,37 +231,6 @@ impl fmt::Display for GroupName {
     }
 }
 
-/// A membership's status (SPEC §1). A pending invitation is shown as
-/// `invited` in the team list but is not a membership, so it is not here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MemberStatus {
-    Reviewing,
-    Active,
-    Disabled,
-}
-
-impl MemberStatus {
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "reviewing" => Ok(MemberStatus::Reviewing),
-            "active" => Ok(MemberStatus::Active),
-            "disabled" => Ok(MemberStatus::Disabled),
-            _ => Err(DomainError::invalid(
-                "status",
-                "status is one of reviewing, active, disabled",
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberStatus::Reviewing => "reviewing",
-            MemberStatus::Active => "active",
-            MemberStatus::Disabled => "disabled",
-        }
-    }
-}
-
 /// How a member signs in to an organization: `password`, or the name of one
 /// of the organization's SSO connections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -341,6 +310,7 @@ impl fmt::Debug for Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MemberStatus;
 
     #[test]
     fn email_is_trimmed_and_lowercased() {

@@ -3,7 +3,7 @@
 
 use crate::app::outbox::Mailer;
 use crate::app::setup::FirstOwner;
-use crate::app::{App, AppSettings, RequestMeta};
+use crate::app::{App, AppSettings, Clock, RequestMeta, SystemClock};
 use crate::config::{Config, LogFormat};
 use crate::crypto::Keys;
 use anyhow::Context;
@@ -11,6 +11,8 @@ use roster_domain::{DisplayName, Email, OrgName, OrgSlug, Password};
 use roster_store::{Engine, Store, StoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr,
@@ -40,6 +42,15 @@ impl Application {
     /// Binds the listener (logging the bound address first), opens and
     /// migrates the database, and seeds the first org on an empty database.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Application::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with the clock the use cases read (tests move
+    /// a [`crate::app::ManualClock`] to reach expiry without editing rows).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -74,10 +85,11 @@ impl Application {
             store,
             keys,
             AppSettings {
-                session_ttl_ms: config.session_ttl_hours * 3600 * 1000,
-                outbox_lease_ms: config.outbox_lease_seconds * 1000,
+                session_ttl: Duration::from_secs(config.session_ttl_hours.unsigned_abs() * 3600),
+                outbox_lease: Duration::from_secs(config.outbox_lease_seconds.unsigned_abs()),
                 public_url: public_url.clone(),
             },
+            clock,
         )?;
         let mailer = Mailer::new(
             config.smtp_url.as_ref().map(|s| s.expose()),

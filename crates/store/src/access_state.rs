@@ -2,6 +2,7 @@
 //! an org.
 
 use crate::{Conn, Result};
+use roster_domain::{OrgId, Timestamp};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -57,9 +58,9 @@ pub struct AccessFacts {
 }
 
 /// The org's current revision.
-pub async fn revision(conn: &mut Conn, org_id: i64) -> Result<i64> {
+pub async fn revision(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
     let (r,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = $1")
-        .bind(org_id)
+        .bind(org_id.get())
         .fetch_one(conn)
         .await?;
     Ok(r)
@@ -69,7 +70,7 @@ pub async fn revision(conn: &mut Conn, org_id: i64) -> Result<i64> {
 /// in the same transaction (see [`crate::orgs::lock`]), so when the revision
 /// read before and after the statements is the same, the statements saw
 /// one state, whatever the isolation level; otherwise the read is retried.
-pub async fn load(conn: &mut Conn, org_id: i64, now: i64) -> Result<AccessFacts> {
+pub async fn load(conn: &mut Conn, org_id: OrgId, now: Timestamp) -> Result<AccessFacts> {
     loop {
         let before = revision(conn, org_id).await?;
         let facts = AccessFacts {
@@ -80,45 +81,45 @@ pub async fn load(conn: &mut Conn, org_id: i64, now: i64) -> Result<AccessFacts>
                 "SELECT m.user_id, u.email, m.role, m.status, u.disabled
                  FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
             )
-            .bind(org_id)
+            .bind(org_id.get())
             .fetch_all(&mut *conn)
             .await?,
             groups: sqlx::query_as("SELECT id, name FROM groups WHERE org_id = $1 ORDER BY id")
-                .bind(org_id)
+                .bind(org_id.get())
                 .fetch_all(&mut *conn)
                 .await?,
             group_members: sqlx::query_as(
                 "SELECT group_id, user_id FROM group_members WHERE org_id = $1",
             )
-            .bind(org_id)
+            .bind(org_id.get())
             .fetch_all(&mut *conn)
             .await?,
             resources: sqlx::query_as(
                 "SELECT id, resource_type, name, parent_id, review_actions, review_approvals
                  FROM resources WHERE org_id = $1 ORDER BY id",
             )
-            .bind(org_id)
+            .bind(org_id.get())
             .fetch_all(&mut *conn)
             .await?,
             resource_groups: sqlx::query_as(
                 "SELECT resource_id, group_id FROM resource_groups WHERE org_id = $1",
             )
-            .bind(org_id)
+            .bind(org_id.get())
             .fetch_all(&mut *conn)
             .await?,
             rules: sqlx::query_as(
                 "SELECT id, user_id, group_id, role, resource_id FROM access_rules
                  WHERE org_id = $1 ORDER BY id",
             )
-            .bind(org_id)
+            .bind(org_id.get())
             .fetch_all(&mut *conn)
             .await?,
             grants: sqlx::query_as(
                 "SELECT id, requester_id, resource_id, action, expires_at FROM review_requests
                  WHERE org_id = $1 AND status = 'approved' AND expires_at > $2",
             )
-            .bind(org_id)
-            .bind(now)
+            .bind(org_id.get())
+            .bind(now.unix_ms())
             .fetch_all(&mut *conn)
             .await?,
         };
@@ -132,7 +133,7 @@ pub async fn load(conn: &mut Conn, org_id: i64, now: i64) -> Result<AccessFacts>
 /// made elsewhere. Asks in chunks, so the statement stays small however
 /// many orgs a replica holds (every user has a personal org: reading all
 /// orgs four times a second would not scale).
-pub async fn revisions(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, i64)>> {
+pub async fn revisions(conn: &mut Conn, ids: &[OrgId]) -> Result<Vec<(OrgId, i64)>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut q = crate::sql::Sql::new("SELECT id, revision FROM orgs WHERE id IN (");
@@ -145,7 +146,7 @@ pub async fn revisions(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, i64)>> 
         q.push(")");
         for row in q.query().fetch_all(&mut *conn).await? {
             use sqlx::Row;
-            out.push((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?));
+            out.push((OrgId::new(row.try_get(0)?), row.try_get::<i64, _>(1)?));
         }
     }
     Ok(out)

@@ -1,16 +1,18 @@
 //! The append-only audit log.
 
+use crate::sql::AsColumn;
 use crate::sql::Sql;
 use crate::{Conn, Result};
+use roster_domain::{OrgId, Timestamp, UserId};
 use sqlx::FromRow;
 
 /// An event to record. The actor's email and name are copied, so the event
 /// still says who acted after that user is gone or renamed.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
-    pub org_id: Option<i64>,
-    pub at: i64,
-    pub actor_id: Option<i64>,
+    pub org_id: Option<OrgId>,
+    pub at: Timestamp,
+    pub actor_id: Option<UserId>,
     pub actor_email: &'a str,
     pub actor_name: &'a str,
     pub channel: &'a str,
@@ -27,9 +29,9 @@ pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>) -> Result<i64> {
         "INSERT INTO audit_events (org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
-    .bind(e.org_id)
-    .bind(e.at)
-    .bind(e.actor_id)
+    .bind(e.org_id.col())
+    .bind(e.at.col())
+    .bind(e.actor_id.col())
     .bind(e.actor_email)
     .bind(e.actor_name)
     .bind(e.channel)
@@ -46,9 +48,12 @@ pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>) -> Result<i64> {
 #[derive(Debug, Clone, FromRow)]
 pub struct Event {
     pub id: i64,
-    pub org_id: Option<i64>,
-    pub at: i64,
-    pub actor_id: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub org_id: Option<OrgId>,
+    #[sqlx(try_from = "i64")]
+    pub at: Timestamp,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub actor_id: Option<UserId>,
     pub actor_email: String,
     pub actor_name: String,
     pub channel: String,
@@ -67,14 +72,14 @@ pub struct EventFilter {
     /// An action, or a prefix ending in `.` (`users.` matches `users.create`).
     pub action: Option<String>,
     pub target: Option<String>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
 }
 
 /// A page of an org's events, newest first, older than `before` (an id).
 pub async fn list(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     f: &EventFilter,
     before: Option<i64>,
     limit: i64,

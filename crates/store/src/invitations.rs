@@ -1,38 +1,44 @@
 //! Invitations: pending links to join an org, locked to one email.
 
+use crate::sql::AsColumn;
 use crate::sql::{like_contains, Sql};
 use crate::{Conn, Result, StoreError};
+use roster_domain::{InvitationId, InvitationStatus, OrgId, Timestamp, UserId};
 use sqlx::FromRow;
 
 /// An invitation as stored. `status` is the stored one; see
-/// [`Invitation::effective_status`].
+/// [`Invitation::effective_status`] for what it is at a given time.
 #[derive(Debug, Clone, FromRow)]
 pub struct Invitation {
-    pub id: i64,
-    pub org_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub id: InvitationId,
+    #[sqlx(try_from = "i64")]
+    pub org_id: OrgId,
     pub email: String,
     pub role: String,
     pub team: String,
     /// Comma-separated group names.
     pub groups: String,
-    pub inviter_id: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub inviter_id: Option<UserId>,
     pub inviter_email: String,
     pub inviter_name: String,
-    pub status: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub expires_at: i64,
-    pub accepted_at: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub status: InvitationStatus,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub accepted_at: Option<Timestamp>,
 }
 
 impl Invitation {
     /// `pending` past its expiry reads as `expired`.
-    pub fn effective_status(&self, now: i64) -> &str {
-        if self.status == "pending" && self.expires_at <= now {
-            "expired"
-        } else {
-            &self.status
-        }
+    pub fn effective_status(&self, now: Timestamp) -> InvitationStatus {
+        self.status.effective(self.expires_at, now)
     }
 
     pub fn group_list(&self) -> Vec<String> {
@@ -49,17 +55,17 @@ const COLUMNS: &str =
     status, created_at, updated_at, expires_at, accepted_at";
 
 pub struct NewInvitation<'a> {
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub email: &'a str,
     pub role: &'a str,
     pub team: &'a str,
     pub groups: &'a [String],
-    pub inviter_id: i64,
+    pub inviter_id: UserId,
     pub inviter_email: &'a str,
     pub inviter_name: &'a str,
     pub token_hash: &'a str,
-    pub now: i64,
-    pub expires_at: i64,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// Inserts a pending invitation. A pending one for the same org and email
@@ -70,38 +76,42 @@ pub async fn insert(conn: &mut Conn, i: NewInvitation<'_>) -> Result<Invitation>
             token_hash, status, created_at, updated_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11) RETURNING {COLUMNS}"
     ))
-    .bind(i.org_id)
+    .bind(i.org_id.col())
     .bind(i.email)
     .bind(i.role)
     .bind(i.team)
     .bind(i.groups.join(","))
-    .bind(i.inviter_id)
+    .bind(i.inviter_id.col())
     .bind(i.inviter_email)
     .bind(i.inviter_name)
     .bind(i.token_hash)
-    .bind(i.now)
-    .bind(i.expires_at)
+    .bind(i.now.col())
+    .bind(i.expires_at.col())
     .fetch_one(conn)
     .await?)
 }
 
 /// The pending (possibly expired) invitation of an org for an email.
-pub async fn find_pending(conn: &mut Conn, org_id: i64, email: &str) -> Result<Option<Invitation>> {
+pub async fn find_pending(
+    conn: &mut Conn,
+    org_id: OrgId,
+    email: &str,
+) -> Result<Option<Invitation>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invitations WHERE org_id = $1 AND email = $2 AND status = 'pending'"
     ))
-    .bind(org_id)
+    .bind(org_id.col())
     .bind(email)
     .fetch_optional(conn)
     .await?)
 }
 
-pub async fn get(conn: &mut Conn, org_id: i64, id: i64) -> Result<Invitation> {
+pub async fn get(conn: &mut Conn, org_id: OrgId, id: InvitationId) -> Result<Invitation> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invitations WHERE org_id = $1 AND id = $2"
     ))
-    .bind(org_id)
-    .bind(id)
+    .bind(org_id.col())
+    .bind(id.col())
     .fetch_one(conn)
     .await?)
 }
@@ -116,11 +126,16 @@ pub async fn find_by_token(conn: &mut Conn, token_hash: &str) -> Result<Option<I
 }
 
 /// Sets a status (and `updated_at`).
-pub async fn set_status(conn: &mut Conn, id: i64, status: &str, now: i64) -> Result<()> {
+pub async fn set_status(
+    conn: &mut Conn,
+    id: InvitationId,
+    status: InvitationStatus,
+    now: Timestamp,
+) -> Result<()> {
     let done = sqlx::query("UPDATE invitations SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
-        .bind(now)
-        .bind(id)
+        .bind(status.as_str())
+        .bind(now.col())
+        .bind(id.col())
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -133,19 +148,19 @@ pub async fn set_status(conn: &mut Conn, id: i64, status: &str, now: i64) -> Res
 /// the old token stops working at once.
 pub async fn renew(
     conn: &mut Conn,
-    id: i64,
+    id: InvitationId,
     token_hash: &str,
-    now: i64,
-    expires_at: i64,
+    now: Timestamp,
+    expires_at: Timestamp,
 ) -> Result<Invitation> {
     Ok(sqlx::query_as(&format!(
         "UPDATE invitations SET token_hash = $1, status = 'pending', expires_at = $2, updated_at = $3
          WHERE id = $4 RETURNING {COLUMNS}"
     ))
     .bind(token_hash)
-    .bind(expires_at)
-    .bind(now)
-    .bind(id)
+    .bind(expires_at.col())
+    .bind(now.col())
+    .bind(id.col())
     .fetch_one(conn)
     .await?)
 }
@@ -156,15 +171,15 @@ pub async fn renew(
 pub async fn accept(
     conn: &mut Conn,
     token_hash: &str,
-    user_id: i64,
-    now: i64,
+    user_id: UserId,
+    now: Timestamp,
 ) -> Result<Option<Invitation>> {
     Ok(sqlx::query_as(&format!(
         "UPDATE invitations SET status = 'accepted', accepted_at = $1, accepted_user_id = $2, updated_at = $1
          WHERE token_hash = $3 AND status = 'pending' AND expires_at > $1 RETURNING {COLUMNS}"
     ))
-    .bind(now)
-    .bind(user_id)
+    .bind(now.col())
+    .bind(user_id.col())
     .bind(token_hash)
     .fetch_optional(conn)
     .await?)
@@ -174,8 +189,9 @@ pub async fn accept(
 /// list.
 #[derive(Debug, Default, Clone)]
 pub struct InvitationFilter {
-    /// `pending`, `accepted`, `revoked` or `expired` (effective status).
-    pub status: Option<String>,
+    /// The effective status (a pending invitation past its expiry is
+    /// expired).
+    pub status: Option<InvitationStatus>,
     pub role: Option<String>,
     /// Lower-cased substring.
     pub email: Option<String>,
@@ -186,9 +202,9 @@ pub struct InvitationFilter {
 /// A page of an org's invitations in creation order, after id `after`.
 pub async fn list(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     f: &InvitationFilter,
-    now: i64,
+    now: Timestamp,
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Invitation>> {
@@ -199,18 +215,18 @@ pub async fn list(
     if let Some(after) = after {
         q.push(" AND id > ").bind_i64(after);
     }
-    match f.status.as_deref() {
-        Some("pending") => {
+    match f.status {
+        Some(InvitationStatus::Pending) => {
             q.push(" AND status = 'pending' AND expires_at > ")
                 .bind_i64(now);
         }
-        Some("expired") => {
+        Some(InvitationStatus::Expired) => {
             q.push(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= ")
                 .bind_i64(now)
                 .push("))");
         }
         Some(other) => {
-            q.push(" AND status = ").bind_text(other);
+            q.push(" AND status = ").bind_text(other.as_str());
         }
         None => {}
     }

@@ -10,8 +10,10 @@
 //!   TEXT, `RETURNING`, 0/1 flags, Unix-millisecond times. No
 //!   `if sqlite {..} else {..}` in queries; the one difference (the
 //!   primary-key column type) is handled when migrations load.
-//! - Errors are [`StoreError`]: `NotFound`, `Conflict`, or a database fault.
-//!   Nothing here knows HTTP.
+//! - Errors are [`StoreError`]: `NotFound`, `Conflict` (with its meaning,
+//!   read from the constraint that refused the write), or a database
+//!   fault. Nothing here knows HTTP, and no database message leaves as an
+//!   error's text.
 //! - Every transaction that changes an organization first calls
 //!   [`orgs::lock`], which serialises writers to that organization on both
 //!   engines. Rules such as "at least one owner" are read after the lock.
@@ -39,6 +41,7 @@ mod sql;
 pub mod throttle;
 pub mod users;
 
+use roster_domain::Conflict;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 use std::str::FromStr;
@@ -60,15 +63,77 @@ pub enum Engine {
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A uniqueness or foreign-key rule refused the write.
+    /// A uniqueness or foreign-key rule refused the write; what it means is
+    /// read from the constraint's name (see [`CONSTRAINTS`]).
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The store's uniqueness rules and what breaking each means: the name
+/// PostgreSQL reports for the index, the columns SQLite names in its
+/// message, and the meaning. A rule missing here reads as
+/// [`Conflict::Other`]; `every_unique_index_has_a_meaning` keeps the list
+/// complete.
+pub const CONSTRAINTS: &[(&str, &str, Conflict)] = &[
+    ("users_email_key", "users.email", Conflict::EmailTaken),
+    ("orgs_slug_key", "orgs.slug", Conflict::SlugTaken),
+    (
+        "memberships_org_user_key",
+        "memberships.org_id, memberships.user_id",
+        Conflict::AlreadyMember,
+    ),
+    (
+        "groups_org_name_key",
+        "groups.org_id, groups.name",
+        Conflict::GroupExists,
+    ),
+    (
+        "invitations_pending_email_key",
+        "invitations.org_id, invitations.email",
+        Conflict::AlreadyInvited,
+    ),
+    (
+        "slack_connections_team_key",
+        "slack_connections.team_id",
+        Conflict::SlackWorkspaceTaken,
+    ),
+    (
+        "roles_org_name_key",
+        "roles.org_id, roles.name",
+        Conflict::RoleExists,
+    ),
+    (
+        "resources_org_key",
+        "resources.org_id, resources.resource_type, resources.name",
+        Conflict::ResourceExists,
+    ),
+    (
+        "review_votes_pkey",
+        "review_votes.request_id, review_votes.reviewer_id",
+        Conflict::AlreadyReviewed,
+    ),
+];
+
+/// The meaning of a uniqueness violation, from PostgreSQL's constraint
+/// name or SQLite's `UNIQUE constraint failed: t.a, t.b` message.
+fn conflict_of(db: &dyn sqlx::error::DatabaseError) -> Conflict {
+    if !db.is_unique_violation() {
+        return Conflict::Other;
+    }
+    let columns = db
+        .message()
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or("");
+    CONSTRAINTS
+        .iter()
+        .find(|(name, cols, _)| db.constraint() == Some(*name) || columns == *cols)
+        .map_or(Conflict::Other, |(_, _, meaning)| *meaning)
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -78,7 +143,11 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db)
                 if db.is_unique_violation() || db.is_foreign_key_violation() =>
             {
-                StoreError::Conflict(db.message().to_owned())
+                let meaning = conflict_of(db.as_ref());
+                if meaning == Conflict::Other {
+                    tracing::debug!(error = %db.message(), "a write broke a rule of the store");
+                }
+                StoreError::Conflict(meaning)
             }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(e.to_string())

@@ -1,43 +1,52 @@
 //! Memberships: users in organizations, with their role, team, groups and
 //! status, and the filtered, paginated team list.
 
+use crate::sql::AsColumn;
 use crate::sql::{like_contains, Sql};
 use crate::{flag, Conn, Result, StoreError};
+use roster_domain::{MemberStatus, MembershipId, OrgId, Timestamp, UserId};
 use sqlx::{FromRow, Row};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// A membership joined with its user and groups: one row of the team list.
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub membership_id: i64,
-    pub org_id: i64,
-    pub user_id: i64,
+    pub membership_id: MembershipId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub role: String,
     pub team: String,
-    pub status: String,
+    pub status: MemberStatus,
     pub identity_provider: String,
     pub mfa_required: bool,
-    pub joined_at: i64,
-    pub last_active_at: Option<i64>,
+    pub joined_at: Timestamp,
+    pub last_active_at: Option<Timestamp>,
     pub groups: Vec<String>,
 }
 
 #[derive(FromRow)]
 struct MemberRow {
-    membership_id: i64,
-    org_id: i64,
-    user_id: i64,
+    #[sqlx(try_from = "i64")]
+    membership_id: MembershipId,
+    #[sqlx(try_from = "i64")]
+    org_id: OrgId,
+    #[sqlx(try_from = "i64")]
+    user_id: UserId,
     email: String,
     name: String,
     role: String,
     team: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: MemberStatus,
     identity_provider: String,
     mfa_required: i64,
-    joined_at: i64,
-    last_active_at: Option<i64>,
+    #[sqlx(try_from = "i64")]
+    joined_at: Timestamp,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    last_active_at: Option<Timestamp>,
 }
 
 impl From<MemberRow> for Member {
@@ -65,43 +74,43 @@ const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email
     FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub struct NewMembership<'a> {
-    pub org_id: i64,
-    pub user_id: i64,
+    pub org_id: OrgId,
+    pub user_id: UserId,
     pub role: &'a str,
     pub team: &'a str,
-    pub status: &'a str,
+    pub status: MemberStatus,
     pub identity_provider: &'a str,
     pub mfa_required: bool,
-    pub now: i64,
+    pub now: Timestamp,
 }
 
 /// Adds a user to an org. An existing membership is [`StoreError::Conflict`].
-pub async fn insert(conn: &mut Conn, m: NewMembership<'_>) -> Result<i64> {
+pub async fn insert(conn: &mut Conn, m: NewMembership<'_>) -> Result<MembershipId> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO memberships (org_id, user_id, role, team, status, identity_provider, mfa_required,
              joined_at, updated_at, name_folded, email)
          SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $8, u.name_folded, u.email FROM users u WHERE u.id = $2
          RETURNING id",
     )
-    .bind(m.org_id)
-    .bind(m.user_id)
+    .bind(m.org_id.col())
+    .bind(m.user_id.col())
     .bind(m.role)
     .bind(m.team)
-    .bind(m.status)
+    .bind(m.status.as_str())
     .bind(m.identity_provider)
     .bind(i64::from(m.mfa_required))
-    .bind(m.now)
+    .bind(m.now.col())
     .fetch_one(conn)
     .await?;
-    Ok(id)
+    Ok(MembershipId::new(id))
 }
 
 /// One member of an org, with groups; `None` if the user is not a member.
-pub async fn find(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<Option<Member>> {
+pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Option<Member>> {
     let row: Option<MemberRow> =
         sqlx::query_as(&format!("{SELECT} WHERE m.org_id = $1 AND m.user_id = $2"))
-            .bind(org_id)
-            .bind(user_id)
+            .bind(org_id.col())
+            .bind(user_id.col())
             .fetch_optional(&mut *conn)
             .await?;
     let Some(row) = row else { return Ok(None) };
@@ -126,7 +135,7 @@ pub struct MemberFilter {
     pub identity_provider: Option<String>,
 }
 
-fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sql {
+fn list_sql(org_id: OrgId, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sql {
     if f.name.is_some() || f.email.is_some() {
         return search_sql(org_id, f, after, limit);
     }
@@ -151,7 +160,7 @@ fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sq
 }
 
 /// The substring filters and the group filter, on memberships aliased `m`.
-fn push_filters(q: &mut Sql, m: &str, org_id: i64, f: &MemberFilter) {
+fn push_filters(q: &mut Sql, m: &str, org_id: OrgId, f: &MemberFilter) {
     if let Some(name) = &f.name {
         q.push(&format!(" AND {m}.name_folded LIKE "))
             .bind_text(like_contains(name))
@@ -177,7 +186,7 @@ fn push_filters(q: &mut Sql, m: &str, org_id: i64, f: &MemberFilter) {
 /// A page filtered by `name` or `email` substrings: the page's membership
 /// ids are found first by scanning `memberships_org_search_idx` (org, id,
 /// name, email) alone, then only those rows are read and joined.
-fn search_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sql {
+fn search_sql(org_id: OrgId, f: &MemberFilter, after: Option<i64>, limit: i64) -> Sql {
     let mut q = Sql::new(SELECT);
     q.push(" WHERE m.id IN (SELECT s.id FROM memberships s WHERE s.org_id = ")
         .bind_i64(org_id);
@@ -206,7 +215,7 @@ fn search_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> 
 #[tracing::instrument(skip(conn))]
 pub async fn list(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     filter: &MemberFilter,
     after: Option<i64>,
     limit: i64,
@@ -217,7 +226,7 @@ pub async fn list(
         .iter()
         .map(|r| MemberRow::from_row(r).map(Member::from))
         .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+    let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
     let mut groups = groups_of(conn, org_id, &ids).await?;
     for m in &mut members {
         m.groups = groups.remove(&m.user_id).unwrap_or_default();
@@ -228,10 +237,10 @@ pub async fn list(
 /// Group names of each of `user_ids` in the org, sorted.
 pub async fn groups_of(
     conn: &mut Conn,
-    org_id: i64,
-    user_ids: &[i64],
-) -> Result<HashMap<i64, Vec<String>>> {
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    org_id: OrgId,
+    user_ids: &[UserId],
+) -> Result<HashMap<UserId, Vec<String>>> {
+    let mut out: HashMap<UserId, Vec<String>> = HashMap::new();
     if user_ids.is_empty() {
         return Ok(out);
     }
@@ -247,7 +256,7 @@ pub async fn groups_of(
     }
     q.push(") ORDER BY g.name");
     for row in q.query().fetch_all(conn).await? {
-        let user_id: i64 = row.try_get(0)?;
+        let user_id = UserId::new(row.try_get(0)?);
         let name: String = row.try_get(1)?;
         out.entry(user_id).or_default().push(name);
     }
@@ -257,32 +266,32 @@ pub async fn groups_of(
 /// Replaces a member's groups, creating groups that do not exist yet.
 pub async fn set_groups(
     conn: &mut Conn,
-    org_id: i64,
-    user_id: i64,
+    org_id: OrgId,
+    user_id: UserId,
     groups: &[String],
-    now: i64,
+    now: Timestamp,
 ) -> Result<()> {
     sqlx::query("DELETE FROM group_members WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org_id.col())
+        .bind(user_id.col())
         .execute(&mut *conn)
         .await?;
     for name in groups {
         sqlx::query(
             "INSERT INTO groups (org_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (org_id, name) DO NOTHING",
         )
-        .bind(org_id)
+        .bind(org_id.col())
         .bind(name.as_str())
-        .bind(now)
+        .bind(now.col())
         .execute(&mut *conn)
         .await?;
         sqlx::query(
             "INSERT INTO group_members (group_id, user_id, org_id, created_at)
              SELECT id, $1, $2, $3 FROM groups WHERE org_id = $2 AND name = $4",
         )
-        .bind(user_id)
-        .bind(org_id)
-        .bind(now)
+        .bind(user_id.col())
+        .bind(org_id.col())
+        .bind(now.col())
         .bind(name.as_str())
         .execute(&mut *conn)
         .await?;
@@ -295,17 +304,17 @@ pub async fn set_groups(
 pub struct MemberFields<'a> {
     pub role: &'a str,
     pub team: &'a str,
-    pub status: &'a str,
+    pub status: MemberStatus,
     pub identity_provider: &'a str,
     pub mfa_required: bool,
 }
 
 pub async fn update(
     conn: &mut Conn,
-    org_id: i64,
-    user_id: i64,
+    org_id: OrgId,
+    user_id: UserId,
     f: &MemberFields<'_>,
-    now: i64,
+    now: Timestamp,
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE memberships SET role = $1, team = $2, status = $3, identity_provider = $4, mfa_required = $5, updated_at = $6
@@ -313,12 +322,12 @@ pub async fn update(
     )
     .bind(f.role)
     .bind(f.team)
-    .bind(f.status)
+    .bind(f.status.as_str())
     .bind(f.identity_provider)
     .bind(i64::from(f.mfa_required))
-    .bind(now)
-    .bind(org_id)
-    .bind(user_id)
+    .bind(now.col())
+    .bind(org_id.col())
+    .bind(user_id.col())
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -329,16 +338,16 @@ pub async fn update(
 
 /// Removes a membership, the member's groups in that org and the access
 /// rules naming them there.
-pub async fn delete(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<()> {
+pub async fn delete(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<()> {
     sqlx::query("DELETE FROM group_members WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org_id.col())
+        .bind(user_id.col())
         .execute(&mut *conn)
         .await?;
     crate::rules::delete_for_user(conn, org_id, user_id).await?;
     let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org_id.col())
+        .bind(user_id.col())
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -349,40 +358,48 @@ pub async fn delete(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<()> {
 
 /// Active owners of the org other than `user_id`. Read it after
 /// [`crate::orgs::lock`] so that concurrent demotions see each other.
-pub async fn count_active_owners_except(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<i64> {
+pub async fn count_active_owners_except(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+) -> Result<i64> {
     let (n,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND status = 'active' AND user_id <> $2",
     )
-    .bind(org_id)
-    .bind(user_id)
+    .bind(org_id.col())
+    .bind(user_id.col())
     .fetch_one(conn)
     .await?;
     Ok(n)
 }
 
-pub async fn count_active_owners(conn: &mut Conn, org_id: i64) -> Result<i64> {
-    count_active_owners_except(conn, org_id, 0).await
+pub async fn count_active_owners(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
+    count_active_owners_except(conn, org_id, UserId::new(0)).await
 }
 
 /// One of a user's memberships, with its org, for `GET /me` and `GET /orgs`.
 #[derive(Debug, Clone, FromRow)]
 pub struct UserMembership {
-    pub org_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub org_id: OrgId,
     pub slug: String,
     pub org_name: String,
-    pub personal_user_id: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub personal_user_id: Option<UserId>,
     pub role: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: MemberStatus,
     pub team: String,
-    pub joined_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub joined_at: Timestamp,
 }
 
-pub async fn of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<UserMembership>> {
+pub async fn of_user(conn: &mut Conn, user_id: UserId) -> Result<Vec<UserMembership>> {
     Ok(sqlx::query_as(
         "SELECT o.id AS org_id, o.slug, o.name AS org_name, o.personal_user_id, m.role, m.status, m.team, m.joined_at
          FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.slug",
     )
-    .bind(user_id)
+    .bind(user_id.col())
     .fetch_all(conn)
     .await?)
 }
@@ -390,19 +407,19 @@ pub async fn of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<UserMembership
 /// Records activity in an org, at most once per `resolution_ms`.
 pub async fn touch_activity(
     conn: &mut Conn,
-    org_id: i64,
-    user_id: i64,
-    now: i64,
-    resolution_ms: i64,
+    org_id: OrgId,
+    user_id: UserId,
+    now: Timestamp,
+    resolution: Duration,
 ) -> Result<()> {
     sqlx::query(
         "UPDATE memberships SET last_active_at = $1
          WHERE org_id = $2 AND user_id = $3 AND (last_active_at IS NULL OR last_active_at < $4)",
     )
-    .bind(now)
-    .bind(org_id)
-    .bind(user_id)
-    .bind(now - resolution_ms)
+    .bind(now.col())
+    .bind(org_id.col())
+    .bind(user_id.col())
+    .bind(now.minus(resolution).col())
     .execute(conn)
     .await?;
     Ok(())
@@ -412,7 +429,7 @@ pub async fn touch_activity(
 /// `roles` (for notifying, e.g., everyone who may approve sign-ups).
 pub async fn active_with_roles(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     roles: &[&str],
 ) -> Result<Vec<(String, String)>> {
     let mut q = Sql::new(

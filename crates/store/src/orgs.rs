@@ -1,33 +1,39 @@
 //! Organizations and their settings.
 
+use crate::sql::AsColumn;
 use crate::{flag, Conn, Result, StoreError};
+use roster_domain::{OrgId, Timestamp, UserId};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 struct OrgRow {
-    id: i64,
+    #[sqlx(try_from = "i64")]
+    id: OrgId,
     slug: String,
     name: String,
-    personal_user_id: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    personal_user_id: Option<UserId>,
     allowed_domains: String,
     self_registration: i64,
     invitation_ttl_seconds: i64,
     mfa_policy: String,
     default_role: String,
-    created_at: i64,
-    updated_at: i64,
+    #[sqlx(try_from = "i64")]
+    created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    updated_at: Timestamp,
 }
 
 /// An organization as stored.
 #[derive(Debug, Clone)]
 pub struct Org {
-    pub id: i64,
+    pub id: OrgId,
     pub slug: String,
     pub name: String,
-    pub personal_user_id: Option<i64>,
+    pub personal_user_id: Option<UserId>,
     pub settings: OrgSettings,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// The settings of SPEC §1 that live on the org row.
@@ -75,37 +81,37 @@ pub async fn insert(
     conn: &mut Conn,
     slug: &str,
     name: &str,
-    personal_user_id: Option<i64>,
-    now: i64,
-) -> Result<i64> {
+    personal_user_id: Option<UserId>,
+    now: Timestamp,
+) -> Result<OrgId> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO orgs (slug, name, personal_user_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $4) RETURNING id",
     )
     .bind(slug)
     .bind(name)
-    .bind(personal_user_id)
-    .bind(now)
+    .bind(personal_user_id.col())
+    .bind(now.col())
     .fetch_one(conn)
     .await?;
-    Ok(id)
+    Ok(OrgId::new(id))
 }
 
 /// Takes the organization's write lock for the rest of the transaction and
 /// bumps its revision. Call it first in every transaction that changes the
 /// org or its members.
-pub async fn lock(conn: &mut Conn, org_id: i64) -> Result<i64> {
+pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
     let row: Option<(i64,)> =
         sqlx::query_as("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
-            .bind(org_id)
+            .bind(org_id.col())
             .fetch_optional(conn)
             .await?;
     row.map(|(r,)| r).ok_or(StoreError::NotFound)
 }
 
-pub async fn get(conn: &mut Conn, id: i64) -> Result<Org> {
+pub async fn get(conn: &mut Conn, id: OrgId) -> Result<Org> {
     let row: OrgRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE id = $1"))
-        .bind(id)
+        .bind(id.col())
         .fetch_one(conn)
         .await?;
     Ok(row.into())
@@ -128,7 +134,13 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
 }
 
 /// Writes the name and settings.
-pub async fn update(conn: &mut Conn, id: i64, name: &str, s: &OrgSettings, now: i64) -> Result<()> {
+pub async fn update(
+    conn: &mut Conn,
+    id: OrgId,
+    name: &str,
+    s: &OrgSettings,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "UPDATE orgs SET name = $1, allowed_domains = $2, self_registration = $3,
             invitation_ttl_seconds = $4, mfa_policy = $5, default_role = $6, updated_at = $7
@@ -140,8 +152,8 @@ pub async fn update(conn: &mut Conn, id: i64, name: &str, s: &OrgSettings, now: 
     .bind(s.invitation_ttl_seconds)
     .bind(s.mfa_policy.as_str())
     .bind(s.default_role.as_str())
-    .bind(now)
-    .bind(id)
+    .bind(now.col())
+    .bind(id.col())
     .execute(conn)
     .await?;
     Ok(())

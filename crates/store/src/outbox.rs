@@ -2,17 +2,19 @@
 //! that causes it, so a change and its notification are stored together or
 //! not at all; a worker delivers them later.
 
+use crate::sql::AsColumn;
 use crate::{Conn, Result};
+use roster_domain::{OrgId, Timestamp};
 use sqlx::FromRow;
 
 pub struct NewMessage<'a> {
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     pub kind: &'a str,
     pub recipient: &'a str,
     pub subject: &'a str,
     pub body_text: &'a str,
     pub body_html: &'a str,
-    pub now: i64,
+    pub now: Timestamp,
 }
 
 pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>) -> Result<i64> {
@@ -20,13 +22,13 @@ pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>) -> Result<i64> {
         "INSERT INTO outbox (org_id, kind, recipient, subject, body_text, body_html, created_at, next_attempt_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
     )
-    .bind(m.org_id)
+    .bind(m.org_id.col())
     .bind(m.kind)
     .bind(m.recipient)
     .bind(m.subject)
     .bind(m.body_text)
     .bind(m.body_html)
-    .bind(m.now)
+    .bind(m.now.col())
     .fetch_one(conn)
     .await?;
     Ok(id)
@@ -35,13 +37,15 @@ pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>) -> Result<i64> {
 #[derive(Debug, Clone, FromRow)]
 pub struct Message {
     pub id: i64,
-    pub org_id: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub org_id: Option<OrgId>,
     pub kind: String,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub created_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
     pub attempts: i64,
 }
 
@@ -54,8 +58,8 @@ pub struct Message {
 pub async fn claim_due(
     conn: &mut Conn,
     worker: &str,
-    now: i64,
-    lease_until: i64,
+    now: Timestamp,
+    lease_until: Timestamp,
     limit: i64,
 ) -> Result<Vec<Message>> {
     Ok(sqlx::query_as(
@@ -67,8 +71,8 @@ pub async fn claim_due(
          RETURNING id, org_id, kind, recipient, subject, body_text, body_html, created_at, attempts",
     )
     .bind(worker)
-    .bind(lease_until)
-    .bind(now)
+    .bind(lease_until.col())
+    .bind(now.col())
     .bind(limit)
     .fetch_all(conn)
     .await
@@ -78,9 +82,9 @@ pub async fn claim_due(
     })?)
 }
 
-pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64) -> Result<()> {
+pub async fn mark_sent(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
-        .bind(now)
+        .bind(now.col())
         .bind(id)
         .execute(conn)
         .await?;
@@ -93,16 +97,16 @@ pub async fn mark_failed(
     conn: &mut Conn,
     id: i64,
     error: &str,
-    now: i64,
-    retry_at: Option<i64>,
+    now: Timestamp,
+    retry_at: Option<Timestamp>,
 ) -> Result<()> {
     sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3, claimed_until = NULL
          WHERE id = $4",
     )
     .bind(error)
-    .bind(retry_at.unwrap_or(i64::MAX))
-    .bind(if retry_at.is_none() { Some(now) } else { None })
+    .bind(retry_at.map_or(i64::MAX, Timestamp::unix_ms))
+    .bind((if retry_at.is_none() { Some(now) } else { None }).col())
     .bind(id)
     .execute(conn)
     .await?;
@@ -116,20 +120,23 @@ pub struct Undelivered {
     pub kind: String,
     pub recipient: String,
     pub subject: String,
-    pub created_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
     pub attempts: i64,
-    pub next_attempt_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub next_attempt_at: Timestamp,
     pub last_error: String,
-    pub failed_at: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub failed_at: Option<Timestamp>,
 }
 
 /// An org's undelivered messages, oldest first.
-pub async fn undelivered(conn: &mut Conn, org_id: i64, limit: i64) -> Result<Vec<Undelivered>> {
+pub async fn undelivered(conn: &mut Conn, org_id: OrgId, limit: i64) -> Result<Vec<Undelivered>> {
     Ok(sqlx::query_as(
         "SELECT id, kind, recipient, subject, created_at, attempts, next_attempt_at, last_error, failed_at FROM outbox
          WHERE org_id = $1 AND sent_at IS NULL ORDER BY id LIMIT $2",
     )
-    .bind(org_id)
+    .bind(org_id.col())
     .bind(limit)
     .fetch_all(conn)
     .await?)

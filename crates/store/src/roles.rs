@@ -1,6 +1,8 @@
 //! The org's additions to the resource-type catalog, and its custom roles.
 
+use crate::sql::AsColumn;
 use crate::{Conn, Result, StoreError};
+use roster_domain::{OrgId, Timestamp};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -12,28 +14,33 @@ pub struct ActionRow {
 }
 
 /// The actions the org added to the default catalog.
-pub async fn actions(conn: &mut Conn, org_id: i64) -> Result<Vec<ActionRow>> {
+pub async fn actions(conn: &mut Conn, org_id: OrgId) -> Result<Vec<ActionRow>> {
     Ok(sqlx::query_as(
         "SELECT resource_type, action, class, description FROM resource_actions
          WHERE org_id = $1 ORDER BY resource_type, action",
     )
-    .bind(org_id)
+    .bind(org_id.col())
     .fetch_all(conn)
     .await?)
 }
 
 /// Adds an action. One that exists is [`StoreError::Conflict`].
-pub async fn insert_action(conn: &mut Conn, org_id: i64, row: &ActionRow, now: i64) -> Result<()> {
+pub async fn insert_action(
+    conn: &mut Conn,
+    org_id: OrgId,
+    row: &ActionRow,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO resource_actions (org_id, resource_type, action, class, description, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(org_id)
+    .bind(org_id.col())
     .bind(&row.resource_type)
     .bind(&row.action)
     .bind(&row.class)
     .bind(&row.description)
-    .bind(now)
+    .bind(now.col())
     .execute(conn)
     .await?;
     Ok(())
@@ -46,27 +53,29 @@ pub struct RoleRow {
     pub description: String,
     /// Space-separated.
     pub permissions: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
 }
 
 const COLUMNS: &str = "id, name, description, permissions, created_at, updated_at";
 
 /// The org's custom roles, by name.
-pub async fn list(conn: &mut Conn, org_id: i64) -> Result<Vec<RoleRow>> {
+pub async fn list(conn: &mut Conn, org_id: OrgId) -> Result<Vec<RoleRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM roles WHERE org_id = $1 ORDER BY name"
     ))
-    .bind(org_id)
+    .bind(org_id.col())
     .fetch_all(conn)
     .await?)
 }
 
-pub async fn find(conn: &mut Conn, org_id: i64, name: &str) -> Result<Option<RoleRow>> {
+pub async fn find(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<Option<RoleRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM roles WHERE org_id = $1 AND name = $2"
     ))
-    .bind(org_id)
+    .bind(org_id.col())
     .bind(name)
     .fetch_optional(conn)
     .await?)
@@ -75,21 +84,21 @@ pub async fn find(conn: &mut Conn, org_id: i64, name: &str) -> Result<Option<Rol
 /// Creates a role. A taken name is [`StoreError::Conflict`].
 pub async fn insert(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     name: &str,
     description: &str,
     permissions: &str,
-    now: i64,
+    now: Timestamp,
 ) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO roles (org_id, name, description, permissions, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
     )
-    .bind(org_id)
+    .bind(org_id.col())
     .bind(name)
     .bind(description)
     .bind(permissions)
-    .bind(now)
+    .bind(now.col())
     .fetch_one(conn)
     .await?;
     Ok(id)
@@ -97,11 +106,11 @@ pub async fn insert(
 
 pub async fn update(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     name: &str,
     description: &str,
     permissions: &str,
-    now: i64,
+    now: Timestamp,
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE roles SET description = $1, permissions = $2, updated_at = $3
@@ -109,8 +118,8 @@ pub async fn update(
     )
     .bind(description)
     .bind(permissions)
-    .bind(now)
-    .bind(org_id)
+    .bind(now.col())
+    .bind(org_id.col())
     .bind(name)
     .execute(conn)
     .await?;
@@ -120,9 +129,9 @@ pub async fn update(
     Ok(())
 }
 
-pub async fn delete(conn: &mut Conn, org_id: i64, name: &str) -> Result<()> {
+pub async fn delete(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<()> {
     sqlx::query("DELETE FROM roles WHERE org_id = $1 AND name = $2")
-        .bind(org_id)
+        .bind(org_id.col())
         .bind(name)
         .execute(conn)
         .await?;
@@ -144,29 +153,29 @@ impl RoleUsage {
     }
 }
 
-pub async fn usage(conn: &mut Conn, org_id: i64, name: &str) -> Result<RoleUsage> {
+pub async fn usage(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<RoleUsage> {
     let (members,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = $2")
-            .bind(org_id)
+            .bind(org_id.col())
             .bind(name)
             .fetch_one(&mut *conn)
             .await?;
     let (pending_invitations,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND role = $2 AND status = 'pending'",
     )
-    .bind(org_id)
+    .bind(org_id.col())
     .bind(name)
     .fetch_one(&mut *conn)
     .await?;
     let (rules,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM access_rules WHERE org_id = $1 AND role = $2")
-            .bind(org_id)
+            .bind(org_id.col())
             .bind(name)
             .fetch_one(&mut *conn)
             .await?;
     let (default_role,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM orgs WHERE id = $1 AND default_role = $2")
-            .bind(org_id)
+            .bind(org_id.col())
             .bind(name)
             .fetch_one(conn)
             .await?;
@@ -180,7 +189,12 @@ pub async fn usage(conn: &mut Conn, org_id: i64, name: &str) -> Result<RoleUsage
 
 /// Moves every use of role `old` to role `new`: members, pending
 /// invitations, access rules and the org's default role.
-pub async fn replace_everywhere(conn: &mut Conn, org_id: i64, old: &str, new: &str) -> Result<()> {
+pub async fn replace_everywhere(
+    conn: &mut Conn,
+    org_id: OrgId,
+    old: &str,
+    new: &str,
+) -> Result<()> {
     for sql in [
         "UPDATE memberships SET role = $1 WHERE org_id = $2 AND role = $3",
         "UPDATE invitations SET role = $1 WHERE org_id = $2 AND role = $3 AND status = 'pending'",
@@ -189,7 +203,7 @@ pub async fn replace_everywhere(conn: &mut Conn, org_id: i64, old: &str, new: &s
     ] {
         sqlx::query(sql)
             .bind(new)
-            .bind(org_id)
+            .bind(org_id.col())
             .bind(old)
             .execute(&mut *conn)
             .await?;

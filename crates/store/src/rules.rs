@@ -1,21 +1,28 @@
 //! Access rules: (subject, role, scope).
 
+use crate::sql::AsColumn;
 use crate::sql::Sql;
 use crate::{Conn, Result, StoreError};
+use roster_domain::{GroupId, OrgId, ResourceId, RuleId, Timestamp, UserId};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct RuleRow {
-    pub id: i64,
-    pub user_id: Option<i64>,
+    #[sqlx(try_from = "i64")]
+    pub id: RuleId,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub user_id: Option<UserId>,
     pub user_email: Option<String>,
-    pub group_id: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub group_id: Option<GroupId>,
     pub group_name: Option<String>,
     pub role: String,
-    pub resource_id: Option<i64>,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub resource_id: Option<ResourceId>,
     /// `type/name` of the resource, for a rule on one.
     pub resource: Option<String>,
-    pub created_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
 }
 
 const SELECT: &str = "SELECT a.id, a.user_id, u.email AS user_email, a.group_id,
@@ -29,10 +36,10 @@ const SELECT: &str = "SELECT a.id, a.user_id, u.email AS user_email, a.group_id,
 
 #[derive(Debug, Clone, Default)]
 pub struct RuleFilter {
-    pub user_id: Option<i64>,
-    pub group_id: Option<i64>,
+    pub user_id: Option<UserId>,
+    pub group_id: Option<GroupId>,
     pub role: Option<String>,
-    pub resource_id: Option<i64>,
+    pub resource_id: Option<ResourceId>,
     /// Only org-wide rules.
     pub org_wide: bool,
     pub after_id: Option<i64>,
@@ -40,7 +47,7 @@ pub struct RuleFilter {
 
 pub async fn list(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     f: &RuleFilter,
     limit: i64,
 ) -> Result<Vec<RuleRow>> {
@@ -71,63 +78,63 @@ pub async fn list(
         .collect()
 }
 
-pub async fn get(conn: &mut Conn, org_id: i64, id: i64) -> Result<RuleRow> {
+pub async fn get(conn: &mut Conn, org_id: OrgId, id: RuleId) -> Result<RuleRow> {
     sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND a.id = $2"))
-        .bind(org_id)
-        .bind(id)
+        .bind(org_id.col())
+        .bind(id.col())
         .fetch_optional(conn)
         .await?
         .ok_or(StoreError::NotFound)
 }
 
 pub struct NewRule<'a> {
-    pub org_id: i64,
-    pub user_id: Option<i64>,
-    pub group_id: Option<i64>,
+    pub org_id: OrgId,
+    pub user_id: Option<UserId>,
+    pub group_id: Option<GroupId>,
     pub role: &'a str,
-    pub resource_id: Option<i64>,
-    pub created_by: i64,
-    pub now: i64,
+    pub resource_id: Option<ResourceId>,
+    pub created_by: UserId,
+    pub now: Timestamp,
 }
 
 /// Adds a rule, or returns the id of the same rule if it exists already,
 /// so that granting twice is harmless. The bool says whether it was new.
-pub async fn insert(conn: &mut Conn, r: NewRule<'_>) -> Result<(i64, bool)> {
+pub async fn insert(conn: &mut Conn, r: NewRule<'_>) -> Result<(RuleId, bool)> {
     let existing: Option<(i64,)> = sqlx::query_as(
         "SELECT id FROM access_rules WHERE org_id = $1 AND role = $2
            AND COALESCE(user_id, 0) = $3 AND COALESCE(group_id, 0) = $4
            AND COALESCE(resource_id, 0) = $5",
     )
-    .bind(r.org_id)
+    .bind(r.org_id.col())
     .bind(r.role)
-    .bind(r.user_id.unwrap_or(0))
-    .bind(r.group_id.unwrap_or(0))
-    .bind(r.resource_id.unwrap_or(0))
+    .bind(r.user_id.map_or(0, UserId::get))
+    .bind(r.group_id.map_or(0, GroupId::get))
+    .bind(r.resource_id.map_or(0, ResourceId::get))
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((id,)) = existing {
-        return Ok((id, false));
+        return Ok((RuleId::new(id), false));
     }
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO access_rules (org_id, user_id, group_id, role, resource_id, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
-    .bind(r.org_id)
-    .bind(r.user_id)
-    .bind(r.group_id)
+    .bind(r.org_id.col())
+    .bind(r.user_id.col())
+    .bind(r.group_id.col())
     .bind(r.role)
-    .bind(r.resource_id)
-    .bind(r.created_by)
-    .bind(r.now)
+    .bind(r.resource_id.col())
+    .bind(r.created_by.col())
+    .bind(r.now.col())
     .fetch_one(conn)
     .await?;
-    Ok((id, true))
+    Ok((RuleId::new(id), true))
 }
 
-pub async fn delete(conn: &mut Conn, org_id: i64, id: i64) -> Result<()> {
+pub async fn delete(conn: &mut Conn, org_id: OrgId, id: RuleId) -> Result<()> {
     let done = sqlx::query("DELETE FROM access_rules WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(id)
+        .bind(org_id.col())
+        .bind(id.col())
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -137,10 +144,10 @@ pub async fn delete(conn: &mut Conn, org_id: i64, id: i64) -> Result<()> {
 }
 
 /// Removes the rules naming a user in an org (when they leave it).
-pub async fn delete_for_user(conn: &mut Conn, org_id: i64, user_id: i64) -> Result<()> {
+pub async fn delete_for_user(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<()> {
     sqlx::query("DELETE FROM access_rules WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id)
-        .bind(user_id)
+        .bind(org_id.col())
+        .bind(user_id.col())
         .execute(conn)
         .await?;
     Ok(())
@@ -151,9 +158,9 @@ pub async fn delete_for_user(conn: &mut Conn, org_id: i64, user_id: i64) -> Resu
 /// through one of the user's groups.
 pub async fn roles_for(
     conn: &mut Conn,
-    org_id: i64,
-    user_id: i64,
-    resource_ids: &[i64],
+    org_id: OrgId,
+    user_id: UserId,
+    resource_ids: &[ResourceId],
 ) -> Result<Vec<String>> {
     let mut q = Sql::new("SELECT DISTINCT a.role FROM access_rules a WHERE a.org_id = ");
     q.bind_i64(org_id);

@@ -1,61 +1,71 @@
 //! Sign-in sessions. The token itself is never stored: callers pass its
 //! keyed hash.
 
+use crate::sql::AsColumn;
 use crate::{flag, Conn, Result, StoreError};
+use roster_domain::{SessionId, Timestamp, UserId};
 use sqlx::FromRow;
 
 pub struct NewSession<'a> {
     pub token_hash: &'a str,
-    pub user_id: i64,
-    pub now: i64,
-    pub expires_at: i64,
+    pub user_id: UserId,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
     pub client_addr: &'a str,
     pub user_agent: &'a str,
 }
 
-pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<i64> {
+pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr, user_agent)
          VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id",
     )
     .bind(s.token_hash)
-    .bind(s.user_id)
-    .bind(s.now)
-    .bind(s.expires_at)
+    .bind(s.user_id.col())
+    .bind(s.now.col())
+    .bind(s.expires_at.col())
     .bind(s.client_addr)
     .bind(s.user_agent)
     .fetch_one(conn)
     .await?;
-    Ok(id)
+    Ok(SessionId::new(id))
 }
 
 /// A live session with the facts about its user that every request needs.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
-    pub session_id: i64,
-    pub user_id: i64,
+    pub session_id: SessionId,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub must_change_password: bool,
     pub disabled: bool,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 #[derive(FromRow)]
 struct Row {
-    session_id: i64,
-    user_id: i64,
+    #[sqlx(try_from = "i64")]
+    session_id: SessionId,
+    #[sqlx(try_from = "i64")]
+    user_id: UserId,
     email: String,
     name: String,
     must_change_password: i64,
     disabled: i64,
-    last_seen_at: i64,
-    expires_at: i64,
+    #[sqlx(try_from = "i64")]
+    last_seen_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    expires_at: Timestamp,
 }
 
 /// Resolves an unexpired session by token hash.
-pub async fn find_live(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<SessionUser>> {
+pub async fn find_live(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<SessionUser>> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
                 s.expires_at
@@ -63,7 +73,7 @@ pub async fn find_live(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Op
          WHERE s.token_hash = $1 AND s.expires_at > $2",
     )
     .bind(token_hash)
-    .bind(now)
+    .bind(now.col())
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| SessionUser {
@@ -78,18 +88,18 @@ pub async fn find_live(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Op
     }))
 }
 
-pub async fn touch(conn: &mut Conn, session_id: i64, now: i64) -> Result<()> {
+pub async fn touch(conn: &mut Conn, session_id: SessionId, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(session_id)
+        .bind(now.col())
+        .bind(session_id.col())
         .execute(conn)
         .await?;
     Ok(())
 }
 
-pub async fn delete(conn: &mut Conn, session_id: i64) -> Result<()> {
+pub async fn delete(conn: &mut Conn, session_id: SessionId) -> Result<()> {
     let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
-        .bind(session_id)
+        .bind(session_id.col())
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -99,10 +109,19 @@ pub async fn delete(conn: &mut Conn, session_id: i64) -> Result<()> {
 }
 
 /// Ends every session of a user except `keep` (after a password change).
-pub async fn delete_others(conn: &mut Conn, user_id: i64, keep: i64) -> Result<u64> {
+pub async fn delete_others(conn: &mut Conn, user_id: UserId, keep: SessionId) -> Result<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-        .bind(user_id)
-        .bind(keep)
+        .bind(user_id.col())
+        .bind(keep.col())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends every session of a user (a password set from a link).
+pub async fn delete_all(conn: &mut Conn, user_id: UserId) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id.col())
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
@@ -111,30 +130,42 @@ pub async fn delete_others(conn: &mut Conn, user_id: i64, keep: i64) -> Result<u
 /// A session as listed under `/me/sessions`.
 #[derive(Debug, Clone, FromRow)]
 pub struct SessionInfo {
-    pub id: i64,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub last_seen_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub id: SessionId,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub last_seen_at: Timestamp,
     pub client_addr: String,
     pub user_agent: String,
 }
 
-pub async fn list_for_user(conn: &mut Conn, user_id: i64, now: i64) -> Result<Vec<SessionInfo>> {
+pub async fn list_for_user(
+    conn: &mut Conn,
+    user_id: UserId,
+    now: Timestamp,
+) -> Result<Vec<SessionInfo>> {
     Ok(sqlx::query_as(
         "SELECT id, created_at, expires_at, last_seen_at, client_addr, user_agent FROM sessions
          WHERE user_id = $1 AND expires_at > $2 ORDER BY id",
     )
-    .bind(user_id)
-    .bind(now)
+    .bind(user_id.col())
+    .bind(now.col())
     .fetch_all(conn)
     .await?)
 }
 
 /// Deletes one of the user's sessions by id.
-pub async fn delete_for_user(conn: &mut Conn, user_id: i64, session_id: i64) -> Result<()> {
+pub async fn delete_for_user(
+    conn: &mut Conn,
+    user_id: UserId,
+    session_id: SessionId,
+) -> Result<()> {
     let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-        .bind(session_id)
-        .bind(user_id)
+        .bind(session_id.col())
+        .bind(user_id.col())
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -144,9 +175,9 @@ pub async fn delete_for_user(conn: &mut Conn, user_id: i64, session_id: i64) -> 
 }
 
 /// Deletes sessions that expired before `now` (housekeeping).
-pub async fn prune_expired(conn: &mut Conn, now: i64) -> Result<u64> {
+pub async fn prune_expired(conn: &mut Conn, now: Timestamp) -> Result<u64> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
+        .bind(now.col())
         .execute(conn)
         .await?;
     Ok(done.rows_affected())

@@ -1,18 +1,23 @@
 //! Slack: connections, linked users, link codes and handled requests.
 
+use crate::sql::AsColumn;
 use crate::{Conn, Result, StoreError};
+use roster_domain::{OrgId, Timestamp, UserId};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Connection {
-    pub org_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub org_id: OrgId,
     pub team_id: String,
     pub channel: String,
     pub api_base_url: String,
     pub signing_secret_enc: String,
     pub bot_token_enc: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
 }
 
 const COLUMNS: &str =
@@ -22,31 +27,31 @@ const COLUMNS: &str =
 /// another org is [`StoreError::Conflict`].
 pub async fn upsert(conn: &mut Conn, c: &Connection) -> Result<()> {
     sqlx::query("DELETE FROM slack_connections WHERE org_id = $1")
-        .bind(c.org_id)
+        .bind(c.org_id.col())
         .execute(&mut *conn)
         .await?;
     sqlx::query(
         "INSERT INTO slack_connections (org_id, team_id, channel, api_base_url, signing_secret_enc, bot_token_enc, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(c.org_id)
+    .bind(c.org_id.col())
     .bind(c.team_id.as_str())
     .bind(c.channel.as_str())
     .bind(c.api_base_url.as_str())
     .bind(c.signing_secret_enc.as_str())
     .bind(c.bot_token_enc.as_str())
-    .bind(c.created_at)
-    .bind(c.updated_at)
+    .bind(c.created_at.col())
+    .bind(c.updated_at.col())
     .execute(conn)
     .await?;
     Ok(())
 }
 
-pub async fn for_org(conn: &mut Conn, org_id: i64) -> Result<Option<Connection>> {
+pub async fn for_org(conn: &mut Conn, org_id: OrgId) -> Result<Option<Connection>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM slack_connections WHERE org_id = $1"
     ))
-    .bind(org_id)
+    .bind(org_id.col())
     .fetch_optional(conn)
     .await?)
 }
@@ -60,9 +65,9 @@ pub async fn for_team(conn: &mut Conn, team_id: &str) -> Result<Option<Connectio
     .await?)
 }
 
-pub async fn delete(conn: &mut Conn, org_id: i64) -> Result<()> {
+pub async fn delete(conn: &mut Conn, org_id: OrgId) -> Result<()> {
     let done = sqlx::query("DELETE FROM slack_connections WHERE org_id = $1")
-        .bind(org_id)
+        .bind(org_id.col())
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -75,51 +80,55 @@ pub async fn delete(conn: &mut Conn, org_id: i64) -> Result<()> {
 /// either.
 pub async fn link(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     slack_user_id: &str,
-    user_id: i64,
-    now: i64,
+    user_id: UserId,
+    now: Timestamp,
 ) -> Result<()> {
     sqlx::query(
         "DELETE FROM slack_links WHERE org_id = $1 AND (slack_user_id = $2 OR user_id = $3)",
     )
-    .bind(org_id)
+    .bind(org_id.col())
     .bind(slack_user_id)
-    .bind(user_id)
+    .bind(user_id.col())
     .execute(&mut *conn)
     .await?;
     sqlx::query("INSERT INTO slack_links (org_id, slack_user_id, user_id, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(org_id)
+        .bind(org_id.col())
         .bind(slack_user_id)
-        .bind(user_id)
-        .bind(now)
+        .bind(user_id.col())
+        .bind(now.col())
         .execute(conn)
         .await?;
     Ok(())
 }
 
-pub async fn linked_user(conn: &mut Conn, org_id: i64, slack_user_id: &str) -> Result<Option<i64>> {
+pub async fn linked_user(
+    conn: &mut Conn,
+    org_id: OrgId,
+    slack_user_id: &str,
+) -> Result<Option<UserId>> {
     let row: Option<(i64,)> =
         sqlx::query_as("SELECT user_id FROM slack_links WHERE org_id = $1 AND slack_user_id = $2")
-            .bind(org_id)
+            .bind(org_id.col())
             .bind(slack_user_id)
             .fetch_optional(conn)
             .await?;
-    Ok(row.map(|(id,)| id))
+    Ok(row.map(|(id,)| UserId::new(id)))
 }
 
 pub async fn insert_link_code(
     conn: &mut Conn,
     code_hash: &str,
-    org_id: i64,
+    org_id: OrgId,
     slack_user_id: &str,
-    expires_at: i64,
+    expires_at: Timestamp,
 ) -> Result<()> {
     sqlx::query("INSERT INTO slack_link_codes (code_hash, org_id, slack_user_id, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(code_hash)
-        .bind(org_id)
+        .bind(org_id.col())
         .bind(slack_user_id)
-        .bind(expires_at)
+        .bind(expires_at.col())
         .execute(conn)
         .await?;
     Ok(())
@@ -129,16 +138,16 @@ pub async fn insert_link_code(
 pub async fn redeem_link_code(
     conn: &mut Conn,
     code_hash: &str,
-    org_id: i64,
-    now: i64,
+    org_id: OrgId,
+    now: Timestamp,
 ) -> Result<Option<String>> {
     let row: Option<(String,)> = sqlx::query_as(
         "UPDATE slack_link_codes SET used_at = $1
          WHERE code_hash = $2 AND org_id = $3 AND used_at IS NULL AND expires_at > $1 RETURNING slack_user_id",
     )
-    .bind(now)
+    .bind(now.col())
     .bind(code_hash)
-    .bind(org_id)
+    .bind(org_id.col())
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|(s,)| s))
@@ -146,10 +155,10 @@ pub async fn redeem_link_code(
 
 /// Records a request as handled. `false` if it already was (a retry or a
 /// replay), in which case the caller must not act again.
-pub async fn first_time(conn: &mut Conn, request_key: &str, now: i64) -> Result<bool> {
+pub async fn first_time(conn: &mut Conn, request_key: &str, now: Timestamp) -> Result<bool> {
     let done = sqlx::query("INSERT INTO slack_requests (request_key, created_at) VALUES ($1, $2) ON CONFLICT (request_key) DO NOTHING")
         .bind(request_key)
-        .bind(now)
+        .bind(now.col())
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)

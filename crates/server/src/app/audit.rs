@@ -1,29 +1,37 @@
 //! Writing and reading the audit log.
 
+use super::caller::Actor;
 use super::error::Result;
-use super::orgs::OrgAccess;
-use super::time::{now_ms, parse_rfc3339};
-use super::{App, AppError, Principal, RequestMeta};
-use roster_domain::{DomainError, Email, Field, ManagementPermission};
+use super::orgs::{invalid, OrgAccess};
+use super::time::parse_rfc3339;
+use super::{App, RequestMeta};
+use roster_domain::{Email, ManagementPermission, OrgId, Timestamp};
 use roster_store::audit::{self, Event, EventFilter, NewEvent};
 use roster_store::Conn;
 
 /// One event to record, inside the transaction of the change it describes.
 pub struct AuditEntry<'a> {
-    pub org_id: Option<i64>,
-    pub actor: Option<&'a Principal>,
+    pub org_id: Option<OrgId>,
+    pub actor: Option<&'a Actor>,
     pub action: &'a str,
     pub target: String,
     pub details: serde_json::Value,
 }
 
-pub(crate) async fn record(conn: &mut Conn, meta: &RequestMeta, e: AuditEntry<'_>) -> Result<()> {
+/// Writes one event; only [`super::change::Change`] calls it, so every
+/// event is part of the change it describes.
+pub(super) async fn record(
+    conn: &mut Conn,
+    meta: &RequestMeta,
+    at: Timestamp,
+    e: AuditEntry<'_>,
+) -> Result<()> {
     let details = e.details.to_string();
     audit::insert(
         conn,
         &NewEvent {
             org_id: e.org_id,
-            at: now_ms(),
+            at,
             actor_id: e.actor.map(|p| p.user_id),
             actor_email: e.actor.map(|p| p.email.as_str()).unwrap_or(""),
             actor_name: e.actor.map(|p| p.name.as_str()).unwrap_or(""),
@@ -49,13 +57,6 @@ pub struct AuditQuery {
     pub until: Option<String>,
 }
 
-fn invalid(field: &'static str, message: &str) -> AppError {
-    AppError::Domain(DomainError::Invalid {
-        field: Field(field),
-        message: message.to_owned(),
-    })
-}
-
 impl App {
     /// A page of the org's audit log, newest first. Needs `audit:read`.
     pub async fn audit_list(
@@ -66,7 +67,7 @@ impl App {
         limit: i64,
     ) -> Result<Vec<Event>> {
         access.require(ManagementPermission::AuditRead)?;
-        let time = |field: &'static str, v: &Option<String>| -> Result<Option<i64>> {
+        let time = |field: &'static str, v: &Option<String>| -> Result<Option<Timestamp>> {
             v.as_deref()
                 .map(|s| {
                     parse_rfc3339(s)

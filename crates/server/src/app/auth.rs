@@ -1,49 +1,29 @@
 //! Sign-in, sessions, and the signed-in user's own account.
 
-use super::audit::{record, AuditEntry};
-use super::error::Result;
-use super::time::now_ms;
+use super::caller::{Actor, Caller, Credential, SessionStage};
+use super::error::{Result, StoreResultExt};
 use super::{throttle, App, AppError, RequestMeta};
 use crate::crypto;
-use roster_domain::{DisplayName, Email, OrgSlug, Password};
+use roster_domain::{
+    Conflict, DisplayName, Email, MemberStatus, OrgSlug, Password, SessionId, Timestamp, UserId,
+};
 use roster_store::{members, orgs, sessions, users, Conn};
 use serde_json::json;
+use std::time::Duration;
 
 /// Session tokens start with this, so they are recognisable in a leak.
 pub const SESSION_PREFIX: &str = "rss_";
 
 /// How often `last_seen_at` / `last_active_at` are written at most.
-pub const ACTIVITY_RESOLUTION_MS: i64 = 60_000;
-
-/// A signed-in user, resolved once per request from a session token.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user_id: i64,
-    pub email: String,
-    pub name: String,
-    pub session_id: i64,
-    pub must_change_password: bool,
-}
-
-impl Principal {
-    /// The acting user of a change made without a session: a sign-up, an
-    /// accepted invitation, a Slack click, a set-password link.
-    pub fn without_session(user_id: i64, email: &str, name: &str) -> Principal {
-        Principal {
-            user_id,
-            email: email.to_owned(),
-            name: name.to_owned(),
-            session_id: 0,
-            must_change_password: false,
-        }
-    }
-}
+pub const ACTIVITY_RESOLUTION: Duration = Duration::from_secs(60);
 
 /// The result of a successful sign-in. `token` is shown once.
 pub struct Login {
     pub token: String,
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
     pub user: users::User,
+    /// What the new session must do before anything else.
+    pub stage: SessionStage,
 }
 
 /// Runs argon2 on a blocking thread: it is the only real cost of a sign-in
@@ -114,12 +94,12 @@ pub(crate) async fn hashing<R: Send + 'static>(
 /// of it (SPEC §1). Part of the caller's transaction.
 pub(crate) async fn create_account(
     conn: &mut Conn,
+    now: Timestamp,
     email: &Email,
     name: &DisplayName,
     password_hash: Option<&str>,
     must_change_password: bool,
-) -> Result<i64> {
-    let now = now_ms();
+) -> Result<UserId> {
     let user_id = users::insert(
         conn,
         users::NewUser {
@@ -132,14 +112,10 @@ pub(crate) async fn create_account(
         },
     )
     .await
-    .map_err(|e| match e {
-        roster_store::StoreError::Conflict(_) => AppError::Conflict {
-            code: "email_taken",
-            message: format!("an account with email {email} already exists"),
-        },
-        other => other.into(),
+    .on_conflict(Conflict::EmailTaken, || {
+        format!("an account with email {email} already exists")
     })?;
-    let slug = OrgSlug::personal(user_id);
+    let slug = OrgSlug::personal(user_id.get());
     let org_id = orgs::insert(
         conn,
         slug.as_str(),
@@ -155,7 +131,7 @@ pub(crate) async fn create_account(
             user_id,
             role: "owner",
             team: "",
-            status: "active",
+            status: MemberStatus::Active,
             identity_provider: "password",
             mfa_required: false,
             now,
@@ -173,7 +149,7 @@ impl App {
         // Malformed emails and overlong passwords cannot match an account;
         // answer as for a wrong password.
         let email_key = email.trim().to_lowercase();
-        let standing = throttle::check(self.store(), &email_key, &meta.client_addr)
+        let standing = throttle::check(self.store(), self.now(), &email_key, &meta.client_addr)
             .await?
             .map_err(|s| AppError::TooManyAttempts {
                 retry_after_secs: s,
@@ -195,7 +171,8 @@ impl App {
         let user = match user {
             Some(u) if matches && u.password_hash.is_some() && !u.disabled => u,
             _ => {
-                throttle::record_failure(self.store(), &email_key, &meta.client_addr).await?;
+                throttle::record_failure(self.store(), self.now(), &email_key, &meta.client_addr)
+                    .await?;
                 tracing::info!(client = %meta.client_addr, "failed sign-in");
                 return Err(AppError::InvalidCredentials);
             }
@@ -205,11 +182,11 @@ impl App {
         }
 
         let token = crypto::new_token(SESSION_PREFIX);
-        let now = now_ms();
-        let expires_at = now + self.settings().session_ttl_ms;
-        let mut tx = self.store().begin().await?;
+        let now = self.now();
+        let expires_at = now.plus(self.settings().session_ttl);
+        let mut conn = self.store().conn().await?;
         sessions::insert(
-            &mut tx,
+            &mut conn,
             sessions::NewSession {
                 token_hash: &self.keys().hash_token(&token),
                 user_id: user.id,
@@ -220,22 +197,24 @@ impl App {
             },
         )
         .await?;
-        users::touch_activity(&mut tx, user.id, now, ACTIVITY_RESOLUTION_MS).await?;
-        self.commit(tx).await?;
+        users::touch_activity(&mut conn, user.id, now, ACTIVITY_RESOLUTION).await?;
         Ok(Login {
             token,
             expires_at,
+            stage: SessionStage::of_account(user.must_change_password),
             user,
         })
     }
 
-    /// Resolves a session token into a principal. Expired, unknown or
-    /// forged tokens, and disabled users, are [`AppError::Unauthenticated`].
-    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+    /// Resolves a bearer token or session cookie into a caller. Expired,
+    /// unknown or forged tokens, and disabled users, are
+    /// [`AppError::Unauthenticated`]. The caller's stage is the request
+    /// handler's to check (see [`super::caller::Reach`]).
+    pub async fn authenticate(&self, token: &str) -> Result<Caller> {
         if !token.starts_with(SESSION_PREFIX) || token.len() > 100 {
             return Err(AppError::Unauthenticated);
         }
-        let now = now_ms();
+        let now = self.now();
         let token_hash = self.keys().hash_token(token);
         if let Some(p) = self.inner.authz.cached_session(&token_hash, now) {
             return Ok(p);
@@ -243,7 +222,7 @@ impl App {
         // One request per token revalidates; the others wait and then find
         // its answer in the cache.
         let _one = self.inner.authz.revalidating().lock(&token_hash).await;
-        let now = now_ms();
+        let now = self.now();
         if let Some(p) = self.inner.authz.cached_session(&token_hash, now) {
             return Ok(p);
         }
@@ -253,27 +232,30 @@ impl App {
         let Some(s) = found.filter(|s| !s.disabled) else {
             return Err(AppError::Unauthenticated);
         };
-        if now - s.last_seen_at > ACTIVITY_RESOLUTION_MS {
+        if now.since(s.last_seen_at) > ACTIVITY_RESOLUTION {
             sessions::touch(&mut conn, s.session_id, now).await?;
-            users::touch_activity(&mut conn, s.user_id, now, ACTIVITY_RESOLUTION_MS).await?;
+            users::touch_activity(&mut conn, s.user_id, now, ACTIVITY_RESOLUTION).await?;
         }
-        let p = Principal {
-            user_id: s.user_id,
-            email: s.email,
-            name: s.name,
-            session_id: s.session_id,
-            must_change_password: s.must_change_password,
+        let caller = Caller {
+            actor: Actor::new(s.user_id, &s.email, &s.name),
+            credential: Credential::Session {
+                id: s.session_id,
+                stage: SessionStage::of_account(s.must_change_password),
+            },
         };
         self.inner
             .authz
-            .cache_session(token_hash, p.clone(), s.expires_at, generation, now);
-        Ok(p)
+            .cache_session(token_hash, caller.clone(), s.expires_at, generation, now);
+        Ok(caller)
     }
 
-    /// Ends the current session.
-    pub async fn logout(&self, p: &Principal) -> Result<()> {
+    /// Ends the caller's session.
+    pub async fn logout(&self, caller: &Caller) -> Result<()> {
+        let Some(id) = caller.session_id() else {
+            return Ok(());
+        };
         let mut conn = self.store().conn().await?;
-        let done = match sessions::delete(&mut conn, p.session_id).await {
+        let done = match sessions::delete(&mut conn, id).await {
             Ok(()) | Err(roster_store::StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
         };
@@ -285,11 +267,12 @@ impl App {
     /// stays and loses the `password_change_required` mark.
     pub async fn change_password(
         &self,
-        p: &Principal,
+        caller: &Caller,
         current: &str,
         new: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
+        let session = caller.session_id().ok_or(AppError::Unauthenticated)?;
         let new = Password::parse_new(new)?;
         let current = Password::parse_offered(current).map_err(|_| AppError::InvalidCredentials)?;
         if new.expose() == current.expose() {
@@ -300,7 +283,7 @@ impl App {
         }
         let user = {
             let mut conn = self.store().conn().await?;
-            users::get(&mut conn, p.user_id).await?
+            users::get(&mut conn, caller.user_id()).await?
         };
         let hash = user
             .password_hash
@@ -310,51 +293,44 @@ impl App {
             return Err(AppError::InvalidCredentials);
         }
         let new_hash = hash_blocking(new.expose().to_owned()).await?;
-        let mut tx = self.store().begin().await?;
-        users::set_password(&mut tx, p.user_id, &new_hash, false, now_ms()).await?;
-        let ended = sessions::delete_others(&mut tx, p.user_id, p.session_id).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: None,
-                actor: Some(p),
-                action: "user.password_change",
-                target: format!("user:{}", p.user_id),
-                details: json!({ "other_sessions_ended": ended }),
-            },
+        let mut c = self
+            .change_account(Some(caller.actor.clone()), meta)
+            .await?;
+        let now = c.now();
+        users::set_password(&mut c, caller.user_id(), &new_hash, false, now).await?;
+        let ended = sessions::delete_others(&mut c, caller.user_id(), session).await?;
+        c.audit(
+            "user.password_change",
+            format!("user:{}", caller.user_id()),
+            json!({ "other_sessions_ended": ended }),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 
     /// The signed-in user and their memberships.
-    pub async fn me(&self, p: &Principal) -> Result<(users::User, Vec<members::UserMembership>)> {
-        let user = users::get(&mut *self.store().conn().await?, p.user_id).await?;
-        Ok((user, self.memberships(p).await?))
+    pub async fn me(&self, caller: &Caller) -> Result<(users::User, Vec<members::UserMembership>)> {
+        let user = users::get(&mut *self.store().conn().await?, caller.user_id()).await?;
+        Ok((user, self.memberships(caller).await?))
     }
 
     /// The signed-in user's memberships, every status (the console's org
     /// switcher on every page).
-    pub async fn memberships(&self, p: &Principal) -> Result<Vec<members::UserMembership>> {
+    pub async fn memberships(&self, caller: &Caller) -> Result<Vec<members::UserMembership>> {
         let mut conn = self.store().conn().await?;
-        Ok(members::of_user(&mut conn, p.user_id).await?)
+        Ok(members::of_user(&mut conn, caller.user_id()).await?)
     }
 
-    pub async fn sessions(&self, p: &Principal) -> Result<Vec<sessions::SessionInfo>> {
+    pub async fn sessions(&self, caller: &Caller) -> Result<Vec<sessions::SessionInfo>> {
         let mut conn = self.store().conn().await?;
-        Ok(sessions::list_for_user(&mut conn, p.user_id, now_ms()).await?)
+        Ok(sessions::list_for_user(&mut conn, caller.user_id(), self.now()).await?)
     }
 
-    pub async fn end_session(&self, p: &Principal, session_id: i64) -> Result<()> {
+    pub async fn end_session(&self, caller: &Caller, session_id: SessionId) -> Result<()> {
         let mut conn = self.store().conn().await?;
-        let done = sessions::delete_for_user(&mut conn, p.user_id, session_id)
+        let done = sessions::delete_for_user(&mut conn, caller.user_id(), session_id)
             .await
-            .map_err(|e| match e {
-                roster_store::StoreError::NotFound => AppError::NotFound("session"),
-                other => other.into(),
-            });
+            .or_not_found("session");
         self.inner.authz.invalidate();
         done
     }

@@ -12,10 +12,10 @@
 //! I/O at all.
 
 use super::error::Result;
-use super::time::now_ms;
 use super::App;
 use roster_authz::{GrantFact, GroupFact, MemberFact, OrgIndex, OrgState, ResourceFact, RoleFact};
 use roster_authz::{RuleFact, Subject};
+use roster_domain::{OrgId, Timestamp};
 use roster_store::access_state::AccessFacts;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,14 +30,14 @@ pub(crate) struct AuthzCache {
     /// [`SESSION_CACHE_MS`] (the bound for changes made by other replicas).
     sessions: RwLock<HashMap<String, CachedSession>>,
     /// The revisions the replica watcher saw last, per loaded org.
-    seen_revisions: std::sync::Mutex<HashMap<i64, i64>>,
+    seen_revisions: std::sync::Mutex<HashMap<OrgId, i64>>,
     /// Striped locks so that when a cached session runs out, one request
     /// per token goes to the database and the others wait for its answer,
     /// instead of every request in flight asking at once.
     revalidating: Stripes,
     /// Org slugs to ids. Slugs never change, so entries never go stale.
-    slug_ids: RwLock<HashMap<String, i64>>,
-    slots: RwLock<HashMap<i64, Arc<Slot>>>,
+    slug_ids: RwLock<HashMap<String, OrgId>>,
+    slots: RwLock<HashMap<OrgId, Arc<Slot>>>,
 }
 
 /// 64 async locks, picked by a token hash's first hex digits.
@@ -59,15 +59,15 @@ impl Stripes {
 }
 
 /// How long a validated session serves from memory at most.
-pub(crate) const SESSION_CACHE_MS: i64 = 1_000;
+pub(crate) const SESSION_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Past this many cached sessions the cache starts over.
 const SESSION_CACHE_MAX: usize = 100_000;
 
 struct CachedSession {
-    principal: super::Principal,
-    expires_at: i64,
+    caller: super::Caller,
+    expires_at: Timestamp,
     generation: u64,
-    cached_at: i64,
+    cached_at: Timestamp,
 }
 
 struct Slot {
@@ -91,12 +91,12 @@ impl AuthzCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub(crate) fn cached_session(&self, token_hash: &str, now: i64) -> Option<super::Principal> {
+    pub(crate) fn cached_session(&self, token_hash: &str, now: Timestamp) -> Option<super::Caller> {
         let generation = self.generation();
         let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         let s = sessions.get(token_hash)?;
-        (s.generation == generation && now < s.expires_at && now - s.cached_at < SESSION_CACHE_MS)
-            .then(|| s.principal.clone())
+        (s.generation == generation && now < s.expires_at && now.since(s.cached_at) < SESSION_CACHE)
+            .then(|| s.caller.clone())
     }
 
     /// Remembers a session validated at `generation` (read before the
@@ -104,10 +104,10 @@ impl AuthzCache {
     pub(crate) fn cache_session(
         &self,
         token_hash: String,
-        principal: super::Principal,
-        expires_at: i64,
+        caller: super::Caller,
+        expires_at: Timestamp,
         generation: u64,
-        now: i64,
+        now: Timestamp,
     ) {
         let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
         if sessions.len() >= SESSION_CACHE_MAX {
@@ -116,7 +116,7 @@ impl AuthzCache {
         sessions.insert(
             token_hash,
             CachedSession {
-                principal,
+                caller,
                 expires_at,
                 generation,
                 cached_at: now,
@@ -124,7 +124,7 @@ impl AuthzCache {
         );
     }
 
-    fn slot(&self, org_id: i64) -> Arc<Slot> {
+    fn slot(&self, org_id: OrgId) -> Arc<Slot> {
         if let Some(s) = self
             .slots
             .read()
@@ -147,7 +147,7 @@ impl AuthzCache {
     }
 
     /// The revisions of the loaded indexes.
-    fn loaded_revisions(&self) -> Vec<(i64, i64)> {
+    fn loaded_revisions(&self) -> Vec<(OrgId, i64)> {
         self.slots
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -177,16 +177,14 @@ impl Slot {
 }
 
 impl App {
-    /// Commits a transaction and makes the next authorization check in this
-    /// process see its effect.
-    pub(crate) async fn commit(&self, tx: roster_store::Tx) -> Result<()> {
-        roster_store::commit(tx).await?;
+    /// Makes the next authorization check in this process see what was
+    /// just committed (every [`super::change::Change`] calls it).
+    pub(crate) fn invalidate_caches(&self) {
         self.inner.authz.invalidate();
-        Ok(())
     }
 
     /// The id of the org named `slug`, from memory after the first time.
-    pub(crate) async fn org_id_by_slug(&self, slug: &str) -> Result<i64> {
+    pub(crate) async fn org_id_by_slug(&self, slug: &str) -> Result<OrgId> {
         let cache = &self.inner.authz;
         if let Some(id) = cache
             .slug_ids
@@ -209,7 +207,7 @@ impl App {
     }
 
     /// The org's current authorization index.
-    pub async fn org_index(&self, org_id: i64) -> Result<Arc<OrgIndex>> {
+    pub async fn org_index(&self, org_id: OrgId) -> Result<Arc<OrgIndex>> {
         let cache = &self.inner.authz;
         let slot = cache.slot(org_id);
         let generation = cache.generation.load(Ordering::Acquire);
@@ -238,9 +236,9 @@ impl App {
                 return Ok(ix);
             }
         }
-        let facts = roster_store::access_state::load(&mut conn, org_id, now_ms()).await?;
+        let facts = roster_store::access_state::load(&mut conn, org_id, self.now()).await?;
         tracing::debug!(
-            org_id,
+            org_id = org_id.get(),
             revision = facts.revision,
             "authorization index loaded"
         );
@@ -257,8 +255,8 @@ impl App {
             return Ok(());
         }
         let mut conn = self.store().conn().await?;
-        let ids: Vec<i64> = loaded.iter().map(|(org, _)| *org).collect();
-        let now: HashMap<i64, i64> = roster_store::access_state::revisions(&mut conn, &ids)
+        let ids: Vec<OrgId> = loaded.iter().map(|(org, _)| *org).collect();
+        let now: HashMap<OrgId, i64> = roster_store::access_state::revisions(&mut conn, &ids)
             .await?
             .into_iter()
             .collect();
@@ -311,7 +309,7 @@ pub(crate) fn compile(f: AccessFacts) -> OrgState {
             .into_iter()
             .map(|m| MemberFact {
                 user_id: m.user_id,
-                active: m.status == "active" && m.disabled == 0,
+                active: m.status == roster_domain::MemberStatus::Active.as_str() && m.disabled == 0,
                 email: m.email,
                 role: m.role,
             })

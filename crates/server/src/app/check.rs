@@ -6,11 +6,14 @@
 //! about someone else needs `users:read` (which every built-in role holds;
 //! a platform's service account gets it through its role).
 
+use super::caller::{Caller, Reach};
 use super::error::Result;
-use super::time::now_ms;
-use super::{App, AppError, Principal};
+use super::orgs::invalid;
+use super::{App, AppError};
 use roster_authz::{Action, Decision, OrgIndex, Reason, ResourceId};
-use roster_domain::{DomainError, Field, ManagementPermission, ManagementPermissionName};
+use roster_domain::{
+    DomainError, ManagementPermission, ManagementPermissionName, MemberStatus, Timestamp,
+};
 use std::sync::Arc;
 
 /// One question.
@@ -42,13 +45,6 @@ pub struct CheckContext {
     pub index: Arc<OrgIndex>,
     caller: i64,
     may_read_users: bool,
-}
-
-fn invalid(field: &'static str, message: String) -> AppError {
-    AppError::Domain(DomainError::Invalid {
-        field: Field(field),
-        message,
-    })
 }
 
 impl CheckContext {
@@ -105,11 +101,11 @@ impl CheckContext {
     }
 
     /// Answers one query.
-    pub fn check(&self, q: &CheckQuery, now: i64) -> Result<CheckOutcome> {
+    pub fn check(&self, q: &CheckQuery, now: Timestamp) -> Result<CheckOutcome> {
         let user = self.user_id(&q.user)?;
         let action = self.action(&q.action)?;
         let resource = self.resource(q.resource.as_deref())?;
-        let d = self.index.check(user, action, resource, now);
+        let d = self.index.check(user, action, resource, now.unix_ms());
         Ok(self.outcome(&d, action, resource))
     }
 
@@ -133,42 +129,46 @@ impl App {
     /// The index of the org named `slug`, for a caller who is an active
     /// member of it. Like [`App::org_access`], an org the caller is not in
     /// is "not found".
-    pub async fn check_context(&self, p: &Principal, slug: &str) -> Result<CheckContext> {
+    pub async fn check_context(&self, caller: &Caller, slug: &str) -> Result<CheckContext> {
+        caller.admits(Reach::Everything)?;
         let org_id = self.org_id_by_slug(slug).await?;
         let index = self.org_index(org_id).await?;
         let read = Action::Management(ManagementPermission::UsersRead);
-        let me = index.check(p.user_id, read, None, now_ms());
-        match me.reason {
+        let me = caller.user_id().get();
+        let decision = index.check(me, read, None, self.now().unix_ms());
+        match decision.reason {
             Reason::NotMember => return Err(AppError::NotFound("organization")),
             Reason::Inactive => {
-                return Err(AppError::MembershipInactive {
-                    status: "not active".into(),
-                })
+                let mut conn = self.store().conn().await?;
+                let status = roster_store::members::find(&mut conn, org_id, caller.user_id())
+                    .await?
+                    .map_or(MemberStatus::Disabled, |m| m.status);
+                return Err(AppError::MembershipInactive { status });
             }
             _ => {}
         }
         Ok(CheckContext {
             index,
-            caller: p.user_id,
-            may_read_users: me.allowed,
+            caller: me,
+            may_read_users: decision.allowed,
         })
     }
 
     /// Answers one check.
-    pub async fn check(&self, p: &Principal, slug: &str, q: &CheckQuery) -> Result<CheckOutcome> {
-        let cx = self.check_context(p, slug).await?;
-        cx.check(q, now_ms())
+    pub async fn check(&self, caller: &Caller, slug: &str, q: &CheckQuery) -> Result<CheckOutcome> {
+        let cx = self.check_context(caller, slug).await?;
+        cx.check(q, self.now())
     }
 
     /// Every permission a member holds in the org, or on a resource.
     pub async fn permissions(
         &self,
-        p: &Principal,
+        caller: &Caller,
         slug: &str,
         user: &str,
         resource: Option<&str>,
     ) -> Result<Vec<(String, CheckOutcome)>> {
-        let cx = self.check_context(p, slug).await?;
+        let cx = self.check_context(caller, slug).await?;
         let user = cx.user_id(user)?;
         if !cx.index.is_member(user) {
             return Err(AppError::NotFound("member"));
@@ -176,7 +176,7 @@ impl App {
         let r = cx.resource(resource)?;
         Ok(cx
             .index
-            .permissions(user, r, now_ms())
+            .permissions(user, r, self.now().unix_ms())
             .into_iter()
             .map(|(name, d)| {
                 let action = cx.index.action(&name);
@@ -198,14 +198,16 @@ impl App {
     /// The resources on which a member may do `action`.
     pub async fn resources_allowed(
         &self,
-        p: &Principal,
+        caller: &Caller,
         slug: &str,
         user: &str,
         action: &str,
     ) -> Result<Vec<String>> {
-        let cx = self.check_context(p, slug).await?;
+        let cx = self.check_context(caller, slug).await?;
         let user = cx.user_id(user)?;
         let action = cx.action(action)?;
-        Ok(cx.index.resources_allowed(user, action, now_ms()))
+        Ok(cx
+            .index
+            .resources_allowed(user, action, self.now().unix_ms()))
     }
 }

@@ -1,7 +1,8 @@
-//! The application's error type. Variants carry meanings; the HTTP layer maps
-//! each to a status and a stable problem code in one table.
+//! The application's error type. Variants carry meanings; the HTTP layer
+//! maps each to a status and a stable problem code in one table
+//! (`http/error.rs`), and no code is written anywhere else.
 
-use roster_domain::DomainError;
+use roster_domain::{Conflict, DomainError, MemberStatus};
 use roster_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,16 +22,17 @@ pub enum AppError {
     PasswordChangeRequired,
     /// The membership exists but is not active.
     #[error("your membership in this organization is {status}")]
-    MembershipInactive { status: String },
+    MembershipInactive { status: MemberStatus },
     /// The caller may see the thing but not do this; carries the reason.
     #[error("{0}")]
     Forbidden(String),
     /// Not found, or not visible to the caller (never says which).
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// A uniqueness rule: `code` is stable (`email_taken`, `slug_taken`, ...).
+    /// The change collides with existing data or with a state that forbids
+    /// it; the message says with what, in the caller's terms.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { conflict: Conflict, message: String },
     /// A one-time link that was already used, or has expired.
     #[error("this link is invalid or has already been used")]
     InvalidLink,
@@ -47,17 +49,50 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+impl AppError {
+    /// A conflict with a message naming what collided.
+    pub fn conflict(conflict: Conflict, message: impl Into<String>) -> AppError {
+        AppError::Conflict {
+            conflict,
+            message: message.into(),
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound("record"),
-            StoreError::Conflict(msg) => AppError::Conflict {
-                code: "conflict",
-                message: format!("the change conflicts with existing data ({msg})"),
-            },
+            StoreError::Conflict(c) => AppError::conflict(c, c.describe()),
             StoreError::Unavailable(_) => AppError::Unavailable,
             other => AppError::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+/// Turning store errors into application errors with the caller's words.
+pub(crate) trait StoreResultExt<T> {
+    /// A conflict that means `expected` gets `message`; other errors map
+    /// as usual.
+    fn on_conflict(self, expected: Conflict, message: impl FnOnce() -> String) -> Result<T>;
+
+    /// `NotFound` becomes "`what` not found".
+    fn or_not_found(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> StoreResultExt<T> for Result<T, StoreError> {
+    fn on_conflict(self, expected: Conflict, message: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| match e {
+            StoreError::Conflict(c) if c == expected => AppError::conflict(c, message()),
+            other => other.into(),
+        })
+    }
+
+    fn or_not_found(self, what: &'static str) -> Result<T> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => AppError::NotFound(what),
+            other => other.into(),
+        })
     }
 }
 

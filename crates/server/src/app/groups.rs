@@ -1,27 +1,22 @@
 //! Groups (SPEC §1): named sets of an org's members, created by admins (and
 //! by naming them on a member). They gate resources and are subjects of
-//! access rules once those land.
+//! access rules.
 
-use super::audit::{record, AuditEntry};
-use super::error::Result;
-use super::orgs::{lock_and_recheck, OrgAccess};
-use super::time::now_ms;
+use super::change::Change;
+use super::error::{Result, StoreResultExt};
+use super::orgs::OrgAccess;
 use super::{App, AppError, RequestMeta};
-use roster_domain::policy;
-use roster_domain::{GroupName, ManagementPermission};
+use roster_domain::{Conflict, GroupName, ManagementPermission, UserId};
 use roster_store::groups::{self, Group};
 use roster_store::members::{self, Member};
-use roster_store::{Conn, StoreError};
 use serde_json::json;
 
-fn taken(name: &GroupName) -> impl FnOnce(StoreError) -> AppError + '_ {
-    move |e| match e {
-        StoreError::Conflict(_) => AppError::Conflict {
-            code: "group_exists",
-            message: format!("a group named {name} already exists"),
-        },
-        other => other.into(),
-    }
+fn taken(name: &GroupName) -> String {
+    format!("a group named {name} already exists")
+}
+
+fn target(group: &str) -> String {
+    format!("group:{group}")
 }
 
 impl App {
@@ -49,43 +44,21 @@ impl App {
         Ok((group, out))
     }
 
-    /// Runs a change to a group under the org lock, checking
-    /// `groups:manage` against the actor's current role.
-    async fn managed_group(
-        &self,
-        conn: &mut Conn,
+    /// Begins a change to the group `name`, which needs `groups:manage`.
+    async fn change_group<'a>(
+        &'a self,
         access: &OrgAccess,
         name: &str,
-    ) -> Result<Group> {
-        let actor = lock_and_recheck(conn, access).await?;
-        policy::require(&actor, ManagementPermission::GroupsManage)?;
+        meta: &'a RequestMeta,
+    ) -> Result<(Change<'a>, Group)> {
+        let mut c = self
+            .change(access, Some(ManagementPermission::GroupsManage), meta)
+            .await?;
         let name = GroupName::parse(name).map_err(|_| AppError::NotFound("group"))?;
-        groups::find(conn, access.org.id, name.as_str())
+        let group = groups::find(&mut c, access.org.id, name.as_str())
             .await?
-            .ok_or(AppError::NotFound("group"))
-    }
-
-    async fn audit_group(
-        &self,
-        conn: &mut Conn,
-        access: &OrgAccess,
-        meta: &RequestMeta,
-        action: &str,
-        group: &str,
-        details: serde_json::Value,
-    ) -> Result<()> {
-        record(
-            conn,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action,
-                target: format!("group:{group}"),
-                details,
-            },
-        )
-        .await
+            .ok_or(AppError::NotFound("group"))?;
+        Ok((c, group))
     }
 
     /// Creates a group. Needs `groups:manage`.
@@ -96,25 +69,19 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<Group> {
         let name = GroupName::parse(name)?;
-        let mut tx = self.store().begin().await?;
-        let actor = lock_and_recheck(&mut tx, access).await?;
-        policy::require(&actor, ManagementPermission::GroupsManage)?;
-        groups::insert(&mut tx, access.org.id, name.as_str(), now_ms())
+        let mut c = self
+            .change(access, Some(ManagementPermission::GroupsManage), meta)
+            .await?;
+        let now = c.now();
+        groups::insert(&mut c, access.org.id, name.as_str(), now)
             .await
-            .map_err(taken(&name))?;
-        self.audit_group(
-            &mut tx,
-            access,
-            meta,
-            "group.create",
-            name.as_str(),
-            json!({}),
-        )
-        .await?;
-        let group = groups::find(&mut tx, access.org.id, name.as_str())
+            .on_conflict(Conflict::GroupExists, || taken(&name))?;
+        c.audit("group.create", target(name.as_str()), json!({}))
+            .await?;
+        let group = groups::find(&mut c, access.org.id, name.as_str())
             .await?
             .ok_or(AppError::NotFound("group"))?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(group)
     }
 
@@ -127,32 +94,30 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<Group> {
         let new_name = GroupName::parse(new_name)?;
-        let mut tx = self.store().begin().await?;
-        let group = self.managed_group(&mut tx, access, name).await?;
-        if group.name != new_name.as_str() {
-            if groups::find(&mut tx, access.org.id, new_name.as_str())
-                .await?
-                .is_some()
-            {
-                return Err(taken(&new_name)(StoreError::Conflict(String::new())));
-            }
-            groups::rename(&mut tx, group.id, new_name.as_str())
-                .await
-                .map_err(taken(&new_name))?;
-            self.audit_group(
-                &mut tx,
-                access,
-                meta,
-                "group.rename",
-                new_name.as_str(),
-                json!({ "from": group.name }),
-            )
-            .await?;
+        let (mut c, group) = self.change_group(access, name, meta).await?;
+        if group.name == new_name.as_str() {
+            c.nothing_changed();
+            return Ok(group);
         }
-        let renamed = groups::find(&mut tx, access.org.id, new_name.as_str())
+        if groups::find(&mut c, access.org.id, new_name.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AppError::conflict(Conflict::GroupExists, taken(&new_name)));
+        }
+        groups::rename(&mut c, group.id, new_name.as_str())
+            .await
+            .on_conflict(Conflict::GroupExists, || taken(&new_name))?;
+        c.audit(
+            "group.rename",
+            target(new_name.as_str()),
+            json!({ "from": group.name }),
+        )
+        .await?;
+        let renamed = groups::find(&mut c, access.org.id, new_name.as_str())
             .await?
             .ok_or(AppError::NotFound("group"))?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(renamed)
     }
 
@@ -167,31 +132,26 @@ impl App {
         name: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        let group = self.managed_group(&mut tx, access, name).await?;
-        let gated = roster_store::resources::gated_by(&mut tx, group.id).await?;
+        let (mut c, group) = self.change_group(access, name, meta).await?;
+        let gated = roster_store::resources::gated_by(&mut c, group.id).await?;
         if !gated.is_empty() {
-            return Err(AppError::Conflict {
-                code: "group_in_use",
-                message: format!(
+            return Err(AppError::conflict(
+                Conflict::GroupInUse,
+                format!(
                     "group {} gates {}; remove it from those resources first",
                     group.name,
                     gated.join(", ")
                 ),
-            });
+            ));
         }
-        groups::delete(&mut tx, group.id).await?;
-        self.audit_group(
-            &mut tx,
-            access,
-            meta,
+        groups::delete(&mut c, group.id).await?;
+        c.audit(
             "group.delete",
-            &group.name,
+            target(&group.name),
             json!({ "members": group.members }),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 
     /// Adds a member of the org to a group. Needs `groups:manage`.
@@ -199,27 +159,25 @@ impl App {
         &self,
         access: &OrgAccess,
         name: &str,
-        user_id: i64,
+        user_id: UserId,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        let group = self.managed_group(&mut tx, access, name).await?;
-        let member = members::find(&mut tx, access.org.id, user_id)
+        let (mut c, group) = self.change_group(access, name, meta).await?;
+        let member = members::find(&mut c, access.org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        if groups::add_member(&mut tx, access.org.id, group.id, user_id, now_ms()).await? {
-            self.audit_group(
-                &mut tx,
-                access,
-                meta,
-                "group.member_add",
-                &group.name,
-                json!({ "user": user_id, "email": member.email }),
-            )
-            .await?;
+        let now = c.now();
+        if !groups::add_member(&mut c, access.org.id, group.id, user_id, now).await? {
+            c.nothing_changed();
+            return Ok(());
         }
-        self.commit(tx).await?;
-        Ok(())
+        c.audit(
+            "group.member_add",
+            target(&group.name),
+            json!({ "user": user_id.get(), "email": member.email }),
+        )
+        .await?;
+        c.commit().await
     }
 
     /// Removes a member from a group. Needs `groups:manage`.
@@ -227,24 +185,19 @@ impl App {
         &self,
         access: &OrgAccess,
         name: &str,
-        user_id: i64,
+        user_id: UserId,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        let group = self.managed_group(&mut tx, access, name).await?;
-        if !groups::remove_member(&mut tx, group.id, user_id).await? {
+        let (mut c, group) = self.change_group(access, name, meta).await?;
+        if !groups::remove_member(&mut c, group.id, user_id).await? {
             return Err(AppError::NotFound("group member"));
         }
-        self.audit_group(
-            &mut tx,
-            access,
-            meta,
+        c.audit(
             "group.member_remove",
-            &group.name,
-            json!({ "user": user_id }),
+            target(&group.name),
+            json!({ "user": user_id.get() }),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 }

@@ -1,22 +1,24 @@
 //! Invitations by link (SPEC §2, §3.2): invite one or many addresses, each
 //! with its own role; resend; delete; show and accept by token.
 
-use super::audit::{record, AuditEntry};
-use super::auth::{create_account, hash_blocking, Principal};
-use super::error::Result;
-use super::orgs::{invalid, lock_and_recheck, OrgAccess};
-use super::outbox::queue;
-use super::time::{now_ms, rfc3339};
+use super::auth::{create_account, hash_blocking};
+use super::caller::{Actor, Caller};
+use super::change::Change;
+use super::error::{Result, StoreResultExt};
+use super::orgs::{invalid, OrgAccess};
+use super::time::rfc3339;
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::policy;
 use roster_domain::{
-    DisplayName, DomainError, Email, GroupName, ManagementPermission, MemberStatus, Password, Role,
-    Team,
+    Conflict, DisplayName, DomainError, Email, GroupName, InvitationId, InvitationStatus,
+    ManagementPermission, MemberStatus, Password, Team, UserId,
 };
 use roster_store::invitations::{self, Invitation, InvitationFilter, NewInvitation};
-use roster_store::{members, orgs, users, Conn, StoreError};
+use roster_store::orgs::Org;
+use roster_store::{members, orgs, users};
 use serde_json::json;
+use std::time::Duration;
 
 /// Invitation tokens start with this.
 pub const INVITATION_PREFIX: &str = "rsi_";
@@ -47,13 +49,13 @@ pub enum InviteOutcome {
 pub struct Accepted {
     pub invitation: Invitation,
     pub org_slug: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub account_created: bool,
 }
 
 /// A signed-in caller or a newcomer's details, for accepting.
 pub struct Acceptor {
-    pub principal: Option<Principal>,
+    pub caller: Option<Caller>,
     pub name: Option<String>,
     pub password: Option<String>,
 }
@@ -62,6 +64,13 @@ impl App {
     /// The link a person opens to accept.
     pub fn invitation_link(&self, token: &str) -> String {
         format!("{}/invite/{token}", self.settings().public_url)
+    }
+
+    /// When an invitation issued now in `org` expires.
+    fn invitation_expiry(org: &Org, now: roster_domain::Timestamp) -> roster_domain::Timestamp {
+        now.plus(Duration::from_secs(
+            org.settings.invitation_ttl_seconds.unsigned_abs(),
+        ))
     }
 
     /// Invites each address in its own transaction, so one bad address never
@@ -73,7 +82,7 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<Vec<InviteOutcome>> {
         access.require(ManagementPermission::UsersInvite)?;
-        if access.org.personal_user_id.is_some() {
+        if access.personal() {
             return Err(DomainError::PersonalOrg.into());
         }
         if items.is_empty() || items.len() > 100 {
@@ -113,79 +122,69 @@ impl App {
             .map(|g| g.as_str().to_owned())
             .collect();
         let org = &access.org;
-        let mut tx = self.store().begin().await?;
-        let actor = lock_and_recheck(&mut tx, access).await?;
-        policy::require(&actor, ManagementPermission::UsersInvite)?;
-        policy::may_grant(&actor, &role, &access.catalog)?;
-        if let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? {
-            if members::find(&mut tx, org.id, user.id).await?.is_some() {
-                return Err(AppError::Conflict {
-                    code: "already_member",
-                    message: format!("{email} is already a member of {}", org.slug),
-                });
+        let mut c = self
+            .change(access, Some(ManagementPermission::UsersInvite), meta)
+            .await?;
+        policy::may_grant(c.held()?, &role, &access.catalog)?;
+        if let Some(user) = users::find_by_email(&mut c, email.as_str()).await? {
+            if members::find(&mut c, org.id, user.id).await?.is_some() {
+                return Err(AppError::conflict(
+                    Conflict::AlreadyMember,
+                    format!("{email} is already a member of {}", org.slug),
+                ));
             }
         }
-        let now = now_ms();
-        if let Some(existing) = invitations::find_pending(&mut tx, org.id, email.as_str()).await? {
+        let now = c.now();
+        if let Some(existing) = invitations::find_pending(&mut c, org.id, email.as_str()).await? {
             if existing.expires_at > now {
-                return Err(AppError::Conflict {
-                    code: "already_invited",
-                    message: format!(
+                return Err(AppError::conflict(
+                    Conflict::AlreadyInvited,
+                    format!(
                         "{email} already has a pending invitation; resend it to get a new link"
                     ),
-                });
+                ));
             }
-            invitations::set_status(&mut tx, existing.id, "expired", now).await?;
+            invitations::set_status(&mut c, existing.id, InvitationStatus::Expired, now).await?;
         }
         let token = crypto::new_token(INVITATION_PREFIX);
-        let expires_at = now + org.settings.invitation_ttl_seconds * 1000;
+        let expires_at = Self::invitation_expiry(org, now);
         let invitation = invitations::insert(
-            &mut tx,
+            &mut c,
             NewInvitation {
                 org_id: org.id,
                 email: email.as_str(),
                 role: role.name().as_str(),
                 team: team.as_str(),
                 groups: &groups,
-                inviter_id: access.principal.user_id,
-                inviter_email: &access.principal.email,
-                inviter_name: &access.principal.name,
+                inviter_id: access.user_id(),
+                inviter_email: &access.caller.actor.email,
+                inviter_name: &access.caller.actor.name,
                 token_hash: &self.keys().hash_token(&token),
                 now,
                 expires_at,
             },
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => AppError::Conflict {
-                code: "already_invited",
-                message: format!("{email} already has a pending invitation"),
-            },
-            other => other.into(),
+        .on_conflict(Conflict::AlreadyInvited, || {
+            format!("{email} already has a pending invitation")
         })?;
         let link = self.invitation_link(&token);
-        self.queue_invitation_email(&mut tx, access, &invitation, &link)
+        self.queue_invitation_email(&mut c, access, &invitation, &link)
             .await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(&access.principal),
-                action: "invitation.create",
-                target: format!("invitation:{}", invitation.id),
-                details: json!({ "email": email.as_str(), "role": role.name().as_str(), "team": team.as_str(),
-                    "groups": groups, "expires_at": rfc3339(expires_at) }),
-            },
+        c.audit(
+            "invitation.create",
+            format!("invitation:{}", invitation.id),
+            json!({ "email": email.as_str(), "role": role.name().as_str(), "team": team.as_str(),
+                "groups": groups, "expires_at": rfc3339(expires_at) }),
         )
         .await?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(InviteOutcome::Created { invitation, link })
     }
 
     async fn queue_invitation_email(
         &self,
-        conn: &mut Conn,
+        c: &mut Change<'_>,
         access: &OrgAccess,
         inv: &Invitation,
         link: &str,
@@ -202,9 +201,7 @@ impl App {
             inv.email,
             rfc3339(inv.expires_at)
         );
-        queue(
-            conn,
-            Some(org.id),
+        c.notify(
             "invitation",
             &inv.email,
             &format!("{} invited you to {} on Roster", inv.inviter_name, org.name),
@@ -223,28 +220,27 @@ impl App {
     ) -> Result<Vec<Invitation>> {
         access.require(ManagementPermission::UsersRead)?;
         let mut conn = self.store().conn().await?;
-        Ok(invitations::list(&mut conn, access.org.id, filter, now_ms(), after, limit).await?)
+        Ok(invitations::list(&mut conn, access.org.id, filter, self.now(), after, limit).await?)
     }
 
-    /// Loads an invitation under the org lock and checks that the actor
-    /// may manage it: `users:invite` and a role they may grant.
-    async fn managed_invitation(
-        &self,
-        conn: &mut Conn,
+    /// Begins a change to invitation `id`, which needs `users:invite` and
+    /// a role the actor may grant.
+    async fn change_invitation<'a>(
+        &'a self,
         access: &OrgAccess,
-        id: i64,
-    ) -> Result<(Invitation, Role)> {
-        let actor = lock_and_recheck(conn, access).await?;
-        policy::require(&actor, ManagementPermission::UsersInvite)?;
-        let inv = invitations::get(conn, access.org.id, id)
+        id: InvitationId,
+        meta: &'a RequestMeta,
+    ) -> Result<(Change<'a>, Invitation)> {
+        let mut c = self
+            .change(access, Some(ManagementPermission::UsersInvite), meta)
+            .await?;
+        let inv = invitations::get(&mut c, access.org.id, id)
             .await
-            .map_err(|e| match e {
-                StoreError::NotFound => AppError::NotFound("invitation"),
-                other => other.into(),
-            })?;
-        let role = super::orgs::load_role(conn, access.org.id, &access.catalog, &inv.role).await?;
-        policy::may_grant(&actor, &role, &access.catalog)?;
-        Ok((inv, actor))
+            .or_not_found("invitation")?;
+        let role =
+            super::orgs::load_role(&mut c, access.org.id, &access.catalog, &inv.role).await?;
+        policy::may_grant(c.held()?, &role, &access.catalog)?;
+        Ok((c, inv))
     }
 
     /// Issues a new link and expiry for a pending or expired invitation;
@@ -252,35 +248,34 @@ impl App {
     pub async fn resend_invitation(
         &self,
         access: &OrgAccess,
-        id: i64,
+        id: InvitationId,
         meta: &RequestMeta,
     ) -> Result<(Invitation, String)> {
-        let mut tx = self.store().begin().await?;
-        let (inv, _) = self.managed_invitation(&mut tx, access, id).await?;
-        let now = now_ms();
-        let status = inv.effective_status(now).to_owned();
-        if status != "pending" && status != "expired" {
-            return Err(AppError::Conflict {
-                code: "invitation_not_pending",
-                message: format!("this invitation is {status}; only pending or expired invitations can be resent"),
-            });
+        let (mut c, inv) = self.change_invitation(access, id, meta).await?;
+        let now = c.now();
+        let status = inv.effective_status(now);
+        if !status.resendable() {
+            return Err(AppError::conflict(
+                Conflict::InvitationNotPending,
+                format!("this invitation is {status}; only pending or expired invitations can be resent"),
+            ));
         }
-        if inv.status == "expired" {
+        if inv.status == InvitationStatus::Expired {
             // Another pending invitation may have been created for the email since.
-            if invitations::find_pending(&mut tx, access.org.id, &inv.email)
+            if invitations::find_pending(&mut c, access.org.id, &inv.email)
                 .await?
                 .is_some()
             {
-                return Err(AppError::Conflict {
-                    code: "already_invited",
-                    message: format!("{} has a newer invitation", inv.email),
-                });
+                return Err(AppError::conflict(
+                    Conflict::AlreadyInvited,
+                    format!("{} has a newer invitation", inv.email),
+                ));
             }
         }
         let token = crypto::new_token(INVITATION_PREFIX);
-        let expires_at = now + access.org.settings.invitation_ttl_seconds * 1000;
+        let expires_at = Self::invitation_expiry(&access.org, now);
         let renewed = invitations::renew(
-            &mut tx,
+            &mut c,
             inv.id,
             &self.keys().hash_token(&token),
             now,
@@ -288,21 +283,15 @@ impl App {
         )
         .await?;
         let link = self.invitation_link(&token);
-        self.queue_invitation_email(&mut tx, access, &renewed, &link)
+        self.queue_invitation_email(&mut c, access, &renewed, &link)
             .await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "invitation.resend",
-                target: format!("invitation:{}", inv.id),
-                details: json!({ "email": inv.email, "expires_at": rfc3339(expires_at) }),
-            },
+        c.audit(
+            "invitation.resend",
+            format!("invitation:{}", inv.id),
+            json!({ "email": inv.email, "expires_at": rfc3339(expires_at) }),
         )
         .await?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok((renewed, link))
     }
 
@@ -311,32 +300,25 @@ impl App {
     pub async fn delete_invitation(
         &self,
         access: &OrgAccess,
-        id: i64,
+        id: InvitationId,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        let (inv, _) = self.managed_invitation(&mut tx, access, id).await?;
-        if inv.status != "pending" && inv.status != "expired" {
-            return Err(AppError::Conflict {
-                code: "invitation_not_pending",
-                message: format!("this invitation is {}; it cannot be deleted", inv.status),
-            });
+        let (mut c, inv) = self.change_invitation(access, id, meta).await?;
+        if !inv.status.resendable() {
+            return Err(AppError::conflict(
+                Conflict::InvitationNotPending,
+                format!("this invitation is {}; it cannot be deleted", inv.status),
+            ));
         }
-        invitations::set_status(&mut tx, inv.id, "revoked", now_ms()).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "invitation.delete",
-                target: format!("invitation:{}", inv.id),
-                details: json!({ "email": inv.email }),
-            },
+        let now = c.now();
+        invitations::set_status(&mut c, inv.id, InvitationStatus::Revoked, now).await?;
+        c.audit(
+            "invitation.delete",
+            format!("invitation:{}", inv.id),
+            json!({ "email": inv.email }),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 
     /// The invitation behind a token, if it can still be accepted, with its
@@ -353,10 +335,12 @@ impl App {
         let inv = invitations::find_by_token(&mut conn, &self.keys().hash_token(token))
             .await?
             .ok_or(AppError::InvalidLink)?;
-        match inv.effective_status(now_ms()) {
-            "pending" => {}
-            "expired" => return Err(AppError::InvitationExpired),
-            _ => return Err(AppError::InvalidLink),
+        match inv.effective_status(self.now()) {
+            InvitationStatus::Pending => {}
+            InvitationStatus::Expired => return Err(AppError::InvitationExpired),
+            InvitationStatus::Accepted | InvitationStatus::Revoked => {
+                return Err(AppError::InvalidLink)
+            }
         }
         let org = orgs::get(&mut conn, inv.org_id).await?;
         Ok((inv, org))
@@ -373,16 +357,17 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<Accepted> {
         let (inv, org) = self.invitation_by_token(token).await?;
-        if let Some(p) = &who.principal {
-            if p.email != inv.email {
+        if let Some(caller) = &who.caller {
+            caller.admits(super::caller::Reach::Everything)?;
+            if caller.actor.email != inv.email {
                 return Err(AppError::Forbidden(format!(
                     "this invitation is for {}; you are signed in as {}",
-                    inv.email, p.email
+                    inv.email, caller.actor.email
                 )));
             }
         }
         // Prepare a new account outside the transaction (hashing is slow).
-        let newcomer = match &who.principal {
+        let newcomer = match &who.caller {
             Some(_) => None,
             None => {
                 let mut conn = self.store().conn().await?;
@@ -404,57 +389,47 @@ impl App {
                 ))
             }
         };
-        let now = now_ms();
-        let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org.id).await?;
-        let (user_id, actor) = match (&who.principal, &newcomer) {
-            (Some(p), _) => (p.user_id, p.clone()),
+        let mut c = self.change_org(org.id, None, meta).await?;
+        let now = c.now();
+        let actor = match (&who.caller, &newcomer) {
+            (Some(caller), _) => caller.actor.clone(),
             (None, Some((email, name, hash))) => {
-                let id = create_account(&mut tx, email, name, Some(hash), false).await?;
-                let actor = Principal::without_session(id, email.as_str(), name.as_str());
-                (id, actor)
+                let id = create_account(&mut c, now, email, name, Some(hash), false).await?;
+                Actor::new(id, email.as_str(), name.as_str())
             }
             (None, None) => return Err(AppError::Unauthenticated),
         };
-        let accepted = invitations::accept(&mut tx, &self.keys().hash_token(token), user_id, now)
+        let user_id = actor.user_id;
+        c.acting_as(actor);
+        let accepted = invitations::accept(&mut c, &self.keys().hash_token(token), user_id, now)
             .await?
             .ok_or(AppError::InvalidLink)?;
         members::insert(
-            &mut tx,
+            &mut c,
             members::NewMembership {
                 org_id: org.id,
                 user_id,
                 role: &accepted.role,
                 team: &accepted.team,
-                status: MemberStatus::Active.as_str(),
+                status: MemberStatus::Active,
                 identity_provider: "password",
                 mfa_required: false,
                 now,
             },
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => AppError::Conflict {
-                code: "already_member",
-                message: format!("{} is already a member of {}", accepted.email, org.slug),
-            },
-            other => other.into(),
+        .on_conflict(Conflict::AlreadyMember, || {
+            format!("{} is already a member of {}", accepted.email, org.slug)
         })?;
-        members::set_groups(&mut tx, org.id, user_id, &accepted.group_list(), now).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(&actor),
-                action: "invitation.accept",
-                target: format!("user:{user_id}"),
-                details: json!({ "invitation": accepted.id, "email": accepted.email, "role": accepted.role,
-                    "account_created": newcomer.is_some() }),
-            },
+        members::set_groups(&mut c, org.id, user_id, &accepted.group_list(), now).await?;
+        c.audit(
+            "invitation.accept",
+            format!("user:{user_id}"),
+            json!({ "invitation": accepted.id.get(), "email": accepted.email, "role": accepted.role,
+                "account_created": newcomer.is_some() }),
         )
         .await?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(Accepted {
             invitation: accepted,
             org_slug: org.slug,

@@ -1,26 +1,26 @@
 //! Members of an organization: adding people directly, the team list,
 //! editing, disabling and removing (SPEC §2, §3.1).
 
-use super::audit::{record, AuditEntry};
 use super::auth::{create_account, hash_blocking};
-use super::error::Result;
-use super::orgs::{invalid, lock_and_recheck, remove_checked, resolve_role, OrgAccess};
-use super::outbox::queue;
-use super::time::now_ms;
+use super::caller::Actor;
+use super::change::Change;
+use super::error::{Result, StoreResultExt};
+use super::orgs::{invalid, remove_checked, resolve_role, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
 use roster_domain::{
-    DisplayName, DomainError, Email, GroupName, IdentityProvider, ManagementPermission,
-    MemberStatus, Team,
+    Conflict, DisplayName, DomainError, Email, GroupName, IdentityProvider, ManagementPermission,
+    MemberStatus, Team, UserId,
 };
 use roster_store::members::{self, Member, MemberFields, MemberFilter};
-use roster_store::{users, StoreError};
+use roster_store::users;
 use serde_json::{json, Map, Value};
+use std::time::Duration;
 
 /// Set-password link tokens start with this.
 pub const PASSWORD_LINK_PREFIX: &str = "rsp_";
-const PASSWORD_LINK_TTL_MS: i64 = 72 * 3600 * 1000;
+const PASSWORD_LINK_TTL: Duration = Duration::from_secs(72 * 3600);
 
 /// `POST /orgs/{org}/users`, parsed.
 #[derive(Debug, Clone)]
@@ -69,15 +69,8 @@ impl MemberUpdate {
     }
 }
 
-fn target(user_id: i64) -> String {
+fn target(user_id: UserId) -> String {
     format!("user:{user_id}")
-}
-
-fn not_member(e: StoreError) -> AppError {
-    match e {
-        StoreError::NotFound => AppError::NotFound("member"),
-        other => other.into(),
-    }
 }
 
 impl App {
@@ -91,7 +84,7 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<CreatedMember> {
         access.require(ManagementPermission::UsersManage)?;
-        if access.org.personal_user_id.is_some() {
+        if access.personal() {
             return Err(DomainError::PersonalOrg.into());
         }
         let role = match &new.role {
@@ -121,12 +114,13 @@ impl App {
         };
 
         let org = &access.org;
-        let mut tx = self.store().begin().await?;
-        let actor = lock_and_recheck(&mut tx, access).await?;
-        policy::require(&actor, ManagementPermission::UsersManage)?;
-        policy::may_grant(&actor, &role, &access.catalog)?;
+        let mut c = self
+            .change(access, Some(ManagementPermission::UsersManage), meta)
+            .await?;
+        policy::may_grant(c.held()?, &role, &access.catalog)?;
+        let now = c.now();
         // Re-read under the lock: another request may have created it.
-        let (user_id, created) = match users::find_by_email(&mut tx, new.email.as_str()).await? {
+        let (user_id, created) = match users::find_by_email(&mut c, new.email.as_str()).await? {
             Some(u) => (u.id, false),
             None => {
                 let name = new
@@ -134,56 +128,47 @@ impl App {
                     .clone()
                     .unwrap_or_else(|| DisplayName::from_email(&new.email));
                 let hash = temporary.as_ref().map(|(_, h)| h.as_str());
-                let id = create_account(&mut tx, &new.email, &name, hash, hash.is_some()).await?;
+                let id =
+                    create_account(&mut c, now, &new.email, &name, hash, hash.is_some()).await?;
                 (id, true)
             }
         };
         members::insert(
-            &mut tx,
+            &mut c,
             members::NewMembership {
                 org_id: org.id,
                 user_id,
                 role: role.name().as_str(),
                 team: new.team.as_str(),
-                status: MemberStatus::Active.as_str(),
+                status: MemberStatus::Active,
                 identity_provider: new.identity_provider.as_str(),
                 mfa_required: new.mfa_required,
-                now: now_ms(),
+                now,
             },
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => AppError::Conflict {
-                code: "already_member",
-                message: format!("{} is already a member of {}", new.email, org.slug),
-            },
-            other => other.into(),
+        .on_conflict(Conflict::AlreadyMember, || {
+            format!("{} is already a member of {}", new.email, org.slug)
         })?;
         let groups: Vec<String> = new.groups.iter().map(|g| g.as_str().to_owned()).collect();
-        members::set_groups(&mut tx, org.id, user_id, &groups, now_ms()).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(&access.principal),
-                action: "member.create",
-                target: target(user_id),
-                details: json!({
-                    "email": new.email.as_str(),
-                    "role": role.name().as_str(),
-                    "team": new.team.as_str(),
-                    "groups": groups,
-                    "identity_provider": new.identity_provider.as_str(),
-                    "mfa_required": new.mfa_required,
-                    "account_created": created,
-                }),
-            },
+        members::set_groups(&mut c, org.id, user_id, &groups, now).await?;
+        c.audit(
+            "member.create",
+            target(user_id),
+            json!({
+                "email": new.email.as_str(),
+                "role": role.name().as_str(),
+                "team": new.team.as_str(),
+                "groups": groups,
+                "identity_provider": new.identity_provider.as_str(),
+                "mfa_required": new.mfa_required,
+                "account_created": created,
+            }),
         )
         .await?;
         if new.send_welcome {
             self.queue_welcome(
-                &mut tx,
+                &mut c,
                 access,
                 user_id,
                 &new,
@@ -191,10 +176,10 @@ impl App {
             )
             .await?;
         }
-        let member = members::find(&mut tx, org.id, user_id)
+        let member = members::find(&mut c, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(CreatedMember {
             member,
             temporary_password: if created {
@@ -210,22 +195,22 @@ impl App {
     /// to choose a password (valid 72 hours); others are told how to sign in.
     async fn queue_welcome(
         &self,
-        conn: &mut roster_store::Conn,
+        c: &mut Change<'_>,
         access: &OrgAccess,
-        user_id: i64,
+        user_id: UserId,
         new: &NewMember,
         with_link: bool,
     ) -> Result<()> {
         let org = &access.org;
         let how = if with_link {
             let token = crypto::new_token(PASSWORD_LINK_PREFIX);
-            let now = now_ms();
+            let now = c.now();
             users::insert_password_link(
-                conn,
+                c,
                 &self.keys().hash_token(&token),
                 user_id,
                 now,
-                now + PASSWORD_LINK_TTL_MS,
+                now.plus(PASSWORD_LINK_TTL),
             )
             .await?;
             format!(
@@ -246,11 +231,9 @@ impl App {
         };
         let text = format!(
             "Hello,\n\n{} ({}) added you to the organization {} on Roster.\n\n{how}",
-            access.principal.name, access.principal.email, org.name
+            access.caller.actor.name, access.caller.actor.email, org.name
         );
-        queue(
-            conn,
-            Some(org.id),
+        c.notify(
             "welcome",
             new.email.as_str(),
             &format!("Welcome to {} on Roster", org.name),
@@ -272,36 +255,29 @@ impl App {
         }
         let password = roster_domain::Password::parse_new(password)?;
         let hash = super::auth::hash_blocking(password.expose().to_owned()).await?;
-        let now = now_ms();
-        let mut tx = self.store().begin().await?;
-        let user_id = users::use_password_link(&mut tx, &self.keys().hash_token(token), now)
+        let mut c = self.change_account(None, meta).await?;
+        let now = c.now();
+        let user_id = users::use_password_link(&mut c, &self.keys().hash_token(token), now)
             .await?
             .ok_or(AppError::InvalidLink)?;
-        users::set_password(&mut tx, user_id, &hash, false, now).await?;
-        roster_store::sessions::delete_others(&mut tx, user_id, 0).await?;
-        let user = users::get(&mut tx, user_id).await?;
-        let actor = super::Principal::without_session(user_id, &user.email, &user.name);
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: None,
-                actor: Some(&actor),
-                action: "user.password_set",
-                target: format!("user:{user_id}"),
-                details: json!({ "via": "welcome link" }),
-            },
+        users::set_password(&mut c, user_id, &hash, false, now).await?;
+        roster_store::sessions::delete_all(&mut c, user_id).await?;
+        let user = users::get(&mut c, user_id).await?;
+        c.acting_as(Actor::new(user_id, &user.email, &user.name));
+        c.audit(
+            "user.password_set",
+            format!("user:{user_id}"),
+            json!({ "via": "welcome link" }),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 
     /// Whether a set-password link is still good (for showing its page).
     pub async fn password_link_valid(&self, token: &str) -> Result<bool> {
         let mut conn = self.store().conn().await?;
         Ok(
-            users::password_link_user(&mut conn, &self.keys().hash_token(token), now_ms())
+            users::password_link_user(&mut conn, &self.keys().hash_token(token), self.now())
                 .await?
                 .is_some(),
         )
@@ -320,7 +296,7 @@ impl App {
         Ok(members::list(&mut conn, access.org.id, filter, after, limit).await?)
     }
 
-    pub async fn get_member(&self, access: &OrgAccess, user_id: i64) -> Result<Member> {
+    pub async fn get_member(&self, access: &OrgAccess, user_id: UserId) -> Result<Member> {
         access.require(ManagementPermission::UsersRead)?;
         let mut conn = self.store().conn().await?;
         members::find(&mut conn, access.org.id, user_id)
@@ -334,7 +310,7 @@ impl App {
     pub async fn update_member(
         &self,
         access: &OrgAccess,
-        user_id: i64,
+        user_id: UserId,
         u: MemberUpdate,
         meta: &RequestMeta,
     ) -> Result<Member> {
@@ -361,13 +337,13 @@ impl App {
         }
 
         let org = &access.org;
-        let mut tx = self.store().begin().await?;
-        let actor = lock_and_recheck(&mut tx, access).await?;
-        let current = members::find(&mut tx, org.id, user_id)
+        let mut c = self.change(access, None, meta).await?;
+        let actor = c.held()?.clone();
+        let current = members::find(&mut c, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
         let current_role = resolve_role(&current.role);
-        let current_status = MemberStatus::parse(&current.status)?;
+        let current_status = current.status;
         let role = new_role.clone().unwrap_or_else(|| current_role.clone());
         let status = new_status.unwrap_or(current_status);
 
@@ -401,7 +377,7 @@ impl App {
                 },
             )?;
         }
-        let others = members::count_active_owners_except(&mut tx, org.id, user_id).await?;
+        let others = members::count_active_owners_except(&mut c, org.id, user_id).await?;
         ensure_owner_remains(
             is_active_owner(&current_role, current_status),
             is_active_owner(&role, status),
@@ -417,29 +393,29 @@ impl App {
             .map(|i| i.as_str())
             .unwrap_or(&current.identity_provider);
         let mfa_required = u.mfa_required.unwrap_or(current.mfa_required);
-        let now = now_ms();
+        let now = c.now();
         members::update(
-            &mut tx,
+            &mut c,
             org.id,
             user_id,
             &MemberFields {
                 role: role.name().as_str(),
                 team,
-                status: status.as_str(),
+                status,
                 identity_provider: idp,
                 mfa_required,
             },
             now,
         )
         .await
-        .map_err(not_member)?;
+        .or_not_found("member")?;
         if let Some(name) = &new_name {
-            users::set_name(&mut tx, user_id, name.as_str(), &name.folded(), now).await?;
+            users::set_name(&mut c, user_id, name.as_str(), &name.folded(), now).await?;
         }
         let groups: Option<Vec<String>> =
             new_groups.map(|gs| gs.iter().map(|g| g.as_str().to_owned()).collect());
         if let Some(gs) = &groups {
-            members::set_groups(&mut tx, org.id, user_id, gs, now).await?;
+            members::set_groups(&mut c, org.id, user_id, gs, now).await?;
         }
 
         let mut changes = Map::new();
@@ -449,7 +425,11 @@ impl App {
             }
         };
         change("role", json!(current.role), json!(role.name().as_str()));
-        change("status", json!(current.status), json!(status.as_str()));
+        change(
+            "status",
+            json!(current.status.as_str()),
+            json!(status.as_str()),
+        );
         change("team", json!(current.team), json!(team));
         change(
             "identity_provider",
@@ -472,21 +452,15 @@ impl App {
         } else {
             "member.update"
         };
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(&access.principal),
-                action,
-                target: target(user_id),
-                details: json!({ "email": current.email, "changes": changes }),
-            },
+        c.audit(
+            action,
+            target(user_id),
+            json!({ "email": current.email, "changes": changes }),
         )
         .await?;
 
         // Tell the member about changes to their standing (SPEC §2).
-        let by = &access.principal.email;
+        let by = &access.caller.actor.email;
         if current.role != role.name().as_str() {
             let text = format!(
                 "Hello {},\n\nYour role in the organization {} changed from {} to {} (by {by}).",
@@ -495,9 +469,7 @@ impl App {
                 current.role,
                 role.name()
             );
-            queue(
-                &mut tx,
-                Some(org.id),
+            c.notify(
                 "role_changed",
                 &current.email,
                 &format!("Your role in {} changed", org.name),
@@ -518,12 +490,12 @@ impl App {
                     format!("Hello {},\n\nYour membership in the organization {} is now active.", current.name, org.name),
                 ),
             };
-            queue(&mut tx, Some(org.id), kind, &current.email, &subject, &text).await?;
+            c.notify(kind, &current.email, &subject, &text).await?;
         }
-        let member = members::find(&mut tx, org.id, user_id)
+        let member = members::find(&mut c, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(member)
     }
 
@@ -532,48 +504,36 @@ impl App {
     pub async fn remove_member(
         &self,
         access: &OrgAccess,
-        user_id: i64,
+        user_id: UserId,
         meta: &RequestMeta,
     ) -> Result<()> {
-        if user_id == access.principal.user_id {
-            return self
-                .leave_org(&access.principal, &access.org.slug, meta)
-                .await;
+        if user_id == access.user_id() {
+            return self.leave_org(&access.caller, &access.org.slug, meta).await;
         }
         let org = &access.org;
-        let mut tx = self.store().begin().await?;
-        let actor = lock_and_recheck(&mut tx, access).await?;
-        let member = members::find(&mut tx, org.id, user_id)
+        let mut c = self.change(access, None, meta).await?;
+        let member = members::find(&mut c, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        policy::may_manage_member(&actor, &resolve_role(&member.role))?;
-        remove_checked(&mut tx, org, &member).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(&access.principal),
-                action: "member.remove",
-                target: target(user_id),
-                details: json!({ "email": member.email, "name": member.name, "role": member.role }),
-            },
+        policy::may_manage_member(c.held()?, &resolve_role(&member.role))?;
+        remove_checked(&mut c, org, &member).await?;
+        c.audit(
+            "member.remove",
+            target(user_id),
+            json!({ "email": member.email, "name": member.name, "role": member.role }),
         )
         .await?;
         let text = format!(
             "Hello {},\n\nYou were removed from the organization {} by {}. Your own account and personal organization remain.",
-            member.name, org.name, access.principal.email
+            member.name, org.name, access.caller.actor.email
         );
-        queue(
-            &mut tx,
-            Some(org.id),
+        c.notify(
             "member_removed",
             &member.email,
             &format!("You were removed from {}", org.name),
             &text,
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 }

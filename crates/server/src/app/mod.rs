@@ -12,6 +12,8 @@ pub mod access;
 mod audit;
 pub mod auth;
 mod authz;
+pub mod caller;
+mod change;
 pub mod check;
 mod error;
 pub mod groups;
@@ -26,12 +28,14 @@ pub mod slack;
 mod throttle;
 pub mod time;
 
-pub use audit::{AuditEntry, AuditQuery};
-pub use auth::Principal;
+pub use audit::AuditQuery;
+pub use caller::{Actor, Caller, Credential, Reach, SessionStage};
 pub use error::AppError;
 pub use orgs::OrgAccess;
+pub use time::{Clock, ManualClock, SystemClock};
 
 use crate::crypto::Keys;
+use roster_domain::Timestamp;
 use roster_store::Store;
 use std::sync::Arc;
 
@@ -85,9 +89,9 @@ impl RequestMeta {
 /// Settings the services need.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
-    pub session_ttl_ms: i64,
+    pub session_ttl: std::time::Duration,
     /// How long a claimed outbox message is reserved for its worker.
-    pub outbox_lease_ms: i64,
+    pub outbox_lease: std::time::Duration,
     pub public_url: String,
 }
 
@@ -101,6 +105,7 @@ struct Inner {
     store: Store,
     keys: Keys,
     settings: AppSettings,
+    clock: Arc<dyn Clock>,
     outbox_metrics: outbox::OutboxMetrics,
     authz: authz::AuthzCache,
     /// Names this process's outbox worker in its claims.
@@ -111,13 +116,19 @@ struct Inner {
 }
 
 impl App {
-    pub fn new(store: Store, keys: Keys, settings: AppSettings) -> anyhow::Result<App> {
+    pub fn new(
+        store: Store,
+        keys: Keys,
+        settings: AppSettings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<App> {
         let dummy_hash = crate::crypto::hash_password(&crate::crypto::new_token(""))?;
         Ok(App {
             inner: Arc::new(Inner {
                 store,
                 keys,
                 settings,
+                clock,
                 outbox_metrics: outbox::OutboxMetrics::default(),
                 authz: authz::AuthzCache::default(),
                 worker_id: format!("{}-{}", std::process::id(), crate::crypto::new_token("")),
@@ -136,5 +147,10 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.inner.settings
+    }
+
+    /// What time it is, by the clock the app was given.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
     }
 }

@@ -1,19 +1,18 @@
 //! Organizations: creating, reading and changing them, leaving them, and
 //! resolving the caller's access to one ([`OrgAccess`]).
 
-use super::audit::{record, AuditEntry};
-use super::auth::ACTIVITY_RESOLUTION_MS;
-use super::error::Result;
-use super::time::now_ms;
-use super::{App, AppError, Principal, RequestMeta};
+use super::auth::ACTIVITY_RESOLUTION;
+use super::caller::{Caller, Reach};
+use super::error::{Result, StoreResultExt};
+use super::{App, AppError, RequestMeta};
 use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
 use roster_domain::{
-    ActionClass, BuiltinRole, Catalog, DomainError, Field, ManagementPermission, MemberStatus,
-    OrgName, OrgSlug, Role, RoleName, RolePermissions,
+    ActionClass, BuiltinRole, Catalog, Conflict, DomainError, Field, ManagementPermission,
+    MemberStatus, OrgId, OrgName, OrgSlug, ResourceId, Role, RoleName, RolePermissions, UserId,
 };
 use roster_store::members::{self, Member};
 use roster_store::orgs::{self, Org, OrgSettings};
-use roster_store::{Conn, StoreError};
+use roster_store::Conn;
 use serde_json::json;
 
 /// The caller's standing in one organization, resolved once per request:
@@ -22,7 +21,7 @@ use serde_json::json;
 /// member, and ask it for the permissions they need.
 #[derive(Debug, Clone)]
 pub struct OrgAccess {
-    pub principal: Principal,
+    pub caller: Caller,
     pub org: Org,
     pub member: Member,
     /// Everything the caller holds org-wide: their org role merged with the
@@ -35,6 +34,16 @@ pub struct OrgAccess {
 impl OrgAccess {
     pub fn require(&self, p: ManagementPermission) -> Result<()> {
         Ok(policy::require(&self.role, p)?)
+    }
+
+    /// The acting account's id.
+    pub fn user_id(&self) -> UserId {
+        self.caller.user_id()
+    }
+
+    /// Whether this is the caller's personal org.
+    pub fn personal(&self) -> bool {
+        self.org.personal_user_id.is_some()
     }
 }
 
@@ -50,7 +59,7 @@ pub(crate) fn resolve_role(name: &str) -> Role {
 }
 
 /// The org's catalog: the default one with the org's additions.
-pub(crate) async fn load_catalog(conn: &mut Conn, org_id: i64) -> Result<Catalog> {
+pub(crate) async fn load_catalog(conn: &mut Conn, org_id: OrgId) -> Result<Catalog> {
     Ok(catalog_from_rows(
         &roster_store::roles::actions(conn, org_id).await?,
     ))
@@ -85,7 +94,7 @@ pub(crate) fn stored_permissions(list: &str, catalog: &Catalog) -> RolePermissio
 /// nothing (fail closed).
 pub(crate) async fn load_role(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     catalog: &Catalog,
     name: &str,
 ) -> Result<Role> {
@@ -107,7 +116,7 @@ pub(crate) async fn load_role(
 /// custom roles. An unknown name is a validation error.
 pub(crate) async fn parse_role(
     conn: &mut Conn,
-    org_id: i64,
+    org_id: OrgId,
     catalog: &Catalog,
     raw: &str,
 ) -> Result<Role> {
@@ -134,11 +143,11 @@ pub(crate) async fn parse_role(
 /// the org, or at `scope` (a resource and its ancestors).
 pub(crate) async fn effective_role(
     conn: &mut Conn,
-    org_id: i64,
-    user_id: i64,
+    org_id: OrgId,
+    user_id: UserId,
     org_role: &str,
     catalog: &Catalog,
-    scope: &[i64],
+    scope: &[ResourceId],
 ) -> Result<Role> {
     let mut role = load_role(conn, org_id, catalog, org_role).await?;
     for name in roster_store::rules::roles_for(conn, org_id, user_id, scope).await? {
@@ -210,33 +219,48 @@ fn parse_domain(raw: &str) -> Result<String> {
 
 impl App {
     /// Resolves the caller's access to the org named `slug`. An org the
-    /// caller is not a member of is "not found", so slugs do not leak.
-    pub async fn org_access(&self, p: &Principal, slug: &str) -> Result<OrgAccess> {
+    /// caller is not a member of is "not found", so slugs do not leak. The
+    /// caller must be past every sign-in step.
+    pub async fn org_access(&self, caller: &Caller, slug: &str) -> Result<OrgAccess> {
+        caller.admits(Reach::Everything)?;
         let mut conn = self.store().conn().await?;
         let org = orgs::find_by_slug(&mut conn, slug)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
-        let member = members::find(&mut conn, org.id, p.user_id)
+        let member = members::find(&mut conn, org.id, caller.user_id())
             .await?
             .ok_or(AppError::NotFound("organization"))?;
-        if member.status != MemberStatus::Active.as_str() {
+        if member.status != MemberStatus::Active {
             return Err(AppError::MembershipInactive {
-                status: member.status.clone(),
+                status: member.status,
             });
         }
-        let now = now_ms();
+        let now = self.now();
         if member
             .last_active_at
-            .is_none_or(|t| now - t > ACTIVITY_RESOLUTION_MS)
+            .is_none_or(|t| now.since(t) > ACTIVITY_RESOLUTION)
         {
-            members::touch_activity(&mut conn, org.id, p.user_id, now, ACTIVITY_RESOLUTION_MS)
-                .await?;
+            members::touch_activity(
+                &mut conn,
+                org.id,
+                caller.user_id(),
+                now,
+                ACTIVITY_RESOLUTION,
+            )
+            .await?;
         }
         let catalog = load_catalog(&mut conn, org.id).await?;
-        let role =
-            effective_role(&mut conn, org.id, p.user_id, &member.role, &catalog, &[]).await?;
+        let role = effective_role(
+            &mut conn,
+            org.id,
+            caller.user_id(),
+            &member.role,
+            &catalog,
+            &[],
+        )
+        .await?;
         Ok(OrgAccess {
-            principal: p.clone(),
+            caller: caller.clone(),
             org,
             member,
             role,
@@ -247,11 +271,12 @@ impl App {
     /// Creates an org; the creator becomes its owner.
     pub async fn create_org(
         &self,
-        p: &Principal,
+        caller: &Caller,
         slug: &str,
         name: &str,
         meta: &RequestMeta,
     ) -> Result<OrgAccess> {
+        caller.admits(Reach::Everything)?;
         let slug = OrgSlug::parse(slug)?;
         if slug.is_reserved() {
             return Err(invalid(
@@ -260,48 +285,39 @@ impl App {
             ));
         }
         let name = OrgName::parse(name)?;
-        let now = now_ms();
-        let mut tx = self.store().begin().await?;
-        let org_id = orgs::insert(&mut tx, slug.as_str(), name.as_str(), None, now)
+        let mut c = self
+            .change_account(Some(caller.actor.clone()), meta)
+            .await?;
+        let now = c.now();
+        let org_id = orgs::insert(&mut c, slug.as_str(), name.as_str(), None, now)
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => AppError::Conflict {
-                    code: "slug_taken",
-                    message: format!("the slug {slug} is taken"),
-                },
-                other => other.into(),
-            })?;
+            .on_conflict(Conflict::SlugTaken, || format!("the slug {slug} is taken"))?;
+        c.in_org(org_id);
         members::insert(
-            &mut tx,
+            &mut c,
             members::NewMembership {
                 org_id,
-                user_id: p.user_id,
+                user_id: caller.user_id(),
                 role: BuiltinRole::Owner.name(),
                 team: "",
-                status: MemberStatus::Active.as_str(),
+                status: MemberStatus::Active,
                 identity_provider: "password",
                 mfa_required: false,
                 now,
             },
         )
         .await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org_id),
-                actor: Some(p),
-                action: "org.create",
-                target: format!("org:{slug}"),
-                details: json!({ "name": name.as_str() }),
-            },
+        c.audit(
+            "org.create",
+            format!("org:{slug}"),
+            json!({ "name": name.as_str() }),
         )
         .await?;
-        self.commit(tx).await?;
-        self.org_access(p, slug.as_str()).await
+        c.commit().await?;
+        self.org_access(caller, slug.as_str()).await
     }
 
-    pub async fn active_owners(&self, org_id: i64) -> Result<i64> {
+    pub async fn active_owners(&self, org_id: OrgId) -> Result<i64> {
         let mut conn = self.store().conn().await?;
         Ok(members::count_active_owners(&mut conn, org_id).await?)
     }
@@ -371,44 +387,39 @@ impl App {
             policy::may_grant(&access.role, &role, &access.catalog)?;
             s.default_role = role.name().to_string();
         }
-        if access.org.personal_user_id.is_some() && s.self_registration {
+        if access.personal() && s.self_registration {
             return Err(DomainError::PersonalOrg.into());
         }
-        let mut tx = self.store().begin().await?;
-        let actor_role = lock_and_recheck(&mut tx, access).await?;
-        if actor_role != access.role {
+        let mut c = self.change(access, None, meta).await?;
+        if *c.held()? != access.role {
             return Err(AppError::Forbidden(
                 "your role changed while this request ran; try again".into(),
             ));
         }
-        orgs::update(&mut tx, current.id, &name, &s, now_ms()).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(current.id),
-                actor: Some(&access.principal),
-                action: "org.update",
-                target: format!("org:{}", current.slug),
-                details: json!({
-                    "name": u.name,
-                    "allowed_domains": u.allowed_domains,
-                    "self_registration": u.self_registration,
-                    "invitation_ttl_seconds": u.invitation_ttl_seconds,
-                    "mfa_policy": u.mfa_policy,
-                    "default_role": u.default_role,
-                }),
-            },
+        let now = c.now();
+        orgs::update(&mut c, current.id, &name, &s, now).await?;
+        c.audit(
+            "org.update",
+            format!("org:{}", current.slug),
+            json!({
+                "name": u.name,
+                "allowed_domains": u.allowed_domains,
+                "self_registration": u.self_registration,
+                "invitation_ttl_seconds": u.invitation_ttl_seconds,
+                "mfa_policy": u.mfa_policy,
+                "default_role": u.default_role,
+            }),
         )
         .await?;
-        let org = orgs::get(&mut tx, current.id).await?;
-        self.commit(tx).await?;
+        let org = orgs::get(&mut c, current.id).await?;
+        c.commit().await?;
         Ok(org)
     }
 
     /// Leaves an org. Not a personal org, and not as its last active owner.
     /// Works for any status, so a disabled or reviewing member can leave.
-    pub async fn leave_org(&self, p: &Principal, slug: &str, meta: &RequestMeta) -> Result<()> {
+    pub async fn leave_org(&self, caller: &Caller, slug: &str, meta: &RequestMeta) -> Result<()> {
+        caller.admits(Reach::Everything)?;
         let org = {
             let mut conn = self.store().conn().await?;
             orgs::find_by_slug(&mut conn, slug)
@@ -418,59 +429,29 @@ impl App {
         if org.personal_user_id.is_some() {
             return Err(DomainError::PersonalOrg.into());
         }
-        let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org.id).await?;
-        let member = members::find(&mut tx, org.id, p.user_id)
+        let mut c = self
+            .change_org(org.id, Some(caller.actor.clone()), meta)
+            .await?;
+        let member = members::find(&mut c, org.id, caller.user_id())
             .await?
             .ok_or(AppError::NotFound("organization"))?;
-        remove_checked(&mut tx, &org, &member).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(p),
-                action: "member.leave",
-                target: format!("user:{}", p.user_id),
-                details: json!({ "email": member.email, "role": member.role }),
-            },
+        remove_checked(&mut c, &org, &member).await?;
+        c.audit(
+            "member.leave",
+            format!("user:{}", caller.user_id()),
+            json!({ "email": member.email, "role": member.role }),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
-}
-
-/// Takes the org's lock and re-reads the actor's membership under it, so
-/// that rules are checked against the actor's role as it is now, not as it
-/// was when the request began (a demotion racing with this request wins or
-/// loses as a whole). Returns the actor's current role.
-pub(crate) async fn lock_and_recheck(conn: &mut Conn, access: &OrgAccess) -> Result<Role> {
-    orgs::lock(conn, access.org.id).await?;
-    let me = members::find(conn, access.org.id, access.principal.user_id)
-        .await?
-        .ok_or(AppError::NotFound("organization"))?;
-    if me.status != MemberStatus::Active.as_str() {
-        return Err(AppError::MembershipInactive { status: me.status });
-    }
-    effective_role(
-        conn,
-        access.org.id,
-        access.principal.user_id,
-        &me.role,
-        &access.catalog,
-        &[],
-    )
-    .await
 }
 
 /// Removes a membership after checking the last-owner rule, under the org's
 /// lock (which the caller holds).
 pub(crate) async fn remove_checked(conn: &mut Conn, org: &Org, member: &Member) -> Result<()> {
-    let status = MemberStatus::parse(&member.status)?;
     let others = members::count_active_owners_except(conn, org.id, member.user_id).await?;
     ensure_owner_remains(
-        is_active_owner(&resolve_role(&member.role), status),
+        is_active_owner(&resolve_role(&member.role), member.status),
         false,
         others,
     )?;

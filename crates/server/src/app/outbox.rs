@@ -6,10 +6,11 @@
 //! and, after [`MAX_ATTEMPTS`], given up and left listed as undelivered.
 
 use super::error::Result;
-use super::time::{now_ms, rfc3339};
+use super::time::rfc3339;
 use super::App;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use roster_domain::{OrgId, Timestamp};
 use roster_store::outbox::{self, Message, NewMessage};
 use roster_store::Conn;
 use std::io::Write;
@@ -25,7 +26,8 @@ const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 /// Queues a plain-text message (an HTML part is derived from it).
 pub(crate) async fn queue(
     conn: &mut Conn,
-    org_id: Option<i64>,
+    now: Timestamp,
+    org_id: Option<OrgId>,
     kind: &str,
     recipient: &str,
     subject: &str,
@@ -46,7 +48,7 @@ pub(crate) async fn queue(
             subject,
             body_text: text,
             body_html: &html,
-            now: now_ms(),
+            now,
         },
     )
     .await?;
@@ -190,12 +192,12 @@ impl App {
     /// One pass: every due message, oldest first.
     pub async fn deliver_due(&self, mailer: &Mailer) -> Result<()> {
         let mut conn = self.store().conn().await?;
-        let now = now_ms();
+        let now = self.now();
         let due = outbox::claim_due(
             &mut conn,
             &self.inner.worker_id,
             now,
-            now + self.settings().outbox_lease_ms,
+            now.plus(self.settings().outbox_lease),
             50,
         )
         .await?;
@@ -208,21 +210,23 @@ impl App {
             };
             match delivered {
                 Ok(()) => {
-                    outbox::mark_sent(&mut conn, m.id, now_ms()).await?;
+                    outbox::mark_sent(&mut conn, m.id, self.now()).await?;
                     metrics.sent.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(error) => {
                     metrics.failed_attempts.fetch_add(1, Ordering::Relaxed);
                     let attempts = m.attempts + 1;
-                    let retry_at =
-                        (attempts < MAX_ATTEMPTS).then(|| now_ms() + backoff_ms(m.attempts));
+                    let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
+                        self.now()
+                            .plus(Duration::from_millis(backoff_ms(m.attempts).unsigned_abs()))
+                    });
                     if retry_at.is_none() {
                         metrics.given_up.fetch_add(1, Ordering::Relaxed);
                         tracing::error!(message = m.id, kind = %m.kind, attempts, %error, "gave up delivering a message");
                     } else {
                         tracing::warn!(message = m.id, kind = %m.kind, attempts, %error, "message delivery failed; will retry");
                     }
-                    outbox::mark_failed(&mut conn, m.id, &error, now_ms(), retry_at).await?;
+                    outbox::mark_failed(&mut conn, m.id, &error, self.now(), retry_at).await?;
                 }
             }
         }

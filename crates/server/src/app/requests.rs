@@ -9,17 +9,16 @@
 //! names groups) names groups, and is not the requester.
 
 use super::access::find_resource;
-use super::audit::{record, AuditEntry};
-use super::error::Result;
-use super::orgs::{effective_role, invalid, load_catalog, lock_and_recheck, OrgAccess};
-use super::outbox::queue;
-use super::time::now_ms;
+use super::change::Change;
+use super::error::{Result, StoreResultExt};
+use super::orgs::{effective_role, invalid, load_catalog, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use roster_authz::OrgIndex;
-use roster_domain::ManagementPermission;
+use roster_domain::{Conflict, ManagementPermission, RequestId, RequestStatus};
 use roster_store::requests::{self, RequestFilter, RequestRow, VoteRow};
-use roster_store::{members, resources, Conn, StoreError};
+use roster_store::{members, resources, Conn};
 use serde_json::json;
+use std::time::Duration;
 
 /// Shortest and longest grant a request may ask for.
 pub const MIN_DURATION_SECONDS: i64 = 60;
@@ -49,7 +48,7 @@ async fn reviewer_refusal(
     org_role: &str,
     req: &RequestRow,
 ) -> Result<Option<String>> {
-    let user_id = access.principal.user_id;
+    let user_id = access.user_id();
     if req.requester_id == user_id {
         return Ok(Some("you cannot review your own request".into()));
     }
@@ -118,10 +117,9 @@ impl App {
         // the org's lock. Eligibility is checked again when a reviewer
         // votes; this only decides who is emailed.
         let index = self.org_index(access.org.id).await?;
-        let mut tx = self.store().begin().await?;
-        lock_and_recheck(&mut tx, access).await?;
+        let mut c = self.change(access, None, meta).await?;
         let res = find_resource(
-            &mut tx,
+            &mut c,
             access.org.id,
             &access.catalog,
             "resource",
@@ -129,10 +127,10 @@ impl App {
         )
         .await?;
         // The nearest policy up the chain decides whether review is needed.
-        let chain = resources::ancestry(&mut tx, res.id).await?;
+        let chain = resources::ancestry(&mut c, res.id).await?;
         let mut approvals = None;
         for id in &chain {
-            let row = resources::policy(&mut tx, *id).await?;
+            let row = resources::policy(&mut c, *id).await?;
             if row.0.is_empty() {
                 continue;
             }
@@ -143,17 +141,17 @@ impl App {
         }
         let key = format!("{}/{}", res.resource_type, res.name);
         let Some(approvals) = approvals else {
-            return Err(AppError::Conflict {
-                code: "review_not_required",
-                message: format!("{action} on {key} needs no review; no request is needed"),
-            });
+            return Err(AppError::conflict(
+                Conflict::ReviewNotRequired,
+                format!("{action} on {key} needs no review; no request is needed"),
+            ));
         };
-        let now = now_ms();
+        let now = c.now();
         let id = requests::insert(
-            &mut tx,
+            &mut c,
             requests::NewRequest {
                 org_id: access.org.id,
-                requester_id: access.principal.user_id,
+                requester_id: access.user_id(),
                 resource_id: res.id,
                 action,
                 reason,
@@ -163,27 +161,21 @@ impl App {
             },
         )
         .await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "request.create",
-                target: format!("request:{id}"),
-                details: json!({
-                    "resource": key, "action": action, "reason": reason,
-                    "duration_seconds": new.duration_seconds,
-                }),
-            },
+        c.audit(
+            "request.create",
+            format!("request:{id}"),
+            json!({
+                "resource": key, "action": action, "reason": reason,
+                "duration_seconds": new.duration_seconds,
+            }),
         )
         .await?;
-        let row = requests::get(&mut tx, access.org.id, id).await?;
+        let row = requests::get(&mut c, access.org.id, id).await?;
         // The request, its audit event and its notifications: one
         // transaction (SPEC §2).
-        self.queue_reviewer_mail(&mut tx, access, &index, &row)
+        self.queue_reviewer_mail(&mut c, access, &index, &row)
             .await?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(RequestInfo {
             row,
             votes: Vec::new(),
@@ -192,26 +184,26 @@ impl App {
 
     async fn queue_reviewer_mail(
         &self,
-        tx: &mut Conn,
+        c: &mut Change<'_>,
         access: &OrgAccess,
         index: &OrgIndex,
         row: &RequestRow,
     ) -> Result<()> {
         let Some(resource) = index.resource(&row.resource) else {
             tracing::warn!(
-                request = row.id,
+                request = row.id.get(),
                 "the resource is not in the index yet; no reviewer emailed"
             );
             return Ok(());
         };
         let reviewers: Vec<String> = index
-            .reviewers(row.requester_id, resource)
+            .reviewers(row.requester_id.get(), resource)
             .into_iter()
             .map(|(_, email)| email.to_owned())
             .collect();
         if reviewers.is_empty() {
             tracing::warn!(
-                request = row.id,
+                request = row.id.get(),
                 "a review request has no eligible reviewer"
             );
             return Ok(());
@@ -231,9 +223,7 @@ impl App {
                 row.id,
                 access.org.slug,
             );
-            queue(
-                tx,
-                Some(access.org.id),
+            c.notify(
                 "review_request",
                 &email,
                 &format!(
@@ -249,12 +239,12 @@ impl App {
 
     /// One request with its votes. Needs `users:read`, or being the
     /// requester.
-    pub async fn get_request(&self, access: &OrgAccess, id: i64) -> Result<RequestInfo> {
+    pub async fn get_request(&self, access: &OrgAccess, id: RequestId) -> Result<RequestInfo> {
         let mut conn = self.store().conn().await?;
         let row = requests::get(&mut conn, access.org.id, id)
             .await
-            .map_err(not_found)?;
-        if row.requester_id != access.principal.user_id {
+            .or_not_found("request")?;
+        if row.requester_id != access.user_id() {
             access.require(ManagementPermission::UsersRead)?;
         }
         let votes = requests::votes(&mut conn, id).await?;
@@ -274,18 +264,14 @@ impl App {
         if !mine {
             access.require(ManagementPermission::UsersRead)?;
         }
-        if let Some(s) = status {
-            if !matches!(s, "pending" | "approved" | "rejected") {
-                return Err(invalid("status", "status is pending, approved or rejected"));
-            }
-        }
+        let status = status.map(RequestStatus::parse).transpose()?;
         let mut conn = self.store().conn().await?;
         Ok(requests::list(
             &mut conn,
             access.org.id,
             &RequestFilter {
-                status: status.map(str::to_owned),
-                requester_id: mine.then_some(access.principal.user_id),
+                status: status.map(|s| (s, self.now())),
+                requester_id: mine.then_some(access.user_id()),
                 after_id,
             },
             limit,
@@ -299,7 +285,7 @@ impl App {
     pub async fn review_request(
         &self,
         access: &OrgAccess,
-        id: i64,
+        id: RequestId,
         approve: bool,
         comment: &str,
         meta: &RequestMeta,
@@ -308,72 +294,54 @@ impl App {
         if comment.chars().count() > 1000 {
             return Err(invalid("comment", "at most 1000 characters"));
         }
-        let mut tx = self.store().begin().await?;
-        lock_and_recheck(&mut tx, access).await?;
-        let req = requests::get(&mut tx, access.org.id, id)
+        let mut c = self.change(access, None, meta).await?;
+        let req = requests::get(&mut c, access.org.id, id)
             .await
-            .map_err(not_found)?;
-        if req.status != "pending" {
-            return Err(AppError::Conflict {
-                code: "request_decided",
-                message: format!("request {id} is {} already", req.status),
-            });
+            .or_not_found("request")?;
+        if req.status != RequestStatus::Pending {
+            return Err(AppError::conflict(
+                Conflict::RequestDecided,
+                format!("request {id} is {} already", req.status),
+            ));
         }
-        let me = members::find(&mut tx, access.org.id, access.principal.user_id)
+        let me = members::find(&mut c, access.org.id, access.user_id())
             .await?
             .ok_or(AppError::NotFound("organization"))?;
-        if let Some(why) = reviewer_refusal(&mut tx, access, &me.role, &req).await? {
+        if let Some(why) = reviewer_refusal(&mut c, access, &me.role, &req).await? {
             return Err(AppError::Forbidden(why));
         }
-        let now = now_ms();
+        let now = c.now();
         let decision = if approve { "approve" } else { "reject" };
-        requests::vote(
-            &mut tx,
-            id,
-            access.principal.user_id,
-            decision,
-            comment,
-            now,
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => AppError::Conflict {
-                code: "already_reviewed",
-                message: format!("you have reviewed request {id} already"),
-            },
-            other => other.into(),
-        })?;
-        let votes = requests::votes(&mut tx, id).await?;
+        requests::vote(&mut c, id, access.user_id(), decision, comment, now)
+            .await
+            .on_conflict(Conflict::AlreadyReviewed, || {
+                format!("you have reviewed request {id} already")
+            })?;
+        let votes = requests::votes(&mut c, id).await?;
         let approvals = votes.iter().filter(|v| v.decision == "approve").count() as i64;
         let outcome = if !approve {
-            requests::decide(&mut tx, id, "rejected", now, None).await?;
-            Some("rejected")
+            requests::decide(&mut c, id, RequestStatus::Rejected, now, None).await?;
+            Some(RequestStatus::Rejected)
         } else if approvals >= req.approvals_required {
-            let expires = now + req.duration_seconds * 1000;
-            requests::decide(&mut tx, id, "approved", now, Some(expires)).await?;
-            Some("approved")
+            let expires = now.plus(Duration::from_secs(req.duration_seconds.unsigned_abs()));
+            requests::decide(&mut c, id, RequestStatus::Approved, now, Some(expires)).await?;
+            Some(RequestStatus::Approved)
         } else {
             None
         };
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: if approve {
-                    "request.approve"
-                } else {
-                    "request.reject"
-                },
-                target: format!("request:{id}"),
-                details: json!({
-                    "requester": req.requester_email, "resource": req.resource,
-                    "action": req.action, "comment": comment,
-                    "approvals": approvals, "required": req.approvals_required,
-                    "outcome": outcome.unwrap_or("pending"),
-                }),
+        c.audit(
+            if approve {
+                "request.approve"
+            } else {
+                "request.reject"
             },
+            format!("request:{id}"),
+            json!({
+                "requester": req.requester_email, "resource": req.resource,
+                "action": req.action, "comment": comment,
+                "approvals": approvals, "required": req.approvals_required,
+                "outcome": outcome.unwrap_or(RequestStatus::Pending).as_str(),
+            }),
         )
         .await?;
         if let Some(outcome) = outcome {
@@ -382,16 +350,14 @@ impl App {
                 req.action,
                 req.resource,
                 access.org.name,
-                access.principal.email,
-                if outcome == "approved" {
+                access.caller.actor.email,
+                if outcome == RequestStatus::Approved {
                     format!(" It is allowed for {} minutes.", req.duration_seconds / 60)
                 } else {
                     String::new()
                 }
             );
-            queue(
-                &mut tx,
-                Some(access.org.id),
+            c.notify(
                 "review_decision",
                 &req.requester_email,
                 &format!("Request {id} {outcome}"),
@@ -399,15 +365,8 @@ impl App {
             )
             .await?;
         }
-        let row = requests::get(&mut tx, access.org.id, id).await?;
-        self.commit(tx).await?;
+        let row = requests::get(&mut c, access.org.id, id).await?;
+        c.commit().await?;
         Ok(RequestInfo { row, votes })
-    }
-}
-
-fn not_found(e: StoreError) -> AppError {
-    match e {
-        StoreError::NotFound => AppError::NotFound("request"),
-        other => other.into(),
     }
 }

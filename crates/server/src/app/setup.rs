@@ -1,18 +1,19 @@
 //! First start (SPEC §5): the one-time setup link, `--bootstrap-owner`, and
 //! the `ROSTER_BOOTSTRAP_*` variables.
 
-use super::audit::{record, AuditEntry};
 use super::auth::{create_account, hash_blocking};
 use super::error::Result;
-use super::time::now_ms;
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
-use roster_domain::{BuiltinRole, DisplayName, Email, MemberStatus, OrgName, OrgSlug, Password};
+use roster_domain::{
+    BuiltinRole, Conflict, DisplayName, Email, MemberStatus, OrgName, OrgSlug, Password, UserId,
+};
 use roster_store::{members, orgs, setup, users};
 use serde_json::json;
+use std::time::Duration;
 
 pub const SETUP_PREFIX: &str = "rsu_";
-const SETUP_TTL_MS: i64 = 24 * 3600 * 1000;
+const SETUP_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// The first org and owner.
 pub struct FirstOwner {
@@ -26,7 +27,7 @@ pub struct FirstOwner {
 
 /// What seeding did.
 pub struct Seeded {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub temporary_password: Option<String>,
 }
 
@@ -40,13 +41,13 @@ impl App {
     /// Creates a one-time setup token valid for 24 hours; returns it.
     pub async fn new_setup_token(&self) -> Result<String> {
         let token = crypto::new_token(SETUP_PREFIX);
-        let now = now_ms();
+        let now = self.now();
         let mut conn = self.store().conn().await?;
         setup::insert(
             &mut conn,
             &self.keys().hash_token(&token),
             now,
-            now + SETUP_TTL_MS,
+            now.plus(SETUP_TTL),
         )
         .await?;
         Ok(token)
@@ -68,20 +69,22 @@ impl App {
                 (Some(pw), hash)
             }
         };
-        let mut tx = self.store().begin().await?;
+        let mut c = self.change_account(None, meta).await?;
+        let now = c.now();
         if let Some(token) = token {
-            if !setup::redeem(&mut tx, &self.keys().hash_token(token), now_ms()).await? {
+            if !setup::redeem(&mut c, &self.keys().hash_token(token), now).await? {
                 return Err(AppError::InvalidLink);
             }
         }
-        if users::count(&mut tx).await? != 0 {
-            return Err(AppError::Conflict {
-                code: "already_set_up",
-                message: "Roster is already set up; sign in instead".into(),
-            });
+        if users::count(&mut c).await? != 0 {
+            return Err(AppError::conflict(
+                Conflict::AlreadySetUp,
+                "Roster is already set up; sign in instead",
+            ));
         }
         let user_id = create_account(
-            &mut tx,
+            &mut c,
+            now,
             &first.email,
             &first.name,
             Some(&hash),
@@ -89,40 +92,35 @@ impl App {
         )
         .await?;
         let org_id = orgs::insert(
-            &mut tx,
+            &mut c,
             first.org_slug.as_str(),
             first.org_name.as_str(),
             None,
-            now_ms(),
+            now,
         )
         .await?;
+        c.in_org(org_id);
         members::insert(
-            &mut tx,
+            &mut c,
             members::NewMembership {
                 org_id,
                 user_id,
                 role: BuiltinRole::Owner.name(),
                 team: "",
-                status: MemberStatus::Active.as_str(),
+                status: MemberStatus::Active,
                 identity_provider: "password",
                 mfa_required: false,
-                now: now_ms(),
+                now,
             },
         )
         .await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(org_id),
-                actor: None,
-                action: "org.bootstrap",
-                target: format!("org:{}", first.org_slug),
-                details: json!({ "owner": first.email.as_str() }),
-            },
+        c.audit(
+            "org.bootstrap",
+            format!("org:{}", first.org_slug),
+            json!({ "owner": first.email.as_str() }),
         )
         .await?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(Seeded {
             user_id,
             temporary_password: temporary,

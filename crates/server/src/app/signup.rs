@@ -2,21 +2,21 @@
 //! org that allows it, with an email at one of its domains; they stay
 //! `reviewing` until someone with `users:approve` approves or rejects.
 
-use super::audit::{record, AuditEntry};
 use super::auth::{create_account, hash_blocking};
+use super::caller::Actor;
+use super::change::Change;
 use super::error::Result;
-use super::orgs::{lock_and_recheck, OrgAccess};
+use super::orgs::OrgAccess;
 use super::outbox::queue;
-use super::time::now_ms;
-use super::{App, AppError, Principal, RequestMeta};
+use super::{App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::policy;
 use roster_domain::{
-    BuiltinRole, DisplayName, Email, ManagementPermission, MemberStatus, Password,
+    BuiltinRole, Conflict, DisplayName, Email, ManagementPermission, MemberStatus, Password, UserId,
 };
 use roster_store::members::{self, Member, MemberFields};
 use roster_store::orgs::Org;
-use roster_store::{orgs, users, Conn};
+use roster_store::{orgs, users};
 use serde_json::json;
 
 /// A sign-up request, as received.
@@ -62,12 +62,13 @@ impl App {
         let name = DisplayName::parse(&s.name)?;
         let password = Password::parse_new(&s.password)?;
         let throttle_key = format!("signup:{email}");
-        super::throttle::check(self.store(), &throttle_key, &meta.client_addr)
+        super::throttle::check(self.store(), self.now(), &throttle_key, &meta.client_addr)
             .await?
             .map_err(|secs| AppError::TooManyAttempts {
                 retry_after_secs: secs,
             })?;
-        super::throttle::record_failure(self.store(), &throttle_key, &meta.client_addr).await?;
+        super::throttle::record_failure(self.store(), self.now(), &throttle_key, &meta.client_addr)
+            .await?;
 
         let (org, existing) = {
             let mut conn = self.store().conn().await?;
@@ -87,6 +88,9 @@ impl App {
                 let ok =
                     super::auth::hashing(move || crypto::verify_password(&stored, &pw)).await?;
                 if !ok {
+                    // Not a change, and not for the org's audit log (it
+                    // would tell the org that the address has an account):
+                    // only the address's owner hears of it.
                     let mut conn = self.store().conn().await?;
                     let text = format!(
                         "Hello,\n\nSomeone asked to join the organization {} on Roster with this address, \
@@ -96,6 +100,7 @@ impl App {
                     );
                     queue(
                         &mut conn,
+                        self.now(),
                         Some(org.id),
                         "signup_existing_account",
                         email.as_str(),
@@ -113,51 +118,49 @@ impl App {
             ),
         };
 
-        let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org.id).await?;
+        let mut c = self.change_org(org.id, None, meta).await?;
+        let now = c.now();
         let user_id = match (user_id, hash) {
             (Some(id), _) => id,
-            (None, Some(hash)) => match users::find_by_email(&mut tx, email.as_str()).await? {
+            (None, Some(hash)) => match users::find_by_email(&mut c, email.as_str()).await? {
                 // Created meanwhile by another request: treat as done.
                 Some(_) => return Ok(()),
-                None => create_account(&mut tx, &email, &name, Some(&hash), false).await?,
+                None => create_account(&mut c, now, &email, &name, Some(&hash), false).await?,
             },
             (None, None) => return Ok(()),
         };
-        if members::find(&mut tx, org.id, user_id).await?.is_some() {
+        if members::find(&mut c, org.id, user_id).await?.is_some() {
             // Already a member (or already waiting): nothing to do.
             return Ok(());
         }
-        self.enter_review(&mut tx, &org, user_id, &email, &name, json!({}), meta)
+        self.enter_review(&mut c, &org, user_id, &email, &name, json!({}))
             .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 
-    /// Adds a `reviewing` membership, records the sign-up, and tells the
-    /// approvers; part of the caller's transaction (which holds the org lock).
-    #[allow(clippy::too_many_arguments)]
+    /// Adds a `reviewing` membership, records the sign-up as its applicant,
+    /// and tells the approvers; part of a change to `org`.
     pub(crate) async fn enter_review(
         &self,
-        conn: &mut Conn,
+        c: &mut Change<'_>,
         org: &Org,
-        user_id: i64,
+        user_id: UserId,
         email: &Email,
         name: &DisplayName,
         extra: serde_json::Value,
-        meta: &RequestMeta,
     ) -> Result<()> {
+        let now = c.now();
         members::insert(
-            conn,
+            c,
             members::NewMembership {
                 org_id: org.id,
                 user_id,
                 role: &org.settings.default_role,
                 team: "",
-                status: MemberStatus::Reviewing.as_str(),
+                status: MemberStatus::Reviewing,
                 identity_provider: "password",
                 mfa_required: false,
-                now: now_ms(),
+                now,
             },
         )
         .await?;
@@ -165,20 +168,10 @@ impl App {
         if let (Some(d), Some(extra)) = (details.as_object_mut(), extra.as_object()) {
             d.extend(extra.clone());
         }
-        let actor = Principal::without_session(user_id, email.as_str(), name.as_str());
-        record(
-            conn,
-            meta,
-            AuditEntry {
-                org_id: Some(org.id),
-                actor: Some(&actor),
-                action: "member.signup",
-                target: format!("user:{user_id}"),
-                details,
-            },
-        )
-        .await?;
-        self.notify_approvers(conn, org, user_id, email.as_str(), name.as_str())
+        c.acting_as(Actor::new(user_id, email.as_str(), name.as_str()));
+        c.audit("member.signup", format!("user:{user_id}"), details)
+            .await?;
+        self.notify_approvers(c, org, user_id, email.as_str(), name.as_str())
             .await
     }
 
@@ -186,24 +179,21 @@ impl App {
     /// with a review card when the org has Slack.
     pub(crate) async fn notify_approvers(
         &self,
-        conn: &mut Conn,
+        c: &mut Change<'_>,
         org: &Org,
-        user_id: i64,
+        user_id: UserId,
         email: &str,
         name: &str,
     ) -> Result<()> {
-        self.queue_review_card(conn, org, user_id, email, name)
-            .await?;
-        let approvers = members::active_with_roles(conn, org.id, &approver_roles()).await?;
+        self.queue_review_card(c, org, user_id, email, name).await?;
+        let approvers = members::active_with_roles(c, org.id, &approver_roles()).await?;
         for (approver, approver_name) in approvers {
             let text = format!(
                 "Hello {approver_name},\n\n{name} ({email}) asked to join the organization {} and is waiting for review.\n\n\
                  Approve: roster users approve {user_id} --org {}\nReject: roster users reject {user_id} --org {}",
                 org.name, org.slug, org.slug
             );
-            queue(
-                conn,
-                Some(org.id),
+            c.notify(
                 "signup_review",
                 &approver,
                 &format!("{name} asked to join {}", org.name),
@@ -214,29 +204,30 @@ impl App {
         Ok(())
     }
 
-    /// Loads a member waiting for review, under the org lock, and the
-    /// actor's current role; checks `users:approve`.
-    async fn reviewing_member(
-        &self,
-        conn: &mut Conn,
+    /// Begins deciding on a member waiting for review, which needs
+    /// `users:approve`.
+    async fn change_reviewing<'a>(
+        &'a self,
         access: &OrgAccess,
-        user_id: i64,
-    ) -> Result<(Member, roster_domain::Role)> {
-        let actor = lock_and_recheck(conn, access).await?;
-        policy::require(&actor, ManagementPermission::UsersApprove)?;
-        let member = members::find(conn, access.org.id, user_id)
+        user_id: UserId,
+        meta: &'a RequestMeta,
+    ) -> Result<(Change<'a>, Member)> {
+        let mut c = self
+            .change(access, Some(ManagementPermission::UsersApprove), meta)
+            .await?;
+        let member = members::find(&mut c, access.org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        if member.status != MemberStatus::Reviewing.as_str() {
-            return Err(AppError::Conflict {
-                code: "not_reviewing",
-                message: format!(
+        if member.status != MemberStatus::Reviewing {
+            return Err(AppError::conflict(
+                Conflict::NotReviewing,
+                format!(
                     "{} is {}, not waiting for review",
                     member.email, member.status
                 ),
-            });
+            ));
         }
-        Ok((member, actor))
+        Ok((c, member))
     }
 
     /// Approves a sign-up with the org's default role or `role`, which must
@@ -244,62 +235,54 @@ impl App {
     pub async fn approve_member(
         &self,
         access: &OrgAccess,
-        user_id: i64,
+        user_id: UserId,
         role: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Member> {
         let role = self
             .parse_role(access, role.unwrap_or(&access.org.settings.default_role))
             .await?;
-        let mut tx = self.store().begin().await?;
-        let (member, actor) = self.reviewing_member(&mut tx, access, user_id).await?;
-        policy::may_grant(&actor, &role, &access.catalog)?;
+        let (mut c, member) = self.change_reviewing(access, user_id, meta).await?;
+        policy::may_grant(c.held()?, &role, &access.catalog)?;
+        let now = c.now();
         members::update(
-            &mut tx,
+            &mut c,
             access.org.id,
             user_id,
             &MemberFields {
                 role: role.name().as_str(),
                 team: &member.team,
-                status: MemberStatus::Active.as_str(),
+                status: MemberStatus::Active,
                 identity_provider: &member.identity_provider,
                 mfa_required: member.mfa_required,
             },
-            now_ms(),
+            now,
         )
         .await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "member.approve",
-                target: format!("user:{user_id}"),
-                details: json!({ "email": member.email, "role": role.name().as_str() }),
-            },
+        c.audit(
+            "member.approve",
+            format!("user:{user_id}"),
+            json!({ "email": member.email, "role": role.name().as_str() }),
         )
         .await?;
         let text = format!(
             "Hello {},\n\nYour request to join the organization {} was approved by {}. Your role is {}.",
             member.name,
             access.org.name,
-            access.principal.email,
+            access.caller.actor.email,
             role.name()
         );
-        queue(
-            &mut tx,
-            Some(access.org.id),
+        c.notify(
             "signup_approved",
             &member.email,
             &format!("Welcome to {}", access.org.name),
             &text,
         )
         .await?;
-        let updated = members::find(&mut tx, access.org.id, user_id)
+        let updated = members::find(&mut c, access.org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(updated)
     }
 
@@ -307,38 +290,28 @@ impl App {
     pub async fn reject_member(
         &self,
         access: &OrgAccess,
-        user_id: i64,
+        user_id: UserId,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        let (member, _) = self.reviewing_member(&mut tx, access, user_id).await?;
-        members::delete(&mut tx, access.org.id, user_id).await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "member.reject",
-                target: format!("user:{user_id}"),
-                details: json!({ "email": member.email }),
-            },
+        let (mut c, member) = self.change_reviewing(access, user_id, meta).await?;
+        members::delete(&mut c, access.org.id, user_id).await?;
+        c.audit(
+            "member.reject",
+            format!("user:{user_id}"),
+            json!({ "email": member.email }),
         )
         .await?;
         let text = format!(
             "Hello {},\n\nYour request to join the organization {} was not approved.",
             member.name, access.org.name
         );
-        queue(
-            &mut tx,
-            Some(access.org.id),
+        c.notify(
             "signup_rejected",
             &member.email,
             &format!("Your request to join {}", access.org.name),
             &text,
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 }

@@ -4,14 +4,15 @@
 //! signature, timestamp within five minutes, constant-time comparison) and
 //! handled at most once. Calls to Slack go through the outbox.
 
-use super::audit::{record, AuditEntry};
 use super::auth::create_account;
-use super::error::Result;
+use super::caller::{Actor, Caller, Credential};
+use super::change::Change;
+use super::error::{Result, StoreResultExt};
 use super::orgs::{invalid, OrgAccess};
-use super::time::{now_ms, rfc3339};
-use super::{App, AppError, Channel, Principal, RequestMeta};
+use super::time::rfc3339;
+use super::{App, AppError, Channel, RequestMeta};
 use crate::crypto::{self, Keys};
-use roster_domain::{DisplayName, Email, ManagementPermission};
+use roster_domain::{Conflict, DisplayName, Email, ManagementPermission, OrgId, Timestamp, UserId};
 use roster_store::orgs::Org;
 use roster_store::slack::{self, Connection};
 use roster_store::{members, orgs, outbox, users, Conn};
@@ -22,7 +23,7 @@ use std::time::Duration;
 pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
 /// How far a request's timestamp may be from now.
 const MAX_SKEW_SECS: i64 = 5 * 60;
-const LINK_CODE_TTL_MS: i64 = 10 * 60 * 1000;
+const LINK_CODE_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// A connection as received from an administrator.
 pub struct SlackSettings {
@@ -97,10 +98,10 @@ async fn call(
 pub fn review_card(
     channel: &str,
     org: &Org,
-    user_id: i64,
+    user_id: UserId,
     email: &str,
     name: &str,
-    at: i64,
+    at: Timestamp,
 ) -> Value {
     json!({
         "channel": channel,
@@ -153,8 +154,8 @@ impl App {
                 "Slack did not name the workspace of this token",
             ));
         }
-        let now = now_ms();
-        let c = Connection {
+        let now = self.now();
+        let conn = Connection {
             org_id: access.org.id,
             team_id: team_id.clone(),
             channel: s.channel.trim().to_owned(),
@@ -164,29 +165,22 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, access.org.id).await?;
-        slack::upsert(&mut tx, &c).await.map_err(|e| match e {
-            roster_store::StoreError::Conflict(_) => AppError::Conflict {
-                code: "slack_workspace_taken",
-                message: "this Slack workspace is connected to another organization".into(),
-            },
-            other => other.into(),
-        })?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "integration.slack.connect",
-                target: format!("slack:{team_id}"),
-                details: json!({ "channel": c.channel, "api_base_url": c.api_base_url }),
-            },
+        let mut c = self
+            .change(access, Some(ManagementPermission::IntegrationsManage), meta)
+            .await?;
+        slack::upsert(&mut c, &conn)
+            .await
+            .on_conflict(Conflict::SlackWorkspaceTaken, || {
+                Conflict::SlackWorkspaceTaken.describe().to_owned()
+            })?;
+        c.audit(
+            "integration.slack.connect",
+            format!("slack:{team_id}"),
+            json!({ "channel": conn.channel, "api_base_url": conn.api_base_url }),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(c)
+        c.commit().await?;
+        Ok(conn)
     }
 
     pub async fn slack_connection(&self, access: &OrgAccess) -> Result<Connection> {
@@ -199,28 +193,19 @@ impl App {
 
     pub async fn disconnect_slack(&self, access: &OrgAccess, meta: &RequestMeta) -> Result<()> {
         access.require(ManagementPermission::IntegrationsManage)?;
-        let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, access.org.id).await?;
-        slack::delete(&mut tx, access.org.id)
+        let mut c = self
+            .change(access, Some(ManagementPermission::IntegrationsManage), meta)
+            .await?;
+        slack::delete(&mut c, access.org.id)
             .await
-            .map_err(|e| match e {
-                roster_store::StoreError::NotFound => AppError::NotFound("Slack connection"),
-                other => other.into(),
-            })?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "integration.slack.disconnect",
-                target: format!("org:{}", access.org.slug),
-                details: json!({}),
-            },
+            .or_not_found("Slack connection")?;
+        c.audit(
+            "integration.slack.disconnect",
+            format!("org:{}", access.org.slug),
+            json!({}),
         )
         .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 
     /// Verifies a request from Slack and finds the org's connection.
@@ -233,7 +218,7 @@ impl App {
         body: &[u8],
     ) -> Result<Connection> {
         let ts: i64 = timestamp.parse().map_err(|_| bad_signature())?;
-        if (now_ms() / 1000 - ts).abs() > MAX_SKEW_SECS {
+        if (self.now().unix_ms() / 1000 - ts).abs() > MAX_SKEW_SECS {
             tracing::warn!(team_id, "refused a stale Slack request");
             return Err(bad_signature());
         }
@@ -257,7 +242,7 @@ impl App {
     /// Whether this request (by its key) is seen for the first time.
     async fn first_time(&self, key: &str) -> Result<bool> {
         let mut db = self.store().conn().await?;
-        Ok(slack::first_time(&mut db, key, now_ms()).await?)
+        Ok(slack::first_time(&mut db, key, self.now()).await?)
     }
 
     /// Handles a slash command; returns the text to show the user.
@@ -284,7 +269,8 @@ impl App {
             "link" => {
                 let code = crypto::new_token("")[..10].to_uppercase().replace(['-', '_'], "X");
                 let mut db = self.store().conn().await?;
-                slack::insert_link_code(&mut db, &self.keys().hash_token(&code), c.org_id, &cmd.user_id, now_ms() + LINK_CODE_TTL_MS).await?;
+                let expires = self.now().plus(LINK_CODE_TTL);
+                slack::insert_link_code(&mut db, &self.keys().hash_token(&code), c.org_id, &cmd.user_id, expires).await?;
                 Ok(format!(
                     "To link this Slack account to your Roster account, run within 10 minutes, signed in:\n`roster slack link {code} --org {}`",
                     org.slug
@@ -335,27 +321,26 @@ impl App {
         if !super::signup::accepts_signup(org, &email) {
             return Err(AppError::SignupNotAllowed);
         }
-        let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org.id).await?;
-        let user_id = match users::find_by_email(&mut tx, email.as_str()).await? {
+        let mut c = self.change_org(org.id, None, meta).await?;
+        let now = c.now();
+        let user_id = match users::find_by_email(&mut c, email.as_str()).await? {
             Some(u) => u.id,
-            None => create_account(&mut tx, &email, &name, None, false).await?,
+            None => create_account(&mut c, now, &email, &name, None, false).await?,
         };
-        if let Some(m) = members::find(&mut tx, org.id, user_id).await? {
+        if let Some(m) = members::find(&mut c, org.id, user_id).await? {
             return Ok(format!("You are already in {} ({}).", org.name, m.status));
         }
-        slack::link(&mut tx, org.id, slack_user, user_id, now_ms()).await?;
+        slack::link(&mut c, org.id, slack_user, user_id, now).await?;
         self.enter_review(
-            &mut tx,
+            &mut c,
             org,
             user_id,
             &email,
             &name,
             json!({ "slack_user": slack_user }),
-            meta,
         )
         .await?;
-        self.commit(tx).await?;
+        c.commit().await?;
         Ok(format!(
             "Thanks {name}: your request to join {} is waiting for an administrator's approval.",
             org.name
@@ -366,17 +351,18 @@ impl App {
     /// transaction.
     pub(crate) async fn queue_review_card(
         &self,
-        conn: &mut Conn,
+        c: &mut Change<'_>,
         org: &Org,
-        user_id: i64,
+        user_id: UserId,
         email: &str,
         name: &str,
     ) -> Result<()> {
-        let Some(c) = slack::for_org(conn, org.id).await? else {
+        let Some(conn) = slack::for_org(c, org.id).await? else {
             return Ok(());
         };
-        let card = review_card(&c.channel, org, user_id, email, name, now_ms());
-        queue_slack(conn, org.id, "slack.post", &c.channel, &card).await
+        let now = c.now();
+        let card = review_card(&conn.channel, org, user_id, email, name, now);
+        queue_slack(c, now, org.id, "slack.post", &conn.channel, &card).await
     }
 
     /// Handles a click on a review card. The clicking Slack user must be
@@ -400,9 +386,10 @@ impl App {
             return Ok("Already handled.".into());
         }
         let clicker = payload["user"]["id"].as_str().unwrap_or("");
-        let target: i64 = action["value"]
+        let target: UserId = action["value"]
             .as_str()
             .and_then(|v| v.parse().ok())
+            .map(UserId::new)
             .ok_or_else(|| invalid("value", "not a review card"))?;
         let (org, approver) = {
             let mut db = self.store().conn().await?;
@@ -420,8 +407,15 @@ impl App {
                 "link your Slack account first: /roster link".into(),
             ));
         };
-        let principal = Principal::without_session(approver.id, &approver.email, &approver.name);
-        let access = self.org_access(&principal, &org.slug).await?;
+        // The linked member acts through Slack as if signed in: the same
+        // rules decide, against what they hold now.
+        let caller = Caller {
+            actor: Actor::new(approver.id, &approver.email, &approver.name),
+            credential: Credential::LinkedSlack {
+                slack_user: clicker.to_owned(),
+            },
+        };
+        let access = self.org_access(&caller, &org.slug).await?;
         let (verb, outcome) = match action["action_id"].as_str() {
             Some("roster_approve") => {
                 let m = self.approve_member(&access, target, None, &meta).await?;
@@ -461,7 +455,15 @@ impl App {
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": outcome}}]
         });
         let mut db = self.store().conn().await?;
-        queue_slack(&mut db, org.id, "slack.update", &channel, &update).await?;
+        queue_slack(
+            &mut db,
+            self.now(),
+            org.id,
+            "slack.update",
+            &channel,
+            &update,
+        )
+        .await?;
         Ok(format!("Request {verb}."))
     }
 
@@ -472,38 +474,24 @@ impl App {
         code: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, access.org.id).await?;
+        let mut c = self.change(access, None, meta).await?;
+        let now = c.now();
         let slack_user = slack::redeem_link_code(
-            &mut tx,
+            &mut c,
             &self.keys().hash_token(code.trim()),
             access.org.id,
-            now_ms(),
+            now,
         )
         .await?
         .ok_or(AppError::InvalidLink)?;
-        slack::link(
-            &mut tx,
-            access.org.id,
-            &slack_user,
-            access.principal.user_id,
-            now_ms(),
+        slack::link(&mut c, access.org.id, &slack_user, access.user_id(), now).await?;
+        c.audit(
+            "integration.slack.link",
+            format!("user:{}", access.user_id()),
+            json!({ "slack_user": slack_user }),
         )
         .await?;
-        record(
-            &mut tx,
-            meta,
-            AuditEntry {
-                org_id: Some(access.org.id),
-                actor: Some(&access.principal),
-                action: "integration.slack.link",
-                target: format!("user:{}", access.principal.user_id),
-                details: json!({ "slack_user": slack_user }),
-            },
-        )
-        .await?;
-        self.commit(tx).await?;
-        Ok(())
+        c.commit().await
     }
 
     /// Delivers one queued Slack call.
@@ -540,7 +528,8 @@ impl App {
 /// Queues a Slack Web API call in the outbox.
 pub(crate) async fn queue_slack(
     conn: &mut Conn,
-    org_id: i64,
+    now: Timestamp,
+    org_id: OrgId,
     kind: &str,
     channel: &str,
     payload: &Value,
@@ -554,7 +543,7 @@ pub(crate) async fn queue_slack(
             subject: payload["text"].as_str().unwrap_or(""),
             body_text: &payload.to_string(),
             body_html: "",
-            now: now_ms(),
+            now,
         },
     )
     .await?;

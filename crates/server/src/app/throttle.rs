@@ -8,7 +8,7 @@
 //! database, so several replicas share them.
 
 use super::error::Result;
-use super::time::now_ms;
+use roster_domain::Timestamp;
 use roster_store::{throttle, Store};
 
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
@@ -31,10 +31,11 @@ pub struct Standing {
 /// `Ok(Err(seconds))` when either key is over its limit.
 pub async fn check(
     store: &Store,
+    now: Timestamp,
     account: &str,
     addr: &str,
 ) -> Result<std::result::Result<Standing, u64>> {
-    let now = now_ms();
+    let now = now.unix_ms();
     let keys = keys(account, addr);
     let mut conn = store.conn().await?;
     let rows = throttle::failures(
@@ -59,8 +60,13 @@ pub async fn check(
     }))
 }
 
-pub async fn record_failure(store: &Store, account: &str, addr: &str) -> Result<()> {
-    let now = now_ms();
+pub async fn record_failure(
+    store: &Store,
+    now: Timestamp,
+    account: &str,
+    addr: &str,
+) -> Result<()> {
+    let now = now.unix_ms();
     let mut conn = store.conn().await?;
     for (key, _) in keys(account, addr) {
         throttle::record_failure(&mut conn, &key, now, now - WINDOW_MS).await?;
@@ -78,9 +84,9 @@ impl super::App {
     /// Deletes ended throttle windows and expired sessions. Run every few
     /// minutes by every replica; it is idempotent.
     pub async fn housekeeping(&self) -> Result<()> {
-        let now = now_ms();
+        let now = self.now();
         let mut conn = self.store().conn().await?;
-        let windows = throttle::prune(&mut conn, now - WINDOW_MS).await?;
+        let windows = throttle::prune(&mut conn, now.unix_ms() - WINDOW_MS).await?;
         let sessions = roster_store::sessions::prune_expired(&mut conn, now).await?;
         if windows + sessions > 0 {
             tracing::debug!(windows, sessions, "housekeeping pruned old rows");

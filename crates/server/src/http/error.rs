@@ -9,8 +9,101 @@ use crate::app::AppError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use roster_domain::DomainError;
+use roster_domain::{Conflict, DomainError};
 use roster_proto::{FieldError, Problem};
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)*) => {
+        /// Every problem code the API answers with: the one list. Codes are
+        /// written nowhere else; `docs/errors.md` documents each one (a test
+        /// checks that it does).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    ValidationFailed = "validation_failed",
+    InvalidJson = "invalid_json",
+    InvalidBody = "invalid_body",
+    InvalidInput = "invalid_input",
+    InvalidQuery = "invalid_query",
+    InvalidCursor = "invalid_cursor",
+    UnsupportedMediaType = "unsupported_media_type",
+    BodyTooLarge = "body_too_large",
+    Unauthenticated = "unauthenticated",
+    InvalidCredentials = "invalid_credentials",
+    TooManyAttempts = "too_many_attempts",
+    PasswordChangeRequired = "password_change_required",
+    MembershipInactive = "membership_inactive",
+    Forbidden = "forbidden",
+    OwnerRoleRequiresOwner = "owner_role_requires_owner",
+    PrivilegeEscalation = "privilege_escalation",
+    LastOwner = "last_owner",
+    PersonalOrg = "personal_org",
+    NotFound = "not_found",
+    MethodNotAllowed = "method_not_allowed",
+    InvalidLink = "invalid_link",
+    InvitationExpired = "invitation_expired",
+    SignupNotAllowed = "signup_not_allowed",
+    EmailTaken = "email_taken",
+    SlugTaken = "slug_taken",
+    AlreadyMember = "already_member",
+    AlreadyInvited = "already_invited",
+    InvitationNotPending = "invitation_not_pending",
+    NotReviewing = "not_reviewing",
+    GroupExists = "group_exists",
+    GroupInUse = "group_in_use",
+    RoleExists = "role_exists",
+    RoleInUse = "role_in_use",
+    ResourceExists = "resource_exists",
+    ResourceHasChildren = "resource_has_children",
+    ReviewNotRequired = "review_not_required",
+    RequestDecided = "request_decided",
+    AlreadyReviewed = "already_reviewed",
+    SlackWorkspaceTaken = "slack_workspace_taken",
+    AlreadySetUp = "already_set_up",
+    Conflict = "conflict",
+    BatchTooLarge = "batch_too_large",
+    Unavailable = "unavailable",
+    Internal = "internal",
+}
+
+/// The code of each kind of conflict.
+fn conflict_code(c: Conflict) -> Code {
+    match c {
+        Conflict::EmailTaken => Code::EmailTaken,
+        Conflict::SlugTaken => Code::SlugTaken,
+        Conflict::AlreadyMember => Code::AlreadyMember,
+        Conflict::AlreadyInvited => Code::AlreadyInvited,
+        Conflict::InvitationNotPending => Code::InvitationNotPending,
+        Conflict::NotReviewing => Code::NotReviewing,
+        Conflict::GroupExists => Code::GroupExists,
+        Conflict::GroupInUse => Code::GroupInUse,
+        Conflict::RoleExists => Code::RoleExists,
+        Conflict::RoleInUse => Code::RoleInUse,
+        Conflict::ResourceExists => Code::ResourceExists,
+        Conflict::ResourceHasChildren => Code::ResourceHasChildren,
+        Conflict::ReviewNotRequired => Code::ReviewNotRequired,
+        Conflict::RequestDecided => Code::RequestDecided,
+        Conflict::AlreadyReviewed => Code::AlreadyReviewed,
+        Conflict::SlackWorkspaceTaken => Code::SlackWorkspaceTaken,
+        Conflict::AlreadySetUp => Code::AlreadySetUp,
+        Conflict::Other => Code::Conflict,
+    }
+}
 
 /// An error on its way to becoming a problem+json response.
 #[derive(Debug)]
@@ -19,13 +112,13 @@ pub enum ApiError {
     /// A request-shape error found by the HTTP layer itself.
     Request {
         status: StatusCode,
-        code: &'static str,
+        code: Code,
         detail: String,
     },
 }
 
 impl ApiError {
-    pub fn request(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn request(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         ApiError::Request {
             status,
             code,
@@ -50,15 +143,15 @@ fn title(status: StatusCode) -> String {
 
 fn problem(
     status: StatusCode,
-    code: &str,
+    code: Code,
     detail: Option<String>,
     errors: Vec<FieldError>,
 ) -> Problem {
     Problem {
-        type_: format!("https://roster.dev/problems/{code}"),
+        type_: format!("https://roster.dev/problems/{}", code.as_str()),
         title: title(status),
         status: status.as_u16(),
-        code: code.to_owned(),
+        code: code.as_str().to_owned(),
         detail,
         errors,
     }
@@ -77,39 +170,39 @@ pub fn problem_response(status: StatusCode, p: &Problem) -> Response {
 
 /// How an application error shows on the wire: status, stable code and
 /// field errors. The one table from meanings to HTTP.
-fn describe(e: &AppError) -> (StatusCode, &'static str, Vec<FieldError>) {
+fn describe(e: &AppError) -> (StatusCode, Code, Vec<FieldError>) {
     use StatusCode as S;
     match e {
         AppError::Domain(d) => match d {
             DomainError::Invalid { field, message } => (
                 S::UNPROCESSABLE_ENTITY,
-                "validation_failed",
+                Code::ValidationFailed,
                 vec![FieldError {
                     field: field.0.to_owned(),
                     message: message.clone(),
                 }],
             ),
-            DomainError::MissingPermission(_) => (S::FORBIDDEN, "forbidden", vec![]),
+            DomainError::MissingPermission(_) => (S::FORBIDDEN, Code::Forbidden, vec![]),
             DomainError::OwnerRoleRequiresOwner => {
-                (S::FORBIDDEN, "owner_role_requires_owner", vec![])
+                (S::FORBIDDEN, Code::OwnerRoleRequiresOwner, vec![])
             }
-            DomainError::Escalation { .. } => (S::FORBIDDEN, "privilege_escalation", vec![]),
-            DomainError::LastOwner => (S::CONFLICT, "last_owner", vec![]),
-            DomainError::PersonalOrg => (S::CONFLICT, "personal_org", vec![]),
+            DomainError::Escalation { .. } => (S::FORBIDDEN, Code::PrivilegeEscalation, vec![]),
+            DomainError::LastOwner => (S::CONFLICT, Code::LastOwner, vec![]),
+            DomainError::PersonalOrg => (S::CONFLICT, Code::PersonalOrg, vec![]),
         },
-        AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", vec![]),
-        AppError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", vec![]),
-        AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts", vec![]),
-        AppError::PasswordChangeRequired => (S::FORBIDDEN, "password_change_required", vec![]),
-        AppError::MembershipInactive { .. } => (S::FORBIDDEN, "membership_inactive", vec![]),
-        AppError::Forbidden(_) => (S::FORBIDDEN, "forbidden", vec![]),
-        AppError::NotFound(_) => (S::NOT_FOUND, "not_found", vec![]),
-        AppError::Conflict { code, .. } => (S::CONFLICT, code, vec![]),
-        AppError::InvalidLink => (S::NOT_FOUND, "invalid_link", vec![]),
-        AppError::InvitationExpired => (S::GONE, "invitation_expired", vec![]),
-        AppError::SignupNotAllowed => (S::FORBIDDEN, "signup_not_allowed", vec![]),
-        AppError::Unavailable => (S::SERVICE_UNAVAILABLE, "unavailable", vec![]),
-        AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", vec![]),
+        AppError::Unauthenticated => (S::UNAUTHORIZED, Code::Unauthenticated, vec![]),
+        AppError::InvalidCredentials => (S::UNAUTHORIZED, Code::InvalidCredentials, vec![]),
+        AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, Code::TooManyAttempts, vec![]),
+        AppError::PasswordChangeRequired => (S::FORBIDDEN, Code::PasswordChangeRequired, vec![]),
+        AppError::MembershipInactive { .. } => (S::FORBIDDEN, Code::MembershipInactive, vec![]),
+        AppError::Forbidden(_) => (S::FORBIDDEN, Code::Forbidden, vec![]),
+        AppError::NotFound(_) => (S::NOT_FOUND, Code::NotFound, vec![]),
+        AppError::Conflict { conflict, .. } => (S::CONFLICT, conflict_code(*conflict), vec![]),
+        AppError::InvalidLink => (S::NOT_FOUND, Code::InvalidLink, vec![]),
+        AppError::InvitationExpired => (S::GONE, Code::InvitationExpired, vec![]),
+        AppError::SignupNotAllowed => (S::FORBIDDEN, Code::SignupNotAllowed, vec![]),
+        AppError::Unavailable => (S::SERVICE_UNAVAILABLE, Code::Unavailable, vec![]),
+        AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, Code::Internal, vec![]),
     }
 }
 
@@ -176,36 +269,36 @@ impl From<JsonRejection> for ApiError {
         match r {
             JsonRejection::JsonSyntaxError(e) => ApiError::request(
                 S::BAD_REQUEST,
-                "invalid_json",
+                Code::InvalidJson,
                 format!("the body is not valid JSON: {}", source_text(&e)),
             ),
             JsonRejection::JsonDataError(e) => {
-                ApiError::request(S::UNPROCESSABLE_ENTITY, "invalid_body", source_text(&e))
+                ApiError::request(S::UNPROCESSABLE_ENTITY, Code::InvalidBody, source_text(&e))
             }
             JsonRejection::MissingJsonContentType(_) => ApiError::request(
                 S::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Code::UnsupportedMediaType,
                 "send the body as JSON with Content-Type: application/json",
             ),
             JsonRejection::BytesRejection(_) => ApiError::request(
                 S::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                Code::BodyTooLarge,
                 "the body is too large or could not be read",
             ),
-            other => ApiError::request(S::BAD_REQUEST, "invalid_body", other.body_text()),
+            other => ApiError::request(S::BAD_REQUEST, Code::InvalidBody, other.body_text()),
         }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::request(StatusCode::BAD_REQUEST, "invalid_query", r.body_text())
+        ApiError::request(StatusCode::BAD_REQUEST, Code::InvalidQuery, r.body_text())
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::request(StatusCode::NOT_FOUND, "not_found", r.body_text())
+        ApiError::request(StatusCode::NOT_FOUND, Code::NotFound, r.body_text())
     }
 }
 
@@ -216,4 +309,68 @@ fn source_text(e: &dyn std::error::Error) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code the API can answer with is documented for the people who
+    /// handle them.
+    #[test]
+    fn every_problem_code_is_in_the_docs() {
+        let docs = include_str!("../../../../docs/errors.md");
+        for code in Code::ALL {
+            assert!(
+                docs.contains(&format!("`{}`", code.as_str())),
+                "docs/errors.md does not document `{}`",
+                code.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn every_conflict_has_its_own_code_and_status() {
+        use roster_domain::Conflict as C;
+        let all = [
+            C::EmailTaken,
+            C::SlugTaken,
+            C::AlreadyMember,
+            C::AlreadyInvited,
+            C::InvitationNotPending,
+            C::NotReviewing,
+            C::GroupExists,
+            C::GroupInUse,
+            C::RoleExists,
+            C::RoleInUse,
+            C::ResourceExists,
+            C::ResourceHasChildren,
+            C::ReviewNotRequired,
+            C::RequestDecided,
+            C::AlreadyReviewed,
+            C::SlackWorkspaceTaken,
+            C::AlreadySetUp,
+            C::Other,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for c in all {
+            let (status, code, _) = describe(&AppError::conflict(c, "x"));
+            assert_eq!(status, StatusCode::CONFLICT);
+            assert!(seen.insert(code.as_str()), "{c:?} shares a code");
+        }
+    }
+
+    /// A database's own words never reach a client: a conflict's detail
+    /// is the application's message.
+    #[test]
+    fn a_store_conflict_is_described_in_the_products_words() {
+        let e = AppError::from(roster_store::StoreError::Conflict(Conflict::EmailTaken));
+        let (status, p) = app_problem(&e);
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(p.code, "email_taken");
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("an account with this email already exists")
+        );
+    }
 }

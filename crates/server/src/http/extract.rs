@@ -1,10 +1,11 @@
 //! Extractors: JSON bodies, query strings and paths whose rejections are
-//! problem+json; the signed-in principal; the request's audit facts.
+//! problem+json; the caller (resolved once per request, with its sign-in
+//! stage checked); the org of the path; the request's audit facts.
 
 use super::error::ApiError;
 use super::AppState;
-use crate::app::{AppError, Channel, Principal, RequestMeta};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use crate::app::{AppError, Caller, Channel, OrgAccess, Reach, RequestMeta};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -95,14 +96,17 @@ pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<Strin
         .map(|(_, v)| v.to_owned())
 }
 
-async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+async fn caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
     let token = token(parts).ok_or(AppError::Unauthenticated)?;
     Ok(state.app.authenticate(&token).await?)
 }
 
-/// A signed-in user whose password is not temporary. A missing, malformed,
-/// expired or forged token is an error, never "anonymous".
-pub struct Authed(pub Principal);
+/// A signed-in caller past every sign-in step. A missing, malformed,
+/// expired or forged token is an error, never "anonymous"; a session with
+/// a step left answers that step's problem (see [`SessionStage`]).
+///
+/// [`SessionStage`]: crate::app::SessionStage
+pub struct Authed(pub Caller);
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
@@ -111,17 +115,15 @@ impl FromRequestParts<AppState> for Authed {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let p = principal(parts, state).await?;
-        if p.must_change_password {
-            return Err(AppError::PasswordChangeRequired.into());
-        }
-        Ok(Authed(p))
+        let caller = caller(parts, state).await?;
+        caller.admits(Reach::Everything)?;
+        Ok(Authed(caller))
     }
 }
 
-/// An optional signed-in user: `None` without credentials; credentials
+/// An optional signed-in caller: `None` without credentials; credentials
 /// that are present but bad are still an error, never anonymous.
-pub struct MaybeAuthed(pub Option<Principal>);
+pub struct MaybeAuthed(pub Option<Caller>);
 
 impl FromRequestParts<AppState> for MaybeAuthed {
     type Rejection = ApiError;
@@ -133,26 +135,55 @@ impl FromRequestParts<AppState> for MaybeAuthed {
         if token(parts).is_none() {
             return Ok(MaybeAuthed(None));
         }
-        let p = principal(parts, state).await?;
-        if p.must_change_password {
-            return Err(AppError::PasswordChangeRequired.into());
-        }
-        Ok(MaybeAuthed(Some(p)))
+        Ok(MaybeAuthed(Some(
+            Authed::from_request_parts(parts, state).await?.0,
+        )))
     }
 }
 
-/// A signed-in user, even one who must still change a temporary password:
-/// only for changing the password and signing out.
-pub struct AuthedAllowingPasswordChange(pub Principal);
+/// A signed-in caller at any sign-in stage: only for taking the remaining
+/// steps (changing a temporary password) and signing out.
+pub struct AuthedInSignIn(pub Caller);
 
-impl FromRequestParts<AppState> for AuthedAllowingPasswordChange {
+impl FromRequestParts<AppState> for AuthedInSignIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(AuthedAllowingPasswordChange(principal(parts, state).await?))
+        let caller = caller(parts, state).await?;
+        caller.admits(Reach::SignInSteps)?;
+        Ok(AuthedInSignIn(caller))
+    }
+}
+
+/// The `{org}` of a request's path, if the route has one.
+pub(crate) async fn org_slug(parts: &mut Parts) -> Option<String> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+    params
+        .iter()
+        .find(|(name, _)| *name == "org")
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The caller's access to the org named by the path's `{org}`, resolved
+/// once per request: an org the caller is not an active member of is "not
+/// found" (or `membership_inactive`), before the handler runs.
+pub struct Org(pub OrgAccess);
+
+impl FromRequestParts<AppState> for Org {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authed(caller) = Authed::from_request_parts(parts, state).await?;
+        let slug = org_slug(parts)
+            .await
+            .ok_or(AppError::NotFound("organization"))?;
+        Ok(Org(state.app.org_access(&caller, &slug).await?))
     }
 }
 

@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use error::{ApiError, InternalDetail};
+use error::{ApiError, Code, InternalDetail};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -154,13 +154,13 @@ fn pages() -> Router<AppState> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::request(StatusCode::NOT_FOUND, "not_found", "no such route")
+    ApiError::request(StatusCode::NOT_FOUND, Code::NotFound, "no such route")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::request(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         "this route does not take that method",
     )
 }

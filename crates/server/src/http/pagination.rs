@@ -1,6 +1,6 @@
 //! `limit` and opaque `cursor` parameters shared by every list.
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -15,7 +15,7 @@ pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::request(
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            Code::InvalidQuery,
             format!("limit is between 1 and {MAX_LIMIT}"),
         )),
     }
@@ -32,7 +32,7 @@ pub fn decode(kind: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError>
     let bad = || {
         ApiError::request(
             StatusCode::BAD_REQUEST,
-            "invalid_cursor",
+            Code::InvalidCursor,
             "the cursor is not one this list gave out",
         )
     };

@@ -3,7 +3,7 @@
 
 use crate::app::orgs::warnings;
 use crate::app::time::rfc3339;
-use roster_domain::{ActionClass, BuiltinRole, ManagementPermission};
+use roster_domain::{ActionClass, BuiltinRole, ManagementPermission, Timestamp, UserId};
 use roster_proto as wire;
 use roster_store::invitations::Invitation;
 use roster_store::members::{Member, UserMembership};
@@ -12,7 +12,7 @@ use roster_store::users::User;
 
 pub fn user(u: &User) -> wire::UserView {
     wire::UserView {
-        id: u.id,
+        id: u.id.get(),
         email: u.email.clone(),
         name: u.name.clone(),
         created_at: rfc3339(u.created_at),
@@ -22,14 +22,14 @@ pub fn user(u: &User) -> wire::UserView {
 
 pub fn member(m: &Member) -> wire::MemberView {
     wire::MemberView {
-        id: Some(m.user_id),
+        id: Some(m.user_id.get()),
         invitation_id: None,
         email: m.email.clone(),
         name: m.name.clone(),
         role: m.role.clone(),
         team: m.team.clone(),
         groups: m.groups.clone(),
-        status: m.status.clone(),
+        status: m.status.as_str().to_owned(),
         identity_provider: m.identity_provider.clone(),
         mfa_required: m.mfa_required,
         joined_at: rfc3339(m.joined_at),
@@ -43,7 +43,7 @@ pub fn membership(m: &UserMembership) -> wire::MembershipSummary {
         org_name: m.org_name.clone(),
         personal: m.personal_user_id.is_some(),
         role: m.role.clone(),
-        status: m.status.clone(),
+        status: m.status.as_str().to_owned(),
         team: m.team.clone(),
         joined_at: rfc3339(m.joined_at),
     }
@@ -93,7 +93,7 @@ pub fn audit_event(e: &roster_store::audit::Event) -> wire::AuditEventView {
         id: e.id,
         at: rfc3339(e.at),
         actor: wire::ActorView {
-            id: e.actor_id,
+            id: e.actor_id.map(UserId::get),
             email: e.actor_email.clone(),
             name: e.actor_name.clone(),
         },
@@ -106,16 +106,16 @@ pub fn audit_event(e: &roster_store::audit::Event) -> wire::AuditEventView {
     }
 }
 
-pub fn invitation(i: &Invitation, now: i64) -> wire::InvitationView {
+pub fn invitation(i: &Invitation, now: Timestamp) -> wire::InvitationView {
     wire::InvitationView {
-        id: i.id,
+        id: i.id.get(),
         email: i.email.clone(),
         role: i.role.clone(),
         team: i.team.clone(),
         groups: i.group_list(),
-        status: i.effective_status(now).to_owned(),
+        status: i.effective_status(now).as_str().to_owned(),
         inviter: wire::ActorView {
-            id: i.inviter_id,
+            id: i.inviter_id.map(UserId::get),
             email: i.inviter_email.clone(),
             name: i.inviter_name.clone(),
         },
@@ -129,7 +129,7 @@ pub fn invitation(i: &Invitation, now: i64) -> wire::InvitationView {
 pub fn invited_member(i: &Invitation) -> wire::MemberView {
     wire::MemberView {
         id: None,
-        invitation_id: Some(i.id),
+        invitation_id: Some(i.id.get()),
         email: i.email.clone(),
         name: String::new(),
         role: i.role.clone(),

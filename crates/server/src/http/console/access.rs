@@ -3,13 +3,12 @@
 //! review requests.
 
 use super::frame::{
-    back, describe, given, list, ok, redirect_with, when_ms, Frame, NoFields, PageResult, Path,
-    Posted, Precision, Session,
+    back, describe, given, list, ok, redirect_with, when_ms, Frame, InOrg, NoFields, PageResult,
+    Path, Posted, Precision,
 };
 use crate::app::access::{NewResource, ResourceUpdate, ReviewPolicy, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
 use crate::app::requests::NewRequest;
-use crate::app::time::now_ms;
 use crate::http::error::ApiError;
 use crate::http::extract::split_words;
 use crate::http::AppState;
@@ -57,12 +56,10 @@ struct AccessPage {
 
 pub async fn overview(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
     Query(why): Query<WhyQuery>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let (answer, why_error) = if why.user.trim().is_empty() || why.action.trim().is_empty() {
         (None, None)
     } else {
@@ -71,7 +68,7 @@ pub async fn overview(
             action: why.action.trim().to_owned(),
             resource: given(Some(&why.resource)),
         };
-        match state.app.check(&s.principal, &access.org.slug, &q).await {
+        match state.app.check(&s.caller, &access.org.slug, &q).await {
             Ok(a) => (Some(a), None),
             Err(e) => (None, Some(describe(&ApiError::from(e)).1)),
         }
@@ -82,7 +79,7 @@ pub async fn overview(
         .await?
         .into_iter()
         .map(|r| RuleView {
-            id: r.id,
+            id: r.id.get(),
             who: match (r.group_name, r.user_email) {
                 (Some(g), _) => format!("group {g}"),
                 (None, Some(e)) => e,
@@ -144,10 +141,11 @@ pub struct GrantForm {
 
 pub async fn grant(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<GrantForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<GrantForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let subject = match form.subject_kind.as_str() {
         "user" => SubjectRef::User(form.subject.trim().to_owned()),
         _ => SubjectRef::Group(form.subject.trim().to_owned()),
@@ -167,13 +165,13 @@ pub async fn grant(
 
 pub async fn revoke(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, i64)>,
+    Path((_org, id)): Path<(String, i64)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
-        .revoke_rule(&access, id, &s.meta)
+        .revoke_rule(&access, roster_domain::RuleId::new(id), &s.meta)
         .await
         .map(|()| format!("Revoked rule {id}."));
     Ok(back(
@@ -205,10 +203,11 @@ pub struct ResourceForm {
 
 pub async fn create_resource(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<ResourceForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<ResourceForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let new = NewResource {
         key: form.key.trim().to_owned(),
         parent: given(form.parent.as_deref()),
@@ -236,10 +235,11 @@ pub struct KeyForm {
 /// refused, as the API does without `cascade`).
 pub async fn delete_resource(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<KeyForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<KeyForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let key = form.key.trim().to_owned();
     let outcome = state
         .app
@@ -272,12 +272,10 @@ pub struct KeyQuery {
 
 pub async fn edit_resource(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
     Query(q): Query<KeyQuery>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let r = state.app.get_resource(&access, q.key.trim()).await?;
     let f = Frame::org(&state, &s, &access, &headers, "access", &r.key()).await?;
     let page = ResourcePage {
@@ -308,10 +306,11 @@ pub struct ResourceEditForm {
 pub async fn update_resource(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<ResourceEditForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<ResourceEditForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let r = state.app.get_resource(&access, form.key.trim()).await?;
     let key = r.key();
     let parent = given(Some(&form.parent));
@@ -366,10 +365,11 @@ pub struct AskForm {
 /// Asks for review of an action on a resource.
 pub async fn ask(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<AskForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<AskForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let new = NewRequest {
         resource: form.resource.trim().to_owned(),
         action: form.action.trim().to_owned(),
@@ -412,11 +412,9 @@ struct RequestsPage {
 
 pub async fn requests(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let mine = !access
         .role
         .has(roster_domain::ManagementPermission::UsersRead);
@@ -424,23 +422,19 @@ pub async fn requests(
         .app
         .list_requests(&access, None, mine, None, 200)
         .await?;
-    let now = now_ms();
+    let now = state.app.now();
     let f = Frame::org(&state, &s, &access, &headers, "requests", "Review requests").await?;
     let page = RequestsPage {
         f,
         requests: rows
             .into_iter()
             .map(|r| RequestLine {
-                id: r.id,
+                status: r.effective_status(now).as_str().to_owned(),
+                id: r.id.get(),
                 requester: r.requester_email,
                 action: r.action,
                 resource: r.resource,
                 reason: r.reason,
-                status: if r.status == "approved" && r.expires_at.is_some_and(|e| e <= now) {
-                    "expired".to_owned()
-                } else {
-                    r.status
-                },
                 asked: when_ms(r.created_at, Precision::Day),
             })
             .collect(),
@@ -450,10 +444,10 @@ pub async fn requests(
 
 pub async fn decide(
     State(state): State<AppState>,
-    Path((org, id, decision)): Path<(String, i64, String)>,
+    Path((_org, id, decision)): Path<(String, i64, String)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let to = format!("/o/{}/requests", access.org.slug);
     let approve = match decision.as_str() {
         "approve" => true,
@@ -467,7 +461,13 @@ pub async fn decide(
     };
     let outcome = state
         .app
-        .review_request(&access, id, approve, "", &s.meta)
+        .review_request(
+            &access,
+            roster_domain::RequestId::new(id),
+            approve,
+            "",
+            &s.meta,
+        )
         .await
         .map(|r| format!("Request {} is {}.", r.row.id, r.row.status));
     Ok(back(&state, &to, outcome))

@@ -1,7 +1,7 @@
 //! The audit log: filters by actor, action, target and time, pages, and
 //! downloads as CSV or JSON Lines (the API's export, with the same filters).
 
-use super::frame::{describe, show, when, with_query, Frame, PageResult, Path, Precision, Session};
+use super::frame::{describe, show, when, with_query, Frame, InOrg, PageResult, Precision};
 use crate::app::AuditQuery;
 use crate::http::error::ApiError;
 use crate::http::{pagination, views, AppState};
@@ -138,12 +138,10 @@ fn details(v: &serde_json::Value) -> String {
 
 pub async fn list(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
     Query(q): Query<AuditForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     access.require(roster_domain::ManagementPermission::AuditRead)?;
     let outcome: Result<_, ApiError> = async {
         let before = pagination::decode("a", Some(q.cursor.as_str()).filter(|c| !c.is_empty()))?;

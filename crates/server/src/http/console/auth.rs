@@ -3,8 +3,9 @@
 
 use super::frame::{
     change_password, describe, local_path, redirect_with, standalone, Failure, NoFields,
-    PageResult, Path, Posted, PublicPosted, Session, TemporarySession,
+    PageResult, Path, Posted, PublicPosted, Session, SignInSession, SignInSteps,
 };
+use crate::app::SessionStage;
 use crate::http::error::ApiError;
 use crate::http::routes::auth::session_cookie;
 use crate::http::AppState;
@@ -12,7 +13,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use roster_domain::OrgSlug;
+use roster_domain::{MemberStatus, OrgSlug};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -26,8 +27,10 @@ struct LoginPage {
 
 /// `/`: the first org's team list, or the sign-in page.
 pub async fn home(State(state): State<AppState>, s: Session) -> PageResult {
-    let memberships = state.app.memberships(&s.principal).await?;
-    let active = memberships.iter().filter(|m| m.status == "active");
+    let memberships = state.app.memberships(&s.caller).await?;
+    let active = memberships
+        .iter()
+        .filter(|m| m.status == MemberStatus::Active);
     // A shared org first; the personal org when there is no other.
     let first = active
         .clone()
@@ -84,7 +87,7 @@ pub async fn login_submit(
             } else {
                 next
             };
-            let max_age = state.app.settings().session_ttl_ms / 1000;
+            let max_age = state.app.settings().session_ttl.as_secs();
             let mut res = Redirect::to(&to).into_response();
             res.headers_mut().insert(
                 header::SET_COOKIE,
@@ -109,10 +112,10 @@ pub async fn login_submit(
 
 pub async fn logout(
     State(state): State<AppState>,
-    Posted { session, .. }: Posted<NoFields, true>,
+    Posted { session, .. }: Posted<NoFields, SignInSteps>,
 ) -> Response {
     // Ending the session is what matters; the cookie goes either way.
-    if let Err(e) = state.app.logout(&session.principal).await {
+    if let Err(e) = state.app.logout(&session.caller).await {
         tracing::warn!(error = %e, "sign-out could not end the session");
     }
     let mut res = Redirect::to("/login?signed_out=1").into_response();
@@ -131,15 +134,15 @@ struct PasswordPage {
 }
 
 /// The forced change of a temporary password.
-pub async fn password_page(TemporarySession(s): TemporarySession) -> Response {
-    if !s.principal.must_change_password {
+pub async fn password_page(SignInSession(s): SignInSession) -> Response {
+    if s.caller.stage() != SessionStage::PasswordChangeRequired {
         return Redirect::to("/profile").into_response();
     }
     standalone(
         StatusCode::OK,
         &PasswordPage {
-            name: s.principal.name,
-            email: s.principal.email,
+            name: s.caller.actor.name,
+            email: s.caller.actor.email,
             csrf: s.csrf,
             error: None,
         },
@@ -155,7 +158,9 @@ pub struct NewPasswordForm {
 
 pub async fn password_submit(
     State(state): State<AppState>,
-    Posted { session: s, form }: Posted<NewPasswordForm, true>,
+    Posted {
+        session: s, form, ..
+    }: Posted<NewPasswordForm, SignInSteps>,
 ) -> Response {
     let outcome = change_password(
         &state,
@@ -172,8 +177,8 @@ pub async fn password_submit(
             standalone(
                 status,
                 &PasswordPage {
-                    name: s.principal.name,
-                    email: s.principal.email,
+                    name: s.caller.actor.name,
+                    email: s.caller.actor.email,
                     csrf: s.csrf,
                     error: Some(text),
                 },

@@ -5,10 +5,10 @@
 // Extractor rejections are whole responses, as axum's own are.
 #![allow(clippy::result_large_err)]
 
-use crate::app::{AppError, Channel, OrgAccess, Principal, RequestMeta};
-use crate::http::error::{app_problem, ApiError};
+use crate::app::{AppError, Caller, Channel, OrgAccess, Reach, RequestMeta};
+use crate::http::error::{app_problem, ApiError, Code};
 pub use crate::http::extract::split_list as list;
-use crate::http::extract::{cookie_value, Meta, SESSION_COOKIE};
+use crate::http::extract::{cookie_value, org_slug, Meta, SESSION_COOKIE};
 use crate::http::AppState;
 use askama::Template;
 use axum::body::Bytes;
@@ -17,7 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
-use roster_domain::ManagementPermission as MP;
+use roster_domain::{ManagementPermission as MP, MemberStatus};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -27,13 +27,34 @@ const FLASH_COOKIE: &str = "roster_flash";
 /// Largest form body the console takes.
 const FORM_LIMIT: usize = 64 * 1024;
 
-/// A signed-in browser session: the principal, and the CSRF token that
-/// every form of this session carries.
+/// A signed-in browser session: the caller, and the CSRF token that every
+/// form of this session carries.
 #[derive(Clone)]
 pub struct Session {
-    pub principal: Principal,
+    pub caller: Caller,
     pub csrf: String,
     pub meta: RequestMeta,
+}
+
+/// What a console route needs of the session's sign-in stage (see
+/// [`crate::app::SessionStage`]): [`Ready`] for every page but the
+/// sign-in steps themselves, which take [`SignInSteps`].
+pub trait Gate {
+    const REACH: Reach;
+}
+
+/// Past every sign-in step.
+pub struct Ready;
+
+impl Gate for Ready {
+    const REACH: Reach = Reach::Everything;
+}
+
+/// At any stage: the pages that take the remaining steps, and signing out.
+pub struct SignInSteps;
+
+impl Gate for SignInSteps {
+    const REACH: Reach = Reach::SignInSteps;
 }
 
 fn csrf_for(state: &AppState, token: &str) -> String {
@@ -61,25 +82,29 @@ async fn meta(parts: &mut Parts, state: &AppState) -> RequestMeta {
     meta
 }
 
-async fn session(
-    parts: &mut Parts,
-    state: &AppState,
-    allow_temporary: bool,
-) -> Result<Session, Response> {
+/// The request's session, sent to the page of its remaining sign-in step
+/// when `reach` needs more than it has done.
+async fn session(parts: &mut Parts, state: &AppState, reach: Reach) -> Result<Session, Response> {
+    if let Some(s) = parts.extensions.get::<Session>() {
+        if s.caller.admits(reach).is_ok() {
+            return Ok(s.clone());
+        }
+    }
     let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
         return Err(to_login(parts));
     };
-    let principal = match state.app.authenticate(&token).await {
-        Ok(p) => p,
+    let caller = match state.app.authenticate(&token).await {
+        Ok(c) => c,
         Err(AppError::Unauthenticated) => return Err(to_login(parts)),
         Err(e) => return Err(Failure::from(e).0),
     };
-    if principal.must_change_password && !allow_temporary {
-        return Err(Redirect::to("/password").into_response());
+    if caller.admits(reach).is_err() {
+        let page = caller.stage().console_page().unwrap_or("/");
+        return Err(Redirect::to(page).into_response());
     }
     Ok(Session {
         csrf: csrf_for(state, &token),
-        principal,
+        caller,
         meta: meta(parts, state).await,
     })
 }
@@ -88,7 +113,34 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        session(parts, state, false).await
+        session(parts, state, Reach::Everything).await
+    }
+}
+
+/// A signed-in session and its access to the org of the path
+/// (`/o/{org}/...`), resolved once per request; the same rules as the
+/// API's `Org` (not a member: the console's 404 page).
+pub struct InOrg {
+    pub session: Session,
+    pub access: OrgAccess,
+}
+
+impl FromRequestParts<AppState> for InOrg {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = session(parts, state, Reach::Everything).await?;
+        let Some(slug) = org_slug(parts).await else {
+            return Err(refused(StatusCode::NOT_FOUND, "There is no such page."));
+        };
+        let access = state
+            .app
+            .org_access(&session.caller, &slug)
+            .await
+            .map_err(|e| Failure::from(e).0)?;
+        // A form on this page reads the same session instead of another.
+        parts.extensions.insert(session.clone());
+        Ok(InOrg { session, access })
     }
 }
 
@@ -106,19 +158,23 @@ impl FromRequestParts<AppState> for MaybeSession {
         if cookie_value(&parts.headers, SESSION_COOKIE).is_none() {
             return Ok(MaybeSession(None));
         }
-        Ok(MaybeSession(session(parts, state, false).await.ok()))
+        Ok(MaybeSession(
+            session(parts, state, Reach::Everything).await.ok(),
+        ))
     }
 }
 
-/// A session whose password may still be temporary: only for the forced
-/// password change and signing out.
-pub struct TemporarySession(pub Session);
+/// A session at any sign-in stage: only for the pages that take the
+/// remaining steps, and signing out.
+pub struct SignInSession(pub Session);
 
-impl FromRequestParts<AppState> for TemporarySession {
+impl FromRequestParts<AppState> for SignInSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        Ok(TemporarySession(session(parts, state, true).await?))
+        Ok(SignInSession(
+            session(parts, state, Reach::SignInSteps).await?,
+        ))
     }
 }
 
@@ -174,19 +230,19 @@ struct CsrfField {
 }
 
 /// A form posted by a signed-in session, from this origin, with the
-/// session's CSRF token. `TEMPORARY` admits a session whose password must
-/// still be changed.
-pub struct Posted<T, const TEMPORARY: bool = false> {
+/// session's CSRF token; `G` says which sign-in stages may post it.
+pub struct Posted<T, G: Gate = Ready> {
     pub session: Session,
     pub form: T,
+    gate: std::marker::PhantomData<G>,
 }
 
-impl<T: DeserializeOwned, const TEMPORARY: bool> FromRequest<AppState> for Posted<T, TEMPORARY> {
+impl<T: DeserializeOwned, G: Gate> FromRequest<AppState> for Posted<T, G> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, bytes) = body(req).await?;
-        let session = session(&mut parts, state, TEMPORARY).await?;
+        let session = session(&mut parts, state, G::REACH).await?;
         let sent: CsrfField = parse(&bytes)?;
         if !bool::from(sent.csrf.as_bytes().ct_eq(session.csrf.as_bytes())) {
             return Err(refused(
@@ -197,6 +253,7 @@ impl<T: DeserializeOwned, const TEMPORARY: bool> FromRequest<AppState> for Poste
         Ok(Posted {
             session,
             form: parse(&bytes)?,
+            gate: std::marker::PhantomData,
         })
     }
 }
@@ -420,16 +477,16 @@ impl Frame {
         section: &'static str,
         title: &str,
     ) -> Result<Frame, Failure> {
-        let memberships = state.app.memberships(&s.principal).await?;
+        let memberships = state.app.memberships(&s.caller).await?;
         Ok(Frame {
             title: title.to_owned(),
             section,
-            user_name: s.principal.name.clone(),
-            user_email: s.principal.email.clone(),
+            user_name: s.caller.actor.name.clone(),
+            user_email: s.caller.actor.email.clone(),
             org: None,
             orgs: memberships
                 .into_iter()
-                .filter(|m| m.status == "active")
+                .filter(|m| m.status == MemberStatus::Active)
                 .map(|m| OrgChoice {
                     slug: m.slug,
                     name: m.org_name,
@@ -506,13 +563,13 @@ pub async fn change_password(
     if new != again {
         return Err(ApiError::request(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            Code::ValidationFailed,
             "the two new passwords differ",
         ));
     }
     Ok(state
         .app
-        .change_password(&s.principal, current, new, &s.meta)
+        .change_password(&s.caller, current, new, &s.meta)
         .await?)
 }
 
@@ -601,9 +658,9 @@ pub fn when(rfc: &str, precision: Precision) -> String {
         .collect()
 }
 
-/// A Unix-millisecond time as the console shows it.
-pub fn when_ms(ms: i64, precision: Precision) -> String {
-    when(&crate::app::time::rfc3339(ms), precision)
+/// A time as the console shows it.
+pub fn when_ms(t: roster_domain::Timestamp, precision: Precision) -> String {
+    when(&crate::app::time::rfc3339(t), precision)
 }
 
 /// `path` with the non-blank `pairs` as its query string.

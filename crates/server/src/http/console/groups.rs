@@ -1,7 +1,7 @@
 //! Groups: list, create, rename, delete, and members in and out.
 
 use super::frame::{
-    back, ok, redirect_with, when_ms, Frame, NoFields, PageResult, Path, Posted, Precision, Session,
+    back, ok, redirect_with, when_ms, Frame, InOrg, NoFields, PageResult, Path, Posted, Precision,
 };
 use super::members::ConfirmPage;
 use crate::http::AppState;
@@ -26,11 +26,9 @@ struct GroupsPage {
 
 pub async fn list(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let groups = state.app.list_groups(&access).await?;
     let f = Frame::org(&state, &s, &access, &headers, "groups", "Groups").await?;
     let page = GroupsPage {
@@ -54,10 +52,11 @@ pub struct NameForm {
 
 pub async fn create(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<NameForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<NameForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
         .create_group(&access, form.name.trim(), &s.meta)
@@ -86,11 +85,10 @@ struct GroupPage {
 
 pub async fn show(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path((org, name)): Path<(String, String)>,
+    Path((_org, name)): Path<(String, String)>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let (group, members) = state.app.get_group(&access, &name).await?;
     let f = Frame::org(&state, &s, &access, &headers, "groups", &group.name).await?;
     let candidates = if f.can.manage_groups {
@@ -105,7 +103,7 @@ pub async fn show(
             .into_iter()
             .filter(|m| !members.iter().any(|x| x.user_id == m.user_id))
             .map(|m| Candidate {
-                id: m.user_id,
+                id: m.user_id.get(),
                 label: super::members::display(&m),
             })
             .collect()
@@ -128,13 +126,20 @@ pub struct MemberForm {
 
 pub async fn add_member(
     State(state): State<AppState>,
-    Path((org, name)): Path<(String, String)>,
-    Posted { session: s, form }: Posted<MemberForm>,
+    Path((_org, name)): Path<(String, String)>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<MemberForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
-        .add_group_member(&access, &name, form.user, &s.meta)
+        .add_group_member(
+            &access,
+            &name,
+            roster_domain::UserId::new(form.user),
+            &s.meta,
+        )
         .await
         .map(|()| format!("Added to {name}."));
     Ok(back(
@@ -146,13 +151,13 @@ pub async fn add_member(
 
 pub async fn remove_member(
     State(state): State<AppState>,
-    Path((org, name, id)): Path<(String, String, i64)>,
+    Path((_org, name, id)): Path<(String, String, i64)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
-        .remove_group_member(&access, &name, id, &s.meta)
+        .remove_group_member(&access, &name, roster_domain::UserId::new(id), &s.meta)
         .await
         .map(|()| format!("Removed from {name}."));
     Ok(back(
@@ -169,10 +174,12 @@ pub struct RenameForm {
 
 pub async fn rename(
     State(state): State<AppState>,
-    Path((org, name)): Path<(String, String)>,
-    Posted { session: s, form }: Posted<RenameForm>,
+    Path((_org, name)): Path<(String, String)>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<RenameForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     Ok(
         match state
             .app
@@ -196,11 +203,10 @@ pub async fn rename(
 
 pub async fn delete_confirm(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path((org, name)): Path<(String, String)>,
+    Path((_org, name)): Path<(String, String)>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let (group, members) = state.app.get_group(&access, &name).await?;
     let f = Frame::org(&state, &s, &access, &headers, "groups", "Delete group").await?;
     let page = ConfirmPage {
@@ -221,10 +227,10 @@ pub async fn delete_confirm(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path((org, name)): Path<(String, String)>,
+    Path((_org, name)): Path<(String, String)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     Ok(
         match state.app.delete_group(&access, &name, &s.meta).await {
             Ok(()) => redirect_with(

@@ -3,8 +3,8 @@
 //! their links, and the pending list with resend and delete.
 
 use super::frame::{
-    back, describe, list as split_list, ok, show, when_ms, Frame, NoFields, PageResult, Path,
-    Posted, Precision, Session,
+    back, describe, list as split_list, ok, show, when_ms, Frame, InOrg, NoFields, PageResult,
+    Path, Posted, Precision,
 };
 use crate::app::invitations::{InviteOutcome, InviteRequest};
 use crate::http::error::{app_problem, ApiError};
@@ -12,6 +12,7 @@ use crate::http::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use roster_domain::InvitationStatus;
 use roster_store::invitations::InvitationFilter;
 use serde::Deserialize;
 
@@ -34,13 +35,11 @@ struct ListPage {
 
 pub async fn list(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let filter = InvitationFilter {
-        status: Some("pending".to_owned()),
+        status: Some(InvitationStatus::Pending),
         ..Default::default()
     };
     let rows = state
@@ -57,7 +56,7 @@ pub async fn list(
         pending: rows
             .iter()
             .map(|i| PendingRow {
-                id: i.id,
+                id: i.id.get(),
                 email: i.email.clone(),
                 role: i.role.clone(),
                 inviter: if i.inviter_name.is_empty() {
@@ -136,10 +135,11 @@ struct RowsPage {
 pub async fn rows(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<RowsForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<RowsForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     access.require(roster_domain::ManagementPermission::UsersInvite)?;
     let f = Frame::org(
         &state,
@@ -181,10 +181,11 @@ struct ResultsPage {
 pub async fn send(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<RowsForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<RowsForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let rows = RowsForm {
         emails: String::new(),
         drop: None,
@@ -270,11 +271,15 @@ pub async fn send(
 pub async fn resend(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((org, id)): Path<(String, i64)>,
+    Path((_org, id)): Path<(String, i64)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
-    match state.app.resend_invitation(&access, id, &s.meta).await {
+    match state
+        .app
+        .resend_invitation(&access, roster_domain::InvitationId::new(id), &s.meta)
+        .await
+    {
         Ok((inv, link)) => {
             let f = Frame::org(
                 &state,
@@ -307,13 +312,13 @@ pub async fn resend(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, i64)>,
+    Path((_org, id)): Path<(String, i64)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
-        .delete_invitation(&access, id, &s.meta)
+        .delete_invitation(&access, roster_domain::InvitationId::new(id), &s.meta)
         .await
         .map(|()| "Invitation deleted; its link no longer works.".to_owned())
         .map_err(ApiError::from);

@@ -2,8 +2,8 @@
 //! role, removing, leaving the org, and approving sign-ups.
 
 use super::frame::{
-    back, describe, given, ok, redirect_with, show, status_of, when, with_query, Frame, NoFields,
-    PageResult, Path, Posted, Precision, Session,
+    back, describe, given, ok, redirect_with, show, status_of, when, with_query, Frame, InOrg,
+    NoFields, PageResult, Path, Posted, Precision, Session,
 };
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::OrgAccess;
@@ -68,7 +68,7 @@ impl Row {
             role: m.role.clone(),
             team: m.team.clone(),
             groups: m.groups.clone(),
-            status: m.status.clone(),
+            status: m.status.as_str().to_owned(),
             joined: when(&m.joined_at, Precision::Day),
             last_active: m
                 .last_active_at
@@ -161,12 +161,10 @@ struct UsersPage {
 
 pub async fn list(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
     Query(q): Query<UsersQuery>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let f = Frame::org(&state, &s, &access, &headers, "users", "Users").await?;
     let roles = role_names(&state, &access).await?;
     let groups = group_names(&state, &access).await?;
@@ -278,9 +276,9 @@ async fn user_form(
     let page = UserFormPage {
         role_grantable: roles.contains(&v.role),
         editable: f.can.manage_users
-            && member.is_none_or(|m| m.user_id == s.principal.user_id || roles.contains(&m.role)),
+            && member.is_none_or(|m| m.user_id == s.caller.user_id() || roles.contains(&m.role)),
         member: member.map(|m| Row::of(&crate::http::views::member(m))),
-        self_id: s.principal.user_id,
+        self_id: s.caller.user_id().get(),
         f,
         v,
         roles,
@@ -297,7 +295,7 @@ fn values_of(m: &Member) -> Values {
         role: m.role.clone(),
         team: m.team.clone(),
         identity_provider: m.identity_provider.clone(),
-        status: m.status.clone(),
+        status: m.status.as_str().to_owned(),
         mfa_required: m.mfa_required,
         send_welcome: false,
     }
@@ -318,11 +316,9 @@ fn values_from(form: &UserForm) -> Values {
 
 pub async fn new_form(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let v = Values {
         name: String::new(),
         email: String::new(),
@@ -364,10 +360,11 @@ fn new_member(form: &UserForm) -> Result<NewMember, ApiError> {
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<UserForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<UserForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = match new_member(&form) {
         Ok(new) => state
             .app
@@ -409,12 +406,14 @@ pub async fn create(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path((org, id)): Path<(String, i64)>,
+    Path((_org, id)): Path<(String, i64)>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
-    let m = state.app.get_member(&access, id).await?;
+    let m = state
+        .app
+        .get_member(&access, roster_domain::UserId::new(id))
+        .await?;
     user_form(
         &state,
         &s,
@@ -446,7 +445,7 @@ fn changes(m: &Member, form: &UserForm) -> MemberUpdate {
         role: changed(&m.role, &form.role).filter(|r| !r.is_empty()),
         team: changed(&m.team, &form.team),
         groups: (form.checkboxes.is_some() && groups != old_groups).then_some(groups),
-        status: changed(&m.status, &form.status).filter(|s| !s.is_empty()),
+        status: changed(m.status.as_str(), &form.status).filter(|s| !s.is_empty()),
         mfa_required: (form.checkboxes.is_some() && m.mfa_required != form.mfa_required.is_some())
             .then_some(form.mfa_required.is_some()),
         identity_provider: changed(&m.identity_provider, &form.identity_provider)
@@ -457,11 +456,16 @@ fn changes(m: &Member, form: &UserForm) -> MemberUpdate {
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((org, id)): Path<(String, i64)>,
-    Posted { session: s, form }: Posted<UserForm>,
+    Path((_org, id)): Path<(String, i64)>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<UserForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
-    let m = state.app.get_member(&access, id).await?;
+    let m = state
+        .app
+        .get_member(&access, roster_domain::UserId::new(id))
+        .await?;
     let update = changes(&m, &form);
     if update.is_empty() {
         return Ok(redirect_with(
@@ -471,7 +475,11 @@ pub async fn update(
             "Nothing changed.",
         ));
     }
-    match state.app.update_member(&access, id, update, &s.meta).await {
+    match state
+        .app
+        .update_member(&access, roster_domain::UserId::new(id), update, &s.meta)
+        .await
+    {
         Ok(saved) => {
             let who = short_name(&saved);
             Ok(redirect_with(
@@ -531,12 +539,14 @@ pub(crate) fn display(m: &Member) -> String {
 
 pub async fn remove_confirm(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path((org, id)): Path<(String, i64)>,
+    Path((_org, id)): Path<(String, i64)>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
-    let m = state.app.get_member(&access, id).await?;
+    let m = state
+        .app
+        .get_member(&access, roster_domain::UserId::new(id))
+        .await?;
     let f = Frame::org(&state, &s, &access, &headers, "users", "Remove member").await?;
     let page = ConfirmPage {
         heading: format!("Remove {}?", short_name(&m)),
@@ -555,15 +565,19 @@ pub async fn remove_confirm(
 
 pub async fn remove(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, i64)>,
+    Path((_org, id)): Path<(String, i64)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let to = format!("/o/{}/users", access.org.slug);
-    let outcome = match state.app.get_member(&access, id).await {
+    let outcome = match state
+        .app
+        .get_member(&access, roster_domain::UserId::new(id))
+        .await
+    {
         Ok(m) => state
             .app
-            .remove_member(&access, id, &s.meta)
+            .remove_member(&access, roster_domain::UserId::new(id), &s.meta)
             .await
             .map(|()| format!("Removed {} from {}.", display(&m), access.org.name))
             .map_err(ApiError::from),
@@ -574,11 +588,9 @@ pub async fn remove(
 
 pub async fn leave_confirm(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let f = Frame::org(&state, &s, &access, &headers, "users", "Leave organization").await?;
     let page = ConfirmPage {
         heading: format!("Leave {}?", access.org.name),
@@ -597,7 +609,7 @@ pub async fn leave(
     Path(org): Path<String>,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    match state.app.leave_org(&s.principal, &org, &s.meta).await {
+    match state.app.leave_org(&s.caller, &org, &s.meta).await {
         Ok(()) => Ok(redirect_with(
             &state,
             "/",
@@ -623,11 +635,9 @@ struct ApprovalsPage {
 
 pub async fn approvals(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     access.require(roster_domain::ManagementPermission::UsersApprove)?;
     let filter = MemberFilter {
         status: Some("reviewing".to_owned()),
@@ -654,14 +664,21 @@ pub struct ApproveForm {
 
 pub async fn approve(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, i64)>,
-    Posted { session: s, form }: Posted<ApproveForm>,
+    Path((_org, id)): Path<(String, i64)>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<ApproveForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let role = given(form.role.as_deref());
     let outcome = state
         .app
-        .approve_member(&access, id, role.as_deref(), &s.meta)
+        .approve_member(
+            &access,
+            roster_domain::UserId::new(id),
+            role.as_deref(),
+            &s.meta,
+        )
         .await
         .map(|m| format!("Approved {} as {}.", display(&m), m.role));
     Ok(back(
@@ -673,13 +690,13 @@ pub async fn approve(
 
 pub async fn reject(
     State(state): State<AppState>,
-    Path((org, id)): Path<(String, i64)>,
+    Path((_org, id)): Path<(String, i64)>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
-        .reject_member(&access, id, &s.meta)
+        .reject_member(&access, roster_domain::UserId::new(id), &s.meta)
         .await
         .map(|()| "Rejected the sign-up.".to_owned());
     Ok(back(

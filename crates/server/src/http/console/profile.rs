@@ -4,7 +4,7 @@ use super::frame::{
     back, describe, redirect_with, show, status_of, when_ms, Frame, NoFields, PageResult, Path,
     Posted, Precision, Session,
 };
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Code};
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -37,12 +37,12 @@ async fn page(
     let f = Frame::personal(state, s, headers, "profile", "Profile").await?;
     let sessions = state
         .app
-        .sessions(&s.principal)
+        .sessions(&s.caller)
         .await?
         .into_iter()
         .map(|x| SessionLine {
-            current: x.id == s.principal.session_id,
-            id: x.id,
+            current: Some(x.id) == s.caller.session_id(),
+            id: x.id.get(),
             created: when_ms(x.created_at, Precision::Minute),
             last_seen: when_ms(x.last_seen_at, Precision::Minute),
             client_addr: x.client_addr,
@@ -72,19 +72,21 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Posted { session: s, form }: Posted<PasswordForm>,
+    Posted {
+        session: s, form, ..
+    }: Posted<PasswordForm>,
 ) -> PageResult {
     let outcome = if form.new_password != form.confirm_password {
         Err(ApiError::request(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            Code::ValidationFailed,
             "the two new passwords differ",
         ))
     } else {
         state
             .app
             .change_password(
-                &s.principal,
+                &s.caller,
                 &form.current_password,
                 &form.new_password,
                 &s.meta,
@@ -110,7 +112,7 @@ pub async fn end_session(
 ) -> PageResult {
     let outcome = state
         .app
-        .end_session(&s.principal, id)
+        .end_session(&s.caller, roster_domain::SessionId::new(id))
         .await
         .map(|()| "That session is signed out.".to_owned());
     Ok(back(&state, "/profile", outcome))

@@ -2,7 +2,7 @@
 //! custom role editor.
 
 use super::frame::{
-    back, describe, redirect_with, show, status_of, Frame, PageResult, Path, Posted, Session,
+    back, describe, redirect_with, show, status_of, Frame, InOrg, PageResult, Path, Posted, Session,
 };
 use crate::app::access::RoleInfo;
 use crate::app::OrgAccess;
@@ -94,11 +94,9 @@ async fn roles_page(
 
 pub async fn list(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     roles_page(&state, &s, &access, &headers, RoleValues::default(), None).await
 }
 
@@ -134,10 +132,11 @@ impl RoleForm {
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<RoleForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<RoleForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let perms = form.all_permissions();
     match state
         .app
@@ -219,21 +218,22 @@ async fn edit_page(
 
 pub async fn edit(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path((org, name)): Path<(String, String)>,
+    Path((_org, name)): Path<(String, String)>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     edit_page(&state, &s, &access, &headers, &name, None, None).await
 }
 
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((org, name)): Path<(String, String)>,
-    Posted { session: s, form }: Posted<RoleForm>,
+    Path((_org, name)): Path<(String, String)>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<RoleForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let perms = form.all_permissions();
     match state
         .app
@@ -275,10 +275,12 @@ pub struct DeleteForm {
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path((org, name)): Path<(String, String)>,
-    Posted { session: s, form }: Posted<DeleteForm>,
+    Path((_org, name)): Path<(String, String)>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<DeleteForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let replacement = super::frame::given(form.replacement.as_deref());
     match state
         .app

@@ -2,8 +2,8 @@
 //! (`users:manage`), and the Slack connection (`integrations:manage`).
 
 use super::frame::{
-    back, describe, list, redirect_with, show, status_of, when_ms, Frame, NoFields, PageResult,
-    Path, Posted, Precision, Session,
+    back, describe, list, redirect_with, show, status_of, when_ms, Frame, InOrg, NoFields,
+    PageResult, Posted, Precision, Session,
 };
 use super::members::role_names;
 use crate::app::orgs::OrgUpdate;
@@ -95,11 +95,9 @@ async fn page(
 
 pub async fn show_page(
     State(state): State<AppState>,
-    s: Session,
+    InOrg { session: s, access }: InOrg,
     headers: HeaderMap,
-    Path(org): Path<String>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     page(&state, &s, &access, &headers, None).await
 }
 
@@ -163,10 +161,11 @@ fn changes(access: &OrgAccess, form: &SettingsForm) -> Result<OrgUpdate, ApiErro
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<SettingsForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<SettingsForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = match changes(&access, &form) {
         Ok(u) if u.is_empty() => Ok("Nothing changed."),
         Ok(u) => state
@@ -198,10 +197,11 @@ pub struct SlackForm {
 
 pub async fn connect_slack(
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    Posted { session: s, form }: Posted<SlackForm>,
+    InOrg { access, .. }: InOrg,
+    Posted {
+        session: s, form, ..
+    }: Posted<SlackForm>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let settings = SlackSettings {
         signing_secret: form.signing_secret,
         bot_token: form.bot_token,
@@ -222,10 +222,9 @@ pub async fn connect_slack(
 
 pub async fn disconnect_slack(
     State(state): State<AppState>,
-    Path(org): Path<String>,
+    InOrg { access, .. }: InOrg,
     Posted { session: s, .. }: Posted<NoFields>,
 ) -> PageResult {
-    let access = state.app.org_access(&s.principal, &org).await?;
     let outcome = state
         .app
         .disconnect_slack(&access, &s.meta)

@@ -2,7 +2,7 @@
 
 use crate::app::AuditQuery;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiPath, ApiQuery, Authed};
+use crate::http::extract::{ApiQuery, Org};
 use crate::http::pagination;
 use crate::http::{views, AppState};
 use axum::extract::State;
@@ -44,13 +44,11 @@ pub struct AuditListQuery {
     responses((status = 200, body = Page<AuditEventView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list_audit(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
     ApiQuery(q): ApiQuery<AuditListQuery>,
 ) -> Result<Json<Page<AuditEventView>>, ApiError> {
     let limit = pagination::limit(q.limit)?;
     let before = pagination::decode("a", q.cursor.as_deref())?;
-    let access = state.app.org_access(&p, &org).await?;
     let query = AuditQuery {
         actor: q.actor,
         action: q.action,
@@ -105,8 +103,7 @@ fn csv_field(s: &str) -> String {
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn export_audit(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
     ApiQuery(q): ApiQuery<AuditExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::header;
@@ -116,7 +113,6 @@ async fn export_audit(
         "jsonl" => false,
         _ => return Err(crate::app::orgs::invalid("format", "format is csv or jsonl").into()),
     };
-    let access = state.app.org_access(&p, &org).await?;
     let query = AuditQuery {
         actor: q.actor,
         action: q.action,

@@ -1,10 +1,9 @@
 //! `/auth/*` and `/me/*`: signing in and out, the signed-in user's account.
 
 use crate::app::time::rfc3339;
+use crate::app::SessionStage;
 use crate::http::error::ApiError;
-use crate::http::extract::{
-    ApiJson, ApiPath, Authed, AuthedAllowingPasswordChange, Meta, SESSION_COOKIE,
-};
+use crate::http::extract::{ApiJson, ApiPath, Authed, AuthedInSignIn, Meta, SESSION_COOKIE};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -28,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_password_with_link))
 }
 
-pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
     // Secure unless the server is reached over plain HTTP on purpose; browsers
     // accept Secure cookies from http://localhost as well.
     let secure = if state.app.settings().public_url.starts_with("https://")
@@ -56,9 +55,9 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let login = state.app.login(&req.email, &req.password, &meta).await?;
-    let max_age = state.app.settings().session_ttl_ms / 1000;
+    let max_age = state.app.settings().session_ttl.as_secs();
     let body = LoginResponse {
-        password_change_required: login.user.must_change_password,
+        password_change_required: login.stage == SessionStage::PasswordChangeRequired,
         expires_at: rfc3339(login.expires_at),
         user: views::user(&login.user),
         token: login.token,
@@ -74,7 +73,7 @@ async fn login(
     responses((status = 204), (status = 401, body = Problem)))]
 async fn logout(
     State(state): State<AppState>,
-    AuthedAllowingPasswordChange(p): AuthedAllowingPasswordChange,
+    AuthedInSignIn(p): AuthedInSignIn,
 ) -> Result<Response, ApiError> {
     state.app.logout(&p).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
@@ -102,7 +101,7 @@ async fn me(
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn change_password(
     State(state): State<AppState>,
-    AuthedAllowingPasswordChange(p): AuthedAllowingPasswordChange,
+    AuthedInSignIn(p): AuthedInSignIn,
     Meta(meta): Meta,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -125,8 +124,8 @@ async fn list_sessions(
         sessions
             .iter()
             .map(|s| SessionView {
-                id: s.id,
-                current: s.id == p.session_id,
+                id: s.id.get(),
+                current: Some(s.id) == p.session_id(),
                 created_at: rfc3339(s.created_at),
                 last_seen_at: rfc3339(s.last_seen_at),
                 expires_at: rfc3339(s.expires_at),
@@ -146,7 +145,10 @@ async fn end_session(
     Authed(p): Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.end_session(&p, id).await?;
+    state
+        .app
+        .end_session(&p, roster_domain::SessionId::new(id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

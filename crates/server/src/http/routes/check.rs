@@ -2,8 +2,7 @@
 //! `/orgs/{org}/users/{id}/permissions`.
 
 use crate::app::check::{CheckOutcome, CheckQuery};
-use crate::app::time::now_ms;
-use crate::http::error::{app_problem, ApiError};
+use crate::http::error::{app_problem, ApiError, Code};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed};
 use crate::http::AppState;
 use axum::extract::State;
@@ -85,12 +84,12 @@ async fn check_batch(
     if req.checks.len() > MAX_BATCH {
         return Err(ApiError::request(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "batch_too_large",
+            Code::BatchTooLarge,
             format!("a batch holds at most {MAX_BATCH} checks"),
         ));
     }
     let cx = state.app.check_context(&p, &org).await?;
-    let now = now_ms();
+    let now = state.app.now();
     let results = req
         .checks
         .into_iter()

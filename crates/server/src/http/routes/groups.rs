@@ -2,7 +2,7 @@
 
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Authed, Meta};
+use crate::http::extract::{ApiJson, ApiPath, Meta, Org};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,10 +34,8 @@ fn view(g: &Group) -> GroupView {
     responses((status = 200, body = Vec<GroupView>), (status = 404, body = Problem)))]
 async fn list_groups(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
 ) -> Result<Json<Vec<GroupView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     Ok(Json(
         state
             .app
@@ -55,12 +53,10 @@ async fn list_groups(
     responses((status = 201, body = GroupView), (status = 409, description = "`group_exists`", body = Problem), (status = 422, body = Problem)))]
 async fn create_group(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<GroupRequest>,
 ) -> Result<(StatusCode, Json<GroupView>), ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let group = state.app.create_group(&access, &req.name, &meta).await?;
     Ok((StatusCode::CREATED, Json(view(&group))))
 }
@@ -71,10 +67,9 @@ async fn create_group(
     responses((status = 200, body = GroupDetail), (status = 404, body = Problem)))]
 async fn show_group(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath((org, name)): ApiPath<(String, String)>,
+    Org(access): Org,
+    ApiPath((_org, name)): ApiPath<(String, String)>,
 ) -> Result<Json<GroupDetail>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let (group, members) = state.app.get_group(&access, &name).await?;
     Ok(Json(GroupDetail {
         name: group.name,
@@ -89,12 +84,11 @@ async fn show_group(
     responses((status = 200, body = GroupView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn rename_group(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, name)): ApiPath<(String, String)>,
+    ApiPath((_org, name)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<GroupRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     Ok(Json(view(
         &state
             .app
@@ -109,11 +103,10 @@ async fn rename_group(
     responses((status = 204), (status = 404, body = Problem)))]
 async fn delete_group(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, name)): ApiPath<(String, String)>,
+    ApiPath((_org, name)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     state.app.delete_group(&access, &name, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -125,15 +118,19 @@ async fn delete_group(
     responses((status = 204), (status = 404, body = Problem)))]
 async fn add_member(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, name)): ApiPath<(String, String)>,
+    ApiPath((_org, name)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<GroupMemberRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     state
         .app
-        .add_group_member(&access, &name, req.user_id, &meta)
+        .add_group_member(
+            &access,
+            &name,
+            roster_domain::UserId::new(req.user_id),
+            &meta,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -145,14 +142,13 @@ async fn add_member(
     responses((status = 204), (status = 404, body = Problem)))]
 async fn remove_member(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, name, id)): ApiPath<(String, String, i64)>,
+    ApiPath((_org, name, id)): ApiPath<(String, String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     state
         .app
-        .remove_group_member(&access, &name, id, &meta)
+        .remove_group_member(&access, &name, roster_domain::UserId::new(id), &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

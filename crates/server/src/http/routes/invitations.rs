@@ -2,16 +2,15 @@
 //! public `/invitations/{token}` (showing and accepting).
 
 use crate::app::invitations::{Acceptor, InviteOutcome, InviteRequest};
-use crate::app::time::now_ms;
 use crate::app::AppError;
 use crate::http::error::{app_problem, ApiError};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, MaybeAuthed, Meta};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, MaybeAuthed, Meta, Org};
 use crate::http::pagination;
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use roster_domain::{GroupName, RoleName};
+use roster_domain::{GroupName, InvitationStatus, RoleName};
 use roster_proto::{
     AcceptInvitationRequest, AcceptInvitationResponse, ActorView, CreateInvitationsRequest,
     CreateInvitationsResponse, InvitationResult, InvitationView, Page, Problem,
@@ -42,9 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = CreateInvitationsResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_invitations(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<CreateInvitationsRequest>,
 ) -> Result<Json<CreateInvitationsResponse>, ApiError> {
     let mut items: Vec<InviteRequest> = req
@@ -69,9 +67,8 @@ async fn create_invitations(
                 }),
         );
     }
-    let access = state.app.org_access(&p, &org).await?;
     let outcomes = state.app.invite(&access, items, &meta).await?;
-    let now = now_ms();
+    let now = state.app.now();
     let results = outcomes
         .into_iter()
         .map(|o| match o {
@@ -110,24 +107,15 @@ pub struct InvitationListQuery {
     responses((status = 200, body = Page<InvitationView>), (status = 422, body = Problem)))]
 async fn list_invitations(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
     ApiQuery(q): ApiQuery<InvitationListQuery>,
 ) -> Result<Json<Page<InvitationView>>, ApiError> {
     let status = match q.status.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(s @ ("pending" | "accepted" | "revoked" | "expired")) => Some(s.to_owned()),
-        Some(_) => {
-            return Err(crate::app::orgs::invalid(
-                "status",
-                "status is one of pending, accepted, revoked, expired",
-            )
-            .into())
-        }
+        Some(s) => Some(InvitationStatus::parse(s)?),
     };
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode("i", q.cursor.as_deref())?;
-    let access = state.app.org_access(&p, &org).await?;
     let filter = InvitationFilter {
         status,
         ..Default::default()
@@ -136,8 +124,8 @@ async fn list_invitations(
         .app
         .list_invitations(&access, &filter, after, limit + 1)
         .await?;
-    let next_cursor = pagination::next(&mut rows, limit, "i", |i| i.id);
-    let now = now_ms();
+    let next_cursor = pagination::next(&mut rows, limit, "i", |i| i.id.get());
+    let now = state.app.now();
     Ok(Json(Page {
         items: rows.iter().map(|i| views::invitation(i, now)).collect(),
         next_cursor,
@@ -152,14 +140,16 @@ async fn list_invitations(
         (status = 409, description = "`invitation_not_pending`", body = Problem)))]
 async fn resend_invitation(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
 ) -> Result<Json<ResendInvitationResponse>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
-    let (inv, link) = state.app.resend_invitation(&access, id, &meta).await?;
+    let (inv, link) = state
+        .app
+        .resend_invitation(&access, roster_domain::InvitationId::new(id), &meta)
+        .await?;
     Ok(Json(ResendInvitationResponse {
-        invitation: views::invitation(&inv, now_ms()),
+        invitation: views::invitation(&inv, state.app.now()),
         link,
     }))
 }
@@ -171,12 +161,14 @@ async fn resend_invitation(
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_invitation(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
-    state.app.delete_invitation(&access, id, &meta).await?;
+    state
+        .app
+        .delete_invitation(&access, roster_domain::InvitationId::new(id), &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,7 +191,7 @@ async fn show_by_token(
         email: inv.email,
         role: inv.role,
         inviter: ActorView {
-            id: inv.inviter_id,
+            id: inv.inviter_id.map(roster_domain::UserId::get),
             email: inv.inviter_email,
             name: inv.inviter_name,
         },
@@ -220,20 +212,20 @@ async fn show_by_token(
         (status = 410, description = "`invitation_expired`", body = Problem)))]
 async fn accept_by_token(
     State(state): State<AppState>,
-    MaybeAuthed(principal): MaybeAuthed,
+    MaybeAuthed(caller): MaybeAuthed,
     Meta(meta): Meta,
     ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<AcceptInvitationRequest>,
 ) -> Result<Json<AcceptInvitationResponse>, ApiError> {
     let who = Acceptor {
-        principal,
+        caller,
         name: req.name,
         password: req.password,
     };
     let accepted = state.app.accept_invitation(&token, who, &meta).await?;
     Ok(Json(AcceptInvitationResponse {
         org: accepted.org_slug,
-        user_id: accepted.user_id,
+        user_id: accepted.user_id.get(),
         role: accepted.invitation.role,
         account_created: accepted.account_created,
     }))
@@ -248,7 +240,7 @@ pub fn invitation_filter(
     group: Option<&str>,
 ) -> Result<InvitationFilter, AppError> {
     Ok(InvitationFilter {
-        status: Some("pending".into()),
+        status: Some(InvitationStatus::Pending),
         role: role
             .map(|r| RoleName::parse(r).map(|n| n.to_string()))
             .transpose()?,

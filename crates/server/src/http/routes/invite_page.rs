@@ -75,10 +75,10 @@ async fn render(
     };
     let account_exists = state.app.account_exists(&inv.email).await.unwrap_or(false);
     let (join_csrf, signed_in_as) = match session {
-        Some(s) if account_exists && s.principal.email.eq_ignore_ascii_case(&inv.email) => {
+        Some(s) if account_exists && s.caller.actor.email.eq_ignore_ascii_case(&inv.email) => {
             (Some(s.csrf.clone()), None)
         }
-        Some(s) if account_exists => (None, Some(s.principal.email.clone())),
+        Some(s) if account_exists => (None, Some(s.caller.actor.email.clone())),
         _ => (None, None),
     };
     let status = if error.is_some() {
@@ -129,7 +129,7 @@ pub async fn accept(
     Form(form): Form<NewAccount>,
 ) -> Response {
     let who = Acceptor {
-        principal: None,
+        caller: None,
         name: Some(form.name),
         password: Some(form.password),
     };
@@ -159,7 +159,7 @@ pub async fn join(
     Posted { session, .. }: Posted<NoFields>,
 ) -> Response {
     let who = Acceptor {
-        principal: Some(session.principal.clone()),
+        caller: Some(session.caller.clone()),
         name: None,
         password: None,
     };

@@ -2,7 +2,7 @@
 
 use crate::app::orgs::OrgUpdate;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Authed, Meta};
+use crate::http::extract::{ApiJson, ApiPath, Authed, Meta, Org};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -55,10 +55,8 @@ async fn create_org(
     responses((status = 200, body = OrgView), (status = 404, body = Problem)))]
 async fn show_org(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
 ) -> Result<Json<OrgView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let owners = state.app.active_owners(access.org.id).await?;
     Ok(Json(views::org(&access.org, &access.member.role, owners)))
 }
@@ -71,12 +69,10 @@ async fn show_org(
     responses((status = 200, body = OrgView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn update_org(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateOrgRequest>,
 ) -> Result<Json<OrgView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let update = OrgUpdate {
         name: req.name,
         allowed_domains: req.allowed_domains,

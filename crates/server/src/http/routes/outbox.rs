@@ -3,7 +3,7 @@
 
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiPath, Authed};
+use crate::http::extract::Org;
 use crate::http::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -22,10 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<UndeliveredMessageView>), (status = 403, body = Problem)))]
 async fn undelivered(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
 ) -> Result<Json<Vec<UndeliveredMessageView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let rows = state.app.undelivered(&access).await?;
     Ok(Json(
         rows.iter()

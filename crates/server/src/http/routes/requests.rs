@@ -2,13 +2,15 @@
 
 use crate::app::requests::{NewRequest, RequestInfo};
 use crate::app::time::rfc3339;
+use crate::app::OrgAccess;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, Meta};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
 use crate::http::pagination;
 use crate::http::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use roster_domain::{RequestId, Timestamp};
 use roster_proto::{
     Page, Problem, ReviewDecisionRequest, ReviewRequestRequest, ReviewRequestView, ReviewVoteView,
 };
@@ -26,16 +28,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reject_request))
 }
 
-fn view(row: RequestRow, votes: Vec<roster_store::requests::VoteRow>) -> ReviewRequestView {
+fn view(
+    row: RequestRow,
+    votes: Vec<roster_store::requests::VoteRow>,
+    now: Timestamp,
+) -> ReviewRequestView {
+    let status = row.effective_status(now);
     ReviewRequestView {
-        id: row.id,
+        id: row.id.get(),
         requester: row.requester_email,
         resource: row.resource,
         action: row.action,
         reason: row.reason,
         duration_seconds: row.duration_seconds,
         approvals_required: row.approvals_required,
-        status: row.status,
+        status: status.as_str().to_owned(),
         created_at: rfc3339(row.created_at),
         decided_at: row.decided_at.map(rfc3339),
         expires_at: row.expires_at.map(rfc3339),
@@ -51,8 +58,8 @@ fn view(row: RequestRow, votes: Vec<roster_store::requests::VoteRow>) -> ReviewR
     }
 }
 
-fn info_view(i: RequestInfo) -> ReviewRequestView {
-    view(i.row, i.votes)
+fn info_view(i: RequestInfo, now: Timestamp) -> ReviewRequestView {
+    view(i.row, i.votes, now)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -74,11 +81,9 @@ pub struct RequestListQuery {
     responses((status = 200, body = Page<ReviewRequestView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list_requests(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
     ApiQuery(q): ApiQuery<RequestListQuery>,
 ) -> Result<Json<Page<ReviewRequestView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode("q", q.cursor.as_deref())?;
     let mut rows = state
@@ -91,9 +96,12 @@ async fn list_requests(
             limit + 1,
         )
         .await?;
-    let next = pagination::next(&mut rows, limit, "q", |r| r.id);
+    let next = pagination::next(&mut rows, limit, "q", |r| r.id.get());
     Ok(Json(Page {
-        items: rows.into_iter().map(|r| view(r, Vec::new())).collect(),
+        items: rows
+            .into_iter()
+            .map(|r| view(r, Vec::new(), state.app.now()))
+            .collect(),
         next_cursor: next,
     }))
 }
@@ -105,12 +113,10 @@ async fn list_requests(
     responses((status = 201, body = ReviewRequestView), (status = 409, description = "`review_not_required`", body = Problem), (status = 422, body = Problem)))]
 async fn create_request(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<ReviewRequestRequest>,
 ) -> Result<(StatusCode, Json<ReviewRequestView>), ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let info = state
         .app
         .create_request(
@@ -124,7 +130,7 @@ async fn create_request(
             &meta,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(info_view(info))))
+    Ok((StatusCode::CREATED, Json(info_view(info, state.app.now()))))
 }
 
 /// One request with its votes.
@@ -133,29 +139,27 @@ async fn create_request(
     responses((status = 200, body = ReviewRequestView), (status = 404, body = Problem)))]
 async fn show_request(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    Org(access): Org,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
-    Ok(Json(info_view(state.app.get_request(&access, id).await?)))
+    let info = state.app.get_request(&access, RequestId::new(id)).await?;
+    Ok(Json(info_view(info, state.app.now())))
 }
 
 async fn decide(
     state: AppState,
-    p: crate::app::Principal,
+    access: OrgAccess,
     meta: crate::app::RequestMeta,
-    org: String,
     id: i64,
     approve: bool,
     req: ReviewDecisionRequest,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let comment = req.comment.unwrap_or_default();
     let info = state
         .app
-        .review_request(&access, id, approve, &comment, &meta)
+        .review_request(&access, RequestId::new(id), approve, &comment, &meta)
         .await?;
-    Ok(Json(info_view(info)))
+    Ok(Json(info_view(info, state.app.now())))
 }
 
 /// Approve a pending request as an eligible reviewer: holding
@@ -166,12 +170,12 @@ async fn decide(
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn approve_request(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
     ApiJson(req): ApiJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
-    decide(state, p, meta, org, id, true, req).await
+    decide(state, access, meta, id, true, req).await
 }
 
 /// Reject a pending request as an eligible reviewer; one rejection ends it.
@@ -180,10 +184,10 @@ async fn approve_request(
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn reject_request(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
     ApiJson(req): ApiJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
-    decide(state, p, meta, org, id, false, req).await
+    decide(state, access, meta, id, false, req).await
 }

@@ -5,8 +5,8 @@ use crate::app::access::{
     NewResource, ResourceInfo, ResourceUpdate, ReviewPolicy, RuleQuery, SubjectRef,
 };
 use crate::app::time::rfc3339;
-use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, Meta};
+use crate::http::error::{ApiError, Code};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
 use crate::http::pagination;
 use crate::http::AppState;
 use axum::extract::State;
@@ -43,7 +43,7 @@ pub fn resource_view(r: ResourceInfo) -> ResourceView {
         approvals: r.row.review_approvals,
     });
     ResourceView {
-        id: r.row.id,
+        id: r.row.id.get(),
         key,
         resource_type: r.row.resource_type,
         name: r.row.name,
@@ -64,7 +64,7 @@ fn policy(v: ReviewPolicyView) -> ReviewPolicy {
 
 pub fn rule_view(r: RuleRow) -> AccessRuleView {
     AccessRuleView {
-        id: r.id,
+        id: r.id.get(),
         user: r.user_email,
         group: r.group_name,
         role: r.role,
@@ -100,11 +100,9 @@ pub struct ResourceListQuery {
     responses((status = 200, body = Page<ResourceView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_resources(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
     ApiQuery(q): ApiQuery<ResourceListQuery>,
 ) -> Result<Json<Page<ResourceView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let limit = pagination::limit(q.limit)?;
     let mut after = pagination::decode("r", q.cursor.as_deref())?;
     let allowed: Option<HashSet<String>> = match (&q.user, &q.action) {
@@ -112,7 +110,7 @@ async fn list_resources(
         (Some(u), Some(a)) => Some(
             state
                 .app
-                .resources_allowed(&p, &org, u, a)
+                .resources_allowed(&access.caller, &access.org.slug, u, a)
                 .await?
                 .into_iter()
                 .collect(),
@@ -120,7 +118,7 @@ async fn list_resources(
         _ => {
             return Err(ApiError::request(
                 StatusCode::BAD_REQUEST,
-                "invalid_query",
+                Code::InvalidQuery,
                 "user and action go together",
             ))
         }
@@ -139,7 +137,7 @@ async fn list_resources(
             )
             .await?;
         let exhausted = rows.len() as i64 <= limit;
-        after = rows.last().map(|r| r.row.id).or(after);
+        after = rows.last().map(|r| r.row.id.get()).or(after);
         items.extend(
             rows.into_iter()
                 .filter(|r| allowed.as_ref().is_none_or(|a| a.contains(&r.key()))),
@@ -148,7 +146,7 @@ async fn list_resources(
             break;
         }
     }
-    let next = pagination::next(&mut items, limit, "r", |r| r.row.id);
+    let next = pagination::next(&mut items, limit, "r", |r| r.row.id.get());
     Ok(Json(Page {
         items: items.into_iter().map(resource_view).collect(),
         next_cursor: next,
@@ -162,12 +160,10 @@ async fn list_resources(
     responses((status = 201, body = ResourceView), (status = 403, body = Problem), (status = 409, description = "`resource_exists`", body = Problem), (status = 422, body = Problem)))]
 async fn create_resource(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<ResourceRequest>,
 ) -> Result<(StatusCode, Json<ResourceView>), ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let r = state
         .app
         .create_resource(
@@ -190,10 +186,9 @@ async fn create_resource(
     responses((status = 200, body = ResourceView), (status = 404, body = Problem)))]
 async fn show_resource(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath((org, t, n)): ApiPath<(String, String, String)>,
+    Org(access): Org,
+    ApiPath((_org, t, n)): ApiPath<(String, String, String)>,
 ) -> Result<Json<ResourceView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let r = state.app.get_resource(&access, &format!("{t}/{n}")).await?;
     Ok(Json(resource_view(r)))
 }
@@ -205,12 +200,11 @@ async fn show_resource(
     responses((status = 200, body = ResourceView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_resource(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, t, n)): ApiPath<(String, String, String)>,
+    ApiPath((_org, t, n)): ApiPath<(String, String, String)>,
     ApiJson(req): ApiJson<ResourceUpdateRequest>,
 ) -> Result<Json<ResourceView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let r = state
         .app
         .update_resource(
@@ -242,12 +236,11 @@ pub struct DeleteResourceQuery {
     responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`resource_has_children`", body = Problem)))]
 async fn delete_resource(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, t, n)): ApiPath<(String, String, String)>,
+    ApiPath((_org, t, n)): ApiPath<(String, String, String)>,
     ApiQuery(q): ApiQuery<DeleteResourceQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     state
         .app
         .delete_resource(
@@ -281,11 +274,9 @@ pub struct RuleListQuery {
     responses((status = 200, body = Page<AccessRuleView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_rules(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
     ApiQuery(q): ApiQuery<RuleListQuery>,
 ) -> Result<Json<Page<AccessRuleView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode("a", q.cursor.as_deref())?;
     let mut rows = state
@@ -302,7 +293,7 @@ async fn list_rules(
             limit + 1,
         )
         .await?;
-    let next = pagination::next(&mut rows, limit, "a", |r| r.id);
+    let next = pagination::next(&mut rows, limit, "a", |r| r.id.get());
     Ok(Json(Page {
         items: rows.into_iter().map(rule_view).collect(),
         next_cursor: next,
@@ -317,19 +308,17 @@ async fn list_rules(
     responses((status = 201, body = AccessRuleView), (status = 200, description = "the rule existed", body = AccessRuleView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn grant_rule(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<AccessRuleRequest>,
 ) -> Result<(StatusCode, Json<AccessRuleView>), ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let subject = match (req.user, req.group) {
         (Some(u), None) => SubjectRef::User(u),
         (None, Some(g)) => SubjectRef::Group(g),
         _ => {
             return Err(ApiError::request(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
+                Code::InvalidInput,
                 "name exactly one of user and group",
             ))
         }
@@ -352,11 +341,13 @@ async fn grant_rule(
     responses((status = 204, description = "revoked"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_rule(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
-    state.app.revoke_rule(&access, id, &meta).await?;
+    state
+        .app
+        .revoke_rule(&access, roster_domain::RuleId::new(id), &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

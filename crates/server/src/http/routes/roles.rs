@@ -3,7 +3,7 @@
 
 use crate::app::access::RoleInfo;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, Meta};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
 use crate::http::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -72,10 +72,8 @@ fn catalog_view(
     responses((status = 200, body = Vec<RoleView>), (status = 404, body = Problem)))]
 async fn list_roles(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
 ) -> Result<Json<Vec<RoleView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let roles = state.app.list_roles(&access).await?;
     Ok(Json(roles.into_iter().map(role_view).collect()))
 }
@@ -87,12 +85,10 @@ async fn list_roles(
     responses((status = 201, body = RoleView), (status = 403, body = Problem), (status = 409, description = "`role_exists`", body = Problem), (status = 422, body = Problem)))]
 async fn create_role(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> Result<(StatusCode, Json<RoleView>), ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let role = state
         .app
         .create_role(
@@ -112,10 +108,9 @@ async fn create_role(
     responses((status = 200, body = RoleView), (status = 404, body = Problem)))]
 async fn show_role(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath((org, name)): ApiPath<(String, String)>,
+    Org(access): Org,
+    ApiPath((_org, name)): ApiPath<(String, String)>,
 ) -> Result<Json<RoleView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     Ok(Json(role_view(state.app.get_role(&access, &name).await?)))
 }
 
@@ -126,12 +121,11 @@ async fn show_role(
     responses((status = 200, body = RoleView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_role(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, name)): ApiPath<(String, String)>,
+    ApiPath((_org, name)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<RoleUpdateRequest>,
 ) -> Result<Json<RoleView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let role = state
         .app
         .update_role(
@@ -161,12 +155,11 @@ pub struct DeleteRoleQuery {
     responses((status = 200, body = RoleDeleted), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`role_in_use`", body = Problem)))]
 async fn delete_role(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, name)): ApiPath<(String, String)>,
+    ApiPath((_org, name)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<DeleteRoleQuery>,
 ) -> Result<Json<RoleDeleted>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let usage = state
         .app
         .delete_role(&access, &name, q.replacement.as_deref(), &meta)
@@ -186,10 +179,8 @@ async fn delete_role(
     responses((status = 200, body = Vec<ResourceTypeView>), (status = 404, body = Problem)))]
 async fn list_resource_types(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
 ) -> Result<Json<Vec<ResourceTypeView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let descriptions = state.app.type_descriptions(&access).await?;
     Ok(Json(catalog_view(
         &state.app.catalog(&access)?,
@@ -205,12 +196,10 @@ async fn list_resource_types(
     responses((status = 200, body = Vec<ResourceTypeView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn add_resource_type(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<ResourceTypeRequest>,
 ) -> Result<Json<Vec<ResourceTypeView>>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let actions: Vec<(String, String)> =
         req.actions.into_iter().map(|a| (a.name, a.class)).collect();
     let catalog = state

@@ -3,7 +3,7 @@
 
 use crate::app::signup::Signup;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Authed, Meta};
+use crate::http::extract::{ApiJson, ApiPath, Meta, Org};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -61,15 +61,19 @@ async fn signup(
         (status = 409, description = "`not_reviewing`", body = Problem)))]
 async fn approve(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
     ApiJson(req): ApiJson<ApproveRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let member = state
         .app
-        .approve_member(&access, id, req.role.as_deref(), &meta)
+        .approve_member(
+            &access,
+            roster_domain::UserId::new(id),
+            req.role.as_deref(),
+            &meta,
+        )
         .await?;
     Ok(Json(views::member(&member)))
 }
@@ -82,11 +86,13 @@ async fn approve(
         (status = 409, description = "`not_reviewing`", body = Problem)))]
 async fn reject(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
-    state.app.reject_member(&access, id, &meta).await?;
+    state
+        .app
+        .reject_member(&access, roster_domain::UserId::new(id), &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use crate::app::slack::{SlackSettings, SlashCommand};
 use crate::app::time::rfc3339;
 use crate::app::AppError;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Authed, Meta};
+use crate::http::extract::{ApiJson, Meta, Org};
 use crate::http::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -43,10 +43,8 @@ fn view(c: &Connection) -> SlackConnectionView {
     responses((status = 200, body = SlackConnectionView), (status = 404, body = Problem)))]
 async fn show_connection(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
 ) -> Result<Json<SlackConnectionView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     Ok(Json(view(&state.app.slack_connection(&access).await?)))
 }
 
@@ -58,12 +56,10 @@ async fn show_connection(
     responses((status = 200, body = SlackConnectionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn connect(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<SlackConnectRequest>,
 ) -> Result<Json<SlackConnectionView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let settings = SlackSettings {
         signing_secret: req.signing_secret,
         bot_token: req.bot_token,
@@ -81,11 +77,9 @@ async fn connect(
     responses((status = 204), (status = 404, body = Problem)))]
 async fn disconnect(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     state.app.disconnect_slack(&access, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -97,12 +91,10 @@ async fn disconnect(
     responses((status = 204), (status = 404, description = "`invalid_link`: unknown, used or expired code", body = Problem)))]
 async fn link(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<SlackLinkRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     state.app.link_slack(&access, &req.code, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,8 +2,8 @@
 
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::orgs::warnings;
-use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed, Meta};
+use crate::http::error::{ApiError, Code};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
 use crate::http::pagination;
 use crate::http::routes::invitations::invitation_filter;
 use crate::http::{views, AppState};
@@ -66,7 +66,7 @@ impl UserListQuery {
         {
             return Err(ApiError::request(
                 StatusCode::BAD_REQUEST,
-                "invalid_query",
+                Code::InvalidQuery,
                 "filters have at most 254 characters",
             ));
         }
@@ -116,11 +116,9 @@ fn position(cursor: Option<&str>) -> Result<Position, ApiError> {
     responses((status = 200, body = MemberPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn list_users(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Org(access): Org,
     ApiQuery(q): ApiQuery<UserListQuery>,
 ) -> Result<Json<MemberPage>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     Ok(Json(team_page(&state, &access, &q).await?))
 }
 
@@ -152,7 +150,7 @@ pub(crate) async fn team_page(
                 .app
                 .list_members(access, &filter, after, limit + 1)
                 .await?;
-            next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id);
+            next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id.get());
             items.extend(rows.iter().map(views::member));
         }
         Position::Members(_) => {}
@@ -176,7 +174,7 @@ pub(crate) async fn team_page(
                 next_cursor = Some(pagination::encode("i", after_invitation.unwrap_or(0)));
             }
         } else {
-            next_cursor = pagination::next(&mut rows, room, "i", |i| i.id);
+            next_cursor = pagination::next(&mut rows, room, "i", |i| i.id.get());
             items.extend(rows.iter().map(views::invited_member));
         }
     }
@@ -198,13 +196,11 @@ pub(crate) async fn team_page(
         (status = 409, description = "`already_member`", body = Problem), (status = 422, body = Problem)))]
 async fn create_user(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath(org): ApiPath<String>,
     ApiJson(req): ApiJson<CreateMemberRequest>,
 ) -> Result<(StatusCode, Json<CreateMemberResponse>), ApiError> {
     let new = new_member(req)?;
-    let access = state.app.org_access(&p, &org).await?;
     let created = state.app.create_member(&access, new, &meta).await?;
     Ok((
         StatusCode::CREATED,
@@ -240,12 +236,14 @@ pub(crate) fn new_member(req: CreateMemberRequest) -> Result<NewMember, ApiError
     responses((status = 200, body = MemberView), (status = 404, body = Problem)))]
 async fn show_user(
     State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    Org(access): Org,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
 ) -> Result<Json<MemberView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     Ok(Json(views::member(
-        &state.app.get_member(&access, id).await?,
+        &state
+            .app
+            .get_member(&access, roster_domain::UserId::new(id))
+            .await?,
     )))
 }
 
@@ -259,12 +257,11 @@ async fn show_user(
         (status = 409, description = "`last_owner`", body = Problem), (status = 422, body = Problem)))]
 async fn update_user(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
     ApiJson(req): ApiJson<UpdateMemberRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
     let update = MemberUpdate {
         name: req.name,
         role: req.role,
@@ -274,7 +271,10 @@ async fn update_user(
         mfa_required: req.mfa_required,
         identity_provider: req.identity_provider,
     };
-    let member = state.app.update_member(&access, id, update, &meta).await?;
+    let member = state
+        .app
+        .update_member(&access, roster_domain::UserId::new(id), update, &meta)
+        .await?;
     Ok(Json(views::member(&member)))
 }
 
@@ -286,11 +286,13 @@ async fn update_user(
         (status = 409, description = "`last_owner`", body = Problem)))]
 async fn delete_user(
     State(state): State<AppState>,
-    Authed(p): Authed,
+    Org(access): Org,
     Meta(meta): Meta,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    ApiPath((_org, id)): ApiPath<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    let access = state.app.org_access(&p, &org).await?;
-    state.app.remove_member(&access, id, &meta).await?;
+    state
+        .app
+        .remove_member(&access, roster_domain::UserId::new(id), &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,146 @@
+//! Who is calling: the account behind a request, the credential it came
+//! with, and how far along sign-in that credential is. Resolved once per
+//! request by the HTTP layer (`App::authenticate`) and handed to the use
+//! cases, which never look at tokens themselves.
+
+use super::AppError;
+use roster_domain::{SessionId, UserId};
+
+/// The account a change is made by, as the audit log records it: its id
+/// and its email and name at that moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn new(user_id: UserId, email: &str, name: &str) -> Actor {
+        Actor {
+            user_id,
+            email: email.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// How far a session is through signing in. A session that still has a
+/// step to take reaches only what that step needs (see [`Reach`]); the
+/// API answers with the step's problem and the console sends the browser
+/// to the step's page, both from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Signed in; nothing left to do.
+    Ready,
+    /// Signed in with a temporary password that must be changed first.
+    PasswordChangeRequired,
+}
+
+/// What a request needs of a session's stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Anything: a session that still has a step to take is refused.
+    Everything,
+    /// Taking the remaining sign-in steps, reading one's own account and
+    /// signing out: open to a session at any stage.
+    SignInSteps,
+}
+
+impl SessionStage {
+    /// The stage of a new session for an account.
+    pub fn of_account(must_change_password: bool) -> SessionStage {
+        if must_change_password {
+            SessionStage::PasswordChangeRequired
+        } else {
+            SessionStage::Ready
+        }
+    }
+
+    /// Whether a request that needs `reach` may go ahead; the error names
+    /// the step to take first.
+    pub fn admits(self, reach: Reach) -> Result<(), AppError> {
+        match (self, reach) {
+            (SessionStage::Ready, _) | (_, Reach::SignInSteps) => Ok(()),
+            (SessionStage::PasswordChangeRequired, Reach::Everything) => {
+                Err(AppError::PasswordChangeRequired)
+            }
+        }
+    }
+
+    /// The console page where the remaining step is taken, if any.
+    pub fn console_page(self) -> Option<&'static str> {
+        match self {
+            SessionStage::Ready => None,
+            SessionStage::PasswordChangeRequired => Some("/password"),
+        }
+    }
+}
+
+/// The credential a request came with, and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A person's sign-in session (API bearer token, CLI, console cookie).
+    /// It covers every org of its account.
+    Session { id: SessionId, stage: SessionStage },
+    /// A member acting from Slack through the Slack account they linked
+    /// (a click on a review card). Slack verified the request; it covers
+    /// the one org whose workspace it came from.
+    LinkedSlack { slack_user: String },
+}
+
+/// A caller: the account acting and the credential it presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: Actor,
+    pub credential: Credential,
+}
+
+impl Caller {
+    pub fn user_id(&self) -> UserId {
+        self.actor.user_id
+    }
+
+    /// The session the caller signed in with, if it is one.
+    pub fn session_id(&self) -> Option<SessionId> {
+        match &self.credential {
+            Credential::Session { id, .. } => Some(*id),
+            Credential::LinkedSlack { .. } => None,
+        }
+    }
+
+    /// Whether the caller may go ahead with a request that needs `reach`.
+    pub fn admits(&self, reach: Reach) -> Result<(), AppError> {
+        match &self.credential {
+            Credential::Session { stage, .. } => stage.admits(reach),
+            Credential::LinkedSlack { .. } => Ok(()),
+        }
+    }
+
+    /// The sign-in step this caller still has to take, if any.
+    pub fn stage(&self) -> SessionStage {
+        match &self.credential {
+            Credential::Session { stage, .. } => *stage,
+            Credential::LinkedSlack { .. } => SessionStage::Ready,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_with_a_step_left_reaches_only_the_sign_in_steps() {
+        let s = SessionStage::of_account(true);
+        assert!(matches!(
+            s.admits(Reach::Everything),
+            Err(AppError::PasswordChangeRequired)
+        ));
+        assert!(s.admits(Reach::SignInSteps).is_ok());
+        assert_eq!(s.console_page(), Some("/password"));
+        let ready = SessionStage::of_account(false);
+        assert!(ready.admits(Reach::Everything).is_ok());
+        assert_eq!(ready.console_page(), None);
+    }
+}
