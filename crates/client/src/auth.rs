@@ -3,7 +3,9 @@
 
 use crate::{Client, Result};
 use reqwest::Method;
-use roster_proto::{ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, SessionView};
+use roster_proto::{
+    ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, SessionView, SetPasswordRequest,
+};
 
 impl Client {
     /// `POST /api/v1/auth/login`.
@@ -39,5 +41,19 @@ impl Client {
     /// `DELETE /api/v1/me/sessions/{id}`.
     pub async fn revoke_session(&self, id: i64) -> Result<()> {
         self.delete(&["me", "sessions", &id.to_string()]).await
+    }
+
+    /// `POST /api/v1/password-links/{token}`: sets the password with the
+    /// one-time link of a welcome email. Needs no sign-in; the link works
+    /// once (`404 invalid_link` after) and ends the user's sessions.
+    pub async fn set_password_with_link(
+        &self,
+        token: &str,
+        body: &SetPasswordRequest,
+    ) -> Result<()> {
+        self.call(Method::POST, &["password-links", token])
+            .json(body)
+            .send_empty()
+            .await
     }
 }

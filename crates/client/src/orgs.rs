@@ -1,10 +1,11 @@
 //! Organizations: the caller's memberships, creating, changing and leaving
-//! an org, and the org's undelivered messages.
+//! an org, the org's undelivered messages, and the first start's setup.
 
 use crate::{Client, Result};
 use reqwest::Method;
 use roster_proto::{
-    CreateOrgRequest, MembershipSummary, OrgView, UndeliveredMessageView, UpdateOrgRequest,
+    CreateOrgRequest, MembershipSummary, OrgView, SetupRequest, UndeliveredMessageView,
+    UpdateOrgRequest,
 };
 
 impl Client {
@@ -39,5 +40,15 @@ impl Client {
     /// retried or given up, oldest first.
     pub async fn undelivered(&self, org: &str) -> Result<Vec<UndeliveredMessageView>> {
         self.get(&["orgs", org, "outbox", "undelivered"]).await
+    }
+
+    /// `POST /api/v1/setup`: creates the first org and its owner with the
+    /// one-time setup token of a first start. Needs no sign-in. `404
+    /// invalid_link` when the token is wrong or spent.
+    pub async fn setup(&self, body: &SetupRequest) -> Result<()> {
+        self.call(Method::POST, &["setup"])
+            .json(body)
+            .send_empty()
+            .await
     }
 }
