@@ -7,7 +7,7 @@
 //! malformed) bodies.
 //!
 //! The endpoints live in one module per resource, each an `impl Client`
-//! block whose methods are one call of the request core below: a [`Call`]
+//! block whose methods are one call of the request core below: a `Call`
 //! names the method and the path segments (each percent-encoded), takes a
 //! query or a JSON body, and is sent to read a JSON answer, no answer, or
 //! text.
