@@ -4,7 +4,13 @@
 use crate::both_engines;
 use crate::helpers::*;
 use crate::smtp::SmtpSink;
-use serde_json::{json, Value};
+use roster_client::{AccessRuleQuery, ResourceQuery};
+use roster_proto::{
+    AccessRuleRequest, CheckBatchRequest, CheckRequest, CheckResponse, CreateOrgRequest,
+    GroupMemberRequest, GroupRequest, NewActionRequest, ResourceRequest, ResourceTypeRequest,
+    ResourceUpdateRequest, ResourceView, ReviewDecisionRequest, ReviewPolicyView,
+    ReviewRequestRequest, RoleRequest, RoleUpdateRequest, UpdateMemberRequest,
+};
 
 both_engines!(
     an_admin_builds_a_tree_and_the_check_api_explains_every_answer,
@@ -15,72 +21,158 @@ both_engines!(
     two_reviewers_racing_decide_a_request_once
 );
 
-fn path(rest: &str) -> String {
-    format!("/api/v1/orgs/{ORG}/{rest}")
-}
-
-async fn check(
-    app: &TestApp,
-    token: &str,
-    user: &str,
-    action: &str,
-    resource: Option<&str>,
-) -> Value {
-    let mut body = json!({"user": user, "action": action});
-    if let Some(r) = resource {
-        body["resource"] = json!(r);
-    }
-    app.post(&path("check"), token, body).await.ok()
-}
-
-async fn group(app: &TestApp, admin: &str, name: &str, members: &[i64]) {
-    app.post(&path("groups"), admin, json!({"name": name}))
-        .await
-        .expect(201, "");
-    for m in members {
-        app.post(
-            &path(&format!("groups/{name}/members")),
-            admin,
-            json!({"user_id": m}),
-        )
-        .await
-        .expect(204, "");
+/// The question "may `user` do `action` (on `resource`)?".
+fn question(user: &str, action: &str, resource: Option<&str>) -> CheckRequest {
+    CheckRequest {
+        user: user.into(),
+        action: action.into(),
+        resource: resource.map(String::from),
     }
 }
 
-async fn resource(app: &TestApp, admin: &str, body: Value) -> Value {
-    app.post(&path("resources"), admin, body)
+async fn check(by: &Api, user: &str, action: &str, resource: Option<&str>) -> CheckResponse {
+    by.check(ORG, &question(user, action, resource))
         .await
-        .expect(201, "")
-        .ok()
+        .unwrap()
+}
+
+async fn group(admin: &Api, name: &str, members: &[i64]) {
+    admin
+        .create_group(ORG, &GroupRequest { name: name.into() })
+        .await
+        .unwrap();
+    admin.answered(201);
+    for &user_id in members {
+        admin
+            .add_group_member(ORG, name, &GroupMemberRequest { user_id })
+            .await
+            .unwrap();
+        admin.answered(204);
+    }
+}
+
+/// The resource `key`, a root with no groups and no review policy.
+fn at(key: &str) -> ResourceRequest {
+    ResourceRequest {
+        key: key.into(),
+        parent: None,
+        groups: Vec::new(),
+        review: None,
+    }
+}
+
+/// A review policy: `actions` need `approvals` approvals.
+fn review(actions: &[&str], approvals: i64) -> ReviewPolicyView {
+    ReviewPolicyView {
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+        approvals,
+    }
+}
+
+async fn resource(admin: &Api, body: ResourceRequest) -> ResourceView {
+    let created = admin.create_resource(ORG, &body).await.unwrap();
+    admin.answered(201);
+    created
+}
+
+fn role(name: &str, permissions: &[&str]) -> RoleRequest {
+    RoleRequest {
+        name: name.into(),
+        description: None,
+        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+fn permissions(permissions: &[&str]) -> RoleUpdateRequest {
+    RoleUpdateRequest {
+        description: None,
+        permissions: Some(permissions.iter().map(|p| p.to_string()).collect()),
+    }
+}
+
+/// A rule granting `role` to the member `user`, on `resource` or org-wide.
+fn for_user(user: &str, role: &str, resource: Option<&str>) -> AccessRuleRequest {
+    AccessRuleRequest {
+        user: Some(user.into()),
+        group: None,
+        role: role.into(),
+        resource: resource.map(String::from),
+    }
+}
+
+/// A rule granting `role` to the group `group`, on `resource` or org-wide.
+fn for_group(group: &str, role: &str, resource: Option<&str>) -> AccessRuleRequest {
+    AccessRuleRequest {
+        user: None,
+        group: Some(group.into()),
+        role: role.into(),
+        resource: resource.map(String::from),
+    }
+}
+
+fn ask(resource: &str, action: &str, reason: &str, duration_seconds: i64) -> ReviewRequestRequest {
+    ReviewRequestRequest {
+        resource: resource.into(),
+        action: action.into(),
+        reason: reason.into(),
+        duration_seconds,
+    }
+}
+
+fn comment(comment: &str) -> ReviewDecisionRequest {
+    ReviewDecisionRequest {
+        comment: Some(comment.into()),
+    }
+}
+
+fn resource_type(name: &str, action: &str, class: &str) -> ResourceTypeRequest {
+    ResourceTypeRequest {
+        name: name.into(),
+        actions: vec![NewActionRequest {
+            name: action.into(),
+            class: class.into(),
+        }],
+        description: None,
+    }
 }
 
 /// The tree of the issue: project → environment → cluster, and a target
 /// gated to `dev` and `support`; the environment needs review for deploys.
-async fn build_tree(app: &TestApp, owner: &str) {
+async fn build_tree(owner: &Api) {
     for g in ["dev", "support"] {
-        let res = app.post(&path("groups"), owner, json!({"name": g})).await;
-        assert!(res.status.as_u16() == 201 || res.code() == "group_exists");
+        match owner
+            .create_group(ORG, &GroupRequest { name: g.into() })
+            .await
+        {
+            Ok(_) => owner.answered(201),
+            Err(e) => assert_eq!(e.code(), Some("group_exists")),
+        }
     }
-    resource(app, owner, json!({"key": "projects/payments"})).await;
+    resource(owner, at("projects/payments")).await;
     resource(
-        app,
         owner,
-        json!({"key": "environments/payments-prod", "parent": "projects/payments",
-               "review": {"actions": ["clusters:deploy"], "approvals": 1}}),
+        ResourceRequest {
+            parent: Some("projects/payments".into()),
+            review: Some(review(&["clusters:deploy"], 1)),
+            ..at("environments/payments-prod")
+        },
     )
     .await;
     resource(
-        app,
         owner,
-        json!({"key": "clusters/eu-1", "parent": "environments/payments-prod"}),
+        ResourceRequest {
+            parent: Some("environments/payments-prod".into()),
+            ..at("clusters/eu-1")
+        },
     )
     .await;
     resource(
-        app,
         owner,
-        json!({"key": "targets/prod-db", "parent": "environments/payments-prod",
-               "groups": ["dev", "support"]}),
+        ResourceRequest {
+            parent: Some("environments/payments-prod".into()),
+            groups: vec!["dev".into(), "support".into()],
+            ..at("targets/prod-db")
+        },
     )
     .await;
 }
@@ -101,122 +193,111 @@ async fn an_admin_builds_a_tree_and_the_check_api_explains_every_answer(engine: 
     let (_, jim_t) = app.member(ORG, &owner, "jim@acme.test", "viewer").await;
     let (erin, erin_t) = app.member(ORG, &owner, "erin@acme.test", "viewer").await;
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
-    group(&app, &admin, "dev", &[dwight]).await;
-    group(&app, &admin, "support", &[pam, erin]).await;
+    group(&admin, "dev", &[dwight]).await;
+    group(&admin, "support", &[pam, erin]).await;
 
     // The worked examples of SPEC §1.
-    let platform = app
-        .post(
-            &path("roles"),
-            &admin,
-            json!({"name": "platform", "description": "runs the platform",
-                   "permissions": ["cloud-credentials:*", "host-groups:*", "policies:*",
-                                   "applications:*", "environments:*"]}),
+    let platform = RoleRequest {
+        description: Some("runs the platform".into()),
+        ..role(
+            "platform",
+            &[
+                "cloud-credentials:*",
+                "host-groups:*",
+                "policies:*",
+                "applications:*",
+                "environments:*",
+            ],
         )
+    };
+    let platform = admin.create_role(ORG, &platform).await.unwrap();
+    admin.answered(201);
+    assert!(!platform.builtin);
+    assert!(platform.permissions.contains(&"policies:*".to_owned()));
+    let devops = role(
+        "devops",
+        &[
+            "application-catalogs:*",
+            "applications:*",
+            "environments:*",
+            "environment-types:*",
+            "clusters:*",
+            "cluster-types:*",
+            "git-credentials:*",
+        ],
+    );
+    admin.create_role(ORG, &devops).await.unwrap();
+    admin.answered(201);
+    admin
+        .create_role(ORG, &role("reviewer", &["requests:approve"]))
         .await
-        .expect(201, "")
-        .ok();
-    assert_eq!(platform["builtin"], false);
-    assert!(platform["permissions"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("policies:*")));
-    app.post(
-        &path("roles"),
-        &admin,
-        json!({"name": "devops", "permissions": ["application-catalogs:*", "applications:*",
-               "environments:*", "environment-types:*", "clusters:*", "cluster-types:*",
-               "git-credentials:*"]}),
-    )
-    .await
-    .expect(201, "");
-    app.post(
-        &path("roles"),
-        &admin,
-        json!({"name": "reviewer", "permissions": ["requests:approve"]}),
-    )
-    .await
-    .expect(201, "");
-    let roles = app.get(&path("roles"), &jim_t).await.ok();
-    let names: Vec<&str> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect();
+        .unwrap();
+    admin.answered(201);
+    let roles = jim_t.roles(ORG).await.unwrap();
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     assert!(names.contains(&"owner") && names.contains(&"platform") && names.contains(&"devops"));
 
-    build_tree(&app, &admin).await;
-    let rule = app
-        .post(
-            &path("access-rules"),
-            &admin,
-            json!({"group": "dev", "role": "devops", "resource": "clusters/eu-1"}),
+    build_tree(&admin).await;
+    let rule = admin
+        .grant_access(ORG, &for_group("dev", "devops", Some("clusters/eu-1")))
+        .await
+        .unwrap()
+        .rule;
+    admin.answered(201);
+    admin
+        .grant_access(
+            ORG,
+            &for_user("erin@acme.test", "reviewer", Some("projects/payments")),
         )
         .await
-        .expect(201, "")
-        .ok();
-    app.post(
-        &path("access-rules"),
-        &admin,
-        json!({"user": "erin@acme.test", "role": "reviewer", "resource": "projects/payments"}),
-    )
-    .await
-    .expect(201, "");
-    app.post(
-        &path("access-rules"),
-        &admin,
-        json!({"user": "pam@acme.test", "role": "platform"}),
-    )
-    .await
-    .expect(201, "");
+        .unwrap();
+    admin.answered(201);
+    admin
+        .grant_access(ORG, &for_user("pam@acme.test", "platform", None))
+        .await
+        .unwrap();
+    admin.answered(201);
 
     // A member of `dev` may change the cluster, through the group's rule.
     let d = check(
-        &app,
         &admin,
         "dwight@acme.test",
         "clusters:update",
         Some("clusters/eu-1"),
     )
     .await;
-    assert_eq!(d["allowed"], true, "{d}");
-    assert_eq!(d["code"], "access_rule");
-    assert_eq!(d["rule_id"], rule["id"]);
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.code, "access_rule");
+    assert_eq!(d.rule_id, Some(rule.id));
     assert_eq!(
-        d["reason"],
+        d.reason,
         format!(
             "allowed by access rule {}: group dev has role devops on clusters/eu-1",
-            rule["id"]
+            rule.id
         )
     );
     // Someone outside the group may not; the built-in viewer role reads.
     let d = check(
-        &app,
         &admin,
         "jim@acme.test",
         "clusters:update",
         Some("clusters/eu-1"),
     )
     .await;
-    assert_eq!(
-        (d["allowed"].clone(), d["code"].clone()),
-        (json!(false), json!("no_grant"))
-    );
+    assert_eq!((d.allowed, d.code.as_str()), (false, "no_grant"));
     let d = check(
-        &app,
         &admin,
         "jim@acme.test",
         "clusters:read",
         Some("clusters/eu-1"),
     )
     .await;
-    assert_eq!(d["reason"], "allowed by the org-wide role viewer");
+    assert_eq!(d.reason, "allowed by the org-wide role viewer");
     // `platform` holds environments but not clusters.
-    let d = check(&app, &admin, "pam@acme.test", "environments:deploy", None).await;
-    assert_eq!(d["allowed"], true, "{d}");
-    let d = check(&app, &admin, "pam@acme.test", "clusters:update", None).await;
-    assert_eq!(d["allowed"], false, "{d}");
+    let d = check(&admin, "pam@acme.test", "environments:deploy", None).await;
+    assert!(d.allowed, "{d:?}");
+    let d = check(&admin, "pam@acme.test", "clusters:update", None).await;
+    assert!(!d.allowed, "{d:?}");
 
     // The target admits `dev` and `support` only; administrators pass.
     for (who, allowed) in [
@@ -226,57 +307,49 @@ async fn an_admin_builds_a_tree_and_the_check_api_explains_every_answer(engine: 
         (OWNER_EMAIL, true),
         ("admin@acme.test", true),
     ] {
-        let d = check(&app, &admin, who, "targets:read", Some("targets/prod-db")).await;
-        assert_eq!(d["allowed"], allowed, "{who}: {d}");
+        let d = check(&admin, who, "targets:read", Some("targets/prod-db")).await;
+        assert_eq!(d.allowed, allowed, "{who}: {d:?}");
     }
     let d = check(
-        &app,
         &admin,
         "jim@acme.test",
         "targets:read",
         Some("targets/prod-db"),
     )
     .await;
-    assert_eq!(d["code"], "not_in_groups");
-    assert!(
-        d["reason"].as_str().unwrap().contains("dev, support"),
-        "{d}"
-    );
+    assert_eq!(d.code, "not_in_groups");
+    assert!(d.reason.contains("dev, support"), "{d:?}");
 
     // Deploying needs review, even for a member the rule allows.
     let d = check(
-        &app,
         &admin,
         "dwight@acme.test",
         "clusters:deploy",
         Some("clusters/eu-1"),
     )
     .await;
-    assert_eq!(d["code"], "review_required", "{d}");
+    assert_eq!(d.code, "review_required", "{d:?}");
     // Dwight may ask about himself without `users:read`... he has it as a
     // viewer anyway; the answer is the same.
     let mine = check(
-        &app,
         &dwight_t,
         "dwight@acme.test",
         "clusters:deploy",
         Some("clusters/eu-1"),
     )
     .await;
-    assert_eq!(mine["code"], "review_required");
+    assert_eq!(mine.code, "review_required");
 
-    let req = app
-        .post(
-            &path("requests"),
-            &dwight_t,
-            json!({"resource": "clusters/eu-1", "action": "clusters:deploy",
-                   "reason": "hotfix 4521", "duration_seconds": 3600}),
+    let req = dwight_t
+        .create_review_request(
+            ORG,
+            &ask("clusters/eu-1", "clusters:deploy", "hotfix 4521", 3600),
         )
         .await
-        .expect(201, "")
-        .ok();
-    assert_eq!(req["status"], "pending");
-    let id = req["id"].as_i64().unwrap();
+        .unwrap();
+    dwight_t.answered(201);
+    assert_eq!(req.status, "pending");
+    let id = req.id;
     // Eligible reviewers are told: the owner and the admin (org-wide
     // requests:approve, no group on the cluster) and Erin (rule on the
     // project). Not the requester, not Jim.
@@ -289,145 +362,120 @@ async fn an_admin_builds_a_tree_and_the_check_api_explains_every_answer(engine: 
 
     // Ineligible reviewers are refused: no requests:approve, and the
     // requester.
-    app.post(&path(&format!("requests/{id}/approve")), &jim_t, json!({}))
-        .await
-        .expect(403, "forbidden");
-    app.post(
-        &path(&format!("requests/{id}/approve")),
-        &dwight_t,
-        json!({}),
-    )
-    .await
-    .expect(403, "forbidden");
+    let no_comment = ReviewDecisionRequest::default();
+    for reviewer in [&jim_t, &dwight_t] {
+        reviewer
+            .approve_review_request(ORG, id, &no_comment)
+            .await
+            .refused(403, "forbidden");
+    }
     let still = check(
-        &app,
         &admin,
         "dwight@acme.test",
         "clusters:deploy",
         Some("clusters/eu-1"),
     )
     .await;
-    assert_eq!(still["allowed"], false);
+    assert!(!still.allowed);
 
-    let approved = app
-        .post(
-            &path(&format!("requests/{id}/approve")),
-            &erin_t,
-            json!({"comment": "go"}),
-        )
+    let approved = erin_t
+        .approve_review_request(ORG, id, &comment("go"))
         .await
-        .expect(200, "")
-        .ok();
-    assert_eq!(approved["status"], "approved");
-    assert_eq!(approved["votes"][0]["reviewer"], "erin@acme.test");
+        .unwrap();
+    erin_t.answered(200);
+    assert_eq!(approved.status, "approved");
+    assert_eq!(approved.votes[0].reviewer, "erin@acme.test");
     let d = check(
-        &app,
         &admin,
         "dwight@acme.test",
         "clusters:deploy",
         Some("clusters/eu-1"),
     )
     .await;
-    assert_eq!(d["allowed"], true, "{d}");
-    assert_eq!(d["request_id"], id);
-    assert!(d["reason"]
-        .as_str()
-        .unwrap()
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.request_id, Some(id));
+    assert!(d
+        .reason
         .contains(&format!("review satisfied by approved request {id}")));
     // Exactly that action on that resource.
     let d = check(
-        &app,
         &admin,
         "dwight@acme.test",
         "clusters:deploy",
         Some("environments/payments-prod"),
     )
     .await;
-    assert_eq!(d["allowed"], false);
+    assert!(!d.allowed);
     let decided = sink.wait_for("dwight@acme.test", 1).await;
     assert!(decided[0].text().contains("approved"));
 
     // On the gated target, a reviewer must share a group with it: Erin
     // (support) may review, the owner (no group) may not.
-    app.patch(
-        &path("resources/targets/prod-db"),
-        &admin,
-        json!({"review": {"actions": ["targets:exec"]}}),
-    )
-    .await
-    .expect(200, "");
-    let t = app
-        .post(
-            &path("requests"),
-            &dwight_t,
-            json!({"resource": "targets/prod-db", "action": "targets:exec",
-                   "reason": "migration", "duration_seconds": 600}),
+    let gated = ResourceUpdateRequest {
+        review: Some(Some(review(&["targets:exec"], 1))),
+        ..Default::default()
+    };
+    admin
+        .update_resource(ORG, "targets/prod-db", &gated)
+        .await
+        .unwrap();
+    admin.answered(200);
+    let t = dwight_t
+        .create_review_request(
+            ORG,
+            &ask("targets/prod-db", "targets:exec", "migration", 600),
         )
         .await
-        .expect(201, "")
-        .ok();
-    let tid = t["id"].as_i64().unwrap();
-    app.post(&path(&format!("requests/{tid}/approve")), &owner, json!({}))
+        .unwrap();
+    dwight_t.answered(201);
+    let tid = t.id;
+    owner
+        .approve_review_request(ORG, tid, &no_comment)
         .await
-        .expect(403, "forbidden");
-    app.post(
-        &path(&format!("requests/{tid}/reject")),
-        &erin_t,
-        json!({"comment": "not now"}),
-    )
-    .await
-    .expect(200, "");
-    app.post(&path(&format!("requests/{tid}/approve")), &admin, json!({}))
+        .refused(403, "forbidden");
+    erin_t
+        .reject_review_request(ORG, tid, &comment("not now"))
         .await
-        .expect(409, "request_decided");
+        .unwrap();
+    erin_t.answered(200);
+    admin
+        .approve_review_request(ORG, tid, &no_comment)
+        .await
+        .refused(409, "request_decided");
 
     // Effective permissions and the resources a member may act on.
-    let perms = app
-        .get(
-            &path(&format!(
-                "users/{dwight}/permissions?resource=clusters/eu-1"
-            )),
-            &admin,
-        )
+    let perms = admin
+        .permissions(ORG, dwight, Some("clusters/eu-1"))
         .await
-        .ok();
-    let names: Vec<&str> = perms["permissions"]
-        .as_array()
-        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = perms
+        .permissions
         .iter()
-        .map(|p| p["permission"].as_str().unwrap())
+        .map(|p| p.permission.as_str())
         .collect();
     assert!(names.contains(&"clusters:update") && names.contains(&"clusters:deploy"));
     assert!(!names.contains(&"users:invite"));
-    let allowed = app
-        .get(
-            &path("resources?user=dwight@acme.test&action=clusters:update"),
-            &admin,
-        )
-        .await
-        .ok();
-    assert_eq!(allowed["items"].as_array().unwrap().len(), 1);
-    assert_eq!(allowed["items"][0]["key"], "clusters/eu-1");
+    let may_update = ResourceQuery {
+        user: Some("dwight@acme.test".into()),
+        action: Some("clusters:update".into()),
+        ..Default::default()
+    };
+    let allowed = admin.list_resources(ORG, &may_update).await.unwrap();
+    assert_eq!(allowed.items.len(), 1);
+    assert_eq!(allowed.items[0].key, "clusters/eu-1");
 
     // Batch: answers in order, a bad query answered with its error.
-    let batch = app
-        .post(
-            &path("check/batch"),
-            &admin,
-            json!({"checks": [
-                {"user": "dwight@acme.test", "action": "clusters:update", "resource": "clusters/eu-1"},
-                {"user": "jim@acme.test", "action": "clusters:update", "resource": "clusters/eu-1"},
-                {"user": "jim@acme.test", "action": "clusters:explode"},
-            ]}),
-        )
-        .await
-        .ok();
-    let r = batch["results"].as_array().unwrap();
-    assert_eq!(
-        (r[0]["allowed"].clone(), r[1]["allowed"].clone()),
-        (json!(true), json!(false))
-    );
-    assert_eq!(r[2]["code"], "validation_failed");
+    let batch = CheckBatchRequest {
+        checks: vec![
+            question("dwight@acme.test", "clusters:update", Some("clusters/eu-1")),
+            question("jim@acme.test", "clusters:update", Some("clusters/eu-1")),
+            question("jim@acme.test", "clusters:explode", None),
+        ],
+    };
+    let batch = admin.check_batch(ORG, &batch).await.unwrap();
+    let r = &batch.results;
+    assert_eq!((r[0].allowed, r[1].allowed), (Some(true), Some(false)));
+    assert_eq!(r[2].code.as_deref(), Some("validation_failed"));
 
     // Every step is in the audit log.
     let events = app.audit(ORG, &owner, "").await;
@@ -440,15 +488,14 @@ async fn an_admin_builds_a_tree_and_the_check_api_explains_every_answer(engine: 
         "request.reject",
     ] {
         assert!(
-            events.iter().any(|e| e["action"] == action),
+            events.iter().any(|e| e.action == action),
             "{action} is audited"
         );
     }
 }
 
-async fn may_update(app: &TestApp, owner: &str) -> Value {
+async fn may_update(owner: &Api) -> CheckResponse {
     check(
-        app,
         owner,
         "dwight@acme.test",
         "clusters:update",
@@ -461,355 +508,324 @@ async fn every_change_is_seen_by_the_very_next_check(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     let (dwight, _) = app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
-    build_tree(&app, &owner).await;
-    app.post(
-        &path("roles"),
-        &owner,
-        json!({"name": "deployer", "permissions": ["clusters:update"]}),
-    )
-    .await
-    .expect(201, "");
-    let allowed = |d: Value| d["allowed"].as_bool().unwrap();
-    assert!(!allowed(may_update(&app, &owner).await));
+    build_tree(&owner).await;
+    owner
+        .create_role(ORG, &role("deployer", &["clusters:update"]))
+        .await
+        .unwrap();
+    owner.answered(201);
+    assert!(!may_update(&owner).await.allowed);
 
     // A rule for a group he is not in: nothing. Joining the group: allowed.
-    let rule = app
-        .post(
-            &path("access-rules"),
-            &owner,
-            json!({"group": "dev", "role": "deployer", "resource": "projects/payments"}),
+    let rule = owner
+        .grant_access(
+            ORG,
+            &for_group("dev", "deployer", Some("projects/payments")),
         )
         .await
-        .ok();
-    assert!(!allowed(may_update(&app, &owner).await));
-    app.post(
-        &path("groups/dev/members"),
-        &owner,
-        json!({"user_id": dwight}),
-    )
-    .await
-    .expect(204, "");
-    assert!(allowed(may_update(&app, &owner).await));
+        .unwrap()
+        .rule;
+    assert!(!may_update(&owner).await.allowed);
+    let join = GroupMemberRequest { user_id: dwight };
+    owner.add_group_member(ORG, "dev", &join).await.unwrap();
+    owner.answered(204);
+    assert!(may_update(&owner).await.allowed);
     // Editing the role takes the permission away at once.
-    app.patch(
-        &path("roles/deployer"),
-        &owner,
-        json!({"permissions": ["clusters:read"]}),
-    )
-    .await
-    .expect(200, "");
-    assert!(!allowed(may_update(&app, &owner).await));
-    app.patch(
-        &path("roles/deployer"),
-        &owner,
-        json!({"permissions": ["clusters:update"]}),
-    )
-    .await
-    .expect(200, "");
-    assert!(allowed(may_update(&app, &owner).await));
+    owner
+        .update_role(ORG, "deployer", &permissions(&["clusters:read"]))
+        .await
+        .unwrap();
+    owner.answered(200);
+    assert!(!may_update(&owner).await.allowed);
+    owner
+        .update_role(ORG, "deployer", &permissions(&["clusters:update"]))
+        .await
+        .unwrap();
+    owner.answered(200);
+    assert!(may_update(&owner).await.allowed);
     // Leaving the group, revoking the rule: denied.
-    app.delete(&path(&format!("groups/dev/members/{dwight}")), &owner)
-        .await
-        .expect(204, "");
-    assert!(!allowed(may_update(&app, &owner).await));
-    app.post(
-        &path("groups/dev/members"),
-        &owner,
-        json!({"user_id": dwight}),
-    )
-    .await
-    .expect(204, "");
-    assert!(allowed(may_update(&app, &owner).await));
-    app.delete(&path(&format!("access-rules/{}", rule["id"])), &owner)
-        .await
-        .expect(204, "");
-    assert!(!allowed(may_update(&app, &owner).await));
+    owner.remove_group_member(ORG, "dev", dwight).await.unwrap();
+    owner.answered(204);
+    assert!(!may_update(&owner).await.allowed);
+    owner.add_group_member(ORG, "dev", &join).await.unwrap();
+    owner.answered(204);
+    assert!(may_update(&owner).await.allowed);
+    owner.revoke_access(ORG, rule.id).await.unwrap();
+    owner.answered(204);
+    assert!(!may_update(&owner).await.allowed);
     // The org role: contributor writes everywhere; disabled, nothing.
-    app.patch(
-        &path(&format!("users/{dwight}")),
-        &owner,
-        json!({"role": "contributor"}),
-    )
-    .await
-    .expect(200, "");
-    assert!(allowed(may_update(&app, &owner).await));
-    app.patch(
-        &path(&format!("users/{dwight}")),
-        &owner,
-        json!({"status": "disabled"}),
-    )
-    .await
-    .expect(200, "");
-    let d = may_update(&app, &owner).await;
-    assert_eq!(
-        (d["allowed"].clone(), d["code"].clone()),
-        (json!(false), json!("inactive"))
-    );
+    let contributor = UpdateMemberRequest {
+        role: Some("contributor".into()),
+        ..Default::default()
+    };
+    owner
+        .update_member(ORG, dwight, &contributor)
+        .await
+        .unwrap();
+    owner.answered(200);
+    assert!(may_update(&owner).await.allowed);
+    let disabled = UpdateMemberRequest {
+        status: Some("disabled".into()),
+        ..Default::default()
+    };
+    owner.update_member(ORG, dwight, &disabled).await.unwrap();
+    owner.answered(200);
+    let d = may_update(&owner).await;
+    assert_eq!((d.allowed, d.code.as_str()), (false, "inactive"));
     // A new type is covered by built-in roles at once.
     // Batches larger than other bodies are taken, up to 10,000 checks.
-    let one = json!({"user": OWNER_EMAIL, "action": "clusters:read", "resource": "clusters/eu-1"});
-    let many = app
-        .post(
-            &path("check/batch"),
-            &owner,
-            json!({"checks": vec![one.clone(); 2000]}),
-        )
+    let one = question(OWNER_EMAIL, "clusters:read", Some("clusters/eu-1"));
+    let many = CheckBatchRequest {
+        checks: vec![one.clone(); 2000],
+    };
+    let many = owner.check_batch(ORG, &many).await.unwrap();
+    assert_eq!(many.results.len(), 2000);
+    assert_eq!(many.results[1999].allowed, Some(true));
+    let too_many = CheckBatchRequest {
+        checks: vec![one; 10_001],
+    };
+    owner
+        .check_batch(ORG, &too_many)
         .await
-        .ok();
-    assert_eq!(many["results"].as_array().unwrap().len(), 2000);
-    assert_eq!(many["results"][1999]["allowed"], true);
-    app.post(
-        &path("check/batch"),
-        &owner,
-        json!({"checks": vec![one; 10_001]}),
-    )
-    .await
-    .expect(422, "batch_too_large");
-    let types = app
-        .post(
-            &path("resource-types"),
-            &owner,
-            json!({"name": "databases", "description": "Managed databases",
-                   "actions": [{"name": "backup", "class": "write"}]}),
-        )
-        .await
-        .ok();
+        .refused(422, "batch_too_large");
+    let databases = ResourceTypeRequest {
+        description: Some("Managed databases".into()),
+        ..resource_type("databases", "backup", "write")
+    };
+    let types = owner.add_resource_type(ORG, &databases).await.unwrap();
     let db = types
-        .as_array()
-        .unwrap()
         .iter()
-        .find(|t| t["name"] == "databases")
-        .expect("the new type is listed")
-        .clone();
-    assert_eq!(db["description"], "Managed databases");
-    assert_eq!(db["default"], false);
-    assert_eq!(db["actions"][0]["class"], "write");
-    let d = check(&app, &owner, OWNER_EMAIL, "databases:backup", None).await;
-    assert_eq!(d["allowed"], true, "{d}");
+        .find(|t| t.name == "databases")
+        .expect("the new type is listed");
+    assert_eq!(db.description, "Managed databases");
+    assert!(!db.default);
+    assert_eq!(db.actions[0].class, "write");
+    let d = check(&owner, OWNER_EMAIL, "databases:backup", None).await;
+    assert!(d.allowed, "{d:?}");
     // Deleting the resource: it is unknown to the next check.
-    app.delete(&path("resources/clusters/eu-1"), &owner)
+    owner
+        .delete_resource(ORG, "clusters/eu-1", false)
         .await
-        .expect(204, "");
-    app.post(
-        &path("check"),
-        &owner,
-        json!({"user": "dwight@acme.test", "action": "clusters:update", "resource": "clusters/eu-1"}),
-    )
-    .await
-    .expect(422, "validation_failed");
+        .unwrap();
+    owner.answered(204);
+    owner
+        .check(
+            ORG,
+            &question("dwight@acme.test", "clusters:update", Some("clusters/eu-1")),
+        )
+        .await
+        .refused(422, "validation_failed");
 }
 
 async fn bad_input_is_refused_and_changes_nothing(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    build_tree(&app, &owner).await;
-    let before = app.get(&path("resources?limit=200"), &owner).await.ok();
+    build_tree(&owner).await;
+    let all = ResourceQuery {
+        limit: Some(200),
+        ..Default::default()
+    };
+    let before = as_json(&owner.list_resources(ORG, &all).await.unwrap());
 
     for (body, field) in [
-        (json!({"key": "spaceships/enterprise"}), "key"),
-        (json!({"key": "clusters"}), "key"),
-        (json!({"key": "clusters/has space"}), "key"),
+        (at("spaceships/enterprise"), "key"),
+        (at("clusters"), "key"),
+        (at("clusters/has space"), "key"),
         (
-            json!({"key": "clusters/eu-2", "parent": "projects/nowhere"}),
+            ResourceRequest {
+                parent: Some("projects/nowhere".into()),
+                ..at("clusters/eu-2")
+            },
             "parent",
         ),
         (
-            json!({"key": "clusters/eu-2", "groups": ["nobody"]}),
+            ResourceRequest {
+                groups: vec!["nobody".into()],
+                ..at("clusters/eu-2")
+            },
             "groups",
         ),
         (
-            json!({"key": "clusters/eu-2", "review": {"actions": ["clusters:explode"]}}),
+            ResourceRequest {
+                review: Some(review(&["clusters:explode"], 1)),
+                ..at("clusters/eu-2")
+            },
             "review.actions",
         ),
         (
-            json!({"key": "clusters/eu-2", "review": {"actions": ["clusters:deploy"], "approvals": 0}}),
+            ResourceRequest {
+                review: Some(review(&["clusters:deploy"], 0)),
+                ..at("clusters/eu-2")
+            },
             "review.approvals",
         ),
     ] {
-        let res = app
-            .post(&path("resources"), &owner, body.clone())
+        let problem = owner
+            .create_resource(ORG, &body)
             .await
-            .expect(422, "validation_failed");
-        assert_eq!(res.body["errors"][0]["field"], field, "{body}");
+            .refused(422, "validation_failed");
+        assert_eq!(problem.errors[0].field, field, "{body:?}");
     }
-    app.post(
-        &path("resources"),
-        &owner,
-        json!({"key": "projects/payments"}),
-    )
-    .await
-    .expect(409, "resource_exists");
+    owner
+        .create_resource(ORG, &at("projects/payments"))
+        .await
+        .refused(409, "resource_exists");
     // A cycle: the project under its own cluster.
-    let res = app
-        .patch(
-            &path("resources/projects/payments"),
-            &owner,
-            json!({"parent": "clusters/eu-1"}),
-        )
+    let under = |parent: &str| ResourceUpdateRequest {
+        parent: Some(Some(parent.into())),
+        ..Default::default()
+    };
+    let problem = owner
+        .update_resource(ORG, "projects/payments", &under("clusters/eu-1"))
         .await
-        .expect(422, "validation_failed");
-    assert!(res.body["detail"]
-        .as_str()
-        .unwrap()
-        .contains("own ancestor"));
-    app.patch(
-        &path("resources/projects/payments"),
-        &owner,
-        json!({"parent": "projects/payments"}),
-    )
-    .await
-    .expect(422, "validation_failed");
+        .refused(422, "validation_failed");
+    assert!(problem.detail.unwrap().contains("own ancestor"));
+    owner
+        .update_resource(ORG, "projects/payments", &under("projects/payments"))
+        .await
+        .refused(422, "validation_failed");
     // Children keep a parent from going, unless cascading.
-    app.delete(&path("resources/projects/payments"), &owner)
+    owner
+        .delete_resource(ORG, "projects/payments", false)
         .await
-        .expect(409, "resource_has_children");
+        .refused(409, "resource_has_children");
     assert_eq!(
-        app.get(&path("resources?limit=200"), &owner).await.ok(),
+        as_json(&owner.list_resources(ORG, &all).await.unwrap()),
         before
     );
 
     // Roles with unknown permissions; built-in names; checks of nonsense.
-    for perms in [
-        json!(["clusters:explode"]),
-        json!(["nosuch:*"]),
-        json!(["*:everything"]),
-    ] {
-        app.post(
-            &path("roles"),
-            &owner,
-            json!({"name": "weird", "permissions": perms}),
+    for perms in [["clusters:explode"], ["nosuch:*"], ["*:everything"]] {
+        owner
+            .create_role(ORG, &role("weird", &perms))
+            .await
+            .refused(422, "validation_failed");
+    }
+    owner
+        .create_role(ORG, &role("admin", &[]))
+        .await
+        .refused(409, "role_exists");
+    owner
+        .delete_role(ORG, "admin", None)
+        .await
+        .refused(403, "forbidden");
+    owner
+        .check(ORG, &question(OWNER_EMAIL, "clusters:explode", None))
+        .await
+        .refused(422, "validation_failed");
+    owner
+        .check(
+            ORG,
+            &question(OWNER_EMAIL, "clusters:read", Some("clusters/nowhere")),
         )
         .await
-        .expect(422, "validation_failed");
+        .refused(422, "validation_failed");
+    for bad in [
+        resource_type("users", "x", "read"),
+        resource_type("clusters", "deploy", "read"),
+        resource_type("databases", "backup", "sideways"),
+    ] {
+        owner
+            .add_resource_type(ORG, &bad)
+            .await
+            .refused(422, "validation_failed");
     }
-    app.post(
-        &path("roles"),
-        &owner,
-        json!({"name": "admin", "permissions": []}),
-    )
-    .await
-    .expect(409, "role_exists");
-    app.delete(&path("roles/admin"), &owner)
-        .await
-        .expect(403, "forbidden");
-    app.post(
-        &path("check"),
-        &owner,
-        json!({"user": OWNER_EMAIL, "action": "clusters:explode"}),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.post(
-        &path("check"),
-        &owner,
-        json!({"user": OWNER_EMAIL, "action": "clusters:read", "resource": "clusters/nowhere"}),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.post(
-        &path("resource-types"),
-        &owner,
-        json!({"name": "users", "actions": [{"name": "x", "class": "read"}]}),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.post(
-        &path("resource-types"),
-        &owner,
-        json!({"name": "clusters", "actions": [{"name": "deploy", "class": "read"}]}),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.post(
-        &path("resource-types"),
-        &owner,
-        json!({"name": "databases", "actions": [{"name": "backup", "class": "sideways"}]}),
-    )
-    .await
-    .expect(422, "validation_failed");
 
     // Rules: unknown subject, role, resource; the owner role; both subjects.
     for body in [
-        json!({"user": "stranger@else.test", "role": "viewer"}),
-        json!({"group": "nobody", "role": "viewer"}),
-        json!({"group": "dev", "role": "wizard"}),
-        json!({"group": "dev", "role": "viewer", "resource": "clusters/nowhere"}),
-        json!({"group": "dev", "role": "owner"}),
+        for_user("stranger@else.test", "viewer", None),
+        for_group("nobody", "viewer", None),
+        for_group("dev", "wizard", None),
+        for_group("dev", "viewer", Some("clusters/nowhere")),
+        for_group("dev", "owner", None),
     ] {
-        app.post(&path("access-rules"), &owner, body.clone())
+        owner
+            .grant_access(ORG, &body)
             .await
-            .expect(422, "validation_failed");
+            .refused(422, "validation_failed");
     }
-    app.post(
-        &path("access-rules"),
-        &owner,
-        json!({"group": "dev", "user": OWNER_EMAIL, "role": "viewer"}),
-    )
-    .await
-    .expect(422, "invalid_input");
-    let rules = app.get(&path("access-rules"), &owner).await.ok();
-    assert_eq!(rules["items"], json!([]));
+    let both = AccessRuleRequest {
+        user: Some(OWNER_EMAIL.into()),
+        ..for_group("dev", "viewer", None)
+    };
+    owner
+        .grant_access(ORG, &both)
+        .await
+        .refused(422, "invalid_input");
+    let rules = owner
+        .list_access_rules(ORG, &AccessRuleQuery::default())
+        .await
+        .unwrap();
+    assert!(rules.items.is_empty());
 
     // A role in use is not deleted silently; with a replacement it is.
-    app.post(
-        &path("roles"),
-        &owner,
-        json!({"name": "deployer", "permissions": ["clusters:deploy"]}),
-    )
-    .await
-    .expect(201, "");
-    let rule = app
-        .post(
-            &path("access-rules"),
-            &owner,
-            json!({"group": "dev", "role": "deployer", "resource": "clusters/eu-1"}),
-        )
+    owner
+        .create_role(ORG, &role("deployer", &["clusters:deploy"]))
         .await
-        .expect(201, "")
-        .ok();
+        .unwrap();
+    owner.answered(201);
+    let rule = owner
+        .grant_access(ORG, &for_group("dev", "deployer", Some("clusters/eu-1")))
+        .await
+        .unwrap()
+        .rule;
+    owner.answered(201);
     // Granting the same rule again returns it.
-    let again = app
-        .post(
-            &path("access-rules"),
-            &owner,
-            json!({"group": "dev", "role": "deployer", "resource": "clusters/eu-1"}),
-        )
+    let again = owner
+        .grant_access(ORG, &for_group("dev", "deployer", Some("clusters/eu-1")))
         .await
-        .expect(200, "")
-        .ok();
-    assert_eq!(again["id"], rule["id"]);
-    app.delete(&path("roles/deployer"), &owner)
+        .unwrap()
+        .rule;
+    owner.answered(200);
+    assert_eq!(again.id, rule.id);
+    owner
+        .delete_role(ORG, "deployer", None)
         .await
-        .expect(409, "role_in_use");
-    let gone = app
-        .delete(&path("roles/deployer?replacement=contributor"), &owner)
+        .refused(409, "role_in_use");
+    let gone = owner
+        .delete_role(ORG, "deployer", Some("contributor"))
         .await
-        .expect(200, "")
-        .ok();
-    assert_eq!(gone["rules"], 1);
-    let rules = app.get(&path("access-rules?group=dev"), &owner).await.ok();
-    assert_eq!(rules["items"][0]["role"], "contributor");
+        .unwrap();
+    owner.answered(200);
+    assert_eq!(gone.rules, 1);
+    let of_dev = AccessRuleQuery {
+        group: Some("dev".into()),
+        ..Default::default()
+    };
+    let rules = owner.list_access_rules(ORG, &of_dev).await.unwrap();
+    assert_eq!(rules.items[0].role, "contributor");
 
     // A group that gates a resource cannot be deleted under it.
-    app.patch(
-        &path("resources/clusters/eu-1"),
-        &owner,
-        json!({"groups": ["dev"]}),
-    )
-    .await
-    .expect(200, "");
-    app.delete(&path("groups/dev"), &owner)
+    let gated = ResourceUpdateRequest {
+        groups: Some(vec!["dev".into()]),
+        ..Default::default()
+    };
+    owner
+        .update_resource(ORG, "clusters/eu-1", &gated)
         .await
-        .expect(409, "group_in_use");
+        .unwrap();
+    owner.answered(200);
+    owner
+        .delete_group(ORG, "dev")
+        .await
+        .refused(409, "group_in_use");
 
     // Cascading delete takes the subtree and its rules.
-    app.delete(&path("resources/projects/payments?cascade=true"), &owner)
+    owner
+        .delete_resource(ORG, "projects/payments", true)
         .await
-        .expect(204, "");
-    let left = app.get(&path("resources"), &owner).await.ok();
-    assert_eq!(left["items"], json!([]));
-    let rules = app.get(&path("access-rules"), &owner).await.ok();
-    assert_eq!(rules["items"], json!([]));
+        .unwrap();
+    owner.answered(204);
+    let left = owner
+        .list_resources(ORG, &ResourceQuery::default())
+        .await
+        .unwrap();
+    assert!(left.items.is_empty());
+    let rules = owner
+        .list_access_rules(ORG, &AccessRuleQuery::default())
+        .await
+        .unwrap();
+    assert!(rules.items.is_empty());
 }
 
 async fn nobody_grants_beyond_what_they_hold(engine: Engine) {
@@ -818,169 +834,135 @@ async fn nobody_grants_beyond_what_they_hold(engine: Engine) {
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
     let (_, lead_t) = app.member(ORG, &owner, "lead@acme.test", "viewer").await;
     let (_, contributor) = app.member(ORG, &owner, "c@acme.test", "contributor").await;
-    build_tree(&app, &owner).await;
+    build_tree(&owner).await;
 
     // Admins do not hold owners:manage or org:manage, so cannot put them
     // in a role.
-    app.post(
-        &path("roles"),
-        &admin,
-        json!({"name": "almost-owner", "permissions": ["owners:manage"]}),
-    )
-    .await
-    .expect(403, "privilege_escalation");
+    admin
+        .create_role(ORG, &role("almost-owner", &["owners:manage"]))
+        .await
+        .refused(403, "privilege_escalation");
     // A cluster lead: may grant access, holds clusters:* only.
-    app.post(
-        &path("roles"),
-        &owner,
-        json!({"name": "cluster-lead", "permissions": ["access:manage", "clusters:*"]}),
-    )
-    .await
-    .expect(201, "");
-    for (name, perms) in [
-        ("deployer", json!(["clusters:deploy"])),
-        ("platform", json!(["cloud-credentials:*", "clusters:*"])),
+    for body in [
+        role("cluster-lead", &["access:manage", "clusters:*"]),
+        role("deployer", &["clusters:deploy"]),
+        role("platform", &["cloud-credentials:*", "clusters:*"]),
     ] {
-        app.post(
-            &path("roles"),
-            &owner,
-            json!({"name": name, "permissions": perms}),
-        )
-        .await
-        .expect(201, "");
+        owner.create_role(ORG, &body).await.unwrap();
+        owner.answered(201);
     }
-    app.post(
-        &path("access-rules"),
-        &owner,
-        json!({"user": "lead@acme.test", "role": "cluster-lead"}),
-    )
-    .await
-    .expect(201, "");
-    // The lead grants what they hold, not more.
-    app.post(
-        &path("access-rules"),
-        &lead_t,
-        json!({"group": "dev", "role": "deployer", "resource": "clusters/eu-1"}),
-    )
-    .await
-    .expect(201, "");
-    let res = app
-        .post(
-            &path("access-rules"),
-            &lead_t,
-            json!({"group": "dev", "role": "platform", "resource": "clusters/eu-1"}),
-        )
+    owner
+        .grant_access(ORG, &for_user("lead@acme.test", "cluster-lead", None))
         .await
-        .expect(403, "privilege_escalation");
-    assert!(res.body["detail"]
-        .as_str()
-        .unwrap()
-        .contains("cloud-credentials"));
-    app.post(
-        &path("access-rules"),
-        &lead_t,
-        json!({"group": "dev", "role": "admin"}),
-    )
-    .await
-    .expect(403, "privilege_escalation");
+        .unwrap();
+    owner.answered(201);
+    // The lead grants what they hold, not more.
+    lead_t
+        .grant_access(ORG, &for_group("dev", "deployer", Some("clusters/eu-1")))
+        .await
+        .unwrap();
+    lead_t.answered(201);
+    let problem = lead_t
+        .grant_access(ORG, &for_group("dev", "platform", Some("clusters/eu-1")))
+        .await
+        .refused(403, "privilege_escalation");
+    assert!(problem.detail.unwrap().contains("cloud-credentials"));
+    lead_t
+        .grant_access(ORG, &for_group("dev", "admin", None))
+        .await
+        .refused(403, "privilege_escalation");
     // Without access:manage, no grant at all.
-    app.post(
-        &path("access-rules"),
-        &contributor,
-        json!({"group": "dev", "role": "viewer"}),
-    )
-    .await
-    .expect(403, "forbidden");
+    contributor
+        .grant_access(ORG, &for_group("dev", "viewer", None))
+        .await
+        .refused(403, "forbidden");
     // The lead's org-wide rule gives them access:manage for management
     // endpoints too, but not roles:manage.
-    app.post(
-        &path("roles"),
-        &lead_t,
-        json!({"name": "x", "permissions": ["clusters:read"]}),
-    )
-    .await
-    .expect(403, "forbidden");
+    lead_t
+        .create_role(ORG, &role("x", &["clusters:read"]))
+        .await
+        .refused(403, "forbidden");
 }
 
 async fn another_orgs_ids_and_tokens_get_nothing(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     let (dwight, _) = app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
-    build_tree(&app, &owner).await;
+    build_tree(&owner).await;
 
     // Someone else's org, with its own member and group.
     let (_, stranger) = app
         .member(ORG, &owner, "stranger@acme.test", "viewer")
         .await;
-    app.post(
-        "/api/v1/orgs",
-        &stranger,
-        json!({"slug": "globex", "name": "Globex"}),
-    )
-    .await
-    .expect(201, "");
-    app.post(
-        "/api/v1/orgs/globex/groups",
-        &stranger,
-        json!({"name": "ops"}),
-    )
-    .await
-    .expect(201, "");
+    stranger
+        .create_org(&CreateOrgRequest {
+            slug: "globex".into(),
+            name: "Globex".into(),
+        })
+        .await
+        .unwrap();
+    stranger.answered(201);
+    stranger
+        .create_group("globex", &GroupRequest { name: "ops".into() })
+        .await
+        .unwrap();
+    stranger.answered(201);
     // Leave acme, so the stranger holds only globex.
-    app.post(&path("leave"), &stranger, json!({})).await.ok();
+    stranger.leave_org(ORG).await.unwrap();
 
     // Acme's resources, rules and checks are not found for them.
-    for p in [
-        path("resources"),
-        path("resources/clusters/eu-1"),
-        path("access-rules"),
-        path("requests"),
-        path("resource-types"),
-        path(&format!("users/{dwight}/permissions")),
-    ] {
-        app.get(&p, &stranger).await.expect(404, "not_found");
-    }
-    app.post(
-        &path("check"),
-        &stranger,
-        json!({"user": "dwight@acme.test", "action": "clusters:read"}),
-    )
-    .await
-    .expect(404, "not_found");
+    stranger
+        .list_resources(ORG, &ResourceQuery::default())
+        .await
+        .refused(404, "not_found");
+    stranger
+        .resource(ORG, "clusters/eu-1")
+        .await
+        .refused(404, "not_found");
+    stranger
+        .list_access_rules(ORG, &AccessRuleQuery::default())
+        .await
+        .refused(404, "not_found");
+    stranger
+        .list_review_requests(ORG, &Default::default())
+        .await
+        .refused(404, "not_found");
+    stranger.resource_types(ORG).await.refused(404, "not_found");
+    stranger
+        .permissions(ORG, dwight, None)
+        .await
+        .refused(404, "not_found");
+    stranger
+        .check(ORG, &question("dwight@acme.test", "clusters:read", None))
+        .await
+        .refused(404, "not_found");
     // Acme's ids mean nothing in globex: rules naming acme's group or a
     // member of acme only are refused there.
-    app.post(
-        "/api/v1/orgs/globex/access-rules",
-        &stranger,
-        json!({"user": "dwight@acme.test", "role": "viewer"}),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.post(
-        "/api/v1/orgs/globex/access-rules",
-        &stranger,
-        json!({"group": "dev", "role": "viewer"}),
-    )
-    .await
-    .expect(422, "validation_failed");
+    stranger
+        .grant_access("globex", &for_user("dwight@acme.test", "viewer", None))
+        .await
+        .refused(422, "validation_failed");
+    stranger
+        .grant_access("globex", &for_group("dev", "viewer", None))
+        .await
+        .refused(422, "validation_failed");
     // And a check in globex about an acme member says "not a member".
-    let d = app
-        .post(
-            "/api/v1/orgs/globex/check",
-            &stranger,
-            json!({"user": "dwight@acme.test", "action": "clusters:read"}),
+    let d = stranger
+        .check(
+            "globex",
+            &question("dwight@acme.test", "clusters:read", None),
         )
         .await
-        .ok();
-    assert_eq!(d["code"], "not_member");
+        .unwrap();
+    assert_eq!(d.code, "not_member");
     // Acme's resources are unknown in globex.
-    app.post(
-        "/api/v1/orgs/globex/check",
-        &stranger,
-        json!({"user": "stranger@acme.test", "action": "clusters:read", "resource": "clusters/eu-1"}),
-    )
-    .await
-    .expect(422, "validation_failed");
+    stranger
+        .check(
+            "globex",
+            &question("stranger@acme.test", "clusters:read", Some("clusters/eu-1")),
+        )
+        .await
+        .refused(422, "validation_failed");
 }
 
 async fn two_reviewers_racing_decide_a_request_once(engine: Engine) {
@@ -989,37 +971,33 @@ async fn two_reviewers_racing_decide_a_request_once(engine: Engine) {
     let (_, dwight) = app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
     let (_, a1) = app.member(ORG, &owner, "a1@acme.test", "admin").await;
     let (_, a2) = app.member(ORG, &owner, "a2@acme.test", "admin").await;
-    build_tree(&app, &owner).await;
+    build_tree(&owner).await;
+    let no_comment = ReviewDecisionRequest::default();
     for round in 0..3 {
-        let req = app
-            .post(
-                &path("requests"),
-                &dwight,
-                json!({"resource": "clusters/eu-1", "action": "clusters:deploy",
-                       "reason": format!("round {round}"), "duration_seconds": 600}),
+        let req = dwight
+            .create_review_request(
+                ORG,
+                &ask(
+                    "clusters/eu-1",
+                    "clusters:deploy",
+                    &format!("round {round}"),
+                    600,
+                ),
             )
             .await
-            .ok();
-        let id = req["id"].as_i64().unwrap();
-        let approve = path(&format!("requests/{id}/approve"));
-        let reject = path(&format!("requests/{id}/reject"));
+            .unwrap();
+        let id = req.id;
         let (x, y) = tokio::join!(
-            app.post(&approve, &a1, json!({})),
-            app.post(&reject, &a2, json!({}))
+            a1.approve_review_request(ORG, id, &no_comment),
+            a2.reject_review_request(ORG, id, &no_comment)
         );
-        let ok = [x.status.is_success(), y.status.is_success()];
-        assert_eq!(
-            ok.iter().filter(|s| **s).count(),
-            1,
-            "{:?} {:?}",
-            x.body,
-            y.body
-        );
+        let ok = [x.is_ok(), y.is_ok()];
+        assert_eq!(ok.iter().filter(|s| **s).count(), 1, "{x:?} {y:?}");
         let loser = if ok[0] { &y } else { &x };
-        assert_eq!(loser.code(), "request_decided");
-        let shown = app.get(&path(&format!("requests/{id}")), &owner).await.ok();
-        assert_eq!(shown["votes"].as_array().unwrap().len(), 1);
+        assert_eq!(loser.as_ref().unwrap_err().code(), Some("request_decided"));
+        let shown = owner.review_request(ORG, id).await.unwrap();
+        assert_eq!(shown.votes.len(), 1);
         let expected = if ok[0] { "approved" } else { "rejected" };
-        assert_eq!(shown["status"], expected);
+        assert_eq!(shown.status, expected);
     }
 }

@@ -4,6 +4,7 @@
 use crate::both_engines;
 use crate::helpers::*;
 use reqwest::Method;
+use roster_proto::{CreateMemberRequest, UpdateMemberRequest};
 use serde_json::{json, Value};
 
 both_engines!(
@@ -16,23 +17,26 @@ async fn the_audit_log_downloads_as_csv_and_json_lines(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     for i in 0..3 {
-        app.post(
-            &format!("/api/v1/orgs/{ORG}/users"),
-            &owner,
-            json!({"email": format!("e{i}@acme.test"), "name": "Comma, \"Quoted\""}),
-        )
-        .await
-        .ok();
+        let body = CreateMemberRequest {
+            email: format!("e{i}@acme.test"),
+            name: Some("Comma, \"Quoted\"".into()),
+            ..Default::default()
+        };
+        owner.create_member(ORG, &body).await.unwrap();
     }
     let events = app.audit(ORG, &owner, "action=member.create").await;
     assert_eq!(events.len(), 3);
-    let get = |q: &str| {
-        app.http
-            .get(format!("{}/api/v1/orgs/{ORG}/audit/export?{q}", app.base))
-            .bearer_auth(&owner)
-            .send()
-    };
-    let csv = get("format=csv&action=member.create").await.unwrap();
+    // A raw request for the CSV, to read its headers.
+    let csv = app
+        .http
+        .get(format!(
+            "{}/api/v1/orgs/{ORG}/audit/export?format=csv&action=member.create",
+            app.base
+        ))
+        .bearer_auth(owner.token())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"]
         .to_str()
@@ -53,10 +57,8 @@ async fn the_audit_log_downloads_as_csv_and_json_lines(engine: Engine) {
         3,
         "{text}"
     );
-    let jsonl = get("format=jsonl&action=member.create")
-        .await
-        .unwrap()
-        .text()
+    let jsonl = owner
+        .audit_export(ORG, &audit_query("action=member.create"), "jsonl")
         .await
         .unwrap();
     let parsed: Vec<Value> = jsonl
@@ -65,19 +67,12 @@ async fn the_audit_log_downloads_as_csv_and_json_lines(engine: Engine) {
         .collect();
     assert_eq!(parsed.len(), 3);
     assert_eq!(parsed[0]["action"], "member.create");
-    assert_eq!(get("format=xml").await.unwrap().status(), 422);
+    let everything = audit_query("");
+    let xml = owner.audit_export(ORG, &everything, "xml").await;
+    assert_eq!(xml.unwrap_err().status(), Some(422));
     let (_, viewer) = app.member(ORG, &owner, "viewer@acme.test", "viewer").await;
-    let refused = app
-        .http
-        .get(format!(
-            "{}/api/v1/orgs/{ORG}/audit/export?format=csv",
-            app.base
-        ))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 403);
+    let refused = viewer.audit_export(ORG, &everything, "csv").await;
+    assert_eq!(refused.unwrap_err().status(), Some(403));
 }
 
 #[tokio::test]
@@ -142,7 +137,7 @@ async fn openapi_documents_every_route_and_is_valid_3_1() {
             .replace("{name}", "viewer");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
-        let res = app.send(m, &concrete, Some(&token), body).await;
+        let res = app.send(m, &concrete, Some(token.token()), body).await;
         assert_ne!(res.status.as_u16(), 405, "{method} {path}");
         assert!(
             !(res.status == 404 && res.body["detail"] == "no such route"),
@@ -172,7 +167,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(engine: Engine) {
     let raw = |body: &'static str| {
         app.http
             .post(format!("{}{users}", app.base))
-            .bearer_auth(&owner)
+            .bearer_auth(owner.token())
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -190,7 +185,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(engine: Engine) {
     let res = app
         .http
         .post(format!("{}{users}", app.base))
-        .bearer_auth(&owner)
+        .bearer_auth(owner.token())
         .body("{}")
         .send()
         .await
@@ -200,58 +195,94 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(engine: Engine) {
     let res = app
         .http
         .post(format!("{}{users}", app.base))
-        .bearer_auth(&owner)
+        .bearer_auth(owner.token())
         .header("content-type", "application/json")
         .body(huge)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 413);
+    let ok = || CreateMemberRequest {
+        email: "ok@acme.test".into(),
+        ..Default::default()
+    };
     for (body, field) in [
-        (json!({"email": "not-an-email"}), "email"),
         (
-            json!({"email": "ok@acme.test", "name": "x".repeat(500)}),
+            CreateMemberRequest {
+                email: "not-an-email".into(),
+                ..Default::default()
+            },
+            "email",
+        ),
+        (
+            CreateMemberRequest {
+                name: Some("x".repeat(500)),
+                ..ok()
+            },
             "name",
         ),
-        (json!({"email": "ok@acme.test", "role": "wizard"}), "role"),
         (
-            json!({"email": "ok@acme.test", "groups": ["bad group"]}),
+            CreateMemberRequest {
+                role: Some("wizard".into()),
+                ..ok()
+            },
+            "role",
+        ),
+        (
+            CreateMemberRequest {
+                groups: vec!["bad group".into()],
+                ..ok()
+            },
             "groups",
         ),
-        (json!({"email": "ok@acme.test", "team": "t\u{0}"}), "team"),
         (
-            json!({"email": "ok@acme.test", "identity_provider": "Not Valid!"}),
+            CreateMemberRequest {
+                team: Some("t\u{0}".into()),
+                ..ok()
+            },
+            "team",
+        ),
+        (
+            CreateMemberRequest {
+                identity_provider: Some("Not Valid!".into()),
+                ..ok()
+            },
             "identity_provider",
         ),
     ] {
-        let res = app
-            .post(&users, &owner, body)
+        let problem = owner
+            .create_member(ORG, &body)
             .await
-            .expect(422, "validation_failed");
-        assert_eq!(res.body["errors"][0]["field"], field, "{}", res.body);
+            .refused(422, "validation_failed");
+        assert_eq!(problem.errors[0].field, field, "{problem:?}");
     }
+    // Raw requests: a body of the wrong type, a path the typed client
+    // cannot build.
     app.post(&users, &owner, json!({"email": 42}))
         .await
         .expect(422, "invalid_body");
     app.get(&format!("{users}/not-a-number"), &owner)
         .await
         .expect(404, "not_found");
-    app.patch(
-        &format!("{users}/999999"),
-        &owner,
-        json!({"role": "viewer"}),
-    )
-    .await
-    .expect(404, "not_found");
+    let viewer = UpdateMemberRequest {
+        role: Some("viewer".into()),
+        ..Default::default()
+    };
+    owner
+        .update_member(ORG, 999999, &viewer)
+        .await
+        .refused(404, "not_found");
+    // Raw requests: a route and a method that do not exist.
     app.get("/api/v1/nope", &owner)
         .await
         .expect(404, "not_found");
-    app.send(Method::PUT, "/api/v1/me", Some(&owner), None)
+    app.send(Method::PUT, "/api/v1/me", Some(owner.token()), None)
         .await
         .expect(405, "method_not_allowed");
-    app.get(&format!("/api/v1/orgs/{ORG}/audit?since=yesterday"), &owner)
+    owner
+        .audit(ORG, &audit_query("since=yesterday"))
         .await
-        .expect(422, "validation_failed");
+        .refused(422, "validation_failed");
     // Nothing was written by any of it.
     assert_eq!(emails(&app.users(ORG, &owner, "").await), [OWNER_EMAIL]);
     assert!(app

@@ -3,6 +3,7 @@
 use crate::both_engines;
 use crate::helpers::*;
 use reqwest::Method;
+use roster_proto::{ChangePasswordRequest, CreateMemberRequest};
 use serde_json::json;
 
 both_engines!(
@@ -17,23 +18,15 @@ both_engines!(
 
 async fn bootstrap_owner_signs_in_and_sees_their_orgs(engine: Engine) {
     let app = spawn_app(engine).await;
-    let res = app.login_res(OWNER_EMAIL, OWNER_PASSWORD).await.ok();
-    assert_eq!(res["password_change_required"], false);
-    assert!(res["token"].as_str().unwrap().starts_with("rss_"));
-    let token = res["token"].as_str().unwrap();
-    let me = app.get("/api/v1/me", token).await.ok();
-    assert_eq!(me["user"]["email"], OWNER_EMAIL);
-    let orgs: Vec<(String, String, bool)> = me["memberships"]
-        .as_array()
-        .unwrap()
+    let res = app.login_res(OWNER_EMAIL, OWNER_PASSWORD).await.unwrap();
+    assert!(!res.password_change_required);
+    assert!(res.token.starts_with("rss_"));
+    let me = app.client_as(&res.token).me().await.unwrap();
+    assert_eq!(me.user.email, OWNER_EMAIL);
+    let orgs: Vec<(String, String, bool)> = me
+        .memberships
         .iter()
-        .map(|m| {
-            (
-                m["org"].as_str().unwrap().to_owned(),
-                m["role"].as_str().unwrap().to_owned(),
-                m["personal"].as_bool().unwrap(),
-            )
-        })
+        .map(|m| (m.org.clone(), m.role.clone(), m.personal))
         .collect();
     assert!(
         orgs.contains(&(ORG.into(), "owner".into(), false)),
@@ -51,19 +44,19 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(engine: Engine) {
     let wrong = app
         .login_res(OWNER_EMAIL, "not-the-password")
         .await
-        .expect(401, "invalid_credentials");
+        .refused(401, "invalid_credentials");
     let unknown = app
         .login_res("nobody@acme.test", "not-the-password")
         .await
-        .expect(401, "invalid_credentials");
-    assert_eq!(wrong.body, unknown.body);
+        .refused(401, "invalid_credentials");
+    assert_eq!(as_json(&wrong), as_json(&unknown));
     app.login_res("not an email", "x")
         .await
-        .expect(401, "invalid_credentials");
+        .refused(401, "invalid_credentials");
     // Case and spaces in the email do not matter.
     app.login_res("  OWNER@Acme.Test ", OWNER_PASSWORD)
         .await
-        .ok();
+        .unwrap();
 }
 
 async fn failed_sign_ins_are_throttled_per_account(engine: Engine) {
@@ -71,10 +64,16 @@ async fn failed_sign_ins_are_throttled_per_account(engine: Engine) {
     for _ in 0..5 {
         app.login_res(OWNER_EMAIL, "wrong-password")
             .await
-            .expect(401, "invalid_credentials");
+            .refused(401, "invalid_credentials");
     }
+    // A raw request, to read the Retry-After header.
     let locked = app
-        .login_res(OWNER_EMAIL, OWNER_PASSWORD)
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD})),
+        )
         .await
         .expect(429, "too_many_attempts");
     assert!(locked.headers.get("retry-after").is_some());
@@ -82,86 +81,80 @@ async fn failed_sign_ins_are_throttled_per_account(engine: Engine) {
     for _ in 0..5 {
         app.login_res("ghost@acme.test", "wrong-password")
             .await
-            .expect(401, "invalid_credentials");
+            .refused(401, "invalid_credentials");
     }
     app.login_res("ghost@acme.test", "wrong-password")
         .await
-        .expect(429, "too_many_attempts");
+        .refused(429, "too_many_attempts");
+}
+
+fn new_password(current: &str, new: &str) -> ChangePasswordRequest {
+    ChangePasswordRequest {
+        current_password: current.into(),
+        new_password: new.into(),
+    }
 }
 
 async fn temporary_password_must_be_changed_before_anything_else(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let created = app
-        .post(
-            &format!("/api/v1/orgs/{ORG}/users"),
-            &owner,
-            json!({"email": "temp@acme.test", "name": "Temp"}),
-        )
+    let body = CreateMemberRequest {
+        email: "temp@acme.test".into(),
+        name: Some("Temp".into()),
+        ..Default::default()
+    };
+    let created = owner.create_member(ORG, &body).await.unwrap();
+    let temp = created
+        .temporary_password
+        .expect("temporary password shown once");
+    assert!(created.account_created);
+    let login = app.login_res("temp@acme.test", &temp).await.unwrap();
+    assert!(login.password_change_required);
+    let temp_session = app.client_as(&login.token);
+    temp_session
+        .me()
         .await
-        .ok();
-    let temp = created["temporary_password"]
-        .as_str()
-        .expect("temporary password shown once")
-        .to_owned();
-    assert_eq!(created["account_created"], true);
-    let login = app.login_res("temp@acme.test", &temp).await.ok();
-    assert_eq!(login["password_change_required"], true);
-    let token = login["token"].as_str().unwrap();
-    app.get("/api/v1/me", token)
+        .refused(403, "password_change_required");
+    temp_session
+        .list_members(ORG, &members(""))
         .await
-        .expect(403, "password_change_required");
-    app.get(&format!("/api/v1/orgs/{ORG}/users"), token)
+        .refused(403, "password_change_required");
+    temp_session
+        .change_password(&new_password("wrong", "a-new-password-1"))
         .await
-        .expect(403, "password_change_required");
-    app.post(
-        "/api/v1/me/password",
-        token,
-        json!({"current_password": "wrong", "new_password": "a-new-password-1"}),
-    )
-    .await
-    .expect(401, "invalid_credentials");
-    app.post(
-        "/api/v1/me/password",
-        token,
-        json!({"current_password": temp, "new_password": "short"}),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.post(
-        "/api/v1/me/password",
-        token,
-        json!({"current_password": temp, "new_password": "a-new-password-1"}),
-    )
-    .await
-    .expect(204, "");
-    app.get("/api/v1/me", token).await.ok();
+        .refused(401, "invalid_credentials");
+    temp_session
+        .change_password(&new_password(&temp, "short"))
+        .await
+        .refused(422, "validation_failed");
+    temp_session
+        .change_password(&new_password(&temp, "a-new-password-1"))
+        .await
+        .unwrap();
+    temp_session.answered(204);
+    temp_session.me().await.unwrap();
     app.login_res("temp@acme.test", &temp)
         .await
-        .expect(401, "invalid_credentials");
+        .refused(401, "invalid_credentials");
     app.login_res("temp@acme.test", "a-new-password-1")
         .await
-        .ok();
+        .unwrap();
 }
 
 async fn logout_ends_the_session_and_forged_tokens_are_refused(engine: Engine) {
     let app = spawn_app(engine).await;
-    let token = app.owner().await;
-    app.send(Method::POST, "/api/v1/auth/logout", Some(&token), None)
-        .await
-        .expect(204, "");
-    app.get("/api/v1/me", &token)
-        .await
-        .expect(401, "unauthenticated");
-    app.get("/api/v1/me", "rss_forged-token-value")
-        .await
-        .expect(401, "unauthenticated");
-    app.get("/api/v1/me", "garbage")
-        .await
-        .expect(401, "unauthenticated");
-    app.send(Method::GET, "/api/v1/me", None, None)
-        .await
-        .expect(401, "unauthenticated");
+    let owner = app.owner().await;
+    owner.logout().await.unwrap();
+    owner.answered(204);
+    owner.me().await.refused(401, "unauthenticated");
+    for token in ["rss_forged-token-value", "garbage"] {
+        app.client_as(token)
+            .me()
+            .await
+            .refused(401, "unauthenticated");
+    }
+    app.client().me().await.refused(401, "unauthenticated");
+    // A raw request: the typed client sends only bearer tokens.
     let res = app
         .http
         .get(format!("{}/api/v1/me", app.base))
@@ -209,22 +202,16 @@ async fn password_change_ends_other_sessions(engine: Engine) {
     let app = spawn_app(engine).await;
     let a = app.owner().await;
     let b = app.owner().await;
-    let sessions = app.get("/api/v1/me/sessions", &a).await.ok();
-    assert_eq!(sessions.as_array().unwrap().len(), 2);
-    app.post(
-        "/api/v1/me/password",
-        &a,
-        json!({"current_password": OWNER_PASSWORD, "new_password": "another-password-9"}),
-    )
-    .await
-    .expect(204, "");
-    app.get("/api/v1/me", &a).await.ok();
-    app.get("/api/v1/me", &b)
+    assert_eq!(a.sessions().await.unwrap().len(), 2);
+    a.change_password(&new_password(OWNER_PASSWORD, "another-password-9"))
         .await
-        .expect(401, "unauthenticated");
+        .unwrap();
+    a.answered(204);
+    a.me().await.unwrap();
+    b.me().await.refused(401, "unauthenticated");
     let events = app.audit(ORG, &a, "").await;
     assert!(
-        events.iter().all(|e| e["action"] != "user.password_change"),
+        events.iter().all(|e| e.action != "user.password_change"),
         "account events are not org events"
     );
 }

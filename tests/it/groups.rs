@@ -2,98 +2,99 @@
 
 use crate::both_engines;
 use crate::helpers::*;
-use serde_json::json;
+use roster_proto::{CreateOrgRequest, GroupMemberRequest, GroupRequest};
 
 both_engines!(
     groups_are_managed_by_admins_and_read_by_members,
     group_input_is_checked_and_scoped_to_the_org
 );
 
+fn named(name: &str) -> GroupRequest {
+    GroupRequest { name: name.into() }
+}
+
+fn member(user_id: i64) -> GroupMemberRequest {
+    GroupMemberRequest { user_id }
+}
+
 async fn groups_are_managed_by_admins_and_read_by_members(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let groups = format!("/api/v1/orgs/{ORG}/groups");
     let (dwight, viewer) = app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
 
-    app.post(&groups, &viewer, json!({"name": "dev"}))
+    viewer
+        .create_group(ORG, &named("dev"))
         .await
-        .expect(403, "forbidden");
-    let created = app
-        .post(&groups, &admin, json!({"name": "Dev"}))
+        .refused(403, "forbidden");
+    let created = admin.create_group(ORG, &named("Dev")).await.unwrap();
+    admin.answered(201);
+    assert_eq!(created.name, "dev");
+    admin
+        .create_group(ORG, &named("dev"))
         .await
-        .expect(201, "")
-        .ok();
-    assert_eq!(created["name"], "dev");
-    app.post(&groups, &admin, json!({"name": "dev"}))
+        .refused(409, "group_exists");
+    admin
+        .add_group_member(ORG, "dev", &member(dwight))
         .await
-        .expect(409, "group_exists");
-    app.post(
-        &format!("{groups}/dev/members"),
-        &admin,
-        json!({"user_id": dwight}),
-    )
-    .await
-    .expect(204, "");
+        .unwrap();
+    admin.answered(204);
     // Adding twice changes nothing.
-    app.post(
-        &format!("{groups}/dev/members"),
-        &admin,
-        json!({"user_id": dwight}),
-    )
-    .await
-    .expect(204, "");
+    admin
+        .add_group_member(ORG, "dev", &member(dwight))
+        .await
+        .unwrap();
+    admin.answered(204);
 
     // Members read groups; the member list knows them.
-    let list = app.get(&groups, &viewer).await.ok();
-    assert_eq!(list[0]["name"], "dev");
-    assert_eq!(list[0]["members"], 1);
+    let list = viewer.list_groups(ORG).await.unwrap();
+    assert_eq!(list[0].name, "dev");
+    assert_eq!(list[0].members, 1);
     assert_eq!(
         emails(&app.users(ORG, &viewer, "group=dev").await),
         ["dwight@acme.test"]
     );
-    let detail = app.get(&format!("{groups}/dev"), &viewer).await.ok();
-    assert_eq!(detail["members"][0]["email"], "dwight@acme.test");
+    let detail = viewer.group(ORG, "dev").await.unwrap();
+    assert_eq!(detail.members[0].email, "dwight@acme.test");
 
     // Renaming keeps the members; the member's groups follow.
-    app.post(&groups, &admin, json!({"name": "ops"})).await.ok();
-    app.patch(&format!("{groups}/dev"), &admin, json!({"name": "ops"}))
+    admin.create_group(ORG, &named("ops")).await.unwrap();
+    admin
+        .rename_group(ORG, "dev", &named("ops"))
         .await
-        .expect(409, "group_exists");
-    app.patch(
-        &format!("{groups}/dev"),
-        &admin,
-        json!({"name": "engineering"}),
-    )
-    .await
-    .ok();
-    let member = app
-        .get(&format!("/api/v1/orgs/{ORG}/users/{dwight}"), &admin)
+        .refused(409, "group_exists");
+    admin
+        .rename_group(ORG, "dev", &named("engineering"))
         .await
-        .ok();
-    assert_eq!(member["groups"], json!(["engineering"]));
+        .unwrap();
+    let member = admin.member(ORG, dwight).await.unwrap();
+    assert_eq!(member.groups, ["engineering"]);
 
-    app.delete(&format!("{groups}/engineering/members/{dwight}"), &admin)
+    admin
+        .remove_group_member(ORG, "engineering", dwight)
         .await
-        .expect(204, "");
-    app.delete(&format!("{groups}/engineering/members/{dwight}"), &admin)
+        .unwrap();
+    admin.answered(204);
+    admin
+        .remove_group_member(ORG, "engineering", dwight)
         .await
-        .expect(404, "not_found");
-    app.delete(&format!("{groups}/engineering"), &viewer)
+        .refused(404, "not_found");
+    viewer
+        .delete_group(ORG, "engineering")
         .await
-        .expect(403, "forbidden");
-    app.delete(&format!("{groups}/engineering"), &admin)
+        .refused(403, "forbidden");
+    admin.delete_group(ORG, "engineering").await.unwrap();
+    admin.answered(204);
+    admin
+        .group(ORG, "engineering")
         .await
-        .expect(204, "");
-    app.get(&format!("{groups}/engineering"), &admin)
-        .await
-        .expect(404, "not_found");
+        .refused(404, "not_found");
 
     let actions: Vec<String> = app
         .audit(ORG, &owner, "action=group.")
         .await
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .into_iter()
+        .map(|e| e.action)
         .collect();
     for a in [
         "group.create",
@@ -109,58 +110,40 @@ async fn groups_are_managed_by_admins_and_read_by_members(engine: Engine) {
 async fn group_input_is_checked_and_scoped_to_the_org(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let groups = format!("/api/v1/orgs/{ORG}/groups");
-    app.post(&groups, &owner, json!({"name": "bad name!"}))
+    owner
+        .create_group(ORG, &named("bad name!"))
         .await
-        .expect(422, "validation_failed");
-    app.post(&groups, &owner, json!({"name": "dev"})).await.ok();
-    app.post(
-        &format!("{groups}/dev/members"),
-        &owner,
-        json!({"user_id": 999999}),
-    )
-    .await
-    .expect(404, "not_found");
+        .refused(422, "validation_failed");
+    owner.create_group(ORG, &named("dev")).await.unwrap();
+    owner
+        .add_group_member(ORG, "dev", &member(999999))
+        .await
+        .refused(404, "not_found");
     // Someone from another org can neither see nor change acme's groups,
     // and acme's users cannot be put in another org's group.
     let (outsider_id, outsider) = app.member(ORG, &owner, "out@globex.test", "viewer").await;
-    app.delete(&format!("/api/v1/orgs/{ORG}/users/{outsider_id}"), &owner)
+    owner.delete_member(ORG, outsider_id).await.unwrap();
+    outsider
+        .create_org(&CreateOrgRequest {
+            slug: "globex".into(),
+            name: "Globex".into(),
+        })
         .await
-        .ok();
-    app.post(
-        "/api/v1/orgs",
-        &outsider,
-        json!({"slug": "globex", "name": "Globex"}),
-    )
-    .await
-    .ok();
-    app.get(&groups, &outsider).await.expect(404, "not_found");
-    app.post(
-        &format!("{groups}/dev/members"),
-        &outsider,
-        json!({"user_id": outsider_id}),
-    )
-    .await
-    .expect(404, "not_found");
-    app.post(
-        "/api/v1/orgs/globex/groups",
-        &outsider,
-        json!({"name": "dev"}),
-    )
-    .await
-    .expect(201, "");
-    let owner_id = app.get("/api/v1/me", &owner).await.ok()["user"]["id"]
-        .as_i64()
         .unwrap();
-    app.post(
-        "/api/v1/orgs/globex/groups/dev/members",
-        &outsider,
-        json!({"user_id": owner_id}),
-    )
-    .await
-    .expect(404, "not_found");
-    assert_eq!(
-        app.get(&format!("{groups}/dev"), &owner).await.ok()["members"],
-        json!([])
-    );
+    outsider.list_groups(ORG).await.refused(404, "not_found");
+    outsider
+        .add_group_member(ORG, "dev", &member(outsider_id))
+        .await
+        .refused(404, "not_found");
+    outsider
+        .create_group("globex", &named("dev"))
+        .await
+        .unwrap();
+    outsider.answered(201);
+    let owner_id = owner.me().await.unwrap().user.id;
+    outsider
+        .add_group_member("globex", "dev", &member(owner_id))
+        .await
+        .refused(404, "not_found");
+    assert!(owner.group(ORG, "dev").await.unwrap().members.is_empty());
 }

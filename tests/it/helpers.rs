@@ -1,12 +1,22 @@
 //! Test helpers: a real server on a free port with a fresh database per
-//! test, on SQLite or PostgreSQL, and small typed request helpers.
+//! test, on SQLite or PostgreSQL; [`Api`], the typed client the behaviour
+//! tests drive it with, and typed helpers built on it; and raw requests for
+//! the tests about malformed input, headers, cookies and content types.
 
 use reqwest::{Method, StatusCode};
+use roster_client::{AuditQuery, Client, ClientError, MemberQuery};
+use roster_proto::{
+    AuditEventView, ChangePasswordRequest, CreateMemberRequest, LoginRequest, LoginResponse,
+    MemberPage, Problem,
+};
 use roster_server::{Application, Config, ConfigLayer, Secret};
-use serde_json::{json, Value};
+use serde_json::Value;
+use std::fmt::Debug;
 use std::io::{BufRead, BufReader, Write};
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +239,274 @@ impl Res {
     }
 }
 
+/// The `User-Agent` of test clients. It is not `roster-cli/`, so the server
+/// files their changes under the audit channel `api`, as it does any API
+/// client's.
+pub const TEST_AGENT: &str = "roster-tests/1";
+
+/// A typed client of a test server, signed in or not: derefs to
+/// [`roster_client::Client`]. It checks that every error answer is a problem
+/// document and remembers the status of its last answer, which a typed call
+/// does not return.
+#[derive(Clone)]
+pub struct Api {
+    client: Client,
+    token: Option<String>,
+    last_status: Arc<Mutex<Option<u16>>>,
+}
+
+impl Deref for Api {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Api {
+    /// A client of the server at `base`, sending `token` if any.
+    pub fn new(base: &str, token: Option<&str>) -> Api {
+        let last_status = Arc::new(Mutex::new(None));
+        let seen = last_status.clone();
+        let client = Client::builder(base)
+            .user_agent(TEST_AGENT)
+            .inspect_responses(move |res| {
+                let status = res.status();
+                if !status.is_success() {
+                    let content_type = res
+                        .headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    assert_eq!(
+                        content_type,
+                        "application/problem+json",
+                        "errors are problem documents: {status} from {}",
+                        res.url()
+                    );
+                }
+                *seen.lock().unwrap() = Some(status.as_u16());
+            })
+            .build()
+            .expect("client");
+        let client = match token {
+            Some(token) => client.with_token(token),
+            None => client,
+        };
+        Api {
+            client,
+            token: token.map(str::to_owned),
+            last_status,
+        }
+    }
+
+    /// The session token this client sends.
+    pub fn token(&self) -> &str {
+        self.token.as_deref().expect("a signed-in client")
+    }
+
+    /// Asserts the status of the last answer: which success a typed call
+    /// got (`201`, `204`...).
+    #[track_caller]
+    pub fn answered(&self, status: u16) {
+        assert_eq!(*self.last_status.lock().unwrap(), Some(status));
+    }
+}
+
+/// A call's result that should be a refusal.
+pub trait Refused {
+    /// Asserts that the server refused the call with `status` and problem
+    /// `code` (the client has checked that it came as problem+json), and
+    /// returns the problem.
+    fn refused(self, status: u16, code: &str) -> Problem;
+}
+
+impl<T: Debug> Refused for Result<T, ClientError> {
+    #[track_caller]
+    fn refused(self, status: u16, code: &str) -> Problem {
+        match self {
+            Err(ClientError::Api {
+                status: got,
+                problem,
+            }) => {
+                assert_eq!(
+                    (got, problem.code.as_str()),
+                    (status, code),
+                    "unexpected answer: {problem:?}"
+                );
+                problem
+            }
+            other => panic!("expected {status} {code}, got {other:?}"),
+        }
+    }
+}
+
+/// What names a session token in a raw request: a token or a signed-in
+/// client.
+pub trait Bearer {
+    fn bearer(&self) -> &str;
+}
+
+impl Bearer for str {
+    fn bearer(&self) -> &str {
+        self
+    }
+}
+
+impl Bearer for String {
+    fn bearer(&self) -> &str {
+        self
+    }
+}
+
+impl Bearer for Api {
+    fn bearer(&self) -> &str {
+        self.token()
+    }
+}
+
+/// The `name=value&...` pairs of a query string, percent-decoded.
+fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+/// The team-list query written as a query string (`role=admin&limit=2`).
+pub fn members(query: &str) -> MemberQuery {
+    let mut q = MemberQuery::default();
+    for (name, value) in query_pairs(query) {
+        let filter = match name.as_str() {
+            "role" => &mut q.role,
+            "name" => &mut q.name,
+            "email" => &mut q.email,
+            "status" => &mut q.status,
+            "team" => &mut q.team,
+            "group" => &mut q.group,
+            "identity_provider" => &mut q.identity_provider,
+            "cursor" => &mut q.cursor,
+            "limit" => {
+                q.limit = Some(value.parse().expect("a limit"));
+                continue;
+            }
+            other => panic!("the team list has no filter {other}"),
+        };
+        *filter = Some(value);
+    }
+    q
+}
+
+/// The audit-log query written as a query string (`action=member.create`).
+pub fn audit_query(query: &str) -> AuditQuery {
+    let mut q = AuditQuery::default();
+    for (name, value) in query_pairs(query) {
+        let filter = match name.as_str() {
+            "actor" => &mut q.actor,
+            "action" => &mut q.action,
+            "target" => &mut q.target,
+            "since" => &mut q.since,
+            "until" => &mut q.until,
+            "cursor" => &mut q.cursor,
+            "limit" => {
+                q.limit = Some(value.parse().expect("a limit"));
+                continue;
+            }
+            other => panic!("the audit log has no filter {other}"),
+        };
+        *filter = Some(value);
+    }
+    q
+}
+
+/// The request body that adds `email` with `role`.
+pub fn new_member(email: &str, role: &str) -> CreateMemberRequest {
+    CreateMemberRequest {
+        email: email.into(),
+        role: Some(role.into()),
+        ..Default::default()
+    }
+}
+
 impl TestApp {
+    /// A client of this server, signed in as nobody.
+    pub fn client(&self) -> Api {
+        Api::new(&self.base, None)
+    }
+
+    /// A client of this server sending `token`.
+    pub fn client_as(&self, token: &str) -> Api {
+        Api::new(&self.base, Some(token))
+    }
+
+    /// Signs in: the server's answer, or its refusal.
+    pub async fn login_res(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<LoginResponse, ClientError> {
+        self.client()
+            .login(&LoginRequest {
+                email: email.into(),
+                password: password.into(),
+                totp_code: None,
+            })
+            .await
+    }
+
+    /// Signs in and returns the signed-in client.
+    pub async fn login(&self, email: &str, password: &str) -> Api {
+        let res = self.login_res(email, password).await.expect("sign-in");
+        self.client_as(&res.token)
+    }
+
+    /// The owner of `acme`, signed in.
+    pub async fn owner(&self) -> Api {
+        self.login(OWNER_EMAIL, OWNER_PASSWORD).await
+    }
+
+    /// Adds a member with `role` to `org` and returns (user id, their
+    /// signed-in client). The temporary password is changed to
+    /// `{email}-pw-123` so the session is fully usable.
+    pub async fn member(&self, org: &str, by: &Api, email: &str, role: &str) -> (i64, Api) {
+        let created = by
+            .create_member(org, &new_member(email, role))
+            .await
+            .expect("member added");
+        let id = created.user.id.expect("id");
+        let password = format!("{email}-pw-123");
+        let api = match created.temporary_password {
+            Some(temp) => {
+                let api = self.login(email, &temp).await;
+                api.change_password(&ChangePasswordRequest {
+                    current_password: temp,
+                    new_password: password,
+                })
+                .await
+                .expect("password changed");
+                api
+            }
+            None => self.login(email, &password).await,
+        };
+        (id, api)
+    }
+
+    /// One page of `org`'s team list as `by` sees it; `query` is written as
+    /// a query string (see [`members`]).
+    pub async fn users(&self, org: &str, by: &Api, query: &str) -> MemberPage {
+        by.list_members(org, &members(query))
+            .await
+            .expect("team list")
+    }
+
+    /// One page of `org`'s audit log as `by` sees it; `query` is written as
+    /// a query string (see [`audit_query`]).
+    pub async fn audit(&self, org: &str, by: &Api, query: &str) -> Vec<AuditEventView> {
+        by.audit(org, &audit_query(query))
+            .await
+            .expect("audit log")
+            .items
+    }
+
+    /// A raw request, for what the typed client cannot express: malformed
+    /// bodies, headers, cookies, content types.
     pub async fn send(
         &self,
         method: Method,
@@ -260,104 +537,36 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Res {
-        self.send(Method::GET, path, Some(token), None).await
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Res {
-        self.send(Method::POST, path, Some(token), Some(body)).await
-    }
-
-    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Res {
-        self.send(Method::PATCH, path, Some(token), Some(body))
+    pub async fn get(&self, path: &str, token: &(impl Bearer + ?Sized)) -> Res {
+        self.send(Method::GET, path, Some(token.bearer()), None)
             .await
     }
 
-    pub async fn delete(&self, path: &str, token: &str) -> Res {
-        self.send(Method::DELETE, path, Some(token), None).await
-    }
-
-    pub async fn login_res(&self, email: &str, password: &str) -> Res {
-        self.send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
-        .await
-    }
-
-    /// Signs in and returns the session token.
-    pub async fn login(&self, email: &str, password: &str) -> String {
-        let body = self.login_res(email, password).await.ok();
-        body["token"].as_str().expect("token").to_owned()
-    }
-
-    pub async fn owner(&self) -> String {
-        self.login(OWNER_EMAIL, OWNER_PASSWORD).await
-    }
-
-    /// Adds a member with `role` to `org` and returns (user id, token). The
-    /// temporary password is changed so the token is fully usable.
-    pub async fn member(&self, org: &str, by: &str, email: &str, role: &str) -> (i64, String) {
-        let created = self
-            .post(
-                &format!("/api/v1/orgs/{org}/users"),
-                by,
-                json!({"email": email, "role": role}),
-            )
+    pub async fn post(&self, path: &str, token: &(impl Bearer + ?Sized), body: Value) -> Res {
+        self.send(Method::POST, path, Some(token.bearer()), Some(body))
             .await
-            .ok();
-        let id = created["user"]["id"].as_i64().expect("id");
-        let token = match created["temporary_password"].as_str() {
-            Some(temp) => {
-                let t = self.login(email, temp).await;
-                self.post(
-                    "/api/v1/me/password",
-                    &t,
-                    json!({"current_password": temp, "new_password": format!("{email}-pw-123")}),
-                )
-                .await
-                .ok();
-                t
-            }
-            None => self.login(email, &format!("{email}-pw-123")).await,
-        };
-        (id, token)
     }
 
-    pub async fn users(&self, org: &str, token: &str, query: &str) -> Value {
-        self.get(&format!("/api/v1/orgs/{org}/users?{query}"), token)
+    pub async fn delete(&self, path: &str, token: &(impl Bearer + ?Sized)) -> Res {
+        self.send(Method::DELETE, path, Some(token.bearer()), None)
             .await
-            .ok()
-    }
-
-    pub async fn audit(&self, org: &str, token: &str, query: &str) -> Vec<Value> {
-        let page = self
-            .get(&format!("/api/v1/orgs/{org}/audit?{query}"), token)
-            .await
-            .ok();
-        page["items"].as_array().cloned().unwrap_or_default()
     }
 }
 
+/// A wire value as JSON, to compare values the wire types do not compare.
+pub fn as_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).expect("JSON")
+}
+
 /// The emails of a team-list page, in order.
-pub fn emails(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| m["email"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+pub fn emails(page: &MemberPage) -> Vec<String> {
+    page.items.iter().map(|m| m.email.clone()).collect()
 }
 
 /// Several servers on one fresh PostgreSQL database, as replicas behind a
 /// load balancer would be. The first one seeds `acme` and its owner.
 pub struct Replicas {
     pub bases: Vec<String>,
-    pub http: reqwest::Client,
     _db: TestDatabase,
     _dir: tempfile::TempDir,
 }
@@ -392,16 +601,47 @@ pub async fn spawn_replicas(n: usize, smtp_url: Option<String>) -> Replicas {
     }
     Replicas {
         bases,
-        http: reqwest::Client::new(),
         _db: db,
         _dir: dir,
     }
 }
 
 impl Replicas {
-    /// Creates a member through replica `via`, signs them in through
-    /// replica `login_via` and replaces the temporary password; returns
-    /// (user id, token).
+    /// A client of replica `replica`, sending `token` if any.
+    pub fn client(&self, replica: usize, token: Option<&str>) -> Api {
+        Api::new(&self.bases[replica], token)
+    }
+
+    /// Signs in through replica `replica`: the answer, or its refusal.
+    pub async fn login_res(
+        &self,
+        replica: usize,
+        email: &str,
+        password: &str,
+    ) -> Result<LoginResponse, ClientError> {
+        self.client(replica, None)
+            .login(&LoginRequest {
+                email: email.into(),
+                password: password.into(),
+                totp_code: None,
+            })
+            .await
+    }
+
+    /// Signs in through replica `replica`; returns the sign-in's answer and
+    /// a client of that replica holding its token.
+    pub async fn login(&self, replica: usize, email: &str, password: &str) -> (LoginResponse, Api) {
+        let res = self
+            .login_res(replica, email, password)
+            .await
+            .expect("sign-in");
+        let api = self.client(replica, Some(&res.token));
+        (res, api)
+    }
+
+    /// Creates a member through replica `via` (as `owner`, signed in on
+    /// it), signs them in through replica `login_via` and replaces the
+    /// temporary password; returns (user id, their client of `login_via`).
     pub async fn member(
         &self,
         via: usize,
@@ -409,53 +649,23 @@ impl Replicas {
         email: &str,
         role: &str,
         login_via: usize,
-    ) -> (i64, String) {
-        let created: Value = self
-            .http
-            .post(format!("{}/api/v1/orgs/{ORG}/users", self.bases[via]))
-            .bearer_auth(owner)
-            .json(&json!({"email": email, "role": role}))
-            .send()
+    ) -> (i64, Api) {
+        let created = self
+            .client(via, Some(owner))
+            .create_member(ORG, &new_member(email, role))
             .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
-        let id = created["user"]["id"].as_i64().expect("id");
-        let temp = created["temporary_password"]
-            .as_str()
-            .expect("temporary password");
-        let login: Value = self
-            .login_res(login_via, email, temp)
-            .await
-            .json()
-            .await
-            .expect("json");
-        let token = login["token"].as_str().expect("token").to_owned();
-        let res = self
-            .http
-            .post(format!("{}/api/v1/me/password", self.bases[login_via]))
-            .bearer_auth(&token)
-            .json(&json!({"current_password": temp, "new_password": format!("{email}-pw-123")}))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(res.status(), 204);
-        (id, token)
-    }
-
-    pub async fn login_res(
-        &self,
-        replica: usize,
-        email: &str,
-        password: &str,
-    ) -> reqwest::Response {
-        self.http
-            .post(format!("{}/api/v1/auth/login", self.bases[replica]))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .expect("request")
+            .expect("member added");
+        let id = created.user.id.expect("id");
+        let temp = created.temporary_password.expect("temporary password");
+        let (_, api) = self.login(login_via, email, &temp).await;
+        api.change_password(&ChangePasswordRequest {
+            current_password: temp,
+            new_password: format!("{email}-pw-123"),
+        })
+        .await
+        .expect("password changed");
+        api.answered(204);
+        (id, api)
     }
 }
 

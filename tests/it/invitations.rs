@@ -4,8 +4,11 @@
 use crate::both_engines;
 use crate::helpers::*;
 use crate::smtp::SmtpSink;
-use reqwest::Method;
-use serde_json::{json, Value};
+use roster_client::{ClientError, InvitationQuery};
+use roster_proto::{
+    AcceptInvitationRequest, AcceptInvitationResponse, CreateInvitationsRequest,
+    CreateInvitationsResponse, CreateMemberRequest, InviteItem, MemberPage, SetPasswordRequest,
+};
 
 both_engines!(
     three_invitees_with_different_roles_end_to_end,
@@ -20,15 +23,13 @@ both_engines!(
 async fn a_welcome_email_carries_a_set_password_link_never_the_password(engine: Engine) {
     let (app, sink) = spawn_with_smtp(engine).await;
     let owner = app.owner().await;
-    let created = app
-        .post(
-            &format!("/api/v1/orgs/{ORG}/users"),
-            &owner,
-            json!({"email": "welcome@x.test", "send_welcome": true}),
-        )
-        .await
-        .ok();
-    let temp = created["temporary_password"].as_str().unwrap().to_owned();
+    let body = CreateMemberRequest {
+        email: "welcome@x.test".into(),
+        send_welcome: true,
+        ..Default::default()
+    };
+    let created = owner.create_member(ORG, &body).await.unwrap();
+    let temp = created.temporary_password.unwrap();
     let mail = sink.wait_for("welcome@x.test", 1).await.remove(0);
     let text = mail.text();
     assert!(!text.contains(&temp), "the password is never emailed");
@@ -37,58 +38,45 @@ async fn a_welcome_email_carries_a_set_password_link_never_the_password(engine: 
     let page = app.http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let token = token_of(&link);
-    let path = format!("/api/v1/password-links/{token}");
-    app.send(
-        Method::POST,
-        &path,
-        None,
-        Some(json!({"password": "short"})),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.send(
-        Method::POST,
-        &path,
-        None,
-        Some(json!({"password": "my-own-password-1"})),
-    )
-    .await
-    .expect(204, "");
-    app.send(
-        Method::POST,
-        &path,
-        None,
-        Some(json!({"password": "again-password-1"})),
-    )
-    .await
-    .expect(404, "invalid_link");
+    let password = |p: &str| SetPasswordRequest { password: p.into() };
+    let anonymous = app.client();
+    anonymous
+        .set_password_with_link(&token, &password("short"))
+        .await
+        .refused(422, "validation_failed");
+    anonymous
+        .set_password_with_link(&token, &password("my-own-password-1"))
+        .await
+        .unwrap();
+    anonymous.answered(204);
+    anonymous
+        .set_password_with_link(&token, &password("again-password-1"))
+        .await
+        .refused(404, "invalid_link");
     assert_eq!(app.http.get(&link).send().await.unwrap().status(), 404);
     app.login_res("welcome@x.test", &temp)
         .await
-        .expect(401, "invalid_credentials");
+        .refused(401, "invalid_credentials");
     let login = app
         .login_res("welcome@x.test", "my-own-password-1")
         .await
-        .ok();
-    assert_eq!(login["password_change_required"], false);
+        .unwrap();
+    assert!(!login.password_change_required);
 }
 
 async fn the_link_opens_a_page_where_a_newcomer_joins(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let res = app
-        .post(
-            &invite_path(),
-            &owner,
-            json!({"emails": "web@x.test", "role": "contributor"}),
-        )
+    let res = owner
+        .create_invitations(ORG, &invite("web@x.test", Some("contributor")))
         .await
-        .ok();
-    let link = res["results"][0]["link"].as_str().unwrap().to_owned();
+        .unwrap();
+    let link = res.results[0].link.clone().unwrap();
     assert!(
         link.starts_with(&app.base),
         "links are built from the public URL: {link}"
     );
+    // The page and its form are HTML, read raw.
     let page = app.http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -131,8 +119,22 @@ async fn spawn_with_smtp(engine: Engine) -> (TestApp, SmtpSink) {
     (app, sink)
 }
 
-fn invite_path() -> String {
-    format!("/api/v1/orgs/{ORG}/invitations")
+/// Invites the comma-separated `emails`, with `role` if any.
+fn invite(emails: &str, role: Option<&str>) -> CreateInvitationsRequest {
+    CreateInvitationsRequest {
+        emails: Some(emails.into()),
+        role: role.map(String::from),
+        ..Default::default()
+    }
+}
+
+/// One invitation of a list: `email` with `role` if any.
+fn item(email: &str, role: Option<&str>) -> InviteItem {
+    InviteItem {
+        email: email.into(),
+        role: role.map(String::from),
+        ..Default::default()
+    }
 }
 
 /// The token at the end of an invitation link.
@@ -140,28 +142,44 @@ fn token_of(link: &str) -> String {
     link.rsplit('/').next().unwrap().to_owned()
 }
 
-async fn accept(app: &TestApp, token: &str, bearer: Option<&str>, body: Value) -> Res {
-    app.send(
-        Method::POST,
-        &format!("/api/v1/invitations/{token}/accept"),
-        bearer,
-        Some(body),
-    )
-    .await
+/// The link of an invitation's result.
+fn link_of(res: &CreateInvitationsResponse, i: usize) -> String {
+    res.results[i].link.clone().expect("a link")
 }
 
-fn statuses(page: &Value) -> Vec<(String, String)> {
-    page["items"]
-        .as_array()
-        .unwrap()
+/// The body of a newcomer accepting: the account's name and password.
+fn newcomer(name: &str, password: &str) -> AcceptInvitationRequest {
+    AcceptInvitationRequest {
+        name: Some(name.into()),
+        password: Some(password.into()),
+    }
+}
+
+/// Accepts the invitation of `token`, signed in as `by` or as nobody.
+async fn accept(
+    app: &TestApp,
+    token: &str,
+    by: Option<&Api>,
+    body: AcceptInvitationRequest,
+) -> Result<AcceptInvitationResponse, ClientError> {
+    let anonymous = app.client();
+    by.unwrap_or(&anonymous)
+        .accept_invitation(token, &body)
+        .await
+}
+
+fn statuses(page: &MemberPage) -> Vec<(String, String)> {
+    page.items
         .iter()
-        .map(|m| {
-            (
-                m["email"].as_str().unwrap().to_owned(),
-                m["status"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|m| (m.email.clone(), m.status.clone()))
         .collect()
+}
+
+fn with_status(status: &str) -> InvitationQuery {
+    InvitationQuery {
+        status: Some(status.into()),
+        ..Default::default()
+    }
 }
 
 async fn three_invitees_with_different_roles_end_to_end(engine: Engine) {
@@ -169,31 +187,29 @@ async fn three_invitees_with_different_roles_end_to_end(engine: Engine) {
     let owner = app.owner().await;
     // An existing account, not yet in acme.
     let (_, pam) = app.member(ORG, &owner, "pam@dm.test", "viewer").await;
-    let pam_id = app.get("/api/v1/me", &pam).await.ok()["user"]["id"]
-        .as_i64()
-        .unwrap();
-    app.delete(&format!("/api/v1/orgs/{ORG}/users/{pam_id}"), &owner)
-        .await
-        .expect(204, "");
+    let pam_id = pam.me().await.unwrap().user.id;
+    owner.delete_member(ORG, pam_id).await.unwrap();
+    owner.answered(204);
 
-    let res = app
-        .post(
-            &invite_path(),
-            &owner,
-            json!({"invitations": [
-                {"email": "new@dm.test", "role": "contributor", "team": "sales", "groups": ["dev"]},
-                {"email": "Pam@DM.test", "role": "admin"},
-                {"email": "third@dm.test", "role": "viewer"},
-            ]}),
-        )
-        .await
-        .ok();
-    let results = res["results"].as_array().unwrap();
-    assert!(results.iter().all(|r| r["outcome"] == "created"), "{res}");
+    let body = CreateInvitationsRequest {
+        invitations: vec![
+            InviteItem {
+                team: Some("sales".into()),
+                groups: vec!["dev".into()],
+                ..item("new@dm.test", Some("contributor"))
+            },
+            item("Pam@DM.test", Some("admin")),
+            item("third@dm.test", Some("viewer")),
+        ],
+        ..Default::default()
+    };
+    let res = owner.create_invitations(ORG, &body).await.unwrap();
+    let results = &res.results;
+    assert!(results.iter().all(|r| r.outcome == "created"), "{res:?}");
     assert!(results
         .iter()
-        .all(|r| r["link"].as_str().unwrap().contains("/invite/rsi_")));
-    let third_id = results[2]["invitation"]["id"].as_i64().unwrap();
+        .all(|r| r.link.as_deref().unwrap().contains("/invite/rsi_")));
+    let third_id = results[2].invitation.as_ref().unwrap().id;
 
     // The team list shows them as invited, after the members.
     let list = app.users(ORG, &owner, "").await;
@@ -221,61 +237,42 @@ async fn three_invitees_with_different_roles_end_to_end(engine: Engine) {
         "{text}"
     );
     let link = mail.link().expect("a link in the mail");
-    assert_eq!(link, results[0]["link"].as_str().unwrap());
+    assert_eq!(link, link_of(&res, 0));
 
     // The newcomer follows the link: sees the invitation, creates the account.
     let token = token_of(&link);
-    let shown = app
-        .send(
-            Method::GET,
-            &format!("/api/v1/invitations/{token}"),
-            None,
-            None,
-        )
-        .await
-        .ok();
+    let shown = app.client().invitation(&token).await.unwrap();
     assert_eq!(
         (
-            shown["org"].as_str(),
-            shown["email"].as_str(),
-            shown["account_exists"].as_bool()
+            shown.org.as_str(),
+            shown.email.as_str(),
+            shown.account_exists
         ),
-        (Some(ORG), Some("new@dm.test"), Some(false))
+        (ORG, "new@dm.test", false)
     );
-    accept(
-        &app,
-        &token,
-        None,
-        json!({"name": "New Person", "password": "short"}),
-    )
-    .await
-    .expect(422, "validation_failed");
+    accept(&app, &token, None, newcomer("New Person", "short"))
+        .await
+        .refused(422, "validation_failed");
     let accepted = accept(
         &app,
         &token,
         None,
-        json!({"name": "New Person", "password": "new-person-pw-1"}),
+        newcomer("New Person", "new-person-pw-1"),
     )
     .await
-    .ok();
-    assert_eq!(accepted["account_created"], true);
+    .unwrap();
+    assert!(accepted.account_created);
     let newbie = app.login("new@dm.test", "new-person-pw-1").await;
-    let me = app
-        .get(
-            &format!("/api/v1/orgs/{ORG}/users/{}", accepted["user_id"]),
-            &newbie,
-        )
-        .await
-        .ok();
+    let me = newbie.member(ORG, accepted.user_id).await.unwrap();
     assert_eq!(
-        (me["role"].as_str(), me["team"].as_str()),
-        (Some("contributor"), Some("sales"))
+        (me.role.as_str(), me.team.as_str()),
+        ("contributor", "sales")
     );
-    assert_eq!(me["groups"], json!(["dev"]));
+    assert_eq!(me.groups, ["dev"]);
     // The link works once.
-    accept(&app, &token, Some(&newbie), json!({}))
+    accept(&app, &token, Some(&newbie), Default::default())
         .await
-        .expect(404, "invalid_link");
+        .refused(404, "invalid_link");
 
     // The existing user: refused without signing in, refused to someone else, accepted signed in.
     // Pam's first message is the notice of her earlier removal; the second is the invitation.
@@ -290,41 +287,30 @@ async fn three_invitees_with_different_roles_end_to_end(engine: Engine) {
         &app,
         &pam_token,
         None,
-        json!({"name": "Impostor", "password": "impostor-pw-123"}),
+        newcomer("Impostor", "impostor-pw-123"),
     )
     .await
-    .expect(401, "unauthenticated");
-    accept(&app, &pam_token, Some(&newbie), json!({}))
+    .refused(401, "unauthenticated");
+    accept(&app, &pam_token, Some(&newbie), Default::default())
         .await
-        .expect(403, "forbidden");
-    let ok = accept(&app, &pam_token, Some(&pam), json!({})).await.ok();
-    assert_eq!(
-        (ok["role"].as_str(), ok["account_created"].as_bool()),
-        (Some("admin"), Some(false))
-    );
+        .refused(403, "forbidden");
+    let ok = accept(&app, &pam_token, Some(&pam), Default::default())
+        .await
+        .unwrap();
+    assert_eq!((ok.role.as_str(), ok.account_created), ("admin", false));
 
     // The third is deleted: its link dies at once, and the address can be invited again.
     let third_link = sink.wait_for("third@dm.test", 1).await[0].link().unwrap();
-    app.delete(&format!("{}/{third_id}", invite_path()), &owner)
-        .await
-        .expect(204, "");
+    owner.delete_invitation(ORG, third_id).await.unwrap();
+    owner.answered(204);
     let third_token = token_of(&third_link);
-    app.send(
-        Method::GET,
-        &format!("/api/v1/invitations/{third_token}"),
-        None,
-        None,
-    )
-    .await
-    .expect(404, "invalid_link");
-    accept(
-        &app,
-        &third_token,
-        None,
-        json!({"name": "T", "password": "third-person-pw1"}),
-    )
-    .await
-    .expect(404, "invalid_link");
+    app.client()
+        .invitation(&third_token)
+        .await
+        .refused(404, "invalid_link");
+    accept(&app, &third_token, None, newcomer("T", "third-person-pw1"))
+        .await
+        .refused(404, "invalid_link");
 
     // Accepted invitations leave the team list as invitations and appear as members.
     let st = statuses(&app.users(ORG, &owner, "").await);
@@ -334,31 +320,28 @@ async fn three_invitees_with_different_roles_end_to_end(engine: Engine) {
     );
     assert!(st.contains(&("pam@dm.test".into(), "active".into())));
     assert!(!st.iter().any(|(_, s)| s == "invited"), "{st:?}");
-    let again = app
-        .post(
-            &invite_path(),
-            &owner,
-            json!({"invitations": [{"email": "third@dm.test"}]}),
-        )
-        .await
-        .ok();
-    assert_eq!(again["results"][0]["outcome"], "created");
+    let again = CreateInvitationsRequest {
+        invitations: vec![item("third@dm.test", None)],
+        ..Default::default()
+    };
+    let again = owner.create_invitations(ORG, &again).await.unwrap();
+    assert_eq!(again.results[0].outcome, "created");
 
-    let listed = app
-        .get(&format!("{}?status=accepted", invite_path()), &owner)
+    let listed = owner
+        .list_invitations(ORG, &with_status("accepted"))
         .await
-        .ok();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
-    let revoked = app
-        .get(&format!("{}?status=revoked", invite_path()), &owner)
+        .unwrap();
+    assert_eq!(listed.items.len(), 2);
+    let revoked = owner
+        .list_invitations(ORG, &with_status("revoked"))
         .await
-        .ok();
-    assert_eq!(revoked["items"][0]["email"], "third@dm.test");
+        .unwrap();
+    assert_eq!(revoked.items[0].email, "third@dm.test");
     let actions: Vec<String> = app
         .audit(ORG, &owner, "action=invitation.")
         .await
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .into_iter()
+        .map(|e| e.action)
         .collect();
     for a in [
         "invitation.create",
@@ -373,18 +356,22 @@ async fn one_bad_address_never_fails_the_others_and_retries_create_nothing(engin
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
-    let body = json!({"emails": "good@x.test, not-an-email, admin@acme.test", "role": "viewer",
-        "invitations": [{"email": "boss@x.test", "role": "owner"}, {"email": "adm@x.test", "role": "admin"}]});
-    let res = app.post(&invite_path(), &admin, body.clone()).await.ok();
-    let outcome: Vec<(String, String, String)> = res["results"]
-        .as_array()
-        .unwrap()
+    let body = CreateInvitationsRequest {
+        invitations: vec![
+            item("boss@x.test", Some("owner")),
+            item("adm@x.test", Some("admin")),
+        ],
+        ..invite("good@x.test, not-an-email, admin@acme.test", Some("viewer"))
+    };
+    let res = admin.create_invitations(ORG, &body).await.unwrap();
+    let outcome: Vec<(String, String, String)> = res
+        .results
         .iter()
         .map(|r| {
             (
-                r["email"].as_str().unwrap().to_owned(),
-                r["outcome"].as_str().unwrap().to_owned(),
-                r["error"]["code"].as_str().unwrap_or("").to_owned(),
+                r.email.clone(),
+                r.outcome.clone(),
+                r.error.as_ref().map(|p| p.code.clone()).unwrap_or_default(),
             )
         })
         .collect();
@@ -411,106 +398,81 @@ async fn one_bad_address_never_fails_the_others_and_retries_create_nothing(engin
         ]
     );
     // The same request again creates nothing new.
-    let retry = app.post(&invite_path(), &admin, body).await.ok();
-    assert!(retry["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["outcome"] == "refused"));
-    assert_eq!(retry["results"][1]["error"]["code"], "already_invited");
-    let pending = app
-        .get(&format!("{}?status=pending", invite_path()), &owner)
+    let retry = admin.create_invitations(ORG, &body).await.unwrap();
+    assert!(retry.results.iter().all(|r| r.outcome == "refused"));
+    assert_eq!(
+        retry.results[1].error.as_ref().unwrap().code,
+        "already_invited"
+    );
+    let pending = owner
+        .list_invitations(ORG, &with_status("pending"))
         .await
-        .ok();
-    assert_eq!(pending["items"].as_array().unwrap().len(), 2);
+        .unwrap();
+    assert_eq!(pending.items.len(), 2);
     // A viewer may not invite at all.
     let (_, viewer) = app.member(ORG, &owner, "viewer@acme.test", "viewer").await;
-    app.post(&invite_path(), &viewer, json!({"emails": "x@x.test"}))
+    viewer
+        .create_invitations(ORG, &invite("x@x.test", None))
         .await
-        .expect(403, "forbidden");
-    app.post(&invite_path(), &owner, json!({}))
+        .refused(403, "forbidden");
+    owner
+        .create_invitations(ORG, &CreateInvitationsRequest::default())
         .await
-        .expect(422, "validation_failed");
+        .refused(422, "validation_failed");
 }
 
 async fn expired_links_are_refused_and_resend_issues_a_new_one(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let res = app
-        .post(
-            &invite_path(),
-            &owner,
-            json!({"emails": "late@x.test", "role": "viewer"}),
-        )
+    let res = owner
+        .create_invitations(ORG, &invite("late@x.test", Some("viewer")))
         .await
-        .ok();
-    let old_token = token_of(res["results"][0]["link"].as_str().unwrap());
-    let id = res["results"][0]["invitation"]["id"].as_i64().unwrap();
+        .unwrap();
+    let old_token = token_of(&link_of(&res, 0));
+    let id = res.results[0].invitation.as_ref().unwrap().id;
     sqlx::query("UPDATE invitations SET expires_at = 1 WHERE id = $1")
         .bind(id)
         .execute(app.app.store().pool())
         .await
         .unwrap();
-    app.send(
-        Method::GET,
-        &format!("/api/v1/invitations/{old_token}"),
-        None,
-        None,
-    )
-    .await
-    .expect(410, "invitation_expired");
-    accept(
-        &app,
-        &old_token,
-        None,
-        json!({"name": "Late", "password": "late-person-pw1"}),
-    )
-    .await
-    .expect(410, "invitation_expired");
-    let expired = app
-        .get(&format!("{}?status=expired", invite_path()), &owner)
+    app.client()
+        .invitation(&old_token)
         .await
-        .ok();
-    assert_eq!(expired["items"][0]["email"], "late@x.test");
-    assert!(app.users(ORG, &owner, "status=invited").await["items"]
-        .as_array()
-        .unwrap()
+        .refused(410, "invitation_expired");
+    accept(&app, &old_token, None, newcomer("Late", "late-person-pw1"))
+        .await
+        .refused(410, "invitation_expired");
+    let expired = owner
+        .list_invitations(ORG, &with_status("expired"))
+        .await
+        .unwrap();
+    assert_eq!(expired.items[0].email, "late@x.test");
+    assert!(app
+        .users(ORG, &owner, "status=invited")
+        .await
+        .items
         .is_empty());
 
-    let resent = app
-        .post(&format!("{}/{id}/resend", invite_path()), &owner, json!({}))
-        .await
-        .ok();
-    let new_token = token_of(resent["link"].as_str().unwrap());
+    let resent = owner.resend_invitation(ORG, id).await.unwrap();
+    let new_token = token_of(&resent.link);
     assert_ne!(new_token, old_token);
-    assert_eq!(resent["invitation"]["status"], "pending");
-    app.send(
-        Method::GET,
-        &format!("/api/v1/invitations/{old_token}"),
-        None,
-        None,
-    )
-    .await
-    .expect(404, "invalid_link");
-    accept(
-        &app,
-        &new_token,
-        None,
-        json!({"name": "Late", "password": "late-person-pw1"}),
-    )
-    .await
-    .ok();
-    // Accepted and revoked invitations cannot be resent.
-    app.post(&format!("{}/{id}/resend", invite_path()), &owner, json!({}))
+    assert_eq!(resent.invitation.status, "pending");
+    app.client()
+        .invitation(&old_token)
         .await
-        .expect(409, "invitation_not_pending");
-    app.post(
-        &format!("{}/999999/resend", invite_path()),
-        &owner,
-        json!({}),
-    )
-    .await
-    .expect(404, "not_found");
+        .refused(404, "invalid_link");
+    accept(&app, &new_token, None, newcomer("Late", "late-person-pw1"))
+        .await
+        .unwrap();
+    // Accepted and revoked invitations cannot be resent.
+    owner
+        .resend_invitation(ORG, id)
+        .await
+        .refused(409, "invitation_not_pending");
+    owner
+        .resend_invitation(ORG, 999999)
+        .await
+        .refused(404, "not_found");
 }
 
 async fn two_concurrent_accepts_of_one_link_let_exactly_one_in(engine: Engine) {
@@ -518,22 +480,18 @@ async fn two_concurrent_accepts_of_one_link_let_exactly_one_in(engine: Engine) {
     let owner = app.owner().await;
     for round in 0..3 {
         let email = format!("racer{round}@x.test");
-        let res = app
-            .post(
-                &invite_path(),
-                &owner,
-                json!({"emails": email, "role": "viewer"}),
-            )
+        let res = owner
+            .create_invitations(ORG, &invite(&email, Some("viewer")))
             .await
-            .ok();
-        let token = token_of(res["results"][0]["link"].as_str().unwrap());
-        let body = json!({"name": "Racer", "password": "racer-password-1"});
+            .unwrap();
+        let token = token_of(&link_of(&res, 0));
+        let body = newcomer("Racer", "racer-password-1");
         let (a, b) = tokio::join!(
             accept(&app, &token, None, body.clone()),
             accept(&app, &token, None, body.clone())
         );
-        let wins = [&a, &b].iter().filter(|r| r.status.is_success()).count();
-        assert_eq!(wins, 1, "{} / {}", a.body, b.body);
+        let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "{a:?} / {b:?}");
         let members = app.users(ORG, &owner, &format!("email={email}")).await;
         assert_eq!(statuses(&members), [(email.clone(), "active".to_owned())]);
     }
@@ -542,38 +500,31 @@ async fn two_concurrent_accepts_of_one_link_let_exactly_one_in(engine: Engine) {
 async fn nothing_is_lost_or_sent_twice_while_the_mail_server_is_down(engine: Engine) {
     let (app, mut sink) = spawn_with_smtp(engine).await;
     let owner = app.owner().await;
-    app.post(&invite_path(), &owner, json!({"emails": "before@x.test"}))
+    owner
+        .create_invitations(ORG, &invite("before@x.test", None))
         .await
-        .ok();
+        .unwrap();
     sink.wait_for("before@x.test", 1).await;
 
     sink.stop().await;
-    app.post(
-        &invite_path(),
-        &owner,
-        json!({"emails": "down1@x.test, down2@x.test, down3@x.test"}),
-    )
-    .await
-    .ok();
+    owner
+        .create_invitations(
+            ORG,
+            &invite("down1@x.test, down2@x.test, down3@x.test", None),
+        )
+        .await
+        .unwrap();
     // While the server is down the messages are listed as undelivered, with the error.
     let mut stuck = Vec::new();
     for _ in 0..100 {
-        stuck = app
-            .get(&format!("/api/v1/orgs/{ORG}/outbox/undelivered"), &owner)
-            .await
-            .ok()
-            .as_array()
-            .unwrap()
-            .clone();
-        if stuck.len() == 3 && stuck.iter().all(|m| m["attempts"].as_i64().unwrap() >= 1) {
+        stuck = owner.undelivered(ORG).await.unwrap();
+        if stuck.len() == 3 && stuck.iter().all(|m| m.attempts >= 1) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(stuck.len(), 3, "{stuck:?}");
-    assert!(stuck
-        .iter()
-        .all(|m| !m["last_error"].as_str().unwrap().is_empty()));
+    assert!(stuck.iter().all(|m| !m.last_error.is_empty()));
     let metrics = app
         .http
         .get(format!("{}/metrics", app.base))
@@ -600,13 +551,7 @@ async fn nothing_is_lost_or_sent_twice_while_the_mail_server_is_down(engine: Eng
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 4);
-    assert!(app
-        .get(&format!("/api/v1/orgs/{ORG}/outbox/undelivered"), &owner)
-        .await
-        .ok()
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(owner.undelivered(ORG).await.unwrap().is_empty());
 }
 
 /// Three servers on one PostgreSQL database each run an outbox worker; every
@@ -615,28 +560,14 @@ async fn nothing_is_lost_or_sent_twice_while_the_mail_server_is_down(engine: Eng
 async fn workers_on_several_replicas_deliver_each_message_once() {
     let sink = SmtpSink::start().await;
     let replicas = spawn_replicas(3, Some(sink.url())).await;
-    let bases = &replicas.bases;
-    let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/login", bases[0]))
-        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap();
+    let (login, _) = replicas.login(0, OWNER_EMAIL, OWNER_PASSWORD).await;
     // Spread the invitations over the replicas.
     for i in 0..30 {
-        let res = http
-            .post(format!("{}/api/v1/orgs/{ORG}/invitations", bases[i % 3]))
-            .bearer_auth(token)
-            .json(&json!({"emails": format!("r{i}@x.test")}))
-            .send()
+        replicas
+            .client(i % 3, Some(&login.token))
+            .create_invitations(ORG, &invite(&format!("r{i}@x.test"), None))
             .await
             .unwrap();
-        assert!(res.status().is_success());
     }
     for i in 0..30 {
         sink.wait_for(&format!("r{i}@x.test"), 1).await;

@@ -2,7 +2,7 @@
 
 use crate::both_engines;
 use crate::helpers::*;
-use serde_json::json;
+use roster_proto::{CreateOrgRequest, SetupRequest, UpdateOrgRequest};
 
 both_engines!(
     creating_an_org_makes_the_creator_its_owner,
@@ -12,47 +12,37 @@ both_engines!(
     the_setup_link_creates_the_first_owner_once,
 );
 
+fn new_org(slug: &str, name: &str) -> CreateOrgRequest {
+    CreateOrgRequest {
+        slug: slug.into(),
+        name: name.into(),
+    }
+}
+
 async fn creating_an_org_makes_the_creator_its_owner(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let org = app
-        .post(
-            "/api/v1/orgs",
-            &owner,
-            json!({"slug": "initech", "name": "Initech"}),
-        )
+    let org = owner
+        .create_org(&new_org("initech", "Initech"))
         .await
-        .expect(201, "")
-        .ok();
-    assert_eq!(org["your_role"], "owner");
-    assert_eq!(org["settings"]["invitation_ttl_seconds"], 86400);
-    let list = app.get("/api/v1/orgs", &owner).await.ok();
-    assert!(list
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|m| m["org"] == "initech" && m["role"] == "owner"));
-    app.post(
-        "/api/v1/orgs",
-        &owner,
-        json!({"slug": "initech", "name": "Again"}),
-    )
-    .await
-    .expect(409, "slug_taken");
-    app.post(
-        "/api/v1/orgs",
-        &owner,
-        json!({"slug": "personal-99", "name": "Sneaky"}),
-    )
-    .await
-    .expect(422, "validation_failed");
-    app.post(
-        "/api/v1/orgs",
-        &owner,
-        json!({"slug": "Bad Slug", "name": "x"}),
-    )
-    .await
-    .expect(422, "validation_failed");
+        .unwrap();
+    owner.answered(201);
+    assert_eq!(org.your_role, "owner");
+    assert_eq!(org.settings.invitation_ttl_seconds, 86400);
+    let list = owner.orgs().await.unwrap();
+    assert!(list.iter().any(|m| m.org == "initech" && m.role == "owner"));
+    owner
+        .create_org(&new_org("initech", "Again"))
+        .await
+        .refused(409, "slug_taken");
+    owner
+        .create_org(&new_org("personal-99", "Sneaky"))
+        .await
+        .refused(422, "validation_failed");
+    owner
+        .create_org(&new_org("Bad Slug", "x"))
+        .await
+        .refused(422, "validation_failed");
     let events = app.audit("initech", &owner, "action=org.create").await;
     assert_eq!(events.len(), 1);
 }
@@ -60,75 +50,93 @@ async fn creating_an_org_makes_the_creator_its_owner(engine: Engine) {
 async fn settings_are_validated_and_audited(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let path = format!("/api/v1/orgs/{ORG}");
-    let org = app
-        .patch(&path, &owner, json!({"name": "Acme Corp", "allowed_domains": ["Acme.test", "@acme.io"],
-            "self_registration": true, "invitation_ttl_seconds": 3600, "mfa_policy": "required", "default_role": "contributor"}))
-        .await
-        .ok();
-    assert_eq!(org["name"], "Acme Corp");
-    assert_eq!(
-        org["settings"]["allowed_domains"],
-        json!(["acme.io", "acme.test"])
-    );
-    assert_eq!(org["settings"]["self_registration"], true);
-    assert_eq!(org["settings"]["mfa_policy"], "required");
-    assert_eq!(org["settings"]["default_role"], "contributor");
+    let settings = UpdateOrgRequest {
+        name: Some("Acme Corp".into()),
+        allowed_domains: Some(vec!["Acme.test".into(), "@acme.io".into()]),
+        self_registration: Some(true),
+        invitation_ttl_seconds: Some(3600),
+        mfa_policy: Some("required".into()),
+        default_role: Some("contributor".into()),
+    };
+    let org = owner.update_org(ORG, &settings).await.unwrap();
+    assert_eq!(org.name, "Acme Corp");
+    assert_eq!(org.settings.allowed_domains, ["acme.io", "acme.test"]);
+    assert!(org.settings.self_registration);
+    assert_eq!(org.settings.mfa_policy, "required");
+    assert_eq!(org.settings.default_role, "contributor");
     for bad in [
-        json!({"allowed_domains": ["not a domain"]}),
-        json!({"invitation_ttl_seconds": 5}),
-        json!({"mfa_policy": "sometimes"}),
-        json!({"default_role": "owner"}),
-        json!({"default_role": "wizard"}),
-        json!({"name": ""}),
+        UpdateOrgRequest {
+            allowed_domains: Some(vec!["not a domain".into()]),
+            ..Default::default()
+        },
+        UpdateOrgRequest {
+            invitation_ttl_seconds: Some(5),
+            ..Default::default()
+        },
+        UpdateOrgRequest {
+            mfa_policy: Some("sometimes".into()),
+            ..Default::default()
+        },
+        UpdateOrgRequest {
+            default_role: Some("owner".into()),
+            ..Default::default()
+        },
+        UpdateOrgRequest {
+            default_role: Some("wizard".into()),
+            ..Default::default()
+        },
+        UpdateOrgRequest {
+            name: Some("".into()),
+            ..Default::default()
+        },
     ] {
-        app.patch(&path, &owner, bad)
+        owner
+            .update_org(ORG, &bad)
             .await
-            .expect(422, "validation_failed");
+            .refused(422, "validation_failed");
     }
     // An admin manages sign-up settings but not the name.
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
-    app.patch(&path, &admin, json!({"self_registration": false}))
+    let closed = UpdateOrgRequest {
+        self_registration: Some(false),
+        ..Default::default()
+    };
+    admin.update_org(ORG, &closed).await.unwrap();
+    let renamed = UpdateOrgRequest {
+        name: Some("Admin's Acme".into()),
+        ..Default::default()
+    };
+    admin
+        .update_org(ORG, &renamed)
         .await
-        .ok();
-    app.patch(&path, &admin, json!({"name": "Admin's Acme"}))
-        .await
-        .expect(403, "forbidden");
-    assert_eq!(app.get(&path, &owner).await.ok()["name"], "Acme Corp");
+        .refused(403, "forbidden");
+    assert_eq!(owner.org(ORG).await.unwrap().name, "Acme Corp");
     assert_eq!(app.audit(ORG, &owner, "action=org.update").await.len(), 2);
 }
 
 async fn personal_orgs_cannot_be_left_or_shared(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let me = app.get("/api/v1/me", &owner).await.ok();
-    let personal = me["memberships"]
-        .as_array()
-        .unwrap()
+    let me = owner.me().await.unwrap();
+    let personal = me
+        .memberships
         .iter()
-        .find(|m| m["personal"] == true)
-        .unwrap()["org"]
-        .as_str()
+        .find(|m| m.personal)
         .unwrap()
-        .to_owned();
-    app.post(&format!("/api/v1/orgs/{personal}/leave"), &owner, json!({}))
+        .org
+        .clone();
+    owner
+        .leave_org(&personal)
         .await
-        .expect(409, "personal_org");
-    app.post(
-        &format!("/api/v1/orgs/{personal}/users"),
-        &owner,
-        json!({"email": "friend@acme.test"}),
-    )
-    .await
-    .expect(409, "personal_org");
-    let org = app
-        .get(&format!("/api/v1/orgs/{personal}"), &owner)
+        .refused(409, "personal_org");
+    owner
+        .create_member(&personal, &new_member("friend@acme.test", "viewer"))
         .await
-        .ok();
-    assert_eq!(org["personal"], true);
-    assert_eq!(
-        org["warnings"],
-        json!([]),
+        .refused(409, "personal_org");
+    let org = owner.org(&personal).await.unwrap();
+    assert!(org.personal);
+    assert!(
+        org.warnings.is_empty(),
         "no second-owner advice for a personal org"
     );
 }
@@ -137,15 +145,12 @@ async fn members_may_leave_and_the_team_list_forgets_them(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     let (_, viewer) = app.member(ORG, &owner, "leaver@acme.test", "viewer").await;
-    app.post(&format!("/api/v1/orgs/{ORG}/leave"), &viewer, json!({}))
-        .await
-        .expect(204, "");
-    app.get(&format!("/api/v1/orgs/{ORG}"), &viewer)
-        .await
-        .expect(404, "not_found");
+    viewer.leave_org(ORG).await.unwrap();
+    viewer.answered(204);
+    viewer.org(ORG).await.refused(404, "not_found");
     assert!(emails(&app.users(ORG, &owner, "email=leaver").await).is_empty());
     let events = app.audit(ORG, &owner, "action=member.leave").await;
-    assert_eq!(events[0]["actor"]["email"], "leaver@acme.test");
+    assert_eq!(events[0].actor.email, "leaver@acme.test");
 }
 
 async fn the_setup_link_creates_the_first_owner_once(engine: Engine) {
@@ -158,40 +163,28 @@ async fn the_setup_link_creates_the_first_owner_once(engine: Engine) {
     )
     .await;
     let token = app.app.new_setup_token().await.unwrap();
-    let body = |t: &str| {
-        json!({"token": t, "org_slug": "first", "org_name": "First", "email": "boss@first.test",
-        "name": "The Boss", "password": "boss-password-1"})
+    let body = |t: &str| SetupRequest {
+        token: t.into(),
+        org_slug: "first".into(),
+        org_name: "First".into(),
+        email: "boss@first.test".into(),
+        name: "The Boss".into(),
+        password: "boss-password-1".into(),
     };
-    let res = app
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/setup",
-            None,
-            Some(body("rsu_wrong")),
-        )
-        .await;
-    res.expect(404, "invalid_link");
-    let res = app
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/setup",
-            None,
-            Some(body(&token)),
-        )
-        .await;
-    res.expect(201, "");
-    let again = app
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/setup",
-            None,
-            Some(body(&token)),
-        )
-        .await;
-    again.expect(404, "invalid_link");
+    let anonymous = app.client();
+    anonymous
+        .setup(&body("rsu_wrong"))
+        .await
+        .refused(404, "invalid_link");
+    anonymous.setup(&body(&token)).await.unwrap();
+    anonymous.answered(201);
+    anonymous
+        .setup(&body(&token))
+        .await
+        .refused(404, "invalid_link");
     let boss = app.login("boss@first.test", "boss-password-1").await;
-    let org = app.get("/api/v1/orgs/first", &boss).await.ok();
-    assert_eq!(org["your_role"], "owner");
+    let org = boss.org("first").await.unwrap();
+    assert_eq!(org.your_role, "owner");
     // The HTML form works too, and says when the link is spent.
     let page = app
         .http

@@ -3,7 +3,11 @@
 
 use crate::helpers::*;
 use crate::smtp::SmtpSink;
-use serde_json::{json, Value};
+use roster_client::AuditQuery;
+use roster_proto::{
+    AccessRuleRequest, ChangePasswordRequest, CheckRequest, CreateInvitationsRequest, InviteItem,
+    LoginRequest, ResourceRequest, UpdateMemberRequest,
+};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -105,36 +109,60 @@ async fn three(
     (replicas, http, db, dir)
 }
 
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+/// A client of replica `r`, sending `token` if any.
+fn client(r: &Replica, token: Option<&str>) -> Api {
+    Api::new(&r.base, token)
 }
 
-async fn login(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
-    let res: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
+/// Signs in through replica `r`; returns the session token.
+async fn login(r: &Replica, email: &str, password: &str) -> String {
+    client(r, None)
+        .login(&LoginRequest {
+            email: email.into(),
+            password: password.into(),
+            totp_code: None,
+        })
         .await
-        .unwrap()
-        .json()
+        .unwrap_or_else(|e| panic!("login: {e}"))
+        .token
+}
+
+/// Adds `email` with `role` through `on` as `owner`, signs them in through
+/// `login_on` and replaces the temporary password; returns (user id, their
+/// session token).
+async fn add_member(
+    on: &Replica,
+    owner: &str,
+    email: &str,
+    role: &str,
+    login_on: &Replica,
+) -> (i64, String) {
+    let owner = client(on, Some(owner));
+    let created = owner
+        .create_member(ORG, &new_member(email, role))
         .await
         .unwrap();
-    res["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("login: {res}"))
-        .to_owned()
+    owner.answered(201);
+    let id = created.user.id.unwrap();
+    let temp = created.temporary_password.unwrap();
+    let token = login(login_on, email, &temp).await;
+    let member = client(login_on, Some(&token));
+    member
+        .change_password(&ChangePasswordRequest {
+            current_password: temp,
+            new_password: format!("{email}-password-1"),
+        })
+        .await
+        .unwrap();
+    member.answered(204);
+    (id, token)
+}
+
+fn role(role: &str) -> UpdateMemberRequest {
+    UpdateMemberRequest {
+        role: Some(role.into()),
+        ..Default::default()
+    }
 }
 
 /// A rule revoked, a member demoted and a member removed through one
@@ -142,77 +170,58 @@ async fn login(http: &reqwest::Client, base: &str, email: &str, password: &str) 
 /// measured and only the bound is asserted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_through_one_process_are_enforced_by_the_others_within_a_second() {
-    let (r, http, _db, _dir) = three(None).await;
-    let owner = login(&http, &r[0].base, OWNER_EMAIL, OWNER_PASSWORD).await;
-    let org = |i: usize, rest: &str| format!("{}/api/v1/orgs/{ORG}/{rest}", r[i].base);
-    use reqwest::Method as M;
-
-    let (s, created) = call(
-        &http,
-        M::POST,
-        org(0, "users"),
-        &owner,
-        Some(json!({"email": "dwight@acme.test", "role": "viewer"})),
-    )
-    .await;
-    assert_eq!(s, 201, "{created}");
-    let dwight = created["user"]["id"].as_i64().unwrap();
-    let temp = created["temporary_password"].as_str().unwrap();
-    let token = login(&http, &r[1].base, "dwight@acme.test", temp).await;
-    let (s, _) = call(
-        &http,
-        M::POST,
-        format!("{}/api/v1/me/password", r[1].base),
-        &token,
-        Some(json!({"current_password": temp, "new_password": "dwight-password-1"})),
-    )
-    .await;
-    assert_eq!(s, 204);
-    call(
-        &http,
-        M::POST,
-        org(0, "resources"),
-        &owner,
-        Some(json!({"key": "clusters/eu-1"})),
-    )
-    .await;
-    let (s, rule) = call(
-        &http,
-        M::POST,
-        org(0, "access-rules"),
-        &owner,
-        Some(
-            json!({"user": "dwight@acme.test", "role": "contributor", "resource": "clusters/eu-1"}),
-        ),
-    )
-    .await;
-    assert_eq!(s, 201, "{rule}");
+    let (r, _http, _db, _dir) = three(None).await;
+    let owner = login(&r[0], OWNER_EMAIL, OWNER_PASSWORD).await;
+    let owner_on = |i: usize| client(&r[i], Some(&owner));
+    let (dwight, token) = add_member(&r[0], &owner, "dwight@acme.test", "viewer", &r[1]).await;
+    let dwight_on = |i: usize| client(&r[i], Some(&token));
+    owner_on(0)
+        .create_resource(
+            ORG,
+            &ResourceRequest {
+                key: "clusters/eu-1".into(),
+                parent: None,
+                groups: Vec::new(),
+                review: None,
+            },
+        )
+        .await
+        .unwrap();
+    let on_0 = owner_on(0);
+    let rule = on_0
+        .grant_access(
+            ORG,
+            &AccessRuleRequest {
+                user: Some("dwight@acme.test".into()),
+                group: None,
+                role: "contributor".into(),
+                resource: Some("clusters/eu-1".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .rule;
+    on_0.answered(201);
 
     // Replicas 1 and 2 load the org: the rule allows.
-    let question = json!({"user": "dwight@acme.test", "action": "clusters:update", "resource": "clusters/eu-1"});
-    let owner_on = |i: usize| (org(i, "check"), question.clone());
+    let question = CheckRequest {
+        user: "dwight@acme.test".into(),
+        action: "clusters:update".into(),
+        resource: Some("clusters/eu-1".into()),
+    };
     for i in [1, 2] {
-        let (url, q) = owner_on(i);
-        let (_, d) = call(&http, M::POST, url, &owner, Some(q)).await;
-        assert_eq!(d["allowed"], true, "{d}");
+        let d = owner_on(i).check(ORG, &question).await.unwrap();
+        assert!(d.allowed, "{d:?}");
     }
     // Revoke on 0; time until both others deny.
     let revoked_at = Instant::now();
-    let (s, _) = call(
-        &http,
-        M::DELETE,
-        org(0, &format!("access-rules/{}", rule["id"])),
-        &owner,
-        None,
-    )
-    .await;
-    assert_eq!(s, 204);
+    on_0.revoke_access(ORG, rule.id).await.unwrap();
+    on_0.answered(204);
     let mut delays = Vec::new();
     for i in [1, 2] {
         loop {
-            let (url, q) = owner_on(i);
-            let (_, d) = call(&http, M::POST, url, &owner, Some(q)).await;
-            if d["allowed"] == false {
+            let d = owner_on(i).check(ORG, &question).await.unwrap();
+            if !d.allowed {
                 break;
             }
             assert!(
@@ -230,41 +239,30 @@ async fn changes_through_one_process_are_enforced_by_the_others_within_a_second(
     );
 
     // Demoted on 0: Dwight's next management request on 2 is refused.
-    let (s, _) = call(
-        &http,
-        M::PATCH,
-        org(0, &format!("users/{dwight}")),
-        &owner,
-        Some(json!({"role": "admin"})),
-    )
-    .await;
-    assert_eq!(s, 200);
-    let (s, _) = call(&http, M::GET, org(2, "audit"), &token, None).await;
-    assert_eq!(s, 200);
-    let (s, _) = call(
-        &http,
-        M::PATCH,
-        org(0, &format!("users/{dwight}")),
-        &owner,
-        Some(json!({"role": "viewer"})),
-    )
-    .await;
-    assert_eq!(s, 200);
-    let (s, _) = call(&http, M::GET, org(2, "audit"), &token, None).await;
-    assert_eq!(s, 403, "the demotion is enforced at once on replica 2");
+    let everything = AuditQuery::default();
+    on_0.update_member(ORG, dwight, &role("admin"))
+        .await
+        .unwrap();
+    on_0.answered(200);
+    let on_2 = dwight_on(2);
+    on_2.audit(ORG, &everything).await.unwrap();
+    on_2.answered(200);
+    on_0.update_member(ORG, dwight, &role("viewer"))
+        .await
+        .unwrap();
+    on_0.answered(200);
+    assert_eq!(
+        on_2.audit(ORG, &everything).await.unwrap_err().status(),
+        Some(403),
+        "the demotion is enforced at once on replica 2"
+    );
     // Removed on 1: refused on 0 and 2 at once.
-    let (s, _) = call(
-        &http,
-        M::DELETE,
-        org(1, &format!("users/{dwight}")),
-        &owner,
-        None,
-    )
-    .await;
-    assert_eq!(s, 204);
+    let on_1 = owner_on(1);
+    on_1.delete_member(ORG, dwight).await.unwrap();
+    on_1.answered(204);
     for i in [0, 2] {
-        let (s, _) = call(&http, M::GET, org(i, "users"), &token, None).await;
-        assert_eq!(s, 404, "replica {i}");
+        let res = dwight_on(i).list_members(ORG, &members("")).await;
+        assert_eq!(res.unwrap_err().status(), Some(404), "replica {i}");
     }
 }
 
@@ -272,70 +270,24 @@ async fn changes_through_one_process_are_enforced_by_the_others_within_a_second(
 /// processes: one owner remains.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owners_demoting_each_other_through_two_processes_leave_one() {
-    let (r, http, _db, _dir) = three(None).await;
-    let owner = login(&http, &r[0].base, OWNER_EMAIL, OWNER_PASSWORD).await;
-    let org = |i: usize, rest: &str| format!("{}/api/v1/orgs/{ORG}/{rest}", r[i].base);
-    use reqwest::Method as M;
-    let (_, me) = call(
-        &http,
-        M::GET,
-        format!("{}/api/v1/me", r[0].base),
-        &owner,
-        None,
-    )
-    .await;
-    let owner_id = me["id"]
-        .as_i64()
-        .or(me["user"]["id"].as_i64())
-        .expect("my id");
-    let (_, created) = call(
-        &http,
-        M::POST,
-        org(0, "users"),
-        &owner,
-        Some(json!({"email": "jan@acme.test", "role": "owner"})),
-    )
-    .await;
-    let jan = created["user"]["id"].as_i64().unwrap();
-    let temp = created["temporary_password"].as_str().unwrap();
-    let jan_token = login(&http, &r[1].base, "jan@acme.test", temp).await;
-    let (s, _) = call(
-        &http,
-        M::POST,
-        format!("{}/api/v1/me/password", r[1].base),
-        &jan_token,
-        Some(json!({"current_password": temp, "new_password": "jan-password-12"})),
-    )
-    .await;
-    assert_eq!(s, 204);
+    let (r, _http, _db, _dir) = three(None).await;
+    let owner = login(&r[0], OWNER_EMAIL, OWNER_PASSWORD).await;
+    let owner_id = client(&r[0], Some(&owner)).me().await.unwrap().user.id;
+    let (jan, jan_token) = add_member(&r[0], &owner, "jan@acme.test", "owner", &r[1]).await;
 
-    let ((a, _), (b, _)) = tokio::join!(
-        call(
-            &http,
-            M::PATCH,
-            org(1, &format!("users/{jan}")),
-            &owner,
-            Some(json!({"role": "viewer"}))
-        ),
-        call(
-            &http,
-            M::PATCH,
-            org(2, &format!("users/{owner_id}")),
-            &jan_token,
-            Some(json!({"role": "viewer"}))
-        ),
+    let viewer = role("viewer");
+    let (owner_on_1, jan_on_2) = (client(&r[1], Some(&owner)), client(&r[2], Some(&jan_token)));
+    let (a, b) = tokio::join!(
+        owner_on_1.update_member(ORG, jan, &viewer),
+        jan_on_2.update_member(ORG, owner_id, &viewer),
     );
-    let ok = [a, b].iter().filter(|s| **s == 200).count();
-    assert_eq!(ok, 1, "exactly one demotion wins: {a} {b}");
-    let (_, owners) = call(
-        &http,
-        M::GET,
-        org(0, "users?role=owner&status=active"),
-        &owner_or(&owner, &jan_token, a == 200),
-        None,
-    )
-    .await;
-    assert_eq!(owners["items"].as_array().unwrap().len(), 1, "{owners}");
+    let ok = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
+    assert_eq!(ok, 1, "exactly one demotion wins: {a:?} {b:?}");
+    let owners = client(&r[0], Some(&owner_or(&owner, &jan_token, a.is_ok())))
+        .list_members(ORG, &members("role=owner&status=active"))
+        .await
+        .unwrap();
+    assert_eq!(owners.items.len(), 1, "{owners:?}");
 }
 
 fn owner_or(owner: &str, jan: &str, jan_was_demoted: bool) -> String {
@@ -354,16 +306,23 @@ async fn a_process_killed_mid_delivery_loses_no_mail_and_sends_none_twice() {
     // One process alone first, so that it is the one that claims the mail.
     let mut first = start(&db.url, &dir.path().join("r0"), Some(&sink.url()));
     ready(&http, &first).await;
-    let owner = login(&http, &first.base, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let owner = login(&first, OWNER_EMAIL, OWNER_PASSWORD).await;
     let emails: Vec<String> = (0..3).map(|i| format!("invitee{i}@acme.test")).collect();
-    let res = http
-        .post(format!("{}/api/v1/orgs/{ORG}/invitations", first.base))
-        .bearer_auth(&owner)
-        .json(&json!({"invitations": emails.iter().map(|e| json!({"email": e, "role": "viewer"})).collect::<Vec<_>>()}))
-        .send()
+    let invitations = CreateInvitationsRequest {
+        invitations: emails
+            .iter()
+            .map(|e| InviteItem {
+                email: e.clone(),
+                role: Some("viewer".into()),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    client(&first, Some(&owner))
+        .create_invitations(ORG, &invitations)
         .await
         .unwrap();
-    assert!(res.status().is_success());
     // Wait until the process is stuck inside a delivery, then kill it.
     let deadline = Instant::now() + Duration::from_secs(30);
     while sink.stalls_left() > 0 {
@@ -430,7 +389,8 @@ async fn a_process_cut_off_from_the_database_answers_503_and_recovers() {
         .build()
         .unwrap();
     ready(&http, &r).await;
-    let token = login(&http, &r.base, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let token = login(&r, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let owner = client(&r, Some(&token));
 
     proxy.cut().await;
     let status = |path: &'static str| {
@@ -446,7 +406,7 @@ async fn a_process_cut_off_from_the_database_answers_503_and_recovers() {
         }
     };
     assert_eq!(status("/readyz").await, 503);
-    assert_eq!(status("/api/v1/orgs").await, 503);
+    assert_eq!(owner.orgs().await.unwrap_err().status(), Some(503));
     assert_eq!(status("/healthz").await, 200, "alive, just not ready");
 
     proxy.restore().await;
@@ -455,5 +415,6 @@ async fn a_process_cut_off_from_the_database_answers_503_and_recovers() {
         assert!(Instant::now() < deadline, "never ready again");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(status("/api/v1/orgs").await, 200);
+    owner.orgs().await.unwrap();
+    owner.answered(200);
 }

@@ -1,7 +1,9 @@
 //! Several servers on one PostgreSQL database behave as one service.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
+use roster_proto::{
+    AccessRuleRequest, CheckRequest, CreateInvitationsRequest, ResourceRequest, UpdateMemberRequest,
+};
 
 /// Failed sign-ins spread over replicas count together.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -9,13 +11,13 @@ async fn sign_in_throttling_holds_across_replicas() {
     let r = spawn_replicas(3, None).await;
     for i in 0..5 {
         let res = r.login_res(i % 3, OWNER_EMAIL, "wrong-password").await;
-        assert_eq!(res.status(), 401);
+        assert_eq!(res.unwrap_err().status(), Some(401));
     }
+    // Every replica refuses too.
     for replica in 0..3 {
-        let res = r.login_res(replica, OWNER_EMAIL, OWNER_PASSWORD).await;
-        assert_eq!(res.status(), 429, "replica {replica} refuses too");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["code"], "too_many_attempts");
+        r.login_res(replica, OWNER_EMAIL, OWNER_PASSWORD)
+            .await
+            .refused(429, "too_many_attempts");
     }
 }
 
@@ -24,44 +26,28 @@ async fn sign_in_throttling_holds_across_replicas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_through_one_replica_is_enforced_by_the_others() {
     let r = spawn_replicas(3, None).await;
-    let owner: Value = r
-        .login_res(0, OWNER_EMAIL, OWNER_PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let owner = owner["token"].as_str().unwrap().to_owned();
-    let (id, token) = r.member(1, &owner, "gone@acme.test", "admin", 2).await;
-    for base in &r.bases {
-        let res = r
-            .http
-            .get(format!("{base}/api/v1/orgs/{ORG}/users"))
-            .bearer_auth(&token)
-            .send()
+    let (owner, _) = r.login(0, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let owner = owner.token;
+    let (id, gone) = r.member(1, &owner, "gone@acme.test", "admin", 2).await;
+    for replica in 0..3 {
+        r.client(replica, Some(gone.token()))
+            .list_members(ORG, &members(""))
             .await
             .unwrap();
-        assert_eq!(res.status(), 200);
     }
-    let res = r
-        .http
-        .delete(format!("{}/api/v1/orgs/{ORG}/users/{id}", r.bases[0]))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
-    for base in &r.bases {
+    let owner_on_0 = r.client(0, Some(&owner));
+    owner_on_0.delete_member(ORG, id).await.unwrap();
+    owner_on_0.answered(204);
+    for replica in 0..3 {
         let res = r
-            .http
-            .get(format!("{base}/api/v1/orgs/{ORG}/users"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+            .client(replica, Some(gone.token()))
+            .list_members(ORG, &members(""))
+            .await;
         assert_eq!(
-            res.status(),
-            404,
-            "{base} refuses the removed member at once"
+            res.unwrap_err().status(),
+            Some(404),
+            "{} refuses the removed member at once",
+            r.bases[replica]
         );
     }
 }
@@ -76,17 +62,19 @@ async fn replicas_starting_together_migrate_and_seed_once() {
     let build =
         |i: usize| Application::build(replica_config(&db.url, &dir.path().join(format!("r{i}"))));
     let (a, b, c) = tokio::join!(build(0), build(1), build(2));
-    let http = reqwest::Client::new();
     for app in [a.unwrap(), b.unwrap(), c.unwrap()] {
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run_until_stopped(std::future::pending()));
-        let res = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
-            .send()
+        let anonymous = Api::new(&base, None);
+        anonymous
+            .login(&roster_proto::LoginRequest {
+                email: OWNER_EMAIL.into(),
+                password: OWNER_PASSWORD.into(),
+                totp_code: None,
+            })
             .await
             .unwrap();
-        assert_eq!(res.status(), 200);
+        anonymous.answered(200);
     }
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
@@ -107,50 +95,30 @@ async fn replicas_starting_together_migrate_and_seed_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owners_demoting_each_other_through_different_replicas_leave_one() {
     let r = spawn_replicas(2, None).await;
-    let a: Value = r
-        .login_res(0, OWNER_EMAIL, OWNER_PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (a_token, a_id) = (
-        a["token"].as_str().unwrap().to_owned(),
-        a["user"]["id"].as_i64().unwrap(),
-    );
-    let (b_id, b_token) = r.member(0, &a_token, "b@acme.test", "owner", 1).await;
-    let demote = |base: &String, token: &String, id: i64| {
-        r.http
-            .patch(format!("{base}/api/v1/orgs/{ORG}/users/{id}"))
-            .bearer_auth(token)
-            .json(&json!({"role": "admin"}))
-            .send()
+    let (login, a) = r.login(0, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let a_id = login.user.id;
+    let (b_id, b) = r.member(0, a.token(), "b@acme.test", "owner", 1).await;
+    let demote = UpdateMemberRequest {
+        role: Some("admin".into()),
+        ..Default::default()
     };
     let (ra, rb) = tokio::join!(
-        demote(&r.bases[0], &a_token, b_id),
-        demote(&r.bases[1], &b_token, a_id)
+        a.update_member(ORG, b_id, &demote),
+        b.update_member(ORG, a_id, &demote)
     );
-    let (sa, sb) = (ra.unwrap().status(), rb.unwrap().status());
     assert_eq!(
-        [sa, sb].iter().filter(|s| s.is_success()).count(),
+        [ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(),
         1,
-        "{sa} / {sb}"
+        "{ra:?} / {rb:?}"
     );
     // The owner who kept the role sees exactly one active owner.
-    let keeper = if sa.is_success() { &a_token } else { &b_token };
-    let owners: Value = r
-        .http
-        .get(format!(
-            "{}/api/v1/orgs/{ORG}/users?role=owner&status=active",
-            r.bases[0]
-        ))
-        .bearer_auth(keeper)
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let keeper = if ra.is_ok() { a.token() } else { b.token() };
+    let owners = r
+        .client(0, Some(keeper))
+        .list_members(ORG, &members("role=owner&status=active"))
         .await
         .unwrap();
-    assert_eq!(owners["items"].as_array().unwrap().len(), 1, "{owners}");
+    assert_eq!(owners.items.len(), 1, "{owners:?}");
 }
 
 /// While the database is unreachable, readiness says so and requests get a
@@ -173,20 +141,20 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
     let app = Application::build(config).await.unwrap();
     let base = format!("http://{}", app.addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
+    // Readiness and health are not API routes: they are asked raw.
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .build()
         .unwrap();
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let login = Api::new(&base, None)
+        .login(&roster_proto::LoginRequest {
+            email: OWNER_EMAIL.into(),
+            password: OWNER_PASSWORD.into(),
+            totp_code: None,
+        })
         .await
         .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
+    let owner = Api::new(&base, Some(&login.token));
     assert_eq!(
         http.get(format!("{base}/readyz"))
             .send()
@@ -199,15 +167,7 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
     proxy.cut().await;
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
-    let res = http
-        .get(format!("{base}/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 503);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "unavailable");
+    owner.me().await.refused(503, "unavailable");
     assert_eq!(
         http.get(format!("{base}/healthz"))
             .send()
@@ -235,13 +195,8 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert!(recovered, "ready again once the database is back");
-    let me = http
-        .get(format!("{base}/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
+    owner.me().await.unwrap();
+    owner.answered(200);
 }
 
 /// One invitation accepted through two replicas at the same moment: one
@@ -249,61 +204,39 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_invitation_accepted_on_two_replicas_at_once_lets_one_in() {
     let r = spawn_replicas(2, None).await;
-    let owner: Value = r
-        .login_res(0, OWNER_EMAIL, OWNER_PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let owner = owner["token"].as_str().unwrap().to_owned();
+    let (_, owner) = r.login(0, OWNER_EMAIL, OWNER_PASSWORD).await;
     for round in 0..3 {
         let email = format!("race{round}@x.test");
-        let res: Value = r
-            .http
-            .post(format!("{}/api/v1/orgs/{ORG}/invitations", r.bases[0]))
-            .bearer_auth(&owner)
-            .json(&json!({"emails": email}))
-            .send()
-            .await
-            .unwrap()
-            .json()
+        let res = owner
+            .create_invitations(
+                ORG,
+                &CreateInvitationsRequest {
+                    emails: Some(email.clone()),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
-        let token = res["results"][0]["link"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        let accept = |base: &String| {
-            r.http
-                .post(format!("{base}/api/v1/invitations/{token}/accept"))
-                .json(&json!({"name": "Racer", "password": "racer-password-1"}))
-                .send()
+        let link = res.results[0].link.clone().unwrap();
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        let body = roster_proto::AcceptInvitationRequest {
+            name: Some("Racer".into()),
+            password: Some("racer-password-1".into()),
         };
-        let (a, b) = tokio::join!(accept(&r.bases[0]), accept(&r.bases[1]));
-        let ok = [a.unwrap().status(), b.unwrap().status()]
-            .iter()
-            .filter(|s| s.is_success())
-            .count();
+        let (on_0, on_1) = (r.client(0, None), r.client(1, None));
+        let (a, b) = tokio::join!(
+            on_0.accept_invitation(&token, &body),
+            on_1.accept_invitation(&token, &body)
+        );
+        let ok = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
         assert_eq!(ok, 1, "round {round}");
-        let members: Value = r
-            .http
-            .get(format!(
-                "{}/api/v1/orgs/{ORG}/users?email={email}",
-                r.bases[1]
-            ))
-            .bearer_auth(&owner)
-            .send()
-            .await
-            .unwrap()
-            .json()
+        let members = r
+            .client(1, Some(owner.token()))
+            .list_members(ORG, &members(&format!("email={email}")))
             .await
             .unwrap();
-        let items = members["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1);
-        assert_eq!(items[0]["status"], "active");
+        assert_eq!(members.items.len(), 1);
+        assert_eq!(members.items[0].status, "active");
     }
 }
 
@@ -314,57 +247,51 @@ async fn one_invitation_accepted_on_two_replicas_at_once_lets_one_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_revoked_through_one_replica_stops_allowing_on_the_others() {
     let r = spawn_replicas(2, None).await;
-    let owner: Value = r
-        .login_res(0, OWNER_EMAIL, OWNER_PASSWORD)
-        .await
-        .json()
+    let (_, owner) = r.login(0, OWNER_EMAIL, OWNER_PASSWORD).await;
+    r.member(0, owner.token(), "dwight@acme.test", "viewer", 0)
+        .await;
+    owner
+        .create_resource(
+            ORG,
+            &ResourceRequest {
+                key: "clusters/eu-1".into(),
+                parent: None,
+                groups: Vec::new(),
+                review: None,
+            },
+        )
         .await
         .unwrap();
-    let owner = owner["token"].as_str().unwrap().to_owned();
-    r.member(0, &owner, "dwight@acme.test", "viewer", 0).await;
-    let post = |replica: usize, path: &str, body: Value| {
-        r.http
-            .post(format!("{}/api/v1/orgs/{ORG}/{path}", r.bases[replica]))
-            .bearer_auth(&owner)
-            .json(&body)
-            .send()
+    let rule = owner
+        .grant_access(
+            ORG,
+            &AccessRuleRequest {
+                user: Some("dwight@acme.test".into()),
+                group: None,
+                role: "contributor".into(),
+                resource: Some("clusters/eu-1".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .rule;
+    let question = CheckRequest {
+        user: "dwight@acme.test".into(),
+        action: "clusters:update".into(),
+        resource: Some("clusters/eu-1".into()),
     };
-    post(0, "resources", json!({"key": "clusters/eu-1"}))
-        .await
-        .unwrap();
-    let rule: Value = post(
-        0,
-        "access-rules",
-        json!({"user": "dwight@acme.test", "role": "contributor", "resource": "clusters/eu-1"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let question = json!({"user": "dwight@acme.test", "action": "clusters:update", "resource": "clusters/eu-1"});
+    let owner_on_1 = r.client(1, Some(owner.token()));
     let allowed = || async {
-        let d: Value = post(1, "check", question.clone())
+        owner_on_1
+            .check(ORG, &question)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        d["allowed"].as_bool().expect("a decision")
+            .expect("a decision")
+            .allowed
     };
     // Replica 1 has not seen the org before: it loads it, rule included.
     assert!(allowed().await);
-    let res = r
-        .http
-        .delete(format!(
-            "{}/api/v1/orgs/{ORG}/access-rules/{}",
-            r.bases[0], rule["id"]
-        ))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    owner.revoke_access(ORG, rule.id).await.unwrap();
+    owner.answered(204);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while allowed().await {
         assert!(

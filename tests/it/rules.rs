@@ -3,7 +3,8 @@
 
 use crate::both_engines;
 use crate::helpers::*;
-use serde_json::json;
+use roster_client::ClientError;
+use roster_proto::{CreateOrgRequest, MemberView, UpdateMemberRequest, UpdateOrgRequest};
 
 both_engines!(
     only_owners_grant_change_or_remove_the_owner_role,
@@ -14,246 +15,195 @@ both_engines!(
     an_org_never_reveals_or_changes_another_orgs_data,
 );
 
+fn role(role: &str) -> UpdateMemberRequest {
+    UpdateMemberRequest {
+        role: Some(role.into()),
+        ..Default::default()
+    }
+}
+
+fn status(status: &str) -> UpdateMemberRequest {
+    UpdateMemberRequest {
+        status: Some(status.into()),
+        ..Default::default()
+    }
+}
+
 async fn only_owners_grant_change_or_remove_the_owner_role(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let users = format!("/api/v1/orgs/{ORG}/users");
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
-    app.post(
-        &users,
-        &admin,
-        json!({"email": "o2@acme.test", "role": "owner"}),
-    )
-    .await
-    .expect(403, "owner_role_requires_owner");
-    // Admins may invite and set roles up to admin.
-    let other = app
-        .post(
-            &users,
-            &admin,
-            json!({"email": "a2@acme.test", "role": "admin"}),
-        )
+    admin
+        .create_member(ORG, &new_member("o2@acme.test", "owner"))
         .await
-        .ok();
-    let other_id = other["user"]["id"].as_i64().unwrap();
-    app.patch(
-        &format!("{users}/{other_id}"),
-        &admin,
-        json!({"role": "owner"}),
-    )
-    .await
-    .expect(403, "owner_role_requires_owner");
+        .refused(403, "owner_role_requires_owner");
+    // Admins may invite and set roles up to admin.
+    let other = admin
+        .create_member(ORG, &new_member("a2@acme.test", "admin"))
+        .await
+        .unwrap();
+    let other_id = other.user.id.unwrap();
+    admin
+        .update_member(ORG, other_id, &role("owner"))
+        .await
+        .refused(403, "owner_role_requires_owner");
     // Owners are out of an admin's reach.
     let (owner2_id, _) = app.member(ORG, &owner, "o2@acme.test", "owner").await;
-    app.patch(
-        &format!("{users}/{owner2_id}"),
-        &admin,
-        json!({"role": "viewer"}),
-    )
-    .await
-    .expect(403, "owner_role_requires_owner");
-    app.patch(
-        &format!("{users}/{owner2_id}"),
-        &admin,
-        json!({"status": "disabled"}),
-    )
-    .await
-    .expect(403, "owner_role_requires_owner");
-    app.delete(&format!("{users}/{owner2_id}"), &admin)
+    admin
+        .update_member(ORG, owner2_id, &role("viewer"))
         .await
-        .expect(403, "owner_role_requires_owner");
+        .refused(403, "owner_role_requires_owner");
+    admin
+        .update_member(ORG, owner2_id, &status("disabled"))
+        .await
+        .refused(403, "owner_role_requires_owner");
+    admin
+        .delete_member(ORG, owner2_id)
+        .await
+        .refused(403, "owner_role_requires_owner");
     // An owner may.
-    app.patch(
-        &format!("{users}/{owner2_id}"),
-        &owner,
-        json!({"role": "admin"}),
-    )
-    .await
-    .ok();
-    app.patch(
-        &format!("{users}/{other_id}"),
-        &owner,
-        json!({"role": "owner"}),
-    )
-    .await
-    .ok();
+    owner
+        .update_member(ORG, owner2_id, &role("admin"))
+        .await
+        .unwrap();
+    owner
+        .update_member(ORG, other_id, &role("owner"))
+        .await
+        .unwrap();
 }
 
 async fn nobody_grants_beyond_their_own_permissions(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let users = format!("/api/v1/orgs/{ORG}/users");
     let (viewer_id, viewer) = app.member(ORG, &owner, "viewer@acme.test", "viewer").await;
     let (_, contributor) = app
         .member(ORG, &owner, "contrib@acme.test", "contributor")
         .await;
-    app.post(
-        &users,
-        &contributor,
-        json!({"email": "x@acme.test", "role": "viewer"}),
-    )
-    .await
-    .expect(403, "forbidden");
-    app.patch(
-        &format!("{users}/{viewer_id}"),
-        &contributor,
-        json!({"role": "contributor"}),
-    )
-    .await
-    .expect(403, "forbidden");
-    app.patch(
-        &format!("{users}/{viewer_id}"),
-        &viewer,
-        json!({"role": "admin"}),
-    )
-    .await
-    .expect(403, "forbidden");
-    app.get(&format!("/api/v1/orgs/{ORG}/audit"), &contributor)
+    contributor
+        .create_member(ORG, &new_member("x@acme.test", "viewer"))
         .await
-        .expect(403, "forbidden");
-    app.patch(
-        &format!("/api/v1/orgs/{ORG}"),
-        &contributor,
-        json!({"self_registration": true}),
-    )
-    .await
-    .expect(403, "forbidden");
+        .refused(403, "forbidden");
+    contributor
+        .update_member(ORG, viewer_id, &role("contributor"))
+        .await
+        .refused(403, "forbidden");
+    viewer
+        .update_member(ORG, viewer_id, &role("admin"))
+        .await
+        .refused(403, "forbidden");
+    contributor
+        .audit(ORG, &audit_query(""))
+        .await
+        .refused(403, "forbidden");
+    let open = UpdateOrgRequest {
+        self_registration: Some(true),
+        ..Default::default()
+    };
+    contributor
+        .update_org(ORG, &open)
+        .await
+        .refused(403, "forbidden");
     // Nothing changed.
-    let member = app.get(&format!("{users}/{viewer_id}"), &owner).await.ok();
-    assert_eq!(member["role"], "viewer");
+    let member = owner.member(ORG, viewer_id).await.unwrap();
+    assert_eq!(member.role, "viewer");
     assert_eq!(emails(&app.users(ORG, &owner, "email=x@").await).len(), 0);
 }
 
 async fn the_last_owner_cannot_be_demoted_disabled_removed_or_leave(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let me = app.get("/api/v1/me", &owner).await.ok();
-    let id = me["user"]["id"].as_i64().unwrap();
-    let path = format!("/api/v1/orgs/{ORG}/users/{id}");
-    app.patch(&path, &owner, json!({"role": "admin"}))
+    let id = owner.me().await.unwrap().user.id;
+    owner
+        .update_member(ORG, id, &role("admin"))
         .await
-        .expect(409, "last_owner");
-    app.patch(&path, &owner, json!({"status": "disabled"}))
+        .refused(409, "last_owner");
+    owner
+        .update_member(ORG, id, &status("disabled"))
         .await
-        .expect(409, "last_owner");
-    app.delete(&path, &owner).await.expect(409, "last_owner");
-    app.post(&format!("/api/v1/orgs/{ORG}/leave"), &owner, json!({}))
+        .refused(409, "last_owner");
+    owner
+        .delete_member(ORG, id)
         .await
-        .expect(409, "last_owner");
+        .refused(409, "last_owner");
+    owner.leave_org(ORG).await.refused(409, "last_owner");
     // A disabled second owner does not count.
     let (o2, _) = app.member(ORG, &owner, "o2@acme.test", "owner").await;
-    app.patch(
-        &format!("/api/v1/orgs/{ORG}/users/{o2}"),
-        &owner,
-        json!({"status": "disabled"}),
-    )
-    .await
-    .ok();
-    app.patch(&path, &owner, json!({"role": "admin"}))
+    owner
+        .update_member(ORG, o2, &status("disabled"))
         .await
-        .expect(409, "last_owner");
+        .unwrap();
+    owner
+        .update_member(ORG, id, &role("admin"))
+        .await
+        .refused(409, "last_owner");
     // With another active owner, the first may step down.
-    app.patch(
-        &format!("/api/v1/orgs/{ORG}/users/{o2}"),
-        &owner,
-        json!({"status": "active"}),
-    )
-    .await
-    .ok();
-    app.patch(&path, &owner, json!({"role": "admin"}))
+    owner
+        .update_member(ORG, o2, &status("active"))
         .await
-        .ok();
+        .unwrap();
+    owner.update_member(ORG, id, &role("admin")).await.unwrap();
 }
 
 async fn two_owners_demoting_each_other_at_once_leave_one_owner(engine: Engine) {
     let app = spawn_app(engine).await;
     let a = app.owner().await;
-    let a_id = app.get("/api/v1/me", &a).await.ok()["user"]["id"]
-        .as_i64()
-        .unwrap();
+    let a_id = a.me().await.unwrap().user.id;
     for round in 0..5 {
         let (b_id, b) = app
             .member(ORG, &a, &format!("b{round}@acme.test"), "owner")
             .await;
-        let (path_b, path_a) = (
-            format!("/api/v1/orgs/{ORG}/users/{b_id}"),
-            format!("/api/v1/orgs/{ORG}/users/{a_id}"),
-        );
+        let demote = role("admin");
         let (ra, rb) = tokio::join!(
-            app.patch(&path_b, &a, json!({"role": "admin"})),
-            app.patch(&path_a, &b, json!({"role": "admin"})),
+            a.update_member(ORG, b_id, &demote),
+            b.update_member(ORG, a_id, &demote),
         );
-        let wins = [&ra, &rb].iter().filter(|r| r.status.is_success()).count();
-        assert_eq!(
-            wins, 1,
-            "exactly one demotion wins: {} / {}",
-            ra.body, rb.body
-        );
-        let loser = if ra.status.is_success() { &rb } else { &ra };
+        let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "exactly one demotion wins: {ra:?} / {rb:?}");
+        let loser = ra.as_ref().err().or(rb.as_ref().err()).unwrap();
         assert!(
-            loser.code() == "last_owner" || loser.code() == "owner_role_requires_owner",
-            "{}",
-            loser.body
+            loser.code() == Some("last_owner") || loser.code() == Some("owner_role_requires_owner"),
+            "{loser:?}"
         );
-        let owners = app
-            .users(ORG, &a_or_b(&ra, &a, &b), "role=owner&status=active")
-            .await;
+        let remaining = a_or_b(&ra, &a, &b);
+        let owners = app.users(ORG, remaining, "role=owner&status=active").await;
         assert_eq!(
             emails(&owners).len(),
             1,
             "round {round}: exactly one owner remains"
         );
         // Restore: the remaining owner makes the other owner again.
-        let remaining = a_or_b(&ra, &a, &b);
-        let demoted = if ra.status.is_success() { b_id } else { a_id };
-        app.patch(
-            &format!("/api/v1/orgs/{ORG}/users/{demoted}"),
-            &remaining,
-            json!({"role": "owner"}),
-        )
-        .await
-        .ok();
-        if demoted == b_id {
-            app.delete(&format!("/api/v1/orgs/{ORG}/users/{b_id}"), &a)
-                .await
-                .ok();
-        } else {
-            app.patch(
-                &format!("/api/v1/orgs/{ORG}/users/{b_id}"),
-                &a,
-                json!({"role": "viewer"}),
-            )
+        let demoted = if ra.is_ok() { b_id } else { a_id };
+        remaining
+            .update_member(ORG, demoted, &role("owner"))
             .await
-            .ok();
+            .unwrap();
+        if demoted == b_id {
+            a.delete_member(ORG, b_id).await.unwrap();
+        } else {
+            a.update_member(ORG, b_id, &role("viewer")).await.unwrap();
         }
     }
 }
 
-/// The token of whichever owner kept the role.
-fn a_or_b(ra: &Res, a: &str, b: &str) -> String {
-    if ra.status.is_success() {
-        a.to_owned()
+/// Whichever owner kept the role.
+fn a_or_b<'a>(ra: &Result<MemberView, ClientError>, a: &'a Api, b: &'a Api) -> &'a Api {
+    if ra.is_ok() {
+        a
     } else {
-        b.to_owned()
+        b
     }
 }
 
 async fn one_owner_recommendation_shows_until_there_are_two(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    let org = app.get(&format!("/api/v1/orgs/{ORG}"), &owner).await.ok();
-    assert_eq!(org["active_owners"], 1);
-    assert!(org["warnings"][0]
-        .as_str()
-        .unwrap()
-        .contains("second owner"));
-    assert!(app.users(ORG, &owner, "").await["warnings"][0]
-        .as_str()
-        .unwrap()
-        .contains("second owner"));
+    let org = owner.org(ORG).await.unwrap();
+    assert_eq!(org.active_owners, 1);
+    assert!(org.warnings[0].contains("second owner"));
+    assert!(app.users(ORG, &owner, "").await.warnings[0].contains("second owner"));
     app.member(ORG, &owner, "o2@acme.test", "owner").await;
-    let org = app.get(&format!("/api/v1/orgs/{ORG}"), &owner).await.ok();
-    assert_eq!(org["warnings"], json!([]));
+    let org = owner.org(ORG).await.unwrap();
+    assert!(org.warnings.is_empty());
 }
 
 async fn an_org_never_reveals_or_changes_another_orgs_data(engine: Engine) {
@@ -265,82 +215,72 @@ async fn an_org_never_reveals_or_changes_another_orgs_data(engine: Engine) {
     let (_, globex) = app
         .member(ORG, &acme_owner, "hank@globex.test", "viewer")
         .await;
-    app.delete(
-        &format!(
-            "/api/v1/orgs/{ORG}/users/{}",
-            app.get("/api/v1/me", &globex).await.ok()["user"]["id"]
-        ),
-        &acme_owner,
-    )
-    .await
-    .ok();
-    app.post(
-        "/api/v1/orgs",
-        &globex,
-        json!({"slug": "globex", "name": "Globex"}),
-    )
-    .await
-    .expect(201, "");
+    acme_owner
+        .delete_member(ORG, globex.me().await.unwrap().user.id)
+        .await
+        .unwrap();
+    globex
+        .create_org(&CreateOrgRequest {
+            slug: "globex".into(),
+            name: "Globex".into(),
+        })
+        .await
+        .unwrap();
+    globex.answered(201);
     // Globex's owner cannot see or touch acme, nor reach acme's members through globex.
-    for path in [
-        format!("/api/v1/orgs/{ORG}"),
-        format!("/api/v1/orgs/{ORG}/users"),
-        format!("/api/v1/orgs/{ORG}/users/{victim_id}"),
-        format!("/api/v1/orgs/{ORG}/audit"),
-        format!("/api/v1/orgs/{ORG}/roles"),
-        format!("/api/v1/orgs/globex/users/{victim_id}"),
-    ] {
-        app.get(&path, &globex).await.expect(404, "not_found");
-    }
-    app.patch(
-        &format!("/api/v1/orgs/{ORG}/users/{victim_id}"),
-        &globex,
-        json!({"role": "admin"}),
-    )
-    .await
-    .expect(404, "not_found");
-    app.patch(
-        &format!("/api/v1/orgs/globex/users/{victim_id}"),
-        &globex,
-        json!({"role": "admin"}),
-    )
-    .await
-    .expect(404, "not_found");
-    app.delete(&format!("/api/v1/orgs/globex/users/{victim_id}"), &globex)
+    globex.org(ORG).await.refused(404, "not_found");
+    globex
+        .list_members(ORG, &members(""))
         .await
-        .expect(404, "not_found");
-    app.patch(
-        &format!("/api/v1/orgs/{ORG}"),
-        &globex,
-        json!({"name": "pwned"}),
-    )
-    .await
-    .expect(404, "not_found");
-    // A missing org and a foreign one answer alike.
-    let missing = app
-        .get("/api/v1/orgs/no-such-org/users", &globex)
+        .refused(404, "not_found");
+    globex
+        .member(ORG, victim_id)
         .await
-        .expect(404, "not_found");
-    let foreign = app.get(&format!("/api/v1/orgs/{ORG}/users"), &globex).await;
-    assert_eq!(missing.body, foreign.body);
-    // Nothing changed in acme, and globex's audit log holds nothing of acme's.
-    let victim = app
-        .get(
-            &format!("/api/v1/orgs/{ORG}/users/{victim_id}"),
-            &acme_owner,
-        )
+        .refused(404, "not_found");
+    globex
+        .audit(ORG, &audit_query(""))
         .await
-        .ok();
-    assert_eq!(victim["role"], "viewer");
-    assert_eq!(
-        app.get(&format!("/api/v1/orgs/{ORG}"), &acme_owner)
+        .refused(404, "not_found");
+    globex.roles(ORG).await.refused(404, "not_found");
+    globex
+        .member("globex", victim_id)
+        .await
+        .refused(404, "not_found");
+    for org in [ORG, "globex"] {
+        globex
+            .update_member(org, victim_id, &role("admin"))
             .await
-            .ok()["name"],
-        ORG
-    );
+            .refused(404, "not_found");
+    }
+    globex
+        .delete_member("globex", victim_id)
+        .await
+        .refused(404, "not_found");
+    let pwned = UpdateOrgRequest {
+        name: Some("pwned".into()),
+        ..Default::default()
+    };
+    globex
+        .update_org(ORG, &pwned)
+        .await
+        .refused(404, "not_found");
+    // A missing org and a foreign one answer alike.
+    let missing = globex
+        .list_members("no-such-org", &members(""))
+        .await
+        .refused(404, "not_found");
+    let foreign = globex
+        .list_members(ORG, &members(""))
+        .await
+        .refused(404, "not_found");
+    assert_eq!(as_json(&missing), as_json(&foreign));
+    // Nothing changed in acme, and globex's audit log holds nothing of acme's.
+    let victim = acme_owner.member(ORG, victim_id).await.unwrap();
+    assert_eq!(victim.role, "viewer");
+    assert_eq!(acme_owner.org(ORG).await.unwrap().name, ORG);
     let globex_events = app.audit("globex", &globex, "").await;
     assert!(
-        globex_events.iter().all(|e| e["action"] == "org.create"),
+        globex_events.iter().all(|e| e.action == "org.create"),
         "{globex_events:?}"
     );
 }

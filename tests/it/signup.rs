@@ -4,8 +4,8 @@
 use crate::both_engines;
 use crate::helpers::*;
 use crate::smtp::SmtpSink;
-use reqwest::Method;
-use serde_json::{json, Value};
+use roster_client::ClientError;
+use roster_proto::{ApproveRequest, MemberPage, SignupRequest, SignupResponse, UpdateOrgRequest};
 
 both_engines!(
     signups_wait_for_review_and_are_approved_or_rejected,
@@ -13,33 +13,59 @@ both_engines!(
     signup_answers_reveal_nothing_about_existing_accounts,
 );
 
-async fn open_signups(app: &TestApp, owner: &str) {
-    app.patch(
-        &format!("/api/v1/orgs/{ORG}"),
-        owner,
-        json!({"self_registration": true, "allowed_domains": ["dm.test"], "default_role": "viewer"}),
-    )
-    .await
-    .ok();
+async fn open_signups(owner: &Api) {
+    let open = UpdateOrgRequest {
+        self_registration: Some(true),
+        allowed_domains: Some(vec!["dm.test".into()]),
+        default_role: Some("viewer".into()),
+        ..Default::default()
+    };
+    owner.update_org(ORG, &open).await.unwrap();
 }
 
-async fn signup(app: &TestApp, email: &str, password: &str) -> crate::helpers::Res {
-    app.send(
-        Method::POST,
-        "/api/v1/signup",
-        None,
-        Some(json!({"org": ORG, "email": email, "name": "Applicant", "password": password})),
-    )
-    .await
+/// Asks to join `org` without signing in; `anonymous` remembers the answer's
+/// status.
+async fn signup_to(
+    anonymous: &Api,
+    org: &str,
+    email: &str,
+    password: &str,
+) -> Result<SignupResponse, ClientError> {
+    anonymous
+        .signup(&SignupRequest {
+            org: org.into(),
+            email: email.into(),
+            name: "Applicant".into(),
+            password: password.into(),
+        })
+        .await
 }
 
-fn member<'a>(page: &'a Value, email: &str) -> &'a Value {
-    page["items"]
-        .as_array()
-        .unwrap()
+/// Asks to join acme; the answer must be `202 Accepted`.
+async fn signup_accepted(app: &TestApp, email: &str, password: &str) -> SignupResponse {
+    let anonymous = app.client();
+    let res = signup_to(&anonymous, ORG, email, password).await.unwrap();
+    anonymous.answered(202);
+    res
+}
+
+async fn signup(app: &TestApp, email: &str, password: &str) -> Result<SignupResponse, ClientError> {
+    signup_to(&app.client(), ORG, email, password).await
+}
+
+fn id_of(page: &MemberPage, email: &str) -> i64 {
+    page.items
         .iter()
-        .find(|m| m["email"] == email)
+        .find(|m| m.email == email)
         .unwrap()
+        .id
+        .unwrap()
+}
+
+fn role(role: Option<&str>) -> ApproveRequest {
+    ApproveRequest {
+        role: role.map(String::from),
+    }
 }
 
 async fn signups_wait_for_review_and_are_approved_or_rejected(engine: Engine) {
@@ -55,25 +81,22 @@ async fn signups_wait_for_review_and_are_approved_or_rejected(engine: Engine) {
     let owner = app.owner().await;
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
     let (_, viewer) = app.member(ORG, &owner, "viewer@acme.test", "viewer").await;
-    open_signups(&app, &owner).await;
+    open_signups(&owner).await;
 
-    let res = signup(&app, "Kevin@DM.test", "kevin-password-1")
-        .await
-        .expect(202, "");
-    assert_eq!(res.body["status"], "reviewing");
-    signup(&app, "oscar@dm.test", "oscar-password-1")
-        .await
-        .expect(202, "");
+    let res = signup_accepted(&app, "Kevin@DM.test", "kevin-password-1").await;
+    assert_eq!(res.status, "reviewing");
+    signup_accepted(&app, "oscar@dm.test", "oscar-password-1").await;
 
     // Listed as reviewing; able to sign in, but the org is closed to them.
     let page = app.users(ORG, &owner, "status=reviewing").await;
     assert_eq!(emails(&page), ["kevin@dm.test", "oscar@dm.test"]);
-    let kevin_id = member(&page, "kevin@dm.test")["id"].as_i64().unwrap();
-    let oscar_id = member(&page, "oscar@dm.test")["id"].as_i64().unwrap();
+    let kevin_id = id_of(&page, "kevin@dm.test");
+    let oscar_id = id_of(&page, "oscar@dm.test");
     let kevin = app.login("kevin@dm.test", "kevin-password-1").await;
-    app.get(&format!("/api/v1/orgs/{ORG}/users"), &kevin)
+    kevin
+        .list_members(ORG, &members(""))
         .await
-        .expect(403, "membership_inactive");
+        .refused(403, "membership_inactive");
 
     // Everyone who may approve is told; a viewer is not, and may not approve.
     for approver in [OWNER_EMAIL, "admin@acme.test"] {
@@ -84,37 +107,32 @@ async fn signups_wait_for_review_and_are_approved_or_rejected(engine: Engine) {
         );
     }
     assert!(sink.mails_to("viewer@acme.test").is_empty());
-    let approve = format!("/api/v1/orgs/{ORG}/users/{kevin_id}/approve");
-    app.post(&approve, &viewer, json!({}))
+    viewer
+        .approve_member(ORG, kevin_id, &role(None))
         .await
-        .expect(403, "forbidden");
+        .refused(403, "forbidden");
     // An admin may not approve someone as owner.
-    app.post(&approve, &admin, json!({"role": "owner"}))
+    admin
+        .approve_member(ORG, kevin_id, &role(Some("owner")))
         .await
-        .expect(403, "owner_role_requires_owner");
+        .refused(403, "owner_role_requires_owner");
 
-    let approved = app
-        .post(&approve, &admin, json!({"role": "contributor"}))
+    let approved = admin
+        .approve_member(ORG, kevin_id, &role(Some("contributor")))
         .await
-        .ok();
+        .unwrap();
     assert_eq!(
-        (approved["status"].as_str(), approved["role"].as_str()),
-        (Some("active"), Some("contributor"))
+        (approved.status.as_str(), approved.role.as_str()),
+        ("active", "contributor")
     );
-    app.get(&format!("/api/v1/orgs/{ORG}/users"), &kevin)
+    app.users(ORG, &kevin, "").await;
+    admin
+        .approve_member(ORG, kevin_id, &role(None))
         .await
-        .ok();
-    app.post(&approve, &admin, json!({}))
-        .await
-        .expect(409, "not_reviewing");
+        .refused(409, "not_reviewing");
 
-    app.post(
-        &format!("/api/v1/orgs/{ORG}/users/{oscar_id}/reject"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .expect(204, "");
+    admin.reject_member(ORG, oscar_id).await.unwrap();
+    admin.answered(204);
     assert!(emails(&app.users(ORG, &owner, "email=oscar").await).is_empty());
     // Oscar's account remains; he just is not a member.
     app.login("oscar@dm.test", "oscar-password-1").await;
@@ -133,8 +151,8 @@ async fn signups_wait_for_review_and_are_approved_or_rejected(engine: Engine) {
     let actions: Vec<String> = app
         .audit(ORG, &owner, "action=member.")
         .await
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .into_iter()
+        .map(|e| e.action)
         .collect();
     for a in ["member.signup", "member.approve", "member.reject"] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
@@ -147,25 +165,24 @@ async fn signups_are_refused_unless_the_org_allows_the_domain(engine: Engine) {
     // Closed by default.
     signup(&app, "early@dm.test", "early-password-1")
         .await
-        .expect(403, "signup_not_allowed");
-    open_signups(&app, &owner).await;
+        .refused(403, "signup_not_allowed");
+    open_signups(&owner).await;
     signup(&app, "outsider@evil.test", "outsider-password-1")
         .await
-        .expect(403, "signup_not_allowed");
+        .refused(403, "signup_not_allowed");
     signup(&app, "sub@x.dm.test", "outsider-password-1")
         .await
-        .expect(403, "signup_not_allowed");
-    let unknown = app
-        .send(Method::POST, "/api/v1/signup", None, Some(json!({"org": "nope", "email": "a@dm.test", "name": "A", "password": "a-password-123"})))
+        .refused(403, "signup_not_allowed");
+    let unknown = signup_to(&app.client(), "nope", "a@dm.test", "a-password-123")
         .await
-        .expect(403, "signup_not_allowed");
-    assert_eq!(
-        unknown.body["detail"],
-        signup(&app, "x@evil.test", "x-password-1234").await.body["detail"]
-    );
+        .refused(403, "signup_not_allowed");
+    let foreign = signup(&app, "x@evil.test", "x-password-1234")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.detail, foreign.problem().unwrap().detail);
     signup(&app, "weak@dm.test", "short")
         .await
-        .expect(422, "validation_failed");
+        .refused(422, "validation_failed");
     assert!(emails(&app.users(ORG, &owner, "status=reviewing").await).is_empty());
 }
 
@@ -174,25 +191,17 @@ async fn signup_answers_reveal_nothing_about_existing_accounts(engine: Engine) {
     let owner = app.owner().await;
     // jan has an account (her personal org), but is not in acme.
     let (jan_id, _) = app.member(ORG, &owner, "jan@dm.test", "viewer").await;
-    app.delete(&format!("/api/v1/orgs/{ORG}/users/{jan_id}"), &owner)
-        .await
-        .ok();
-    open_signups(&app, &owner).await;
-    let wrong = signup(&app, "jan@dm.test", "not-jans-password")
-        .await
-        .expect(202, "");
-    let fresh = signup(&app, "new@dm.test", "new-person-pw-1")
-        .await
-        .expect(202, "");
-    assert_eq!(wrong.body, fresh.body);
+    owner.delete_member(ORG, jan_id).await.unwrap();
+    open_signups(&owner).await;
+    let wrong = signup_accepted(&app, "jan@dm.test", "not-jans-password").await;
+    let fresh = signup_accepted(&app, "new@dm.test", "new-person-pw-1").await;
+    assert_eq!(as_json(&wrong), as_json(&fresh));
     // With the wrong password nothing happened; with the right one she waits for review.
     assert_eq!(
         emails(&app.users(ORG, &owner, "status=reviewing").await),
         ["new@dm.test"]
     );
-    signup(&app, "jan@dm.test", "jan@dm.test-pw-123")
-        .await
-        .expect(202, "");
+    signup_accepted(&app, "jan@dm.test", "jan@dm.test-pw-123").await;
     assert_eq!(
         emails(&app.users(ORG, &owner, "status=reviewing").await),
         ["new@dm.test", "jan@dm.test"]

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
 use reqwest::Method;
+use roster_proto::{ApproveRequest, SignupRequest, SlackLinkRequest, UpdateOrgRequest};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::HashMap;
@@ -162,12 +163,14 @@ both_engines!(
     slack_requests_are_verified_and_handled_once
 );
 
-async fn connect(app: &TestApp, owner: &str, base: &str) {
+/// Connects acme to the fake Slack. A raw request: the test reads the body
+/// for secrets, which the typed answer would not show.
+async fn connect(app: &TestApp, owner: &Api, base: &str) {
     let res = app
         .send(
             Method::PUT,
             &format!("/api/v1/orgs/{ORG}/integrations/slack"),
-            Some(owner),
+            Some(owner.token()),
             Some(json!({"signing_secret": SECRET, "bot_token": "xoxb-test-token", "channel": "CREVIEW", "api_base_url": base})),
         )
         .await
@@ -184,9 +187,13 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
-    app.patch(&format!("/api/v1/orgs/{ORG}"), &owner, json!({"self_registration": true, "allowed_domains": ["dm.test"], "default_role": "viewer"}))
-        .await
-        .ok();
+    let open = UpdateOrgRequest {
+        self_registration: Some(true),
+        allowed_domains: Some(vec!["dm.test".into()]),
+        default_role: Some("viewer".into()),
+        ..Default::default()
+    };
+    owner.update_org(ORG, &open).await.unwrap();
     connect(&app, &owner, &base).await;
     // Stored encrypted: the database never holds the token in clear.
     let (enc,): (String,) = sqlx::query_as("SELECT bot_token_enc FROM slack_connections")
@@ -206,20 +213,20 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
         .next()
         .unwrap()
         .to_owned();
-    app.post(
-        &format!("/api/v1/orgs/{ORG}/integrations/slack/link"),
-        &admin,
-        json!({"code": "WRONGCODE1"}),
-    )
-    .await
-    .expect(404, "invalid_link");
-    app.post(
-        &format!("/api/v1/orgs/{ORG}/integrations/slack/link"),
-        &admin,
-        json!({"code": code}),
-    )
-    .await
-    .expect(204, "");
+    admin
+        .link_slack(
+            ORG,
+            &SlackLinkRequest {
+                code: "WRONGCODE1".into(),
+            },
+        )
+        .await
+        .refused(404, "invalid_link");
+    admin
+        .link_slack(ORG, &SlackLinkRequest { code })
+        .await
+        .unwrap();
+    admin.answered(204);
 
     // Kevin registers from Slack; Oscar with the API (the CLI's endpoint).
     let reply = command(&app, "UKEVIN", "register", "trig-kevin").await.ok();
@@ -227,9 +234,17 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
         reply["text"].as_str().unwrap().contains("waiting"),
         "{reply}"
     );
-    app.send(Method::POST, "/api/v1/signup", None, Some(json!({"org": ORG, "email": "oscar@dm.test", "name": "Oscar Martinez", "password": "oscar-password-1"})))
+    let anonymous = app.client();
+    anonymous
+        .signup(&SignupRequest {
+            org: ORG.into(),
+            email: "oscar@dm.test".into(),
+            name: "Oscar Martinez".into(),
+            password: "oscar-password-1".into(),
+        })
         .await
-        .expect(202, "");
+        .unwrap();
+    anonymous.answered(202);
     // A foreign domain is refused, from Slack too.
     let refused = command(&app, "UOUTSIDER", "register", "trig-toby")
         .await
@@ -245,13 +260,11 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
     let page = app.users(ORG, &owner, "status=reviewing").await;
     assert_eq!(emails(&page), ["kevin@dm.test", "oscar@dm.test"]);
     let id_of = |email: &str| {
-        page["items"]
-            .as_array()
-            .unwrap()
+        page.items
             .iter()
-            .find(|m| m["email"] == email)
-            .unwrap()["id"]
-            .as_i64()
+            .find(|m| m.email == email)
+            .unwrap()
+            .id
             .unwrap()
     };
     let (kevin, oscar) = (id_of("kevin@dm.test"), id_of("oscar@dm.test"));
@@ -295,25 +308,22 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
     );
     assert_eq!(updates[0]["ts"], "1700000000.000100");
     // Oscar is approved from the API with a chosen role.
-    app.post(
-        &format!("/api/v1/orgs/{ORG}/users/{oscar}/approve"),
-        &admin,
-        json!({"role": "contributor"}),
-    )
-    .await
-    .ok();
+    admin
+        .approve_member(
+            ORG,
+            oscar,
+            &ApproveRequest {
+                role: Some("contributor".into()),
+            },
+        )
+        .await
+        .unwrap();
 
     let active = app.users(ORG, &owner, "status=active&email=dm.test").await;
-    let roles: HashMap<String, String> = active["items"]
-        .as_array()
-        .unwrap()
+    let roles: HashMap<String, String> = active
+        .items
         .iter()
-        .map(|m| {
-            (
-                m["email"].as_str().unwrap().to_owned(),
-                m["role"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|m| (m.email.clone(), m.role.clone()))
         .collect();
     assert_eq!(
         roles.get("kevin@dm.test").map(String::as_str),
@@ -336,12 +346,7 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
     let story: Vec<(String, String)> = events
         .iter()
         .rev()
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap().to_owned(),
-                e["channel"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e.action.clone(), e.channel.clone()))
         .collect();
     assert!(
         story.contains(&("member.signup".into(), "slack".into())),
@@ -365,13 +370,12 @@ async fn slack_requests_are_verified_and_handled_once(engine: Engine) {
     let (slack, base) = FakeSlack::start().await;
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    app.patch(
-        &format!("/api/v1/orgs/{ORG}"),
-        &owner,
-        json!({"self_registration": true, "allowed_domains": ["dm.test"]}),
-    )
-    .await
-    .ok();
+    let open = UpdateOrgRequest {
+        self_registration: Some(true),
+        allowed_domains: Some(vec!["dm.test".into()]),
+        ..Default::default()
+    };
+    owner.update_org(ORG, &open).await.unwrap();
     connect(&app, &owner, &base).await;
     let body = form(&[
         ("team_id", TEAM),
