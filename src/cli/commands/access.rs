@@ -3,9 +3,67 @@
 
 use super::{pages, Context};
 use crate::cli::output;
-use crate::cli::{AccessCommand, AccessGrantArgs, AccessListArgs};
+use crate::cli::{parse_resource_key, PageArgs};
+use clap::{ArgGroup, Args, Subcommand};
 use roster_client::AccessRuleQuery;
 use roster_proto::{AccessRuleRequest, AccessRuleView, Page};
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Grant a role to a member or a group, org-wide or on a resource and
+    /// everything below it
+    Grant(AccessGrantArgs),
+    /// Revoke an access rule
+    Revoke {
+        /// The rule's id, as `roster access list` shows it
+        id: i64,
+    },
+    /// Access rules, with filters
+    List(AccessListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("subject").required(true)))]
+pub struct AccessGrantArgs {
+    /// The role to grant
+    #[arg(long)]
+    pub role: String,
+    /// The member, by email or user id
+    #[arg(long, group = "subject", value_name = "EMAIL")]
+    pub user: Option<String>,
+    /// The group
+    #[arg(long, group = "subject", value_name = "GROUP")]
+    pub group: Option<String>,
+    /// The resource [default: the whole organization]
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AccessListArgs {
+    /// Rules naming this member (email or id)
+    #[arg(long, value_name = "EMAIL")]
+    pub user: Option<String>,
+    /// Rules naming this group
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Rules granting this role
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Rules on this resource, or `org` for org-wide rules
+    #[arg(long, value_name = "TYPE/NAME|org", value_parser = parse_rule_scope)]
+    pub resource: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Parses the scope of an access rule filter: `org`, or a resource key.
+pub fn parse_rule_scope(raw: &str) -> Result<String, String> {
+    if raw.trim() == "org" {
+        return Ok("org".to_string());
+    }
+    parse_resource_key(raw).map_err(|e| format!("{e}, or org"))
+}
 
 pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<()> {
     match cmd {
@@ -105,8 +163,11 @@ fn describe(r: &AccessRuleView) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
+    use crate::cli::Command;
 
     #[test]
     fn rules_read_as_sentences() {
@@ -129,5 +190,39 @@ mod tests {
             describe(&rule),
             "role devops to user pam@dm.test on the whole organization"
         );
+    }
+
+    #[test]
+    fn rule_scopes_are_org_or_a_resource_key() {
+        assert_eq!(parse_rule_scope("org").unwrap(), "org");
+        assert_eq!(parse_rule_scope("projects/p").unwrap(), "projects/p");
+        assert!(parse_rule_scope("projects").is_err());
+    }
+
+    #[test]
+    fn access_grants_name_one_subject() {
+        assert!(parse(&["access", "grant", "--role", "devops"]).is_err());
+        assert!(parse(&[
+            "access", "grant", "--role", "devops", "--user", "a@x.com", "--group", "dev"
+        ])
+        .is_err());
+        let cli = parse(&[
+            "access",
+            "grant",
+            "--role",
+            "devops",
+            "--group",
+            "dev",
+            "--resource",
+            "projects/payments",
+        ])
+        .unwrap();
+        let Command::Access(AccessCommand::Grant(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.group.as_deref(), Some("dev"));
+        assert_eq!(args.resource.as_deref(), Some("projects/payments"));
+        assert!(parse(&["access", "list", "--resource", "org"]).is_ok());
+        assert!(parse(&["access", "revoke", "three"]).is_err());
     }
 }

@@ -4,10 +4,65 @@
 use super::pages;
 use super::Context;
 use crate::cli::output;
-use crate::cli::{AuditCommand, AuditExportArgs, AuditListArgs};
+use crate::cli::PageArgs;
+use clap::{Args, Subcommand};
 use roster_client::AuditQuery;
 use roster_proto::{AuditEventView, Page};
 use serde_json::Value;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Audit events, newest first
+    List(AuditListArgs),
+    /// Every matching event as CSV or JSON Lines (to stdout, or --file)
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditExportArgs {
+    /// csv or jsonl
+    #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
+    pub format: String,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+    /// Only events by this actor (email)
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// Only this action, or a prefix ending in `.`
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events about this target
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Only events at or after this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditListArgs {
+    /// Only events by this actor (email)
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// Only this action, e.g. member.created
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events about this target
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Only events at or after this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
 
 /// Details longer than this are cut in the table (`--output json` has them
 /// whole).

@@ -8,11 +8,52 @@
 use super::{default_org, Context};
 use crate::cli::input;
 use crate::cli::output;
-use crate::cli::{LoginArgs, PasswordChangeArgs, PasswordCommand, SignupArgs};
 use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
 use roster_client::{Client, ClientError};
 use roster_proto::{ChangePasswordRequest, LoginRequest, SignupRequest};
 use serde_json::json;
+
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// Your email address
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SignupArgs {
+    /// The slug of the organization to join
+    // Overrides the global `--org` for this command: here it is required
+    // and neither ROSTER_ORG nor the current org stands in for it.
+    #[arg(long, value_name = "SLUG")]
+    pub org: String,
+    /// Your email address (its domain must be one the organization allows)
+    #[arg(long)]
+    pub email: String,
+    /// Your display name
+    #[arg(long)]
+    pub name: String,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change your password (prompts for the current one and the new one twice)
+    Change(PasswordChangeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PasswordChangeArgs {
+    /// Read the current password (line 1) and the new one (line 2) from standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
 
 /// `roster login --email E [--password-stdin]`.
 pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
@@ -234,8 +275,11 @@ fn first(lines: Vec<String>) -> anyhow::Result<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
+    use crate::cli::Command;
 
     #[test]
     fn the_signup_message_names_the_person_the_org_and_the_login() {
@@ -251,5 +295,44 @@ mod tests {
              administrator's approval. You can sign in with `roster login --email \
              kevin@dm.test` now; the org opens once you are approved."
         );
+    }
+
+    #[test]
+    fn signup_needs_its_own_org_email_and_name() {
+        let cli = parse(&[
+            "signup",
+            "--org",
+            "dunder-mifflin",
+            "--email",
+            "kevin@dm.test",
+            "--name",
+            "Kevin Malone",
+            "--password-stdin",
+        ])
+        .unwrap();
+        let Command::Signup(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.org, "dunder-mifflin");
+        assert_eq!(args.email, "kevin@dm.test");
+        assert_eq!(args.name, "Kevin Malone");
+        assert!(args.password_stdin);
+        let cli = parse(&[
+            "--server",
+            "http://h:1",
+            "signup",
+            "--email",
+            "a@x.com",
+            "--name",
+            "A",
+            "--org",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.server.as_deref(), Some("http://h:1"));
+        assert!(matches!(cli.command, Command::Signup(ref a) if !a.password_stdin && a.org == "x"));
+        assert!(parse(&["signup", "--email", "a@x.com", "--name", "A"]).is_err());
+        assert!(parse(&["signup", "--org", "x", "--name", "A"]).is_err());
+        assert!(parse(&["signup", "--org", "x", "--email", "a@x.com"]).is_err());
     }
 }

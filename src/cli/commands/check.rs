@@ -6,8 +6,22 @@
 
 use super::Context;
 use crate::cli::output;
-use crate::cli::CheckArgs;
+use crate::cli::parse_resource_key;
+use clap::Args;
 use roster_proto::{CheckRequest, CheckResponse};
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The member, by email or user id
+    #[arg(long, value_name = "EMAIL")]
+    pub user: String,
+    /// TYPE:ACTION, e.g. clusters:deploy, or a management permission such as users:invite
+    #[arg(long, value_name = "TYPE:ACTION")]
+    pub action: String,
+    /// The resource [default: the organization as a whole]
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub resource: Option<String>,
+}
 
 pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
     let org = ctx.org()?;
@@ -37,8 +51,11 @@ fn decision_line(answer: &CheckResponse) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
+    use crate::cli::Command;
 
     fn answer(allowed: bool, reason: &str) -> CheckResponse {
         CheckResponse {
@@ -67,5 +84,15 @@ mod tests {
             decision_line(&answer(false, "the user is not a member")),
             "denied: the user is not a member"
         );
+    }
+
+    #[test]
+    fn checks_parse() {
+        let cli = parse(&["check", "--user", "a@x.com", "--action", "clusters:deploy"]).unwrap();
+        let Command::Check(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.resource, None);
+        assert!(parse(&["check", "--action", "clusters:deploy"]).is_err());
     }
 }

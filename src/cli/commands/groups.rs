@@ -2,10 +2,59 @@
 //! the current org and their members.
 
 use super::{users, Context};
+use crate::cli::input;
 use crate::cli::output;
-use crate::cli::{input, GroupsCommand};
 use anyhow::bail;
+use clap::Subcommand;
 use roster_proto::{GroupDetail, GroupMemberRequest, GroupRequest, GroupView};
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// The organization's groups with their member counts
+    List,
+    /// Create a group
+    Create {
+        /// The group's name, e.g. sre (lower-case a-z, 0-9, '-', '_', '.')
+        name: String,
+    },
+    /// A group and its members
+    Show {
+        /// The group's name
+        name: String,
+    },
+    /// Rename a group; its members follow
+    Rename {
+        /// The group's current name
+        name: String,
+        /// The group's new name
+        #[arg(value_name = "NEW")]
+        new_name: String,
+    },
+    /// Delete a group (its members stay in the organization)
+    Delete {
+        /// The group's name
+        name: String,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Add a member of the organization to a group
+    Add {
+        /// The group's name
+        name: String,
+        /// The user's id
+        #[arg(long = "user", value_name = "ID")]
+        user_id: i64,
+    },
+    /// Remove a member from a group (they stay in the organization)
+    Remove {
+        /// The group's name
+        name: String,
+        /// The user's id
+        #[arg(long = "user", value_name = "ID")]
+        user_id: i64,
+    },
+}
 
 pub async fn run(ctx: &Context, cmd: GroupsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -155,13 +204,97 @@ fn members(n: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
+    use crate::cli::{Command, OutputFormat};
 
     #[test]
     fn member_counts_read_naturally() {
         assert_eq!(members(0), "0 members");
         assert_eq!(members(1), "1 member");
         assert_eq!(members(12), "12 members");
+    }
+
+    #[test]
+    fn groups_commands_parse() {
+        let cli = parse(&["groups", "list", "--org", "acme", "--output", "json"]).unwrap();
+        assert!(matches!(cli.command, Command::Groups(GroupsCommand::List)));
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+        assert_eq!(cli.global.output, OutputFormat::Json);
+
+        let cli = parse(&["groups", "create", "sre"]).unwrap();
+        let Command::Groups(GroupsCommand::Create { name }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(name, "sre");
+
+        let cli = parse(&["groups", "show", "sre"]).unwrap();
+        let Command::Groups(GroupsCommand::Show { name }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(name, "sre");
+
+        let cli = parse(&["groups", "rename", "sre", "ops"]).unwrap();
+        let Command::Groups(GroupsCommand::Rename { name, new_name }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!((name.as_str(), new_name.as_str()), ("sre", "ops"));
+
+        let cli = parse(&["groups", "delete", "sre"]).unwrap();
+        let Command::Groups(GroupsCommand::Delete { name, yes }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!((name.as_str(), yes), ("sre", false));
+        let cli = parse(&["groups", "delete", "sre", "--yes"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Groups(GroupsCommand::Delete { yes: true, .. })
+        ));
+        let cli = parse(&["groups", "delete", "-y", "sre"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Groups(GroupsCommand::Delete { yes: true, .. })
+        ));
+
+        let cli = parse(&["groups", "add", "sre", "--user", "2"]).unwrap();
+        let Command::Groups(GroupsCommand::Add { name, user_id }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!((name.as_str(), user_id), ("sre", 2));
+
+        let cli = parse(&["groups", "remove", "--user", "3", "sre", "--org", "acme"]).unwrap();
+        let Command::Groups(GroupsCommand::Remove { name, user_id }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!((name.as_str(), user_id), ("sre", 3));
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn groups_commands_need_their_arguments() {
+        assert!(
+            parse(&["groups", "create"]).is_err(),
+            "the name is required"
+        );
+        assert!(parse(&["groups", "show"]).is_err());
+        assert!(
+            parse(&["groups", "rename", "sre"]).is_err(),
+            "NEW is required"
+        );
+        assert!(parse(&["groups", "rename", "sre", "ops", "extra"]).is_err());
+        assert!(parse(&["groups", "delete"]).is_err());
+        assert!(
+            parse(&["groups", "add", "sre"]).is_err(),
+            "--user is required"
+        );
+        assert!(parse(&["groups", "add", "sre", "--user", "seven"]).is_err());
+        assert!(
+            parse(&["groups", "add", "sre", "2"]).is_err(),
+            "the id is a flag"
+        );
+        assert!(parse(&["groups", "remove", "--user", "2"]).is_err());
+        assert!(parse(&["groups", "list", "extra"]).is_err());
     }
 }

@@ -9,16 +9,117 @@ use super::pages;
 use super::{normalize_server, Context};
 use crate::cli::credentials::Credentials;
 use crate::cli::{input, output};
-use crate::cli::{
-    CommaList, InvitationAcceptArgs, InvitationCreateArgs, InvitationListArgs, InvitationsCommand,
-};
+use crate::cli::{parse_comma_list, CommaList, PageArgs};
 use anyhow::{anyhow, bail};
+use clap::{ArgGroup, Args, Subcommand};
 use roster_client::{Client, ClientError, InvitationQuery};
 use roster_proto::{
     AcceptInvitationRequest, AcceptInvitationResponse, ActorView, CreateInvitationsRequest,
     InvitationResult, InvitationView, InviteItem, LoginRequest, Page, Problem,
     PublicInvitationView,
 };
+
+#[derive(Debug, Subcommand)]
+pub enum InvitationsCommand {
+    /// Invite one or many addresses; prints each one's link or why it was refused
+    Create(InvitationCreateArgs),
+    /// The organization's invitations
+    List(InvitationListArgs),
+    /// Issue a new link for an invitation (the old one stops working)
+    Resend {
+        /// The invitation's id (N or inv:N)
+        #[arg(value_parser = parse_invitation_id)]
+        id: i64,
+    },
+    /// Delete (revoke) an invitation: its link stops working
+    Delete {
+        /// The invitation's id (N or inv:N)
+        #[arg(value_parser = parse_invitation_id)]
+        id: i64,
+    },
+    /// Accept an invitation, creating your account if you have none
+    Accept(InvitationAcceptArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("addresses").required(true).multiple(true)))]
+pub struct InvitationCreateArgs {
+    /// Addresses sharing --role, --team and --groups, comma-separated
+    #[arg(long, group = "addresses", value_name = "EMAILS")]
+    pub emails: Option<String>,
+    /// One address with its own role, e.g. pam@example.com:admin (repeatable;
+    /// without a role: --role, else the org's default role)
+    #[arg(long, group = "addresses", value_name = "EMAIL[:ROLE]", value_parser = parse_invite)]
+    pub invite: Vec<InviteArg>,
+    /// The role of addresses that name none [default: the org's default role]
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Team label for every address, e.g. engineering
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Groups for every address, comma-separated, e.g. dev,support
+    #[arg(long, value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InvitationListArgs {
+    /// Only this status
+    #[arg(long, value_parser = ["pending", "accepted", "revoked", "expired"])]
+    pub status: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InvitationAcceptArgs {
+    /// The invitation link (e.g. https://roster.example.com/invite/rsi_...) or its token
+    pub link: String,
+    /// Your name, for a new account [default: asked on the terminal]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the new account's password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// One `--invite EMAIL[:ROLE]`: an address and, optionally, its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteArg {
+    pub email: String,
+    pub role: Option<String>,
+}
+
+/// Parses `pam@example.com:admin` (or `pam@example.com`, or
+/// `pam@example.com:` for the default role). The role is what follows the
+/// last colon: role names never contain one.
+pub fn parse_invite(raw: &str) -> Result<InviteArg, String> {
+    let (email, role) = match raw.rsplit_once(':') {
+        Some((email, role)) => (email.trim(), Some(role.trim())),
+        None => (raw.trim(), None),
+    };
+    if email.is_empty() {
+        return Err("expected EMAIL or EMAIL:ROLE, e.g. pam@example.com:admin".to_string());
+    }
+    Ok(InviteArg {
+        email: email.to_string(),
+        role: role.filter(|r| !r.is_empty()).map(str::to_string),
+    })
+}
+
+/// Parses an invitation id: `7` or `inv:7`, as `roster users list` shows
+/// pending invitations.
+pub fn parse_invitation_id(raw: &str) -> Result<i64, String> {
+    let raw = raw.trim();
+    let digits = raw
+        .strip_prefix("inv:")
+        .or_else(|| raw.strip_prefix("INV:"))
+        .unwrap_or(raw);
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err("expected an invitation id such as 7 or inv:7".to_string()),
+    }
+}
 
 pub async fn run(ctx: &mut Context, cmd: InvitationsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -514,7 +615,8 @@ fn actor_email(a: &ActorView) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::cli::InviteArg;
+    use crate::cli::tests::{list, parse};
+    use crate::cli::Command;
 
     fn link(server: Option<&str>, token: &str) -> InvitationLink {
         InvitationLink {
@@ -648,5 +750,114 @@ mod tests {
             ..problem
         };
         assert_eq!(reason(&problem), "email: is not an email address");
+    }
+
+    fn invite(email: &str, role: Option<&str>) -> InviteArg {
+        InviteArg {
+            email: email.into(),
+            role: role.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn invite_flags_take_an_optional_role_after_the_colon() {
+        assert_eq!(
+            parse_invite("pam@example.com:admin").unwrap(),
+            invite("pam@example.com", Some("admin"))
+        );
+        assert_eq!(
+            parse_invite(" pam@example.com : viewer ").unwrap(),
+            invite("pam@example.com", Some("viewer"))
+        );
+        assert_eq!(
+            parse_invite("pam@example.com").unwrap(),
+            invite("pam@example.com", None)
+        );
+        assert_eq!(
+            parse_invite("pam@example.com:").unwrap(),
+            invite("pam@example.com", None),
+            "an empty role is the default role"
+        );
+        assert!(parse_invite("").is_err());
+        assert!(parse_invite(":admin").is_err());
+        assert!(parse_invite("  ").is_err());
+    }
+
+    #[test]
+    fn invitation_ids_may_carry_the_inv_prefix() {
+        assert_eq!(parse_invitation_id("7").unwrap(), 7);
+        assert_eq!(parse_invitation_id("inv:7").unwrap(), 7);
+        assert_eq!(parse_invitation_id(" inv:12 ").unwrap(), 12);
+        for bad in ["", "inv:", "inv:x", "seven", "-3", "0", "user:7"] {
+            assert!(parse_invitation_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn invitations_create_needs_an_address() {
+        assert!(parse(&["invitations", "create"]).is_err());
+        assert!(parse(&["invitations", "create", "--role", "viewer"]).is_err());
+        let cli = parse(&[
+            "invitations",
+            "create",
+            "--emails",
+            "a@x.com, b@x.com",
+            "--role",
+            "viewer",
+            "--invite",
+            "c@x.com:admin",
+            "--invite",
+            "d@x.com",
+            "--groups",
+            "dev,support",
+        ])
+        .unwrap();
+        let Command::Invitations(InvitationsCommand::Create(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.emails.as_deref(), Some("a@x.com, b@x.com"));
+        assert_eq!(
+            args.invite,
+            vec![invite("c@x.com", Some("admin")), invite("d@x.com", None)]
+        );
+        assert_eq!(args.role.as_deref(), Some("viewer"));
+        assert_eq!(args.groups, Some(list(&["dev", "support"])));
+        let cli = parse(&["invitations", "create", "--invite", "e@x.com"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Invitations(InvitationsCommand::Create(_))
+        ));
+    }
+
+    #[test]
+    fn invitation_commands_parse() {
+        let cli = parse(&["invitations", "delete", "inv:4"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Invitations(InvitationsCommand::Delete { id: 4 })
+        ));
+        let cli = parse(&["invitations", "resend", "5"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Invitations(InvitationsCommand::Resend { id: 5 })
+        ));
+        assert!(parse(&["invitations", "resend", "user:5"]).is_err());
+        assert!(parse(&["invitations", "list", "--status", "lost"]).is_err());
+        assert!(parse(&["invitations", "list", "--status", "expired", "--all"]).is_ok());
+        let cli = parse(&[
+            "invitations",
+            "accept",
+            "http://h:1/invite/rsi_abc",
+            "--name",
+            "Pam",
+            "--password-stdin",
+        ])
+        .unwrap();
+        let Command::Invitations(InvitationsCommand::Accept(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.link, "http://h:1/invite/rsi_abc");
+        assert_eq!(args.name.as_deref(), Some("Pam"));
+        assert!(args.password_stdin);
     }
 }

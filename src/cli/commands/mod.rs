@@ -9,22 +9,22 @@
 //! - org: `--org` / `ROSTER_ORG`, else the current org saved by
 //!   `roster orgs switch` (or chosen at login).
 
-mod access;
-mod audit;
-mod auth;
-mod check;
-mod groups;
-mod invitations;
-mod orgs;
-mod outbox;
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod check;
+pub mod groups;
+pub mod invitations;
+pub mod orgs;
+pub mod outbox;
 mod pages;
-mod requests;
-mod resource_types;
-mod resources;
-mod roles;
-mod serve;
-mod slack;
-mod users;
+pub mod requests;
+pub mod resource_types;
+pub mod resources;
+pub mod roles;
+pub mod serve;
+pub mod slack;
+pub mod users;
 
 use super::credentials::{CredentialStore, Credentials};
 use super::{input, output};

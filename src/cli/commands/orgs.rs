@@ -2,8 +2,67 @@
 
 use super::{default_org, Context};
 use crate::cli::output;
-use crate::cli::{OrgCreateArgs, OrgUpdateArgs, OrgsCommand};
+use crate::cli::{parse_comma_list, CommaList};
+use clap::{ArgAction, ArgGroup, Args, Subcommand};
 use roster_proto::{CreateOrgRequest, OrgView, UpdateOrgRequest};
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// The organizations you belong to
+    List,
+    /// Create an organization; you become its owner
+    Create(OrgCreateArgs),
+    /// Make SLUG the current organization of later commands
+    Switch {
+        /// The organization's slug
+        slug: String,
+    },
+    /// An organization's details and settings
+    Show {
+        /// The organization's slug [default: the current one]
+        slug: Option<String>,
+    },
+    /// Change the current organization's name or settings
+    Update(OrgUpdateArgs),
+    /// Leave an organization
+    Leave {
+        /// The organization's slug [default: the current one]
+        slug: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgCreateArgs {
+    /// URL-safe identifier, e.g. dunder-mifflin
+    #[arg(long)]
+    pub slug: String,
+    /// Display name
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct OrgUpdateArgs {
+    /// Display name
+    #[arg(long, group = "changes")]
+    pub name: Option<String>,
+    /// Email domains for self-registration and SSO discovery, comma-separated ("" clears)
+    #[arg(long, group = "changes", value_name = "DOMAINS", value_parser = parse_comma_list)]
+    pub allowed_domains: Option<CommaList>,
+    /// Whether people with an allowed domain may sign up
+    #[arg(long, group = "changes", value_name = "true|false", action = ArgAction::Set)]
+    pub self_registration: Option<bool>,
+    /// How long invitations stay valid, in seconds
+    #[arg(long, group = "changes", value_name = "N")]
+    pub invitation_ttl_seconds: Option<i64>,
+    /// Whether members must use a second factor
+    #[arg(long, group = "changes", value_name = "POLICY", value_parser = ["optional", "required"])]
+    pub mfa_policy: Option<String>,
+    /// The role of approved sign-ups
+    #[arg(long, group = "changes", value_name = "ROLE")]
+    pub default_role: Option<String>,
+}
 
 pub async fn run(ctx: &mut Context, cmd: OrgsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -160,4 +219,43 @@ fn print_org(ctx: &Context, org: &OrgView) -> anyhow::Result<()> {
         output::warn(w);
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cli::tests::{list, parse};
+    use crate::cli::Command;
+
+    #[test]
+    fn bad_org_updates_are_usage_errors() {
+        assert!(parse(&["orgs", "update"]).is_err(), "nothing to change");
+        assert!(parse(&["orgs", "update", "--mfa-policy", "sometimes"]).is_err());
+        assert!(parse(&["orgs", "update", "--self-registration", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn org_settings_parse() {
+        let cli = parse(&[
+            "orgs",
+            "update",
+            "--allowed-domains",
+            "a.com, b.com",
+            "--self-registration",
+            "true",
+            "--invitation-ttl-seconds",
+            "3600",
+            "--mfa-policy",
+            "required",
+        ])
+        .unwrap();
+        let Command::Orgs(OrgsCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.allowed_domains, Some(list(&["a.com", "b.com"])));
+        assert_eq!(args.self_registration, Some(true));
+        assert_eq!(args.invitation_ttl_seconds, Some(3600));
+        assert_eq!(args.mfa_policy.as_deref(), Some("required"));
+    }
 }

@@ -3,8 +3,14 @@
 
 use super::Context;
 use crate::cli::output;
-use crate::cli::OutboxCommand;
+use clap::Subcommand;
 use roster_proto::UndeliveredMessageView;
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Messages still being retried or given up, with the last error
+    Undelivered,
+}
 
 /// Errors longer than this are cut in the table (`--output json` has them
 /// whole).
@@ -60,8 +66,10 @@ fn one_line(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
 
     #[test]
     fn errors_are_shown_on_one_line() {
@@ -70,5 +78,10 @@ mod tests {
             one_line("smtp: 451\n  try again later"),
             "smtp: 451 try again later"
         );
+    }
+
+    #[test]
+    fn undelivered_takes_no_arguments() {
+        assert!(parse(&["outbox", "undelivered"]).is_ok());
     }
 }

@@ -3,9 +3,104 @@
 
 use super::{pages, Context};
 use crate::cli::output;
-use crate::cli::{RequestCreateArgs, RequestListArgs, RequestsCommand};
+use crate::cli::{parse_resource_key, PageArgs};
+use clap::{Args, Subcommand};
 use roster_client::ReviewRequestQuery;
 use roster_proto::{Page, ReviewDecisionRequest, ReviewRequestRequest, ReviewRequestView};
+
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// Ask for review of an action on a resource whose policy needs it
+    Create(RequestCreateArgs),
+    /// Review requests, oldest first
+    List(RequestListArgs),
+    /// One request with its votes
+    Show {
+        /// The request's id
+        id: i64,
+    },
+    /// Approve a pending request, as an eligible reviewer
+    Approve {
+        /// The request's id
+        id: i64,
+        /// A word for the requester
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject a pending request, as an eligible reviewer; one rejection ends it
+    Reject {
+        /// The request's id
+        id: i64,
+        /// A word for the requester
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RequestCreateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub resource: String,
+    /// The action, e.g. clusters:deploy
+    #[arg(long, value_name = "TYPE:ACTION")]
+    pub action: String,
+    /// Why you need it
+    #[arg(long)]
+    pub reason: String,
+    /// How long the action stays allowed once approved: 30m, 2h, 1d, 1h30m
+    /// or a number of seconds
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: i64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RequestListArgs {
+    /// Only this status
+    #[arg(long, value_parser = ["pending", "approved", "rejected"])]
+    pub status: Option<String>,
+    /// Only your own requests
+    #[arg(long)]
+    pub mine: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Parses a duration into seconds: `3600`, `90s`, `30m`, `2h`, `1d`, or a
+/// sum such as `1h30m`.
+pub fn parse_duration(raw: &str) -> Result<i64, String> {
+    let bad =
+        || format!("expected a duration such as 30m, 2h, 1d or a number of seconds, not {raw:?}");
+    let text = raw.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return if n > 0 { Ok(n) } else { Err(bad()) };
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total <= 0 {
+        return Err(bad());
+    }
+    Ok(total)
+}
 
 pub async fn run(ctx: &Context, cmd: RequestsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -170,8 +265,11 @@ fn print_request(r: &ReviewRequestView) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
+    use crate::cli::Command;
     use roster_proto::ReviewVoteView;
 
     fn request(status: &str, required: i64, approvals: usize) -> ReviewRequestView {
@@ -212,5 +310,51 @@ mod tests {
             standing(&request("rejected", 1, 0)),
             "Request 5 is rejected."
         );
+    }
+
+    #[test]
+    fn durations_take_units_or_seconds() {
+        assert_eq!(parse_duration("3600").unwrap(), 3600);
+        assert_eq!(parse_duration("90s").unwrap(), 90);
+        assert_eq!(parse_duration("30m").unwrap(), 1800);
+        assert_eq!(parse_duration(" 2h ").unwrap(), 7200);
+        assert_eq!(parse_duration("1d").unwrap(), 86_400);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
+        assert_eq!(parse_duration("2H").unwrap(), 7200);
+        for bad in ["", "0", "-5", "h", "2x", "2h30", "1.5h", "two hours", "0m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("99999999999999999d").is_err(), "overflow");
+    }
+
+    #[test]
+    fn requests_parse() {
+        let cli = parse(&[
+            "requests",
+            "create",
+            "--resource",
+            "clusters/eu-1",
+            "--action",
+            "clusters:deploy",
+            "--reason",
+            "hotfix",
+            "--duration",
+            "2h",
+        ])
+        .unwrap();
+        let Command::Requests(RequestsCommand::Create(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.duration, 7200);
+        assert!(parse(&["requests", "list", "--status", "lost"]).is_err());
+        assert!(parse(&["requests", "list", "--mine", "--all"]).is_ok());
+        let cli = parse(&["requests", "reject", "4", "--comment", "not now"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Requests(RequestsCommand::Reject {
+                id: 4,
+                comment: Some(_)
+            })
+        ));
     }
 }

@@ -4,12 +4,108 @@
 
 use super::{confirm_delete, pages, Context};
 use crate::cli::output;
-use crate::cli::{
-    CommaList, ResourceCreateArgs, ResourceListArgs, ResourceUpdateArgs, ResourcesCommand,
-};
+use crate::cli::{parse_comma_list, parse_resource_key, CommaList, PageArgs};
 use anyhow::bail;
+use clap::{ArgGroup, Args, Subcommand};
 use roster_client::ResourceQuery;
 use roster_proto::{Page, ResourceRequest, ResourceUpdateRequest, ResourceView, ReviewPolicyView};
+
+#[derive(Debug, Subcommand)]
+pub enum ResourcesCommand {
+    /// Register a resource, optionally under a parent, admitting only some
+    /// groups, with a review policy
+    Create(ResourceCreateArgs),
+    /// The organization's resources, with filters
+    List(ResourceListArgs),
+    /// One resource
+    Show {
+        /// The resource, e.g. clusters/eu-1
+        #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        key: String,
+    },
+    /// Change a resource's parent, groups or review policy
+    Update(ResourceUpdateArgs),
+    /// Delete a resource with its access rules and requests
+    Delete {
+        /// The resource, e.g. clusters/eu-1
+        #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        key: String,
+        /// Also delete everything below it
+        #[arg(long)]
+        cascade: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourceCreateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub key: String,
+    /// The resource it belongs under, e.g. environments/prod
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub parent: Option<String>,
+    /// Only members of these groups may act on it and below it, comma-separated
+    #[arg(long, value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+    /// Actions that need an approved review request here and below,
+    /// comma-separated, e.g. clusters:deploy,clusters:delete
+    #[arg(long, value_name = "ACTIONS", value_parser = parse_comma_list)]
+    pub review_actions: Option<CommaList>,
+    /// How many approvals a review request needs [default: 1]
+    #[arg(long, value_name = "N", requires = "review_actions", value_parser = clap::value_parser!(i64).range(1..=10))]
+    pub approvals: Option<i64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourceListArgs {
+    /// Only resources of this type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub resource_type: Option<String>,
+    /// Only the children of this resource
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub parent: Option<String>,
+    /// With --action: only those this member (email or id) may do the action on
+    #[arg(long, value_name = "EMAIL", requires = "action")]
+    pub user: Option<String>,
+    /// With --user: the action, e.g. clusters:deploy
+    #[arg(long, value_name = "TYPE:ACTION", requires = "user")]
+    pub action: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct ResourceUpdateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub key: String,
+    /// Move it under this resource
+    #[arg(long, group = "changes", value_name = "TYPE/NAME", value_parser = parse_resource_key, conflicts_with = "no_parent")]
+    pub parent: Option<String>,
+    /// Make it a root, with no parent
+    #[arg(long, group = "changes")]
+    pub no_parent: bool,
+    /// Groups, comma-separated; replaces the current set ("" clears)
+    #[arg(long, group = "changes", value_name = "GROUPS", value_parser = parse_comma_list, conflicts_with = "no_groups")]
+    pub groups: Option<CommaList>,
+    /// Name no groups: every member with a grant may act on it
+    #[arg(long, group = "changes")]
+    pub no_groups: bool,
+    /// Actions that need review, comma-separated; replaces the policy's
+    /// actions [default: the current ones]
+    #[arg(long, group = "changes", value_name = "ACTIONS", value_parser = parse_comma_list)]
+    pub review_actions: Option<CommaList>,
+    /// How many approvals a review request needs [default: the current number, else 1]
+    #[arg(long, group = "changes", value_name = "N", value_parser = clap::value_parser!(i64).range(1..=10))]
+    pub approvals: Option<i64>,
+    /// Remove the review policy
+    #[arg(long, group = "changes", conflicts_with_all = ["review_actions", "approvals"])]
+    pub no_review: bool,
+}
 
 pub async fn run(ctx: &Context, cmd: ResourcesCommand) -> anyhow::Result<()> {
     match cmd {
@@ -202,6 +298,8 @@ fn review(policy: Option<&ReviewPolicyView>) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::{list, parse};
+    use crate::cli::Command;
 
     fn policy(actions: &[&str], approvals: i64) -> ReviewPolicyView {
         ReviewPolicyView {
@@ -246,5 +344,47 @@ mod tests {
             review(Some(&policy(&["clusters:deploy"], 1))),
             "clusters:deploy (1 approval)"
         );
+    }
+
+    #[test]
+    fn resource_updates_take_one_side_of_each_flag_pair() {
+        let cli = parse(&[
+            "resources",
+            "update",
+            "clusters/eu-1",
+            "--no-parent",
+            "--groups",
+            "dev",
+        ])
+        .unwrap();
+        let Command::Resources(ResourcesCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert!(args.no_parent && !args.no_groups && !args.no_review);
+        assert_eq!(args.groups, Some(list(&["dev"])));
+        assert!(
+            parse(&["resources", "update", "clusters/eu-1"]).is_err(),
+            "nothing to change"
+        );
+        for pair in [
+            ["--parent", "projects/p", "--no-parent"],
+            ["--groups", "dev", "--no-groups"],
+            ["--approvals", "2", "--no-review"],
+        ] {
+            let mut args = vec!["resources", "update", "clusters/eu-1"];
+            args.extend(pair);
+            assert!(parse(&args).is_err(), "{pair:?}");
+        }
+        assert!(parse(&["resources", "update", "clusters/eu-1", "--approvals", "11"]).is_err());
+        assert!(parse(&["resources", "update", "clusters", "--no-review"]).is_err());
+        assert!(
+            parse(&["resources", "create", "clusters/eu-1", "--approvals", "2"]).is_err(),
+            "approvals need review actions"
+        );
+        assert!(
+            parse(&["resources", "list", "--user", "a@x.com"]).is_err(),
+            "needs --action"
+        );
+        assert!(parse(&["resources", "list", "--type", "clusters", "--all"]).is_ok());
     }
 }

@@ -9,9 +9,63 @@
 
 use super::{confirm_delete, Context};
 use crate::cli::output;
-use crate::cli::{CommaList, RoleCreateArgs, RoleUpdateArgs, RolesCommand};
+use crate::cli::{parse_comma_list, CommaList};
 use anyhow::bail;
+use clap::{ArgGroup, Args, Subcommand};
 use roster_proto::{RoleDeleted, RoleRequest, RoleUpdateRequest, RoleView};
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// The permission matrix of every role, built-in and custom
+    List,
+    /// One role's description, permissions and platform classes
+    Show {
+        /// The role's name
+        name: String,
+    },
+    /// Create a custom role
+    Create(RoleCreateArgs),
+    /// Change a custom role's permissions or description
+    Update(RoleUpdateArgs),
+    /// Delete a custom role; one in use needs a --replacement
+    Delete {
+        /// The role's name
+        name: String,
+        /// The role that takes its place for members, invitations and access rules
+        #[arg(long, value_name = "ROLE")]
+        replacement: Option<String>,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RoleCreateArgs {
+    /// The role's name, e.g. devops
+    pub name: String,
+    /// Comma-separated: management permissions (users:invite), platform
+    /// actions (clusters:deploy), whole types (clusters:*) or a class on
+    /// every type (*:read)
+    #[arg(long, value_name = "PERMISSIONS", value_parser = parse_comma_list)]
+    pub permissions: CommaList,
+    /// What the role is for
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct RoleUpdateArgs {
+    /// The role's name
+    pub name: String,
+    /// Comma-separated, as for `roster roles create`; replaces the current set
+    #[arg(long, group = "changes", value_name = "PERMISSIONS", value_parser = parse_comma_list)]
+    pub permissions: Option<CommaList>,
+    /// What the role is for
+    #[arg(long, group = "changes")]
+    pub description: Option<String>,
+}
 
 /// Management permissions in the order the matrix prints them (the same
 /// order as the server's console).
@@ -199,8 +253,11 @@ fn print_role(ctx: &Context, role: &RoleView) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::{list, parse};
+    use crate::cli::Command;
 
     fn role(name: &str, permissions: &[&str], classes: &[&str]) -> RoleView {
         RoleView {
@@ -264,5 +321,35 @@ mod tests {
         assert_eq!(rows[3], vec!["users:invite", CHECK, "", ""]);
         assert_eq!(rows[16], vec!["platform secret", CHECK, CHECK, ""]);
         assert_eq!(rows[18], vec!["platform admin", CHECK, "", ""]);
+    }
+
+    #[test]
+    fn roles_are_created_updated_and_deleted() {
+        let cli = parse(&[
+            "roles",
+            "create",
+            "devops",
+            "--permissions",
+            "users:read, clusters:*",
+        ])
+        .unwrap();
+        let Command::Roles(RolesCommand::Create(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.permissions, list(&["users:read", "clusters:*"]));
+        assert!(
+            parse(&["roles", "create", "devops"]).is_err(),
+            "no permissions"
+        );
+        assert!(
+            parse(&["roles", "update", "devops"]).is_err(),
+            "nothing to change"
+        );
+        assert!(parse(&["roles", "update", "devops", "--description", "x"]).is_ok());
+        let cli = parse(&["roles", "delete", "devops", "--replacement", "viewer"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Roles(RolesCommand::Delete { yes: false, replacement: Some(ref r), .. }) if r == "viewer"
+        ));
     }
 }

@@ -7,10 +7,44 @@
 //! history. The server never shows them again.
 
 use super::Context;
+use crate::cli::input;
 use crate::cli::output;
-use crate::cli::{input, SlackCommand, SlackConnectArgs};
 use anyhow::bail;
+use clap::{Args, Subcommand};
 use roster_proto::{SlackConnectRequest, SlackConnectionView, SlackLinkRequest};
+
+#[derive(Debug, Subcommand)]
+pub enum SlackCommand {
+    /// The organization's Slack connection (its secrets are never shown)
+    Show,
+    /// Connect the organization to a Slack workspace, or replace its connection
+    /// (asks for the signing secret and the bot token)
+    Connect(SlackConnectArgs),
+    /// Disconnect the organization from Slack
+    Disconnect {
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Link your Slack account with the code `/roster link` gave you in Slack
+    Link {
+        /// The code shown by `/roster link`
+        code: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SlackConnectArgs {
+    /// The id of the channel for review cards, e.g. C0123456789
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: String,
+    /// Slack's Web API base URL [default: https://slack.com/api]
+    #[arg(long, value_name = "URL")]
+    pub api_base_url: Option<String>,
+    /// Read the signing secret (line 1) and the bot token (line 2) from standard input
+    #[arg(long)]
+    pub secrets_stdin: bool,
+}
 
 pub async fn run(ctx: &Context, cmd: SlackCommand) -> anyhow::Result<()> {
     match cmd {
@@ -146,6 +180,8 @@ fn print_connection(c: &SlackConnectionView) -> anyhow::Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
+    use crate::cli::{Command, OutputFormat};
 
     fn lines(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
@@ -172,5 +208,68 @@ mod tests {
             secrets(read).unwrap(),
             ("s3cret".to_string(), "xoxb-1".to_string())
         );
+    }
+
+    #[test]
+    fn slack_commands_parse() {
+        let cli = parse(&["slack", "show", "--org", "acme", "--output", "json"]).unwrap();
+        assert!(matches!(cli.command, Command::Slack(SlackCommand::Show)));
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+        assert_eq!(cli.global.output, OutputFormat::Json);
+
+        let cli = parse(&["slack", "connect", "--channel", "C0123"]).unwrap();
+        let Command::Slack(SlackCommand::Connect(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.channel, "C0123");
+        assert_eq!(args.api_base_url, None);
+        assert!(!args.secrets_stdin);
+        let cli = parse(&[
+            "slack",
+            "connect",
+            "--channel",
+            "C0123",
+            "--api-base-url",
+            "http://127.0.0.1:9/api",
+            "--secrets-stdin",
+        ])
+        .unwrap();
+        let Command::Slack(SlackCommand::Connect(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.api_base_url.as_deref(), Some("http://127.0.0.1:9/api"));
+        assert!(args.secrets_stdin);
+
+        let cli = parse(&["slack", "disconnect"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Slack(SlackCommand::Disconnect { yes: false })
+        ));
+        let cli = parse(&["slack", "disconnect", "-y"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Slack(SlackCommand::Disconnect { yes: true })
+        ));
+        let cli = parse(&["slack", "link", "ABC-123"]).unwrap();
+        let Command::Slack(SlackCommand::Link { code }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(code, "ABC-123");
+    }
+
+    #[test]
+    fn slack_secrets_are_never_flags() {
+        assert!(
+            parse(&["slack", "connect"]).is_err(),
+            "--channel is required"
+        );
+        for flag in ["--signing-secret", "--bot-token", "--token", "--secret"] {
+            assert!(
+                parse(&["slack", "connect", "--channel", "C1", flag, "x"]).is_err(),
+                "{flag}"
+            );
+        }
+        assert!(parse(&["slack", "link"]).is_err(), "the code is required");
+        assert!(parse(&["slack", "show", "extra"]).is_err());
     }
 }

@@ -4,12 +4,142 @@
 use super::pages;
 use super::Context;
 use crate::cli::output;
-use crate::cli::{input, UserCreateArgs, UserListArgs, UserUpdateArgs, UsersCommand};
+use crate::cli::{input, parse_comma_list, parse_resource_key, CommaList, PageArgs};
 use anyhow::bail;
+use clap::{ArgAction, ArgGroup, Args, Subcommand};
 use roster_client::MemberQuery;
 use roster_proto::{
     ApproveRequest, CreateMemberRequest, MemberPage, MemberView, UpdateMemberRequest,
 };
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a member, creating the account if the email has none
+    Create(UserCreateArgs),
+    /// The team list, with filters
+    List(UserListArgs),
+    /// One member
+    Show {
+        /// The user's id
+        id: i64,
+    },
+    /// Change a member's role, team, groups, status...
+    Update(UserUpdateArgs),
+    /// Remove a member from the organization (their account remains)
+    Delete {
+        /// The user's id
+        id: i64,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Approve a self-registered member (status reviewing -> active)
+    Approve {
+        /// The user's id
+        id: i64,
+        /// The role to give [default: the org's default role]
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Reject a self-registered member waiting for review (their account remains)
+    Reject {
+        /// The user's id
+        id: i64,
+    },
+    /// Every permission a member holds, org-wide or on a resource, with the reason
+    Permissions {
+        /// The user's id
+        id: i64,
+        /// A resource [default: the organization as a whole]
+        #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        resource: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserCreateArgs {
+    /// Email address
+    #[arg(long)]
+    pub email: String,
+    /// Display name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Org-wide role [default: the org's default role]
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Team label, e.g. engineering
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Groups, comma-separated, e.g. dev,support
+    #[arg(long, value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+    /// `password` (a temporary password is generated) or an SSO connection
+    #[arg(long, value_name = "PROVIDER")]
+    pub identity_provider: Option<String>,
+    /// Require a second factor for this member
+    #[arg(long)]
+    pub mfa_required: bool,
+    /// Email them a welcome with a one-time link to choose their password
+    /// (the temporary password is still shown here once).
+    #[arg(long)]
+    pub send_welcome: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserListArgs {
+    /// Only this role
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Names containing this text (case-insensitive)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Emails containing this text (case-insensitive)
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Only this status: reviewing, active, disabled or invited
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this team
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only members of this group
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Only this identity provider
+    #[arg(long, value_name = "PROVIDER")]
+    pub identity_provider: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct UserUpdateArgs {
+    /// The user's id
+    #[arg(long)]
+    pub id: i64,
+    /// Display name
+    #[arg(long, group = "changes")]
+    pub name: Option<String>,
+    /// Org-wide role
+    #[arg(long, group = "changes")]
+    pub role: Option<String>,
+    /// Team label
+    #[arg(long, group = "changes")]
+    pub team: Option<String>,
+    /// Groups, comma-separated; replaces the current set ("" clears)
+    #[arg(long, group = "changes", value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+    /// reviewing, active or disabled
+    #[arg(long, group = "changes")]
+    pub status: Option<String>,
+    /// Require a second factor for this member
+    #[arg(long, group = "changes", value_name = "true|false", action = ArgAction::Set)]
+    pub mfa_required: Option<bool>,
+    /// `password` or an SSO connection
+    #[arg(long, group = "changes", value_name = "PROVIDER")]
+    pub identity_provider: Option<String>,
+}
 
 pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
@@ -247,4 +377,109 @@ fn print_member(m: &MemberView) -> anyhow::Result<()> {
         ("Last active", output::opt_time(m.last_active_at.as_deref())),
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cli::tests::{list, parse};
+    use crate::cli::Command;
+
+    #[test]
+    fn users_create_works_as_the_spec_writes_it() {
+        let cli = parse(&[
+            "users",
+            "create",
+            "--name",
+            "Michael Scott",
+            "--email",
+            "michael@dundermifflin.com",
+            "--team",
+            "engineering",
+            "--groups",
+            "dev,support",
+        ])
+        .unwrap();
+        let Command::Users(UsersCommand::Create(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.name.as_deref(), Some("Michael Scott"));
+        assert_eq!(args.email, "michael@dundermifflin.com");
+        assert_eq!(args.team.as_deref(), Some("engineering"));
+        assert_eq!(args.groups, Some(list(&["dev", "support"])));
+        assert!(!args.mfa_required);
+    }
+
+    #[test]
+    fn users_update_takes_the_id_as_a_flag() {
+        let cli = parse(&["users", "update", "--id", "2", "--status", "active"]).unwrap();
+        let Command::Users(UsersCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.id, 2);
+        assert_eq!(args.status.as_deref(), Some("active"));
+        assert_eq!(args.mfa_required, None);
+        assert_eq!(args.groups, None);
+
+        let cli = parse(&[
+            "users",
+            "update",
+            "--id",
+            "2",
+            "--mfa-required",
+            "false",
+            "--groups",
+            "",
+        ])
+        .unwrap();
+        let Command::Users(UsersCommand::Update(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.mfa_required, Some(false));
+        assert_eq!(args.groups, Some(list(&[])));
+    }
+
+    #[test]
+    fn bad_user_arguments_are_usage_errors() {
+        assert!(parse(&["users", "show", "seven"]).is_err());
+        assert!(parse(&["users", "update", "--status", "active"]).is_err());
+        assert!(
+            parse(&["users", "update", "--id", "2"]).is_err(),
+            "nothing to change"
+        );
+    }
+
+    #[test]
+    fn users_approve_and_reject_take_the_id() {
+        let cli = parse(&["users", "approve", "7", "--role", "viewer"]).unwrap();
+        let Command::Users(UsersCommand::Approve { id, role }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!((id, role.as_deref()), (7, Some("viewer")));
+        let cli = parse(&["users", "approve", "7"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Users(UsersCommand::Approve { id: 7, role: None })
+        ));
+        let cli = parse(&["users", "reject", "8", "--org", "acme"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Users(UsersCommand::Reject { id: 8 })
+        ));
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+        assert!(parse(&["users", "reject"]).is_err());
+    }
+
+    #[test]
+    fn users_permissions_take_an_optional_resource() {
+        let cli = parse(&["users", "permissions", "7", "--resource", "clusters/eu-1"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Users(UsersCommand::Permissions {
+                id: 7,
+                resource: Some(_)
+            })
+        ));
+    }
 }
