@@ -140,6 +140,14 @@ pub struct PageArgs {
     pub all: bool,
 }
 
+/// The `--yes` of commands that ask before they delete.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ConfirmArgs {
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
 /// A comma-separated list as given on the command line: items trimmed,
 /// empty items and repeats dropped. `""` is the empty list (to clear a set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -185,10 +193,28 @@ pub(crate) mod tests {
         Cli::try_parse_from(std::iter::once("roster").chain(args.iter().copied()))
     }
 
+    /// The words of a command line as typed, for lines without quotes.
+    pub(crate) fn words(line: &str) -> Vec<&str> {
+        line.split_whitespace().collect()
+    }
+
     /// The comma list of `items`.
     pub(crate) fn list(items: &[&str]) -> CommaList {
         CommaList(items.iter().map(|s| s.to_string()).collect())
     }
+
+    /// Parses `roster ARGS` into a command that matches `pattern` and
+    /// returns `bound` (what the pattern binds); any other command fails the
+    /// test.
+    macro_rules! parse_as {
+        ($args:expr, $pattern:pat => $bound:expr) => {
+            match $crate::cli::tests::parse($args).unwrap().command {
+                $pattern => $bound,
+                other => panic!("parsed as {other:?}"),
+            }
+        };
+    }
+    pub(crate) use parse_as;
 
     #[test]
     fn the_command_line_is_well_formed() {
@@ -217,9 +243,12 @@ pub(crate) mod tests {
 
     #[test]
     fn global_flags_go_anywhere() {
-        let cli = parse(&["users", "list", "--org", "acme", "--output", "json"]).unwrap();
-        assert_eq!(cli.global.org.as_deref(), Some("acme"));
-        assert_eq!(cli.global.output, OutputFormat::Json);
+        for noun_verb in [["users", "list"], ["groups", "list"], ["slack", "show"]] {
+            let args = [&noun_verb[..], &["--org", "acme", "--output", "json"]].concat();
+            let cli = parse(&args).unwrap();
+            assert_eq!(cli.global.org.as_deref(), Some("acme"));
+            assert_eq!(cli.global.output, OutputFormat::Json);
+        }
         let cli = parse(&["--server", "http://h:1", "orgs", "list"]).unwrap();
         assert_eq!(cli.global.server.as_deref(), Some("http://h:1"));
     }

@@ -5,7 +5,6 @@
 //! resource, no permission to ask, ...).
 
 use super::Context;
-use crate::cli::output;
 use crate::cli::parse_resource_key;
 use clap::Args;
 use roster_proto::{CheckRequest, CheckResponse};
@@ -24,18 +23,13 @@ pub struct CheckArgs {
 }
 
 pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let (org, client) = ctx.org_client()?;
     let body = CheckRequest {
         user: args.user.trim().to_string(),
         action: args.action.trim().to_string(),
         resource: args.resource,
     };
-    let answer = ctx.client()?.check(&org, &body).await?;
-    if ctx.json() {
-        return output::json(&answer);
-    }
-    output::line(decision_line(&answer))?;
-    Ok(())
+    ctx.show_line(&client.check(&org, &body).await?, decision_line)
 }
 
 /// `allowed: REASON` or `denied: REASON`, without repeating a `denied: `
@@ -54,7 +48,7 @@ fn decision_line(answer: &CheckResponse) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::cli::tests::parse;
+    use crate::cli::tests::{parse, parse_as};
     use crate::cli::Command;
 
     fn answer(allowed: bool, reason: &str) -> CheckResponse {
@@ -88,10 +82,10 @@ mod tests {
 
     #[test]
     fn checks_parse() {
-        let cli = parse(&["check", "--user", "a@x.com", "--action", "clusters:deploy"]).unwrap();
-        let Command::Check(args) = cli.command else {
-            panic!("parsed as {:?}", cli.command);
-        };
+        let args = parse_as!(
+            &["check", "--user", "a@x.com", "--action", "clusters:deploy"],
+            Command::Check(args) => args
+        );
         assert_eq!(args.resource, None);
         assert!(parse(&["check", "--action", "clusters:deploy"]).is_err());
     }

@@ -8,15 +8,15 @@
 use super::pages;
 use super::{normalize_server, Context};
 use crate::cli::credentials::Credentials;
-use crate::cli::{input, output};
+use crate::cli::input;
+use crate::cli::output::{self, Row};
 use crate::cli::{parse_comma_list, CommaList, PageArgs};
 use anyhow::{anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
 use roster_client::{Client, ClientError, InvitationQuery};
 use roster_proto::{
     AcceptInvitationRequest, AcceptInvitationResponse, ActorView, CreateInvitationsRequest,
-    InvitationResult, InvitationView, InviteItem, LoginRequest, Page, Problem,
-    PublicInvitationView,
+    InvitationResult, InvitationView, InviteItem, LoginRequest, Problem, PublicInvitationView,
 };
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +71,8 @@ pub struct InvitationListArgs {
     pub page: PageArgs,
 }
 
+pages::list_args!(InvitationListArgs => InvitationQuery { status });
+
 #[derive(Debug, Clone, Args)]
 pub struct InvitationAcceptArgs {
     /// The invitation link (e.g. https://roster.example.com/invite/rsi_...) or its token
@@ -124,7 +126,9 @@ pub fn parse_invitation_id(raw: &str) -> Result<i64, String> {
 pub async fn run(ctx: &mut Context, cmd: InvitationsCommand) -> anyhow::Result<()> {
     match cmd {
         InvitationsCommand::Create(args) => create(ctx, args).await,
-        InvitationsCommand::List(args) => list(ctx, args).await,
+        InvitationsCommand::List(args) => {
+            pages::list(ctx, args, "invitations", Client::list_invitations).await
+        }
         InvitationsCommand::Resend { id } => resend(ctx, id).await,
         InvitationsCommand::Delete { id } => delete(ctx, id).await,
         InvitationsCommand::Accept(args) => accept(ctx, args).await,
@@ -137,11 +141,7 @@ async fn create(ctx: &Context, args: InvitationCreateArgs) -> anyhow::Result<()>
     let org = ctx.org()?;
     let body = create_request(args)?;
     let resp = ctx.client()?.create_invitations(&org, &body).await?;
-    if ctx.json() {
-        output::json(&resp)?;
-    } else {
-        print_results(&resp.results, &body)?;
-    }
+    ctx.show(&resp, |resp| print_results(&resp.results, &body))?;
     let refused = resp
         .results
         .iter()
@@ -255,28 +255,10 @@ fn reason(problem: &Problem) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-// --- list, resend, delete ----------------------------------------------------------
+// --- resend, delete ----------------------------------------------------------
 
-async fn list(ctx: &Context, args: InvitationListArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
-    let query = InvitationQuery {
-        status: args.status,
-        limit: args.page.limit,
-        cursor: args.page.cursor,
-    };
-    let page = pages::list(query, args.page.all, async |q| {
-        client.list_invitations(&org, q).await
-    })
-    .await?;
-    print_page(ctx, &page)
-}
-
-fn print_page(ctx: &Context, page: &Page<InvitationView>) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(page);
-    }
-    let mut t = output::table(&[
+impl Row for InvitationView {
+    const HEADER: &'static [&'static str] = &[
         "ID",
         "EMAIL",
         "ROLE",
@@ -285,49 +267,43 @@ fn print_page(ctx: &Context, page: &Page<InvitationView>) -> anyhow::Result<()> 
         "STATUS",
         "INVITED BY",
         "EXPIRES",
-    ]);
-    for i in &page.items {
-        t.add_row(vec![
-            i.id.to_string(),
-            i.email.clone(),
-            i.role.clone(),
-            output::or_dash(&i.team),
-            output::list(&i.groups),
-            i.status.clone(),
-            actor_email(&i.inviter),
-            output::time(&i.expires_at),
-        ]);
+    ];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.email.clone(),
+            self.role.clone(),
+            output::or_dash(&self.team),
+            output::list(&self.groups),
+            self.status.clone(),
+            actor_email(&self.inviter),
+            output::time(&self.expires_at),
+        ]
     }
-    output::print_table(&t)?;
-    pages::note_more("invitations", page.next_cursor.as_deref());
-    Ok(())
 }
 
 async fn resend(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let resp = ctx.client()?.resend_invitation(&org, id).await?;
-    if ctx.json() {
-        return output::json(&resp);
-    }
-    // The link alone on stdout, for scripts; the rest is a note.
-    output::line(&resp.link)?;
-    output::note(format!(
-        "New link for {}, valid until {}; the old link no longer works.",
-        resp.invitation.email,
-        output::time(&resp.invitation.expires_at)
-    ));
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    let resp = client.resend_invitation(&org, id).await?;
+    ctx.show(&resp, |resp| {
+        // The link alone on stdout, for scripts; the rest is a note.
+        output::line(&resp.link)?;
+        output::note(format!(
+            "New link for {}, valid until {}; the old link no longer works.",
+            resp.invitation.email,
+            output::time(&resp.invitation.expires_at)
+        ));
+        Ok(())
+    })
 }
 
 async fn delete(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    ctx.client()?.delete_invitation(&org, id).await?;
-    if !ctx.json() {
-        output::line(format!(
-            "Deleted invitation {id} in {org}; its link no longer works."
-        ))?;
-    }
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    client.delete_invitation(&org, id).await?;
+    ctx.done(format!(
+        "Deleted invitation {id} in {org}; its link no longer works."
+    ))
 }
 
 // --- accept ------------------------------------------------------------------------
@@ -537,23 +513,17 @@ async fn accept_as_newcomer(
         }
         None => bail!("pass --name NAME: the name of the account to create for {email}"),
     };
-    let password = if args.password_stdin {
-        input::read_stdin_lines(1, "a password")?
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("expected a password on standard input"))?
-    } else if input::interactive() {
-        let password = input::prompt_password(&format!("New password for {email}: "))?;
-        let again = input::prompt_password("New password again: ")?;
-        if password != again {
-            bail!("the passwords do not match");
-        }
-        password
-    } else {
-        bail!(
-            "no terminal to ask for a password on; pipe it to `roster invitations accept LINK --name NAME --password-stdin`"
-        );
-    };
+    let password = input::password(
+        args.password_stdin,
+        "no terminal to ask for a password on; pipe it to `roster invitations accept LINK --name NAME --password-stdin`",
+        || {
+            input::prompt_twice(
+                &format!("New password for {email}: "),
+                "New password again: ",
+                "the passwords do not match",
+            )
+        },
+    )?;
 
     let body = AcceptInvitationRequest {
         name: Some(name),
@@ -615,7 +585,8 @@ fn actor_email(a: &ActorView) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::cli::tests::{list, parse};
+    use crate::cli::commands::tests::problem;
+    use crate::cli::tests::{list, parse, parse_as, words};
     use crate::cli::Command;
 
     fn link(server: Option<&str>, token: &str) -> InvitationLink {
@@ -728,14 +699,12 @@ mod tests {
 
     #[test]
     fn reasons_are_one_line() {
-        let problem = Problem {
-            type_: "about:blank".into(),
-            title: "Conflict".into(),
-            status: 409,
-            code: "already_member".into(),
-            detail: Some("pam@x.com is already\na member".into()),
-            errors: Vec::new(),
-        };
+        let problem = problem(
+            "Conflict",
+            409,
+            "already_member",
+            Some("pam@x.com is already\na member"),
+        );
         assert_eq!(reason(&problem), "pam@x.com is already a member");
         let problem = Problem {
             detail: None,
@@ -797,24 +766,23 @@ mod tests {
     fn invitations_create_needs_an_address() {
         assert!(parse(&["invitations", "create"]).is_err());
         assert!(parse(&["invitations", "create", "--role", "viewer"]).is_err());
-        let cli = parse(&[
-            "invitations",
-            "create",
-            "--emails",
-            "a@x.com, b@x.com",
-            "--role",
-            "viewer",
-            "--invite",
-            "c@x.com:admin",
-            "--invite",
-            "d@x.com",
-            "--groups",
-            "dev,support",
-        ])
-        .unwrap();
-        let Command::Invitations(InvitationsCommand::Create(args)) = cli.command else {
-            panic!("parsed as {:?}", cli.command);
-        };
+        let args = parse_as!(
+            &[
+                "invitations",
+                "create",
+                "--emails",
+                "a@x.com, b@x.com",
+                "--role",
+                "viewer",
+                "--invite",
+                "c@x.com:admin",
+                "--invite",
+                "d@x.com",
+                "--groups",
+                "dev,support",
+            ],
+            Command::Invitations(InvitationsCommand::Create(args)) => args
+        );
         assert_eq!(args.emails.as_deref(), Some("a@x.com, b@x.com"));
         assert_eq!(
             args.invite,
@@ -844,18 +812,10 @@ mod tests {
         assert!(parse(&["invitations", "resend", "user:5"]).is_err());
         assert!(parse(&["invitations", "list", "--status", "lost"]).is_err());
         assert!(parse(&["invitations", "list", "--status", "expired", "--all"]).is_ok());
-        let cli = parse(&[
-            "invitations",
-            "accept",
-            "http://h:1/invite/rsi_abc",
-            "--name",
-            "Pam",
-            "--password-stdin",
-        ])
-        .unwrap();
-        let Command::Invitations(InvitationsCommand::Accept(args)) = cli.command else {
-            panic!("parsed as {:?}", cli.command);
-        };
+        let args = parse_as!(
+            &words("invitations accept http://h:1/invite/rsi_abc --name Pam --password-stdin"),
+            Command::Invitations(InvitationsCommand::Accept(args)) => args
+        );
         assert_eq!(args.link, "http://h:1/invite/rsi_abc");
         assert_eq!(args.name.as_deref(), Some("Pam"));
         assert!(args.password_stdin);

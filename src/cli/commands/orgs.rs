@@ -77,32 +77,31 @@ pub async fn run(ctx: &mut Context, cmd: OrgsCommand) -> anyhow::Result<()> {
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
     let orgs = ctx.client()?.orgs().await?;
-    if ctx.json() {
-        return output::json(&orgs);
-    }
     let current = ctx.credentials.current_org.as_deref();
-    let mut t = output::table(&[
-        "CURRENT", "SLUG", "NAME", "ROLE", "STATUS", "TEAM", "PERSONAL", "JOINED",
-    ]);
-    for m in &orgs {
-        t.add_row(vec![
-            if Some(m.org.as_str()) == current {
+    ctx.show(&orgs, |orgs| {
+        let mut t = output::table(&[
+            "CURRENT", "SLUG", "NAME", "ROLE", "STATUS", "TEAM", "PERSONAL", "JOINED",
+        ]);
+        for m in orgs {
+            let mark = if Some(m.org.as_str()) == current {
                 "*"
             } else {
                 ""
-            }
-            .to_string(),
-            m.org.clone(),
-            m.org_name.clone(),
-            m.role.clone(),
-            m.status.clone(),
-            output::or_dash(&m.team),
-            output::yes_no(m.personal),
-            output::time(&m.joined_at),
-        ]);
-    }
-    output::print_table(&t)?;
-    Ok(())
+            };
+            t.add_row(vec![
+                mark.to_string(),
+                m.org.clone(),
+                m.org_name.clone(),
+                m.role.clone(),
+                m.status.clone(),
+                output::or_dash(&m.team),
+                output::yes_no(m.personal),
+                output::time(&m.joined_at),
+            ]);
+        }
+        output::print_table(&t)?;
+        Ok(())
+    })
 }
 
 async fn create(ctx: &Context, args: OrgCreateArgs) -> anyhow::Result<()> {
@@ -128,27 +127,22 @@ async fn switch(ctx: &mut Context, slug: &str) -> anyhow::Result<()> {
     let org = ctx.client()?.org(slug.trim()).await?;
     ctx.credentials.current_org = Some(org.slug.clone());
     ctx.save()?;
-    if ctx.json() {
-        return output::json(&org);
-    }
-    output::line(format!(
-        "Switched to {} ({}); your role: {}.",
-        org.name, org.slug, org.your_role
-    ))?;
-    Ok(())
+    ctx.show_line(&org, |org| {
+        format!(
+            "Switched to {} ({}); your role: {}.",
+            org.name, org.slug, org.your_role
+        )
+    })
 }
 
 async fn show(ctx: &Context, slug: Option<String>) -> anyhow::Result<()> {
-    let slug = match slug {
-        Some(slug) => slug,
-        None => ctx.org()?,
-    };
+    let slug = org_or_current(ctx, slug)?;
     let org = ctx.client()?.org(&slug).await?;
     print_org(ctx, &org)
 }
 
 async fn update(ctx: &Context, args: OrgUpdateArgs) -> anyhow::Result<()> {
-    let slug = ctx.org()?;
+    let (slug, client) = ctx.org_client()?;
     let body = UpdateOrgRequest {
         name: args.name,
         allowed_domains: args.allowed_domains.map(|d| d.into_vec()),
@@ -157,16 +151,12 @@ async fn update(ctx: &Context, args: OrgUpdateArgs) -> anyhow::Result<()> {
         mfa_policy: args.mfa_policy,
         default_role: args.default_role,
     };
-    let org = ctx.client()?.update_org(&slug, &body).await?;
-    print_org(ctx, &org)
+    print_org(ctx, &client.update_org(&slug, &body).await?)
 }
 
 /// Leaves an org; when it was the current one, another becomes current.
 async fn leave(ctx: &mut Context, slug: Option<String>) -> anyhow::Result<()> {
-    let slug = match slug {
-        Some(slug) => slug,
-        None => ctx.org()?,
-    };
+    let slug = org_or_current(ctx, slug)?;
     let client = ctx.client()?;
     client.leave_org(&slug).await?;
     let was_current = ctx.credentials.current_org.as_deref() == Some(slug.as_str());
@@ -192,11 +182,14 @@ async fn leave(ctx: &mut Context, slug: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `slug`, else the org to act in.
+fn org_or_current(ctx: &Context, slug: Option<String>) -> anyhow::Result<String> {
+    slug.map_or_else(|| ctx.org(), Ok)
+}
+
 /// Prints an org's details (or its JSON) and its warnings on stderr.
 fn print_org(ctx: &Context, org: &OrgView) -> anyhow::Result<()> {
-    if ctx.json() {
-        output::json(org)?;
-    } else {
+    ctx.show(org, |org| {
         let s = &org.settings;
         output::fields(&[
             ("Slug", org.slug.clone()),
@@ -214,7 +207,8 @@ fn print_org(ctx: &Context, org: &OrgView) -> anyhow::Result<()> {
             ("MFA policy", s.mfa_policy.clone()),
             ("Default role", s.default_role.clone()),
         ])?;
-    }
+        Ok(())
+    })?;
     for w in &org.warnings {
         output::warn(w);
     }
@@ -225,7 +219,7 @@ fn print_org(ctx: &Context, org: &OrgView) -> anyhow::Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::cli::tests::{list, parse};
+    use crate::cli::tests::{list, parse, parse_as};
     use crate::cli::Command;
 
     #[test]
@@ -237,22 +231,21 @@ mod tests {
 
     #[test]
     fn org_settings_parse() {
-        let cli = parse(&[
-            "orgs",
-            "update",
-            "--allowed-domains",
-            "a.com, b.com",
-            "--self-registration",
-            "true",
-            "--invitation-ttl-seconds",
-            "3600",
-            "--mfa-policy",
-            "required",
-        ])
-        .unwrap();
-        let Command::Orgs(OrgsCommand::Update(args)) = cli.command else {
-            panic!("parsed as {:?}", cli.command);
-        };
+        let args = parse_as!(
+            &[
+                "orgs",
+                "update",
+                "--allowed-domains",
+                "a.com, b.com",
+                "--self-registration",
+                "true",
+                "--invitation-ttl-seconds",
+                "3600",
+                "--mfa-policy",
+                "required",
+            ],
+            Command::Orgs(OrgsCommand::Update(args)) => args
+        );
         assert_eq!(args.allowed_domains, Some(list(&["a.com", "b.com"])));
         assert_eq!(args.self_registration, Some(true));
         assert_eq!(args.invitation_ttl_seconds, Some(3600));

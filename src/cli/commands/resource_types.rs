@@ -63,37 +63,30 @@ pub async fn run(ctx: &Context, cmd: ResourceTypesCommand) -> anyhow::Result<()>
 }
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let types = ctx.client()?.resource_types(&org).await?;
-    if ctx.json() {
-        return output::json(&types);
-    }
-    print_types(&types)
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.resource_types(&org).await?, |types| {
+        print_types(types)
+    })
 }
 
 /// Adds the type (or its new actions); prints the type as it is now, or the
 /// whole catalog the server returns as JSON.
 async fn add(ctx: &Context, args: ResourceTypeAddArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let (org, client) = ctx.org_client()?;
     let body = ResourceTypeRequest {
         name: args.name.trim().to_string(),
         actions: args.actions,
         description: args.description,
     };
-    let catalog = ctx.client()?.add_resource_type(&org, &body).await?;
-    if ctx.json() {
-        return output::json(&catalog);
-    }
-    let added: Vec<ResourceTypeView> = catalog
-        .into_iter()
-        .filter(|t| t.name == body.name)
-        .collect();
-    print_types(&added)
+    let catalog = client.add_resource_type(&org, &body).await?;
+    ctx.show(&catalog, |catalog| {
+        print_types(catalog.iter().filter(|t| t.name == body.name))
+    })
 }
 
 /// One row per action: grep-friendly (`roster resource-types list | grep
 /// clusters`).
-fn print_types(types: &[ResourceTypeView]) -> anyhow::Result<()> {
+fn print_types<'a>(types: impl IntoIterator<Item = &'a ResourceTypeView>) -> anyhow::Result<()> {
     let mut t = output::table(&["TYPE", "ACTION", "CLASS", "DEFAULT"]);
     for rt in types {
         for a in &rt.actions {
@@ -113,7 +106,7 @@ fn print_types(types: &[ResourceTypeView]) -> anyhow::Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::cli::tests::parse;
+    use crate::cli::tests::{parse, parse_as, words};
     use crate::cli::Command;
 
     #[test]
@@ -123,19 +116,10 @@ mod tests {
         for bad in ["drain", "drain:", ":admin", "drain:superuser"] {
             assert!(parse_action(bad).is_err(), "{bad:?}");
         }
-        let cli = parse(&[
-            "resource-types",
-            "add",
-            "queues",
-            "--action",
-            "drain:admin,peek:read",
-            "--action",
-            "purge:write",
-        ])
-        .unwrap();
-        let Command::ResourceTypes(ResourceTypesCommand::Add(args)) = cli.command else {
-            panic!("parsed as {:?}", cli.command);
-        };
+        let args = parse_as!(
+            &words("resource-types add queues --action drain:admin,peek:read --action purge:write"),
+            Command::ResourceTypes(ResourceTypesCommand::Add(args)) => args
+        );
         let names: Vec<&str> = args.actions.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["drain", "peek", "purge"]);
         assert!(

@@ -2,13 +2,13 @@
 //! resources, the tree they form, the groups they admit and their review
 //! policies.
 
-use super::{confirm_delete, pages, Context};
-use crate::cli::output;
-use crate::cli::{parse_comma_list, parse_resource_key, CommaList, PageArgs};
+use super::{confirm, pages, Context};
+use crate::cli::output::{self, Row};
+use crate::cli::{parse_comma_list, parse_resource_key, CommaList, ConfirmArgs, PageArgs};
 use anyhow::bail;
 use clap::{ArgGroup, Args, Subcommand};
-use roster_client::ResourceQuery;
-use roster_proto::{Page, ResourceRequest, ResourceUpdateRequest, ResourceView, ReviewPolicyView};
+use roster_client::{Client, ResourceQuery};
+use roster_proto::{ResourceRequest, ResourceUpdateRequest, ResourceView, ReviewPolicyView};
 
 #[derive(Debug, Subcommand)]
 pub enum ResourcesCommand {
@@ -33,9 +33,8 @@ pub enum ResourcesCommand {
         /// Also delete everything below it
         #[arg(long)]
         cascade: bool,
-        /// Do not ask for confirmation
-        #[arg(long, short = 'y')]
-        yes: bool,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
     },
 }
 
@@ -77,6 +76,8 @@ pub struct ResourceListArgs {
     pub page: PageArgs,
 }
 
+pages::list_args!(ResourceListArgs => ResourceQuery { resource_type, parent, user, action });
+
 #[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
 pub struct ResourceUpdateArgs {
@@ -110,15 +111,21 @@ pub struct ResourceUpdateArgs {
 pub async fn run(ctx: &Context, cmd: ResourcesCommand) -> anyhow::Result<()> {
     match cmd {
         ResourcesCommand::Create(args) => create(ctx, args).await,
-        ResourcesCommand::List(args) => list(ctx, args).await,
+        ResourcesCommand::List(args) => {
+            pages::list(ctx, args, "resources", Client::list_resources).await
+        }
         ResourcesCommand::Show { key } => show(ctx, &key).await,
         ResourcesCommand::Update(args) => update(ctx, args).await,
-        ResourcesCommand::Delete { key, cascade, yes } => delete(ctx, &key, cascade, yes).await,
+        ResourcesCommand::Delete {
+            key,
+            cascade,
+            confirm,
+        } => delete(ctx, &key, cascade, confirm).await,
     }
 }
 
 async fn create(ctx: &Context, args: ResourceCreateArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let (org, client) = ctx.org_client()?;
     let body = ResourceRequest {
         key: args.key,
         parent: args.parent,
@@ -128,56 +135,30 @@ async fn create(ctx: &Context, args: ResourceCreateArgs) -> anyhow::Result<()> {
             approvals: args.approvals.unwrap_or(1),
         }),
     };
-    let resource = ctx.client()?.create_resource(&org, &body).await?;
-    print_resource(ctx, &resource)
+    ctx.show(&client.create_resource(&org, &body).await?, print_resource)
 }
 
-async fn list(ctx: &Context, args: ResourceListArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
-    let query = ResourceQuery {
-        resource_type: args.resource_type,
-        parent: args.parent,
-        user: args.user,
-        action: args.action,
-        limit: args.page.limit,
-        cursor: args.page.cursor,
-    };
-    let page = pages::list(query, args.page.all, async |q| {
-        client.list_resources(&org, q).await
-    })
-    .await?;
-    print_page(ctx, &page)
-}
+impl Row for ResourceView {
+    const HEADER: &'static [&'static str] = &["KEY", "PARENT", "GROUPS", "REVIEW", "CREATED"];
 
-fn print_page(ctx: &Context, page: &Page<ResourceView>) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(page);
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.parent.clone().unwrap_or_else(|| "-".to_string()),
+            output::list(&self.groups),
+            review(self.review.as_ref()),
+            output::time(&self.created_at),
+        ]
     }
-    let mut t = output::table(&["KEY", "PARENT", "GROUPS", "REVIEW", "CREATED"]);
-    for r in &page.items {
-        t.add_row(vec![
-            r.key.clone(),
-            r.parent.clone().unwrap_or_else(|| "-".to_string()),
-            output::list(&r.groups),
-            review(r.review.as_ref()),
-            output::time(&r.created_at),
-        ]);
-    }
-    output::print_table(&t)?;
-    pages::note_more("resources", page.next_cursor.as_deref());
-    Ok(())
 }
 
 async fn show(ctx: &Context, key: &str) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let resource = ctx.client()?.resource(&org, key).await?;
-    print_resource(ctx, &resource)
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.resource(&org, key).await?, print_resource)
 }
 
 async fn update(ctx: &Context, args: ResourceUpdateArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
+    let (org, client) = ctx.org_client()?;
     let parent = if args.no_parent {
         Some(None)
     } else {
@@ -211,8 +192,10 @@ async fn update(ctx: &Context, args: ResourceUpdateArgs) -> anyhow::Result<()> {
         groups,
         review,
     };
-    let resource = client.update_resource(&org, &args.key, &body).await?;
-    print_resource(ctx, &resource)
+    ctx.show(
+        &client.update_resource(&org, &args.key, &body).await?,
+        print_resource,
+    )
 }
 
 /// A review policy from the flags given and the current policy: new
@@ -240,33 +223,33 @@ fn merge_policy(
 
 /// Deletes a resource (and, with `cascade`, everything below it) after a
 /// confirmation (or `--yes`).
-async fn delete(ctx: &Context, key: &str, cascade: bool, yes: bool) -> anyhow::Result<()> {
+async fn delete(ctx: &Context, key: &str, cascade: bool, flag: ConfirmArgs) -> anyhow::Result<()> {
     let org = ctx.org()?;
     let below = if cascade {
         " and everything below it"
     } else {
         ""
     };
-    confirm_delete(
-        yes,
+    confirm(
+        flag,
         &format!("delete {key} of {org}"),
-        &format!("Delete {key} of {org}{below}, with the access rules and requests on it?"),
-    )?;
+        "not deleted",
+        async || {
+            Ok(format!(
+                "Delete {key} of {org}{below}, with the access rules and requests on it?"
+            ))
+        },
+    )
+    .await?;
     match ctx.client()?.delete_resource(&org, key, cascade).await {
         Err(e) if e.code() == Some("resource_has_children") => bail!("{e} (pass --cascade)"),
         other => other?,
     }
-    if !ctx.json() {
-        output::line(format!("Deleted {key}{below} from {org}."))?;
-    }
-    Ok(())
+    ctx.done(format!("Deleted {key}{below} from {org}."))
 }
 
-/// Prints a resource (or its JSON).
-fn print_resource(ctx: &Context, r: &ResourceView) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(r);
-    }
+/// Prints a resource.
+fn print_resource(r: &ResourceView) -> anyhow::Result<()> {
     output::fields(&[
         ("Key", r.key.clone()),
         (
@@ -298,7 +281,7 @@ fn review(policy: Option<&ReviewPolicyView>) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::cli::tests::{list, parse};
+    use crate::cli::tests::{list, parse, parse_as, words};
     use crate::cli::Command;
 
     fn policy(actions: &[&str], approvals: i64) -> ReviewPolicyView {
@@ -348,18 +331,10 @@ mod tests {
 
     #[test]
     fn resource_updates_take_one_side_of_each_flag_pair() {
-        let cli = parse(&[
-            "resources",
-            "update",
-            "clusters/eu-1",
-            "--no-parent",
-            "--groups",
-            "dev",
-        ])
-        .unwrap();
-        let Command::Resources(ResourcesCommand::Update(args)) = cli.command else {
-            panic!("parsed as {:?}", cli.command);
-        };
+        let args = parse_as!(
+            &words("resources update clusters/eu-1 --no-parent --groups dev"),
+            Command::Resources(ResourcesCommand::Update(args)) => args
+        );
         assert!(args.no_parent && !args.no_groups && !args.no_review);
         assert_eq!(args.groups, Some(list(&["dev"])));
         assert!(
