@@ -1,6 +1,10 @@
 //! Reading from the person at the terminal: passwords (hidden), lines piped
 //! on stdin, and yes/no confirmations. Nothing here prompts when stdin is
 //! not a terminal; the caller gets a clear error instead of a hang.
+//!
+//! Secrets (passwords, Slack's signing secret and bot token) come from
+//! hidden prompts or, for scripts, from lines on stdin with a `--...-stdin`
+//! flag; never from flags, where they would land in the shell history.
 
 use anyhow::{anyhow, bail, Context as _};
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -15,19 +19,52 @@ pub fn prompt_password(prompt: &str) -> anyhow::Result<String> {
     rpassword::prompt_password(prompt).context("cannot read the password from the terminal")
 }
 
+/// Prompts for a new secret twice without echoing it; fails with
+/// `mismatch` when the two answers differ.
+pub fn prompt_twice(prompt: &str, again: &str, mismatch: &str) -> anyhow::Result<String> {
+    let first = prompt_password(prompt)?;
+    if prompt_password(again)? != first {
+        bail!("{mismatch}");
+    }
+    Ok(first)
+}
+
+/// `n` secrets: `n` lines on stdin when `from_stdin` (`what` names them in
+/// errors), else what `ask` gets on the terminal. Without a terminal it
+/// fails with `no_terminal`, which says how to pipe them instead.
+pub fn secrets(
+    from_stdin: bool,
+    n: usize,
+    what: &str,
+    no_terminal: &str,
+    ask: impl FnOnce() -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<Vec<String>> {
+    if from_stdin {
+        read_stdin_lines(n, what)
+    } else if interactive() {
+        ask()
+    } else {
+        bail!("{no_terminal}")
+    }
+}
+
+/// One password: the first line on stdin when `from_stdin`, else what
+/// `ask` gets on the terminal (see [`secrets`]).
+pub fn password(
+    from_stdin: bool,
+    no_terminal: &str,
+    ask: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    secrets(from_stdin, 1, "a password", no_terminal, || {
+        Ok(vec![ask()?])
+    })?
+    .pop()
+    .ok_or_else(|| anyhow!("expected a password on standard input"))
+}
+
 /// Asks for one line of text on the terminal (echoed), trimmed.
 pub fn prompt_line(prompt: &str) -> anyhow::Result<String> {
-    if !interactive() {
-        return Err(anyhow!("cannot ask for input without a terminal"));
-    }
-    let mut err = io::stderr().lock();
-    write!(err, "{prompt}")?;
-    err.flush()?;
-    let mut answer = String::new();
-    io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
+    let answer = answer(prompt, "cannot ask for input without a terminal")?;
     Ok(answer.trim().to_string())
 }
 
@@ -60,18 +97,28 @@ pub fn read_stdin_lines(n: usize, what: &str) -> anyhow::Result<Vec<String>> {
 
 /// Asks a yes/no question on the terminal; only `y` or `yes` is yes.
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    let answer = answer(
+        &format!("{question} [y/N] "),
+        "cannot ask for confirmation without a terminal",
+    )?;
+    Ok(is_yes(&answer))
+}
+
+/// Writes `prompt` on stderr and reads the line typed in answer. Without a
+/// terminal it fails with `no_terminal`.
+fn answer(prompt: &str, no_terminal: &str) -> anyhow::Result<String> {
     if !interactive() {
-        return Err(anyhow!("cannot ask for confirmation without a terminal"));
+        bail!("{no_terminal}");
     }
     let mut err = io::stderr().lock();
-    write!(err, "{question} [y/N] ")?;
+    write!(err, "{prompt}")?;
     err.flush()?;
     let mut answer = String::new();
     io::stdin()
         .lock()
         .read_line(&mut answer)
         .context("cannot read the answer")?;
-    Ok(is_yes(&answer))
+    Ok(answer)
 }
 
 fn is_yes(answer: &str) -> bool {

@@ -51,6 +51,24 @@ pub fn print_table(t: &Table) -> io::Result<()> {
     line(t.trim_fmt())
 }
 
+/// A value that lists show as one row of a table.
+pub trait Row {
+    /// The header of a table of these rows.
+    const HEADER: &'static [&'static str];
+
+    /// The row's cells, one per header column.
+    fn cells(&self) -> Vec<String>;
+}
+
+/// Prints `items` as a table, one row each.
+pub fn rows<R: Row>(items: &[R]) -> io::Result<()> {
+    let mut t = table(R::HEADER);
+    for item in items {
+        t.add_row(item.cells());
+    }
+    print_table(&t)
+}
+
 /// Prints `label: value` lines with the values aligned.
 pub fn fields(rows: &[(&str, String)]) -> io::Result<()> {
     let width = rows.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);

@@ -1,13 +1,85 @@
 //! `roster audit list|export`: the org's audit log as a table, with filters,
 //! or downloaded whole as CSV or JSON Lines.
 
-use super::pages;
-use super::Context;
-use crate::cli::output;
-use crate::cli::{AuditCommand, AuditExportArgs, AuditListArgs};
-use roster_client::AuditQuery;
-use roster_proto::{AuditEventView, Page};
+use super::{pages, Context};
+use crate::cli::output::{self, Row};
+use crate::cli::PageArgs;
+use clap::{Args, Subcommand};
+use roster_client::{AuditQuery, Client};
+use roster_proto::AuditEventView;
 use serde_json::Value;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Audit events, newest first
+    List(AuditListArgs),
+    /// Every matching event as CSV or JSON Lines (to stdout, or --file)
+    Export(AuditExportArgs),
+}
+
+/// The filters of `roster audit list` and `roster audit export`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditFilterArgs {
+    /// Only events by this actor (email)
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// Only this action, e.g. member.created
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events about this target
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Only events at or after this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    pub until: Option<String>,
+}
+
+impl AuditFilterArgs {
+    /// The query of these filters, from the first page.
+    fn into_query(self) -> AuditQuery {
+        AuditQuery {
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            since: self.since,
+            until: self.until,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+// An export names the action filter's other form, the prefix.
+#[command(mut_arg("action", |a| a.help("Only this action, or a prefix ending in `.`")))]
+pub struct AuditExportArgs {
+    /// csv or jsonl
+    #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
+    pub format: String,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub filter: AuditFilterArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditListArgs {
+    #[command(flatten)]
+    pub filter: AuditFilterArgs,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+impl pages::ListArgs for AuditListArgs {
+    type Query = AuditQuery;
+
+    fn into_query(self) -> (AuditQuery, PageArgs) {
+        (self.filter.into_query(), self.page)
+    }
+}
 
 /// Details longer than this are cut in the table (`--output json` has them
 /// whole).
@@ -15,26 +87,15 @@ const DETAILS_WIDTH: usize = 80;
 
 pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
-        AuditCommand::List(args) => list(ctx, args).await,
+        AuditCommand::List(args) => pages::list(ctx, args, "events", Client::audit).await,
         AuditCommand::Export(args) => export(ctx, args).await,
     }
 }
 
 async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let query = AuditQuery {
-        actor: args.actor,
-        action: args.action,
-        target: args.target,
-        since: args.since,
-        until: args.until,
-        limit: None,
-        cursor: None,
-    };
-    let text = ctx
-        .client()?
-        .audit_export(&org, &query, &args.format)
-        .await?;
+    let (org, client) = ctx.org_client()?;
+    let query = args.filter.into_query();
+    let text = client.audit_export(&org, &query, &args.format).await?;
     match args.file {
         Some(path) => {
             std::fs::write(&path, text.as_bytes())
@@ -56,40 +117,20 @@ async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn list(ctx: &Context, args: AuditListArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
-    let query = AuditQuery {
-        actor: args.actor,
-        action: args.action,
-        target: args.target,
-        since: args.since,
-        until: args.until,
-        limit: args.page.limit,
-        cursor: args.page.cursor,
-    };
-    let page = pages::list(query, args.page.all, async |q| client.audit(&org, q).await).await?;
-    print_page(ctx, &page)
-}
+impl Row for AuditEventView {
+    const HEADER: &'static [&'static str] =
+        &["TIME", "ACTOR", "CHANNEL", "ACTION", "TARGET", "DETAILS"];
 
-fn print_page(ctx: &Context, page: &Page<AuditEventView>) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(page);
+    fn cells(&self) -> Vec<String> {
+        vec![
+            output::time(&self.at),
+            actor(self),
+            self.channel.clone(),
+            self.action.clone(),
+            output::or_dash(&self.target),
+            output::truncate(&details(&self.details), DETAILS_WIDTH),
+        ]
     }
-    let mut t = output::table(&["TIME", "ACTOR", "CHANNEL", "ACTION", "TARGET", "DETAILS"]);
-    for e in &page.items {
-        t.add_row(vec![
-            output::time(&e.at),
-            actor(e),
-            e.channel.clone(),
-            e.action.clone(),
-            output::or_dash(&e.target),
-            output::truncate(&details(&e.details), DETAILS_WIDTH),
-        ]);
-    }
-    output::print_table(&t)?;
-    pages::note_more("events", page.next_cursor.as_deref());
-    Ok(())
 }
 
 /// Who did it: their email as it was then, else their name, else `system`.

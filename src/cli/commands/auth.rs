@@ -8,21 +8,60 @@
 use super::{default_org, Context};
 use crate::cli::input;
 use crate::cli::output;
-use crate::cli::{LoginArgs, PasswordChangeArgs, PasswordCommand, SignupArgs};
 use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
 use roster_client::{Client, ClientError};
 use roster_proto::{ChangePasswordRequest, LoginRequest, SignupRequest};
 use serde_json::json;
 
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// Your email address
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SignupArgs {
+    /// The slug of the organization to join
+    // Overrides the global `--org` for this command: here it is required
+    // and neither ROSTER_ORG nor the current org stands in for it.
+    #[arg(long, value_name = "SLUG")]
+    pub org: String,
+    /// Your email address (its domain must be one the organization allows)
+    #[arg(long)]
+    pub email: String,
+    /// Your display name
+    #[arg(long)]
+    pub name: String,
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change your password (prompts for the current one and the new one twice)
+    Change(PasswordChangeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PasswordChangeArgs {
+    /// Read the current password (line 1) and the new one (line 2) from standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
 /// `roster login --email E [--password-stdin]`.
 pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
-    let password = if args.password_stdin {
-        first(input::read_stdin_lines(1, "a password")?)?
-    } else if input::interactive() {
-        input::prompt_password("Password: ")?
-    } else {
-        bail!("no terminal to ask for the password on; pipe it to `roster login --password-stdin`");
-    };
+    let password = input::password(
+        args.password_stdin,
+        "no terminal to ask for the password on; pipe it to `roster login --password-stdin`",
+        || input::prompt_password("Password: "),
+    )?;
     let request = LoginRequest {
         email: args.email.trim().to_string(),
         password,
@@ -95,20 +134,17 @@ pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
 /// to join an org that allows self-registration. Needs no credentials and
 /// saves none; the request then waits for an administrator's approval.
 pub async fn signup(ctx: &Context, args: SignupArgs) -> anyhow::Result<()> {
-    let password = if args.password_stdin {
-        first(input::read_stdin_lines(1, "a password")?)?
-    } else if input::interactive() {
-        let password = input::prompt_password("Password: ")?;
-        let again = input::prompt_password("Password again: ")?;
-        if password != again {
-            bail!("the passwords do not match");
-        }
-        password
-    } else {
-        bail!(
-            "no terminal to ask for the password on; pipe it to `roster signup --password-stdin`"
-        );
-    };
+    let password = input::password(
+        args.password_stdin,
+        "no terminal to ask for the password on; pipe it to `roster signup --password-stdin`",
+        || {
+            input::prompt_twice(
+                "Password: ",
+                "Password again: ",
+                "the passwords do not match",
+            )
+        },
+    )?;
     let request = SignupRequest {
         org: args.org.trim().to_string(),
         email: args.email.trim().to_string(),
@@ -116,11 +152,7 @@ pub async fn signup(ctx: &Context, args: SignupArgs) -> anyhow::Result<()> {
         password,
     };
     let resp = ctx.anonymous()?.signup(&request).await?;
-    if ctx.json() {
-        return output::json(&resp);
-    }
-    output::line(signup_message(&request))?;
-    Ok(())
+    ctx.show_line(&resp, |_| signup_message(&request))
 }
 
 /// What a person reads after a successful sign-up.
@@ -136,10 +168,7 @@ fn signup_message(request: &SignupRequest) -> String {
 /// forgets the token. The server and current org stay saved.
 pub async fn logout(ctx: &mut Context) -> anyhow::Result<()> {
     let Some(token) = ctx.credentials.token.take() else {
-        if !ctx.json() {
-            output::line("Not logged in.")?;
-        }
-        return Ok(());
+        return ctx.done("Not logged in.");
     };
     let server = ctx
         .credentials
@@ -154,10 +183,7 @@ pub async fn logout(ctx: &mut Context) -> anyhow::Result<()> {
         Err(e) => output::warn(format!("the server did not end the session: {e}")),
     }
     ctx.save()?;
-    if !ctx.json() {
-        output::line(format!("Logged out of {server}."))?;
-    }
-    Ok(())
+    ctx.done(format!("Logged out of {server}."))
 }
 
 /// `roster password ...`.
@@ -169,26 +195,23 @@ pub async fn password(ctx: &mut Context, cmd: PasswordCommand) -> anyhow::Result
 
 async fn change_password(ctx: &mut Context, args: PasswordChangeArgs) -> anyhow::Result<()> {
     let client = ctx.client()?;
-    let (current_password, new_password) = if args.password_stdin {
-        let mut lines =
-            input::read_stdin_lines(2, "the current and the new password on two lines")?
-                .into_iter();
-        match (lines.next(), lines.next()) {
-            (Some(current), Some(new)) => (current, new),
-            _ => bail!("expected the current and the new password on two lines"),
-        }
-    } else if input::interactive() {
-        let current = input::prompt_password("Current password: ")?;
-        let new = input::prompt_password("New password: ")?;
-        let again = input::prompt_password("New password again: ")?;
-        if new != again {
-            bail!("the new passwords do not match");
-        }
-        (current, new)
-    } else {
-        bail!(
-            "no terminal to ask for passwords on; pipe the current and the new password on two lines to `roster password change --password-stdin`"
-        );
+    let passwords = input::secrets(
+        args.password_stdin,
+        2,
+        "the current and the new password on two lines",
+        "no terminal to ask for passwords on; pipe the current and the new password on two lines to `roster password change --password-stdin`",
+        || {
+            let current = input::prompt_password("Current password: ")?;
+            let new = input::prompt_twice(
+                "New password: ",
+                "New password again: ",
+                "the new passwords do not match",
+            )?;
+            Ok(vec![current, new])
+        },
+    )?;
+    let Ok([current_password, new_password]) = <[String; 2]>::try_from(passwords) else {
+        bail!("expected the current and the new password on two lines");
     };
     client
         .change_password(&ChangePasswordRequest {
@@ -226,16 +249,12 @@ async fn choose_org(ctx: &mut Context, client: &Client) {
     }
 }
 
-fn first(lines: Vec<String>) -> anyhow::Result<String> {
-    lines
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("expected a password on standard input"))
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::{parse, parse_as, words};
+    use crate::cli::Command;
 
     #[test]
     fn the_signup_message_names_the_person_the_org_and_the_login() {
@@ -251,5 +270,35 @@ mod tests {
              administrator's approval. You can sign in with `roster login --email \
              kevin@dm.test` now; the org opens once you are approved."
         );
+    }
+
+    #[test]
+    fn signup_needs_its_own_org_email_and_name() {
+        let args = parse_as!(
+            &[
+                "signup",
+                "--org",
+                "dunder-mifflin",
+                "--email",
+                "kevin@dm.test",
+                "--name",
+                "Kevin Malone",
+                "--password-stdin",
+            ],
+            Command::Signup(args) => args
+        );
+        assert_eq!(args.org, "dunder-mifflin");
+        assert_eq!(args.email, "kevin@dm.test");
+        assert_eq!(args.name, "Kevin Malone");
+        assert!(args.password_stdin);
+        let cli = parse(&words(
+            "--server http://h:1 signup --email a@x.com --name A --org x",
+        ))
+        .unwrap();
+        assert_eq!(cli.global.server.as_deref(), Some("http://h:1"));
+        assert!(matches!(cli.command, Command::Signup(ref a) if !a.password_stdin && a.org == "x"));
+        assert!(parse(&["signup", "--email", "a@x.com", "--name", "A"]).is_err());
+        assert!(parse(&["signup", "--org", "x", "--name", "A"]).is_err());
+        assert!(parse(&["signup", "--org", "x", "--email", "a@x.com"]).is_err());
     }
 }

@@ -5,23 +5,31 @@
 //! resource, no permission to ask, ...).
 
 use super::Context;
-use crate::cli::output;
-use crate::cli::CheckArgs;
+use crate::cli::parse_resource_key;
+use clap::Args;
 use roster_proto::{CheckRequest, CheckResponse};
 
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The member, by email or user id
+    #[arg(long, value_name = "EMAIL")]
+    pub user: String,
+    /// TYPE:ACTION, e.g. clusters:deploy, or a management permission such as users:invite
+    #[arg(long, value_name = "TYPE:ACTION")]
+    pub action: String,
+    /// The resource [default: the organization as a whole]
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub resource: Option<String>,
+}
+
 pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let (org, client) = ctx.org_client()?;
     let body = CheckRequest {
         user: args.user.trim().to_string(),
         action: args.action.trim().to_string(),
         resource: args.resource,
     };
-    let answer = ctx.client()?.check(&org, &body).await?;
-    if ctx.json() {
-        return output::json(&answer);
-    }
-    output::line(decision_line(&answer))?;
-    Ok(())
+    ctx.show_line(&client.check(&org, &body).await?, decision_line)
 }
 
 /// `allowed: REASON` or `denied: REASON`, without repeating a `denied: `
@@ -37,8 +45,11 @@ fn decision_line(answer: &CheckResponse) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::{parse, parse_as};
+    use crate::cli::Command;
 
     fn answer(allowed: bool, reason: &str) -> CheckResponse {
         CheckResponse {
@@ -67,5 +78,15 @@ mod tests {
             decision_line(&answer(false, "the user is not a member")),
             "denied: the user is not a member"
         );
+    }
+
+    #[test]
+    fn checks_parse() {
+        let args = parse_as!(
+            &["check", "--user", "a@x.com", "--action", "clusters:deploy"],
+            Command::Check(args) => args
+        );
+        assert_eq!(args.resource, None);
+        assert!(parse(&["check", "--action", "clusters:deploy"]).is_err());
     }
 }

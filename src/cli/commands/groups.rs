@@ -1,11 +1,58 @@
 //! `roster groups list|create|show|rename|delete|add|remove`: the groups of
 //! the current org and their members.
 
-use super::{users, Context};
-use crate::cli::output;
-use crate::cli::{input, GroupsCommand};
-use anyhow::bail;
+use super::{confirm, Context};
+use crate::cli::output::{self, Row};
+use crate::cli::ConfirmArgs;
+use clap::Subcommand;
 use roster_proto::{GroupDetail, GroupMemberRequest, GroupRequest, GroupView};
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// The organization's groups with their member counts
+    List,
+    /// Create a group
+    Create {
+        /// The group's name, e.g. sre (lower-case a-z, 0-9, '-', '_', '.')
+        name: String,
+    },
+    /// A group and its members
+    Show {
+        /// The group's name
+        name: String,
+    },
+    /// Rename a group; its members follow
+    Rename {
+        /// The group's current name
+        name: String,
+        /// The group's new name
+        #[arg(value_name = "NEW")]
+        new_name: String,
+    },
+    /// Delete a group (its members stay in the organization)
+    Delete {
+        /// The group's name
+        name: String,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
+    },
+    /// Add a member of the organization to a group
+    Add {
+        /// The group's name
+        name: String,
+        /// The user's id
+        #[arg(long = "user", value_name = "ID")]
+        user_id: i64,
+    },
+    /// Remove a member from a group (they stay in the organization)
+    Remove {
+        /// The group's name
+        name: String,
+        /// The user's id
+        #[arg(long = "user", value_name = "ID")]
+        user_id: i64,
+    },
+}
 
 pub async fn run(ctx: &Context, cmd: GroupsCommand) -> anyhow::Result<()> {
     match cmd {
@@ -13,52 +60,47 @@ pub async fn run(ctx: &Context, cmd: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Create { name } => create(ctx, name).await,
         GroupsCommand::Show { name } => show(ctx, &name).await,
         GroupsCommand::Rename { name, new_name } => rename(ctx, &name, new_name).await,
-        GroupsCommand::Delete { name, yes } => delete(ctx, &name, yes).await,
+        GroupsCommand::Delete { name, confirm } => delete(ctx, &name, confirm).await,
         GroupsCommand::Add { name, user_id } => add(ctx, &name, user_id).await,
         GroupsCommand::Remove { name, user_id } => remove(ctx, &name, user_id).await,
     }
 }
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let groups = ctx.client()?.list_groups(&org).await?;
-    if ctx.json() {
-        return output::json(&groups);
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.list_groups(&org).await?, |groups| {
+        output::rows(groups)?;
+        if groups.is_empty() {
+            output::note(format!(
+                "No groups in {org}; create one with `roster groups create NAME`."
+            ));
+        }
+        Ok(())
+    })
+}
+
+impl Row for GroupView {
+    const HEADER: &'static [&'static str] = &["NAME", "MEMBERS", "CREATED"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.members.to_string(),
+            output::time(&self.created_at),
+        ]
     }
-    let mut t = output::table(&["NAME", "MEMBERS", "CREATED"]);
-    for g in &groups {
-        t.add_row(vec![
-            g.name.clone(),
-            g.members.to_string(),
-            output::time(&g.created_at),
-        ]);
-    }
-    output::print_table(&t)?;
-    if groups.is_empty() {
-        output::note(format!(
-            "No groups in {org}; create one with `roster groups create NAME`."
-        ));
-    }
-    Ok(())
 }
 
 async fn create(ctx: &Context, name: String) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let group = ctx
-        .client()?
-        .create_group(&org, &GroupRequest { name })
-        .await?;
-    print_group(ctx, &group)
+    let (org, client) = ctx.org_client()?;
+    let group = client.create_group(&org, &GroupRequest { name }).await?;
+    ctx.show(&group, print_group)
 }
 
 /// The group's details, then its members as `roster users list` shows them.
 async fn show(ctx: &Context, name: &str) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let group = ctx.client()?.group(&org, name).await?;
-    if ctx.json() {
-        return output::json(&group);
-    }
-    print_detail(&group)
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.group(&org, name).await?, print_detail)
 }
 
 fn print_detail(group: &GroupDetail) -> anyhow::Result<()> {
@@ -75,72 +117,50 @@ fn print_detail(group: &GroupDetail) -> anyhow::Result<()> {
         return Ok(());
     }
     output::line("")?;
-    users::print_members(&group.members)
+    output::rows(&group.members)?;
+    Ok(())
 }
 
 async fn rename(ctx: &Context, name: &str, new_name: String) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let group = ctx
-        .client()?
-        .rename_group(&org, name, &GroupRequest { name: new_name })
-        .await?;
-    print_group(ctx, &group)
+    let (org, client) = ctx.org_client()?;
+    let body = GroupRequest { name: new_name };
+    ctx.show(&client.rename_group(&org, name, &body).await?, print_group)
 }
 
 /// Deletes a group after a confirmation (or `--yes`).
-async fn delete(ctx: &Context, name: &str, yes: bool) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
-    if !yes {
-        if !input::interactive() {
-            bail!("refusing to delete group {name} of {org} without confirmation; pass --yes");
-        }
+async fn delete(ctx: &Context, name: &str, flag: ConfirmArgs) -> anyhow::Result<()> {
+    let (org, client) = ctx.org_client()?;
+    let what = format!("delete group {name} of {org}");
+    confirm(flag, &what, "not deleted", async || {
         let group = client.group(&org, name).await?;
-        let question = format!(
+        Ok(format!(
             "Delete group {} of {org} ({}; they stay in {org})?",
             group.name,
             members(group.members.len())
-        );
-        if !input::confirm(&question)? {
-            bail!("not deleted");
-        }
-    }
+        ))
+    })
+    .await?;
     client.delete_group(&org, name).await?;
-    if !ctx.json() {
-        output::line(format!("Deleted group {name} of {org}."))?;
-    }
-    Ok(())
+    ctx.done(format!("Deleted group {name} of {org}."))
 }
 
 async fn add(ctx: &Context, name: &str, user_id: i64) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    ctx.client()?
-        .add_group_member(&org, name, &GroupMemberRequest { user_id })
-        .await?;
-    if !ctx.json() {
-        output::line(format!("Added user {user_id} to group {name}."))?;
-    }
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    let body = GroupMemberRequest { user_id };
+    client.add_group_member(&org, name, &body).await?;
+    ctx.done(format!("Added user {user_id} to group {name}."))
 }
 
 async fn remove(ctx: &Context, name: &str, user_id: i64) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    ctx.client()?
-        .remove_group_member(&org, name, user_id)
-        .await?;
-    if !ctx.json() {
-        output::line(format!(
-            "Removed user {user_id} from group {name} (they stay in {org})."
-        ))?;
-    }
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    client.remove_group_member(&org, name, user_id).await?;
+    ctx.done(format!(
+        "Removed user {user_id} from group {name} (they stay in {org})."
+    ))
 }
 
-/// Prints a group (or its JSON).
-fn print_group(ctx: &Context, group: &GroupView) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(group);
-    }
+/// Prints a group.
+fn print_group(group: &GroupView) -> anyhow::Result<()> {
     output::fields(&[
         ("Name", group.name.clone()),
         ("Members", group.members.to_string()),
@@ -155,13 +175,101 @@ fn members(n: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::{parse, parse_as};
+    use crate::cli::Command;
 
     #[test]
     fn member_counts_read_naturally() {
         assert_eq!(members(0), "0 members");
         assert_eq!(members(1), "1 member");
         assert_eq!(members(12), "12 members");
+    }
+
+    #[test]
+    fn groups_commands_parse() {
+        let cli = parse(&["groups", "list", "--org", "acme", "--output", "json"]).unwrap();
+        assert!(matches!(cli.command, Command::Groups(GroupsCommand::List)));
+
+        let name = parse_as!(
+            &["groups", "create", "sre"],
+            Command::Groups(GroupsCommand::Create { name }) => name
+        );
+        assert_eq!(name, "sre");
+
+        let name = parse_as!(
+            &["groups", "show", "sre"],
+            Command::Groups(GroupsCommand::Show { name }) => name
+        );
+        assert_eq!(name, "sre");
+
+        let (name, new_name) = parse_as!(
+            &["groups", "rename", "sre", "ops"],
+            Command::Groups(GroupsCommand::Rename { name, new_name }) => (name, new_name)
+        );
+        assert_eq!((name.as_str(), new_name.as_str()), ("sre", "ops"));
+
+        let (name, confirm) = parse_as!(
+            &["groups", "delete", "sre"],
+            Command::Groups(GroupsCommand::Delete { name, confirm }) => (name, confirm)
+        );
+        assert_eq!((name.as_str(), confirm.yes), ("sre", false));
+        let cli = parse(&["groups", "delete", "sre", "--yes"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Groups(GroupsCommand::Delete {
+                confirm: ConfirmArgs { yes: true },
+                ..
+            })
+        ));
+        let cli = parse(&["groups", "delete", "-y", "sre"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Groups(GroupsCommand::Delete {
+                confirm: ConfirmArgs { yes: true },
+                ..
+            })
+        ));
+
+        let (name, user_id) = parse_as!(
+            &["groups", "add", "sre", "--user", "2"],
+            Command::Groups(GroupsCommand::Add { name, user_id }) => (name, user_id)
+        );
+        assert_eq!((name.as_str(), user_id), ("sre", 2));
+
+        let cli = parse(&["groups", "remove", "--user", "3", "sre", "--org", "acme"]).unwrap();
+        let Command::Groups(GroupsCommand::Remove { name, user_id }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!((name.as_str(), user_id), ("sre", 3));
+        assert_eq!(cli.global.org.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn groups_commands_need_their_arguments() {
+        assert!(
+            parse(&["groups", "create"]).is_err(),
+            "the name is required"
+        );
+        assert!(parse(&["groups", "show"]).is_err());
+        assert!(
+            parse(&["groups", "rename", "sre"]).is_err(),
+            "NEW is required"
+        );
+        assert!(parse(&["groups", "rename", "sre", "ops", "extra"]).is_err());
+        assert!(parse(&["groups", "delete"]).is_err());
+        assert!(
+            parse(&["groups", "add", "sre"]).is_err(),
+            "--user is required"
+        );
+        assert!(parse(&["groups", "add", "sre", "--user", "seven"]).is_err());
+        assert!(
+            parse(&["groups", "add", "sre", "2"]).is_err(),
+            "the id is a flag"
+        );
+        assert!(parse(&["groups", "remove", "--user", "2"]).is_err());
+        assert!(parse(&["groups", "list", "extra"]).is_err());
     }
 }

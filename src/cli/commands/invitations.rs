@@ -8,22 +8,127 @@
 use super::pages;
 use super::{normalize_server, Context};
 use crate::cli::credentials::Credentials;
-use crate::cli::{input, output};
-use crate::cli::{
-    CommaList, InvitationAcceptArgs, InvitationCreateArgs, InvitationListArgs, InvitationsCommand,
-};
+use crate::cli::input;
+use crate::cli::output::{self, Row};
+use crate::cli::{parse_comma_list, CommaList, PageArgs};
 use anyhow::{anyhow, bail};
+use clap::{ArgGroup, Args, Subcommand};
 use roster_client::{Client, ClientError, InvitationQuery};
 use roster_proto::{
     AcceptInvitationRequest, AcceptInvitationResponse, ActorView, CreateInvitationsRequest,
-    InvitationResult, InvitationView, InviteItem, LoginRequest, Page, Problem,
-    PublicInvitationView,
+    InvitationResult, InvitationView, InviteItem, LoginRequest, Problem, PublicInvitationView,
 };
+
+#[derive(Debug, Subcommand)]
+pub enum InvitationsCommand {
+    /// Invite one or many addresses; prints each one's link or why it was refused
+    Create(InvitationCreateArgs),
+    /// The organization's invitations
+    List(InvitationListArgs),
+    /// Issue a new link for an invitation (the old one stops working)
+    Resend {
+        /// The invitation's id (N or inv:N)
+        #[arg(value_parser = parse_invitation_id)]
+        id: i64,
+    },
+    /// Delete (revoke) an invitation: its link stops working
+    Delete {
+        /// The invitation's id (N or inv:N)
+        #[arg(value_parser = parse_invitation_id)]
+        id: i64,
+    },
+    /// Accept an invitation, creating your account if you have none
+    Accept(InvitationAcceptArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("addresses").required(true).multiple(true)))]
+pub struct InvitationCreateArgs {
+    /// Addresses sharing --role, --team and --groups, comma-separated
+    #[arg(long, group = "addresses", value_name = "EMAILS")]
+    pub emails: Option<String>,
+    /// One address with its own role, e.g. pam@example.com:admin (repeatable;
+    /// without a role: --role, else the org's default role)
+    #[arg(long, group = "addresses", value_name = "EMAIL[:ROLE]", value_parser = parse_invite)]
+    pub invite: Vec<InviteArg>,
+    /// The role of addresses that name none [default: the org's default role]
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Team label for every address, e.g. engineering
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Groups for every address, comma-separated, e.g. dev,support
+    #[arg(long, value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InvitationListArgs {
+    /// Only this status
+    #[arg(long, value_parser = ["pending", "accepted", "revoked", "expired"])]
+    pub status: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+pages::list_args!(InvitationListArgs => InvitationQuery { status });
+
+#[derive(Debug, Clone, Args)]
+pub struct InvitationAcceptArgs {
+    /// The invitation link (e.g. https://roster.example.com/invite/rsi_...) or its token
+    pub link: String,
+    /// Your name, for a new account [default: asked on the terminal]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the new account's password from the first line of standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// One `--invite EMAIL[:ROLE]`: an address and, optionally, its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteArg {
+    pub email: String,
+    pub role: Option<String>,
+}
+
+/// Parses `pam@example.com:admin` (or `pam@example.com`, or
+/// `pam@example.com:` for the default role). The role is what follows the
+/// last colon: role names never contain one.
+pub fn parse_invite(raw: &str) -> Result<InviteArg, String> {
+    let (email, role) = match raw.rsplit_once(':') {
+        Some((email, role)) => (email.trim(), Some(role.trim())),
+        None => (raw.trim(), None),
+    };
+    if email.is_empty() {
+        return Err("expected EMAIL or EMAIL:ROLE, e.g. pam@example.com:admin".to_string());
+    }
+    Ok(InviteArg {
+        email: email.to_string(),
+        role: role.filter(|r| !r.is_empty()).map(str::to_string),
+    })
+}
+
+/// Parses an invitation id: `7` or `inv:7`, as `roster users list` shows
+/// pending invitations.
+pub fn parse_invitation_id(raw: &str) -> Result<i64, String> {
+    let raw = raw.trim();
+    let digits = raw
+        .strip_prefix("inv:")
+        .or_else(|| raw.strip_prefix("INV:"))
+        .unwrap_or(raw);
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err("expected an invitation id such as 7 or inv:7".to_string()),
+    }
+}
 
 pub async fn run(ctx: &mut Context, cmd: InvitationsCommand) -> anyhow::Result<()> {
     match cmd {
         InvitationsCommand::Create(args) => create(ctx, args).await,
-        InvitationsCommand::List(args) => list(ctx, args).await,
+        InvitationsCommand::List(args) => {
+            pages::list(ctx, args, "invitations", Client::list_invitations).await
+        }
         InvitationsCommand::Resend { id } => resend(ctx, id).await,
         InvitationsCommand::Delete { id } => delete(ctx, id).await,
         InvitationsCommand::Accept(args) => accept(ctx, args).await,
@@ -36,11 +141,7 @@ async fn create(ctx: &Context, args: InvitationCreateArgs) -> anyhow::Result<()>
     let org = ctx.org()?;
     let body = create_request(args)?;
     let resp = ctx.client()?.create_invitations(&org, &body).await?;
-    if ctx.json() {
-        output::json(&resp)?;
-    } else {
-        print_results(&resp.results, &body)?;
-    }
+    ctx.show(&resp, |resp| print_results(&resp.results, &body))?;
     let refused = resp
         .results
         .iter()
@@ -154,28 +255,10 @@ fn reason(problem: &Problem) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-// --- list, resend, delete ----------------------------------------------------------
+// --- resend, delete ----------------------------------------------------------
 
-async fn list(ctx: &Context, args: InvitationListArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
-    let query = InvitationQuery {
-        status: args.status,
-        limit: args.page.limit,
-        cursor: args.page.cursor,
-    };
-    let page = pages::list(query, args.page.all, async |q| {
-        client.list_invitations(&org, q).await
-    })
-    .await?;
-    print_page(ctx, &page)
-}
-
-fn print_page(ctx: &Context, page: &Page<InvitationView>) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(page);
-    }
-    let mut t = output::table(&[
+impl Row for InvitationView {
+    const HEADER: &'static [&'static str] = &[
         "ID",
         "EMAIL",
         "ROLE",
@@ -184,49 +267,43 @@ fn print_page(ctx: &Context, page: &Page<InvitationView>) -> anyhow::Result<()> 
         "STATUS",
         "INVITED BY",
         "EXPIRES",
-    ]);
-    for i in &page.items {
-        t.add_row(vec![
-            i.id.to_string(),
-            i.email.clone(),
-            i.role.clone(),
-            output::or_dash(&i.team),
-            output::list(&i.groups),
-            i.status.clone(),
-            actor_email(&i.inviter),
-            output::time(&i.expires_at),
-        ]);
+    ];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.email.clone(),
+            self.role.clone(),
+            output::or_dash(&self.team),
+            output::list(&self.groups),
+            self.status.clone(),
+            actor_email(&self.inviter),
+            output::time(&self.expires_at),
+        ]
     }
-    output::print_table(&t)?;
-    pages::note_more("invitations", page.next_cursor.as_deref());
-    Ok(())
 }
 
 async fn resend(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let resp = ctx.client()?.resend_invitation(&org, id).await?;
-    if ctx.json() {
-        return output::json(&resp);
-    }
-    // The link alone on stdout, for scripts; the rest is a note.
-    output::line(&resp.link)?;
-    output::note(format!(
-        "New link for {}, valid until {}; the old link no longer works.",
-        resp.invitation.email,
-        output::time(&resp.invitation.expires_at)
-    ));
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    let resp = client.resend_invitation(&org, id).await?;
+    ctx.show(&resp, |resp| {
+        // The link alone on stdout, for scripts; the rest is a note.
+        output::line(&resp.link)?;
+        output::note(format!(
+            "New link for {}, valid until {}; the old link no longer works.",
+            resp.invitation.email,
+            output::time(&resp.invitation.expires_at)
+        ));
+        Ok(())
+    })
 }
 
 async fn delete(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    ctx.client()?.delete_invitation(&org, id).await?;
-    if !ctx.json() {
-        output::line(format!(
-            "Deleted invitation {id} in {org}; its link no longer works."
-        ))?;
-    }
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    client.delete_invitation(&org, id).await?;
+    ctx.done(format!(
+        "Deleted invitation {id} in {org}; its link no longer works."
+    ))
 }
 
 // --- accept ------------------------------------------------------------------------
@@ -436,23 +513,17 @@ async fn accept_as_newcomer(
         }
         None => bail!("pass --name NAME: the name of the account to create for {email}"),
     };
-    let password = if args.password_stdin {
-        input::read_stdin_lines(1, "a password")?
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("expected a password on standard input"))?
-    } else if input::interactive() {
-        let password = input::prompt_password(&format!("New password for {email}: "))?;
-        let again = input::prompt_password("New password again: ")?;
-        if password != again {
-            bail!("the passwords do not match");
-        }
-        password
-    } else {
-        bail!(
-            "no terminal to ask for a password on; pipe it to `roster invitations accept LINK --name NAME --password-stdin`"
-        );
-    };
+    let password = input::password(
+        args.password_stdin,
+        "no terminal to ask for a password on; pipe it to `roster invitations accept LINK --name NAME --password-stdin`",
+        || {
+            input::prompt_twice(
+                &format!("New password for {email}: "),
+                "New password again: ",
+                "the passwords do not match",
+            )
+        },
+    )?;
 
     let body = AcceptInvitationRequest {
         name: Some(name),
@@ -514,7 +585,9 @@ fn actor_email(a: &ActorView) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::cli::InviteArg;
+    use crate::cli::commands::tests::problem;
+    use crate::cli::tests::{list, parse, parse_as, words};
+    use crate::cli::Command;
 
     fn link(server: Option<&str>, token: &str) -> InvitationLink {
         InvitationLink {
@@ -626,14 +699,12 @@ mod tests {
 
     #[test]
     fn reasons_are_one_line() {
-        let problem = Problem {
-            type_: "about:blank".into(),
-            title: "Conflict".into(),
-            status: 409,
-            code: "already_member".into(),
-            detail: Some("pam@x.com is already\na member".into()),
-            errors: Vec::new(),
-        };
+        let problem = problem(
+            "Conflict",
+            409,
+            "already_member",
+            Some("pam@x.com is already\na member"),
+        );
         assert_eq!(reason(&problem), "pam@x.com is already a member");
         let problem = Problem {
             detail: None,
@@ -648,5 +719,105 @@ mod tests {
             ..problem
         };
         assert_eq!(reason(&problem), "email: is not an email address");
+    }
+
+    fn invite(email: &str, role: Option<&str>) -> InviteArg {
+        InviteArg {
+            email: email.into(),
+            role: role.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn invite_flags_take_an_optional_role_after_the_colon() {
+        assert_eq!(
+            parse_invite("pam@example.com:admin").unwrap(),
+            invite("pam@example.com", Some("admin"))
+        );
+        assert_eq!(
+            parse_invite(" pam@example.com : viewer ").unwrap(),
+            invite("pam@example.com", Some("viewer"))
+        );
+        assert_eq!(
+            parse_invite("pam@example.com").unwrap(),
+            invite("pam@example.com", None)
+        );
+        assert_eq!(
+            parse_invite("pam@example.com:").unwrap(),
+            invite("pam@example.com", None),
+            "an empty role is the default role"
+        );
+        assert!(parse_invite("").is_err());
+        assert!(parse_invite(":admin").is_err());
+        assert!(parse_invite("  ").is_err());
+    }
+
+    #[test]
+    fn invitation_ids_may_carry_the_inv_prefix() {
+        assert_eq!(parse_invitation_id("7").unwrap(), 7);
+        assert_eq!(parse_invitation_id("inv:7").unwrap(), 7);
+        assert_eq!(parse_invitation_id(" inv:12 ").unwrap(), 12);
+        for bad in ["", "inv:", "inv:x", "seven", "-3", "0", "user:7"] {
+            assert!(parse_invitation_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn invitations_create_needs_an_address() {
+        assert!(parse(&["invitations", "create"]).is_err());
+        assert!(parse(&["invitations", "create", "--role", "viewer"]).is_err());
+        let args = parse_as!(
+            &[
+                "invitations",
+                "create",
+                "--emails",
+                "a@x.com, b@x.com",
+                "--role",
+                "viewer",
+                "--invite",
+                "c@x.com:admin",
+                "--invite",
+                "d@x.com",
+                "--groups",
+                "dev,support",
+            ],
+            Command::Invitations(InvitationsCommand::Create(args)) => args
+        );
+        assert_eq!(args.emails.as_deref(), Some("a@x.com, b@x.com"));
+        assert_eq!(
+            args.invite,
+            vec![invite("c@x.com", Some("admin")), invite("d@x.com", None)]
+        );
+        assert_eq!(args.role.as_deref(), Some("viewer"));
+        assert_eq!(args.groups, Some(list(&["dev", "support"])));
+        let cli = parse(&["invitations", "create", "--invite", "e@x.com"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Invitations(InvitationsCommand::Create(_))
+        ));
+    }
+
+    #[test]
+    fn invitation_commands_parse() {
+        let cli = parse(&["invitations", "delete", "inv:4"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Invitations(InvitationsCommand::Delete { id: 4 })
+        ));
+        let cli = parse(&["invitations", "resend", "5"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Invitations(InvitationsCommand::Resend { id: 5 })
+        ));
+        assert!(parse(&["invitations", "resend", "user:5"]).is_err());
+        assert!(parse(&["invitations", "list", "--status", "lost"]).is_err());
+        assert!(parse(&["invitations", "list", "--status", "expired", "--all"]).is_ok());
+        let args = parse_as!(
+            &words("invitations accept http://h:1/invite/rsi_abc --name Pam --password-stdin"),
+            Command::Invitations(InvitationsCommand::Accept(args)) => args
+        );
+        assert_eq!(args.link, "http://h:1/invite/rsi_abc");
+        assert_eq!(args.name.as_deref(), Some("Pam"));
+        assert!(args.password_stdin);
     }
 }

@@ -1,5 +1,7 @@
 //! Running a parsed command line: resolve the server, the credentials and
 //! the org once into a [`Context`], then hand over to one module per noun.
+//! Each noun's module holds its clap types (its `XxxCommand` and their
+//! flags) beside the code that runs them.
 //!
 //! Resolution rules:
 //! - server: `--server` / `ROSTER_SERVER`, else the saved server, else
@@ -9,29 +11,31 @@
 //! - org: `--org` / `ROSTER_ORG`, else the current org saved by
 //!   `roster orgs switch` (or chosen at login).
 
-mod access;
-mod audit;
-mod auth;
-mod check;
-mod groups;
-mod invitations;
-mod orgs;
-mod outbox;
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod check;
+pub mod groups;
+pub mod invitations;
+pub mod orgs;
+pub mod outbox;
 mod pages;
-mod requests;
-mod resource_types;
-mod resources;
-mod roles;
-mod serve;
-mod slack;
-mod users;
+pub mod requests;
+pub mod resource_types;
+pub mod resources;
+pub mod roles;
+pub mod serve;
+pub mod slack;
+pub mod users;
 
 use super::credentials::{CredentialStore, Credentials};
 use super::{input, output};
-use super::{Cli, Command, GlobalArgs, OutputFormat, DEFAULT_SERVER};
+use super::{Cli, Command, ConfirmArgs, GlobalArgs, OutputFormat, DEFAULT_SERVER};
 use anyhow::{anyhow, bail};
 use roster_client::{Client, ClientError};
 use roster_proto::MembershipSummary;
+use serde::Serialize;
+use std::fmt::Display;
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -112,6 +116,37 @@ impl Context {
         self.output == OutputFormat::Json
     }
 
+    /// Prints `value`: the API's JSON, or what `human` makes of it.
+    fn show<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        human: impl FnOnce(&T) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        if self.json() {
+            output::json(value)
+        } else {
+            human(value)
+        }
+    }
+
+    /// Prints `value`: the API's JSON, or the one line `line` makes of it.
+    fn show_line<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        line: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<()> {
+        self.show(value, |value| Ok(output::line(line(value))?))
+    }
+
+    /// Says what a command did, in one line for people; JSON output stays
+    /// empty for a command whose answer has no body.
+    fn done(&self, text: impl Display) -> anyhow::Result<()> {
+        if !self.json() {
+            output::line(text)?;
+        }
+        Ok(())
+    }
+
     /// A client without credentials (for logging in).
     fn anonymous(&self) -> anyhow::Result<Client> {
         Ok(Client::new(&self.server)?)
@@ -136,6 +171,12 @@ impl Context {
         }
     }
 
+    /// The org to act in and a client with the saved token, in that order
+    /// (a missing org is reported before a missing login).
+    fn org_client(&self) -> anyhow::Result<(String, Client)> {
+        Ok((self.org()?, self.client()?))
+    }
+
     /// The org to act in: `--org`, else the current org.
     fn org(&self) -> anyhow::Result<String> {
         self.org_flag
@@ -154,17 +195,24 @@ impl Context {
     }
 }
 
-/// Goes ahead with `--yes`; otherwise asks `question` on the terminal.
-/// Without a terminal it refuses to `what` (e.g. "delete role x of acme").
-fn confirm_delete(yes: bool, what: &str, question: &str) -> anyhow::Result<()> {
-    if yes {
+/// Goes ahead with `--yes`; otherwise asks on the terminal the question
+/// that `question` builds (it may fetch what it names). Without a terminal
+/// it refuses to `what` (e.g. "delete role x of acme"); a "no" stops with
+/// `declined` (e.g. "not deleted").
+async fn confirm(
+    flag: ConfirmArgs,
+    what: &str,
+    declined: &str,
+    question: impl AsyncFnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    if flag.yes {
         return Ok(());
     }
     if !input::interactive() {
         bail!("refusing to {what} without confirmation; pass --yes");
     }
-    if !input::confirm(question)? {
-        bail!("not deleted");
+    if !input::confirm(&question().await?)? {
+        bail!("{declined}");
     }
     Ok(())
 }
@@ -242,6 +290,27 @@ mod tests {
         }
     }
 
+    /// A session token `t` saved for `server`.
+    fn saved(server: &str) -> Credentials {
+        Credentials {
+            server: Some(server.into()),
+            token: Some("t".into()),
+            ..Default::default()
+        }
+    }
+
+    /// A problem with no field errors.
+    pub(super) fn problem(title: &str, status: u16, code: &str, detail: Option<&str>) -> Problem {
+        Problem {
+            type_: "about:blank".into(),
+            title: title.into(),
+            status,
+            code: code.into(),
+            detail: detail.map(str::to_string),
+            errors: Vec::new(),
+        }
+    }
+
     fn context(server: Option<&str>, credentials: Credentials) -> Context {
         let global = GlobalArgs {
             server: server.map(str::to_string),
@@ -266,11 +335,7 @@ mod tests {
 
     #[test]
     fn the_saved_server_is_used_unless_one_is_given() {
-        let saved = Credentials {
-            server: Some("http://saved:1/".into()),
-            token: Some("t".into()),
-            ..Default::default()
-        };
+        let saved = saved("http://saved:1/");
         assert_eq!(context(None, saved.clone()).server, "http://saved:1");
         assert_eq!(context(None, Credentials::default()).server, DEFAULT_SERVER);
         assert_eq!(
@@ -282,12 +347,9 @@ mod tests {
 
     #[test]
     fn a_token_is_not_sent_to_another_server() {
-        let saved = Credentials {
-            server: Some("http://saved:1".into()),
-            token: Some("t".into()),
-            ..Default::default()
-        };
-        let err = context(Some("http://other:2"), saved).token().unwrap_err();
+        let err = context(Some("http://other:2"), saved("http://saved:1"))
+            .token()
+            .unwrap_err();
         assert!(
             err.to_string().contains("not logged in to http://other:2"),
             "{err}"
@@ -305,15 +367,16 @@ mod tests {
     #[test]
     fn errors_are_one_line_with_field_reasons() {
         let problem = Problem {
-            type_: "about:blank".into(),
-            title: "Invalid request".into(),
-            status: 422,
-            code: "validation".into(),
-            detail: Some("check the fields\nbelow".into()),
             errors: vec![FieldError {
                 field: "email".into(),
                 message: "is not an email address".into(),
             }],
+            ..problem(
+                "Invalid request",
+                422,
+                "validation",
+                Some("check the fields\nbelow"),
+            )
         };
         let err = anyhow::Error::new(ClientError::Api {
             status: 422,

@@ -2,9 +2,15 @@
 //! delivered (still being retried, or given up), with the last error.
 
 use super::Context;
-use crate::cli::output;
-use crate::cli::OutboxCommand;
+use crate::cli::output::{self, Row};
+use clap::Subcommand;
 use roster_proto::UndeliveredMessageView;
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Messages still being retried or given up, with the last error
+    Undelivered,
+}
 
 /// Errors longer than this are cut in the table (`--output json` has them
 /// whole).
@@ -17,20 +23,18 @@ pub async fn run(ctx: &Context, cmd: OutboxCommand) -> anyhow::Result<()> {
 }
 
 async fn undelivered(ctx: &Context) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let messages = ctx.client()?.undelivered(&org).await?;
-    if ctx.json() {
-        return output::json(&messages);
-    }
-    print_messages(&messages)?;
-    if messages.is_empty() {
-        output::note(format!("No undelivered messages in {org}."));
-    }
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.undelivered(&org).await?, |messages| {
+        output::rows(messages)?;
+        if messages.is_empty() {
+            output::note(format!("No undelivered messages in {org}."));
+        }
+        Ok(())
+    })
 }
 
-fn print_messages(messages: &[UndeliveredMessageView]) -> anyhow::Result<()> {
-    let mut t = output::table(&[
+impl Row for UndeliveredMessageView {
+    const HEADER: &'static [&'static str] = &[
         "ID",
         "KIND",
         "TO",
@@ -38,20 +42,19 @@ fn print_messages(messages: &[UndeliveredMessageView]) -> anyhow::Result<()> {
         "ATTEMPTS",
         "LAST ERROR",
         "FAILED AT",
-    ]);
-    for m in messages {
-        t.add_row(vec![
-            m.id.to_string(),
-            m.kind.clone(),
-            m.recipient.clone(),
-            output::or_dash(&m.subject),
-            m.attempts.to_string(),
-            output::truncate(&one_line(&m.last_error), ERROR_WIDTH),
-            output::opt_time(m.failed_at.as_deref()),
-        ]);
+    ];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.kind.clone(),
+            self.recipient.clone(),
+            output::or_dash(&self.subject),
+            self.attempts.to_string(),
+            output::truncate(&one_line(&self.last_error), ERROR_WIDTH),
+            output::opt_time(self.failed_at.as_deref()),
+        ]
     }
-    output::print_table(&t)?;
-    Ok(())
 }
 
 /// An error message on one line, `-` when there is none.
@@ -60,8 +63,10 @@ fn one_line(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::parse;
 
     #[test]
     fn errors_are_shown_on_one_line() {
@@ -70,5 +75,10 @@ mod tests {
             one_line("smtp: 451\n  try again later"),
             "smtp: 451 try again later"
         );
+    }
+
+    #[test]
+    fn undelivered_takes_no_arguments() {
+        assert!(parse(&["outbox", "undelivered"]).is_ok());
     }
 }

@@ -1,24 +1,30 @@
-//! Following `next_cursor` for `--all`: one loop for every list.
+//! The lists of the API, page by page: the paging flags applied to a
+//! query, `next_cursor` followed for `--all` (one loop for every list), and
+//! a page printed as a table or as JSON.
 
-use crate::cli::output;
+use super::Context;
+use crate::cli::output::{self, Row};
+use crate::cli::PageArgs;
 use anyhow::bail;
 use roster_client::{
-    AccessRuleQuery, AuditQuery, ClientError, InvitationQuery, MemberQuery, ResourceQuery,
+    AccessRuleQuery, AuditQuery, Client, ClientError, InvitationQuery, MemberQuery, ResourceQuery,
     ReviewRequestQuery,
 };
-use roster_proto::{MemberPage, Page};
+use roster_proto::{MemberPage, MemberView, Page};
+use serde::Serialize;
 use std::collections::HashSet;
 
-/// A list query that can ask for the page at a cursor.
+/// A list query that can ask for a page size and the page at a cursor.
 pub trait Cursor {
-    fn set_cursor(&mut self, cursor: String);
+    fn set_page(&mut self, limit: Option<u32>, cursor: Option<String>);
 }
 
 macro_rules! cursor_queries {
     ($($query:ty),* $(,)?) => {$(
         impl Cursor for $query {
-            fn set_cursor(&mut self, cursor: String) {
-                self.cursor = Some(cursor);
+            fn set_page(&mut self, limit: Option<u32>, cursor: Option<String>) {
+                self.limit = limit;
+                self.cursor = cursor;
             }
         }
     )*};
@@ -33,13 +39,64 @@ cursor_queries!(
     ReviewRequestQuery,
 );
 
-/// A page of a list that can take the next page's rows.
+/// The flags of a `list` command: filters that make its query, and the
+/// paging flags.
+pub trait ListArgs {
+    type Query: Cursor;
+
+    /// The query of the filters (from the first page) and the paging flags.
+    fn into_query(self) -> (Self::Query, PageArgs);
+}
+
+/// Implements [`ListArgs`] for the flags of a list command whose filters
+/// bear the names of its query's fields, and whose paging flags are `page`.
+macro_rules! list_args {
+    ($args:ty => $query:ident { $($filter:ident),* $(,)? }) => {
+        impl $crate::cli::commands::pages::ListArgs for $args {
+            type Query = $query;
+
+            fn into_query(self) -> ($query, $crate::cli::PageArgs) {
+                let query = $query {
+                    $($filter: self.$filter,)*
+                    ..Default::default()
+                };
+                (query, self.page)
+            }
+        }
+    };
+}
+pub(crate) use list_args;
+
+/// A page of a list, as the API returns it.
 pub trait Paged {
+    type Item;
+
+    fn items(&self) -> &[Self::Item];
+
+    fn next_cursor(&self) -> Option<&str>;
+
+    /// Warnings about the org the list is of, printed after it.
+    fn warnings(&self) -> &[String] {
+        &[]
+    }
+
     fn take_next_cursor(&mut self) -> Option<String>;
+
+    /// Takes the next page's rows.
     fn absorb(&mut self, next: Self);
 }
 
 impl<T> Paged for Page<T> {
+    type Item = T;
+
+    fn items(&self) -> &[T] {
+        &self.items
+    }
+
+    fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+
     fn take_next_cursor(&mut self) -> Option<String> {
         self.next_cursor.take()
     }
@@ -51,6 +108,20 @@ impl<T> Paged for Page<T> {
 }
 
 impl Paged for MemberPage {
+    type Item = MemberView;
+
+    fn items(&self) -> &[MemberView] {
+        &self.items
+    }
+
+    fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+
+    fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     fn take_next_cursor(&mut self) -> Option<String> {
         self.next_cursor.take()
     }
@@ -66,9 +137,36 @@ impl Paged for MemberPage {
     }
 }
 
+/// `roster <noun> list`: the page (with `--all`, every page) that `args`
+/// ask for, fetched with `fetch(client, org, query)` and printed as a table
+/// of `what` or as JSON.
+pub async fn list<A: ListArgs, P>(
+    ctx: &Context,
+    args: A,
+    what: &str,
+    fetch: impl AsyncFn(&Client, &str, &A::Query) -> Result<P, ClientError>,
+) -> anyhow::Result<()>
+where
+    P: Paged + Serialize,
+    P::Item: Row,
+{
+    let (org, client) = ctx.org_client()?;
+    let (query, flags) = args.into_query();
+    let page = fetch_pages(query, flags, async |q| fetch(&client, &org, q).await).await?;
+    ctx.show(&page, |page| {
+        output::rows(page.items())?;
+        note_more(what, page.next_cursor());
+        Ok(())
+    })?;
+    for w in page.warnings() {
+        output::warn(w);
+    }
+    Ok(())
+}
+
 /// Fetches every page after `page` with `fetch(cursor)` and folds them into
 /// it. A cursor seen twice stops with an error rather than looping.
-pub async fn fetch_all<P: Paged>(
+async fn fetch_all<P: Paged>(
     mut page: P,
     mut fetch: impl AsyncFnMut(String) -> Result<P, ClientError>,
 ) -> anyhow::Result<P> {
@@ -83,26 +181,27 @@ pub async fn fetch_all<P: Paged>(
     Ok(page)
 }
 
-/// The page `query` asks for (`fetch(&query)`) and, with `all`, every page
-/// after it.
-pub async fn list<Q: Cursor, P: Paged>(
+/// The page that `flags` ask for with `query` (`--limit`, `--cursor`)
+/// and, with `--all`, every page after it.
+async fn fetch_pages<Q: Cursor, P: Paged>(
     mut query: Q,
-    all: bool,
+    flags: PageArgs,
     fetch: impl AsyncFn(&Q) -> Result<P, ClientError>,
 ) -> anyhow::Result<P> {
+    query.set_page(flags.limit, flags.cursor);
     let page = fetch(&query).await?;
-    if !all {
+    if !flags.all {
         return Ok(page);
     }
     fetch_all(page, async |cursor| {
-        query.set_cursor(cursor);
+        query.set_page(flags.limit, Some(cursor));
         fetch(&query).await
     })
     .await
 }
 
 /// Tells how to get the rest of a list (of `what`) when there is more.
-pub fn note_more(what: &str, next_cursor: Option<&str>) {
+fn note_more(what: &str, next_cursor: Option<&str>) {
     if let Some(cursor) = next_cursor {
         output::note(format!(
             "More {what}: pass --cursor {cursor} for the next page, or --all for every page."

@@ -2,27 +2,130 @@
 //! resources, the tree they form, the groups they admit and their review
 //! policies.
 
-use super::{confirm_delete, pages, Context};
-use crate::cli::output;
-use crate::cli::{
-    CommaList, ResourceCreateArgs, ResourceListArgs, ResourceUpdateArgs, ResourcesCommand,
-};
+use super::{confirm, pages, Context};
+use crate::cli::output::{self, Row};
+use crate::cli::{parse_comma_list, parse_resource_key, CommaList, ConfirmArgs, PageArgs};
 use anyhow::bail;
-use roster_client::ResourceQuery;
-use roster_proto::{Page, ResourceRequest, ResourceUpdateRequest, ResourceView, ReviewPolicyView};
+use clap::{ArgGroup, Args, Subcommand};
+use roster_client::{Client, ResourceQuery};
+use roster_proto::{ResourceRequest, ResourceUpdateRequest, ResourceView, ReviewPolicyView};
+
+#[derive(Debug, Subcommand)]
+pub enum ResourcesCommand {
+    /// Register a resource, optionally under a parent, admitting only some
+    /// groups, with a review policy
+    Create(ResourceCreateArgs),
+    /// The organization's resources, with filters
+    List(ResourceListArgs),
+    /// One resource
+    Show {
+        /// The resource, e.g. clusters/eu-1
+        #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        key: String,
+    },
+    /// Change a resource's parent, groups or review policy
+    Update(ResourceUpdateArgs),
+    /// Delete a resource with its access rules and requests
+    Delete {
+        /// The resource, e.g. clusters/eu-1
+        #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+        key: String,
+        /// Also delete everything below it
+        #[arg(long)]
+        cascade: bool,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourceCreateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub key: String,
+    /// The resource it belongs under, e.g. environments/prod
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub parent: Option<String>,
+    /// Only members of these groups may act on it and below it, comma-separated
+    #[arg(long, value_name = "GROUPS", value_parser = parse_comma_list)]
+    pub groups: Option<CommaList>,
+    /// Actions that need an approved review request here and below,
+    /// comma-separated, e.g. clusters:deploy,clusters:delete
+    #[arg(long, value_name = "ACTIONS", value_parser = parse_comma_list)]
+    pub review_actions: Option<CommaList>,
+    /// How many approvals a review request needs [default: 1]
+    #[arg(long, value_name = "N", requires = "review_actions", value_parser = clap::value_parser!(i64).range(1..=10))]
+    pub approvals: Option<i64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResourceListArgs {
+    /// Only resources of this type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub resource_type: Option<String>,
+    /// Only the children of this resource
+    #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub parent: Option<String>,
+    /// With --action: only those this member (email or id) may do the action on
+    #[arg(long, value_name = "EMAIL", requires = "action")]
+    pub user: Option<String>,
+    /// With --user: the action, e.g. clusters:deploy
+    #[arg(long, value_name = "TYPE:ACTION", requires = "user")]
+    pub action: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+pages::list_args!(ResourceListArgs => ResourceQuery { resource_type, parent, user, action });
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct ResourceUpdateArgs {
+    /// The resource, e.g. clusters/eu-1
+    #[arg(value_name = "TYPE/NAME", value_parser = parse_resource_key)]
+    pub key: String,
+    /// Move it under this resource
+    #[arg(long, group = "changes", value_name = "TYPE/NAME", value_parser = parse_resource_key, conflicts_with = "no_parent")]
+    pub parent: Option<String>,
+    /// Make it a root, with no parent
+    #[arg(long, group = "changes")]
+    pub no_parent: bool,
+    /// Groups, comma-separated; replaces the current set ("" clears)
+    #[arg(long, group = "changes", value_name = "GROUPS", value_parser = parse_comma_list, conflicts_with = "no_groups")]
+    pub groups: Option<CommaList>,
+    /// Name no groups: every member with a grant may act on it
+    #[arg(long, group = "changes")]
+    pub no_groups: bool,
+    /// Actions that need review, comma-separated; replaces the policy's
+    /// actions [default: the current ones]
+    #[arg(long, group = "changes", value_name = "ACTIONS", value_parser = parse_comma_list)]
+    pub review_actions: Option<CommaList>,
+    /// How many approvals a review request needs [default: the current number, else 1]
+    #[arg(long, group = "changes", value_name = "N", value_parser = clap::value_parser!(i64).range(1..=10))]
+    pub approvals: Option<i64>,
+    /// Remove the review policy
+    #[arg(long, group = "changes", conflicts_with_all = ["review_actions", "approvals"])]
+    pub no_review: bool,
+}
 
 pub async fn run(ctx: &Context, cmd: ResourcesCommand) -> anyhow::Result<()> {
     match cmd {
         ResourcesCommand::Create(args) => create(ctx, args).await,
-        ResourcesCommand::List(args) => list(ctx, args).await,
+        ResourcesCommand::List(args) => {
+            pages::list(ctx, args, "resources", Client::list_resources).await
+        }
         ResourcesCommand::Show { key } => show(ctx, &key).await,
         ResourcesCommand::Update(args) => update(ctx, args).await,
-        ResourcesCommand::Delete { key, cascade, yes } => delete(ctx, &key, cascade, yes).await,
+        ResourcesCommand::Delete {
+            key,
+            cascade,
+            confirm,
+        } => delete(ctx, &key, cascade, confirm).await,
     }
 }
 
 async fn create(ctx: &Context, args: ResourceCreateArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let (org, client) = ctx.org_client()?;
     let body = ResourceRequest {
         key: args.key,
         parent: args.parent,
@@ -32,56 +135,30 @@ async fn create(ctx: &Context, args: ResourceCreateArgs) -> anyhow::Result<()> {
             approvals: args.approvals.unwrap_or(1),
         }),
     };
-    let resource = ctx.client()?.create_resource(&org, &body).await?;
-    print_resource(ctx, &resource)
+    ctx.show(&client.create_resource(&org, &body).await?, print_resource)
 }
 
-async fn list(ctx: &Context, args: ResourceListArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
-    let query = ResourceQuery {
-        resource_type: args.resource_type,
-        parent: args.parent,
-        user: args.user,
-        action: args.action,
-        limit: args.page.limit,
-        cursor: args.page.cursor,
-    };
-    let page = pages::list(query, args.page.all, async |q| {
-        client.list_resources(&org, q).await
-    })
-    .await?;
-    print_page(ctx, &page)
-}
+impl Row for ResourceView {
+    const HEADER: &'static [&'static str] = &["KEY", "PARENT", "GROUPS", "REVIEW", "CREATED"];
 
-fn print_page(ctx: &Context, page: &Page<ResourceView>) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(page);
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.parent.clone().unwrap_or_else(|| "-".to_string()),
+            output::list(&self.groups),
+            review(self.review.as_ref()),
+            output::time(&self.created_at),
+        ]
     }
-    let mut t = output::table(&["KEY", "PARENT", "GROUPS", "REVIEW", "CREATED"]);
-    for r in &page.items {
-        t.add_row(vec![
-            r.key.clone(),
-            r.parent.clone().unwrap_or_else(|| "-".to_string()),
-            output::list(&r.groups),
-            review(r.review.as_ref()),
-            output::time(&r.created_at),
-        ]);
-    }
-    output::print_table(&t)?;
-    pages::note_more("resources", page.next_cursor.as_deref());
-    Ok(())
 }
 
 async fn show(ctx: &Context, key: &str) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let resource = ctx.client()?.resource(&org, key).await?;
-    print_resource(ctx, &resource)
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.resource(&org, key).await?, print_resource)
 }
 
 async fn update(ctx: &Context, args: ResourceUpdateArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let client = ctx.client()?;
+    let (org, client) = ctx.org_client()?;
     let parent = if args.no_parent {
         Some(None)
     } else {
@@ -115,8 +192,10 @@ async fn update(ctx: &Context, args: ResourceUpdateArgs) -> anyhow::Result<()> {
         groups,
         review,
     };
-    let resource = client.update_resource(&org, &args.key, &body).await?;
-    print_resource(ctx, &resource)
+    ctx.show(
+        &client.update_resource(&org, &args.key, &body).await?,
+        print_resource,
+    )
 }
 
 /// A review policy from the flags given and the current policy: new
@@ -144,33 +223,33 @@ fn merge_policy(
 
 /// Deletes a resource (and, with `cascade`, everything below it) after a
 /// confirmation (or `--yes`).
-async fn delete(ctx: &Context, key: &str, cascade: bool, yes: bool) -> anyhow::Result<()> {
+async fn delete(ctx: &Context, key: &str, cascade: bool, flag: ConfirmArgs) -> anyhow::Result<()> {
     let org = ctx.org()?;
     let below = if cascade {
         " and everything below it"
     } else {
         ""
     };
-    confirm_delete(
-        yes,
+    confirm(
+        flag,
         &format!("delete {key} of {org}"),
-        &format!("Delete {key} of {org}{below}, with the access rules and requests on it?"),
-    )?;
+        "not deleted",
+        async || {
+            Ok(format!(
+                "Delete {key} of {org}{below}, with the access rules and requests on it?"
+            ))
+        },
+    )
+    .await?;
     match ctx.client()?.delete_resource(&org, key, cascade).await {
         Err(e) if e.code() == Some("resource_has_children") => bail!("{e} (pass --cascade)"),
         other => other?,
     }
-    if !ctx.json() {
-        output::line(format!("Deleted {key}{below} from {org}."))?;
-    }
-    Ok(())
+    ctx.done(format!("Deleted {key}{below} from {org}."))
 }
 
-/// Prints a resource (or its JSON).
-fn print_resource(ctx: &Context, r: &ResourceView) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(r);
-    }
+/// Prints a resource.
+fn print_resource(r: &ResourceView) -> anyhow::Result<()> {
     output::fields(&[
         ("Key", r.key.clone()),
         (
@@ -202,6 +281,8 @@ fn review(policy: Option<&ReviewPolicyView>) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::{list, parse, parse_as, words};
+    use crate::cli::Command;
 
     fn policy(actions: &[&str], approvals: i64) -> ReviewPolicyView {
         ReviewPolicyView {
@@ -246,5 +327,39 @@ mod tests {
             review(Some(&policy(&["clusters:deploy"], 1))),
             "clusters:deploy (1 approval)"
         );
+    }
+
+    #[test]
+    fn resource_updates_take_one_side_of_each_flag_pair() {
+        let args = parse_as!(
+            &words("resources update clusters/eu-1 --no-parent --groups dev"),
+            Command::Resources(ResourcesCommand::Update(args)) => args
+        );
+        assert!(args.no_parent && !args.no_groups && !args.no_review);
+        assert_eq!(args.groups, Some(list(&["dev"])));
+        assert!(
+            parse(&["resources", "update", "clusters/eu-1"]).is_err(),
+            "nothing to change"
+        );
+        for pair in [
+            ["--parent", "projects/p", "--no-parent"],
+            ["--groups", "dev", "--no-groups"],
+            ["--approvals", "2", "--no-review"],
+        ] {
+            let mut args = vec!["resources", "update", "clusters/eu-1"];
+            args.extend(pair);
+            assert!(parse(&args).is_err(), "{pair:?}");
+        }
+        assert!(parse(&["resources", "update", "clusters/eu-1", "--approvals", "11"]).is_err());
+        assert!(parse(&["resources", "update", "clusters", "--no-review"]).is_err());
+        assert!(
+            parse(&["resources", "create", "clusters/eu-1", "--approvals", "2"]).is_err(),
+            "approvals need review actions"
+        );
+        assert!(
+            parse(&["resources", "list", "--user", "a@x.com"]).is_err(),
+            "needs --action"
+        );
+        assert!(parse(&["resources", "list", "--type", "clusters", "--all"]).is_ok());
     }
 }

@@ -7,11 +7,64 @@
 //! `secret`, `write`, `admin`) and one column per role, built-in and custom,
 //! in the server's order.
 
-use super::{confirm_delete, Context};
+use super::{confirm, Context};
 use crate::cli::output;
-use crate::cli::{CommaList, RoleCreateArgs, RoleUpdateArgs, RolesCommand};
+use crate::cli::{parse_comma_list, CommaList, ConfirmArgs};
 use anyhow::bail;
+use clap::{ArgGroup, Args, Subcommand};
 use roster_proto::{RoleDeleted, RoleRequest, RoleUpdateRequest, RoleView};
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// The permission matrix of every role, built-in and custom
+    List,
+    /// One role's description, permissions and platform classes
+    Show {
+        /// The role's name
+        name: String,
+    },
+    /// Create a custom role
+    Create(RoleCreateArgs),
+    /// Change a custom role's permissions or description
+    Update(RoleUpdateArgs),
+    /// Delete a custom role; one in use needs a --replacement
+    Delete {
+        /// The role's name
+        name: String,
+        /// The role that takes its place for members, invitations and access rules
+        #[arg(long, value_name = "ROLE")]
+        replacement: Option<String>,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RoleCreateArgs {
+    /// The role's name, e.g. devops
+    pub name: String,
+    /// Comma-separated: management permissions (users:invite), platform
+    /// actions (clusters:deploy), whole types (clusters:*) or a class on
+    /// every type (*:read)
+    #[arg(long, value_name = "PERMISSIONS", value_parser = parse_comma_list)]
+    pub permissions: CommaList,
+    /// What the role is for
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
+pub struct RoleUpdateArgs {
+    /// The role's name
+    pub name: String,
+    /// Comma-separated, as for `roster roles create`; replaces the current set
+    #[arg(long, group = "changes", value_name = "PERMISSIONS", value_parser = parse_comma_list)]
+    pub permissions: Option<CommaList>,
+    /// What the role is for
+    #[arg(long, group = "changes")]
+    pub description: Option<String>,
+}
 
 /// Management permissions in the order the matrix prints them (the same
 /// order as the server's console).
@@ -46,25 +99,23 @@ pub async fn run(ctx: &Context, cmd: RolesCommand) -> anyhow::Result<()> {
         RolesCommand::Delete {
             name,
             replacement,
-            yes,
-        } => delete(ctx, &name, replacement.as_deref(), yes).await,
+            confirm,
+        } => delete(ctx, &name, replacement.as_deref(), confirm).await,
     }
 }
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let roles = ctx.client()?.roles(&org).await?;
-    if ctx.json() {
-        return output::json(&roles);
-    }
-    let mut header = vec!["PERMISSION"];
-    header.extend(roles.iter().map(|r| r.name.as_str()));
-    let mut t = output::table(&header);
-    for row in matrix(&roles) {
-        t.add_row(row);
-    }
-    output::print_table(&t)?;
-    Ok(())
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.roles(&org).await?, |roles| {
+        let mut header = vec!["PERMISSION"];
+        header.extend(roles.iter().map(|r| r.name.as_str()));
+        let mut t = output::table(&header);
+        for row in matrix(roles) {
+            t.add_row(row);
+        }
+        output::print_table(&t)?;
+        Ok(())
+    })
 }
 
 /// The rows of the permission matrix: a label, then one cell per role.
@@ -109,30 +160,28 @@ fn matrix(roles: &[RoleView]) -> Vec<Vec<String>> {
 }
 
 async fn show(ctx: &Context, name: &str) -> anyhow::Result<()> {
-    let org = ctx.org()?;
-    let role = ctx.client()?.role(&org, name).await?;
-    print_role(ctx, &role)
+    let (org, client) = ctx.org_client()?;
+    ctx.show(&client.role(&org, name).await?, print_role)
 }
 
 async fn create(ctx: &Context, args: RoleCreateArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let (org, client) = ctx.org_client()?;
     let body = RoleRequest {
         name: args.name.trim().to_string(),
         description: args.description,
         permissions: args.permissions.into_vec(),
     };
-    let role = ctx.client()?.create_role(&org, &body).await?;
-    print_role(ctx, &role)
+    ctx.show(&client.create_role(&org, &body).await?, print_role)
 }
 
 async fn update(ctx: &Context, args: RoleUpdateArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let (org, client) = ctx.org_client()?;
     let body = RoleUpdateRequest {
         description: args.description,
         permissions: args.permissions.map(CommaList::into_vec),
     };
-    let role = ctx.client()?.update_role(&org, &args.name, &body).await?;
-    print_role(ctx, &role)
+    let role = client.update_role(&org, &args.name, &body).await?;
+    ctx.show(&role, print_role)
 }
 
 /// Deletes a custom role after a confirmation (or `--yes`).
@@ -140,27 +189,23 @@ async fn delete(
     ctx: &Context,
     name: &str,
     replacement: Option<&str>,
-    yes: bool,
+    flag: ConfirmArgs,
 ) -> anyhow::Result<()> {
     let org = ctx.org()?;
     let instead = match replacement {
         Some(r) => format!("; whoever has it gets role {r}"),
         None => String::new(),
     };
-    confirm_delete(
-        yes,
-        &format!("delete role {name} of {org}"),
-        &format!("Delete role {name} of {org}{instead}?"),
-    )?;
+    let what = format!("delete role {name} of {org}");
+    confirm(flag, &what, "not deleted", async || {
+        Ok(format!("Delete role {name} of {org}{instead}?"))
+    })
+    .await?;
     let deleted = match ctx.client()?.delete_role(&org, name, replacement).await {
         Err(e) if e.code() == Some("role_in_use") => bail!("{e} (pass --replacement ROLE)"),
         other => other?,
     };
-    if ctx.json() {
-        return output::json(&deleted);
-    }
-    output::line(deleted_line(name, &org, &deleted))?;
-    Ok(())
+    ctx.show_line(&deleted, |deleted| deleted_line(name, &org, deleted))
 }
 
 /// What deleting a role did, in one line.
@@ -176,11 +221,8 @@ fn deleted_line(name: &str, org: &str, d: &RoleDeleted) -> String {
     }
 }
 
-/// Prints a role (or its JSON).
-fn print_role(ctx: &Context, role: &RoleView) -> anyhow::Result<()> {
-    if ctx.json() {
-        return output::json(role);
-    }
+/// Prints a role.
+fn print_role(role: &RoleView) -> anyhow::Result<()> {
     let none = |items: &[String]| {
         if items.is_empty() {
             "(none)".to_string()
@@ -199,8 +241,11 @@ fn print_role(ctx: &Context, role: &RoleView) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::cli::tests::{list, parse, parse_as};
+    use crate::cli::Command;
 
     fn role(name: &str, permissions: &[&str], classes: &[&str]) -> RoleView {
         RoleView {
@@ -264,5 +309,34 @@ mod tests {
         assert_eq!(rows[3], vec!["users:invite", CHECK, "", ""]);
         assert_eq!(rows[16], vec!["platform secret", CHECK, CHECK, ""]);
         assert_eq!(rows[18], vec!["platform admin", CHECK, "", ""]);
+    }
+
+    #[test]
+    fn roles_are_created_updated_and_deleted() {
+        let args = parse_as!(
+            &[
+                "roles",
+                "create",
+                "devops",
+                "--permissions",
+                "users:read, clusters:*",
+            ],
+            Command::Roles(RolesCommand::Create(args)) => args
+        );
+        assert_eq!(args.permissions, list(&["users:read", "clusters:*"]));
+        assert!(
+            parse(&["roles", "create", "devops"]).is_err(),
+            "no permissions"
+        );
+        assert!(
+            parse(&["roles", "update", "devops"]).is_err(),
+            "nothing to change"
+        );
+        assert!(parse(&["roles", "update", "devops", "--description", "x"]).is_ok());
+        let cli = parse(&["roles", "delete", "devops", "--replacement", "viewer"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Roles(RolesCommand::Delete { confirm: ConfirmArgs { yes: false }, replacement: Some(ref r), .. }) if r == "viewer"
+        ));
     }
 }

@@ -2,8 +2,40 @@
 //! configuration (defaults < TOML file < `ROSTER_*` variables < flags), then
 //! the server runs until Ctrl-C or SIGTERM and finishes in-flight requests.
 
-use crate::cli::{LogFormatArg, ServeArgs};
+use clap::{Args, ValueEnum};
 use roster_server::{Application, Config, ConfigLayer, LogFormat, ServeFlags};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file (also ROSTER_CONFIG)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on; port 0 picks a free port
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Where the embedded SQLite database and the mail log live
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A database URL, e.g. postgres://user@host/roster
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The base URL of links the server prints and sends
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Create the first org with this owner on an empty database
+    #[arg(long = "bootstrap-owner", value_name = "EMAIL")]
+    pub bootstrap_owner: Option<String>,
+    /// The log format
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let flags = ServeFlags {
