@@ -12,6 +12,7 @@
 use super::audit::{record, AuditEntry};
 use super::caller::Actor;
 use super::error::Result;
+use super::notice::Notice;
 use super::orgs::{effective_role, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use roster_domain::{policy, ManagementPermission, MemberStatus, OrgId, Role, Timestamp};
@@ -173,17 +174,12 @@ impl Change<'_> {
         Ok(())
     }
 
-    /// Queues a message to `recipient` in the change's transaction: it is
-    /// sent once the change commits, and never if it does not.
-    pub(crate) async fn notify(
-        &mut self,
-        kind: &str,
-        recipient: &str,
-        subject: &str,
-        text: &str,
-    ) -> Result<()> {
+    /// Tells `recipient` about the change: the notice is queued in the
+    /// change's transaction, so it is sent once the change commits, and
+    /// never if it does not.
+    pub(crate) async fn notify(&mut self, recipient: &str, notice: Notice) -> Result<()> {
         let (org, now) = (self.org, self.now);
-        super::outbox::queue(&mut self.tx, now, org, kind, recipient, subject, text).await
+        super::outbox::queue(&mut self.tx, now, org, recipient, &notice).await
     }
 
     /// Commits the change. A change that recorded no audit event is a bug

@@ -5,6 +5,7 @@ use super::auth::{create_account, hash_blocking};
 use super::caller::{Actor, Caller};
 use super::change::Change;
 use super::error::{Result, StoreResultExt};
+use super::notice::{InvitationNotice, Notice};
 use super::orgs::{invalid, OrgAccess};
 use super::time::rfc3339;
 use super::{App, AppError, RequestMeta};
@@ -189,25 +190,16 @@ impl App {
         inv: &Invitation,
         link: &str,
     ) -> Result<()> {
-        let org = &access.org;
-        let text = format!(
-            "Hello,\n\n{} ({}) invited you to join the organization {} on Roster as {}.\n\n\
-             Accept the invitation: {link}\n\n\
-             The link works once, only for {}, until {} (UTC).",
-            inv.inviter_name,
-            inv.inviter_email,
-            org.name,
-            inv.role,
-            inv.email,
-            rfc3339(inv.expires_at)
-        );
-        c.notify(
-            "invitation",
-            &inv.email,
-            &format!("{} invited you to {} on Roster", inv.inviter_name, org.name),
-            &text,
-        )
-        .await
+        let notice = Notice::Invitation(InvitationNotice {
+            inviter_name: inv.inviter_name.clone(),
+            inviter_email: inv.inviter_email.clone(),
+            org_name: access.org.name.clone(),
+            role: inv.role.clone(),
+            email: inv.email.clone(),
+            link: link.to_owned(),
+            expires: rfc3339(inv.expires_at),
+        });
+        c.notify(&inv.email, notice).await
     }
 
     /// An org's invitations. Needs `users:read`.

@@ -5,6 +5,10 @@ use super::auth::{create_account, hash_blocking};
 use super::caller::Actor;
 use super::change::Change;
 use super::error::{Result, StoreResultExt};
+use super::notice::{
+    MemberDisabledNotice, MemberEnabledNotice, MemberRemovedNotice, Notice, RoleChangedNotice,
+    SignIn, WelcomeNotice,
+};
 use super::orgs::{invalid, remove_checked, resolve_role, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
@@ -201,7 +205,6 @@ impl App {
         new: &NewMember,
         with_link: bool,
     ) -> Result<()> {
-        let org = &access.org;
         let how = if with_link {
             let token = crypto::new_token(PASSWORD_LINK_PREFIX);
             let now = c.now();
@@ -213,33 +216,24 @@ impl App {
                 now.plus(PASSWORD_LINK_TTL),
             )
             .await?;
-            format!(
-                "Choose your password here (the link works once, for 72 hours):\n{}/set-password/{token}\n\nThen sign in with: roster login --email {}",
-                self.settings().public_url,
-                new.email
-            )
+            SignIn::SetPassword {
+                link: format!("{}/set-password/{token}", self.settings().public_url),
+            }
         } else if new.identity_provider == IdentityProvider::password() {
-            format!(
-                "Sign in with your existing Roster account: roster login --email {}",
-                new.email
-            )
+            SignIn::ExistingAccount
         } else {
-            format!(
-                "Sign in through your organization's single sign-on ({}).",
-                new.identity_provider.as_str()
-            )
+            SignIn::SingleSignOn {
+                provider: new.identity_provider.as_str().to_owned(),
+            }
         };
-        let text = format!(
-            "Hello,\n\n{} ({}) added you to the organization {} on Roster.\n\n{how}",
-            access.caller.actor.name, access.caller.actor.email, org.name
-        );
-        c.notify(
-            "welcome",
-            new.email.as_str(),
-            &format!("Welcome to {} on Roster", org.name),
-            &text,
-        )
-        .await
+        let notice = Notice::Welcome(WelcomeNotice {
+            by_name: access.caller.actor.name.clone(),
+            by_email: access.caller.actor.email.clone(),
+            org_name: access.org.name.clone(),
+            email: new.email.as_str().to_owned(),
+            how,
+        });
+        c.notify(new.email.as_str(), notice).await
     }
 
     /// Sets a password with a one-time link from a welcome email. Ends the
@@ -462,35 +456,26 @@ impl App {
         // Tell the member about changes to their standing (SPEC §2).
         let by = &access.caller.actor.email;
         if current.role != role.name().as_str() {
-            let text = format!(
-                "Hello {},\n\nYour role in the organization {} changed from {} to {} (by {by}).",
-                current.name,
-                org.name,
-                current.role,
-                role.name()
-            );
-            c.notify(
-                "role_changed",
-                &current.email,
-                &format!("Your role in {} changed", org.name),
-                &text,
-            )
-            .await?;
+            let notice = Notice::RoleChanged(RoleChangedNotice {
+                name: current.name.clone(),
+                org_name: org.name.clone(),
+                from: current.role.clone(),
+                to: role.name().to_string(),
+                by: by.clone(),
+            });
+            c.notify(&current.email, notice).await?;
         }
         if current_status != status {
-            let (kind, subject, text) = match status {
-                MemberStatus::Disabled => (
-                    "member_disabled",
-                    format!("Your access to {} was disabled", org.name),
-                    format!("Hello {},\n\nYour membership in the organization {} was disabled by {by}. Your own account and personal organization remain.", current.name, org.name),
-                ),
-                _ => (
-                    "member_enabled",
-                    format!("Your access to {} is active", org.name),
-                    format!("Hello {},\n\nYour membership in the organization {} is now active.", current.name, org.name),
-                ),
+            let (name, org_name) = (current.name.clone(), org.name.clone());
+            let notice = match status {
+                MemberStatus::Disabled => Notice::MemberDisabled(MemberDisabledNotice {
+                    name,
+                    org_name,
+                    by: by.clone(),
+                }),
+                _ => Notice::MemberEnabled(MemberEnabledNotice { name, org_name }),
             };
-            c.notify(kind, &current.email, &subject, &text).await?;
+            c.notify(&current.email, notice).await?;
         }
         let member = members::find(&mut c, org.id, user_id)
             .await?
@@ -523,17 +508,12 @@ impl App {
             json!({ "email": member.email, "name": member.name, "role": member.role }),
         )
         .await?;
-        let text = format!(
-            "Hello {},\n\nYou were removed from the organization {} by {}. Your own account and personal organization remain.",
-            member.name, org.name, access.caller.actor.email
-        );
-        c.notify(
-            "member_removed",
-            &member.email,
-            &format!("You were removed from {}", org.name),
-            &text,
-        )
-        .await?;
+        let notice = Notice::MemberRemoved(MemberRemovedNotice {
+            name: member.name.clone(),
+            org_name: org.name.clone(),
+            by: access.caller.actor.email.clone(),
+        });
+        c.notify(&member.email, notice).await?;
         c.commit().await
     }
 }

@@ -6,6 +6,7 @@
 //! and, after [`MAX_ATTEMPTS`], given up and left listed as undelivered.
 
 use super::error::Result;
+use super::notice::{Notice, Rendered};
 use super::time::rfc3339;
 use super::App;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
@@ -23,16 +24,17 @@ pub const MAX_ATTEMPTS: i64 = 12;
 /// Longest wait between two attempts.
 const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 
-/// Queues a plain-text message (an HTML part is derived from it).
+/// Queues a notice for `recipient`, in words (an HTML part is derived from
+/// the plain text).
 pub(crate) async fn queue(
     conn: &mut Conn,
     now: Timestamp,
     org_id: Option<OrgId>,
-    kind: &str,
     recipient: &str,
-    subject: &str,
-    text: &str,
+    notice: &Notice,
 ) -> Result<()> {
+    let Rendered { subject, text } = notice.render()?;
+    let text = text.as_str();
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\">{}</body></html>",
         text.split("\n\n")
@@ -43,9 +45,9 @@ pub(crate) async fn queue(
         conn,
         &NewMessage {
             org_id,
-            kind,
+            kind: notice.kind(),
             recipient,
-            subject,
+            subject: &subject,
             body_text: text,
             body_html: &html,
             now,

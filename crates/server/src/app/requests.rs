@@ -11,6 +11,7 @@
 use super::access::find_resource;
 use super::change::Change;
 use super::error::{Result, StoreResultExt};
+use super::notice::{Notice, ReviewDecidedNotice, ReviewRequestedNotice};
 use super::orgs::{effective_role, invalid, load_catalog, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use roster_authz::OrgIndex;
@@ -209,30 +210,17 @@ impl App {
             return Ok(());
         }
         for email in reviewers {
-            let text = format!(
-                "{} asks to do {} on {} in {} for {} minutes.\n\nReason: {}\n\n\
-                 Approve: roster requests approve {} --org {}\nReject: roster requests reject {} --org {}",
-                row.requester_email,
-                row.action,
-                row.resource,
-                access.org.name,
-                row.duration_seconds / 60,
-                row.reason,
-                row.id,
-                access.org.slug,
-                row.id,
-                access.org.slug,
-            );
-            c.notify(
-                "review_request",
-                &email,
-                &format!(
-                    "Review request {}: {} on {}",
-                    row.id, row.action, row.resource
-                ),
-                &text,
-            )
-            .await?;
+            let notice = Notice::ReviewRequested(ReviewRequestedNotice {
+                id: row.id.get(),
+                requester: row.requester_email.clone(),
+                action: row.action.clone(),
+                resource: row.resource.clone(),
+                org_name: access.org.name.clone(),
+                org_slug: access.org.slug.clone(),
+                minutes: row.duration_seconds / 60,
+                reason: row.reason.clone(),
+            });
+            c.notify(&email, notice).await?;
         }
         Ok(())
     }
@@ -345,25 +333,17 @@ impl App {
         )
         .await?;
         if let Some(outcome) = outcome {
-            let text = format!(
-                "Your request {id} to do {} on {} in {} was {outcome} by {}.{}",
-                req.action,
-                req.resource,
-                access.org.name,
-                access.caller.actor.email,
-                if outcome == RequestStatus::Approved {
-                    format!(" It is allowed for {} minutes.", req.duration_seconds / 60)
-                } else {
-                    String::new()
-                }
-            );
-            c.notify(
-                "review_decision",
-                &req.requester_email,
-                &format!("Request {id} {outcome}"),
-                &text,
-            )
-            .await?;
+            let notice = Notice::ReviewDecided(ReviewDecidedNotice {
+                id: id.get(),
+                action: req.action.clone(),
+                resource: req.resource.clone(),
+                org_name: access.org.name.clone(),
+                outcome: outcome.as_str().to_owned(),
+                by: access.caller.actor.email.clone(),
+                allowed_minutes: (outcome == RequestStatus::Approved)
+                    .then_some(req.duration_seconds / 60),
+            });
+            c.notify(&req.requester_email, notice).await?;
         }
         let row = requests::get(&mut c, access.org.id, id).await?;
         c.commit().await?;

@@ -6,6 +6,10 @@ use super::auth::{create_account, hash_blocking};
 use super::caller::Actor;
 use super::change::Change;
 use super::error::Result;
+use super::notice::{
+    Notice, SignupApprovedNotice, SignupExistingAccountNotice, SignupRejectedNotice,
+    SignupToReviewNotice,
+};
 use super::orgs::OrgAccess;
 use super::outbox::queue;
 use super::{App, AppError, RequestMeta};
@@ -92,22 +96,10 @@ impl App {
                     // would tell the org that the address has an account):
                     // only the address's owner hears of it.
                     let mut conn = self.store().conn().await?;
-                    let text = format!(
-                        "Hello,\n\nSomeone asked to join the organization {} on Roster with this address, \
-                         which already has an account, but with another password. If it was you, sign in \
-                         and sign up again with your password. If not, you can ignore this message.",
-                        org.name
-                    );
-                    queue(
-                        &mut conn,
-                        self.now(),
-                        Some(org.id),
-                        "signup_existing_account",
-                        email.as_str(),
-                        &format!("Sign-up to {}", org.name),
-                        &text,
-                    )
-                    .await?;
+                    let notice = Notice::SignupExistingAccount(SignupExistingAccountNotice {
+                        org_name: org.name.clone(),
+                    });
+                    queue(&mut conn, self.now(), Some(org.id), email.as_str(), &notice).await?;
                     return Ok(());
                 }
                 (Some(u.id), None)
@@ -188,18 +180,15 @@ impl App {
         self.queue_review_card(c, org, user_id, email, name).await?;
         let approvers = members::active_with_roles(c, org.id, &approver_roles()).await?;
         for (approver, approver_name) in approvers {
-            let text = format!(
-                "Hello {approver_name},\n\n{name} ({email}) asked to join the organization {} and is waiting for review.\n\n\
-                 Approve: roster users approve {user_id} --org {}\nReject: roster users reject {user_id} --org {}",
-                org.name, org.slug, org.slug
-            );
-            c.notify(
-                "signup_review",
-                &approver,
-                &format!("{name} asked to join {}", org.name),
-                &text,
-            )
-            .await?;
+            let notice = Notice::SignupToReview(SignupToReviewNotice {
+                approver_name,
+                name: name.to_owned(),
+                email: email.to_owned(),
+                org_name: org.name.clone(),
+                org_slug: org.slug.clone(),
+                user_id: user_id.get(),
+            });
+            c.notify(&approver, notice).await?;
         }
         Ok(())
     }
@@ -265,20 +254,13 @@ impl App {
             json!({ "email": member.email, "role": role.name().as_str() }),
         )
         .await?;
-        let text = format!(
-            "Hello {},\n\nYour request to join the organization {} was approved by {}. Your role is {}.",
-            member.name,
-            access.org.name,
-            access.caller.actor.email,
-            role.name()
-        );
-        c.notify(
-            "signup_approved",
-            &member.email,
-            &format!("Welcome to {}", access.org.name),
-            &text,
-        )
-        .await?;
+        let notice = Notice::SignupApproved(SignupApprovedNotice {
+            name: member.name.clone(),
+            org_name: access.org.name.clone(),
+            by: access.caller.actor.email.clone(),
+            role: role.name().to_string(),
+        });
+        c.notify(&member.email, notice).await?;
         let updated = members::find(&mut c, access.org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
@@ -301,17 +283,11 @@ impl App {
             json!({ "email": member.email }),
         )
         .await?;
-        let text = format!(
-            "Hello {},\n\nYour request to join the organization {} was not approved.",
-            member.name, access.org.name
-        );
-        c.notify(
-            "signup_rejected",
-            &member.email,
-            &format!("Your request to join {}", access.org.name),
-            &text,
-        )
-        .await?;
+        let notice = Notice::SignupRejected(SignupRejectedNotice {
+            name: member.name.clone(),
+            org_name: access.org.name.clone(),
+        });
+        c.notify(&member.email, notice).await?;
         c.commit().await
     }
 }
