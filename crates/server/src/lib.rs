@@ -3,7 +3,8 @@
 //!
 //! Layout (see docs/architecture.md):
 //! - [`app`]: use cases over the domain and the store. Knows no HTTP.
-//! - [`http`]: axum routes, extractors, problem+json, OpenAPI.
+//! - [`http`]: axum routes, extractors, problem+json, OpenAPI, console.
+//! - [`integrations`]: other systems' protocols (mail, Slack).
 //! - [`config`], [`crypto`], [`startup`]: the rest.
 #![cfg_attr(
     not(test),
@@ -14,6 +15,7 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod integrations;
 pub mod startup;
 
 pub use config::{Config, ConfigLayer, LogFormat, Secret, ServeFlags};

@@ -1,11 +1,13 @@
 //! Start-up: bind, open the store, seed the first org if asked, serve, and
 //! shut down gracefully.
 
-use crate::app::outbox::Mailer;
 use crate::app::setup::FirstOwner;
 use crate::app::{App, AppSettings, Clock, RequestMeta, SystemClock};
 use crate::config::{Config, LogFormat};
 use crate::crypto::Keys;
+use crate::integrations::mail::Mailer;
+use crate::integrations::slack::SlackApi;
+use crate::integrations::Couriers;
 use anyhow::Context;
 use roster_domain::{DisplayName, Email, OrgName, OrgSlug, Password};
 use roster_store::{Engine, Store, StoreOptions};
@@ -121,14 +123,20 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let slack = SlackApi::default();
+        let couriers = Couriers {
+            app: self.app.clone(),
+            mail: self.mailer,
+            slack: slack.clone(),
+        };
         let worker = tokio::spawn(
             self.app
                 .clone()
-                .run_outbox_worker(self.mailer, stop_rx.clone()),
+                .run_outbox_worker(couriers, stop_rx.clone()),
         );
         let housekeeping = tokio::spawn(housekeeping(self.app.clone(), stop_rx.clone()));
         let watcher = tokio::spawn(watch_revisions(self.app.clone(), stop_rx));
-        let router = crate::http::router(self.app.clone());
+        let router = crate::http::router(self.app.clone(), slack);
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -1,21 +1,16 @@
 //! Notifications that are never lost: messages are queued in the outbox
 //! inside the transaction of the change that causes them, and a background
-//! worker delivers them, by SMTP when configured, else to the mail log in
-//! the data directory (SPEC §5). A message is marked sent only after the
+//! worker hands them to a [`Courier`] (the integrations: SMTP or the mail
+//! log in the data directory, SPEC §5; Slack). A message is marked sent only after the
 //! mail server accepted it; failures are retried with exponential backoff
 //! and, after [`MAX_ATTEMPTS`], given up and left listed as undelivered.
 
 use super::error::Result;
 use super::notice::{Notice, Rendered};
-use super::time::rfc3339;
 use super::App;
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use roster_domain::{OrgId, Timestamp};
 use roster_store::outbox::{self, Message, NewMessage};
 use roster_store::Conn;
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -79,87 +74,6 @@ fn linkify(escaped: &str) -> String {
         .join(" ")
 }
 
-/// Where messages go.
-#[derive(Clone)]
-pub enum Mailer {
-    /// Appended to a file: the mail log.
-    Log(PathBuf),
-    Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        from: Mailbox,
-    },
-}
-
-impl Mailer {
-    /// SMTP from a URL (`smtp://host:port`, `smtp://...?tls=required` for
-    /// STARTTLS, `smtps://` for TLS), or the mail log when there is none.
-    pub fn new(smtp_url: Option<&str>, from: &str, mail_log: PathBuf) -> anyhow::Result<Mailer> {
-        let Some(url) = smtp_url else {
-            return Ok(Mailer::Log(mail_log));
-        };
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| anyhow::anyhow!("smtp_url is not usable: {e}"))?
-            .timeout(Some(Duration::from_secs(15)))
-            .build();
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("smtp_from {from:?} is not an address: {e}"))?;
-        Ok(Mailer::Smtp { transport, from })
-    }
-
-    async fn deliver(&self, m: &Message) -> std::result::Result<(), String> {
-        match self {
-            Mailer::Log(path) => {
-                let entry = format!(
-                    "----- message {} at {}\nTo: {}\nSubject: {}\nKind: {}\n\n{}\n\n",
-                    m.id,
-                    rfc3339(m.created_at),
-                    m.recipient,
-                    m.subject,
-                    m.kind,
-                    m.body_text
-                );
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .and_then(|mut f| f.write_all(entry.as_bytes()))
-                    .map_err(|e| format!("writing the mail log: {e}"))
-            }
-            Mailer::Smtp { transport, from } => {
-                let to: Mailbox = m
-                    .recipient
-                    .parse()
-                    .map_err(|e| format!("bad recipient {}: {e}", m.recipient))?;
-                let email = lettre::Message::builder()
-                    .from(from.clone())
-                    .to(to)
-                    .subject(m.subject.as_str())
-                    .message_id(Some(format!("<outbox-{}@roster>", m.id)))
-                    .multipart(
-                        MultiPart::alternative()
-                            .singlepart(
-                                SinglePart::builder()
-                                    .header(ContentType::TEXT_PLAIN)
-                                    .body(m.body_text.clone()),
-                            )
-                            .singlepart(
-                                SinglePart::builder()
-                                    .header(ContentType::TEXT_HTML)
-                                    .body(m.body_html.clone()),
-                            ),
-                    )
-                    .map_err(|e| format!("building the message: {e}"))?;
-                transport
-                    .send(email)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("SMTP: {e}"))
-            }
-        }
-    }
-}
-
 /// Delivery counters for `/metrics`.
 #[derive(Default)]
 pub struct OutboxMetrics {
@@ -173,15 +87,25 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (1000i64 << attempts.clamp(0, 20)).min(MAX_BACKOFF_MS)
 }
 
+/// What delivers a claimed message (mail, Slack): the integrations, so
+/// that the outbox knows no protocol. An error says why it failed, and the
+/// message is tried again later.
+pub trait Courier: Send + Sync {
+    fn deliver(
+        &self,
+        m: &Message,
+    ) -> impl std::future::Future<Output = std::result::Result<(), String>> + Send;
+}
+
 impl App {
     /// Delivers due messages until `shutdown` fires.
     pub async fn run_outbox_worker(
         self,
-        mailer: Mailer,
+        courier: impl Courier,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
-            if let Err(e) = self.deliver_due(&mailer).await {
+            if let Err(e) = self.deliver_due(&courier).await {
                 tracing::warn!(error = %e, "outbox pass failed; will retry");
             }
             tokio::select! {
@@ -192,7 +116,7 @@ impl App {
     }
 
     /// One pass: every due message, oldest first.
-    pub async fn deliver_due(&self, mailer: &Mailer) -> Result<()> {
+    pub async fn deliver_due(&self, courier: &impl Courier) -> Result<()> {
         let mut conn = self.store().conn().await?;
         let now = self.now();
         let due = outbox::claim_due(
@@ -205,12 +129,7 @@ impl App {
         .await?;
         let metrics = &self.inner.outbox_metrics;
         for m in due {
-            let delivered = if m.kind.starts_with("slack.") {
-                self.deliver_slack(&m).await
-            } else {
-                mailer.deliver(&m).await
-            };
-            match delivered {
+            match courier.deliver(&m).await {
                 Ok(()) => {
                     outbox::mark_sent(&mut conn, m.id, self.now()).await?;
                     metrics.sent.fetch_add(1, Ordering::Relaxed);

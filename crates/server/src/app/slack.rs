@@ -1,8 +1,12 @@
-//! Slack (SPEC §3.3): an org connects a workspace; people register with
-//! `/roster register`, link themselves with `/roster link`, and approvers
-//! decide from a review card. Every request from Slack is verified (v0
-//! signature, timestamp within five minutes, constant-time comparison) and
-//! handled at most once. Calls to Slack go through the outbox.
+//! Slack (SPEC §3.3), as use cases: an org connects a workspace; people
+//! register with `/roster register`, link themselves with `/roster link`,
+//! and approvers decide from a review card.
+//!
+//! Architecture invariant: nothing here speaks Slack. The integration
+//! (`crate::integrations::slack`) verifies Slack's requests, calls Slack's
+//! Web API and turns payloads into the typed commands below; these use
+//! cases answer with typed outcomes, and queue typed [`SlackPost`]s that
+//! the integration renders as Block Kit when it delivers them.
 
 use super::auth::create_account;
 use super::caller::{Actor, Caller, Credential};
@@ -11,39 +15,144 @@ use super::error::{Result, StoreResultExt};
 use super::orgs::{invalid, OrgAccess};
 use super::time::rfc3339;
 use super::{App, AppError, Channel, RequestMeta};
-use crate::crypto::{self, Keys};
-use roster_domain::{Conflict, DisplayName, Email, ManagementPermission, OrgId, Timestamp, UserId};
+use crate::crypto;
+use roster_domain::{
+    Conflict, DisplayName, Email, ManagementPermission, MemberStatus, OrgId, Timestamp, UserId,
+};
 use roster_store::orgs::Org;
 use roster_store::slack::{self, Connection};
 use roster_store::{members, orgs, outbox, users, Conn};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::time::Duration;
 
 /// Slack's own API, unless an org names another (tests, proxies).
 pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
-/// How far a request's timestamp may be from now.
-const MAX_SKEW_SECS: i64 = 5 * 60;
 const LINK_CODE_TTL: Duration = Duration::from_secs(10 * 60);
 
-/// A connection as received from an administrator.
+/// A connection to make, as the integration checked it: the workspace is
+/// the one Slack named for the bot token.
 pub struct SlackSettings {
+    pub team_id: String,
     pub signing_secret: String,
     pub bot_token: String,
     pub channel: String,
-    pub api_base_url: Option<String>,
+    pub api_base_url: String,
 }
 
-/// A slash command, as Slack posts it.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct SlashCommand {
-    pub team_id: String,
-    pub user_id: String,
-    #[serde(default)]
-    pub command: String,
-    #[serde(default)]
-    pub text: String,
-    #[serde(default)]
-    pub trigger_id: String,
+/// Where to call Slack for an org, with the bot token decrypted.
+pub struct SlackTarget {
+    pub api_base_url: String,
+    pub bot_token: String,
+    pub channel: String,
+}
+
+/// What a person typed after `/roster`.
+pub enum SlackCommand {
+    /// `register`, with what Slack's `users.info` says of them.
+    Register {
+        slack_user: String,
+        email: Option<String>,
+        name: Option<String>,
+    },
+    /// `link`: a code to confirm while signed in to Roster.
+    Link { slack_user: String },
+    /// Anything else.
+    Help,
+}
+
+/// What a slash command did, for the integration to put in words.
+pub enum SlackOutcome {
+    /// The same request (by Slack's trigger id) was handled already.
+    AlreadyHandled,
+    Registered {
+        name: String,
+        org_name: String,
+    },
+    AlreadyMember {
+        org_name: String,
+        status: MemberStatus,
+    },
+    LinkCode {
+        code: String,
+        org_slug: String,
+    },
+    Help {
+        org_name: String,
+    },
+    Decided {
+        approved: bool,
+    },
+}
+
+/// A click on a review card's Approve or Reject button.
+pub struct ReviewClick {
+    /// Identifies the click, so a retried delivery acts once.
+    pub key: String,
+    pub clicker: String,
+    pub target: UserId,
+    pub approve: bool,
+    pub channel: Option<String>,
+    pub message_ts: String,
+}
+
+/// A message to post to Slack, queued in the outbox like mail and turned
+/// into Block Kit when it is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "post", rename_all = "snake_case")]
+pub enum SlackPost {
+    /// Someone asked to join; approvers decide with the buttons.
+    ReviewCard {
+        channel: String,
+        user_id: i64,
+        email: String,
+        name: String,
+        org_name: String,
+        at: String,
+    },
+    /// A review card, replaced by its outcome.
+    Decision {
+        channel: String,
+        ts: String,
+        name: String,
+        email: String,
+        /// The role given, when approved.
+        role: Option<String>,
+        by: String,
+    },
+}
+
+impl SlackPost {
+    fn channel(&self) -> &str {
+        match self {
+            SlackPost::ReviewCard { channel, .. } | SlackPost::Decision { channel, .. } => channel,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            SlackPost::ReviewCard { .. } => "slack.post",
+            SlackPost::Decision { .. } => "slack.update",
+        }
+    }
+
+    /// A line that stands for the post in lists of messages.
+    fn summary(&self) -> String {
+        match self {
+            SlackPost::ReviewCard {
+                name,
+                email,
+                org_name,
+                ..
+            } => format!("{name} ({email}) asked to join {org_name}"),
+            SlackPost::Decision {
+                name, email, role, ..
+            } => match role {
+                Some(_) => format!("{name} ({email}) was approved"),
+                None => format!("{name} ({email}) was rejected"),
+            },
+        }
+    }
 }
 
 fn slack_meta(meta: &RequestMeta) -> RequestMeta {
@@ -53,75 +162,8 @@ fn slack_meta(meta: &RequestMeta) -> RequestMeta {
     }
 }
 
-fn bad_signature() -> AppError {
-    AppError::Unauthenticated
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
-}
-
-/// Calls a Slack Web API method; Slack answers `{"ok": false, "error": ..}`
-/// on failure.
-async fn call(
-    base: &str,
-    token: &str,
-    method: &str,
-    body: Option<&Value>,
-    query: &[(&str, &str)],
-) -> anyhow::Result<Value> {
-    let url = format!("{}/{method}", base.trim_end_matches('/'));
-    let req = match body {
-        Some(b) => http().post(url).json(b),
-        None => http().get(url).query(query),
-    };
-    let res: Value = req
-        .bearer_auth(token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    if res["ok"] != Value::Bool(true) {
-        anyhow::bail!(
-            "Slack {method} failed: {}",
-            res["error"].as_str().unwrap_or("unknown error")
-        );
-    }
-    Ok(res)
-}
-
-/// The review card for a sign-up, as a `chat.postMessage` payload.
-pub fn review_card(
-    channel: &str,
-    org: &Org,
-    user_id: UserId,
-    email: &str,
-    name: &str,
-    at: Timestamp,
-) -> Value {
-    json!({
-        "channel": channel,
-        "text": format!("{name} ({email}) asked to join {}", org.name),
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn",
-                "text": format!("*{name}* ({email}) asked to join *{}* at {}", org.name, rfc3339(at))}},
-            {"type": "actions", "block_id": format!("roster_review_{user_id}"), "elements": [
-                {"type": "button", "action_id": "roster_approve", "style": "primary", "value": user_id.to_string(),
-                 "text": {"type": "plain_text", "text": "Approve"}},
-                {"type": "button", "action_id": "roster_reject", "style": "danger", "value": user_id.to_string(),
-                 "text": {"type": "plain_text", "text": "Reject"}}
-            ]}
-        ]
-    })
-}
-
 impl App {
-    /// Connects (or reconnects) the org to a Slack workspace. The bot token
-    /// is checked with `auth.test`, which also names the workspace.
+    /// Connects (or reconnects) the org to a Slack workspace.
     pub async fn connect_slack(
         &self,
         access: &OrgAccess,
@@ -129,37 +171,12 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<Connection> {
         access.require(ManagementPermission::IntegrationsManage)?;
-        for (field, v) in [
-            ("signing_secret", &s.signing_secret),
-            ("bot_token", &s.bot_token),
-            ("channel", &s.channel),
-        ] {
-            if v.trim().is_empty() || v.len() > 500 {
-                return Err(invalid(field, format!("{field} is required")));
-            }
-        }
-        let base = s
-            .api_base_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_API_BASE.to_owned());
-        url::Url::parse(&base)
-            .map_err(|_| invalid("api_base_url", "api_base_url must be an absolute URL"))?;
-        let who = call(&base, &s.bot_token, "auth.test", Some(&json!({})), &[])
-            .await
-            .map_err(|e| invalid("bot_token", format!("Slack refused the bot token: {e}")))?;
-        let team_id = who["team_id"].as_str().unwrap_or_default().to_owned();
-        if team_id.is_empty() {
-            return Err(invalid(
-                "bot_token",
-                "Slack did not name the workspace of this token",
-            ));
-        }
         let now = self.now();
         let conn = Connection {
             org_id: access.org.id,
-            team_id: team_id.clone(),
+            team_id: s.team_id.clone(),
             channel: s.channel.trim().to_owned(),
-            api_base_url: base,
+            api_base_url: s.api_base_url,
             signing_secret_enc: self.keys().encrypt(s.signing_secret.trim())?,
             bot_token_enc: self.keys().encrypt(s.bot_token.trim())?,
             created_at: now,
@@ -175,7 +192,7 @@ impl App {
             })?;
         c.audit(
             "integration.slack.connect",
-            format!("slack:{team_id}"),
+            format!("slack:{}", s.team_id),
             json!({ "channel": conn.channel, "api_base_url": conn.api_base_url }),
         )
         .await?;
@@ -192,7 +209,6 @@ impl App {
     }
 
     pub async fn disconnect_slack(&self, access: &OrgAccess, meta: &RequestMeta) -> Result<()> {
-        access.require(ManagementPermission::IntegrationsManage)?;
         let mut c = self
             .change(access, Some(ManagementPermission::IntegrationsManage), meta)
             .await?;
@@ -208,35 +224,28 @@ impl App {
         c.commit().await
     }
 
-    /// Verifies a request from Slack and finds the org's connection.
-    /// Unsigned, stale, tampered or unknown-workspace requests are refused.
-    pub async fn verify_slack(
-        &self,
-        team_id: &str,
-        timestamp: &str,
-        signature: &str,
-        body: &[u8],
-    ) -> Result<Connection> {
-        let ts: i64 = timestamp.parse().map_err(|_| bad_signature())?;
-        if (self.now().unix_ms() / 1000 - ts).abs() > MAX_SKEW_SECS {
-            tracing::warn!(team_id, "refused a stale Slack request");
-            return Err(bad_signature());
-        }
-        let conn = {
-            let mut db = self.store().conn().await?;
-            slack::for_team(&mut db, team_id)
-                .await?
-                .ok_or_else(bad_signature)?
+    /// The connection of a workspace and its signing secret, for verifying
+    /// a request that claims to come from it.
+    pub async fn slack_workspace(&self, team_id: &str) -> Result<Option<(Connection, String)>> {
+        let mut db = self.store().conn().await?;
+        let Some(c) = slack::for_team(&mut db, team_id).await? else {
+            return Ok(None);
         };
-        let secret = self.keys().decrypt(&conn.signing_secret_enc)?;
-        let mut base = format!("v0:{ts}:").into_bytes();
-        base.extend_from_slice(body);
-        let hex = signature.strip_prefix("v0=").unwrap_or("");
-        if !Keys::verify_hmac_hex(secret.as_bytes(), &base, hex) {
-            tracing::warn!(team_id, "refused a Slack request with a bad signature");
-            return Err(bad_signature());
-        }
-        Ok(conn)
+        let secret = self.keys().decrypt(&c.signing_secret_enc)?;
+        Ok(Some((c, secret)))
+    }
+
+    /// Where and with which token to call Slack for an org.
+    pub async fn slack_target(&self, org_id: OrgId) -> Result<Option<SlackTarget>> {
+        let mut db = self.store().conn().await?;
+        let Some(c) = slack::for_org(&mut db, org_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SlackTarget {
+            bot_token: self.keys().decrypt(&c.bot_token_enc)?,
+            api_base_url: c.api_base_url,
+            channel: c.channel,
+        }))
     }
 
     /// Whether this request (by its key) is seen for the first time.
@@ -245,79 +254,75 @@ impl App {
         Ok(slack::first_time(&mut db, key, self.now()).await?)
     }
 
-    /// Handles a slash command; returns the text to show the user.
+    /// Handles a slash command from a verified workspace. `trigger` is
+    /// Slack's id of the request, so that a retried delivery acts once.
     pub async fn slack_command(
         &self,
         c: &Connection,
-        cmd: SlashCommand,
+        trigger: &str,
+        cmd: SlackCommand,
         meta: &RequestMeta,
-    ) -> Result<String> {
+    ) -> Result<SlackOutcome> {
         let meta = slack_meta(meta);
-        if !cmd.trigger_id.is_empty()
+        if !trigger.is_empty()
             && !self
-                .first_time(&format!("cmd:{}:{}", c.team_id, cmd.trigger_id))
+                .first_time(&format!("cmd:{}:{trigger}", c.team_id))
                 .await?
         {
-            return Ok("Already handled.".into());
+            return Ok(SlackOutcome::AlreadyHandled);
         }
         let org = {
             let mut db = self.store().conn().await?;
             orgs::get(&mut db, c.org_id).await?
         };
-        match cmd.text.split_whitespace().next().unwrap_or("help") {
-            "register" => self.slack_register(c, &org, &cmd.user_id, &meta).await,
-            "link" => {
-                let code = crypto::new_token("")[..10].to_uppercase().replace(['-', '_'], "X");
-                let mut db = self.store().conn().await?;
-                let expires = self.now().plus(LINK_CODE_TTL);
-                slack::insert_link_code(&mut db, &self.keys().hash_token(&code), c.org_id, &cmd.user_id, expires).await?;
-                Ok(format!(
-                    "To link this Slack account to your Roster account, run within 10 minutes, signed in:\n`roster slack link {code} --org {}`",
-                    org.slug
-                ))
+        match cmd {
+            SlackCommand::Register {
+                slack_user,
+                email,
+                name,
+            } => {
+                self.slack_register(&org, &slack_user, email, name, &meta)
+                    .await
             }
-            _ => Ok(format!(
-                "{} register: ask to join {} (an administrator approves)\n{} link: link this Slack account to your Roster account\n{} help: this message",
-                cmd.command, org.name, cmd.command, cmd.command
-            )),
+            SlackCommand::Link { slack_user } => {
+                let code = crypto::new_token("")[..10]
+                    .to_uppercase()
+                    .replace(['-', '_'], "X");
+                let expires = self.now().plus(LINK_CODE_TTL);
+                let mut db = self.store().conn().await?;
+                slack::insert_link_code(
+                    &mut db,
+                    &self.keys().hash_token(&code),
+                    c.org_id,
+                    &slack_user,
+                    expires,
+                )
+                .await?;
+                Ok(SlackOutcome::LinkCode {
+                    code,
+                    org_slug: org.slug,
+                })
+            }
+            SlackCommand::Help => Ok(SlackOutcome::Help { org_name: org.name }),
         }
     }
 
-    /// `/roster register`: self-registration for the Slack user, with name and
-    /// email from Slack's `users.info`, and the membership linked to them.
+    /// `/roster register`: self-registration for the Slack user, with name
+    /// and email from Slack, and the membership linked to them.
     async fn slack_register(
         &self,
-        c: &Connection,
         org: &Org,
         slack_user: &str,
+        email: Option<String>,
+        name: Option<String>,
         meta: &RequestMeta,
-    ) -> Result<String> {
-        let token = self.keys().decrypt(&c.bot_token_enc)?;
-        let info = call(
-            &c.api_base_url,
-            &token,
-            "users.info",
-            None,
-            &[("user", slack_user)],
-        )
-        .await
-        .map_err(AppError::Internal)?;
-        let profile = &info["user"]["profile"];
-        let email = Email::parse(profile["email"].as_str().unwrap_or("")).map_err(|_| {
+    ) -> Result<SlackOutcome> {
+        let email = Email::parse(email.as_deref().unwrap_or("")).map_err(|_| {
             AppError::Forbidden("Slack did not share an email address for you".into())
         })?;
-        let raw_name = [
-            &profile["real_name"],
-            &info["user"]["real_name"],
-            &info["user"]["name"],
-        ]
-        .iter()
-        .find_map(|v| v.as_str().filter(|s| !s.trim().is_empty()))
-        .map(str::to_owned);
-        let name = match raw_name {
-            Some(n) => DisplayName::parse(&n).unwrap_or_else(|_| DisplayName::from_email(&email)),
-            None => DisplayName::from_email(&email),
-        };
+        let name = name
+            .and_then(|n| DisplayName::parse(&n).ok())
+            .unwrap_or_else(|| DisplayName::from_email(&email));
         if !super::signup::accepts_signup(org, &email) {
             return Err(AppError::SignupNotAllowed);
         }
@@ -328,7 +333,10 @@ impl App {
             None => create_account(&mut c, now, &email, &name, None, false).await?,
         };
         if let Some(m) = members::find(&mut c, org.id, user_id).await? {
-            return Ok(format!("You are already in {} ({}).", org.name, m.status));
+            return Ok(SlackOutcome::AlreadyMember {
+                org_name: org.name.clone(),
+                status: m.status,
+            });
         }
         slack::link(&mut c, org.id, slack_user, user_id, now).await?;
         self.enter_review(
@@ -341,14 +349,14 @@ impl App {
         )
         .await?;
         c.commit().await?;
-        Ok(format!(
-            "Thanks {name}: your request to join {} is waiting for an administrator's approval.",
-            org.name
-        ))
+        Ok(SlackOutcome::Registered {
+            name: name.to_string(),
+            org_name: org.name.clone(),
+        })
     }
 
     /// Queues the review card when the org has Slack; part of the sign-up's
-    /// transaction.
+    /// change.
     pub(crate) async fn queue_review_card(
         &self,
         c: &mut Change<'_>,
@@ -361,40 +369,36 @@ impl App {
             return Ok(());
         };
         let now = c.now();
-        let card = review_card(&conn.channel, org, user_id, email, name, now);
-        queue_slack(c, now, org.id, "slack.post", &conn.channel, &card).await
+        let post = SlackPost::ReviewCard {
+            channel: conn.channel,
+            user_id: user_id.get(),
+            email: email.to_owned(),
+            name: name.to_owned(),
+            org_name: org.name.clone(),
+            at: rfc3339(now),
+        };
+        queue_slack(c, now, org.id, &post).await
     }
 
     /// Handles a click on a review card. The clicking Slack user must be
     /// linked to a member holding `users:approve`.
-    pub async fn slack_interaction(
+    pub async fn slack_click(
         &self,
         c: &Connection,
-        payload: &Value,
+        click: ReviewClick,
         meta: &RequestMeta,
-    ) -> Result<String> {
+    ) -> Result<SlackOutcome> {
         let meta = slack_meta(meta);
-        let trigger = payload["trigger_id"].as_str().unwrap_or("");
-        let action = &payload["actions"][0];
-        let key = format!(
-            "act:{}:{}:{}",
-            c.team_id,
-            trigger,
-            action["action_ts"].as_str().unwrap_or("")
-        );
-        if !self.first_time(&key).await? {
-            return Ok("Already handled.".into());
+        if !self
+            .first_time(&format!("act:{}:{}", c.team_id, click.key))
+            .await?
+        {
+            return Ok(SlackOutcome::AlreadyHandled);
         }
-        let clicker = payload["user"]["id"].as_str().unwrap_or("");
-        let target: UserId = action["value"]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .map(UserId::new)
-            .ok_or_else(|| invalid("value", "not a review card"))?;
         let (org, approver) = {
             let mut db = self.store().conn().await?;
             let org = orgs::get(&mut db, c.org_id).await?;
-            let linked = slack::linked_user(&mut db, c.org_id, clicker).await?;
+            let linked = slack::linked_user(&mut db, c.org_id, &click.clicker).await?;
             let approver = match linked {
                 Some(id) => Some(users::get(&mut db, id).await?),
                 None => None,
@@ -402,7 +406,7 @@ impl App {
             (org, approver)
         };
         let Some(approver) = approver else {
-            tracing::info!(clicker, "review card clicked by an unlinked Slack user");
+            tracing::info!(clicker = %click.clicker, "review card clicked by an unlinked Slack user");
             return Err(AppError::Forbidden(
                 "link your Slack account first: /roster link".into(),
             ));
@@ -412,59 +416,39 @@ impl App {
         let caller = Caller {
             actor: Actor::new(approver.id, &approver.email, &approver.name),
             credential: Credential::LinkedSlack {
-                slack_user: clicker.to_owned(),
+                slack_user: click.clicker.clone(),
             },
         };
         let access = self.org_access(&caller, &org.slug).await?;
-        let (verb, outcome) = match action["action_id"].as_str() {
-            Some("roster_approve") => {
-                let m = self.approve_member(&access, target, None, &meta).await?;
-                (
-                    "approved",
-                    format!(
-                        "*{}* ({}) was approved as {} by {}",
-                        m.name, m.email, m.role, approver.name
-                    ),
-                )
-            }
-            Some("roster_reject") => {
-                let m = {
-                    let mut db = self.store().conn().await?;
-                    members::find(&mut db, org.id, target)
-                        .await?
-                        .ok_or(AppError::NotFound("member"))?
-                };
-                self.reject_member(&access, target, &meta).await?;
-                (
-                    "rejected",
-                    format!(
-                        "*{}* ({}) was rejected by {}",
-                        m.name, m.email, approver.name
-                    ),
-                )
-            }
-            _ => return Err(invalid("action_id", "unknown action")),
+        let (member, role) = if click.approve {
+            let m = self
+                .approve_member(&access, click.target, None, &meta)
+                .await?;
+            let role = m.role.clone();
+            (m, Some(role))
+        } else {
+            let m = {
+                let mut db = self.store().conn().await?;
+                members::find(&mut db, org.id, click.target)
+                    .await?
+                    .ok_or(AppError::NotFound("member"))?
+            };
+            self.reject_member(&access, click.target, &meta).await?;
+            (m, None)
         };
-        let channel = payload["channel"]["id"]
-            .as_str()
-            .unwrap_or(&c.channel)
-            .to_owned();
-        let ts = payload["message"]["ts"].as_str().unwrap_or("").to_owned();
-        let update = json!({
-            "channel": channel, "ts": ts, "text": outcome.replace('*', ""),
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": outcome}}]
-        });
+        let post = SlackPost::Decision {
+            channel: click.channel.unwrap_or_else(|| c.channel.clone()),
+            ts: click.message_ts,
+            name: member.name,
+            email: member.email,
+            role,
+            by: approver.name,
+        };
         let mut db = self.store().conn().await?;
-        queue_slack(
-            &mut db,
-            self.now(),
-            org.id,
-            "slack.update",
-            &channel,
-            &update,
-        )
-        .await?;
-        Ok(format!("Request {verb}."))
+        queue_slack(&mut db, self.now(), org.id, &post).await?;
+        Ok(SlackOutcome::Decided {
+            approved: click.approve,
+        })
     }
 
     /// Confirms a `/roster link` code for the signed-in member.
@@ -493,55 +477,32 @@ impl App {
         .await?;
         c.commit().await
     }
-
-    /// Delivers one queued Slack call.
-    pub(crate) async fn deliver_slack(
-        &self,
-        m: &outbox::Message,
-    ) -> std::result::Result<(), String> {
-        let org_id = m.org_id.ok_or("a Slack message needs an org")?;
-        let c = {
-            let mut db = self.store().conn().await.map_err(|e| e.to_string())?;
-            slack::for_org(&mut db, org_id)
-                .await
-                .map_err(|e| e.to_string())?
-        };
-        let Some(c) = c else {
-            return Err("the org has no Slack connection".into());
-        };
-        let token = self
-            .keys()
-            .decrypt(&c.bot_token_enc)
-            .map_err(|e| e.to_string())?;
-        let payload: Value = serde_json::from_str(&m.body_text).map_err(|e| e.to_string())?;
-        let method = match m.kind.as_str() {
-            "slack.update" => "chat.update",
-            _ => "chat.postMessage",
-        };
-        call(&c.api_base_url, &token, method, Some(&payload), &[])
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
 }
 
-/// Queues a Slack Web API call in the outbox.
-pub(crate) async fn queue_slack(
+/// Checks a Slack API base URL an administrator names.
+pub fn parse_api_base(raw: Option<&str>) -> Result<String> {
+    let base = raw.unwrap_or(DEFAULT_API_BASE).trim().to_owned();
+    url::Url::parse(&base)
+        .map_err(|_| invalid("api_base_url", "api_base_url must be an absolute URL"))?;
+    Ok(base)
+}
+
+/// Queues a post to Slack in the outbox.
+async fn queue_slack(
     conn: &mut Conn,
     now: Timestamp,
     org_id: OrgId,
-    kind: &str,
-    channel: &str,
-    payload: &Value,
+    post: &SlackPost,
 ) -> Result<()> {
+    let body = serde_json::to_string(post).map_err(anyhow::Error::from)?;
     outbox::enqueue(
         conn,
         &outbox::NewMessage {
             org_id: Some(org_id),
-            kind,
-            recipient: &format!("slack:{channel}"),
-            subject: payload["text"].as_str().unwrap_or(""),
-            body_text: &payload.to_string(),
+            kind: post.kind(),
+            recipient: &format!("slack:{}", post.channel()),
+            subject: &post.summary(),
+            body_text: &body,
             body_html: "",
             now,
         },

@@ -17,6 +17,7 @@ mod routes;
 pub mod views;
 
 use crate::app::App;
+use crate::integrations::slack::SlackApi;
 use axum::extract::Request;
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
@@ -34,6 +35,8 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
+    /// Slack's Web API, for the routes that talk to Slack.
+    pub slack: SlackApi,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -100,7 +103,7 @@ pub fn openapi() -> OpenApi {
 }
 
 /// The whole HTTP application.
-pub fn router(app: App) -> Router {
+pub fn router(app: App, slack: SlackApi) -> Router {
     let (api, doc) = api();
     let doc = std::sync::Arc::new(doc);
     let request_id = HeaderName::from_static("x-request-id");
@@ -114,7 +117,7 @@ pub fn router(app: App) -> Router {
     .merge(console::router().merge(pages()).layer(middleware::from_fn(console::security_headers)))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
-    .with_state(AppState { app })
+    .with_state(AppState { app, slack })
     .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
     .layer(middleware::from_fn(log_errors))
     .layer(

@@ -7,10 +7,10 @@ use super::frame::{
 };
 use super::members::role_names;
 use crate::app::orgs::OrgUpdate;
-use crate::app::slack::SlackSettings;
 use crate::app::{AppError, OrgAccess};
 use crate::http::error::ApiError;
 use crate::http::AppState;
+use crate::integrations::slack::{self, ConnectRequest};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -202,15 +202,13 @@ pub async fn connect_slack(
         session: s, form, ..
     }: Posted<SlackForm>,
 ) -> PageResult {
-    let settings = SlackSettings {
+    let req = ConnectRequest {
         signing_secret: form.signing_secret,
         bot_token: form.bot_token,
         channel: form.channel,
         api_base_url: super::frame::given(form.api_base_url.as_deref()),
     };
-    let outcome = state
-        .app
-        .connect_slack(&access, settings, &s.meta)
+    let outcome = slack::connect(&state.app, &state.slack, &access, req, &s.meta)
         .await
         .map(|c| format!("Slack is connected to workspace {}.", c.team_id));
     Ok(back(

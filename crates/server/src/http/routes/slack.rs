@@ -3,12 +3,12 @@
 //! (`/integrations/slack/commands`, `/integrations/slack/interactions`),
 //! which are verified by signature rather than by a bearer token.
 
-use crate::app::slack::{SlackSettings, SlashCommand};
 use crate::app::time::rfc3339;
 use crate::app::AppError;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Meta, Org};
 use crate::http::AppState;
+use crate::integrations::slack::{self, ConnectRequest};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -60,15 +60,14 @@ async fn connect(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<SlackConnectRequest>,
 ) -> Result<Json<SlackConnectionView>, ApiError> {
-    let settings = SlackSettings {
+    let req = ConnectRequest {
         signing_secret: req.signing_secret,
         bot_token: req.bot_token,
         channel: req.channel,
         api_base_url: req.api_base_url,
     };
-    Ok(Json(view(
-        &state.app.connect_slack(&access, settings, &meta).await?,
-    )))
+    let conn = slack::connect(&state.app, &state.slack, &access, req, &meta).await?;
+    Ok(Json(view(&conn)))
 }
 
 /// Disconnect Slack. Needs `integrations:manage`.
@@ -99,17 +98,6 @@ async fn link(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn form(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// Verifies the request's signature against the workspace's connection.
 async fn verified(
     state: &AppState,
@@ -123,15 +111,14 @@ async fn verified(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    Ok(state
-        .app
-        .verify_slack(
-            team_id,
-            header("x-slack-request-timestamp"),
-            header("x-slack-signature"),
-            body,
-        )
-        .await?)
+    Ok(slack::verified(
+        &state.app,
+        team_id,
+        header("x-slack-request-timestamp"),
+        header("x-slack-signature"),
+        body,
+    )
+    .await?)
 }
 
 /// What a failed Slack action tells the user (errors go to the user, not to
@@ -162,17 +149,11 @@ async fn commands(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<SlackReply>, ApiError> {
-    let fields = form(&body);
-    let team_id = field(&fields, "team_id").unwrap_or("").to_owned();
-    let conn = verified(&state, &headers, &team_id, &body).await?;
-    let cmd = SlashCommand {
-        team_id,
-        user_id: field(&fields, "user_id").unwrap_or("").to_owned(),
-        command: field(&fields, "command").unwrap_or("/roster").to_owned(),
-        text: field(&fields, "text").unwrap_or("").to_owned(),
-        trigger_id: field(&fields, "trigger_id").unwrap_or("").to_owned(),
-    };
-    Ok(reply(state.app.slack_command(&conn, cmd, &meta).await))
+    let form = slack::SlashForm::parse(&slack::form(&body));
+    let conn = verified(&state, &headers, &form.team_id, &body).await?;
+    Ok(reply(
+        slack::command(&state.app, &state.slack, &conn, form, &meta).await,
+    ))
 }
 
 /// Button clicks on review cards, form-encoded (`payload=<json>`) and signed.
@@ -185,13 +166,19 @@ async fn interactions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<SlackReply>, ApiError> {
-    let fields = form(&body);
-    let payload: serde_json::Value = field(&fields, "payload")
+    let fields = slack::form(&body);
+    let payload: serde_json::Value = slack::field(&fields, "payload")
         .and_then(|p| serde_json::from_str(p).ok())
         .unwrap_or(serde_json::Value::Null);
-    let team_id = payload["team"]["id"].as_str().unwrap_or("").to_owned();
-    let conn = verified(&state, &headers, &team_id, &body).await?;
-    Ok(reply(
-        state.app.slack_interaction(&conn, &payload, &meta).await,
-    ))
+    let team_id = payload["team"]["id"].as_str().unwrap_or("");
+    let conn = verified(&state, &headers, team_id, &body).await?;
+    let outcome = match slack::click(&payload) {
+        Ok(click) => state
+            .app
+            .slack_click(&conn, click, &meta)
+            .await
+            .map(|o| slack::words(&o, "")),
+        Err(e) => Err(e),
+    };
+    Ok(reply(outcome))
 }
