@@ -3,11 +3,13 @@
 //! stage checked); the org of the path; the request's audit facts.
 
 use super::error::ApiError;
+use super::error::Code;
 use super::AppState;
-use crate::app::{AppError, Caller, Channel, OrgAccess, Reach, RequestMeta};
+use crate::app::{App, AppError, Caller, Channel, OrgAccess, Reach, RequestMeta};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
@@ -160,17 +162,19 @@ impl FromRequestParts<AppState> for AuthedInSignIn {
 
 /// The `{org}` of a request's path, if the route has one.
 pub(crate) async fn org_slug(parts: &mut Parts) -> Option<String> {
-    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
-    params
-        .iter()
-        .find(|(name, _)| *name == "org")
-        .map(|(_, value)| value.to_owned())
+    path_param(parts, "org").await
 }
 
-/// The caller's access to the org named by the path's `{org}`, resolved
-/// once per request: an org the caller is not an active member of is "not
-/// found" (or `membership_inactive`), before the handler runs.
-pub struct Org(pub OrgAccess);
+/// What an org-scoped handler works with: the app, the caller's access to
+/// the org named by the path's `{org}` (resolved once per request: an org
+/// the caller is not an active member of is "not found", or
+/// `membership_inactive`, before the handler runs), and the request's
+/// audit facts.
+pub struct Org {
+    pub app: App,
+    pub access: OrgAccess,
+    pub meta: RequestMeta,
+}
 
 impl FromRequestParts<AppState> for Org {
     type Rejection = ApiError;
@@ -183,7 +187,56 @@ impl FromRequestParts<AppState> for Org {
         let slug = org_slug(parts)
             .await
             .ok_or(AppError::NotFound("organization"))?;
-        Ok(Org(state.app.org_access(&caller, &slug).await?))
+        let access = state.app.org_access(&caller, &slug).await?;
+        let Ok(Meta(meta)) = Meta::from_request_parts(parts, state).await;
+        Ok(Org {
+            app: state.app.clone(),
+            access,
+            meta,
+        })
+    }
+}
+
+/// A path parameter by name, percent-decoded.
+pub(crate) async fn path_param(parts: &mut Parts, name: &str) -> Option<String> {
+    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
+    params
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The `{id}` of a path as a typed id (`PathId<UserId>`, ...). One that is
+/// not a number names nothing: `not_found`.
+pub struct PathId<T>(pub T);
+
+impl<T: From<i64>, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        path_param(parts, "id")
+            .await
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(|id| PathId(T::from(id)))
+            .ok_or_else(|| {
+                ApiError::request(StatusCode::NOT_FOUND, Code::NotFound, "no such record")
+            })
+    }
+}
+
+/// The `{name}` of a path (a group's or a role's).
+pub struct PathName(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathName {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        path_param(parts, "name")
+            .await
+            .map(PathName)
+            .ok_or_else(|| {
+                ApiError::request(StatusCode::NOT_FOUND, Code::NotFound, "no such record")
+            })
     }
 }
 

@@ -4,17 +4,15 @@
 
 use super::frame::{
     back, describe, given, list, ok, redirect_with, when_ms, Frame, InOrg, NoFields, PageResult,
-    Path, Posted, Precision,
+    Path, PathId, Posted, Precision,
 };
 use crate::app::access::{NewResource, ResourceUpdate, ReviewPolicy, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
 use crate::app::requests::NewRequest;
 use crate::http::error::ApiError;
 use crate::http::extract::split_words;
-use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::Query;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,12 +52,7 @@ struct AccessPage {
     roles: Vec<String>,
 }
 
-pub async fn overview(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Query(why): Query<WhyQuery>,
-) -> PageResult {
+pub async fn overview(o: InOrg, Query(why): Query<WhyQuery>) -> PageResult {
     let (answer, why_error) = if why.user.trim().is_empty() || why.action.trim().is_empty() {
         (None, None)
     } else {
@@ -68,14 +61,18 @@ pub async fn overview(
             action: why.action.trim().to_owned(),
             resource: given(Some(&why.resource)),
         };
-        match state.app.check(&s.caller, &access.org.slug, &q).await {
+        match o
+            .app()
+            .check(&o.session.caller, &o.access.org.slug, &q)
+            .await
+        {
             Ok(a) => (Some(a), None),
             Err(e) => (None, Some(describe(&ApiError::from(e)).1)),
         }
     };
-    let rules = state
-        .app
-        .list_rules(&access, &RuleQuery::default(), None, 500)
+    let rules = o
+        .app()
+        .list_rules(&o.access, &RuleQuery::default(), None, 500)
         .await?
         .into_iter()
         .map(|r| RuleView {
@@ -92,9 +89,9 @@ pub async fn overview(
             since: when_ms(r.created_at, Precision::Day),
         })
         .collect();
-    let resources = state
-        .app
-        .list_resources(&access, None, None, None, 500)
+    let resources = o
+        .app()
+        .list_resources(&o.access, None, None, None, 500)
         .await?
         .into_iter()
         .map(|r| ResourceLine {
@@ -113,9 +110,9 @@ pub async fn overview(
             groups: r.groups,
         })
         .collect();
-    let f = Frame::org(&state, &s, &access, &headers, "access", "Access").await?;
+    let f = o.frame("access", "Access").await?;
     let roles = if f.can.manage_access {
-        state.app.grantable_roles(&access).await?
+        o.app().grantable_roles(&o.access).await?
     } else {
         Vec::new()
     };
@@ -139,46 +136,37 @@ pub struct GrantForm {
     resource: Option<String>,
 }
 
-pub async fn grant(
-    State(state): State<AppState>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<GrantForm>,
-) -> PageResult {
+pub async fn grant(o: InOrg, Posted { form, .. }: Posted<GrantForm>) -> PageResult {
     let subject = match form.subject_kind.as_str() {
         "user" => SubjectRef::User(form.subject.trim().to_owned()),
         _ => SubjectRef::Group(form.subject.trim().to_owned()),
     };
     let resource = given(form.resource.as_deref());
-    let outcome = state
-        .app
-        .grant_rule(&access, subject, &form.role, resource.as_deref(), &s.meta)
+    let outcome = o
+        .app()
+        .grant_rule(
+            &o.access,
+            subject,
+            &form.role,
+            resource.as_deref(),
+            o.meta(),
+        )
         .await
         .map(|(r, _)| format!("Granted {} (rule {}).", r.role, r.id));
-    Ok(back(
-        &state,
-        &format!("/o/{}/access", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("access", outcome))
 }
 
 pub async fn revoke(
-    State(state): State<AppState>,
-    Path((_org, id)): Path<(String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    PathId(id): PathId<roster_domain::RuleId>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
-    let outcome = state
-        .app
-        .revoke_rule(&access, roster_domain::RuleId::new(id), &s.meta)
+    let outcome = o
+        .app()
+        .revoke_rule(&o.access, id, o.meta())
         .await
         .map(|()| format!("Revoked rule {id}."));
-    Ok(back(
-        &state,
-        &format!("/o/{}/access", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("access", outcome))
 }
 
 /// A review policy from the form's fields: none when no action is named.
@@ -201,29 +189,19 @@ pub struct ResourceForm {
     approvals: Option<i64>,
 }
 
-pub async fn create_resource(
-    State(state): State<AppState>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<ResourceForm>,
-) -> PageResult {
+pub async fn create_resource(o: InOrg, Posted { form, .. }: Posted<ResourceForm>) -> PageResult {
     let new = NewResource {
         key: form.key.trim().to_owned(),
         parent: given(form.parent.as_deref()),
         groups: list(&form.groups),
         review: review_policy(&form.review_actions, form.approvals),
     };
-    let outcome = state
-        .app
-        .create_resource(&access, new, &s.meta)
+    let outcome = o
+        .app()
+        .create_resource(&o.access, new, o.meta())
         .await
         .map(|r| format!("Added {}.", r.key()));
-    Ok(back(
-        &state,
-        &format!("/o/{}/access", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("access", outcome))
 }
 
 #[derive(Deserialize)]
@@ -233,24 +211,14 @@ pub struct KeyForm {
 
 /// Deletes a resource without children (a resource with children is
 /// refused, as the API does without `cascade`).
-pub async fn delete_resource(
-    State(state): State<AppState>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<KeyForm>,
-) -> PageResult {
+pub async fn delete_resource(o: InOrg, Posted { form, .. }: Posted<KeyForm>) -> PageResult {
     let key = form.key.trim().to_owned();
-    let outcome = state
-        .app
-        .delete_resource(&access, &key, false, &s.meta)
+    let outcome = o
+        .app()
+        .delete_resource(&o.access, &key, false, o.meta())
         .await
         .map(|_| format!("Deleted {key}."));
-    Ok(back(
-        &state,
-        &format!("/o/{}/access", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("access", outcome))
 }
 
 #[derive(Template)]
@@ -270,14 +238,9 @@ pub struct KeyQuery {
     key: String,
 }
 
-pub async fn edit_resource(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Query(q): Query<KeyQuery>,
-) -> PageResult {
-    let r = state.app.get_resource(&access, q.key.trim()).await?;
-    let f = Frame::org(&state, &s, &access, &headers, "access", &r.key()).await?;
+pub async fn edit_resource(o: InOrg, Query(q): Query<KeyQuery>) -> PageResult {
+    let r = o.app().get_resource(&o.access, q.key.trim()).await?;
+    let f = o.frame("access", &r.key()).await?;
     let page = ResourcePage {
         f,
         key: r.key(),
@@ -304,14 +267,10 @@ pub struct ResourceEditForm {
 
 /// Saves what changed of a resource's parent, groups and review policy.
 pub async fn update_resource(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<ResourceEditForm>,
+    o: InOrg,
+    Posted { form, .. }: Posted<ResourceEditForm>,
 ) -> PageResult {
-    let r = state.app.get_resource(&access, form.key.trim()).await?;
+    let r = o.app().get_resource(&o.access, form.key.trim()).await?;
     let key = r.key();
     let parent = given(Some(&form.parent));
     let groups = list(&form.groups);
@@ -326,19 +285,19 @@ pub async fn update_resource(
         groups: (groups != r.groups).then_some(groups),
         review: review_changed.then_some(review),
     };
-    match state
-        .app
-        .update_resource(&access, &key, update, &s.meta)
+    match o
+        .app()
+        .update_resource(&o.access, &key, update, o.meta())
         .await
     {
         Ok(saved) => Ok(redirect_with(
-            &state,
-            &format!("/o/{}/access", access.org.slug),
+            &o.state,
+            &format!("/o/{}/access", o.access.org.slug),
             "notice",
             &format!("Saved {}.", saved.key()),
         )),
         Err(e) => {
-            let f = Frame::org(&state, &s, &access, &headers, "access", &key).await?;
+            let f = o.frame("access", &key).await?;
             let (status, text) = describe(&ApiError::from(e));
             let page = ResourcePage {
                 f,
@@ -363,22 +322,16 @@ pub struct AskForm {
 }
 
 /// Asks for review of an action on a resource.
-pub async fn ask(
-    State(state): State<AppState>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<AskForm>,
-) -> PageResult {
+pub async fn ask(o: InOrg, Posted { form, .. }: Posted<AskForm>) -> PageResult {
     let new = NewRequest {
         resource: form.resource.trim().to_owned(),
         action: form.action.trim().to_owned(),
         reason: form.reason,
         duration_seconds: form.hours.saturating_mul(3600),
     };
-    let outcome = state
-        .app
-        .create_request(&access, new, &s.meta)
+    let outcome = o
+        .app()
+        .create_request(&o.access, new, o.meta())
         .await
         .map(|r| {
             format!(
@@ -386,11 +339,7 @@ pub async fn ask(
                 r.row.id
             )
         });
-    Ok(back(
-        &state,
-        &format!("/o/{}/requests", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("requests", outcome))
 }
 
 struct RequestLine {
@@ -410,20 +359,17 @@ struct RequestsPage {
     requests: Vec<RequestLine>,
 }
 
-pub async fn requests(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
-    let mine = !access
+pub async fn requests(o: InOrg) -> PageResult {
+    let mine = !o
+        .access
         .role
         .has(roster_domain::ManagementPermission::UsersRead);
-    let rows = state
-        .app
-        .list_requests(&access, None, mine, None, 200)
+    let rows = o
+        .app()
+        .list_requests(&o.access, None, mine, None, 200)
         .await?;
-    let now = state.app.now();
-    let f = Frame::org(&state, &s, &access, &headers, "requests", "Review requests").await?;
+    let now = o.app().now();
+    let f = o.frame("requests", "Review requests").await?;
     let page = RequestsPage {
         f,
         requests: rows
@@ -443,12 +389,11 @@ pub async fn requests(
 }
 
 pub async fn decide(
-    State(state): State<AppState>,
     Path((_org, id, decision)): Path<(String, i64, String)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
-    let to = format!("/o/{}/requests", access.org.slug);
+    let to = format!("/o/{}/requests", o.access.org.slug);
     let approve = match decision.as_str() {
         "approve" => true,
         "reject" => false,
@@ -459,16 +404,16 @@ pub async fn decide(
             ))
         }
     };
-    let outcome = state
-        .app
+    let outcome = o
+        .app()
         .review_request(
-            &access,
+            &o.access,
             roster_domain::RequestId::new(id),
             approve,
             "",
-            &s.meta,
+            o.meta(),
         )
         .await
         .map(|r| format!("Request {} is {}.", r.row.id, r.row.status));
-    Ok(back(&state, &to, outcome))
+    Ok(back(&o.state, &to, outcome))
 }

@@ -4,10 +4,10 @@
 use super::frame::{describe, show, when, with_query, Frame, InOrg, PageResult, Precision};
 use crate::app::AuditQuery;
 use crate::http::error::ApiError;
-use crate::http::{pagination, views, AppState};
+use crate::http::{pagination, views};
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,18 +136,14 @@ fn details(v: &serde_json::Value) -> String {
     }
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Query(q): Query<AuditForm>,
-) -> PageResult {
-    access.require(roster_domain::ManagementPermission::AuditRead)?;
+pub async fn list(o: InOrg, Query(q): Query<AuditForm>) -> PageResult {
+    o.access
+        .require(roster_domain::ManagementPermission::AuditRead)?;
     let outcome: Result<_, ApiError> = async {
         let before = pagination::decode("a", Some(q.cursor.as_str()).filter(|c| !c.is_empty()))?;
-        let mut rows = state
-            .app
-            .audit_list(&access, &q.query(), before, PAGE + 1)
+        let mut rows = o
+            .app()
+            .audit_list(&o.access, &q.query(), before, PAGE + 1)
             .await?;
         let next = pagination::next(&mut rows, PAGE, "a", |e| e.id);
         Ok((rows, next))
@@ -160,8 +156,8 @@ pub async fn list(
             (status, Vec::new(), None, Some(text))
         }
     };
-    let slug = access.org.slug.clone();
-    let f = Frame::org(&state, &s, &access, &headers, "audit", "Audit log").await?;
+    let slug = o.access.org.slug.clone();
+    let f = o.frame("audit", "Audit log").await?;
     let page = AuditPage {
         events: events
             .iter()

@@ -117,12 +117,44 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// A signed-in session and its access to the org of the path
-/// (`/o/{org}/...`), resolved once per request; the same rules as the
-/// API's `Org` (not a member: the console's 404 page).
+/// What a console page in an org works with: the state, a signed-in
+/// session and its access to the org of the path (`/o/{org}/...`),
+/// resolved once per request with the same rules as the API's `Org` (not
+/// a member: the console's 404 page), and the flash message to show.
 pub struct InOrg {
+    pub state: AppState,
     pub session: Session,
     pub access: OrgAccess,
+    pub flash: Option<Flash>,
+}
+
+impl InOrg {
+    pub fn app(&self) -> &crate::app::App {
+        &self.state.app
+    }
+
+    /// The request's audit facts.
+    pub fn meta(&self) -> &RequestMeta {
+        &self.session.meta
+    }
+
+    /// The frame of one of the org's pages.
+    pub async fn frame(&self, section: &'static str, title: &str) -> Result<Frame, Failure> {
+        Frame::org(
+            &self.state,
+            &self.session,
+            &self.access,
+            self.flash.clone(),
+            section,
+            title,
+        )
+        .await
+    }
+
+    /// Back to the org's page `page` with the outcome of a small action.
+    pub fn back<E: Into<ApiError>>(&self, page: &str, outcome: Result<String, E>) -> Response {
+        back_in(&self.state, &self.access, page, outcome)
+    }
 }
 
 impl FromRequestParts<AppState> for InOrg {
@@ -140,7 +172,12 @@ impl FromRequestParts<AppState> for InOrg {
             .map_err(|e| Failure::from(e).0)?;
         // A form on this page reads the same session instead of another.
         parts.extensions.insert(session.clone());
-        Ok(InOrg { session, access })
+        Ok(InOrg {
+            state: state.clone(),
+            flash: read_flash(state, &parts.headers),
+            session,
+            access,
+        })
     }
 }
 
@@ -258,6 +295,24 @@ impl<T: DeserializeOwned, G: Gate> FromRequest<AppState> for Posted<T, G> {
     }
 }
 
+/// The `{id}` of a console path as a typed id; one that is not a number
+/// names nothing: the console's 404 page.
+pub struct PathId<T>(pub T);
+
+impl<T: From<i64>, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        match crate::http::extract::path_param(parts, "id")
+            .await
+            .map(|v| v.parse::<i64>())
+        {
+            Some(Ok(id)) => Ok(PathId(T::from(id))),
+            _ => Err(refused(StatusCode::NOT_FOUND, "There is no such page.")),
+        }
+    }
+}
+
 /// `axum::extract::Path` whose rejection is the console's 404 page: an id
 /// that is not a number names nothing that exists.
 pub struct Path<T>(pub T);
@@ -349,6 +404,18 @@ pub fn redirect_with(state: &AppState, to: &str, kind: &'static str, text: &str)
     res.headers_mut()
         .append(header::SET_COOKIE, flash_cookie(&value, 60));
     res
+}
+
+/// The outcome of a small action in an org: back to the org's page `page`
+/// (`users`, `groups/dev`...) with a notice, or with the reason it was
+/// refused.
+pub fn back_in<E: Into<ApiError>>(
+    state: &AppState,
+    access: &OrgAccess,
+    page: &str,
+    outcome: Result<String, E>,
+) -> Response {
+    back(state, &format!("/o/{}/{page}", access.org.slug), outcome)
 }
 
 /// The outcome of a small action: back to `to` with a notice, or with the
@@ -451,11 +518,11 @@ impl Frame {
         state: &AppState,
         s: &Session,
         access: &OrgAccess,
-        headers: &HeaderMap,
+        flash: Option<Flash>,
         section: &'static str,
         title: &str,
     ) -> Result<Frame, Failure> {
-        let mut f = Frame::personal(state, s, headers, section, title).await?;
+        let mut f = Frame::outside_orgs(state, s, flash, section, title).await?;
         for o in &mut f.orgs {
             o.selected = o.slug == access.org.slug;
         }
@@ -477,6 +544,16 @@ impl Frame {
         section: &'static str,
         title: &str,
     ) -> Result<Frame, Failure> {
+        Frame::outside_orgs(state, s, read_flash(state, headers), section, title).await
+    }
+
+    async fn outside_orgs(
+        state: &AppState,
+        s: &Session,
+        flash: Option<Flash>,
+        section: &'static str,
+        title: &str,
+    ) -> Result<Frame, Failure> {
         let memberships = state.app.memberships(&s.caller).await?;
         Ok(Frame {
             title: title.to_owned(),
@@ -495,7 +572,7 @@ impl Frame {
                 .collect(),
             can: Can::default(),
             csrf: s.csrf.clone(),
-            flash: read_flash(state, headers),
+            flash,
         })
     }
 

@@ -4,10 +4,7 @@ use super::frame::{
     back, ok, redirect_with, when_ms, Frame, InOrg, NoFields, PageResult, Path, Posted, Precision,
 };
 use super::members::ConfirmPage;
-use crate::http::AppState;
 use askama::Template;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use roster_store::members::{Member, MemberFilter};
 use serde::Deserialize;
 
@@ -24,13 +21,9 @@ struct GroupsPage {
     groups: Vec<GroupRow>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
-    let groups = state.app.list_groups(&access).await?;
-    let f = Frame::org(&state, &s, &access, &headers, "groups", "Groups").await?;
+pub async fn list(o: InOrg) -> PageResult {
+    let groups = o.app().list_groups(&o.access).await?;
+    let f = o.frame("groups", "Groups").await?;
     let page = GroupsPage {
         f,
         groups: groups
@@ -50,23 +43,13 @@ pub struct NameForm {
     name: String,
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<NameForm>,
-) -> PageResult {
-    let outcome = state
-        .app
-        .create_group(&access, form.name.trim(), &s.meta)
+pub async fn create(o: InOrg, Posted { form, .. }: Posted<NameForm>) -> PageResult {
+    let outcome = o
+        .app()
+        .create_group(&o.access, form.name.trim(), o.meta())
         .await
         .map(|g| format!("Created the group {}.", g.name));
-    Ok(back(
-        &state,
-        &format!("/o/{}/groups", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("groups", outcome))
 }
 
 struct Candidate {
@@ -83,22 +66,16 @@ struct GroupPage {
     candidates: Vec<Candidate>,
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Path((_org, name)): Path<(String, String)>,
-) -> PageResult {
-    let (group, members) = state.app.get_group(&access, &name).await?;
-    let f = Frame::org(&state, &s, &access, &headers, "groups", &group.name).await?;
+pub async fn show(o: InOrg, Path((_org, name)): Path<(String, String)>) -> PageResult {
+    let (group, members) = o.app().get_group(&o.access, &name).await?;
+    let f = o.frame("groups", &group.name).await?;
     let candidates = if f.can.manage_groups {
         let active = MemberFilter {
             status: Some("active".to_owned()),
             ..Default::default()
         };
-        state
-            .app
-            .list_members(&access, &active, None, 500)
+        o.app()
+            .list_members(&o.access, &active, None, 500)
             .await?
             .into_iter()
             .filter(|m| !members.iter().any(|x| x.user_id == m.user_id))
@@ -125,46 +102,34 @@ pub struct MemberForm {
 }
 
 pub async fn add_member(
-    State(state): State<AppState>,
     Path((_org, name)): Path<(String, String)>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<MemberForm>,
+    o: InOrg,
+    Posted { form, .. }: Posted<MemberForm>,
 ) -> PageResult {
-    let outcome = state
-        .app
+    let outcome = o
+        .app()
         .add_group_member(
-            &access,
+            &o.access,
             &name,
             roster_domain::UserId::new(form.user),
-            &s.meta,
+            o.meta(),
         )
         .await
         .map(|()| format!("Added to {name}."));
-    Ok(back(
-        &state,
-        &format!("/o/{}/groups/{name}", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back(&format!("groups/{name}"), outcome))
 }
 
 pub async fn remove_member(
-    State(state): State<AppState>,
     Path((_org, name, id)): Path<(String, String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
-    let outcome = state
-        .app
-        .remove_group_member(&access, &name, roster_domain::UserId::new(id), &s.meta)
+    let outcome = o
+        .app()
+        .remove_group_member(&o.access, &name, roster_domain::UserId::new(id), o.meta())
         .await
         .map(|()| format!("Removed from {name}."));
-    Ok(back(
-        &state,
-        &format!("/o/{}/groups/{name}", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back(&format!("groups/{name}"), outcome))
 }
 
 #[derive(Deserialize)]
@@ -173,75 +138,66 @@ pub struct RenameForm {
 }
 
 pub async fn rename(
-    State(state): State<AppState>,
     Path((_org, name)): Path<(String, String)>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<RenameForm>,
+    o: InOrg,
+    Posted { form, .. }: Posted<RenameForm>,
 ) -> PageResult {
     Ok(
-        match state
-            .app
-            .rename_group(&access, &name, form.new_name.trim(), &s.meta)
+        match o
+            .app()
+            .rename_group(&o.access, &name, form.new_name.trim(), o.meta())
             .await
         {
             Ok(g) => redirect_with(
-                &state,
-                &format!("/o/{}/groups/{}", access.org.slug, g.name),
+                &o.state,
+                &format!("/o/{}/groups/{}", o.access.org.slug, g.name),
                 "notice",
                 &format!("Renamed {name} to {}.", g.name),
             ),
             Err(e) => back(
-                &state,
-                &format!("/o/{}/groups/{name}", access.org.slug),
+                &o.state,
+                &format!("/o/{}/groups/{name}", o.access.org.slug),
                 Err::<String, _>(e),
             ),
         },
     )
 }
 
-pub async fn delete_confirm(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Path((_org, name)): Path<(String, String)>,
-) -> PageResult {
-    let (group, members) = state.app.get_group(&access, &name).await?;
-    let f = Frame::org(&state, &s, &access, &headers, "groups", "Delete group").await?;
+pub async fn delete_confirm(o: InOrg, Path((_org, name)): Path<(String, String)>) -> PageResult {
+    let (group, members) = o.app().get_group(&o.access, &name).await?;
+    let f = o.frame("groups", "Delete group").await?;
     let page = ConfirmPage {
         heading: format!("Delete the group {}?", group.name),
         text: format!(
             "Its {} member{} stay in {} but leave the group, and access rules for the group go with it. A group that gates resources cannot be deleted.",
             members.len(),
             if members.len() == 1 { "" } else { "s" },
-            access.org.name
+            o.access.org.name
         ),
-        action: format!("/o/{}/groups/{}/delete", access.org.slug, group.name),
+        action: format!("/o/{}/groups/{}/delete", o.access.org.slug, group.name),
         button: "Delete group".to_owned(),
-        cancel: format!("/o/{}/groups/{}", access.org.slug, group.name),
+        cancel: format!("/o/{}/groups/{}", o.access.org.slug, group.name),
         f,
     };
     Ok(ok(&page, &page.f))
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
     Path((_org, name)): Path<(String, String)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
     Ok(
-        match state.app.delete_group(&access, &name, &s.meta).await {
+        match o.app().delete_group(&o.access, &name, o.meta()).await {
             Ok(()) => redirect_with(
-                &state,
-                &format!("/o/{}/groups", access.org.slug),
+                &o.state,
+                &format!("/o/{}/groups", o.access.org.slug),
                 "notice",
                 &format!("Deleted the group {name}."),
             ),
             Err(e) => back(
-                &state,
-                &format!("/o/{}/groups/{name}", access.org.slug),
+                &o.state,
+                &format!("/o/{}/groups/{name}", o.access.org.slug),
                 Err::<String, _>(e),
             ),
         },

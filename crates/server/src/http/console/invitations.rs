@@ -4,14 +4,11 @@
 
 use super::frame::{
     back, describe, list as split_list, ok, show, when_ms, Frame, InOrg, NoFields, PageResult,
-    Path, Posted, Precision,
+    PathId, Posted, Precision,
 };
 use crate::app::invitations::{InviteOutcome, InviteRequest};
 use crate::http::error::{app_problem, ApiError};
-use crate::http::AppState;
 use askama::Template;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use roster_domain::InvitationStatus;
 use roster_store::invitations::InvitationFilter;
 use serde::Deserialize;
@@ -33,22 +30,18 @@ struct ListPage {
     default_role: String,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
+pub async fn list(o: InOrg) -> PageResult {
     let filter = InvitationFilter {
         status: Some(InvitationStatus::Pending),
         ..Default::default()
     };
-    let rows = state
-        .app
-        .list_invitations(&access, &filter, None, 200)
+    let rows = o
+        .app()
+        .list_invitations(&o.access, &filter, None, 200)
         .await?;
-    let f = Frame::org(&state, &s, &access, &headers, "invitations", "Invitations").await?;
+    let f = o.frame("invitations", "Invitations").await?;
     let roles = if f.can.invite {
-        state.app.grantable_roles(&access).await?
+        o.app().grantable_roles(&o.access).await?
     } else {
         Vec::new()
     };
@@ -68,7 +61,7 @@ pub async fn list(
             })
             .collect(),
         roles,
-        default_role: access.org.settings.default_role.clone(),
+        default_role: o.access.org.settings.default_role.clone(),
         f,
     };
     Ok(ok(&page, &page.f))
@@ -132,31 +125,17 @@ struct RowsPage {
     error: Option<String>,
 }
 
-pub async fn rows(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<RowsForm>,
-) -> PageResult {
-    access.require(roster_domain::ManagementPermission::UsersInvite)?;
-    let f = Frame::org(
-        &state,
-        &s,
-        &access,
-        &headers,
-        "invitations",
-        "Invite people",
-    )
-    .await?;
+pub async fn rows(o: InOrg, Posted { form, .. }: Posted<RowsForm>) -> PageResult {
+    o.access
+        .require(roster_domain::ManagementPermission::UsersInvite)?;
+    let f = o.frame("invitations", "Invite people").await?;
     let rows = form.rows();
     let page = RowsPage {
         error: rows
             .is_empty()
             .then(|| "Add at least one address.".to_owned()),
         rows,
-        roles: state.app.grantable_roles(&access).await?,
+        roles: o.app().grantable_roles(&o.access).await?,
         default_role: form.default_role,
         f,
     };
@@ -178,14 +157,7 @@ struct ResultsPage {
     results: Vec<ResultRow>,
 }
 
-pub async fn send(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<RowsForm>,
-) -> PageResult {
+pub async fn send(o: InOrg, Posted { form, .. }: Posted<RowsForm>) -> PageResult {
     let rows = RowsForm {
         emails: String::new(),
         drop: None,
@@ -201,24 +173,16 @@ pub async fn send(
             groups: Vec::new(),
         })
         .collect();
-    let outcomes = match state.app.invite(&access, items, &s.meta).await {
+    let outcomes = match o.app().invite(&o.access, items, o.meta()).await {
         Ok(o) => o,
         Err(e) => {
             let (status, text) = describe(&ApiError::from(e));
-            let f = Frame::org(
-                &state,
-                &s,
-                &access,
-                &headers,
-                "invitations",
-                "Invite people",
-            )
-            .await?;
+            let f = o.frame("invitations", "Invite people").await?;
             let page = RowsPage {
                 error: Some(text),
                 rows,
-                roles: state.app.grantable_roles(&access).await.unwrap_or_default(),
-                default_role: access.org.settings.default_role.clone(),
+                roles: o.app().grantable_roles(&o.access).await.unwrap_or_default(),
+                default_role: o.access.org.settings.default_role.clone(),
                 f,
             };
             return Ok(show(status, &page, &page.f));
@@ -244,10 +208,10 @@ pub async fn send(
         .collect();
     let sent = results.iter().filter(|r| r.link.is_some()).count();
     let f = Frame::org(
-        &state,
-        &s,
-        &access,
-        &headers,
+        &o.state,
+        &o.session,
+        &o.access,
+        o.flash.clone(),
         "invitations",
         "Invitations sent",
     )
@@ -269,23 +233,17 @@ pub async fn send(
 }
 
 pub async fn resend(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((_org, id)): Path<(String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    PathId(id): PathId<roster_domain::InvitationId>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
-    match state
-        .app
-        .resend_invitation(&access, roster_domain::InvitationId::new(id), &s.meta)
-        .await
-    {
+    match o.app().resend_invitation(&o.access, id, o.meta()).await {
         Ok((inv, link)) => {
             let f = Frame::org(
-                &state,
-                &s,
-                &access,
-                &headers,
+                &o.state,
+                &o.session,
+                &o.access,
+                o.flash.clone(),
                 "invitations",
                 "Invitation resent",
             )
@@ -303,28 +261,23 @@ pub async fn resend(
             Ok(ok(&page, &page.f))
         }
         Err(e) => Ok(back(
-            &state,
-            &format!("/o/{}/invitations", access.org.slug),
+            &o.state,
+            &format!("/o/{}/invitations", o.access.org.slug),
             Err::<String, _>(e),
         )),
     }
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    Path((_org, id)): Path<(String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    PathId(id): PathId<roster_domain::InvitationId>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
-    let outcome = state
-        .app
-        .delete_invitation(&access, roster_domain::InvitationId::new(id), &s.meta)
+    let outcome = o
+        .app()
+        .delete_invitation(&o.access, id, o.meta())
         .await
         .map(|()| "Invitation deleted; its link no longer works.".to_owned())
         .map_err(ApiError::from);
-    Ok(back(
-        &state,
-        &format!("/o/{}/invitations", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("invitations", outcome))
 }

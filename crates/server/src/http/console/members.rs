@@ -2,8 +2,8 @@
 //! role, removing, leaving the org, and approving sign-ups.
 
 use super::frame::{
-    back, describe, given, ok, redirect_with, show, status_of, when, with_query, Frame, InOrg,
-    NoFields, PageResult, Path, Posted, Precision, Session,
+    back, describe, given, ok, redirect_with, show, status_of, when, with_query, Flash, Frame,
+    InOrg, NoFields, PageResult, Path, PathId, Posted, Precision, Session,
 };
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::OrgAccess;
@@ -12,7 +12,7 @@ use crate::http::routes::users::{self, team_page, UserListQuery};
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use roster_proto::{CreateMemberRequest, MemberView};
 use roster_store::members::{Member, MemberFilter};
 use serde::{Deserialize, Serialize};
@@ -159,31 +159,27 @@ struct UsersPage {
     first_url: Option<String>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Query(q): Query<UsersQuery>,
-) -> PageResult {
-    let f = Frame::org(&state, &s, &access, &headers, "users", "Users").await?;
-    let roles = role_names(&state, &access).await?;
-    let groups = group_names(&state, &access).await?;
-    let (status, rows, warnings, error, next) = match team_page(&state, &access, &q.api()).await {
-        Ok(p) => (
-            StatusCode::OK,
-            p.items.iter().map(Row::of).collect(),
-            p.warnings,
-            None,
-            p.next_cursor,
-        ),
-        Err(e) => {
-            let (status, text) = describe(&e);
-            (status, Vec::new(), Vec::new(), Some(text), None)
-        }
-    };
+pub async fn list(o: InOrg, Query(q): Query<UsersQuery>) -> PageResult {
+    let f = o.frame("users", "Users").await?;
+    let roles = role_names(&o.state, &o.access).await?;
+    let groups = group_names(&o.state, &o.access).await?;
+    let (status, rows, warnings, error, next) =
+        match team_page(&o.state.app, &o.access, &q.api()).await {
+            Ok(p) => (
+                StatusCode::OK,
+                p.items.iter().map(Row::of).collect(),
+                p.warnings,
+                None,
+                p.next_cursor,
+            ),
+            Err(e) => {
+                let (status, text) = describe(&e);
+                (status, Vec::new(), Vec::new(), Some(text), None)
+            }
+        };
     let page = UsersPage {
-        next_url: next.as_deref().map(|c| q.url(&access.org.slug, Some(c))),
-        first_url: (!q.cursor.is_empty()).then(|| q.url(&access.org.slug, None)),
+        next_url: next.as_deref().map(|c| q.url(&o.access.org.slug, Some(c))),
+        first_url: (!q.cursor.is_empty()).then(|| q.url(&o.access.org.slug, None)),
         f,
         q,
         rows,
@@ -255,14 +251,14 @@ async fn user_form(
     state: &AppState,
     s: &Session,
     access: &OrgAccess,
-    headers: &HeaderMap,
+    flash: Option<Flash>,
     member: Option<&Member>,
     v: Values,
     checked: &[String],
     error: Option<(StatusCode, String)>,
 ) -> PageResult {
     let title = member.map_or("Add user", short_name).to_owned();
-    let f = Frame::org(state, s, access, headers, "users", &title).await?;
+    let f = Frame::org(state, s, access, flash, "users", &title).await?;
     let roles = state.app.grantable_roles(access).await?;
     let groups = group_names(state, access)
         .await?
@@ -314,22 +310,28 @@ fn values_from(form: &UserForm) -> Values {
     }
 }
 
-pub async fn new_form(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
+pub async fn new_form(o: InOrg) -> PageResult {
     let v = Values {
         name: String::new(),
         email: String::new(),
-        role: access.org.settings.default_role.clone(),
+        role: o.access.org.settings.default_role.clone(),
         team: String::new(),
         identity_provider: "password".to_owned(),
         status: "active".to_owned(),
         mfa_required: false,
         send_welcome: false,
     };
-    user_form(&state, &s, &access, &headers, None, v, &[], None).await
+    user_form(
+        &o.state,
+        &o.session,
+        &o.access,
+        o.flash.clone(),
+        None,
+        v,
+        &[],
+        None,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -357,25 +359,18 @@ fn new_member(form: &UserForm) -> Result<NewMember, ApiError> {
     })
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<UserForm>,
-) -> PageResult {
+pub async fn create(o: InOrg, Posted { form, .. }: Posted<UserForm>) -> PageResult {
     let outcome = match new_member(&form) {
-        Ok(new) => state
-            .app
-            .create_member(&access, new, &s.meta)
+        Ok(new) => o
+            .app()
+            .create_member(&o.access, new, o.meta())
             .await
             .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match outcome {
         Ok(created) => {
-            let f = Frame::org(&state, &s, &access, &headers, "users", "User added").await?;
+            let f = o.frame("users", "User added").await?;
             let m = &created.member;
             let page = CreatedPage {
                 f,
@@ -390,10 +385,10 @@ pub async fn create(
         Err(e) => {
             let v = values_from(&form);
             user_form(
-                &state,
-                &s,
-                &access,
-                &headers,
+                &o.state,
+                &o.session,
+                &o.access,
+                o.flash.clone(),
                 None,
                 v,
                 &form.groups,
@@ -404,21 +399,13 @@ pub async fn create(
     }
 }
 
-pub async fn edit_form(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Path((_org, id)): Path<(String, i64)>,
-) -> PageResult {
-    let m = state
-        .app
-        .get_member(&access, roster_domain::UserId::new(id))
-        .await?;
+pub async fn edit_form(o: InOrg, PathId(id): PathId<roster_domain::UserId>) -> PageResult {
+    let m = o.app().get_member(&o.access, id).await?;
     user_form(
-        &state,
-        &s,
-        &access,
-        &headers,
+        &o.state,
+        &o.session,
+        &o.access,
+        o.flash.clone(),
         Some(&m),
         values_of(&m),
         &m.groups,
@@ -454,37 +441,26 @@ fn changes(m: &Member, form: &UserForm) -> MemberUpdate {
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((_org, id)): Path<(String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<UserForm>,
+    PathId(id): PathId<roster_domain::UserId>,
+    o: InOrg,
+    Posted { form, .. }: Posted<UserForm>,
 ) -> PageResult {
-    let m = state
-        .app
-        .get_member(&access, roster_domain::UserId::new(id))
-        .await?;
+    let m = o.app().get_member(&o.access, id).await?;
     let update = changes(&m, &form);
     if update.is_empty() {
         return Ok(redirect_with(
-            &state,
-            &format!("/o/{}/users", access.org.slug),
+            &o.state,
+            &format!("/o/{}/users", o.access.org.slug),
             "notice",
             "Nothing changed.",
         ));
     }
-    match state
-        .app
-        .update_member(&access, roster_domain::UserId::new(id), update, &s.meta)
-        .await
-    {
+    match o.app().update_member(&o.access, id, update, o.meta()).await {
         Ok(saved) => {
             let who = short_name(&saved);
             Ok(redirect_with(
-                &state,
-                &format!("/o/{}/users", access.org.slug),
+                &o.state,
+                &format!("/o/{}/users", o.access.org.slug),
                 "notice",
                 &format!("Saved {who}."),
             ))
@@ -494,10 +470,10 @@ pub async fn update(
             let mut v = values_from(&form);
             v.email = m.email.clone();
             user_form(
-                &state,
-                &s,
-                &access,
-                &headers,
+                &o.state,
+                &o.session,
+                &o.access,
+                o.flash.clone(),
                 Some(&m),
                 v,
                 &form.groups,
@@ -537,68 +513,51 @@ pub(crate) fn display(m: &Member) -> String {
     }
 }
 
-pub async fn remove_confirm(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Path((_org, id)): Path<(String, i64)>,
-) -> PageResult {
-    let m = state
-        .app
-        .get_member(&access, roster_domain::UserId::new(id))
-        .await?;
-    let f = Frame::org(&state, &s, &access, &headers, "users", "Remove member").await?;
+pub async fn remove_confirm(o: InOrg, PathId(id): PathId<roster_domain::UserId>) -> PageResult {
+    let m = o.app().get_member(&o.access, id).await?;
+    let f = o.frame("users", "Remove member").await?;
     let page = ConfirmPage {
         heading: format!("Remove {}?", short_name(&m)),
         text: format!(
             "{} loses access to {} at once. Their account, their personal organization and the audit log stay; they are told by email.",
             display(&m),
-            access.org.name
+            o.access.org.name
         ),
-        action: format!("/o/{}/users/{id}/remove", access.org.slug),
+        action: format!("/o/{}/users/{id}/remove", o.access.org.slug),
         button: "Remove".to_owned(),
-        cancel: format!("/o/{}/users/{id}", access.org.slug),
+        cancel: format!("/o/{}/users/{id}", o.access.org.slug),
         f,
     };
     Ok(ok(&page, &page.f))
 }
 
 pub async fn remove(
-    State(state): State<AppState>,
-    Path((_org, id)): Path<(String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    PathId(id): PathId<roster_domain::UserId>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
-    let to = format!("/o/{}/users", access.org.slug);
-    let outcome = match state
-        .app
-        .get_member(&access, roster_domain::UserId::new(id))
-        .await
-    {
-        Ok(m) => state
-            .app
-            .remove_member(&access, roster_domain::UserId::new(id), &s.meta)
+    let to = format!("/o/{}/users", o.access.org.slug);
+    let outcome = match o.app().get_member(&o.access, id).await {
+        Ok(m) => o
+            .app()
+            .remove_member(&o.access, id, o.meta())
             .await
-            .map(|()| format!("Removed {} from {}.", display(&m), access.org.name))
+            .map(|()| format!("Removed {} from {}.", display(&m), o.access.org.name))
             .map_err(ApiError::from),
         Err(e) => Err(ApiError::from(e)),
     };
-    Ok(back(&state, &to, outcome))
+    Ok(back(&o.state, &to, outcome))
 }
 
-pub async fn leave_confirm(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
-    let f = Frame::org(&state, &s, &access, &headers, "users", "Leave organization").await?;
+pub async fn leave_confirm(o: InOrg) -> PageResult {
+    let f = o.frame("users", "Leave organization").await?;
     let page = ConfirmPage {
-        heading: format!("Leave {}?", access.org.name),
+        heading: format!("Leave {}?", o.access.org.name),
         text: "You lose access at once; an administrator has to invite you again to come back."
             .to_owned(),
-        action: format!("/o/{}/leave", access.org.slug),
+        action: format!("/o/{}/leave", o.access.org.slug),
         button: "Leave".to_owned(),
-        cancel: format!("/o/{}/users", access.org.slug),
+        cancel: format!("/o/{}/users", o.access.org.slug),
         f,
     };
     Ok(ok(&page, &page.f))
@@ -633,26 +592,23 @@ struct ApprovalsPage {
     default_role: String,
 }
 
-pub async fn approvals(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
-    access.require(roster_domain::ManagementPermission::UsersApprove)?;
+pub async fn approvals(o: InOrg) -> PageResult {
+    o.access
+        .require(roster_domain::ManagementPermission::UsersApprove)?;
     let filter = MemberFilter {
         status: Some("reviewing".to_owned()),
         ..Default::default()
     };
-    let members = state.app.list_members(&access, &filter, None, 200).await?;
-    let f = Frame::org(&state, &s, &access, &headers, "approvals", "Approvals").await?;
+    let members = o.app().list_members(&o.access, &filter, None, 200).await?;
+    let f = o.frame("approvals", "Approvals").await?;
     let page = ApprovalsPage {
         f,
         rows: members
             .iter()
             .map(|m| Row::of(&crate::http::views::member(m)))
             .collect(),
-        roles: state.app.grantable_roles(&access).await?,
-        default_role: access.org.settings.default_role.clone(),
+        roles: o.app().grantable_roles(&o.access).await?,
+        default_role: o.access.org.settings.default_role.clone(),
     };
     Ok(ok(&page, &page.f))
 }
@@ -663,45 +619,28 @@ pub struct ApproveForm {
 }
 
 pub async fn approve(
-    State(state): State<AppState>,
-    Path((_org, id)): Path<(String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<ApproveForm>,
+    PathId(id): PathId<roster_domain::UserId>,
+    o: InOrg,
+    Posted { form, .. }: Posted<ApproveForm>,
 ) -> PageResult {
     let role = given(form.role.as_deref());
-    let outcome = state
-        .app
-        .approve_member(
-            &access,
-            roster_domain::UserId::new(id),
-            role.as_deref(),
-            &s.meta,
-        )
+    let outcome = o
+        .app()
+        .approve_member(&o.access, id, role.as_deref(), o.meta())
         .await
         .map(|m| format!("Approved {} as {}.", display(&m), m.role));
-    Ok(back(
-        &state,
-        &format!("/o/{}/approvals", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("approvals", outcome))
 }
 
 pub async fn reject(
-    State(state): State<AppState>,
-    Path((_org, id)): Path<(String, i64)>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
+    PathId(id): PathId<roster_domain::UserId>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
 ) -> PageResult {
-    let outcome = state
-        .app
-        .reject_member(&access, roster_domain::UserId::new(id), &s.meta)
+    let outcome = o
+        .app()
+        .reject_member(&o.access, id, o.meta())
         .await
         .map(|()| "Rejected the sign-up.".to_owned());
-    Ok(back(
-        &state,
-        &format!("/o/{}/approvals", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("approvals", outcome))
 }

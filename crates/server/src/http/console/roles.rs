@@ -2,15 +2,15 @@
 //! custom role editor.
 
 use super::frame::{
-    back, describe, redirect_with, show, status_of, Frame, InOrg, PageResult, Path, Posted, Session,
+    back, describe, redirect_with, show, status_of, Flash, Frame, InOrg, PageResult, Path, Posted,
+    Session,
 };
 use crate::app::access::RoleInfo;
 use crate::app::OrgAccess;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use roster_domain::ManagementPermission;
 use serde::Deserialize;
 
@@ -63,7 +63,7 @@ async fn roles_page(
     state: &AppState,
     s: &Session,
     access: &OrgAccess,
-    headers: &HeaderMap,
+    flash: Option<Flash>,
     v: RoleValues,
     error: Option<(StatusCode, String)>,
 ) -> PageResult {
@@ -77,7 +77,7 @@ async fn roles_page(
             }
         }
     }
-    let f = Frame::org(state, s, access, headers, "roles", "Roles").await?;
+    let f = Frame::org(state, s, access, flash, "roles", "Roles").await?;
     let (status, error) = status_of(error);
     let page = RolesPage {
         action: format!("/o/{}/roles", access.org.slug),
@@ -92,12 +92,16 @@ async fn roles_page(
     Ok(show(status, &page, &page.f))
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
-    roles_page(&state, &s, &access, &headers, RoleValues::default(), None).await
+pub async fn list(o: InOrg) -> PageResult {
+    roles_page(
+        &o.state,
+        &o.session,
+        &o.access,
+        o.flash.clone(),
+        RoleValues::default(),
+        None,
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,35 +133,36 @@ impl RoleForm {
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<RoleForm>,
-) -> PageResult {
+pub async fn create(o: InOrg, Posted { form, .. }: Posted<RoleForm>) -> PageResult {
     let perms = form.all_permissions();
-    match state
-        .app
+    match o
+        .app()
         .create_role(
-            &access,
+            &o.access,
             form.name.trim(),
             form.description.trim(),
             &perms,
-            &s.meta,
+            o.meta(),
         )
         .await
     {
         Ok(role) => Ok(redirect_with(
-            &state,
-            &format!("/o/{}/roles", access.org.slug),
+            &o.state,
+            &format!("/o/{}/roles", o.access.org.slug),
             "notice",
             &format!("Created the role {}.", role.name),
         )),
         Err(e) => {
             let e = describe(&ApiError::from(e));
-            roles_page(&state, &s, &access, &headers, form.values(), Some(e)).await
+            roles_page(
+                &o.state,
+                &o.session,
+                &o.access,
+                o.flash.clone(),
+                form.values(),
+                Some(e),
+            )
+            .await
         }
     }
 }
@@ -178,7 +183,7 @@ async fn edit_page(
     state: &AppState,
     s: &Session,
     access: &OrgAccess,
-    headers: &HeaderMap,
+    flash: Option<Flash>,
     name: &str,
     v: Option<RoleValues>,
     error: Option<(StatusCode, String)>,
@@ -200,7 +205,7 @@ async fn edit_page(
         .filter(|r| r.name != role.name)
         .map(|r| r.name)
         .collect();
-    let f = Frame::org(state, s, access, headers, "roles", &role.name).await?;
+    let f = Frame::org(state, s, access, flash, "roles", &role.name).await?;
     let (status, error) = status_of(error);
     let mut v = v.unwrap_or_else(|| RoleValues::of(&role));
     v.name = role.name.clone();
@@ -216,49 +221,49 @@ async fn edit_page(
     Ok(show(status, &page, &page.f))
 }
 
-pub async fn edit(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-    Path((_org, name)): Path<(String, String)>,
-) -> PageResult {
-    edit_page(&state, &s, &access, &headers, &name, None, None).await
+pub async fn edit(o: InOrg, Path((_org, name)): Path<(String, String)>) -> PageResult {
+    edit_page(
+        &o.state,
+        &o.session,
+        &o.access,
+        o.flash.clone(),
+        &name,
+        None,
+        None,
+    )
+    .await
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    headers: HeaderMap,
     Path((_org, name)): Path<(String, String)>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<RoleForm>,
+    o: InOrg,
+    Posted { form, .. }: Posted<RoleForm>,
 ) -> PageResult {
     let perms = form.all_permissions();
-    match state
-        .app
+    match o
+        .app()
         .update_role(
-            &access,
+            &o.access,
             &name,
             Some(form.description.trim()),
             Some(&perms),
-            &s.meta,
+            o.meta(),
         )
         .await
     {
         Ok(role) => Ok(redirect_with(
-            &state,
-            &format!("/o/{}/roles", access.org.slug),
+            &o.state,
+            &format!("/o/{}/roles", o.access.org.slug),
             "notice",
             &format!("Saved the role {}.", role.name),
         )),
         Err(e) => {
             let e = describe(&ApiError::from(e));
             edit_page(
-                &state,
-                &s,
-                &access,
-                &headers,
+                &o.state,
+                &o.session,
+                &o.access,
+                o.flash.clone(),
                 &name,
                 Some(form.values()),
                 Some(e),
@@ -274,28 +279,25 @@ pub struct DeleteForm {
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
     Path((_org, name)): Path<(String, String)>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<DeleteForm>,
+    o: InOrg,
+    Posted { form, .. }: Posted<DeleteForm>,
 ) -> PageResult {
     let replacement = super::frame::given(form.replacement.as_deref());
-    match state
-        .app
-        .delete_role(&access, &name, replacement.as_deref(), &s.meta)
+    match o
+        .app()
+        .delete_role(&o.access, &name, replacement.as_deref(), o.meta())
         .await
     {
         Ok(_) => Ok(redirect_with(
-            &state,
-            &format!("/o/{}/roles", access.org.slug),
+            &o.state,
+            &format!("/o/{}/roles", o.access.org.slug),
             "notice",
             &format!("Deleted the role {name}."),
         )),
         Err(e) => Ok(back(
-            &state,
-            &format!("/o/{}/roles/{name}", access.org.slug),
+            &o.state,
+            &format!("/o/{}/roles/{name}", o.access.org.slug),
             Err::<String, _>(e),
         )),
     }

@@ -2,7 +2,7 @@
 //! (`users:manage`), and the Slack connection (`integrations:manage`).
 
 use super::frame::{
-    back, describe, list, redirect_with, show, status_of, when_ms, Frame, InOrg, NoFields,
+    describe, list, redirect_with, show, status_of, when_ms, Flash, Frame, InOrg, NoFields,
     PageResult, Posted, Precision, Session,
 };
 use super::members::role_names;
@@ -12,8 +12,7 @@ use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::integrations::slack::{self, ConnectRequest};
 use askama::Template;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 const HOUR: i64 = 3600;
@@ -48,10 +47,10 @@ async fn page(
     state: &AppState,
     s: &Session,
     access: &OrgAccess,
-    headers: &HeaderMap,
+    flash: Option<Flash>,
     error: Option<(StatusCode, String)>,
 ) -> PageResult {
-    let f = Frame::org(state, s, access, headers, "settings", "Settings").await?;
+    let f = Frame::org(state, s, access, flash, "settings", "Settings").await?;
     if !f.can.settings() {
         return Err(AppError::Forbidden(
             "settings need org:manage, users:manage or integrations:manage".into(),
@@ -93,12 +92,8 @@ async fn page(
     Ok(show(status, &page, &page.f))
 }
 
-pub async fn show_page(
-    State(state): State<AppState>,
-    InOrg { session: s, access }: InOrg,
-    headers: HeaderMap,
-) -> PageResult {
-    page(&state, &s, &access, &headers, None).await
+pub async fn show_page(o: InOrg) -> PageResult {
+    page(&o.state, &o.session, &o.access, o.flash.clone(), None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,19 +153,12 @@ fn changes(access: &OrgAccess, form: &SettingsForm) -> Result<OrgUpdate, ApiErro
     Ok(u)
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<SettingsForm>,
-) -> PageResult {
-    let outcome = match changes(&access, &form) {
+pub async fn update(o: InOrg, Posted { form, .. }: Posted<SettingsForm>) -> PageResult {
+    let outcome = match changes(&o.access, &form) {
         Ok(u) if u.is_empty() => Ok("Nothing changed."),
-        Ok(u) => state
-            .app
-            .update_org(&access, u, &s.meta)
+        Ok(u) => o
+            .app()
+            .update_org(&o.access, u, o.meta())
             .await
             .map(|_| "Settings saved.")
             .map_err(ApiError::from),
@@ -178,12 +166,21 @@ pub async fn update(
     };
     match outcome {
         Ok(notice) => Ok(redirect_with(
-            &state,
-            &format!("/o/{}/settings", access.org.slug),
+            &o.state,
+            &format!("/o/{}/settings", o.access.org.slug),
             "notice",
             notice,
         )),
-        Err(e) => page(&state, &s, &access, &headers, Some(describe(&e))).await,
+        Err(e) => {
+            page(
+                &o.state,
+                &o.session,
+                &o.access,
+                o.flash.clone(),
+                Some(describe(&e)),
+            )
+            .await
+        }
     }
 }
 
@@ -195,42 +192,24 @@ pub struct SlackForm {
     api_base_url: Option<String>,
 }
 
-pub async fn connect_slack(
-    State(state): State<AppState>,
-    InOrg { access, .. }: InOrg,
-    Posted {
-        session: s, form, ..
-    }: Posted<SlackForm>,
-) -> PageResult {
+pub async fn connect_slack(o: InOrg, Posted { form, .. }: Posted<SlackForm>) -> PageResult {
     let req = ConnectRequest {
         signing_secret: form.signing_secret,
         bot_token: form.bot_token,
         channel: form.channel,
         api_base_url: super::frame::given(form.api_base_url.as_deref()),
     };
-    let outcome = slack::connect(&state.app, &state.slack, &access, req, &s.meta)
+    let outcome = slack::connect(&o.state.app, &o.state.slack, &o.access, req, o.meta())
         .await
         .map(|c| format!("Slack is connected to workspace {}.", c.team_id));
-    Ok(back(
-        &state,
-        &format!("/o/{}/settings", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("settings", outcome))
 }
 
-pub async fn disconnect_slack(
-    State(state): State<AppState>,
-    InOrg { access, .. }: InOrg,
-    Posted { session: s, .. }: Posted<NoFields>,
-) -> PageResult {
-    let outcome = state
-        .app
-        .disconnect_slack(&access, &s.meta)
+pub async fn disconnect_slack(o: InOrg, Posted { .. }: Posted<NoFields>) -> PageResult {
+    let outcome = o
+        .app()
+        .disconnect_slack(&o.access, o.meta())
         .await
         .map(|()| "Slack is disconnected.".to_owned());
-    Ok(back(
-        &state,
-        &format!("/o/{}/settings", access.org.slug),
-        outcome,
-    ))
+    Ok(o.back("settings", outcome))
 }

@@ -5,7 +5,6 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, Org};
 use crate::http::pagination;
 use crate::http::{views, AppState};
-use axum::extract::State;
 use axum::Json;
 use roster_proto::{AuditEventView, Page, Problem};
 use serde::Deserialize;
@@ -43,8 +42,7 @@ pub struct AuditListQuery {
     params(("org" = String, Path, description = "the org's slug"), AuditListQuery),
     responses((status = 200, body = Page<AuditEventView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list_audit(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<AuditListQuery>,
 ) -> Result<Json<Page<AuditEventView>>, ApiError> {
     let limit = pagination::limit(q.limit)?;
@@ -56,10 +54,7 @@ async fn list_audit(
         since: q.since,
         until: q.until,
     };
-    let mut rows = state
-        .app
-        .audit_list(&access, &query, before, limit + 1)
-        .await?;
+    let mut rows = app.audit_list(&access, &query, before, limit + 1).await?;
     let next_cursor = pagination::next(&mut rows, limit, "a", |e| e.id);
     Ok(Json(Page {
         items: rows.iter().map(views::audit_event).collect(),
@@ -102,8 +97,7 @@ fn csv_field(s: &str) -> String {
     responses((status = 200, description = "text/csv or application/x-ndjson", content_type = "text/csv"),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn export_audit(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<AuditExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::header;
@@ -126,7 +120,7 @@ async fn export_audit(
     }
     let mut before = None;
     loop {
-        let page = state.app.audit_list(&access, &query, before, 1000).await?;
+        let page = app.audit_list(&access, &query, before, 1000).await?;
         for e in &page {
             if csv {
                 let row = [

@@ -2,9 +2,8 @@
 
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Meta, Org};
+use crate::http::extract::{ApiJson, ApiPath, Org, PathName};
 use crate::http::{views, AppState};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_proto::{GroupDetail, GroupMemberRequest, GroupRequest, GroupView, Problem};
@@ -32,18 +31,9 @@ fn view(g: &Group) -> GroupView {
 #[utoipa::path(get, path = "/orgs/{org}/groups", tag = "groups", security(("bearer" = [])),
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = Vec<GroupView>), (status = 404, body = Problem)))]
-async fn list_groups(
-    State(state): State<AppState>,
-    Org(access): Org,
-) -> Result<Json<Vec<GroupView>>, ApiError> {
+async fn list_groups(Org { app, access, .. }: Org) -> Result<Json<Vec<GroupView>>, ApiError> {
     Ok(Json(
-        state
-            .app
-            .list_groups(&access)
-            .await?
-            .iter()
-            .map(view)
-            .collect(),
+        app.list_groups(&access).await?.iter().map(view).collect(),
     ))
 }
 
@@ -52,12 +42,10 @@ async fn list_groups(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 201, body = GroupView), (status = 409, description = "`group_exists`", body = Problem), (status = 422, body = Problem)))]
 async fn create_group(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<GroupRequest>,
 ) -> Result<(StatusCode, Json<GroupView>), ApiError> {
-    let group = state.app.create_group(&access, &req.name, &meta).await?;
+    let group = app.create_group(&access, &req.name, &meta).await?;
     Ok((StatusCode::CREATED, Json(view(&group))))
 }
 
@@ -66,11 +54,10 @@ async fn create_group(
     params(("org" = String, Path, description = "the org's slug"), ("name" = String, Path, description = "the group's name")),
     responses((status = 200, body = GroupDetail), (status = 404, body = Problem)))]
 async fn show_group(
-    State(state): State<AppState>,
-    Org(access): Org,
-    ApiPath((_org, name)): ApiPath<(String, String)>,
+    Org { app, access, .. }: Org,
+    PathName(name): PathName,
 ) -> Result<Json<GroupDetail>, ApiError> {
-    let (group, members) = state.app.get_group(&access, &name).await?;
+    let (group, members) = app.get_group(&access, &name).await?;
     Ok(Json(GroupDetail {
         name: group.name,
         created_at: rfc3339(group.created_at),
@@ -83,17 +70,12 @@ async fn show_group(
     params(("org" = String, Path, description = "the org's slug"), ("name" = String, Path, description = "the group's name")),
     responses((status = 200, body = GroupView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn rename_group(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, name)): ApiPath<(String, String)>,
+    Org { app, access, meta }: Org,
+    PathName(name): PathName,
     ApiJson(req): ApiJson<GroupRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
     Ok(Json(view(
-        &state
-            .app
-            .rename_group(&access, &name, &req.name, &meta)
-            .await?,
+        &app.rename_group(&access, &name, &req.name, &meta).await?,
     )))
 }
 
@@ -102,12 +84,10 @@ async fn rename_group(
     params(("org" = String, Path, description = "the org's slug"), ("name" = String, Path, description = "the group's name")),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn delete_group(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, name)): ApiPath<(String, String)>,
+    Org { app, access, meta }: Org,
+    PathName(name): PathName,
 ) -> Result<StatusCode, ApiError> {
-    state.app.delete_group(&access, &name, &meta).await?;
+    app.delete_group(&access, &name, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,21 +97,17 @@ async fn delete_group(
     params(("org" = String, Path, description = "the org's slug"), ("name" = String, Path, description = "the group's name")),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn add_member(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, name)): ApiPath<(String, String)>,
+    Org { app, access, meta }: Org,
+    PathName(name): PathName,
     ApiJson(req): ApiJson<GroupMemberRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .add_group_member(
-            &access,
-            &name,
-            roster_domain::UserId::new(req.user_id),
-            &meta,
-        )
-        .await?;
+    app.add_group_member(
+        &access,
+        &name,
+        roster_domain::UserId::new(req.user_id),
+        &meta,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -141,14 +117,10 @@ async fn add_member(
         ("id" = i64, Path, description = "the user's id")),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn remove_member(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiPath((_org, name, id)): ApiPath<(String, String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .remove_group_member(&access, &name, roster_domain::UserId::new(id), &meta)
+    app.remove_group_member(&access, &name, roster_domain::UserId::new(id), &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

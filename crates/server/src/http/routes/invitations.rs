@@ -4,13 +4,13 @@
 use crate::app::invitations::{Acceptor, InviteOutcome, InviteRequest};
 use crate::app::AppError;
 use crate::http::error::{app_problem, ApiError};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, MaybeAuthed, Meta, Org};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, MaybeAuthed, Meta, Org, PathId};
 use crate::http::pagination;
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use roster_domain::{GroupName, InvitationStatus, RoleName};
+use roster_domain::{GroupName, InvitationId, InvitationStatus, RoleName};
 use roster_proto::{
     AcceptInvitationRequest, AcceptInvitationResponse, ActorView, CreateInvitationsRequest,
     CreateInvitationsResponse, InvitationResult, InvitationView, Page, Problem,
@@ -40,9 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = CreateInvitationsResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_invitations(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<CreateInvitationsRequest>,
 ) -> Result<Json<CreateInvitationsResponse>, ApiError> {
     let mut items: Vec<InviteRequest> = req
@@ -67,8 +65,8 @@ async fn create_invitations(
                 }),
         );
     }
-    let outcomes = state.app.invite(&access, items, &meta).await?;
-    let now = state.app.now();
+    let outcomes = app.invite(&access, items, &meta).await?;
+    let now = app.now();
     let results = outcomes
         .into_iter()
         .map(|o| match o {
@@ -106,8 +104,7 @@ pub struct InvitationListQuery {
     params(("org" = String, Path, description = "the org's slug"), InvitationListQuery),
     responses((status = 200, body = Page<InvitationView>), (status = 422, body = Problem)))]
 async fn list_invitations(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<InvitationListQuery>,
 ) -> Result<Json<Page<InvitationView>>, ApiError> {
     let status = match q.status.as_deref().map(str::trim) {
@@ -120,12 +117,11 @@ async fn list_invitations(
         status,
         ..Default::default()
     };
-    let mut rows = state
-        .app
+    let mut rows = app
         .list_invitations(&access, &filter, after, limit + 1)
         .await?;
     let next_cursor = pagination::next(&mut rows, limit, "i", |i| i.id.get());
-    let now = state.app.now();
+    let now = app.now();
     Ok(Json(Page {
         items: rows.iter().map(|i| views::invitation(i, now)).collect(),
         next_cursor,
@@ -139,17 +135,12 @@ async fn list_invitations(
     responses((status = 200, body = ResendInvitationResponse), (status = 404, body = Problem),
         (status = 409, description = "`invitation_not_pending`", body = Problem)))]
 async fn resend_invitation(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, meta }: Org,
+    PathId(id): PathId<InvitationId>,
 ) -> Result<Json<ResendInvitationResponse>, ApiError> {
-    let (inv, link) = state
-        .app
-        .resend_invitation(&access, roster_domain::InvitationId::new(id), &meta)
-        .await?;
+    let (inv, link) = app.resend_invitation(&access, id, &meta).await?;
     Ok(Json(ResendInvitationResponse {
-        invitation: views::invitation(&inv, state.app.now()),
+        invitation: views::invitation(&inv, app.now()),
         link,
     }))
 }
@@ -160,15 +151,10 @@ async fn resend_invitation(
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the invitation's id")),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_invitation(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, meta }: Org,
+    PathId(id): PathId<InvitationId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .delete_invitation(&access, roster_domain::InvitationId::new(id), &meta)
-        .await?;
+    app.delete_invitation(&access, id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -53,11 +53,8 @@ async fn create_org(
 #[utoipa::path(get, path = "/orgs/{org}", tag = "orgs", security(("bearer" = [])),
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = OrgView), (status = 404, body = Problem)))]
-async fn show_org(
-    State(state): State<AppState>,
-    Org(access): Org,
-) -> Result<Json<OrgView>, ApiError> {
-    let owners = state.app.active_owners(access.org.id).await?;
+async fn show_org(Org { app, access, .. }: Org) -> Result<Json<OrgView>, ApiError> {
+    let owners = app.active_owners(access.org.id).await?;
     Ok(Json(views::org(&access.org, &access.member.role, owners)))
 }
 
@@ -68,9 +65,7 @@ async fn show_org(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = OrgView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn update_org(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<UpdateOrgRequest>,
 ) -> Result<Json<OrgView>, ApiError> {
     let update = OrgUpdate {
@@ -81,8 +76,8 @@ async fn update_org(
         mfa_policy: req.mfa_policy,
         default_role: req.default_role,
     };
-    let updated = state.app.update_org(&access, update, &meta).await?;
-    let owners = state.app.active_owners(updated.id).await?;
+    let updated = app.update_org(&access, update, &meta).await?;
+    let owners = app.active_owners(updated.id).await?;
     Ok(Json(views::org(&updated, &access.member.role, owners)))
 }
 

@@ -5,7 +5,6 @@ use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Org;
 use crate::http::AppState;
-use axum::extract::State;
 use axum::Json;
 use roster_proto::{Problem, UndeliveredMessageView};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,10 +20,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = Vec<UndeliveredMessageView>), (status = 403, body = Problem)))]
 async fn undelivered(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
 ) -> Result<Json<Vec<UndeliveredMessageView>>, ApiError> {
-    let rows = state.app.undelivered(&access).await?;
+    let rows = app.undelivered(&access).await?;
     Ok(Json(
         rows.iter()
             .map(|m| UndeliveredMessageView {

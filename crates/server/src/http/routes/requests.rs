@@ -2,12 +2,10 @@
 
 use crate::app::requests::{NewRequest, RequestInfo};
 use crate::app::time::rfc3339;
-use crate::app::OrgAccess;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
+use crate::http::extract::{ApiJson, ApiQuery, Org, PathId};
 use crate::http::pagination;
 use crate::http::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::{RequestId, Timestamp};
@@ -80,14 +78,12 @@ pub struct RequestListQuery {
     params(("org" = String, Path, description = "the org's slug"), RequestListQuery),
     responses((status = 200, body = Page<ReviewRequestView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list_requests(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<RequestListQuery>,
 ) -> Result<Json<Page<ReviewRequestView>>, ApiError> {
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode("q", q.cursor.as_deref())?;
-    let mut rows = state
-        .app
+    let mut rows = app
         .list_requests(
             &access,
             q.status.as_deref(),
@@ -100,7 +96,7 @@ async fn list_requests(
     Ok(Json(Page {
         items: rows
             .into_iter()
-            .map(|r| view(r, Vec::new(), state.app.now()))
+            .map(|r| view(r, Vec::new(), app.now()))
             .collect(),
         next_cursor: next,
     }))
@@ -112,13 +108,10 @@ async fn list_requests(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 201, body = ReviewRequestView), (status = 409, description = "`review_not_required`", body = Problem), (status = 422, body = Problem)))]
 async fn create_request(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<ReviewRequestRequest>,
 ) -> Result<(StatusCode, Json<ReviewRequestView>), ApiError> {
-    let info = state
-        .app
+    let info = app
         .create_request(
             &access,
             NewRequest {
@@ -130,7 +123,7 @@ async fn create_request(
             &meta,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(info_view(info, state.app.now()))))
+    Ok((StatusCode::CREATED, Json(info_view(info, app.now()))))
 }
 
 /// One request with its votes.
@@ -138,28 +131,25 @@ async fn create_request(
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
     responses((status = 200, body = ReviewRequestView), (status = 404, body = Problem)))]
 async fn show_request(
-    State(state): State<AppState>,
-    Org(access): Org,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, .. }: Org,
+    PathId(id): PathId<RequestId>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
-    let info = state.app.get_request(&access, RequestId::new(id)).await?;
-    Ok(Json(info_view(info, state.app.now())))
+    let info = app.get_request(&access, id).await?;
+    Ok(Json(info_view(info, app.now())))
 }
 
 async fn decide(
-    state: AppState,
-    access: OrgAccess,
-    meta: crate::app::RequestMeta,
-    id: i64,
+    org: Org,
+    id: RequestId,
     approve: bool,
     req: ReviewDecisionRequest,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
     let comment = req.comment.unwrap_or_default();
-    let info = state
+    let info = org
         .app
-        .review_request(&access, RequestId::new(id), approve, &comment, &meta)
+        .review_request(&org.access, id, approve, &comment, &org.meta)
         .await?;
-    Ok(Json(info_view(info, state.app.now())))
+    Ok(Json(info_view(info, org.app.now())))
 }
 
 /// Approve a pending request as an eligible reviewer: holding
@@ -169,13 +159,11 @@ async fn decide(
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn approve_request(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    org: Org,
+    PathId(id): PathId<RequestId>,
     ApiJson(req): ApiJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
-    decide(state, access, meta, id, true, req).await
+    decide(org, id, true, req).await
 }
 
 /// Reject a pending request as an eligible reviewer; one rejection ends it.
@@ -183,11 +171,9 @@ async fn approve_request(
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn reject_request(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    org: Org,
+    PathId(id): PathId<RequestId>,
     ApiJson(req): ApiJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
-    decide(state, access, meta, id, false, req).await
+    decide(org, id, false, req).await
 }

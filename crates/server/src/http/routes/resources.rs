@@ -6,12 +6,12 @@ use crate::app::access::{
 };
 use crate::app::time::rfc3339;
 use crate::http::error::{ApiError, Code};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Org, PathId};
 use crate::http::pagination;
 use crate::http::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use roster_domain::RuleId;
 use roster_proto::{
     AccessRuleRequest, AccessRuleView, Page, Problem, ResourceRequest, ResourceUpdateRequest,
     ResourceView, ReviewPolicyView,
@@ -99,8 +99,7 @@ pub struct ResourceListQuery {
     params(("org" = String, Path, description = "the org's slug"), ResourceListQuery),
     responses((status = 200, body = Page<ResourceView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_resources(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<ResourceListQuery>,
 ) -> Result<Json<Page<ResourceView>>, ApiError> {
     let limit = pagination::limit(q.limit)?;
@@ -108,9 +107,7 @@ async fn list_resources(
     let allowed: Option<HashSet<String>> = match (&q.user, &q.action) {
         (None, None) => None,
         (Some(u), Some(a)) => Some(
-            state
-                .app
-                .resources_allowed(&access.caller, &access.org.slug, u, a)
+            app.resources_allowed(&access.caller, &access.org.slug, u, a)
                 .await?
                 .into_iter()
                 .collect(),
@@ -126,8 +123,7 @@ async fn list_resources(
     // Fill the page, skipping what the member may not act on.
     let mut items: Vec<ResourceInfo> = Vec::new();
     loop {
-        let rows = state
-            .app
+        let rows = app
             .list_resources(
                 &access,
                 q.resource_type.as_deref(),
@@ -159,13 +155,10 @@ async fn list_resources(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 201, body = ResourceView), (status = 403, body = Problem), (status = 409, description = "`resource_exists`", body = Problem), (status = 422, body = Problem)))]
 async fn create_resource(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<ResourceRequest>,
 ) -> Result<(StatusCode, Json<ResourceView>), ApiError> {
-    let r = state
-        .app
+    let r = app
         .create_resource(
             &access,
             NewResource {
@@ -185,11 +178,10 @@ async fn create_resource(
     params(("org" = String, Path, description = "the org's slug"), ("type" = String, Path, description = "the resource type"), ("name" = String, Path, description = "the resource's name")),
     responses((status = 200, body = ResourceView), (status = 404, body = Problem)))]
 async fn show_resource(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiPath((_org, t, n)): ApiPath<(String, String, String)>,
 ) -> Result<Json<ResourceView>, ApiError> {
-    let r = state.app.get_resource(&access, &format!("{t}/{n}")).await?;
+    let r = app.get_resource(&access, &format!("{t}/{n}")).await?;
     Ok(Json(resource_view(r)))
 }
 
@@ -199,14 +191,11 @@ async fn show_resource(
     params(("org" = String, Path, description = "the org's slug"), ("type" = String, Path, description = "the resource type"), ("name" = String, Path, description = "the resource's name")),
     responses((status = 200, body = ResourceView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_resource(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiPath((_org, t, n)): ApiPath<(String, String, String)>,
     ApiJson(req): ApiJson<ResourceUpdateRequest>,
 ) -> Result<Json<ResourceView>, ApiError> {
-    let r = state
-        .app
+    let r = app
         .update_resource(
             &access,
             &format!("{t}/{n}"),
@@ -235,21 +224,17 @@ pub struct DeleteResourceQuery {
     params(("org" = String, Path, description = "the org's slug"), ("type" = String, Path, description = "the resource type"), ("name" = String, Path, description = "the resource's name"), DeleteResourceQuery),
     responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`resource_has_children`", body = Problem)))]
 async fn delete_resource(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiPath((_org, t, n)): ApiPath<(String, String, String)>,
     ApiQuery(q): ApiQuery<DeleteResourceQuery>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .delete_resource(
-            &access,
-            &format!("{t}/{n}"),
-            q.cascade.unwrap_or(false),
-            &meta,
-        )
-        .await?;
+    app.delete_resource(
+        &access,
+        &format!("{t}/{n}"),
+        q.cascade.unwrap_or(false),
+        &meta,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -273,14 +258,12 @@ pub struct RuleListQuery {
     params(("org" = String, Path, description = "the org's slug"), RuleListQuery),
     responses((status = 200, body = Page<AccessRuleView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_rules(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<RuleListQuery>,
 ) -> Result<Json<Page<AccessRuleView>>, ApiError> {
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode("a", q.cursor.as_deref())?;
-    let mut rows = state
-        .app
+    let mut rows = app
         .list_rules(
             &access,
             &RuleQuery {
@@ -307,9 +290,7 @@ async fn list_rules(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 201, body = AccessRuleView), (status = 200, description = "the rule existed", body = AccessRuleView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn grant_rule(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<AccessRuleRequest>,
 ) -> Result<(StatusCode, Json<AccessRuleView>), ApiError> {
     let subject = match (req.user, req.group) {
@@ -323,8 +304,7 @@ async fn grant_rule(
             ))
         }
     };
-    let (rule, created) = state
-        .app
+    let (rule, created) = app
         .grant_rule(&access, subject, &req.role, req.resource.as_deref(), &meta)
         .await?;
     let status = if created {
@@ -340,14 +320,9 @@ async fn grant_rule(
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the rule's id")),
     responses((status = 204, description = "revoked"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_rule(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, meta }: Org,
+    PathId(id): PathId<RuleId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .revoke_rule(&access, roster_domain::RuleId::new(id), &meta)
-        .await?;
+    app.revoke_rule(&access, id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,9 +3,8 @@
 
 use crate::app::access::RoleInfo;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
+use crate::http::extract::{ApiJson, ApiQuery, Org, PathName};
 use crate::http::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::Catalog;
@@ -70,11 +69,8 @@ fn catalog_view(
 #[utoipa::path(get, path = "/orgs/{org}/roles", tag = "roles", security(("bearer" = [])),
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = Vec<RoleView>), (status = 404, body = Problem)))]
-async fn list_roles(
-    State(state): State<AppState>,
-    Org(access): Org,
-) -> Result<Json<Vec<RoleView>>, ApiError> {
-    let roles = state.app.list_roles(&access).await?;
+async fn list_roles(Org { app, access, .. }: Org) -> Result<Json<Vec<RoleView>>, ApiError> {
+    let roles = app.list_roles(&access).await?;
     Ok(Json(roles.into_iter().map(role_view).collect()))
 }
 
@@ -84,13 +80,10 @@ async fn list_roles(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 201, body = RoleView), (status = 403, body = Problem), (status = 409, description = "`role_exists`", body = Problem), (status = 422, body = Problem)))]
 async fn create_role(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> Result<(StatusCode, Json<RoleView>), ApiError> {
-    let role = state
-        .app
+    let role = app
         .create_role(
             &access,
             &req.name,
@@ -107,11 +100,10 @@ async fn create_role(
     params(("org" = String, Path, description = "the org's slug"), ("name" = String, Path, description = "the role's name")),
     responses((status = 200, body = RoleView), (status = 404, body = Problem)))]
 async fn show_role(
-    State(state): State<AppState>,
-    Org(access): Org,
-    ApiPath((_org, name)): ApiPath<(String, String)>,
+    Org { app, access, .. }: Org,
+    PathName(name): PathName,
 ) -> Result<Json<RoleView>, ApiError> {
-    Ok(Json(role_view(state.app.get_role(&access, &name).await?)))
+    Ok(Json(role_view(app.get_role(&access, &name).await?)))
 }
 
 /// Change a custom role's description or permissions. Needs
@@ -120,14 +112,11 @@ async fn show_role(
     params(("org" = String, Path, description = "the org's slug"), ("name" = String, Path, description = "the role's name")),
     responses((status = 200, body = RoleView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_role(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, name)): ApiPath<(String, String)>,
+    Org { app, access, meta }: Org,
+    PathName(name): PathName,
     ApiJson(req): ApiJson<RoleUpdateRequest>,
 ) -> Result<Json<RoleView>, ApiError> {
-    let role = state
-        .app
+    let role = app
         .update_role(
             &access,
             &name,
@@ -154,14 +143,11 @@ pub struct DeleteRoleQuery {
     params(("org" = String, Path, description = "the org's slug"), ("name" = String, Path, description = "the role's name"), DeleteRoleQuery),
     responses((status = 200, body = RoleDeleted), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`role_in_use`", body = Problem)))]
 async fn delete_role(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, name)): ApiPath<(String, String)>,
+    Org { app, access, meta }: Org,
+    PathName(name): PathName,
     ApiQuery(q): ApiQuery<DeleteRoleQuery>,
 ) -> Result<Json<RoleDeleted>, ApiError> {
-    let usage = state
-        .app
+    let usage = app
         .delete_role(&access, &name, q.replacement.as_deref(), &meta)
         .await?;
     Ok(Json(RoleDeleted {
@@ -178,14 +164,10 @@ async fn delete_role(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = Vec<ResourceTypeView>), (status = 404, body = Problem)))]
 async fn list_resource_types(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
 ) -> Result<Json<Vec<ResourceTypeView>>, ApiError> {
-    let descriptions = state.app.type_descriptions(&access).await?;
-    Ok(Json(catalog_view(
-        &state.app.catalog(&access)?,
-        &descriptions,
-    )))
+    let descriptions = app.type_descriptions(&access).await?;
+    Ok(Json(catalog_view(&app.catalog(&access)?, &descriptions)))
 }
 
 /// Add a resource type with its actions, or actions to an existing type.
@@ -195,15 +177,12 @@ async fn list_resource_types(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = Vec<ResourceTypeView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn add_resource_type(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<ResourceTypeRequest>,
 ) -> Result<Json<Vec<ResourceTypeView>>, ApiError> {
     let actions: Vec<(String, String)> =
         req.actions.into_iter().map(|a| (a.name, a.class)).collect();
-    let catalog = state
-        .app
+    let catalog = app
         .add_resource_actions(
             &access,
             req.name.trim(),
@@ -212,6 +191,6 @@ async fn add_resource_type(
             &meta,
         )
         .await?;
-    let descriptions = state.app.type_descriptions(&access).await?;
+    let descriptions = app.type_descriptions(&access).await?;
     Ok(Json(catalog_view(&catalog, &descriptions)))
 }

@@ -3,11 +3,12 @@
 
 use crate::app::signup::Signup;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Meta, Org};
+use crate::http::extract::{ApiJson, Meta, Org, PathId};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use roster_domain::UserId;
 use roster_proto::{ApproveRequest, MemberView, Problem, SignupRequest, SignupResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,20 +61,12 @@ async fn signup(
     responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`not_reviewing`", body = Problem)))]
 async fn approve(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, meta }: Org,
+    PathId(id): PathId<UserId>,
     ApiJson(req): ApiJson<ApproveRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
-    let member = state
-        .app
-        .approve_member(
-            &access,
-            roster_domain::UserId::new(id),
-            req.role.as_deref(),
-            &meta,
-        )
+    let member = app
+        .approve_member(&access, id, req.role.as_deref(), &meta)
         .await?;
     Ok(Json(views::member(&member)))
 }
@@ -85,14 +78,9 @@ async fn approve(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`not_reviewing`", body = Problem)))]
 async fn reject(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, meta }: Org,
+    PathId(id): PathId<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .reject_member(&access, roster_domain::UserId::new(id), &meta)
-        .await?;
+    app.reject_member(&access, id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }

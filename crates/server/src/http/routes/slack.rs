@@ -42,10 +42,9 @@ fn view(c: &Connection) -> SlackConnectionView {
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = SlackConnectionView), (status = 404, body = Problem)))]
 async fn show_connection(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
 ) -> Result<Json<SlackConnectionView>, ApiError> {
-    Ok(Json(view(&state.app.slack_connection(&access).await?)))
+    Ok(Json(view(&app.slack_connection(&access).await?)))
 }
 
 /// Connect the org to a Slack workspace (checked with `auth.test`). Needs
@@ -56,8 +55,7 @@ async fn show_connection(
     responses((status = 200, body = SlackConnectionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn connect(
     State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<SlackConnectRequest>,
 ) -> Result<Json<SlackConnectionView>, ApiError> {
     let req = ConnectRequest {
@@ -66,7 +64,7 @@ async fn connect(
         channel: req.channel,
         api_base_url: req.api_base_url,
     };
-    let conn = slack::connect(&state.app, &state.slack, &access, req, &meta).await?;
+    let conn = slack::connect(&app, &state.slack, &access, req, &meta).await?;
     Ok(Json(view(&conn)))
 }
 
@@ -74,12 +72,8 @@ async fn connect(
 #[utoipa::path(delete, path = "/orgs/{org}/integrations/slack", tag = "slack", security(("bearer" = [])),
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn disconnect(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-) -> Result<StatusCode, ApiError> {
-    state.app.disconnect_slack(&access, &meta).await?;
+async fn disconnect(Org { app, access, meta }: Org) -> Result<StatusCode, ApiError> {
+    app.disconnect_slack(&access, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,12 +83,10 @@ async fn disconnect(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 204), (status = 404, description = "`invalid_link`: unknown, used or expired code", body = Problem)))]
 async fn link(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<SlackLinkRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.link_slack(&access, &req.code, &meta).await?;
+    app.link_slack(&access, &req.code, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,16 +2,16 @@
 
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::orgs::warnings;
+use crate::app::App;
 use crate::http::error::{ApiError, Code};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Meta, Org};
+use crate::http::extract::{ApiJson, ApiQuery, Org, PathId};
 use crate::http::pagination;
 use crate::http::routes::invitations::invitation_filter;
 use crate::http::{views, AppState};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::{
-    DisplayName, Email, GroupName, IdentityProvider, MemberStatus, RoleName, Team,
+    DisplayName, Email, GroupName, IdentityProvider, MemberStatus, RoleName, Team, UserId,
 };
 use roster_proto::{
     CreateMemberRequest, CreateMemberResponse, MemberPage, MemberView, Problem, UpdateMemberRequest,
@@ -115,17 +115,16 @@ fn position(cursor: Option<&str>) -> Result<Position, ApiError> {
     params(("org" = String, Path, description = "the org's slug"), UserListQuery),
     responses((status = 200, body = MemberPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn list_users(
-    State(state): State<AppState>,
-    Org(access): Org,
+    Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<UserListQuery>,
 ) -> Result<Json<MemberPage>, ApiError> {
-    Ok(Json(team_page(&state, &access, &q).await?))
+    Ok(Json(team_page(&app, &access, &q).await?))
 }
 
 /// One page of the team list (members, then pending invitations), as the
 /// API and the console show it.
 pub(crate) async fn team_page(
-    state: &AppState,
+    app: &App,
     access: &crate::app::OrgAccess,
     q: &UserListQuery,
 ) -> Result<MemberPage, ApiError> {
@@ -146,10 +145,7 @@ pub(crate) async fn team_page(
     let mut after_invitation = None;
     match position {
         Position::Members(after) if !invited_only => {
-            let mut rows = state
-                .app
-                .list_members(access, &filter, after, limit + 1)
-                .await?;
+            let mut rows = app.list_members(access, &filter, after, limit + 1).await?;
             next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id.get());
             items.extend(rows.iter().map(views::member));
         }
@@ -164,8 +160,7 @@ pub(crate) async fn team_page(
             filter.group.as_deref(),
         )?;
         let room = limit - items.len() as i64;
-        let mut rows = state
-            .app
+        let mut rows = app
             .list_invitations(access, &inv_filter, after_invitation, room + 1)
             .await?;
         if room == 0 {
@@ -178,7 +173,7 @@ pub(crate) async fn team_page(
             items.extend(rows.iter().map(views::invited_member));
         }
     }
-    let owners = state.app.active_owners(access.org.id).await?;
+    let owners = app.active_owners(access.org.id).await?;
     let personal = access.org.personal_user_id.is_some();
     Ok(MemberPage {
         items,
@@ -195,13 +190,11 @@ pub(crate) async fn team_page(
     responses((status = 201, body = CreateMemberResponse), (status = 403, body = Problem),
         (status = 409, description = "`already_member`", body = Problem), (status = 422, body = Problem)))]
 async fn create_user(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
+    Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<CreateMemberRequest>,
 ) -> Result<(StatusCode, Json<CreateMemberResponse>), ApiError> {
     let new = new_member(req)?;
-    let created = state.app.create_member(&access, new, &meta).await?;
+    let created = app.create_member(&access, new, &meta).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreateMemberResponse {
@@ -235,16 +228,10 @@ pub(crate) fn new_member(req: CreateMemberRequest) -> Result<NewMember, ApiError
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id")),
     responses((status = 200, body = MemberView), (status = 404, body = Problem)))]
 async fn show_user(
-    State(state): State<AppState>,
-    Org(access): Org,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, .. }: Org,
+    PathId(id): PathId<UserId>,
 ) -> Result<Json<MemberView>, ApiError> {
-    Ok(Json(views::member(
-        &state
-            .app
-            .get_member(&access, roster_domain::UserId::new(id))
-            .await?,
-    )))
+    Ok(Json(views::member(&app.get_member(&access, id).await?)))
 }
 
 /// Change a member: name, role, team, groups, status, MFA requirement,
@@ -256,10 +243,8 @@ async fn show_user(
     responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`last_owner`", body = Problem), (status = 422, body = Problem)))]
 async fn update_user(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, meta }: Org,
+    PathId(id): PathId<UserId>,
     ApiJson(req): ApiJson<UpdateMemberRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
     let update = MemberUpdate {
@@ -271,10 +256,7 @@ async fn update_user(
         mfa_required: req.mfa_required,
         identity_provider: req.identity_provider,
     };
-    let member = state
-        .app
-        .update_member(&access, roster_domain::UserId::new(id), update, &meta)
-        .await?;
+    let member = app.update_member(&access, id, update, &meta).await?;
     Ok(Json(views::member(&member)))
 }
 
@@ -285,14 +267,9 @@ async fn update_user(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`last_owner`", body = Problem)))]
 async fn delete_user(
-    State(state): State<AppState>,
-    Org(access): Org,
-    Meta(meta): Meta,
-    ApiPath((_org, id)): ApiPath<(String, i64)>,
+    Org { app, access, meta }: Org,
+    PathId(id): PathId<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .remove_member(&access, roster_domain::UserId::new(id), &meta)
-        .await?;
+    app.remove_member(&access, id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
