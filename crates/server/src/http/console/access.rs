@@ -2,10 +2,10 @@
 //! reason for a member, action and resource), access rules, resources and
 //! review requests.
 
-use super::frame::{
-    back, describe, given, list, ok, redirect_with, when_ms, Frame, InOrg, NoFields, PageResult,
-    Path, PathId, Posted, Precision,
-};
+use super::flash::{back, redirect_with};
+use super::frame::{describe, ok, Frame, PageResult};
+use super::session::{InOrg, NoFields, Path, PathId, Posted};
+use super::text::{given, list, when_ms, Precision};
 use crate::app::access::{NewResource, ResourceUpdate, ReviewPolicy, RuleQuery, SubjectRef};
 use crate::app::check::{CheckOutcome, CheckQuery};
 use crate::app::requests::NewRequest;

@@ -1,7 +1,9 @@
 //! The audit log: filters by actor, action, target and time, pages, and
 //! downloads as CSV or JSON Lines (the API's export, with the same filters).
 
-use super::frame::{describe, show, when, with_query, Frame, InOrg, PageResult, Precision};
+use super::frame::{describe, show, Frame, PageResult};
+use super::session::InOrg;
+use super::text::{when, with_query, Precision};
 use crate::app::AuditQuery;
 use crate::http::error::ApiError;
 use crate::http::{pagination, views};

@@ -1,12 +1,12 @@
 //! Signing in and out, the forced change of a temporary password, the
 //! start page and the org switcher.
 
-use super::frame::{
-    change_password, describe, local_path, redirect_with, standalone, Failure, NoFields,
-    PageResult, Path, Posted, PublicPosted, Session, SignInSession, SignInSteps,
-};
+use super::flash::redirect_with;
+use super::frame::{describe, standalone, Failure, PageResult};
+use super::session::{NoFields, Path, Posted, PublicPosted, Session, SignInSession, SignInSteps};
+use super::text::local_path;
 use crate::app::SessionStage;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Code};
 use crate::http::routes::auth::session_cookie;
 use crate::http::AppState;
 use askama::Template;
@@ -287,4 +287,24 @@ pub async fn signup_submit(
             )
         }
     }
+}
+/// Changes the signed-in user's password, checking the repeated entry.
+pub async fn change_password(
+    state: &AppState,
+    s: &Session,
+    current: &str,
+    new: &str,
+    again: &str,
+) -> Result<(), ApiError> {
+    if new != again {
+        return Err(ApiError::request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::ValidationFailed,
+            "the two new passwords differ",
+        ));
+    }
+    Ok(state
+        .app
+        .change_password(&s.caller, current, new, &s.meta)
+        .await?)
 }

@@ -1,9 +1,10 @@
 //! Groups: list, create, rename, delete, and members in and out.
 
-use super::frame::{
-    back, ok, redirect_with, when_ms, Frame, InOrg, NoFields, PageResult, Path, Posted, Precision,
-};
+use super::flash::{back, redirect_with};
+use super::frame::{ok, Frame, PageResult};
 use super::members::ConfirmPage;
+use super::session::{InOrg, NoFields, Path, Posted};
+use super::text::{when_ms, Precision};
 use askama::Template;
 use roster_store::members::{Member, MemberFilter};
 use serde::Deserialize;

@@ -2,10 +2,10 @@
 //! each with its own role and a way to drop it), per-address results with
 //! their links, and the pending list with resend and delete.
 
-use super::frame::{
-    back, describe, list as split_list, ok, show, when_ms, Frame, InOrg, NoFields, PageResult,
-    PathId, Posted, Precision,
-};
+use super::flash::back;
+use super::frame::{describe, ok, show, Frame, PageResult};
+use super::session::{InOrg, NoFields, PathId, Posted};
+use super::text::{list as split_list, when_ms, Precision};
 use crate::app::invitations::{InviteOutcome, InviteRequest};
 use crate::http::error::{app_problem, ApiError};
 use askama::Template;

@@ -1,10 +1,10 @@
 //! Users: the team list with its filters, adding, editing, changing the
 //! role, removing, leaving the org, and approving sign-ups.
 
-use super::frame::{
-    back, describe, given, ok, redirect_with, show, status_of, when, with_query, Flash, Frame,
-    InOrg, NoFields, PageResult, Path, PathId, Posted, Precision, Session,
-};
+use super::flash::{back, redirect_with, Flash};
+use super::frame::{describe, ok, show, status_of, Frame, PageResult};
+use super::session::{InOrg, NoFields, Path, PathId, Posted, Session};
+use super::text::{given, when, with_query, Precision};
 use crate::app::members::{MemberUpdate, NewMember};
 use crate::app::OrgAccess;
 use crate::http::error::ApiError;

@@ -8,7 +8,7 @@
 //! - Handlers call the same [`crate::app`] use cases as the API, so every
 //!   permission is checked on the server: a hidden button is a courtesy,
 //!   the use case is the rule.
-//! - Every form that changes something goes through [`frame::Posted`]: a
+//! - Every form that changes something goes through [`session::Posted`]: a
 //!   signed-in session, a same-origin request and the session's CSRF token,
 //!   compared in constant time.
 //! - Secrets shown once (temporary passwords, invitation links) are
@@ -18,13 +18,16 @@
 mod access;
 mod audit;
 mod auth;
+pub(crate) mod flash;
 pub(crate) mod frame;
 mod groups;
 mod invitations;
 mod members;
 mod profile;
 mod roles;
+pub(crate) mod session;
 mod settings;
+pub(crate) mod text;
 
 use crate::http::AppState;
 use axum::extract::Request;

@@ -1,9 +1,9 @@
 //! The signed-in user's profile: password and sessions.
 
-use super::frame::{
-    back, describe, redirect_with, show, status_of, when_ms, Frame, NoFields, PageResult, Path,
-    Posted, Precision, Session,
-};
+use super::flash::{back, redirect_with};
+use super::frame::{describe, show, status_of, Frame, PageResult};
+use super::session::{NoFields, Path, Posted, Session};
+use super::text::{when_ms, Precision};
 use crate::http::error::{ApiError, Code};
 use crate::http::AppState;
 use askama::Template;

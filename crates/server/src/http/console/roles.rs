@@ -1,10 +1,9 @@
 //! Roles: the permission matrix of built-in and custom roles, and the
 //! custom role editor.
 
-use super::frame::{
-    back, describe, redirect_with, show, status_of, Flash, Frame, InOrg, PageResult, Path, Posted,
-    Session,
-};
+use super::flash::{back, redirect_with, Flash};
+use super::frame::{describe, show, status_of, Frame, PageResult};
+use super::session::{InOrg, Path, Posted, Session};
 use crate::app::access::RoleInfo;
 use crate::app::OrgAccess;
 use crate::http::error::ApiError;
@@ -283,7 +282,7 @@ pub async fn delete(
     o: InOrg,
     Posted { form, .. }: Posted<DeleteForm>,
 ) -> PageResult {
-    let replacement = super::frame::given(form.replacement.as_deref());
+    let replacement = super::text::given(form.replacement.as_deref());
     match o
         .app()
         .delete_role(&o.access, &name, replacement.as_deref(), o.meta())

@@ -1,11 +1,11 @@
 //! Settings of an org: name and MFA policy (`org:manage`), joining rules
 //! (`users:manage`), and the Slack connection (`integrations:manage`).
 
-use super::frame::{
-    describe, list, redirect_with, show, status_of, when_ms, Flash, Frame, InOrg, NoFields,
-    PageResult, Posted, Precision, Session,
-};
+use super::flash::{redirect_with, Flash};
+use super::frame::{describe, show, status_of, Frame, PageResult};
 use super::members::role_names;
+use super::session::{InOrg, NoFields, Posted, Session};
+use super::text::{list, when_ms, Precision};
 use crate::app::orgs::OrgUpdate;
 use crate::app::{AppError, OrgAccess};
 use crate::http::error::ApiError;
@@ -197,7 +197,7 @@ pub async fn connect_slack(o: InOrg, Posted { form, .. }: Posted<SlackForm>) -> 
         signing_secret: form.signing_secret,
         bot_token: form.bot_token,
         channel: form.channel,
-        api_base_url: super::frame::given(form.api_base_url.as_deref()),
+        api_base_url: super::text::given(form.api_base_url.as_deref()),
     };
     let outcome = slack::connect(&o.state.app, &o.state.slack, &o.access, req, o.meta())
         .await

@@ -6,10 +6,10 @@
 
 use crate::app::invitations::Acceptor;
 use crate::app::AppError;
-use crate::http::console::frame::{
-    describe, redirect_with, standalone, when_ms, MaybeSession, NoFields, Path, Posted, Precision,
-    Session,
-};
+use crate::http::console::flash::redirect_with;
+use crate::http::console::frame::{describe, standalone};
+use crate::http::console::session::{MaybeSession, NoFields, Path, Posted, Session};
+use crate::http::console::text::{when_ms, Precision};
 use crate::http::error::ApiError;
 use crate::http::extract::Meta;
 use crate::http::AppState;

@@ -2,7 +2,8 @@
 //! person added by an administrator chooses their password.
 
 use crate::app::AppError;
-use crate::http::console::frame::{describe, standalone, Path};
+use crate::http::console::frame::{describe, standalone};
+use crate::http::console::session::Path;
 use crate::http::error::ApiError;
 use crate::http::extract::Meta;
 use crate::http::AppState;
