@@ -9,6 +9,7 @@ use roster_proto::{
     AuditEventView, ChangePasswordRequest, CreateMemberRequest, LoginRequest, LoginResponse,
     MemberPage, Problem,
 };
+use roster_server::app::{ManualClock, SystemClock};
 use roster_server::{Application, Config, ConfigLayer, Secret};
 use serde_json::Value;
 use std::fmt::Debug;
@@ -158,7 +159,25 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     .await
 }
 
+/// Starts a server whose use cases read `clock`, with org `acme` owned by
+/// `owner@acme.test`: a test moves the clock to reach an expiry.
+pub async fn spawn_with_clock(engine: Engine, clock: ManualClock) -> TestApp {
+    let opts = Spawn {
+        bootstrap: true,
+        smtp_url: None,
+    };
+    spawn_on(engine, opts, std::sync::Arc::new(clock)).await
+}
+
 pub async fn spawn_with(engine: Engine, opts: Spawn) -> TestApp {
+    spawn_on(engine, opts, std::sync::Arc::new(SystemClock)).await
+}
+
+async fn spawn_on(
+    engine: Engine,
+    opts: Spawn,
+    clock: std::sync::Arc<dyn roster_server::app::Clock>,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(engine, dir.path()).await;
     let mut layer = ConfigLayer {
@@ -177,7 +196,9 @@ pub async fn spawn_with(engine: Engine, opts: Spawn) -> TestApp {
         layer.bootstrap_owner_password = Some(Secret::new(OWNER_PASSWORD));
     }
     let config = Config::resolve(layer).expect("config");
-    let application = Application::build(config).await.expect("server starts");
+    let application = Application::build_with_clock(config, clock)
+        .await
+        .expect("server starts");
     let base = format!("http://{}", application.addr());
     let app = application.app().clone();
     tokio::spawn(application.run_until_stopped(std::future::pending()));
