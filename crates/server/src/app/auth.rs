@@ -5,7 +5,8 @@ use super::error::{Result, StoreResultExt};
 use super::{throttle, App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::{
-    Conflict, DisplayName, Email, MemberStatus, OrgSlug, Password, SessionId, Timestamp, UserId,
+    BuiltinRole, Conflict, DisplayName, Email, MemberStatus, OrgId, OrgSlug, Password, SessionId,
+    Timestamp, UserId,
 };
 use roster_store::{members, orgs, sessions, users, Conn};
 use serde_json::json;
@@ -124,12 +125,23 @@ pub(crate) async fn create_account(
         now,
     )
     .await?;
+    add_first_owner(conn, org_id, user_id, now).await?;
+    Ok(user_id)
+}
+
+/// Makes `user_id` the first member of a new org, as its owner (SPEC §2).
+pub(crate) async fn add_first_owner(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+    now: Timestamp,
+) -> Result<()> {
     members::insert(
         conn,
         members::NewMembership {
             org_id,
             user_id,
-            role: "owner",
+            role: BuiltinRole::Owner.name(),
             team: "",
             status: MemberStatus::Active,
             identity_provider: "password",
@@ -138,7 +150,7 @@ pub(crate) async fn create_account(
         },
     )
     .await?;
-    Ok(user_id)
+    Ok(())
 }
 
 impl App {

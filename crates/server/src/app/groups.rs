@@ -6,13 +6,21 @@ use super::change::Change;
 use super::error::{Result, StoreResultExt};
 use super::orgs::OrgAccess;
 use super::{App, AppError, RequestMeta};
-use roster_domain::{Conflict, GroupName, ManagementPermission, UserId};
+use roster_domain::{Conflict, GroupName, ManagementPermission, OrgId, UserId};
 use roster_store::groups::{self, Group};
 use roster_store::members::{self, Member};
+use roster_store::Conn;
 use serde_json::json;
 
 fn taken(name: &GroupName) -> String {
     format!("a group named {name} already exists")
+}
+
+/// The org's group `name`, or "group not found".
+async fn find_group(conn: &mut Conn, org: OrgId, name: &GroupName) -> Result<Group> {
+    groups::find(conn, org, name.as_str())
+        .await?
+        .ok_or(AppError::NotFound("group"))
 }
 
 fn target(group: &str) -> String {
@@ -32,9 +40,7 @@ impl App {
         access.require(ManagementPermission::UsersRead)?;
         let name = GroupName::parse(name).map_err(|_| AppError::NotFound("group"))?;
         let mut conn = self.store().conn().await?;
-        let group = groups::find(&mut conn, access.org.id, name.as_str())
-            .await?
-            .ok_or(AppError::NotFound("group"))?;
+        let group = find_group(&mut conn, access.org.id, &name).await?;
         let mut out = Vec::new();
         for id in groups::member_ids(&mut conn, group.id).await? {
             if let Some(m) = members::find(&mut conn, access.org.id, id).await? {
@@ -55,9 +61,7 @@ impl App {
             .change(access, Some(ManagementPermission::GroupsManage), meta)
             .await?;
         let name = GroupName::parse(name).map_err(|_| AppError::NotFound("group"))?;
-        let group = groups::find(&mut c, access.org.id, name.as_str())
-            .await?
-            .ok_or(AppError::NotFound("group"))?;
+        let group = find_group(&mut c, access.org.id, &name).await?;
         Ok((c, group))
     }
 
@@ -78,9 +82,7 @@ impl App {
             .on_conflict(Conflict::GroupExists, || taken(&name))?;
         c.audit("group.create", target(name.as_str()), json!({}))
             .await?;
-        let group = groups::find(&mut c, access.org.id, name.as_str())
-            .await?
-            .ok_or(AppError::NotFound("group"))?;
+        let group = find_group(&mut c, access.org.id, &name).await?;
         c.commit().await?;
         Ok(group)
     }
@@ -114,9 +116,7 @@ impl App {
             json!({ "from": group.name }),
         )
         .await?;
-        let renamed = groups::find(&mut c, access.org.id, new_name.as_str())
-            .await?
-            .ok_or(AppError::NotFound("group"))?;
+        let renamed = find_group(&mut c, access.org.id, &new_name).await?;
         c.commit().await?;
         Ok(renamed)
     }

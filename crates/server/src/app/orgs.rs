@@ -1,6 +1,7 @@
 //! Organizations: creating, reading and changing them, leaving them, and
 //! resolving the caller's access to one ([`OrgAccess`]).
 
+use super::auth::add_first_owner;
 use super::auth::ACTIVITY_RESOLUTION;
 use super::caller::{Caller, Reach};
 use super::error::{Result, StoreResultExt};
@@ -293,20 +294,7 @@ impl App {
             .await
             .on_conflict(Conflict::SlugTaken, || format!("the slug {slug} is taken"))?;
         c.in_org(org_id);
-        members::insert(
-            &mut c,
-            members::NewMembership {
-                org_id,
-                user_id: caller.user_id(),
-                role: BuiltinRole::Owner.name(),
-                team: "",
-                status: MemberStatus::Active,
-                identity_provider: "password",
-                mfa_required: false,
-                now,
-            },
-        )
-        .await?;
+        add_first_owner(&mut c, org_id, caller.user_id(), now).await?;
         c.audit(
             "org.create",
             format!("org:{slug}"),

@@ -1,14 +1,13 @@
 //! First start (SPEC §5): the one-time setup link, `--bootstrap-owner`, and
 //! the `ROSTER_BOOTSTRAP_*` variables.
 
+use super::auth::add_first_owner;
 use super::auth::{create_account, hash_blocking};
 use super::error::Result;
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
-use roster_domain::{
-    BuiltinRole, Conflict, DisplayName, Email, MemberStatus, OrgName, OrgSlug, Password, UserId,
-};
-use roster_store::{members, orgs, setup, users};
+use roster_domain::{Conflict, DisplayName, Email, OrgName, OrgSlug, Password, UserId};
+use roster_store::{orgs, setup, users};
 use serde_json::json;
 use std::time::Duration;
 
@@ -100,20 +99,7 @@ impl App {
         )
         .await?;
         c.in_org(org_id);
-        members::insert(
-            &mut c,
-            members::NewMembership {
-                org_id,
-                user_id,
-                role: BuiltinRole::Owner.name(),
-                team: "",
-                status: MemberStatus::Active,
-                identity_provider: "password",
-                mfa_required: false,
-                now,
-            },
-        )
-        .await?;
+        add_first_owner(&mut c, org_id, user_id, now).await?;
         c.audit(
             "org.bootstrap",
             format!("org:{}", first.org_slug),
