@@ -16,8 +16,8 @@
 //! `ROSTER_BENCH_POSTGRES_URL` overrides the PostgreSQL server's admin URL
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
-use roster_domain::OrgId;
 use anyhow::{bail, Context};
+use roster_domain::OrgId;
 use roster_store::members::{self, MemberFilter};
 use roster_store::{Engine, Store, StoreOptions};
 use sqlx::{Connection, Row};

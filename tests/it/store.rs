@@ -182,10 +182,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
                AND indexdef NOT LIKE '%(id)' AND tablename NOT LIKE '\\_sqlx%'"
         }
     };
-    let names: Vec<(String,)> = sqlx::query_as(sql)
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
+    let names: Vec<(String,)> = sqlx::query_as(sql).fetch_all(store.pool()).await.unwrap();
     // Keys nobody can collide with from outside: hashes of random tokens,
     // rows keyed by what they describe and written with ON CONFLICT.
     let no_meaning_needed = [
