@@ -1,6 +1,7 @@
 //! One consistent read of everything the authorization engine needs about
 //! an org.
 
+use crate::sql::{fetch_all, scalar, Sql};
 use crate::{Conn, Result};
 use roster_domain::{OrgId, Timestamp};
 use sqlx::FromRow;
@@ -59,11 +60,7 @@ pub struct AccessFacts {
 
 /// The org's current revision.
 pub async fn revision(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
-    let (r,): (i64,) = sqlx::query_as("SELECT revision FROM orgs WHERE id = $1")
-        .bind(org_id.get())
-        .fetch_one(conn)
-        .await?;
-    Ok(r)
+    scalar(conn, "SELECT revision FROM orgs WHERE id = $1", (org_id,)).await
 }
 
 /// Reads the org's access state. Every write to an org bumps its revision
@@ -71,56 +68,41 @@ pub async fn revision(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
 /// read before and after the statements is the same, the statements saw
 /// one state, whatever the isolation level; otherwise the read is retried.
 pub async fn load(conn: &mut Conn, org_id: OrgId, now: Timestamp) -> Result<AccessFacts> {
+    // Every statement here reads the rows of this org, `$1`.
+    macro_rules! of_org {
+        ($text:expr) => {
+            fetch_all(conn, $text, (org_id,)).await?
+        };
+    }
     loop {
         let before = revision(conn, org_id).await?;
         let facts = AccessFacts {
             revision: before,
             actions: crate::roles::actions(conn, org_id).await?,
             roles: crate::roles::list(conn, org_id).await?,
-            members: sqlx::query_as(
+            members: of_org!(
                 "SELECT m.user_id, u.email, m.role, m.status, u.disabled
-                 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
-            )
-            .bind(org_id.get())
-            .fetch_all(&mut *conn)
-            .await?,
-            groups: sqlx::query_as("SELECT id, name FROM groups WHERE org_id = $1 ORDER BY id")
-                .bind(org_id.get())
-                .fetch_all(&mut *conn)
-                .await?,
-            group_members: sqlx::query_as(
-                "SELECT group_id, user_id FROM group_members WHERE org_id = $1",
-            )
-            .bind(org_id.get())
-            .fetch_all(&mut *conn)
-            .await?,
-            resources: sqlx::query_as(
+                 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1"
+            ),
+            groups: of_org!("SELECT id, name FROM groups WHERE org_id = $1 ORDER BY id"),
+            group_members: of_org!("SELECT group_id, user_id FROM group_members WHERE org_id = $1"),
+            resources: of_org!(
                 "SELECT id, resource_type, name, parent_id, review_actions, review_approvals
-                 FROM resources WHERE org_id = $1 ORDER BY id",
-            )
-            .bind(org_id.get())
-            .fetch_all(&mut *conn)
-            .await?,
-            resource_groups: sqlx::query_as(
-                "SELECT resource_id, group_id FROM resource_groups WHERE org_id = $1",
-            )
-            .bind(org_id.get())
-            .fetch_all(&mut *conn)
-            .await?,
-            rules: sqlx::query_as(
+                 FROM resources WHERE org_id = $1 ORDER BY id"
+            ),
+            resource_groups: of_org!(
+                "SELECT resource_id, group_id FROM resource_groups WHERE org_id = $1"
+            ),
+            rules: of_org!(
                 "SELECT id, user_id, group_id, role, resource_id FROM access_rules
-                 WHERE org_id = $1 ORDER BY id",
-            )
-            .bind(org_id.get())
-            .fetch_all(&mut *conn)
-            .await?,
-            grants: sqlx::query_as(
+                 WHERE org_id = $1 ORDER BY id"
+            ),
+            grants: fetch_all(
+                conn,
                 "SELECT id, requester_id, resource_id, action, expires_at FROM review_requests
                  WHERE org_id = $1 AND status = 'approved' AND expires_at > $2",
+                (org_id, now),
             )
-            .bind(org_id.get())
-            .bind(now.unix_ms())
-            .fetch_all(&mut *conn)
             .await?,
         };
         if revision(conn, org_id).await? == before {
@@ -136,17 +118,10 @@ pub async fn load(conn: &mut Conn, org_id: OrgId, now: Timestamp) -> Result<Acce
 pub async fn revisions(conn: &mut Conn, ids: &[OrgId]) -> Result<Vec<(OrgId, i64)>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let mut q = crate::sql::Sql::new("SELECT id, revision FROM orgs WHERE id IN (");
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.bind_i64(*id);
-        }
-        q.push(")");
-        for row in q.query().fetch_all(&mut *conn).await? {
-            use sqlx::Row;
-            out.push((OrgId::new(row.try_get(0)?), row.try_get::<i64, _>(1)?));
+        let mut q = Sql::new("SELECT id, revision FROM orgs WHERE id IN ");
+        q.in_list(chunk.iter().copied());
+        for (id, revision) in q.fetch_all::<(i64, i64)>(conn).await? {
+            out.push((OrgId::new(id), revision));
         }
     }
     Ok(out)

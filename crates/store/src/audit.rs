@@ -1,7 +1,6 @@
 //! The append-only audit log.
 
-use crate::sql::AsColumn;
-use crate::sql::Sql;
+use crate::sql::{scalar, Sql};
 use crate::{Conn, Result};
 use roster_domain::{OrgId, Timestamp, UserId};
 use sqlx::FromRow;
@@ -25,24 +24,25 @@ pub struct NewEvent<'a> {
 }
 
 pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    scalar(
+        conn,
         "INSERT INTO audit_events (org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        (
+            e.org_id,
+            e.at,
+            e.actor_id,
+            e.actor_email,
+            e.actor_name,
+            e.channel,
+            e.action,
+            e.target,
+            e.details,
+            e.client_addr,
+            e.request_id,
+        ),
     )
-    .bind(e.org_id.col())
-    .bind(e.at.col())
-    .bind(e.actor_id.col())
-    .bind(e.actor_email)
-    .bind(e.actor_name)
-    .bind(e.channel)
-    .bind(e.action)
-    .bind(e.target)
-    .bind(e.details)
-    .bind(e.client_addr)
-    .bind(e.request_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -88,37 +88,22 @@ pub async fn list(
         "SELECT id, org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id \
          FROM audit_events WHERE org_id = ",
     );
-    q.bind_i64(org_id);
-    if let Some(b) = before {
-        q.push(" AND id < ").bind_i64(b);
-    }
-    if let Some(a) = &f.actor {
-        q.push(" AND actor_email = ").bind_text(a.clone());
-    }
+    q.bind(org_id)
+        .and("id < ", before)
+        .and("actor_email = ", f.actor.as_ref());
     match &f.action {
         Some(a) if a.ends_with('.') => {
-            q.push(" AND action >= ").bind_text(a.clone());
-            q.push(" AND action < ")
-                .bind_text(format!("{}\u{10FFFF}", a));
+            q.and("action >= ", Some(a))
+                .and("action < ", Some(format!("{a}\u{10FFFF}")));
         }
-        Some(a) => {
-            q.push(" AND action = ").bind_text(a.clone());
+        a => {
+            q.and("action = ", a.as_ref());
         }
-        None => {}
     }
-    if let Some(t) = &f.target {
-        q.push(" AND target = ").bind_text(t.clone());
-    }
-    if let Some(s) = f.since {
-        q.push(" AND at >= ").bind_i64(s);
-    }
-    if let Some(u) = f.until {
-        q.push(" AND at < ").bind_i64(u);
-    }
-    q.push(" ORDER BY id DESC LIMIT ").bind_i64(limit);
-    let rows = q.query().fetch_all(conn).await?;
-    Ok(rows
-        .iter()
-        .map(Event::from_row)
-        .collect::<Result<Vec<_>, _>>()?)
+    q.and("target = ", f.target.as_ref())
+        .and("at >= ", f.since)
+        .and("at < ", f.until)
+        .push(" ORDER BY id DESC LIMIT ")
+        .bind(limit);
+    q.fetch_all(conn).await
 }

@@ -1,7 +1,7 @@
 //! Groups: named sets of members of one org.
 
-use crate::sql::AsColumn;
-use crate::{Conn, Result, StoreError};
+use crate::sql::{exec, exec_count, exec_one, fetch_all, fetch_optional, scalar};
+use crate::{Conn, Result};
 use roster_domain::{GroupId, OrgId, Timestamp, UserId};
 use sqlx::FromRow;
 
@@ -15,67 +15,47 @@ pub struct Group {
     pub members: i64,
 }
 
-/// Every group of the org with its member count, by name.
-pub async fn list(conn: &mut Conn, org_id: OrgId) -> Result<Vec<Group>> {
-    Ok(sqlx::query_as(
+/// The groups of org `$1` that match `condition`, with their member
+/// counts; `order` ends the statement.
+fn select(condition: &str, order: &str) -> String {
+    format!(
         "SELECT g.id, g.name, g.created_at, COUNT(gm.user_id) AS members
          FROM groups g LEFT JOIN group_members gm ON gm.group_id = g.id
-         WHERE g.org_id = $1 GROUP BY g.id, g.name, g.created_at ORDER BY g.name",
+         WHERE g.org_id = $1{condition} GROUP BY g.id, g.name, g.created_at{order}"
     )
-    .bind(org_id.col())
-    .fetch_all(conn)
-    .await?)
+}
+
+/// Every group of the org with its member count, by name.
+pub async fn list(conn: &mut Conn, org_id: OrgId) -> Result<Vec<Group>> {
+    fetch_all(conn, &select("", " ORDER BY g.name"), (org_id,)).await
 }
 
 pub async fn find(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<Option<Group>> {
-    Ok(sqlx::query_as(
-        "SELECT g.id, g.name, g.created_at, COUNT(gm.user_id) AS members
-         FROM groups g LEFT JOIN group_members gm ON gm.group_id = g.id
-         WHERE g.org_id = $1 AND g.name = $2 GROUP BY g.id, g.name, g.created_at",
-    )
-    .bind(org_id.col())
-    .bind(name)
-    .fetch_optional(conn)
-    .await?)
+    fetch_optional(conn, &select(" AND g.name = $2", ""), (org_id, name)).await
 }
 
-/// Creates a group. A taken name is [`StoreError::Conflict`].
+/// Creates a group. A taken name is [`crate::StoreError::Conflict`].
 pub async fn insert(conn: &mut Conn, org_id: OrgId, name: &str, now: Timestamp) -> Result<GroupId> {
-    let (id,): (i64,) = sqlx::query_as(
+    let id = scalar(
+        conn,
         "INSERT INTO groups (org_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        (org_id, name, now),
     )
-    .bind(org_id.col())
-    .bind(name)
-    .bind(now.col())
-    .fetch_one(conn)
     .await?;
     Ok(GroupId::new(id))
 }
 
-/// Renames a group. A taken name is [`StoreError::Conflict`].
+/// Renames a group. A taken name is [`crate::StoreError::Conflict`].
 pub async fn rename(conn: &mut Conn, group_id: GroupId, name: &str) -> Result<()> {
-    sqlx::query("UPDATE groups SET name = $1 WHERE id = $2")
-        .bind(name)
-        .bind(group_id.col())
-        .execute(conn)
-        .await?;
-    Ok(())
+    let text = "UPDATE groups SET name = $1 WHERE id = $2";
+    exec(conn, text, (name, group_id)).await
 }
 
 /// Deletes a group and its memberships.
 pub async fn delete(conn: &mut Conn, group_id: GroupId) -> Result<()> {
-    sqlx::query("DELETE FROM group_members WHERE group_id = $1")
-        .bind(group_id.col())
-        .execute(&mut *conn)
-        .await?;
-    let done = sqlx::query("DELETE FROM groups WHERE id = $1")
-        .bind(group_id.col())
-        .execute(conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    let text = "DELETE FROM group_members WHERE group_id = $1";
+    exec(conn, text, (group_id,)).await?;
+    exec_one(conn, "DELETE FROM groups WHERE id = $1", (group_id,)).await
 }
 
 /// Adds a member; `false` if they already were in the group.
@@ -86,36 +66,29 @@ pub async fn add_member(
     user_id: UserId,
     now: Timestamp,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    let added = exec_count(
+        conn,
         "INSERT INTO group_members (group_id, user_id, org_id, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (group_id, user_id) DO NOTHING",
+        (group_id, user_id, org_id, now),
     )
-    .bind(group_id.col())
-    .bind(user_id.col())
-    .bind(org_id.col())
-    .bind(now.col())
-    .execute(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(added == 1)
 }
 
 /// Removes a member; `false` if they were not in the group.
 pub async fn remove_member(conn: &mut Conn, group_id: GroupId, user_id: UserId) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-        .bind(group_id.col())
-        .bind(user_id.col())
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let text = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
+    Ok(exec_count(conn, text, (group_id, user_id)).await? == 1)
 }
 
 /// The user ids in a group, in order of joining the group.
 pub async fn member_ids(conn: &mut Conn, group_id: GroupId) -> Result<Vec<UserId>> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
+    let rows: Vec<(i64,)> = fetch_all(
+        conn,
         "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY created_at, user_id",
+        (group_id,),
     )
-    .bind(group_id.col())
-    .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|(id,)| UserId::new(id)).collect())
 }

@@ -1,7 +1,6 @@
 //! Invitations: pending links to join an org, locked to one email.
 
-use crate::sql::AsColumn;
-use crate::sql::{like_contains, Sql};
+use crate::sql::{exec_one, fetch_one, fetch_optional, like_contains, Params, Sql};
 use crate::{Conn, Result, StoreError};
 use roster_domain::{InvitationId, InvitationStatus, OrgId, Timestamp, UserId};
 use sqlx::FromRow;
@@ -69,26 +68,42 @@ pub struct NewInvitation<'a> {
 }
 
 /// Inserts a pending invitation. A pending one for the same org and email
-/// is [`StoreError::Conflict`].
+/// is [`crate::StoreError::Conflict`].
 pub async fn insert(conn: &mut Conn, i: NewInvitation<'_>) -> Result<Invitation> {
-    Ok(sqlx::query_as(&format!(
-        "INSERT INTO invitations (org_id, email, role, team, groups, inviter_id, inviter_email, inviter_name,
-            token_hash, status, created_at, updated_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11) RETURNING {COLUMNS}"
-    ))
-    .bind(i.org_id.col())
-    .bind(i.email)
-    .bind(i.role)
-    .bind(i.team)
-    .bind(i.groups.join(","))
-    .bind(i.inviter_id.col())
-    .bind(i.inviter_email)
-    .bind(i.inviter_name)
-    .bind(i.token_hash)
-    .bind(i.now.col())
-    .bind(i.expires_at.col())
-    .fetch_one(conn)
-    .await?)
+    fetch_one(
+        conn,
+        &format!(
+            "INSERT INTO invitations (org_id, email, role, team, groups, inviter_id, inviter_email, inviter_name,
+                token_hash, status, created_at, updated_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11) RETURNING {COLUMNS}"
+        ),
+        (
+            i.org_id,
+            i.email,
+            i.role,
+            i.team,
+            i.groups.join(","),
+            i.inviter_id,
+            i.inviter_email,
+            i.inviter_name,
+            i.token_hash,
+            i.now,
+            i.expires_at,
+        ),
+    )
+    .await
+}
+
+/// The invitation that matches `condition`, a WHERE clause on
+/// `invitations` whose placeholders `params` fill; each caller's condition
+/// picks one row at most.
+async fn find_where<'a>(
+    conn: &mut Conn,
+    condition: &str,
+    params: impl Params<'a>,
+) -> Result<Option<Invitation>> {
+    let text = format!("SELECT {COLUMNS} FROM invitations WHERE {condition}");
+    fetch_optional(conn, &text, params).await
 }
 
 /// The pending (possibly expired) invitation of an org for an email.
@@ -97,32 +112,18 @@ pub async fn find_pending(
     org_id: OrgId,
     email: &str,
 ) -> Result<Option<Invitation>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invitations WHERE org_id = $1 AND email = $2 AND status = 'pending'"
-    ))
-    .bind(org_id.col())
-    .bind(email)
-    .fetch_optional(conn)
-    .await?)
+    let condition = "org_id = $1 AND email = $2 AND status = 'pending'";
+    find_where(conn, condition, (org_id, email)).await
 }
 
 pub async fn get(conn: &mut Conn, org_id: OrgId, id: InvitationId) -> Result<Invitation> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invitations WHERE org_id = $1 AND id = $2"
-    ))
-    .bind(org_id.col())
-    .bind(id.col())
-    .fetch_one(conn)
-    .await?)
+    find_where(conn, "org_id = $1 AND id = $2", (org_id, id))
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 pub async fn find_by_token(conn: &mut Conn, token_hash: &str) -> Result<Option<Invitation>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invitations WHERE token_hash = $1"
-    ))
-    .bind(token_hash)
-    .fetch_optional(conn)
-    .await?)
+    find_where(conn, "token_hash = $1", (token_hash,)).await
 }
 
 /// Sets a status (and `updated_at`).
@@ -132,16 +133,12 @@ pub async fn set_status(
     status: InvitationStatus,
     now: Timestamp,
 ) -> Result<()> {
-    let done = sqlx::query("UPDATE invitations SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status.as_str())
-        .bind(now.col())
-        .bind(id.col())
-        .execute(conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    exec_one(
+        conn,
+        "UPDATE invitations SET status = $1, updated_at = $2 WHERE id = $3",
+        (status, now, id),
+    )
+    .await
 }
 
 /// Gives an invitation a new token and expiry and makes it pending again;
@@ -153,16 +150,11 @@ pub async fn renew(
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<Invitation> {
-    Ok(sqlx::query_as(&format!(
+    let text = format!(
         "UPDATE invitations SET token_hash = $1, status = 'pending', expires_at = $2, updated_at = $3
          WHERE id = $4 RETURNING {COLUMNS}"
-    ))
-    .bind(token_hash)
-    .bind(expires_at.col())
-    .bind(now.col())
-    .bind(id.col())
-    .fetch_one(conn)
-    .await?)
+    );
+    fetch_one(conn, &text, (token_hash, expires_at, now, id)).await
 }
 
 /// Marks the invitation with this token accepted if it is pending and
@@ -174,15 +166,11 @@ pub async fn accept(
     user_id: UserId,
     now: Timestamp,
 ) -> Result<Option<Invitation>> {
-    Ok(sqlx::query_as(&format!(
+    let text = format!(
         "UPDATE invitations SET status = 'accepted', accepted_at = $1, accepted_user_id = $2, updated_at = $1
          WHERE token_hash = $3 AND status = 'pending' AND expires_at > $1 RETURNING {COLUMNS}"
-    ))
-    .bind(now.col())
-    .bind(user_id.col())
-    .bind(token_hash)
-    .fetch_optional(conn)
-    .await?)
+    );
+    fetch_optional(conn, &text, (now, user_id, token_hash)).await
 }
 
 /// Filters of the invitation list and of the invitation rows of the team
@@ -211,45 +199,31 @@ pub async fn list(
     let mut q = Sql::new(&format!(
         "SELECT {COLUMNS} FROM invitations WHERE org_id = "
     ));
-    q.bind_i64(org_id);
-    if let Some(after) = after {
-        q.push(" AND id > ").bind_i64(after);
-    }
+    q.bind(org_id).and("id > ", after);
     match f.status {
         Some(InvitationStatus::Pending) => {
             q.push(" AND status = 'pending' AND expires_at > ")
-                .bind_i64(now);
+                .bind(now);
         }
         Some(InvitationStatus::Expired) => {
             q.push(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= ")
-                .bind_i64(now)
+                .bind(now)
                 .push("))");
         }
-        Some(other) => {
-            q.push(" AND status = ").bind_text(other.as_str());
+        other => {
+            q.and("status = ", other);
         }
-        None => {}
     }
-    if let Some(role) = &f.role {
-        q.push(" AND role = ").bind_text(role.clone());
+    q.and("role = ", f.role.as_ref())
+        .and("team = ", f.team.as_ref());
+    let email = f.email.as_deref().map(like_contains);
+    let group = f.group.as_ref().map(|g| like_contains(&format!(",{g},")));
+    for (column, pattern) in [("email", email), ("(',' || groups || ',')", group)] {
+        if pattern.is_some() {
+            q.and(&format!("{column} LIKE "), pattern)
+                .push(" ESCAPE '\\'");
+        }
     }
-    if let Some(team) = &f.team {
-        q.push(" AND team = ").bind_text(team.clone());
-    }
-    if let Some(email) = &f.email {
-        q.push(" AND email LIKE ")
-            .bind_text(like_contains(email))
-            .push(" ESCAPE '\\'");
-    }
-    if let Some(group) = &f.group {
-        q.push(" AND (',' || groups || ',') LIKE ")
-            .bind_text(like_contains(&format!(",{group},")))
-            .push(" ESCAPE '\\'");
-    }
-    q.push(" ORDER BY id LIMIT ").bind_i64(limit);
-    let rows = q.query().fetch_all(conn).await?;
-    Ok(rows
-        .iter()
-        .map(Invitation::from_row)
-        .collect::<Result<Vec<_>, _>>()?)
+    q.push(" ORDER BY id LIMIT ").bind(limit);
+    q.fetch_all(conn).await
 }

@@ -255,8 +255,3 @@ impl Store {
 pub async fn commit(tx: Tx) -> Result<()> {
     Ok(tx.commit().await?)
 }
-
-/// Reads a 0/1 flag column.
-pub(crate) fn flag(v: i64) -> bool {
-    v != 0
-}

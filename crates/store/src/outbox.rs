@@ -2,7 +2,7 @@
 //! that causes it, so a change and its notification are stored together or
 //! not at all; a worker delivers them later.
 
-use crate::sql::AsColumn;
+use crate::sql::{exec, fetch_all, fetch_one, scalar};
 use crate::{Conn, Result};
 use roster_domain::{OrgId, Timestamp};
 use sqlx::FromRow;
@@ -18,20 +18,21 @@ pub struct NewMessage<'a> {
 }
 
 pub async fn enqueue(conn: &mut Conn, m: &NewMessage<'_>) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    scalar(
+        conn,
         "INSERT INTO outbox (org_id, kind, recipient, subject, body_text, body_html, created_at, next_attempt_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        (
+            m.org_id,
+            m.kind,
+            m.recipient,
+            m.subject,
+            m.body_text,
+            m.body_html,
+            m.now,
+        ),
     )
-    .bind(m.org_id.col())
-    .bind(m.kind)
-    .bind(m.recipient)
-    .bind(m.subject)
-    .bind(m.body_text)
-    .bind(m.body_html)
-    .bind(m.now.col())
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -49,6 +50,9 @@ pub struct Message {
     pub attempts: i64,
 }
 
+const MESSAGE: &str =
+    "id, org_id, kind, recipient, subject, body_text, body_html, created_at, attempts";
+
 /// Claims up to `limit` due messages for `worker` until `lease_until` and
 /// returns them, oldest first. A message claimed by another worker whose
 /// lease has not run out is skipped. The claim conditions stand in the
@@ -62,33 +66,26 @@ pub async fn claim_due(
     lease_until: Timestamp,
     limit: i64,
 ) -> Result<Vec<Message>> {
-    Ok(sqlx::query_as(
+    let text = format!(
         "UPDATE outbox SET claimed_by = $1, claimed_until = $2
          WHERE sent_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
            AND id IN (SELECT id FROM outbox
                       WHERE sent_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
                       ORDER BY id LIMIT $4)
-         RETURNING id, org_id, kind, recipient, subject, body_text, body_html, created_at, attempts",
-    )
-    .bind(worker)
-    .bind(lease_until.col())
-    .bind(now.col())
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-    .map(|mut rows: Vec<Message>| {
-        rows.sort_by_key(|m| m.id);
-        rows
-    })?)
+         RETURNING {MESSAGE}"
+    );
+    let mut rows: Vec<Message> = fetch_all(conn, &text, (worker, lease_until, now, limit)).await?;
+    rows.sort_by_key(|m| m.id);
+    Ok(rows)
 }
 
 pub async fn mark_sent(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
-        .bind(now.col())
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    exec(
+        conn,
+        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2",
+        (now, id),
+    )
+    .await
 }
 
 /// Records a failed attempt. `retry_at: None` gives up: the message stays
@@ -100,17 +97,18 @@ pub async fn mark_failed(
     now: Timestamp,
     retry_at: Option<Timestamp>,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        conn,
         "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, failed_at = $3, claimed_until = NULL
          WHERE id = $4",
+        (
+            error,
+            retry_at.map_or(i64::MAX, Timestamp::unix_ms),
+            if retry_at.is_none() { Some(now) } else { None },
+            id,
+        ),
     )
-    .bind(error)
-    .bind(retry_at.map_or(i64::MAX, Timestamp::unix_ms))
-    .bind((if retry_at.is_none() { Some(now) } else { None }).col())
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// A message that has not been delivered (yet, or ever).
@@ -132,35 +130,29 @@ pub struct Undelivered {
 
 /// An org's undelivered messages, oldest first.
 pub async fn undelivered(conn: &mut Conn, org_id: OrgId, limit: i64) -> Result<Vec<Undelivered>> {
-    Ok(sqlx::query_as(
+    fetch_all(
+        conn,
         "SELECT id, kind, recipient, subject, created_at, attempts, next_attempt_at, last_error, failed_at FROM outbox
          WHERE org_id = $1 AND sent_at IS NULL ORDER BY id LIMIT $2",
+        (org_id, limit),
     )
-    .bind(org_id.col())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    .await
 }
 
 /// Counts of undelivered messages for `/metrics`: (waiting, given up).
 pub async fn counts(conn: &mut Conn) -> Result<(i64, i64)> {
-    let (waiting, failed): (i64, i64) = sqlx::query_as(
+    fetch_one(
+        conn,
         "SELECT COALESCE(SUM(CASE WHEN failed_at IS NULL THEN 1 ELSE 0 END), 0),
                 COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0)
          FROM outbox WHERE sent_at IS NULL",
+        (),
     )
-    .fetch_one(conn)
-    .await?;
-    Ok((waiting, failed))
+    .await
 }
 
 /// Every message to one recipient, newest first (for tests and admins).
 pub async fn for_recipient(conn: &mut Conn, recipient: &str) -> Result<Vec<Message>> {
-    Ok(sqlx::query_as(
-        "SELECT id, org_id, kind, recipient, subject, body_text, body_html, created_at, attempts FROM outbox
-         WHERE recipient = $1 ORDER BY id DESC",
-    )
-    .bind(recipient)
-    .fetch_all(conn)
-    .await?)
+    let text = format!("SELECT {MESSAGE} FROM outbox WHERE recipient = $1 ORDER BY id DESC");
+    fetch_all(conn, &text, (recipient,)).await
 }

@@ -1,8 +1,7 @@
 //! Review requests and the votes on them.
 
-use crate::sql::AsColumn;
-use crate::sql::Sql;
-use crate::{Conn, Result, StoreError};
+use crate::sql::{exec, exec_count, fetch_all, fetch_one, scalar, Sql};
+use crate::{Conn, Result};
 use roster_domain::{OrgId, RequestId, RequestStatus, ResourceId, Timestamp, UserId};
 use sqlx::FromRow;
 
@@ -59,31 +58,29 @@ pub struct NewRequest<'a> {
 }
 
 pub async fn insert(conn: &mut Conn, r: NewRequest<'_>) -> Result<RequestId> {
-    let (id,): (i64,) = sqlx::query_as(
+    let id = scalar(
+        conn,
         "INSERT INTO review_requests (org_id, requester_id, resource_id, action, reason,
              duration_seconds, approvals_required, status, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id",
+        (
+            r.org_id,
+            r.requester_id,
+            r.resource_id,
+            r.action,
+            r.reason,
+            r.duration_seconds,
+            r.approvals_required,
+            r.now,
+        ),
     )
-    .bind(r.org_id.col())
-    .bind(r.requester_id.col())
-    .bind(r.resource_id.col())
-    .bind(r.action)
-    .bind(r.reason)
-    .bind(r.duration_seconds)
-    .bind(r.approvals_required)
-    .bind(r.now.col())
-    .fetch_one(conn)
     .await?;
     Ok(RequestId::new(id))
 }
 
 pub async fn get(conn: &mut Conn, org_id: OrgId, id: RequestId) -> Result<RequestRow> {
-    sqlx::query_as(&format!("{SELECT} WHERE q.org_id = $1 AND q.id = $2"))
-        .bind(org_id.col())
-        .bind(id.col())
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound)
+    let text = format!("{SELECT} WHERE q.org_id = $1 AND q.id = $2");
+    fetch_one(conn, &text, (org_id, id)).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -101,36 +98,29 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<RequestRow>> {
     let mut q = Sql::new(SELECT);
-    q.push(" WHERE q.org_id = ").bind_i64(org_id);
+    q.push(" WHERE q.org_id = ").bind(org_id);
     match f.status {
         Some((RequestStatus::Approved, now)) => {
             q.push(" AND q.status = 'approved' AND q.expires_at > ")
-                .bind_i64(now);
+                .bind(now);
         }
         Some((RequestStatus::Expired, now)) => {
             q.push(" AND q.status = 'approved' AND q.expires_at <= ")
-                .bind_i64(now);
+                .bind(now);
         }
-        Some((other, _)) => {
-            q.push(" AND q.status = ").bind_text(other.as_str());
+        other => {
+            q.and("q.status = ", other.map(|(status, _)| status));
         }
-        None => {}
     }
-    if let Some(u) = f.requester_id {
-        q.push(" AND q.requester_id = ").bind_i64(u);
-    }
-    if let Some(a) = f.after_id {
-        q.push(" AND q.id > ").bind_i64(a);
-    }
-    q.push(" ORDER BY q.id LIMIT ").bind_i64(limit);
-    let rows = q.query().fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| RequestRow::from_row(r).map_err(StoreError::from))
-        .collect()
+    q.and("q.requester_id = ", f.requester_id)
+        .and("q.id > ", f.after_id)
+        .push(" ORDER BY q.id LIMIT ")
+        .bind(limit);
+    q.fetch_all(conn).await
 }
 
 /// Records a reviewer's vote. A second vote by the same reviewer is
-/// [`StoreError::Conflict`].
+/// [`crate::StoreError::Conflict`].
 pub async fn vote(
     conn: &mut Conn,
     request_id: RequestId,
@@ -139,18 +129,13 @@ pub async fn vote(
     comment: &str,
     now: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        conn,
         "INSERT INTO review_votes (request_id, reviewer_id, decision, comment, at)
          VALUES ($1, $2, $3, $4, $5)",
+        (request_id, reviewer_id, decision, comment, now),
     )
-    .bind(request_id.col())
-    .bind(reviewer_id.col())
-    .bind(decision)
-    .bind(comment)
-    .bind(now.col())
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -165,14 +150,14 @@ pub struct VoteRow {
 }
 
 pub async fn votes(conn: &mut Conn, request_id: RequestId) -> Result<Vec<VoteRow>> {
-    Ok(sqlx::query_as(
+    fetch_all(
+        conn,
         "SELECT v.reviewer_id, u.email AS reviewer_email, v.decision, v.comment, v.at
          FROM review_votes v JOIN users u ON u.id = v.reviewer_id
          WHERE v.request_id = $1 ORDER BY v.at, v.reviewer_id",
+        (request_id,),
     )
-    .bind(request_id.col())
-    .fetch_all(conn)
-    .await?)
+    .await
 }
 
 /// Ends a pending request: approved (with its expiry) or rejected or
@@ -184,15 +169,12 @@ pub async fn decide(
     now: Timestamp,
     expires_at: Option<Timestamp>,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    let changed = exec_count(
+        conn,
         "UPDATE review_requests SET status = $1, decided_at = $2, expires_at = $3
          WHERE id = $4 AND status = 'pending'",
+        (status, now, expires_at, id),
     )
-    .bind(status.as_str())
-    .bind(now.col())
-    .bind(expires_at.col())
-    .bind(id.col())
-    .execute(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(changed == 1)
 }

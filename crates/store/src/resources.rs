@@ -1,10 +1,9 @@
 //! The org's resource tree.
 
-use crate::sql::AsColumn;
-use crate::sql::Sql;
-use crate::{Conn, Result, StoreError};
+use crate::sql::{exec, fetch_all, fetch_one, fetch_optional, scalar, Sql};
+use crate::{Conn, Result};
 use roster_domain::{GroupId, OrgId, ResourceId, Timestamp};
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ResourceRow {
@@ -36,14 +35,8 @@ pub async fn find(
     resource_type: &str,
     name: &str,
 ) -> Result<Option<ResourceRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE r.org_id = $1 AND r.resource_type = $2 AND r.name = $3"
-    ))
-    .bind(org_id.col())
-    .bind(resource_type)
-    .bind(name)
-    .fetch_optional(conn)
-    .await?)
+    let text = format!("{SELECT} WHERE r.org_id = $1 AND r.resource_type = $2 AND r.name = $3");
+    fetch_optional(conn, &text, (org_id, resource_type, name)).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,21 +54,14 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<ResourceRow>> {
     let mut q = Sql::new(SELECT);
-    q.push(" WHERE r.org_id = ").bind_i64(org_id);
-    if let Some(t) = &f.resource_type {
-        q.push(" AND r.resource_type = ").bind_text(t.clone());
-    }
-    if let Some(p) = f.parent_id {
-        q.push(" AND r.parent_id = ").bind_i64(p);
-    }
-    if let Some(a) = f.after_id {
-        q.push(" AND r.id > ").bind_i64(a);
-    }
-    q.push(" ORDER BY r.id LIMIT ").bind_i64(limit);
-    let rows = q.query().fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| ResourceRow::from_row(r).map_err(StoreError::from))
-        .collect()
+    q.push(" WHERE r.org_id = ")
+        .bind(org_id)
+        .and("r.resource_type = ", f.resource_type.as_ref())
+        .and("r.parent_id = ", f.parent_id)
+        .and("r.id > ", f.after_id)
+        .push(" ORDER BY r.id LIMIT ")
+        .bind(limit);
+    q.fetch_all(conn).await
 }
 
 pub struct NewResource<'a> {
@@ -88,21 +74,24 @@ pub struct NewResource<'a> {
     pub now: Timestamp,
 }
 
-/// Registers a resource. A taken `type/name` is [`StoreError::Conflict`].
+/// Registers a resource. A taken `type/name` is
+/// [`crate::StoreError::Conflict`].
 pub async fn insert(conn: &mut Conn, r: NewResource<'_>) -> Result<ResourceId> {
-    let (id,): (i64,) = sqlx::query_as(
+    let id = scalar(
+        conn,
         "INSERT INTO resources (org_id, resource_type, name, parent_id, review_actions,
              review_approvals, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        (
+            r.org_id,
+            r.resource_type,
+            r.name,
+            r.parent_id,
+            r.review_actions,
+            r.review_approvals,
+            r.now,
+        ),
     )
-    .bind(r.org_id.col())
-    .bind(r.resource_type)
-    .bind(r.name)
-    .bind(r.parent_id.col())
-    .bind(r.review_actions)
-    .bind(r.review_approvals)
-    .bind(r.now.col())
-    .fetch_one(conn)
     .await?;
     Ok(ResourceId::new(id))
 }
@@ -115,32 +104,27 @@ pub async fn update(
     review_approvals: i64,
     now: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        conn,
         "UPDATE resources SET parent_id = $1, review_actions = $2, review_approvals = $3,
              updated_at = $4 WHERE id = $5",
+        (parent_id, review_actions, review_approvals, now, id),
     )
-    .bind(parent_id.col())
-    .bind(review_actions)
-    .bind(review_approvals)
-    .bind(now.col())
-    .bind(id.col())
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The ids of `id` and every resource below it, parents before children.
 pub async fn subtree(conn: &mut Conn, id: ResourceId) -> Result<Vec<ResourceId>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64)> = fetch_all(
+        conn,
         "WITH RECURSIVE t(id, depth) AS (
              SELECT id, 0 FROM resources WHERE id = $1
              UNION ALL
              SELECT r.id, t.depth + 1 FROM resources r JOIN t ON r.parent_id = t.id
          )
          SELECT id, depth FROM t ORDER BY depth, id",
+        (id,),
     )
-    .bind(id.col())
-    .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -152,26 +136,20 @@ pub async fn subtree(conn: &mut Conn, id: ResourceId) -> Result<Vec<ResourceId>>
 /// children go first so the parent key is never dangling.
 pub async fn delete_all(conn: &mut Conn, ids_parents_first: &[ResourceId]) -> Result<()> {
     for id in ids_parents_first.iter().rev() {
-        sqlx::query("DELETE FROM resources WHERE id = $1")
-            .bind(id.col())
-            .execute(&mut *conn)
-            .await?;
+        exec(conn, "DELETE FROM resources WHERE id = $1", (*id,)).await?;
     }
     Ok(())
 }
 
 /// The names of the groups each of `ids` admits.
 pub async fn group_names(conn: &mut Conn, id: ResourceId) -> Result<Vec<String>> {
-    let rows = sqlx::query(
+    names(
+        conn,
         "SELECT g.name FROM resource_groups rg JOIN groups g ON g.id = rg.group_id
          WHERE rg.resource_id = $1 ORDER BY g.name",
+        id.get(),
     )
-    .bind(id.col())
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
-        .collect()
+    .await
 }
 
 /// Replaces the groups a resource admits.
@@ -181,18 +159,18 @@ pub async fn set_groups(
     id: ResourceId,
     group_ids: &[GroupId],
 ) -> Result<()> {
-    sqlx::query("DELETE FROM resource_groups WHERE resource_id = $1")
-        .bind(id.col())
-        .execute(&mut *conn)
-        .await?;
+    exec(
+        conn,
+        "DELETE FROM resource_groups WHERE resource_id = $1",
+        (id,),
+    )
+    .await?;
     for g in group_ids {
-        sqlx::query(
+        exec(
+            conn,
             "INSERT INTO resource_groups (resource_id, group_id, org_id) VALUES ($1, $2, $3)",
+            (id, *g, org_id),
         )
-        .bind(id.col())
-        .bind(g.col())
-        .bind(org_id.col())
-        .execute(&mut *conn)
         .await?;
     }
     Ok(())
@@ -200,14 +178,19 @@ pub async fn set_groups(
 
 /// The resources that name group `group_id`, as `type/name`.
 pub async fn gated_by(conn: &mut Conn, group_id: GroupId) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
+    names(
+        conn,
         "SELECT r.resource_type || '/' || r.name FROM resource_groups rg
          JOIN resources r ON r.id = rg.resource_id WHERE rg.group_id = $1 ORDER BY r.id",
+        group_id.get(),
     )
-    .bind(group_id.col())
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|(k,)| k).collect())
+    .await
+}
+
+/// The one text column of the rows a statement about record `$1` returns.
+async fn names(conn: &mut Conn, text: &str, id: i64) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = fetch_all(conn, text, (id,)).await?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
 }
 
 /// `id` and its ancestors, nearest first.
@@ -217,11 +200,12 @@ pub async fn ancestry(conn: &mut Conn, id: ResourceId) -> Result<Vec<ResourceId>
     // Storage never holds a cycle (the service refuses them under the org's
     // lock); the bound guards against one anyway.
     for _ in 0..10_000 {
-        let parent: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT parent_id FROM resources WHERE id = $1")
-                .bind(cur.col())
-                .fetch_optional(&mut *conn)
-                .await?;
+        let parent: Option<(Option<i64>,)> = fetch_optional(
+            conn,
+            "SELECT parent_id FROM resources WHERE id = $1",
+            (cur,),
+        )
+        .await?;
         match parent {
             Some((Some(p),)) if !out.contains(&ResourceId::new(p)) => {
                 let p = ResourceId::new(p);
@@ -237,10 +221,6 @@ pub async fn ancestry(conn: &mut Conn, id: ResourceId) -> Result<Vec<ResourceId>
 /// A resource's own review policy: its actions (space-separated, empty for
 /// none) and the approvals it needs.
 pub async fn policy(conn: &mut Conn, id: ResourceId) -> Result<(String, i64)> {
-    Ok(
-        sqlx::query_as("SELECT review_actions, review_approvals FROM resources WHERE id = $1")
-            .bind(id.col())
-            .fetch_one(conn)
-            .await?,
-    )
+    let text = "SELECT review_actions, review_approvals FROM resources WHERE id = $1";
+    fetch_one(conn, text, (id,)).await
 }

@@ -1,7 +1,7 @@
 //! The org's additions to the resource-type catalog, and its custom roles.
 
-use crate::sql::AsColumn;
-use crate::{Conn, Result, StoreError};
+use crate::sql::{exec, exec_one, fetch_all, fetch_optional, scalar};
+use crate::{Conn, Result};
 use roster_domain::{OrgId, Timestamp};
 use sqlx::FromRow;
 
@@ -15,35 +15,36 @@ pub struct ActionRow {
 
 /// The actions the org added to the default catalog.
 pub async fn actions(conn: &mut Conn, org_id: OrgId) -> Result<Vec<ActionRow>> {
-    Ok(sqlx::query_as(
+    fetch_all(
+        conn,
         "SELECT resource_type, action, class, description FROM resource_actions
          WHERE org_id = $1 ORDER BY resource_type, action",
+        (org_id,),
     )
-    .bind(org_id.col())
-    .fetch_all(conn)
-    .await?)
+    .await
 }
 
-/// Adds an action. One that exists is [`StoreError::Conflict`].
+/// Adds an action. One that exists is [`crate::StoreError::Conflict`].
 pub async fn insert_action(
     conn: &mut Conn,
     org_id: OrgId,
     row: &ActionRow,
     now: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        conn,
         "INSERT INTO resource_actions (org_id, resource_type, action, class, description, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
+        (
+            org_id,
+            &row.resource_type,
+            &row.action,
+            &row.class,
+            &row.description,
+            now,
+        ),
     )
-    .bind(org_id.col())
-    .bind(&row.resource_type)
-    .bind(&row.action)
-    .bind(&row.class)
-    .bind(&row.description)
-    .bind(now.col())
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -59,29 +60,21 @@ pub struct RoleRow {
     pub updated_at: Timestamp,
 }
 
-const COLUMNS: &str = "id, name, description, permissions, created_at, updated_at";
+const SELECT: &str =
+    "SELECT id, name, description, permissions, created_at, updated_at FROM roles WHERE org_id = $1";
 
 /// The org's custom roles, by name.
 pub async fn list(conn: &mut Conn, org_id: OrgId) -> Result<Vec<RoleRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM roles WHERE org_id = $1 ORDER BY name"
-    ))
-    .bind(org_id.col())
-    .fetch_all(conn)
-    .await?)
+    let text = format!("{SELECT} ORDER BY name");
+    fetch_all(conn, &text, (org_id,)).await
 }
 
 pub async fn find(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<Option<RoleRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM roles WHERE org_id = $1 AND name = $2"
-    ))
-    .bind(org_id.col())
-    .bind(name)
-    .fetch_optional(conn)
-    .await?)
+    let text = format!("{SELECT} AND name = $2");
+    fetch_optional(conn, &text, (org_id, name)).await
 }
 
-/// Creates a role. A taken name is [`StoreError::Conflict`].
+/// Creates a role. A taken name is [`crate::StoreError::Conflict`].
 pub async fn insert(
     conn: &mut Conn,
     org_id: OrgId,
@@ -90,18 +83,13 @@ pub async fn insert(
     permissions: &str,
     now: Timestamp,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(
+    scalar(
+        conn,
         "INSERT INTO roles (org_id, name, description, permissions, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        (org_id, name, description, permissions, now),
     )
-    .bind(org_id.col())
-    .bind(name)
-    .bind(description)
-    .bind(permissions)
-    .bind(now.col())
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    .await
 }
 
 pub async fn update(
@@ -112,30 +100,18 @@ pub async fn update(
     permissions: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let done = sqlx::query(
+    exec_one(
+        conn,
         "UPDATE roles SET description = $1, permissions = $2, updated_at = $3
          WHERE org_id = $4 AND name = $5",
+        (description, permissions, now, org_id, name),
     )
-    .bind(description)
-    .bind(permissions)
-    .bind(now.col())
-    .bind(org_id.col())
-    .bind(name)
-    .execute(conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    .await
 }
 
 pub async fn delete(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<()> {
-    sqlx::query("DELETE FROM roles WHERE org_id = $1 AND name = $2")
-        .bind(org_id.col())
-        .bind(name)
-        .execute(conn)
-        .await?;
-    Ok(())
+    let text = "DELETE FROM roles WHERE org_id = $1 AND name = $2";
+    exec(conn, text, (org_id, name)).await
 }
 
 /// Where a role is in use.
@@ -154,31 +130,17 @@ impl RoleUsage {
 }
 
 pub async fn usage(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<RoleUsage> {
-    let (members,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = $2")
-            .bind(org_id.col())
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await?;
-    let (pending_invitations,): (i64,) = sqlx::query_as(
+    // Each count names the org as `$1` and the role as `$2`.
+    let mut counts = [0_i64; 4];
+    for (count, text) in counts.iter_mut().zip([
+        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = $2",
         "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND role = $2 AND status = 'pending'",
-    )
-    .bind(org_id.col())
-    .bind(name)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (rules,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM access_rules WHERE org_id = $1 AND role = $2")
-            .bind(org_id.col())
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await?;
-    let (default_role,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM orgs WHERE id = $1 AND default_role = $2")
-            .bind(org_id.col())
-            .bind(name)
-            .fetch_one(conn)
-            .await?;
+        "SELECT COUNT(*) FROM access_rules WHERE org_id = $1 AND role = $2",
+        "SELECT COUNT(*) FROM orgs WHERE id = $1 AND default_role = $2",
+    ]) {
+        *count = scalar(conn, text, (org_id, name)).await?;
+    }
+    let [members, pending_invitations, rules, default_role] = counts;
     Ok(RoleUsage {
         members,
         pending_invitations,
@@ -195,18 +157,13 @@ pub async fn replace_everywhere(
     old: &str,
     new: &str,
 ) -> Result<()> {
-    for sql in [
+    for text in [
         "UPDATE memberships SET role = $1 WHERE org_id = $2 AND role = $3",
         "UPDATE invitations SET role = $1 WHERE org_id = $2 AND role = $3 AND status = 'pending'",
         "UPDATE access_rules SET role = $1 WHERE org_id = $2 AND role = $3",
         "UPDATE orgs SET default_role = $1 WHERE id = $2 AND default_role = $3",
     ] {
-        sqlx::query(sql)
-            .bind(new)
-            .bind(org_id.col())
-            .bind(old)
-            .execute(&mut *conn)
-            .await?;
+        exec(conn, text, (new, org_id, old)).await?;
     }
     Ok(())
 }

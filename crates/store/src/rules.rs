@@ -1,8 +1,7 @@
 //! Access rules: (subject, role, scope).
 
-use crate::sql::AsColumn;
-use crate::sql::Sql;
-use crate::{Conn, Result, StoreError};
+use crate::sql::{exec, exec_one, fetch_one, fetch_optional, scalar, Sql};
+use crate::{Conn, Result};
 use roster_domain::{GroupId, OrgId, ResourceId, RuleId, Timestamp, UserId};
 use sqlx::FromRow;
 
@@ -52,39 +51,23 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<RuleRow>> {
     let mut q = Sql::new(SELECT);
-    q.push(" WHERE a.org_id = ").bind_i64(org_id);
-    if let Some(u) = f.user_id {
-        q.push(" AND a.user_id = ").bind_i64(u);
-    }
-    if let Some(g) = f.group_id {
-        q.push(" AND a.group_id = ").bind_i64(g);
-    }
-    if let Some(r) = &f.role {
-        q.push(" AND a.role = ").bind_text(r.clone());
-    }
-    if let Some(r) = f.resource_id {
-        q.push(" AND a.resource_id = ").bind_i64(r);
-    }
+    q.push(" WHERE a.org_id = ")
+        .bind(org_id)
+        .and("a.user_id = ", f.user_id)
+        .and("a.group_id = ", f.group_id)
+        .and("a.role = ", f.role.as_ref())
+        .and("a.resource_id = ", f.resource_id);
     if f.org_wide {
         q.push(" AND a.resource_id IS NULL");
     }
-    if let Some(a) = f.after_id {
-        q.push(" AND a.id > ").bind_i64(a);
-    }
-    q.push(" ORDER BY a.id LIMIT ").bind_i64(limit);
-    let rows = q.query().fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| RuleRow::from_row(r).map_err(StoreError::from))
-        .collect()
+    q.and("a.id > ", f.after_id);
+    q.push(" ORDER BY a.id LIMIT ").bind(limit);
+    q.fetch_all(conn).await
 }
 
 pub async fn get(conn: &mut Conn, org_id: OrgId, id: RuleId) -> Result<RuleRow> {
-    sqlx::query_as(&format!("{SELECT} WHERE a.org_id = $1 AND a.id = $2"))
-        .bind(org_id.col())
-        .bind(id.col())
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound)
+    let text = format!("{SELECT} WHERE a.org_id = $1 AND a.id = $2");
+    fetch_one(conn, &text, (org_id, id)).await
 }
 
 pub struct NewRule<'a> {
@@ -100,57 +83,50 @@ pub struct NewRule<'a> {
 /// Adds a rule, or returns the id of the same rule if it exists already,
 /// so that granting twice is harmless. The bool says whether it was new.
 pub async fn insert(conn: &mut Conn, r: NewRule<'_>) -> Result<(RuleId, bool)> {
-    let existing: Option<(i64,)> = sqlx::query_as(
+    let existing: Option<(i64,)> = fetch_optional(
+        conn,
         "SELECT id FROM access_rules WHERE org_id = $1 AND role = $2
            AND COALESCE(user_id, 0) = $3 AND COALESCE(group_id, 0) = $4
            AND COALESCE(resource_id, 0) = $5",
+        (
+            r.org_id,
+            r.role,
+            r.user_id.map_or(0, UserId::get),
+            r.group_id.map_or(0, GroupId::get),
+            r.resource_id.map_or(0, ResourceId::get),
+        ),
     )
-    .bind(r.org_id.col())
-    .bind(r.role)
-    .bind(r.user_id.map_or(0, UserId::get))
-    .bind(r.group_id.map_or(0, GroupId::get))
-    .bind(r.resource_id.map_or(0, ResourceId::get))
-    .fetch_optional(&mut *conn)
     .await?;
     if let Some((id,)) = existing {
         return Ok((RuleId::new(id), false));
     }
-    let (id,): (i64,) = sqlx::query_as(
+    let id = scalar(
+        conn,
         "INSERT INTO access_rules (org_id, user_id, group_id, role, resource_id, created_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        (
+            r.org_id,
+            r.user_id,
+            r.group_id,
+            r.role,
+            r.resource_id,
+            r.created_by,
+            r.now,
+        ),
     )
-    .bind(r.org_id.col())
-    .bind(r.user_id.col())
-    .bind(r.group_id.col())
-    .bind(r.role)
-    .bind(r.resource_id.col())
-    .bind(r.created_by.col())
-    .bind(r.now.col())
-    .fetch_one(conn)
     .await?;
     Ok((RuleId::new(id), true))
 }
 
 pub async fn delete(conn: &mut Conn, org_id: OrgId, id: RuleId) -> Result<()> {
-    let done = sqlx::query("DELETE FROM access_rules WHERE org_id = $1 AND id = $2")
-        .bind(org_id.col())
-        .bind(id.col())
-        .execute(conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    let text = "DELETE FROM access_rules WHERE org_id = $1 AND id = $2";
+    exec_one(conn, text, (org_id, id)).await
 }
 
 /// Removes the rules naming a user in an org (when they leave it).
 pub async fn delete_for_user(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<()> {
-    sqlx::query("DELETE FROM access_rules WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id.col())
-        .bind(user_id.col())
-        .execute(conn)
-        .await?;
-    Ok(())
+    let text = "DELETE FROM access_rules WHERE org_id = $1 AND user_id = $2";
+    exec(conn, text, (org_id, user_id)).await
 }
 
 /// The roles of the rules that apply to `user_id` at one of `scopes`
@@ -163,20 +139,18 @@ pub async fn roles_for(
     resource_ids: &[ResourceId],
 ) -> Result<Vec<String>> {
     let mut q = Sql::new("SELECT DISTINCT a.role FROM access_rules a WHERE a.org_id = ");
-    q.bind_i64(org_id);
-    q.push(" AND (a.user_id = ").bind_i64(user_id);
+    q.bind(org_id);
+    q.push(" AND (a.user_id = ").bind(user_id);
     q.push(" OR a.group_id IN (SELECT group_id FROM group_members WHERE org_id = ")
-        .bind_i64(org_id)
+        .bind(org_id)
         .push(" AND user_id = ")
-        .bind_i64(user_id)
+        .bind(user_id)
         .push("))");
     q.push(" AND (a.resource_id IS NULL");
     for r in resource_ids {
-        q.push(" OR a.resource_id = ").bind_i64(*r);
+        q.push(" OR a.resource_id = ").bind(*r);
     }
     q.push(")");
-    let rows = q.query().fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| sqlx::Row::try_get::<String, _>(r, 0).map_err(StoreError::from))
-        .collect()
+    let roles: Vec<(String,)> = q.fetch_all(conn).await?;
+    Ok(roles.into_iter().map(|(role,)| role).collect())
 }

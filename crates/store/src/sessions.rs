@@ -1,8 +1,8 @@
 //! Sign-in sessions. The token itself is never stored: callers pass its
 //! keyed hash.
 
-use crate::sql::AsColumn;
-use crate::{flag, Conn, Result, StoreError};
+use crate::sql::{exec, exec_count, exec_one, fetch_all, fetch_optional, scalar};
+use crate::{Conn, Result};
 use roster_domain::{SessionId, Timestamp, UserId};
 use sqlx::FromRow;
 
@@ -16,48 +16,40 @@ pub struct NewSession<'a> {
 }
 
 pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
-    let (id,): (i64,) = sqlx::query_as(
+    let id = scalar(
+        conn,
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr, user_agent)
          VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id",
+        (
+            s.token_hash,
+            s.user_id,
+            s.now,
+            s.expires_at,
+            s.client_addr,
+            s.user_agent,
+        ),
     )
-    .bind(s.token_hash)
-    .bind(s.user_id.col())
-    .bind(s.now.col())
-    .bind(s.expires_at.col())
-    .bind(s.client_addr)
-    .bind(s.user_agent)
-    .fetch_one(conn)
     .await?;
     Ok(SessionId::new(id))
 }
 
 /// A live session with the facts about its user that every request needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct SessionUser {
+    #[sqlx(try_from = "i64")]
     pub session_id: SessionId,
+    #[sqlx(try_from = "i64")]
     pub user_id: UserId,
     pub email: String,
     pub name: String,
+    #[sqlx(try_from = "crate::sql::Flag")]
     pub must_change_password: bool,
+    #[sqlx(try_from = "crate::sql::Flag")]
     pub disabled: bool,
+    #[sqlx(try_from = "i64")]
     pub last_seen_at: Timestamp,
+    #[sqlx(try_from = "i64")]
     pub expires_at: Timestamp,
-}
-
-#[derive(FromRow)]
-struct Row {
-    #[sqlx(try_from = "i64")]
-    session_id: SessionId,
-    #[sqlx(try_from = "i64")]
-    user_id: UserId,
-    email: String,
-    name: String,
-    must_change_password: i64,
-    disabled: i64,
-    #[sqlx(try_from = "i64")]
-    last_seen_at: Timestamp,
-    #[sqlx(try_from = "i64")]
-    expires_at: Timestamp,
 }
 
 /// Resolves an unexpired session by token hash.
@@ -66,65 +58,35 @@ pub async fn find_live(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<SessionUser>> {
-    let row: Option<Row> = sqlx::query_as(
+    fetch_optional(
+        conn,
         "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
                 s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2",
+        (token_hash, now),
     )
-    .bind(token_hash)
-    .bind(now.col())
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| SessionUser {
-        session_id: r.session_id,
-        user_id: r.user_id,
-        email: r.email,
-        name: r.name,
-        must_change_password: flag(r.must_change_password),
-        disabled: flag(r.disabled),
-        last_seen_at: r.last_seen_at,
-        expires_at: r.expires_at,
-    }))
+    .await
 }
 
 pub async fn touch(conn: &mut Conn, session_id: SessionId, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-        .bind(now.col())
-        .bind(session_id.col())
-        .execute(conn)
-        .await?;
-    Ok(())
+    let text = "UPDATE sessions SET last_seen_at = $1 WHERE id = $2";
+    exec(conn, text, (now, session_id)).await
 }
 
 pub async fn delete(conn: &mut Conn, session_id: SessionId) -> Result<()> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
-        .bind(session_id.col())
-        .execute(conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    exec_one(conn, "DELETE FROM sessions WHERE id = $1", (session_id,)).await
 }
 
 /// Ends every session of a user except `keep` (after a password change).
 pub async fn delete_others(conn: &mut Conn, user_id: UserId, keep: SessionId) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-        .bind(user_id.col())
-        .bind(keep.col())
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+    let text = "DELETE FROM sessions WHERE user_id = $1 AND id <> $2";
+    exec_count(conn, text, (user_id, keep)).await
 }
 
 /// Ends every session of a user (a password set from a link).
 pub async fn delete_all(conn: &mut Conn, user_id: UserId) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id.col())
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+    exec_count(conn, "DELETE FROM sessions WHERE user_id = $1", (user_id,)).await
 }
 
 /// A session as listed under `/me/sessions`.
@@ -147,14 +109,13 @@ pub async fn list_for_user(
     user_id: UserId,
     now: Timestamp,
 ) -> Result<Vec<SessionInfo>> {
-    Ok(sqlx::query_as(
+    fetch_all(
+        conn,
         "SELECT id, created_at, expires_at, last_seen_at, client_addr, user_agent FROM sessions
          WHERE user_id = $1 AND expires_at > $2 ORDER BY id",
+        (user_id, now),
     )
-    .bind(user_id.col())
-    .bind(now.col())
-    .fetch_all(conn)
-    .await?)
+    .await
 }
 
 /// Deletes one of the user's sessions by id.
@@ -163,22 +124,11 @@ pub async fn delete_for_user(
     user_id: UserId,
     session_id: SessionId,
 ) -> Result<()> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-        .bind(session_id.col())
-        .bind(user_id.col())
-        .execute(conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    let text = "DELETE FROM sessions WHERE id = $1 AND user_id = $2";
+    exec_one(conn, text, (session_id, user_id)).await
 }
 
 /// Deletes sessions that expired before `now` (housekeeping).
 pub async fn prune_expired(conn: &mut Conn, now: Timestamp) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now.col())
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+    exec_count(conn, "DELETE FROM sessions WHERE expires_at <= $1", (now,)).await
 }

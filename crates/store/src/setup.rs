@@ -1,6 +1,6 @@
 //! One-time setup tokens printed on first start (SPEC §5).
 
-use crate::sql::AsColumn;
+use crate::sql::{exec, exec_count};
 use crate::{Conn, Result};
 use roster_domain::Timestamp;
 
@@ -10,26 +10,22 @@ pub async fn insert(
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        conn,
         "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)",
+        (token_hash, now, expires_at),
     )
-    .bind(token_hash)
-    .bind(now.col())
-    .bind(expires_at.col())
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Marks an unused, unexpired token used. Returns whether it was; as one
 /// UPDATE, two concurrent redemptions cannot both succeed.
 pub async fn redeem(conn: &mut Conn, token_hash: &str, now: Timestamp) -> Result<bool> {
-    let done = sqlx::query(
+    let redeemed = exec_count(
+        conn,
         "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        (now, token_hash),
     )
-    .bind(now.col())
-    .bind(token_hash)
-    .execute(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(redeemed == 1)
 }

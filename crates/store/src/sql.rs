@@ -1,22 +1,248 @@
-//! A small builder for statements whose WHERE clause depends on filters.
-//! It numbers `$N` placeholders itself, so the text is valid on both
-//! engines.
+//! What every query shares: typed values bound to `$N` placeholders, one
+//! way to run a statement and read its rows, the column types that rows
+//! read through, and a small builder for statements whose WHERE clause
+//! depends on filters. Placeholders are numbered `$N`, which both engines
+//! take.
 
-use sqlx::any::AnyArguments;
+use crate::{Conn, Result, StoreError};
+use roster_domain::{
+    GroupId, InvitationId, InvitationStatus, MemberStatus, MembershipId, OrgId, RequestId,
+    RequestStatus, ResourceId, RuleId, SessionId, Timestamp, UserId,
+};
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::Any;
+use sqlx::{Any, FromRow};
+use std::borrow::Cow;
 
-pub(crate) enum Bind {
+type AnyQuery<'a> = Query<'a, Any, AnyArguments<'a>>;
+
+/// A value for one placeholder, as the column holds it.
+pub(crate) enum Bind<'a> {
     I64(i64),
-    Text(String),
+    NullI64(Option<i64>),
+    Text(Cow<'a, str>),
+    NullText(Option<&'a str>),
 }
 
-pub(crate) struct Sql {
+impl<'a> Bind<'a> {
+    fn onto<'q>(self, q: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        'a: 'q,
+    {
+        match self {
+            Bind::I64(v) => q.bind(v),
+            Bind::NullI64(v) => q.bind(v),
+            Bind::Text(Cow::Borrowed(v)) => q.bind(v),
+            Bind::Text(Cow::Owned(v)) => q.bind(v),
+            Bind::NullText(v) => q.bind(v),
+        }
+    }
+}
+
+/// A value a statement can bind: numbers, text, flags (as 0/1), statuses
+/// (as their names), and typed ids and times (as the numbers their
+/// columns hold).
+pub(crate) trait Param<'a> {
+    fn param(self) -> Bind<'a>;
+}
+
+impl<'a> Param<'a> for i64 {
+    fn param(self) -> Bind<'a> {
+        Bind::I64(self)
+    }
+}
+
+impl<'a> Param<'a> for bool {
+    fn param(self) -> Bind<'a> {
+        Bind::I64(i64::from(self))
+    }
+}
+
+impl<'a> Param<'a> for &'a str {
+    fn param(self) -> Bind<'a> {
+        Bind::Text(Cow::Borrowed(self))
+    }
+}
+
+impl<'a> Param<'a> for &'a String {
+    fn param(self) -> Bind<'a> {
+        Bind::Text(Cow::Borrowed(self))
+    }
+}
+
+impl<'a> Param<'a> for String {
+    fn param(self) -> Bind<'a> {
+        Bind::Text(Cow::Owned(self))
+    }
+}
+
+impl<'a> Param<'a> for Option<&'a str> {
+    fn param(self) -> Bind<'a> {
+        Bind::NullText(self)
+    }
+}
+
+macro_rules! params_as {
+    (numbers: $($t:ty => $get:ident),*; names: $($s:ty),*) => {
+        $(
+            impl<'a> Param<'a> for $t {
+                fn param(self) -> Bind<'a> {
+                    Bind::I64(self.$get())
+                }
+            }
+            impl<'a> Param<'a> for Option<$t> {
+                fn param(self) -> Bind<'a> {
+                    Bind::NullI64(self.map(<$t>::$get))
+                }
+            }
+        )*
+        $(
+            impl<'a> Param<'a> for $s {
+                fn param(self) -> Bind<'a> {
+                    Bind::Text(Cow::Borrowed(self.as_str()))
+                }
+            }
+        )*
+    };
+}
+
+params_as!(
+    numbers: OrgId => get, UserId => get, MembershipId => get, SessionId => get,
+        InvitationId => get, RequestId => get, ResourceId => get, RuleId => get,
+        GroupId => get, Timestamp => unix_ms;
+    names: MemberStatus, InvitationStatus, RequestStatus
+);
+
+/// The values of a statement's placeholders, in order: a tuple of
+/// [`Param`]s, or `()` for none.
+pub(crate) trait Params<'a> {
+    fn onto<'q>(self, q: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        'a: 'q;
+}
+
+impl<'a> Params<'a> for () {
+    fn onto<'q>(self, q: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        'a: 'q,
+    {
+        q
+    }
+}
+
+macro_rules! params_tuple {
+    () => {};
+    ($first:ident $($rest:ident)*) => {
+        impl<'a, $first: Param<'a>, $($rest: Param<'a>),*> Params<'a> for ($first, $($rest,)*) {
+            #[allow(non_snake_case)]
+            fn onto<'q>(self, q: AnyQuery<'q>) -> AnyQuery<'q>
+            where
+                'a: 'q,
+            {
+                let ($first, $($rest,)*) = self;
+                let q = $first.param().onto(q);
+                $(let q = $rest.param().onto(q);)*
+                q
+            }
+        }
+        params_tuple!($($rest)*);
+    };
+}
+
+params_tuple!(A B C D E F G H I J K L);
+
+fn statement<'q, 'a: 'q>(text: &'q str, params: impl Params<'a>) -> AnyQuery<'q> {
+    params.onto(sqlx::query(text))
+}
+
+/// What a statement's rows are read into: a record type or a tuple.
+pub(crate) trait Record: for<'r> FromRow<'r, AnyRow> {}
+
+impl<T> Record for T where T: for<'r> FromRow<'r, AnyRow> {}
+
+/// Runs a statement.
+pub(crate) async fn exec<'a>(conn: &mut Conn, text: &str, params: impl Params<'a>) -> Result<()> {
+    exec_count(conn, text, params).await?;
+    Ok(())
+}
+
+/// Runs a statement; returns how many rows it changed.
+pub(crate) async fn exec_count<'a>(
+    conn: &mut Conn,
+    text: &str,
+    params: impl Params<'a>,
+) -> Result<u64> {
+    Ok(statement(text, params).execute(conn).await?.rows_affected())
+}
+
+/// Runs a statement that must change a row: when it changes none, the
+/// record was not there ([`StoreError::NotFound`]).
+pub(crate) async fn exec_one<'a>(
+    conn: &mut Conn,
+    text: &str,
+    params: impl Params<'a>,
+) -> Result<()> {
+    match exec_count(conn, text, params).await? {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// The row a statement returns; none is [`StoreError::NotFound`].
+pub(crate) async fn fetch_one<'a, T: Record>(
+    conn: &mut Conn,
+    text: &str,
+    params: impl Params<'a>,
+) -> Result<T> {
+    let row = statement(text, params).fetch_one(conn).await?;
+    Ok(T::from_row(&row)?)
+}
+
+/// The row a statement returns, if any.
+pub(crate) async fn fetch_optional<'a, T: Record>(
+    conn: &mut Conn,
+    text: &str,
+    params: impl Params<'a>,
+) -> Result<Option<T>> {
+    match statement(text, params).fetch_optional(conn).await? {
+        Some(row) => Ok(Some(T::from_row(&row)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every row a statement returns.
+pub(crate) async fn fetch_all<'a, T: Record>(
+    conn: &mut Conn,
+    text: &str,
+    params: impl Params<'a>,
+) -> Result<Vec<T>> {
+    rows(statement(text, params).fetch_all(conn).await?)
+}
+
+/// The one value of the row a statement returns (a count, a new row's
+/// id); no row is [`StoreError::NotFound`].
+pub(crate) async fn scalar<'a, T>(conn: &mut Conn, text: &str, params: impl Params<'a>) -> Result<T>
+where
+    (T,): Record,
+{
+    let (value,) = fetch_one(conn, text, params).await?;
+    Ok(value)
+}
+
+fn rows<T: Record>(rows: Vec<AnyRow>) -> Result<Vec<T>> {
+    rows.iter()
+        .map(|r| T::from_row(r).map_err(StoreError::from))
+        .collect()
+}
+
+/// A statement built piece by piece, for WHERE clauses that depend on
+/// filters. It numbers its placeholders itself.
+pub(crate) struct Sql<'a> {
     text: String,
-    binds: Vec<Bind>,
+    binds: Vec<Bind<'a>>,
 }
 
-impl Sql {
+impl<'a> Sql<'a> {
     pub(crate) fn new(text: &str) -> Self {
         Sql {
             text: text.to_owned(),
@@ -30,30 +256,43 @@ impl Sql {
     }
 
     /// Appends a placeholder for `value`.
-    pub(crate) fn bind(&mut self, value: Bind) -> &mut Self {
-        self.binds.push(value);
+    pub(crate) fn bind(&mut self, value: impl Param<'a>) -> &mut Self {
+        self.binds.push(value.param());
         self.text.push_str(&format!("${}", self.binds.len()));
         self
     }
 
-    /// Appends a placeholder for a number, a typed id or a time.
-    pub(crate) fn bind_i64(&mut self, v: impl AsColumn<Column = i64>) -> &mut Self {
-        self.bind(Bind::I64(v.col()))
-    }
-
-    pub(crate) fn bind_text(&mut self, v: impl Into<String>) -> &mut Self {
-        self.bind(Bind::Text(v.into()))
-    }
-
-    pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
-        for b in &self.binds {
-            q = match b {
-                Bind::I64(v) => q.bind(*v),
-                Bind::Text(v) => q.bind(v.as_str()),
-            };
+    /// Appends ` AND {condition}$N` when there is a value: a filter that
+    /// was given. `condition` ends with its operator, as in `"a.role = "`.
+    pub(crate) fn and<P: Param<'a>>(&mut self, condition: &str, value: Option<P>) -> &mut Self {
+        if let Some(value) = value {
+            self.push(" AND ").push(condition).bind(value);
         }
-        q
+        self
+    }
+
+    /// Appends `($1, $2, ...)`, a placeholder for each of `values`.
+    pub(crate) fn in_list<P: Param<'a>>(
+        &mut self,
+        values: impl IntoIterator<Item = P>,
+    ) -> &mut Self {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self.push(")")
+    }
+
+    /// Every row the statement returns.
+    pub(crate) async fn fetch_all<T: Record>(self, conn: &mut Conn) -> Result<Vec<T>> {
+        let q = self
+            .binds
+            .into_iter()
+            .fold(sqlx::query(&self.text), |q, b| b.onto(q));
+        rows(q.fetch_all(conn).await?)
     }
 }
 
@@ -71,26 +310,62 @@ pub(crate) fn like_contains(needle: &str) -> String {
     out
 }
 
-/// A nullable BIGINT column, read as a step towards a typed `Option`: rows
-/// name it with `#[sqlx(try_from = "crate::sql::Nullable")]` on fields such
-/// as `Option<UserId>` or `Option<Timestamp>`.
-pub(crate) struct Nullable(pub Option<i64>);
+/// Declares a column type that a row reads through, on the way to a typed
+/// field: `#[sqlx(try_from = "crate::sql::Flag")]` on a `bool`, for
+/// example. `$raw` is what the column holds.
+macro_rules! column_type {
+    ($(#[$doc:meta])* $name:ident($inner:ty) from $raw:ty, $read:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name(pub $inner);
 
-impl sqlx::Type<Any> for Nullable {
-    fn type_info() -> sqlx::any::AnyTypeInfo {
-        <i64 as sqlx::Type<Any>>::type_info()
-    }
+        impl sqlx::Type<Any> for $name {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <$raw as sqlx::Type<Any>>::type_info()
+            }
 
-    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
-        <i64 as sqlx::Type<Any>>::compatible(ty)
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <$raw as sqlx::Type<Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, Any> for $name {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let read: fn(_) -> $inner = $read;
+                Ok($name(read(<$raw as sqlx::Decode<'r, Any>>::decode(value)?)))
+            }
+        }
+    };
+}
+
+column_type!(
+    /// A nullable BIGINT column, read as a step towards a typed `Option`
+    /// such as `Option<UserId>` or `Option<Timestamp>`.
+    Nullable(Option<i64>) from Option<i64>, |v| v
+);
+
+column_type!(
+    /// A 0/1 flag column, read as a `bool`.
+    Flag(bool) from i64, |v| v != 0
+);
+
+column_type!(
+    /// A comma-separated TEXT column, read as its non-empty items.
+    CommaList(Vec<String>) from String, |v: String| v
+        .split(',')
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+);
+
+impl From<Flag> for bool {
+    fn from(v: Flag) -> Self {
+        v.0
     }
 }
 
-impl<'r> sqlx::Decode<'r, Any> for Nullable {
-    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        Ok(Nullable(<Option<i64> as sqlx::Decode<'r, Any>>::decode(
-            value,
-        )?))
+impl From<CommaList> for Vec<String> {
+    fn from(v: CommaList) -> Self {
+        v.0
     }
 }
 
@@ -104,53 +379,4 @@ macro_rules! nullable_into {
     )*};
 }
 
-nullable_into!(
-    roster_domain::OrgId,
-    roster_domain::UserId,
-    roster_domain::ResourceId,
-    roster_domain::GroupId,
-    roster_domain::Timestamp
-);
-
-/// Binds typed ids and times as the numbers the columns hold.
-pub(crate) trait AsColumn {
-    type Column;
-    fn col(self) -> Self::Column;
-}
-
-impl AsColumn for i64 {
-    type Column = i64;
-    fn col(self) -> i64 {
-        self
-    }
-}
-
-macro_rules! as_column {
-    ($($t:ty => $get:ident),*) => {$(
-        impl AsColumn for $t {
-            type Column = i64;
-            fn col(self) -> i64 {
-                self.$get()
-            }
-        }
-        impl AsColumn for Option<$t> {
-            type Column = Option<i64>;
-            fn col(self) -> Option<i64> {
-                self.map(<$t>::$get)
-            }
-        }
-    )*};
-}
-
-as_column!(
-    roster_domain::OrgId => get,
-    roster_domain::UserId => get,
-    roster_domain::MembershipId => get,
-    roster_domain::SessionId => get,
-    roster_domain::InvitationId => get,
-    roster_domain::RequestId => get,
-    roster_domain::ResourceId => get,
-    roster_domain::RuleId => get,
-    roster_domain::GroupId => get,
-    roster_domain::Timestamp => unix_ms
-);
+nullable_into!(OrgId, UserId, ResourceId, GroupId, Timestamp);

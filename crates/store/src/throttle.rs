@@ -1,5 +1,6 @@
 //! Failed sign-in counters in fixed windows, shared by every replica.
 
+use crate::sql::{exec, exec_count, fetch_all};
 use crate::{Conn, Result};
 
 /// The current windows of `keys` (windows that started after
@@ -9,15 +10,13 @@ pub async fn failures(
     keys: &[&str; 2],
     window_start_after: i64,
 ) -> Result<Vec<(String, i64, i64)>> {
-    Ok(sqlx::query_as(
+    fetch_all(
+        conn,
         "SELECT throttle_key, window_start, failures FROM login_failures
          WHERE throttle_key IN ($1, $2) AND window_start > $3",
+        (keys[0], keys[1], window_start_after),
     )
-    .bind(keys[0])
-    .bind(keys[1])
-    .bind(window_start_after)
-    .fetch_all(conn)
-    .await?)
+    .await
 }
 
 /// Counts one failure for `key`: a new window if the current one started
@@ -29,33 +28,28 @@ pub async fn record_failure(
     now: i64,
     window_start_after: i64,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        conn,
         "INSERT INTO login_failures (throttle_key, window_start, failures) VALUES ($1, $2, 1)
          ON CONFLICT (throttle_key) DO UPDATE SET
              failures = CASE WHEN login_failures.window_start > $3 THEN login_failures.failures + 1 ELSE 1 END,
              window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END",
+        (key, now, window_start_after),
     )
-    .bind(key)
-    .bind(now)
-    .bind(window_start_after)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 pub async fn clear(conn: &mut Conn, key: &str) -> Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
-        .bind(key)
-        .execute(conn)
-        .await?;
-    Ok(())
+    exec(
+        conn,
+        "DELETE FROM login_failures WHERE throttle_key = $1",
+        (key,),
+    )
+    .await
 }
 
 /// Drops counters whose window ended (housekeeping).
 pub async fn prune(conn: &mut Conn, window_start_before: i64) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE window_start <= $1")
-        .bind(window_start_before)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+    let text = "DELETE FROM login_failures WHERE window_start <= $1";
+    exec_count(conn, text, (window_start_before,)).await
 }

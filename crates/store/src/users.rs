@@ -1,52 +1,27 @@
 //! Global user identities.
 
-use crate::sql::AsColumn;
-use crate::{flag, Conn, Result, StoreError};
+use crate::sql::{exec, exec_one, fetch_one, fetch_optional, scalar};
+use crate::{Conn, Result};
 use roster_domain::{Timestamp, UserId};
 use sqlx::FromRow;
 use std::time::Duration;
 
-#[derive(Debug, Clone, FromRow)]
-struct UserRow {
-    #[sqlx(try_from = "i64")]
-    id: UserId,
-    email: String,
-    name: String,
-    password_hash: Option<String>,
-    must_change_password: i64,
-    disabled: i64,
-    #[sqlx(try_from = "i64")]
-    created_at: Timestamp,
-    #[sqlx(try_from = "crate::sql::Nullable")]
-    last_active_at: Option<Timestamp>,
-}
-
 /// A user as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct User {
+    #[sqlx(try_from = "i64")]
     pub id: UserId,
     pub email: String,
     pub name: String,
     pub password_hash: Option<String>,
+    #[sqlx(try_from = "crate::sql::Flag")]
     pub must_change_password: bool,
+    #[sqlx(try_from = "crate::sql::Flag")]
     pub disabled: bool,
+    #[sqlx(try_from = "i64")]
     pub created_at: Timestamp,
+    #[sqlx(try_from = "crate::sql::Nullable")]
     pub last_active_at: Option<Timestamp>,
-}
-
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> Self {
-        User {
-            id: r.id,
-            email: r.email,
-            name: r.name,
-            password_hash: r.password_hash,
-            must_change_password: flag(r.must_change_password),
-            disabled: flag(r.disabled),
-            created_at: r.created_at,
-            last_active_at: r.last_active_at,
-        }
-    }
 }
 
 const COLUMNS: &str =
@@ -61,39 +36,34 @@ pub struct NewUser<'a> {
     pub now: Timestamp,
 }
 
-/// Inserts a user. A taken email is [`StoreError::Conflict`].
+/// Inserts a user. A taken email is [`crate::StoreError::Conflict`].
 #[tracing::instrument(skip_all)]
 pub async fn insert(conn: &mut Conn, u: NewUser<'_>) -> Result<UserId> {
-    let (id,): (i64,) = sqlx::query_as(
+    let id = scalar(
+        conn,
         "INSERT INTO users (email, name, name_folded, password_hash, must_change_password, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        (
+            u.email,
+            u.name,
+            u.name_folded,
+            u.password_hash,
+            u.must_change_password,
+            u.now,
+        ),
     )
-    .bind(u.email)
-    .bind(u.name)
-    .bind(u.name_folded)
-    .bind(u.password_hash)
-    .bind(i64::from(u.must_change_password))
-    .bind(u.now.col())
-    .fetch_one(conn)
     .await?;
     Ok(UserId::new(id))
 }
 
 pub async fn get(conn: &mut Conn, id: UserId) -> Result<User> {
-    let row: UserRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id.col())
-        .fetch_one(conn)
-        .await?;
-    Ok(row.into())
+    let text = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    fetch_one(conn, &text, (id,)).await
 }
 
 pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<User>> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-            .bind(email)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(Into::into))
+    let text = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+    fetch_optional(conn, &text, (email,)).await
 }
 
 /// Sets a new password hash and whether it must be changed at next sign-in.
@@ -104,19 +74,12 @@ pub async fn set_password(
     must_change: bool,
     now: Timestamp,
 ) -> Result<()> {
-    let done = sqlx::query(
+    exec_one(
+        conn,
         "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3 WHERE id = $4",
+        (password_hash, must_change, now, id),
     )
-    .bind(password_hash)
-    .bind(i64::from(must_change))
-    .bind(now.col())
-    .bind(id.col())
-    .execute(conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    .await
 }
 
 /// Renames a user, and the copy of the folded name on their memberships.
@@ -127,20 +90,19 @@ pub async fn set_name(
     name_folded: &str,
     now: Timestamp,
 ) -> Result<()> {
-    sqlx::query("UPDATE users SET name = $1, name_folded = $2, updated_at = $3 WHERE id = $4")
-        .bind(name)
-        .bind(name_folded)
-        .bind(now.col())
-        .bind(id.col())
-        .execute(&mut *conn)
-        .await?;
+    exec(
+        conn,
+        "UPDATE users SET name = $1, name_folded = $2, updated_at = $3 WHERE id = $4",
+        (name, name_folded, now, id),
+    )
+    .await?;
     // The team list searches the copy on each membership.
-    sqlx::query("UPDATE memberships SET name_folded = $1 WHERE user_id = $2")
-        .bind(name_folded)
-        .bind(id.col())
-        .execute(conn)
-        .await?;
-    Ok(())
+    exec(
+        conn,
+        "UPDATE memberships SET name_folded = $1 WHERE user_id = $2",
+        (name_folded, id),
+    )
+    .await
 }
 
 /// Records activity, at most once per `resolution_ms` so that reads do not
@@ -151,22 +113,16 @@ pub async fn touch_activity(
     now: Timestamp,
     resolution: Duration,
 ) -> Result<()> {
-    sqlx::query(
+    exec(
+        conn,
         "UPDATE users SET last_active_at = $1 WHERE id = $2 AND (last_active_at IS NULL OR last_active_at < $3)",
+        (now, id, now.minus(resolution)),
     )
-    .bind(now.col())
-    .bind(id.col())
-    .bind(now.minus(resolution).col())
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-        .fetch_one(conn)
-        .await?;
-    Ok(n)
+    scalar(conn, "SELECT COUNT(*) FROM users", ()).await
 }
 
 /// Stores a one-time set-password link for a user.
@@ -177,14 +133,12 @@ pub async fn insert_password_link(
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO password_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash)
-        .bind(user_id.col())
-        .bind(now.col())
-        .bind(expires_at.col())
-        .execute(conn)
-        .await?;
-    Ok(())
+    exec(
+        conn,
+        "INSERT INTO password_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        (token_hash, user_id, now, expires_at),
+    )
+    .await
 }
 
 /// The user of an unused, unexpired set-password link.
@@ -193,12 +147,11 @@ pub async fn password_link_user(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<UserId>> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row: Option<(i64,)> = fetch_optional(
+        conn,
         "SELECT user_id FROM password_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        (token_hash, now),
     )
-    .bind(token_hash)
-    .bind(now.col())
-    .fetch_optional(conn)
     .await?;
     Ok(row.map(|(id,)| UserId::new(id)))
 }
@@ -210,12 +163,11 @@ pub async fn use_password_link(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<UserId>> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row: Option<(i64,)> = fetch_optional(
+        conn,
         "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        (now, token_hash),
     )
-    .bind(now.col())
-    .bind(token_hash)
-    .fetch_optional(conn)
     .await?;
     Ok(row.map(|(id,)| UserId::new(id)))
 }
