@@ -26,6 +26,7 @@ use commands::resources::ResourcesCommand;
 use commands::roles::RolesCommand;
 use commands::serve::ServeArgs;
 use commands::slack::SlackCommand;
+use commands::tokens::{ServiceAccountsCommand, TokensCommand};
 use commands::users::UsersCommand;
 
 /// The server used when neither `--server`, `ROSTER_SERVER` nor saved
@@ -124,6 +125,12 @@ pub enum Command {
     /// The current organization's Slack connection, and linking your Slack account
     #[command(subcommand)]
     Slack(SlackCommand),
+    /// API tokens: how scripts and platforms call Roster (ROSTER_TOKEN runs the CLI with one)
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Service accounts: members that act only through API tokens
+    #[command(subcommand)]
+    ServiceAccounts(ServiceAccountsCommand),
 }
 
 /// The paging flags of every list.

@@ -904,3 +904,111 @@ fn bad_access_input_fails_with_one_line() {
     let untouched = ok(as_owner(&["resources", "list"]));
     assert!(!untouched.contains("clusters/eu-2"), "{untouched}");
 }
+
+/// A platform's service account gets a token from the CLI, and the CLI runs
+/// with that token from `ROSTER_TOKEN` (no saved session), as `GH_TOKEN`
+/// does; revoked, it stops.
+#[test]
+fn a_service_account_token_runs_the_cli_from_roster_token() {
+    let server = serve();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path();
+    ok(roster(
+        &server,
+        cfg,
+        &[
+            "login",
+            "--email",
+            "boss@dundermifflin.com",
+            "--password-stdin",
+        ],
+        Some("boss-password-1\n"),
+    ));
+    ok(roster(&server, cfg, &["orgs", "switch", "dunder"], None));
+    let made: serde_json::Value = serde_json::from_str(&ok(roster(
+        &server,
+        cfg,
+        &[
+            "service-accounts",
+            "create",
+            "platform",
+            "--role",
+            "viewer",
+            "--output",
+            "json",
+        ],
+        None,
+    )))
+    .unwrap();
+    let id = made["id"].as_i64().unwrap().to_string();
+    let out = ok(roster(
+        &server,
+        cfg,
+        &[
+            "service-accounts",
+            "tokens",
+            "create",
+            &id,
+            "--name",
+            "checks",
+            "--permissions",
+            "users:read",
+        ],
+        None,
+    ));
+    let token = out.trim().to_owned();
+    assert!(token.starts_with("rst_"), "{out}");
+    let listed = ok(roster(&server, cfg, &["tokens", "list", "--all"], None));
+    assert!(
+        listed.contains("checks") && !listed.contains(&token),
+        "{listed}"
+    );
+
+    // Another home with no session: the token alone.
+    let other = tempfile::tempdir().unwrap();
+    let with_token = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("ROSTER_SERVER", &server.url)
+            .env("ROSTER_CONFIG_DIR", other.path())
+            .env("ROSTER_TOKEN", &token)
+            .env("ROSTER_ORG", "dunder")
+            .output()
+            .unwrap()
+    };
+    let answer = ok(with_token(&[
+        "check",
+        "--user",
+        "boss@dundermifflin.com",
+        "--action",
+        "users:read",
+    ]));
+    assert!(answer.starts_with("allowed"), "{answer}");
+    // It holds only what its list names.
+    let refused = fails(with_token(&["groups", "create", "nope"]));
+    assert!(refused.contains("groups:manage"), "{refused}");
+
+    let token_id = serde_json::from_str::<serde_json::Value>(&ok(roster(
+        &server,
+        cfg,
+        &["tokens", "list", "--all", "--output", "json"],
+        None,
+    )))
+    .unwrap()["items"][0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    ok(roster(
+        &server,
+        cfg,
+        &["tokens", "revoke", &token_id, "--yes"],
+        None,
+    ));
+    fails(with_token(&[
+        "check",
+        "--user",
+        "boss@dundermifflin.com",
+        "--action",
+        "users:read",
+    ]));
+}

@@ -22,3 +22,4 @@ mod rules;
 mod signup;
 pub(crate) mod slack;
 mod store;
+mod tokens;

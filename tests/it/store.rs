@@ -188,6 +188,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
     let no_meaning_needed = [
         "sessions_token_hash_key",
         "invitations_token_hash_key",
+        "api_tokens_token_hash_key",
         "orgs_personal_user_key",
         "slack_links_org_user_key",
         "pk:password_links",

@@ -38,6 +38,7 @@ mod requests;
 mod slack;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 pub use access::{resource_key_segments, AccessGrant};
 pub use error::ClientError;

@@ -97,6 +97,8 @@ pub enum Conflict {
     SlackWorkspaceTaken,
     /// The server has its first org already.
     AlreadySetUp,
+    /// The org has a service account of this name.
+    ServiceAccountExists,
     /// A rule of the store that has no meaning of its own here (a
     /// reference to something deleted meanwhile, say).
     Other,
@@ -125,6 +127,7 @@ impl Conflict {
                 "this Slack workspace is connected to another organization"
             }
             Conflict::AlreadySetUp => "this server is set up already",
+            Conflict::ServiceAccountExists => "a service account of this name exists already",
             Conflict::Other => "the change conflicts with existing data",
         }
     }

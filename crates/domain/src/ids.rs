@@ -58,6 +58,8 @@ ids! {
     RuleId;
     /// A group of members.
     GroupId;
+    /// An API token (a person's or a service account's).
+    TokenId;
 }
 
 #[cfg(test)]

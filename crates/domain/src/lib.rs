@@ -28,7 +28,8 @@ mod time;
 pub use catalog::Catalog;
 pub use error::{Conflict, DomainError, Field, ManagementPermissionName};
 pub use ids::{
-    GroupId, InvitationId, MembershipId, OrgId, RequestId, ResourceId, RuleId, SessionId, UserId,
+    GroupId, InvitationId, MembershipId, OrgId, RequestId, ResourceId, RuleId, SessionId, TokenId,
+    UserId,
 };
 pub use names::{
     DisplayName, Email, GroupName, IdentityProvider, OrgName, OrgSlug, Password, Team,

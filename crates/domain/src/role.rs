@@ -332,6 +332,59 @@ impl Role {
             .grants_platform(resource_type, action, class)
     }
 
+    /// What this role and `limit` both hold: what a member may do through an
+    /// API token narrowed to `limit`. Computed against the org's catalog as
+    /// it is now, so a type or action added later is weighed when it
+    /// exists. Keeps this role's name; the result is never the owner role.
+    pub fn limited_to(&self, limit: &RolePermissions, catalog: &Catalog) -> Role {
+        let mine = &self.permissions;
+        let mut out = RolePermissions {
+            management: ManagementSet::of(
+                &self
+                    .management()
+                    .iter()
+                    .filter(|p| limit.management.contains(*p))
+                    .collect::<Vec<_>>(),
+            ),
+            classes: ClassSet::of(
+                &ActionClass::ALL
+                    .into_iter()
+                    .filter(|c| mine.classes.contains(*c) && limit.classes.contains(*c))
+                    .collect::<Vec<_>>(),
+            ),
+            grants: BTreeSet::new(),
+        };
+        for t in catalog.types() {
+            let whole = |p: &RolePermissions| {
+                p.grants
+                    .iter()
+                    .any(|g| g.resource_type == t && g.action.is_none())
+            };
+            if whole(mine) && whole(limit) {
+                out.grants.insert(PlatformGrant {
+                    resource_type: t.to_owned(),
+                    action: None,
+                });
+                continue;
+            }
+            for (action, class) in catalog.actions(t).into_iter().flatten() {
+                let both = mine.grants_platform(t, action, class)
+                    && limit.grants_platform(t, action, class);
+                if both && !out.grants_platform(t, action, class) {
+                    out.grants.insert(PlatformGrant {
+                        resource_type: t.to_owned(),
+                        action: Some(action.to_owned()),
+                    });
+                }
+            }
+        }
+        Role {
+            name: self.name.clone(),
+            builtin: false,
+            permissions: out,
+        }
+    }
+
     /// This role with everything `other` holds added: what a member holds
     /// when their org role and access rules apply together. Keeps this
     /// role's name and built-in status.
@@ -376,6 +429,34 @@ mod tests {
         assert!(contributor.platform_classes().contains(ActionClass::Write));
         assert!(!contributor.platform_classes().contains(ActionClass::Admin));
         assert!(!viewer.platform_classes().contains(ActionClass::Write));
+    }
+
+    #[test]
+    fn a_limited_role_holds_only_what_both_hold() {
+        let c = Catalog::default_catalog();
+        let limit =
+            RolePermissions::parse(&["users:read", "clusters:read", "tokens:create"], &c).unwrap();
+        let viewer = BuiltinRole::Viewer.role().limited_to(&limit, &c);
+        assert!(viewer.has(UsersRead));
+        assert!(!viewer.has(TokensCreate), "the viewer never held it");
+        assert!(viewer.grants_platform("clusters", "read", ActionClass::Read));
+        assert!(!viewer.grants_platform("projects", "read", ActionClass::Read));
+        assert!(!viewer.grants_platform("clusters", "deploy", ActionClass::Write));
+        assert!(!viewer.is_owner());
+        let owner = BuiltinRole::Owner.role();
+        let whole = RolePermissions::parse(&["clusters:*", "*:read"], &c).unwrap();
+        let narrowed = owner.limited_to(&whole, &c);
+        assert!(narrowed.grants_platform("clusters", "deploy", ActionClass::Write));
+        assert!(narrowed.grants_platform("projects", "read", ActionClass::Read));
+        assert!(!narrowed.grants_platform("projects", "update", ActionClass::Write));
+        assert!(!narrowed.has(UsersRead));
+        assert!(
+            !narrowed.is_owner(),
+            "a narrowed owner is not the owner role"
+        );
+        let contributor = BuiltinRole::Contributor.role().limited_to(&whole, &c);
+        assert!(contributor.grants_platform("clusters", "deploy", ActionClass::Write));
+        assert!(!contributor.grants_platform("clusters", "drain", ActionClass::Admin));
     }
 
     #[test]

@@ -169,6 +169,9 @@ pub struct MemberView {
     pub mfa_required: bool,
     pub joined_at: String,
     pub last_active_at: Option<String>,
+    /// A service account (it acts only through API tokens), not a person.
+    #[serde(default)]
+    pub service_account: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -789,4 +792,73 @@ pub struct ReviewRequestView {
     /// When an approved request stops granting.
     pub expires_at: Option<String>,
     pub votes: Vec<ReviewVoteView>,
+}
+
+/// `POST /orgs/{org}/tokens` (a token of your own) and
+/// `POST /orgs/{org}/service-accounts/{id}/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// What the token is for, 1 to 100 characters.
+    pub name: String,
+    /// At most these permissions (`users:read`, `clusters:read`,
+    /// `clusters:*`, `*:read`...); leave it out for everything the owner
+    /// holds in the org. The owner's current rights always cap it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    /// RFC 3339, within a year; 90 days when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// An API token, without its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    /// The account the token acts for.
+    pub owner: ActorView,
+    pub service_account: bool,
+    /// `null`: everything the owner holds in the org.
+    pub permissions: Option<Vec<String>>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    /// The client address of the last use.
+    pub last_used_from: Option<String>,
+}
+
+/// A new token: its secret, shown this once, and what it is.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    /// `rst_...`: send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    #[serde(flatten)]
+    pub view: TokenView,
+}
+
+/// `POST /orgs/{org}/service-accounts`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountRequest {
+    /// a-z, 0-9 and '-', 1 to 40 characters, unique in the org.
+    pub name: String,
+    /// The org's default role when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A service account: a member that acts only through API tokens.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceAccountView {
+    pub id: i64,
+    pub name: String,
+    /// The address it is known by (it receives no mail).
+    pub email: String,
+    pub role: String,
+    pub description: String,
+    pub status: String,
+    pub created_at: String,
 }

@@ -39,6 +39,7 @@ pub mod setup;
 pub mod slack;
 mod sql;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use roster_domain::Conflict;

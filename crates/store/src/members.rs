@@ -30,13 +30,17 @@ pub struct Member {
     pub joined_at: Timestamp,
     #[sqlx(try_from = "crate::sql::Nullable")]
     pub last_active_at: Option<Timestamp>,
+    /// A service account (acts only through API tokens), not a person.
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub service_account: bool,
     /// Read separately ([`groups_of`]).
     #[sqlx(skip)]
     pub groups: Vec<String>,
 }
 
 const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \
-    m.team, m.status, m.identity_provider, m.mfa_required, m.joined_at, m.last_active_at \
+    m.team, m.status, m.identity_provider, m.mfa_required, m.joined_at, m.last_active_at, \
+    CASE WHEN u.kind = 'service' THEN 1 ELSE 0 END AS service_account \
     FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub struct NewMembership<'a> {
@@ -271,8 +275,8 @@ pub async fn update(
     .await
 }
 
-/// Removes a membership, the member's groups in that org and the access
-/// rules naming them there.
+/// Removes a membership, the member's groups in that org, the access rules
+/// naming them there and their API tokens for it.
 pub async fn delete(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<()> {
     exec(
         conn,
@@ -281,6 +285,9 @@ pub async fn delete(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<(
     )
     .await?;
     crate::rules::delete_for_user(conn, org_id, user_id).await?;
+    // Their tokens for the org go too: a member added back later does not
+    // find old tokens working again.
+    crate::tokens::delete_for_member(conn, org_id, user_id).await?;
     exec_one(
         conn,
         "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2",
@@ -289,7 +296,14 @@ pub async fn delete(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<(
     .await
 }
 
-/// Active owners of the org other than `user_id`. Read it after
+/// The org's service accounts, in the order they were made.
+pub async fn service_accounts(conn: &mut Conn, org_id: OrgId) -> Result<Vec<Member>> {
+    let text = format!("{SELECT} WHERE m.org_id = $1 AND u.kind = 'service' ORDER BY m.id");
+    crate::sql::fetch_all(conn, &text, (org_id,)).await
+}
+
+/// Active owners of the org other than `user_id`, counting people only: a
+/// service account never keeps an org owned. Read it after
 /// [`crate::orgs::lock`] so that concurrent demotions see each other.
 pub async fn count_active_owners_except(
     conn: &mut Conn,
@@ -298,7 +312,9 @@ pub async fn count_active_owners_except(
 ) -> Result<i64> {
     scalar(
         conn,
-        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND status = 'active' AND user_id <> $2",
+        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND m.user_id <> $2
+           AND u.kind = 'person'",
         (org_id, user_id),
     )
     .await

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "member search",
         include_str!("../migrations/0008_member_search.sql"),
     ),
+    (9, "tokens", include_str!("../migrations/0009_tokens.sql")),
 ];
 
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 use crate::{Conn, Result, StoreError};
 use roster_domain::{
     GroupId, InvitationId, InvitationStatus, MemberStatus, MembershipId, OrgId, RequestId,
-    RequestStatus, ResourceId, RuleId, SessionId, Timestamp, UserId,
+    RequestStatus, ResourceId, RuleId, SessionId, Timestamp, TokenId, UserId,
 };
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -109,7 +109,7 @@ macro_rules! params_as {
 params_as!(
     numbers: OrgId => get, UserId => get, MembershipId => get, SessionId => get,
         InvitationId => get, RequestId => get, ResourceId => get, RuleId => get,
-        GroupId => get, Timestamp => unix_ms;
+        GroupId => get, TokenId => get, Timestamp => unix_ms;
     names: MemberStatus, InvitationStatus, RequestStatus
 );
 

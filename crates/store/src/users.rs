@@ -22,10 +22,15 @@ pub struct User {
     pub created_at: Timestamp,
     #[sqlx(try_from = "crate::sql::Nullable")]
     pub last_active_at: Option<Timestamp>,
+    /// A service account: it acts only through API tokens and never signs
+    /// in.
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub service_account: bool,
 }
 
 const COLUMNS: &str =
-    "id, email, name, password_hash, must_change_password, disabled, created_at, last_active_at";
+    "id, email, name, password_hash, must_change_password, disabled, created_at, \
+    last_active_at, CASE WHEN kind = 'service' THEN 1 ELSE 0 END AS service_account";
 
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -54,6 +59,42 @@ pub async fn insert(conn: &mut Conn, u: NewUser<'_>) -> Result<UserId> {
     )
     .await?;
     Ok(UserId::new(id))
+}
+
+/// Inserts a service account: no password, no personal org. A taken
+/// address is [`crate::StoreError::Conflict`].
+pub async fn insert_service_account(
+    conn: &mut Conn,
+    email: &str,
+    name: &str,
+    name_folded: &str,
+    description: &str,
+    now: Timestamp,
+) -> Result<UserId> {
+    let id = scalar(
+        conn,
+        "INSERT INTO users (email, name, name_folded, kind, description, created_at, updated_at)
+         VALUES ($1, $2, $3, 'service', $4, $5, $5) RETURNING id",
+        (email, name, name_folded, description, now),
+    )
+    .await?;
+    Ok(UserId::new(id))
+}
+
+/// A service account's description.
+pub async fn description(conn: &mut Conn, id: UserId) -> Result<String> {
+    scalar(conn, "SELECT description FROM users WHERE id = $1", (id,)).await
+}
+
+/// Deletes an account that has no org of its own (a service account); its
+/// memberships, tokens and links go with it.
+pub async fn delete_service_account(conn: &mut Conn, id: UserId) -> Result<()> {
+    exec_one(
+        conn,
+        "DELETE FROM users WHERE id = $1 AND kind = 'service'",
+        (id,),
+    )
+    .await
 }
 
 pub async fn get(conn: &mut Conn, id: UserId) -> Result<User> {

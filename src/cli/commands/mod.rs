@@ -6,7 +6,8 @@
 //! Resolution rules:
 //! - server: `--server` / `ROSTER_SERVER`, else the saved server, else
 //!   [`DEFAULT_SERVER`];
-//! - token: the saved one, and only when it belongs to that server (a token
+//! - token: `ROSTER_TOKEN` (an API token, like `GH_TOKEN` or `VAULT_TOKEN`),
+//!   else the saved one, and only when it belongs to that server (a token
 //!   is never sent to a server it was not issued by);
 //! - org: `--org` / `ROSTER_ORG`, else the current org saved by
 //!   `roster orgs switch` (or chosen at login).
@@ -26,6 +27,7 @@ pub mod resources;
 pub mod roles;
 pub mod serve;
 pub mod slack;
+pub mod tokens;
 pub mod users;
 
 use super::credentials::{CredentialStore, Credentials};
@@ -77,6 +79,8 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Invitations(cmd) => invitations::run(&mut ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd).await,
         Command::Slack(cmd) => slack::run(&ctx, cmd).await,
+        Command::Tokens(cmd) => tokens::run(&ctx, cmd).await,
+        Command::ServiceAccounts(cmd) => tokens::run_service_accounts(&ctx, cmd).await,
     }
 }
 
@@ -91,6 +95,8 @@ pub struct Context {
     /// the saved credentials or the default).
     server_given: bool,
     org_flag: Option<String>,
+    /// An API token from `ROSTER_TOKEN`, used instead of the saved session.
+    env_token: Option<String>,
 }
 
 impl Context {
@@ -108,6 +114,9 @@ impl Context {
             server,
             server_given: global.server.is_some(),
             org_flag: global.org.filter(|o| !o.trim().is_empty()),
+            env_token: std::env::var("ROSTER_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
         }
     }
 
@@ -159,6 +168,9 @@ impl Context {
     }
 
     fn token(&self) -> anyhow::Result<&str> {
+        if let Some(token) = &self.env_token {
+            return Ok(token.trim());
+        }
         let saved_server = self.credentials.server.as_deref().map(normalize_server);
         match (&self.credentials.token, saved_server) {
             (Some(token), Some(saved)) if saved == self.server => Ok(token),

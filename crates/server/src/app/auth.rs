@@ -8,12 +8,21 @@ use roster_domain::{
     BuiltinRole, Conflict, DisplayName, Email, MemberStatus, OrgId, OrgSlug, Password, SessionId,
     Timestamp, UserId,
 };
-use roster_store::{members, orgs, sessions, users, Conn};
+use roster_store::{members, orgs, sessions, tokens, users, Conn};
 use serde_json::json;
 use std::time::Duration;
 
 /// Session tokens start with this, so they are recognisable in a leak.
 pub const SESSION_PREFIX: &str = "rss_";
+/// API tokens start with this, so secret scanners can find leaked ones.
+pub const TOKEN_PREFIX: &str = "rst_";
+
+/// Which kind of credential a bearer token is, by its prefix.
+#[derive(Clone, Copy)]
+enum Kind {
+    Session,
+    Token,
+}
 
 /// How often `last_seen_at` / `last_active_at` are written at most.
 pub const ACTIVITY_RESOLUTION: Duration = Duration::from_secs(60);
@@ -218,29 +227,60 @@ impl App {
         })
     }
 
-    /// Resolves a bearer token or session cookie into a caller. Expired,
-    /// unknown or forged tokens, and disabled users, are
+    /// Resolves a bearer token or session cookie into a caller: a session
+    /// (`rss_...`) or an API token (`rst_...`). Expired, unknown, revoked or
+    /// forged tokens, and disabled accounts, are
     /// [`AppError::Unauthenticated`]. The caller's stage is the request
     /// handler's to check (see [`super::caller::Reach`]).
-    pub async fn authenticate(&self, token: &str) -> Result<Caller> {
-        if !token.starts_with(SESSION_PREFIX) || token.len() > 100 {
+    ///
+    /// A validated credential is remembered for at most a second and only
+    /// until this process commits a change, so the request after a
+    /// revocation is refused; the same credential from another address is
+    /// validated again (a token's use from a new address is audited).
+    pub async fn authenticate(&self, token: &str, meta: &RequestMeta) -> Result<Caller> {
+        let kind = if token.starts_with(SESSION_PREFIX) {
+            Kind::Session
+        } else if token.starts_with(TOKEN_PREFIX) {
+            Kind::Token
+        } else {
+            return Err(AppError::Unauthenticated);
+        };
+        if token.len() > 100 {
             return Err(AppError::Unauthenticated);
         }
-        let now = self.now();
         let token_hash = self.keys().hash_token(token);
-        if let Some(p) = self.inner.authz.cached_session(&token_hash, now) {
-            return Ok(p);
+        let key = match kind {
+            Kind::Session => token_hash.clone(),
+            Kind::Token => format!("{token_hash}@{}", meta.client_addr),
+        };
+        if let Some(c) = self.inner.authz.cached_session(&key, self.now()) {
+            return Ok(c);
         }
-        // One request per token revalidates; the others wait and then find
-        // its answer in the cache.
+        // One request per credential revalidates; the others wait and then
+        // find its answer in the cache.
         let _one = self.inner.authz.revalidating().lock(&token_hash).await;
         let now = self.now();
-        if let Some(p) = self.inner.authz.cached_session(&token_hash, now) {
-            return Ok(p);
+        if let Some(c) = self.inner.authz.cached_session(&key, now) {
+            return Ok(c);
         }
         let generation = self.inner.authz.generation();
+        let (caller, expires_at) = match kind {
+            Kind::Session => self.validate_session(&token_hash, now).await?,
+            Kind::Token => self.validate_token(&token_hash, now, meta).await?,
+        };
+        self.inner
+            .authz
+            .cache_session(key, caller.clone(), expires_at, generation, now);
+        Ok(caller)
+    }
+
+    async fn validate_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<(Caller, Timestamp)> {
         let mut conn = self.store().conn().await?;
-        let found = sessions::find_live(&mut conn, &token_hash, now).await?;
+        let found = sessions::find_live(&mut conn, token_hash, now).await?;
         let Some(s) = found.filter(|s| !s.disabled) else {
             return Err(AppError::Unauthenticated);
         };
@@ -255,17 +295,62 @@ impl App {
                 stage: SessionStage::of_account(s.must_change_password),
             },
         };
-        self.inner
-            .authz
-            .cache_session(token_hash, caller.clone(), s.expires_at, generation, now);
-        Ok(caller)
+        Ok((caller, s.expires_at))
+    }
+
+    /// Validates an API token. Its last use is written at most once a
+    /// minute (and when the address changes), so using a token is not a
+    /// write per request; a use from an address the token was not last
+    /// used from is audited in the token's org.
+    async fn validate_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        meta: &RequestMeta,
+    ) -> Result<(Caller, Timestamp)> {
+        let found = {
+            let mut conn = self.store().conn().await?;
+            tokens::find_live(&mut conn, token_hash, now).await?
+        };
+        let Some((t, owner_disabled)) = found else {
+            return Err(AppError::Unauthenticated);
+        };
+        if owner_disabled {
+            return Err(AppError::Unauthenticated);
+        }
+        let actor = Actor::new(t.user_id, &t.email, &t.owner_name);
+        let new_address = t.last_used_from != meta.client_addr;
+        if new_address {
+            let mut c = self.change_org(t.org_id, Some(actor.clone()), meta).await?;
+            tokens::touch(&mut c, t.id, now, &meta.client_addr).await?;
+            c.audit(
+                "token.use_from_new_address",
+                format!("token:{}", t.id),
+                json!({ "name": t.name, "owner": t.email, "previous": t.last_used_from }),
+            )
+            .await?;
+            c.commit().await?;
+        } else if t
+            .last_used_at
+            .is_none_or(|at| now.since(at) > ACTIVITY_RESOLUTION)
+        {
+            let mut conn = self.store().conn().await?;
+            tokens::touch(&mut conn, t.id, now, &meta.client_addr).await?;
+        }
+        let caller = Caller {
+            actor,
+            credential: Credential::Token {
+                id: t.id,
+                org: t.org_id,
+                permissions: t.permissions,
+            },
+        };
+        Ok((caller, t.expires_at))
     }
 
     /// Ends the caller's session.
     pub async fn logout(&self, caller: &Caller) -> Result<()> {
-        let Some(id) = caller.session_id() else {
-            return Ok(());
-        };
+        let id = caller.person_session()?;
         let mut conn = self.store().conn().await?;
         let done = match sessions::delete(&mut conn, id).await {
             Ok(()) | Err(roster_store::StoreError::NotFound) => Ok(()),
@@ -284,7 +369,7 @@ impl App {
         new: &str,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let session = caller.session_id().ok_or(AppError::Unauthenticated)?;
+        let session = caller.person_session()?;
         let new = Password::parse_new(new)?;
         let current = Password::parse_offered(current).map_err(|_| AppError::InvalidCredentials)?;
         if new.expose() == current.expose() {
@@ -330,15 +415,21 @@ impl App {
     /// switcher on every page).
     pub async fn memberships(&self, caller: &Caller) -> Result<Vec<members::UserMembership>> {
         let mut conn = self.store().conn().await?;
-        Ok(members::of_user(&mut conn, caller.user_id()).await?)
+        let mut all = members::of_user(&mut conn, caller.user_id()).await?;
+        if let Some(org) = caller.bound_org() {
+            all.retain(|m| m.org_id == org);
+        }
+        Ok(all)
     }
 
     pub async fn sessions(&self, caller: &Caller) -> Result<Vec<sessions::SessionInfo>> {
+        caller.person_session()?;
         let mut conn = self.store().conn().await?;
         Ok(sessions::list_for_user(&mut conn, caller.user_id(), self.now()).await?)
     }
 
     pub async fn end_session(&self, caller: &Caller, session_id: SessionId) -> Result<()> {
+        caller.person_session()?;
         let mut conn = self.store().conn().await?;
         let done = sessions::delete_for_user(&mut conn, caller.user_id(), session_id)
             .await

@@ -4,7 +4,7 @@
 //! cases, which never look at tokens themselves.
 
 use super::AppError;
-use roster_domain::{SessionId, UserId};
+use roster_domain::{OrgId, SessionId, TokenId, UserId};
 
 /// The account a change is made by, as the audit log records it: its id
 /// and its email and name at that moment.
@@ -87,6 +87,15 @@ pub enum Credential {
     /// (a click on a review card). Slack verified the request; it covers
     /// the one org whose workspace it came from.
     LinkedSlack { slack_user: String },
+    /// An API token of a person or a service account. It acts in `org`
+    /// only, with at most `permissions` (a stored permission list; `None`:
+    /// everything its owner holds there), and never on its owner's
+    /// credentials or sessions.
+    Token {
+        id: TokenId,
+        org: OrgId,
+        permissions: Option<String>,
+    },
 }
 
 /// A caller: the account acting and the credential it presented.
@@ -105,7 +114,31 @@ impl Caller {
     pub fn session_id(&self) -> Option<SessionId> {
         match &self.credential {
             Credential::Session { id, .. } => Some(*id),
-            Credential::LinkedSlack { .. } => None,
+            Credential::LinkedSlack { .. } | Credential::Token { .. } => None,
+        }
+    }
+
+    /// The person's own sign-in session: what changing one's credentials,
+    /// sessions or orgs needs. An API token cannot do those things for its
+    /// owner.
+    pub fn person_session(&self) -> Result<SessionId, AppError> {
+        self.session_id().ok_or(AppError::SessionRequired)
+    }
+
+    /// The one org this caller may act in, when it is bound to one.
+    pub fn bound_org(&self) -> Option<OrgId> {
+        match &self.credential {
+            Credential::Token { org, .. } => Some(*org),
+            Credential::Session { .. } | Credential::LinkedSlack { .. } => None,
+        }
+    }
+
+    /// The permission list that narrows what the caller's account holds,
+    /// if any (an API token's).
+    pub fn limit(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Token { permissions, .. } => permissions.as_deref(),
+            Credential::Session { .. } | Credential::LinkedSlack { .. } => None,
         }
     }
 
@@ -113,7 +146,7 @@ impl Caller {
     pub fn admits(&self, reach: Reach) -> Result<(), AppError> {
         match &self.credential {
             Credential::Session { stage, .. } => stage.admits(reach),
-            Credential::LinkedSlack { .. } => Ok(()),
+            Credential::LinkedSlack { .. } | Credential::Token { .. } => Ok(()),
         }
     }
 
@@ -121,7 +154,7 @@ impl Caller {
     pub fn stage(&self) -> SessionStage {
         match &self.credential {
             Credential::Session { stage, .. } => *stage,
-            Credential::LinkedSlack { .. } => SessionStage::Ready,
+            Credential::LinkedSlack { .. } | Credential::Token { .. } => SessionStage::Ready,
         }
     }
 }

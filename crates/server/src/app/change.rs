@@ -13,7 +13,7 @@ use super::audit::{record, AuditEntry};
 use super::caller::Actor;
 use super::error::Result;
 use super::notice::Notice;
-use super::orgs::{effective_role, OrgAccess};
+use super::orgs::{effective_role, limited, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use roster_domain::{policy, ManagementPermission, MemberStatus, OrgId, Role, Timestamp};
 use roster_store::{members, orgs, Conn, Tx};
@@ -61,6 +61,7 @@ impl App {
             &[],
         )
         .await?;
+        let held = limited(held, &access.caller, &access.catalog);
         if let Some(p) = needs {
             policy::require(&held, p)?;
         }

@@ -34,7 +34,7 @@ pub struct CheckOutcome {
     pub reason: String,
     /// Stable name of the kind of reason (`org_role`, `access_rule`,
     /// `review_request`, `not_member`, `inactive`, `no_grant`,
-    /// `not_in_groups`, `review_required`).
+    /// `not_in_groups`, `review_required`, `token_limit`).
     pub code: &'static str,
     pub rule_id: Option<i64>,
     pub request_id: Option<i64>,
@@ -43,6 +43,9 @@ pub struct CheckOutcome {
 /// The org's index with the caller checked against it.
 pub struct CheckContext {
     pub index: Arc<OrgIndex>,
+    /// The caller's API token's permission list: what the caller may do
+    /// itself is also bounded by it.
+    limit: Option<String>,
     caller: i64,
     may_read_users: bool,
 }
@@ -106,7 +109,24 @@ impl CheckContext {
         let action = self.action(&q.action)?;
         let resource = self.resource(q.resource.as_deref())?;
         let d = self.index.check(user, action, resource, now.unix_ms());
-        Ok(self.outcome(&d, action, resource))
+        let mut outcome = self.outcome(&d, action, resource);
+        if outcome.allowed && user == self.caller {
+            if let Some(list) = &self.limit {
+                if !limit_allows(list, q.action.trim(), action) {
+                    outcome = CheckOutcome {
+                        allowed: false,
+                        reason: format!(
+                            "denied: the API token asking does not hold {}",
+                            q.action.trim()
+                        ),
+                        code: "token_limit",
+                        rule_id: None,
+                        request_id: None,
+                    };
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     pub fn outcome(
@@ -125,6 +145,21 @@ impl CheckContext {
     }
 }
 
+/// Whether a stored permission list (an API token's) holds `action` named
+/// `name`: the management permission itself, or the platform action, its
+/// type's `type:*`, or its class's `*:class`.
+fn limit_allows(list: &str, name: &str, action: Action) -> bool {
+    list.split_whitespace().any(|entry| match action {
+        Action::Management(p) => entry == p.as_str(),
+        Action::Platform { class, .. } => {
+            let resource_type = name.split_once(':').map_or(name, |(t, _)| t);
+            entry == name
+                || entry == format!("{resource_type}:*")
+                || entry == format!("*:{}", class.as_str())
+        }
+    })
+}
+
 impl App {
     /// The index of the org named `slug`, for a caller who is an active
     /// member of it. Like [`App::org_access`], an org the caller is not in
@@ -132,6 +167,9 @@ impl App {
     pub async fn check_context(&self, caller: &Caller, slug: &str) -> Result<CheckContext> {
         caller.admits(Reach::Everything)?;
         let org_id = self.org_id_by_slug(slug).await?;
+        if caller.bound_org().is_some_and(|bound| bound != org_id) {
+            return Err(AppError::NotFound("organization"));
+        }
         let index = self.org_index(org_id).await?;
         let read = Action::Management(ManagementPermission::UsersRead);
         let me = caller.user_id().get();
@@ -147,10 +185,17 @@ impl App {
             }
             _ => {}
         }
+        // An API token asks about others only if its list keeps
+        // `users:read`.
+        let token_keeps_read = caller.limit().is_none_or(|list| {
+            list.split_whitespace()
+                .any(|p| p == ManagementPermission::UsersRead.as_str())
+        });
         Ok(CheckContext {
             index,
+            limit: caller.limit().map(str::to_owned),
             caller: me,
-            may_read_users: decision.allowed,
+            may_read_users: decision.allowed && token_keeps_read,
         })
     }
 
@@ -161,25 +206,30 @@ impl App {
     }
 
     /// Every permission a member holds in the org, or on a resource.
-    pub async fn permissions(
+    pub fn permissions(
         &self,
-        caller: &Caller,
-        slug: &str,
+        cx: &CheckContext,
         user: &str,
         resource: Option<&str>,
     ) -> Result<Vec<(String, CheckOutcome)>> {
-        let cx = self.check_context(caller, slug).await?;
         let user = cx.user_id(user)?;
         if !cx.index.is_member(user) {
             return Err(AppError::NotFound("member"));
         }
         let r = cx.resource(resource)?;
+        // The caller's own list is what its token leaves of it.
+        let limit = cx.limit.as_deref().filter(|_| user == cx.caller);
         Ok(cx
             .index
             .permissions(user, r, self.now().unix_ms())
             .into_iter()
-            .map(|(name, d)| {
+            .filter_map(|(name, d)| {
                 let action = cx.index.action(&name);
+                if let (Some(list), Some(a)) = (limit, action) {
+                    if !limit_allows(list, &name, a) {
+                        return None;
+                    }
+                }
                 let outcome = match action {
                     Some(a) => cx.outcome(&d, a, r),
                     None => CheckOutcome {
@@ -190,7 +240,7 @@ impl App {
                         request_id: d.request_id(),
                     },
                 };
-                (name, outcome)
+                Some((name, outcome))
             })
             .collect())
     }

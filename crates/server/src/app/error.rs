@@ -20,6 +20,10 @@ pub enum AppError {
     /// The session's password is temporary and must be changed first.
     #[error("change your temporary password before doing anything else")]
     PasswordChangeRequired,
+    /// The request needs a person's own sign-in session; an API token
+    /// cannot change its owner's credentials, sessions or orgs.
+    #[error("this needs a signed-in session; API tokens cannot change their owner's credentials, sessions or organizations")]
+    SessionRequired,
     /// The membership exists but is not active.
     #[error("your membership in this organization is {status}")]
     MembershipInactive { status: MemberStatus },

@@ -110,6 +110,7 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<InviteOutcome> {
         let email = Email::parse(&item.email)?;
+        super::tokens::person_email(&email)?;
         let role = match &item.role {
             Some(r) => self.parse_role(access, r).await?,
             None => {

@@ -10,6 +10,7 @@ use super::notice::{
     SignIn, WelcomeNotice,
 };
 use super::orgs::{invalid, remove_checked, resolve_role, OrgAccess};
+use super::tokens::person_email;
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
@@ -91,6 +92,7 @@ impl App {
         if access.personal() {
             return Err(DomainError::PersonalOrg.into());
         }
+        person_email(&new.email)?;
         let role = match &new.role {
             Some(r) => self.parse_role(access, r).await?,
             None => {

@@ -28,6 +28,7 @@ pub mod signup;
 pub mod slack;
 mod throttle;
 pub mod time;
+pub mod tokens;
 
 pub use audit::AuditQuery;
 pub use caller::{Actor, Caller, Credential, Reach, SessionStage};

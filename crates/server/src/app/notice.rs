@@ -117,6 +117,12 @@ notices! {
         minutes: i64,
         reason: String,
     }
+    TokenRevoked(TokenRevokedNotice) = "token_revoked", "notices/token_revoked.txt" {
+        name: String,
+        token_name: String,
+        org_name: String,
+        by: String,
+    }
     ReviewDecided(ReviewDecidedNotice) = "review_decision", "notices/review_decision.txt" {
         id: i64,
         action: String,

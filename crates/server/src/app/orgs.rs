@@ -139,6 +139,16 @@ pub(crate) async fn parse_role(
     }
 }
 
+/// What a caller may use of `role`: all of it, or what an API token's
+/// permission list leaves of it (decided on every request, so a demoted
+/// owner's token narrows at once).
+pub(crate) fn limited(role: Role, caller: &Caller, catalog: &Catalog) -> Role {
+    match caller.limit() {
+        None => role,
+        Some(list) => role.limited_to(&stored_permissions(list, catalog), catalog),
+    }
+}
+
 /// What a member holds at the org or at a resource: their org role merged
 /// with the roles of the access rules naming them or one of their groups at
 /// the org, or at `scope` (a resource and its ancestors).
@@ -227,6 +237,7 @@ impl App {
         let mut conn = self.store().conn().await?;
         let org = orgs::find_by_slug(&mut conn, slug)
             .await?
+            .filter(|o| caller.bound_org().is_none_or(|bound| bound == o.id))
             .ok_or(AppError::NotFound("organization"))?;
         let member = members::find(&mut conn, org.id, caller.user_id())
             .await?
@@ -260,6 +271,7 @@ impl App {
             &[],
         )
         .await?;
+        let role = limited(role, caller, &catalog);
         Ok(OrgAccess {
             caller: caller.clone(),
             org,
@@ -278,6 +290,7 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<OrgAccess> {
         caller.admits(Reach::Everything)?;
+        caller.person_session()?;
         let slug = OrgSlug::parse(slug)?;
         if slug.is_reserved() {
             return Err(invalid(
@@ -408,6 +421,7 @@ impl App {
     /// Works for any status, so a disabled or reviewing member can leave.
     pub async fn leave_org(&self, caller: &Caller, slug: &str, meta: &RequestMeta) -> Result<()> {
         caller.admits(Reach::Everything)?;
+        caller.person_session()?;
         let org = {
             let mut conn = self.store().conn().await?;
             orgs::find_by_slug(&mut conn, slug)

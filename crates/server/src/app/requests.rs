@@ -12,7 +12,7 @@ use super::access::find_resource;
 use super::change::Change;
 use super::error::{Result, StoreResultExt};
 use super::notice::{Notice, ReviewDecidedNotice, ReviewRequestedNotice};
-use super::orgs::{effective_role, invalid, load_catalog, OrgAccess};
+use super::orgs::{effective_role, invalid, limited, load_catalog, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use roster_authz::OrgIndex;
 use roster_domain::{Conflict, ManagementPermission, RequestId, RequestStatus};
@@ -56,6 +56,7 @@ async fn reviewer_refusal(
     let catalog = load_catalog(conn, access.org.id).await?;
     let chain = resources::ancestry(conn, req.resource_id).await?;
     let role = effective_role(conn, access.org.id, user_id, org_role, &catalog, &chain).await?;
+    let role = limited(role, &access.caller, &catalog);
     if !role.has(ManagementPermission::RequestsApprove) {
         return Ok(Some(format!(
             "reviewing needs requests:approve on {}",

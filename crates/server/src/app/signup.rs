@@ -63,6 +63,7 @@ impl App {
     /// and otherwise the address's owner is told by email instead.
     pub async fn signup(&self, s: Signup, meta: &RequestMeta) -> Result<()> {
         let email = Email::parse(&s.email)?;
+        super::tokens::person_email(&email)?;
         let name = DisplayName::parse(&s.name)?;
         let password = Password::parse_new(&s.password)?;
         let throttle_key = format!("signup:{email}");

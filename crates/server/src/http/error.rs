@@ -47,6 +47,7 @@ codes! {
     InvalidCredentials = "invalid_credentials",
     TooManyAttempts = "too_many_attempts",
     PasswordChangeRequired = "password_change_required",
+    SessionRequired = "session_required",
     MembershipInactive = "membership_inactive",
     Forbidden = "forbidden",
     OwnerRoleRequiresOwner = "owner_role_requires_owner",
@@ -75,6 +76,7 @@ codes! {
     AlreadyReviewed = "already_reviewed",
     SlackWorkspaceTaken = "slack_workspace_taken",
     AlreadySetUp = "already_set_up",
+    ServiceAccountExists = "service_account_exists",
     Conflict = "conflict",
     BatchTooLarge = "batch_too_large",
     Unavailable = "unavailable",
@@ -101,6 +103,7 @@ fn conflict_code(c: Conflict) -> Code {
         Conflict::AlreadyReviewed => Code::AlreadyReviewed,
         Conflict::SlackWorkspaceTaken => Code::SlackWorkspaceTaken,
         Conflict::AlreadySetUp => Code::AlreadySetUp,
+        Conflict::ServiceAccountExists => Code::ServiceAccountExists,
         Conflict::Other => Code::Conflict,
     }
 }
@@ -194,6 +197,7 @@ fn describe(e: &AppError) -> (StatusCode, Code, Vec<FieldError>) {
         AppError::InvalidCredentials => (S::UNAUTHORIZED, Code::InvalidCredentials, vec![]),
         AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, Code::TooManyAttempts, vec![]),
         AppError::PasswordChangeRequired => (S::FORBIDDEN, Code::PasswordChangeRequired, vec![]),
+        AppError::SessionRequired => (S::FORBIDDEN, Code::SessionRequired, vec![]),
         AppError::MembershipInactive { .. } => (S::FORBIDDEN, Code::MembershipInactive, vec![]),
         AppError::Forbidden(_) => (S::FORBIDDEN, Code::Forbidden, vec![]),
         AppError::NotFound(_) => (S::NOT_FOUND, Code::NotFound, vec![]),
@@ -350,6 +354,7 @@ mod tests {
             C::AlreadyReviewed,
             C::SlackWorkspaceTaken,
             C::AlreadySetUp,
+            C::ServiceAccountExists,
             C::Other,
         ];
         let mut seen = std::collections::HashSet::new();

@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use super::error::Code;
 use super::AppState;
+use crate::app::check::CheckContext;
 use crate::app::{App, AppError, Caller, Channel, OrgAccess, Reach, RequestMeta};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header;
@@ -98,9 +99,10 @@ pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<Strin
         .map(|(_, v)| v.to_owned())
 }
 
-async fn caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+async fn caller(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
     let token = token(parts).ok_or(AppError::Unauthenticated)?;
-    Ok(state.app.authenticate(&token).await?)
+    let Ok(Meta(meta)) = Meta::from_request_parts(parts, state).await;
+    Ok(state.app.authenticate(&token, &meta).await?)
 }
 
 /// A signed-in caller past every sign-in step. A missing, malformed,
@@ -193,6 +195,34 @@ impl FromRequestParts<AppState> for Org {
             app: state.app.clone(),
             access,
             meta,
+        })
+    }
+}
+
+/// The check API's view of the org named by the path's `{org}`: its
+/// in-memory index with the caller checked against it (an org the caller
+/// is not an active member of is "not found"), resolved before the body is
+/// read, from memory.
+pub struct Checking {
+    pub app: App,
+    pub cx: CheckContext,
+}
+
+impl FromRequestParts<AppState> for Checking {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authed(caller) = Authed::from_request_parts(parts, state).await?;
+        let slug = org_slug(parts)
+            .await
+            .ok_or(AppError::NotFound("organization"))?;
+        let cx = state.app.check_context(&caller, &slug).await?;
+        Ok(Checking {
+            app: state.app.clone(),
+            cx,
         })
     }
 }

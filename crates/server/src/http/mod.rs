@@ -52,6 +52,7 @@ pub struct AppState {
         (name = "groups", description = "Groups of members"),
         (name = "roles", description = "Roles and permissions"),
         (name = "audit", description = "The audit log"),
+        (name = "tokens", description = "API tokens and service accounts"),
         (name = "outbox", description = "Outgoing messages"),
         (name = "signup", description = "Self-registration and approval"),
         (name = "slack", description = "Slack: connection, slash commands, review cards"),
@@ -77,6 +78,7 @@ fn api() -> (Router<AppState>, OpenApi) {
         .merge(routes::check::router())
         .merge(routes::requests::router())
         .merge(routes::audit::router())
+        .merge(routes::tokens::router())
         .merge(routes::setup::api_router());
     let (router, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .nest("/api/v1", v1)
@@ -89,7 +91,9 @@ fn api() -> (Router<AppState>, OpenApi) {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A session token from POST /api/v1/auth/login"))
+                    .description(Some(
+                        "A session token from POST /api/v1/auth/login, or an API token (rst_...)",
+                    ))
                     .build(),
             ),
         );

@@ -34,6 +34,7 @@ pub fn member(m: &Member) -> wire::MemberView {
         mfa_required: m.mfa_required,
         joined_at: rfc3339(m.joined_at),
         last_active_at: m.last_active_at.map(rfc3339),
+        service_account: m.service_account,
     }
 }
 
@@ -140,5 +141,37 @@ pub fn invited_member(i: &Invitation) -> wire::MemberView {
         mfa_required: false,
         joined_at: rfc3339(i.created_at),
         last_active_at: None,
+        service_account: false,
+    }
+}
+
+pub fn token(t: &roster_store::tokens::Token, permissions: Option<Vec<String>>) -> wire::TokenView {
+    wire::TokenView {
+        id: t.id.get(),
+        name: t.name.clone(),
+        owner: wire::ActorView {
+            id: Some(t.user_id.get()),
+            email: t.email.clone(),
+            name: t.owner_name.clone(),
+        },
+        service_account: t.service_account,
+        permissions,
+        created_at: rfc3339(t.created_at),
+        expires_at: rfc3339(t.expires_at),
+        last_used_at: t.last_used_at.map(rfc3339),
+        last_used_from: (!t.last_used_from.is_empty()).then(|| t.last_used_from.clone()),
+    }
+}
+
+pub fn service_account(sa: &crate::app::tokens::ServiceAccount) -> wire::ServiceAccountView {
+    let m = &sa.member;
+    wire::ServiceAccountView {
+        id: m.user_id.get(),
+        name: m.name.clone(),
+        email: m.email.clone(),
+        role: m.role.clone(),
+        description: sa.description.clone(),
+        status: m.status.as_str().to_owned(),
+        created_at: rfc3339(m.joined_at),
     }
 }

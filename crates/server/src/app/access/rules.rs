@@ -2,7 +2,7 @@
 //! resource and everything below it.
 
 use super::super::error::{Result, StoreResultExt};
-use super::super::orgs::{effective_role, invalid, parse_role, OrgAccess};
+use super::super::orgs::{effective_role, invalid, limited, parse_role, OrgAccess};
 use super::super::{App, AppError, RequestMeta};
 use super::{find_member, find_resource, named_resource};
 use roster_domain::policy;
@@ -98,6 +98,7 @@ impl App {
             &scope,
         )
         .await?;
+        let actor = limited(actor, &access.caller, &catalog);
         policy::may_grant(&actor, &role, &catalog)?;
         let now = c.now();
         let (id, created) = rules::insert(

@@ -36,6 +36,7 @@ pub struct Can {
     pub manage_access: bool,
     pub manage_integrations: bool,
     pub read_audit: bool,
+    pub create_tokens: bool,
     pub approve_requests: bool,
     pub manage_org: bool,
 }
@@ -54,6 +55,7 @@ impl Can {
             manage_access: has(MP::AccessManage),
             manage_integrations: has(MP::IntegrationsManage),
             read_audit: has(MP::AuditRead),
+            create_tokens: has(MP::TokensCreate),
             approve_requests: has(MP::RequestsApprove),
             manage_org: has(MP::OrgManage),
         }

@@ -28,6 +28,7 @@ mod roles;
 pub(crate) mod session;
 mod settings;
 pub(crate) mod text;
+mod tokens;
 
 use crate::http::AppState;
 use axum::extract::Request;
@@ -121,6 +122,20 @@ pub fn router() -> Router<AppState> {
         .route("/o/{org}/requests", get(access::requests).post(access::ask))
         .route("/o/{org}/requests/{id}/{decision}", post(access::decide))
         .route("/o/{org}/audit", get(audit::list))
+        .route("/o/{org}/tokens", get(tokens::list).post(tokens::create))
+        .route("/o/{org}/tokens/{id}/revoke", post(tokens::revoke))
+        .route(
+            "/o/{org}/service-accounts",
+            get(tokens::service_accounts).post(tokens::create_service_account),
+        )
+        .route(
+            "/o/{org}/service-accounts/{id}/tokens",
+            post(tokens::create_service_account_token),
+        )
+        .route(
+            "/o/{org}/service-accounts/{id}/delete",
+            get(tokens::delete_confirm).post(tokens::delete),
+        )
         .route(
             "/o/{org}/settings",
             get(settings::show_page).post(settings::update),

@@ -89,7 +89,8 @@ async fn session(parts: &mut Parts, state: &AppState, reach: Reach) -> Result<Se
     let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
         return Err(to_login(parts));
     };
-    let caller = match state.app.authenticate(&token).await {
+    let meta = meta(parts, state).await;
+    let caller = match state.app.authenticate(&token, &meta).await {
         Ok(c) => c,
         Err(AppError::Unauthenticated) => return Err(to_login(parts)),
         Err(e) => return Err(Failure::from(e).0),
@@ -101,7 +102,7 @@ async fn session(parts: &mut Parts, state: &AppState, reach: Reach) -> Result<Se
     Ok(Session {
         csrf: csrf_for(state, &token),
         caller,
-        meta: meta(parts, state).await,
+        meta,
     })
 }
 

@@ -3,11 +3,11 @@
 
 use crate::app::check::{CheckOutcome, CheckQuery};
 use crate::http::error::{app_problem, ApiError, Code};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, Authed};
+use crate::http::extract::{ApiJson, ApiQuery, Checking, PathId};
 use crate::http::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use roster_domain::UserId;
 use roster_proto::{
     CheckBatchItem, CheckBatchRequest, CheckBatchResponse, CheckRequest, CheckResponse,
     PermissionView, PermissionsResponse, Problem,
@@ -60,12 +60,10 @@ fn response(o: CheckOutcome) -> CheckResponse {
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = CheckResponse), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, description = "unknown action or resource", body = Problem)))]
 async fn check(
-    State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Checking { app, cx }: Checking,
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResponse>, ApiError> {
-    let outcome = state.app.check(&p, &org, &query(req)).await?;
+    let outcome = cx.check(&query(req), app.now())?;
     Ok(Json(response(outcome)))
 }
 
@@ -76,9 +74,7 @@ async fn check(
     params(("org" = String, Path, description = "the org's slug")),
     responses((status = 200, body = CheckBatchResponse), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn check_batch(
-    State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath(org): ApiPath<String>,
+    Checking { app, cx }: Checking,
     ApiJson(req): ApiJson<CheckBatchRequest>,
 ) -> Result<Json<CheckBatchResponse>, ApiError> {
     if req.checks.len() > MAX_BATCH {
@@ -88,8 +84,7 @@ async fn check_batch(
             format!("a batch holds at most {MAX_BATCH} checks"),
         ));
     }
-    let cx = state.app.check_context(&p, &org).await?;
-    let now = state.app.now();
+    let now = app.now();
     let results = req
         .checks
         .into_iter()
@@ -129,15 +124,12 @@ pub struct PermissionsQuery {
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id"), PermissionsQuery),
     responses((status = 200, body = PermissionsResponse), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn permissions(
-    State(state): State<AppState>,
-    Authed(p): Authed,
-    ApiPath((org, id)): ApiPath<(String, i64)>,
+    Checking { app, cx }: Checking,
+    PathId(id): PathId<UserId>,
     ApiQuery(q): ApiQuery<PermissionsQuery>,
 ) -> Result<Json<PermissionsResponse>, ApiError> {
-    let list = state
-        .app
-        .permissions(&p, &org, &id.to_string(), q.resource.as_deref())
-        .await?;
+    let list = app.permissions(&cx, &id.to_string(), q.resource.as_deref())?;
+    let id = id.get();
     Ok(Json(PermissionsResponse {
         user: id,
         resource: q.resource,

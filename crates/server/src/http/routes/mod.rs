@@ -16,4 +16,5 @@ pub mod roles;
 pub mod setup;
 pub mod signup;
 pub mod slack;
+pub mod tokens;
 pub mod users;
