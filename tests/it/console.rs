@@ -3,7 +3,9 @@
 //! and isolation between orgs. The flows themselves run in Chromium
 //! (`browser.rs`).
 
-use crate::helpers::{emails, spawn_app, Engine, TestApp, ORG, OWNER_EMAIL, OWNER_PASSWORD};
+use crate::helpers::{
+    emails, spawn_app, Engine, Refused, TestApp, ORG, OWNER_EMAIL, OWNER_PASSWORD,
+};
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
@@ -812,4 +814,96 @@ async fn two_owners_demoting_each_other_from_the_console_at_once_leave_one_owner
     );
     let owners = app.users(ORG, &owner, "role=owner").await;
     assert_eq!(emails(&owners).len(), 1, "exactly one owner remains");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_made_in_the_console_is_shown_once_works_and_is_revoked_there() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let b = owner_browser(&app).await;
+    let csrf = b.get(&format!("/o/{ORG}/tokens")).await.csrf();
+    let page = b
+        .post(
+            &format!("/o/{ORG}/tokens"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "laptop"),
+                ("permissions", "users:read, clusters:read"),
+                ("expires_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    let marker = "id=\"new-token\" readonly value=\"";
+    let start = page.body.find(marker).expect("the token is shown") + marker.len();
+    let token = page.body[start..start + page.body[start..].find('"').unwrap()].to_owned();
+    assert!(token.starts_with("rst_"));
+    // It works, with what the form named, and is never shown again.
+    let api = app.client_as(&token);
+    api.org(ORG).await.unwrap();
+    let listed = b.get(&format!("/o/{ORG}/tokens")).await;
+    assert!(listed.body.contains("laptop") && listed.body.contains("users:read, clusters:read"));
+    assert!(!listed.body.contains(&token), "the secret is shown once");
+    // A bad request is a clear error on the page, and makes nothing.
+    let bad = b
+        .post(
+            &format!("/o/{ORG}/tokens"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "odd"),
+                ("permissions", "clusters:explode"),
+                ("expires_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("unknown permission"));
+    // Revoked from the page: it stops at once.
+    let id = app
+        .owner()
+        .await
+        .list_tokens(ORG, false)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let done = b
+        .post(&format!("/o/{ORG}/tokens/{id}/revoke"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    api.org(ORG).await.refused(401, "unauthenticated");
+    // A service account made in the console gets a token there too.
+    let csrf = b.get(&format!("/o/{ORG}/service-accounts")).await.csrf();
+    let made = b
+        .post(
+            &format!("/o/{ORG}/service-accounts"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "platform"),
+                ("role", "viewer"),
+                ("description", "deploys"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let sa = app
+        .owner()
+        .await
+        .list_service_accounts(ORG)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let page = b
+        .post(
+            &format!("/o/{ORG}/service-accounts/{sa}/tokens"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "checks"),
+                ("permissions", "users:read"),
+                ("expires_days", "90"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    assert!(page.body.contains("id=\"new-token\""));
 }
