@@ -7,8 +7,9 @@
 #
 # /healthz does no work: its rate is the ceiling of the HTTP stack on this
 # machine. The goal is single checks at >= 70% of it, and batch checks above
-# one million decisions per second. Server and wrk share the machine's
-# cores, as in the other benchmarks.
+# one million decisions per second. The checks are asked with a service
+# account's API token (users:read only). Server and wrk share the
+# machine's cores, as in the other benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -60,6 +61,14 @@ api POST /orgs/bench/resources '{"key":"projects/payments"}' >/dev/null
 api POST /orgs/bench/resources '{"key":"environments/prod","parent":"projects/payments"}' >/dev/null
 api POST /orgs/bench/resources '{"key":"clusters/eu-1","parent":"environments/prod","groups":["dev"]}' >/dev/null
 api POST /orgs/bench/access-rules '{"group":"dev","role":"devops","resource":"projects/payments"}' >/dev/null
+
+# The platform asks as a service account with a token that holds only
+# users:read, as a platform would in production: the measured requests
+# authenticate with that token, not with the owner's session.
+SA="$(api POST /orgs/bench/service-accounts '{"name":"platform","role":"viewer","description":"bench/check.sh"}' | jq -r .id)"
+TOKEN="$(api POST "/orgs/bench/service-accounts/$SA/tokens" '{"name":"checks","permissions":["users:read"]}' | jq -r .token)"
+case "$TOKEN" in rst_*) ;; *) echo "no service-account token: $TOKEN" >&2; exit 1 ;; esac
+export TOKEN
 
 CHECK='{"user":"dwight@example.test","action":"clusters:update","resource":"clusters/eu-1"}'
 echo "$CHECK" >"$DATA/check.json"

@@ -964,7 +964,8 @@ fn a_service_account_token_runs_the_cli_from_roster_token() {
         "{listed}"
     );
 
-    // Another home with no session: the token alone.
+    // Another home with no session and no org: the token alone (its org
+    // is the one it works in).
     let other = tempfile::tempdir().unwrap();
     let with_token = |args: &[&str]| {
         Command::new(BIN)
@@ -972,7 +973,6 @@ fn a_service_account_token_runs_the_cli_from_roster_token() {
             .env("ROSTER_SERVER", &server.url)
             .env("ROSTER_CONFIG_DIR", other.path())
             .env("ROSTER_TOKEN", &token)
-            .env("ROSTER_ORG", "dunder")
             .output()
             .unwrap()
     };

@@ -78,7 +78,7 @@ pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<()> {
 }
 
 async fn grant(ctx: &Context, args: AccessGrantArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = AccessRuleRequest {
         user: args.user.map(|u| u.trim().to_string()),
         group: args.group,
@@ -96,7 +96,7 @@ async fn grant(ctx: &Context, args: AccessGrantArgs) -> anyhow::Result<()> {
 }
 
 async fn revoke(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     client.revoke_access(&org, id).await?;
     ctx.done(format!("Revoked access rule {id} in {org}."))
 }

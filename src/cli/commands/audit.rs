@@ -93,7 +93,7 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<()> {
 }
 
 async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let query = args.filter.into_query();
     let text = client.audit_export(&org, &query, &args.format).await?;
     match args.file {

@@ -23,7 +23,7 @@ pub struct CheckArgs {
 }
 
 pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = CheckRequest {
         user: args.user.trim().to_string(),
         action: args.action.trim().to_string(),

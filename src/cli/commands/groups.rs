@@ -67,7 +67,7 @@ pub async fn run(ctx: &Context, cmd: GroupsCommand) -> anyhow::Result<()> {
 }
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.list_groups(&org).await?, |groups| {
         output::rows(groups)?;
         if groups.is_empty() {
@@ -92,14 +92,14 @@ impl Row for GroupView {
 }
 
 async fn create(ctx: &Context, name: String) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let group = client.create_group(&org, &GroupRequest { name }).await?;
     ctx.show(&group, print_group)
 }
 
 /// The group's details, then its members as `roster users list` shows them.
 async fn show(ctx: &Context, name: &str) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.group(&org, name).await?, print_detail)
 }
 
@@ -122,14 +122,14 @@ fn print_detail(group: &GroupDetail) -> anyhow::Result<()> {
 }
 
 async fn rename(ctx: &Context, name: &str, new_name: String) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = GroupRequest { name: new_name };
     ctx.show(&client.rename_group(&org, name, &body).await?, print_group)
 }
 
 /// Deletes a group after a confirmation (or `--yes`).
 async fn delete(ctx: &Context, name: &str, flag: ConfirmArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let what = format!("delete group {name} of {org}");
     confirm(flag, &what, "not deleted", async || {
         let group = client.group(&org, name).await?;
@@ -145,14 +145,14 @@ async fn delete(ctx: &Context, name: &str, flag: ConfirmArgs) -> anyhow::Result<
 }
 
 async fn add(ctx: &Context, name: &str, user_id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = GroupMemberRequest { user_id };
     client.add_group_member(&org, name, &body).await?;
     ctx.done(format!("Added user {user_id} to group {name}."))
 }
 
 async fn remove(ctx: &Context, name: &str, user_id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     client.remove_group_member(&org, name, user_id).await?;
     ctx.done(format!(
         "Removed user {user_id} from group {name} (they stay in {org})."

@@ -138,7 +138,7 @@ pub async fn run(ctx: &mut Context, cmd: InvitationsCommand) -> anyhow::Result<(
 // --- create ------------------------------------------------------------------------
 
 async fn create(ctx: &Context, args: InvitationCreateArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let org = ctx.org().await?;
     let body = create_request(args)?;
     let resp = ctx.client()?.create_invitations(&org, &body).await?;
     ctx.show(&resp, |resp| print_results(&resp.results, &body))?;
@@ -284,7 +284,7 @@ impl Row for InvitationView {
 }
 
 async fn resend(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let resp = client.resend_invitation(&org, id).await?;
     ctx.show(&resp, |resp| {
         // The link alone on stdout, for scripts; the rest is a note.
@@ -299,7 +299,7 @@ async fn resend(ctx: &Context, id: i64) -> anyhow::Result<()> {
 }
 
 async fn delete(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     client.delete_invitation(&org, id).await?;
     ctx.done(format!(
         "Deleted invitation {id} in {org}; its link no longer works."

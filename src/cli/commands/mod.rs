@@ -185,20 +185,27 @@ impl Context {
 
     /// The org to act in and a client with the saved token, in that order
     /// (a missing org is reported before a missing login).
-    fn org_client(&self) -> anyhow::Result<(String, Client)> {
-        Ok((self.org()?, self.client()?))
+    async fn org_client(&self) -> anyhow::Result<(String, Client)> {
+        Ok((self.org().await?, self.client()?))
     }
 
-    /// The org to act in: `--org`, else the current org.
-    fn org(&self) -> anyhow::Result<String> {
-        self.org_flag
-            .clone()
-            .or_else(|| self.credentials.current_org.clone())
-            .ok_or_else(|| {
-                anyhow!(
-                    "no organization selected; pass --org SLUG or run `roster orgs switch SLUG`"
-                )
-            })
+    /// The org to act in: `--org`; else, with `ROSTER_TOKEN`, the token's
+    /// org (a token works in one org, and `/me` names only that one); else
+    /// the current org.
+    async fn org(&self) -> anyhow::Result<String> {
+        if let Some(org) = &self.org_flag {
+            return Ok(org.clone());
+        }
+        if self.env_token.is_some() {
+            let me = self.client()?.me().await?;
+            return match me.memberships.as_slice() {
+                [only] => Ok(only.org.clone()),
+                _ => bail!("ROSTER_TOKEN names no single organization; pass --org SLUG"),
+            };
+        }
+        self.credentials.current_org.clone().ok_or_else(|| {
+            anyhow!("no organization selected; pass --org SLUG or run `roster orgs switch SLUG`")
+        })
     }
 
     /// Saves the credentials.

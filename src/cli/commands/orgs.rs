@@ -136,13 +136,13 @@ async fn switch(ctx: &mut Context, slug: &str) -> anyhow::Result<()> {
 }
 
 async fn show(ctx: &Context, slug: Option<String>) -> anyhow::Result<()> {
-    let slug = org_or_current(ctx, slug)?;
+    let slug = org_or_current(ctx, slug).await?;
     let org = ctx.client()?.org(&slug).await?;
     print_org(ctx, &org)
 }
 
 async fn update(ctx: &Context, args: OrgUpdateArgs) -> anyhow::Result<()> {
-    let (slug, client) = ctx.org_client()?;
+    let (slug, client) = ctx.org_client().await?;
     let body = UpdateOrgRequest {
         name: args.name,
         allowed_domains: args.allowed_domains.map(|d| d.into_vec()),
@@ -156,7 +156,7 @@ async fn update(ctx: &Context, args: OrgUpdateArgs) -> anyhow::Result<()> {
 
 /// Leaves an org; when it was the current one, another becomes current.
 async fn leave(ctx: &mut Context, slug: Option<String>) -> anyhow::Result<()> {
-    let slug = org_or_current(ctx, slug)?;
+    let slug = org_or_current(ctx, slug).await?;
     let client = ctx.client()?;
     client.leave_org(&slug).await?;
     let was_current = ctx.credentials.current_org.as_deref() == Some(slug.as_str());
@@ -183,8 +183,11 @@ async fn leave(ctx: &mut Context, slug: Option<String>) -> anyhow::Result<()> {
 }
 
 /// `slug`, else the org to act in.
-fn org_or_current(ctx: &Context, slug: Option<String>) -> anyhow::Result<String> {
-    slug.map_or_else(|| ctx.org(), Ok)
+async fn org_or_current(ctx: &Context, slug: Option<String>) -> anyhow::Result<String> {
+    match slug {
+        Some(slug) => Ok(slug),
+        None => ctx.org().await,
+    }
 }
 
 /// Prints an org's details (or its JSON) and its warnings on stderr.

@@ -150,7 +150,7 @@ where
     P: Paged + Serialize,
     P::Item: Row,
 {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let (query, flags) = args.into_query();
     let page = fetch_pages(query, flags, async |q| fetch(&client, &org, q).await).await?;
     ctx.show(&page, |page| {

@@ -117,7 +117,7 @@ pub async fn run(ctx: &Context, cmd: RequestsCommand) -> anyhow::Result<()> {
 }
 
 async fn create(ctx: &Context, args: RequestCreateArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = ReviewRequestRequest {
         resource: args.resource,
         action: args.action.trim().to_string(),
@@ -164,13 +164,13 @@ impl Row for ReviewRequestView {
 }
 
 async fn show(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.review_request(&org, id).await?, print_request)
 }
 
 /// Approves (`approve`) or rejects a request, then says where it stands.
 async fn decide(ctx: &Context, args: DecisionArgs, approve: bool) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = ReviewDecisionRequest {
         comment: args.comment,
     };

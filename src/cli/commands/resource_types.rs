@@ -63,7 +63,7 @@ pub async fn run(ctx: &Context, cmd: ResourceTypesCommand) -> anyhow::Result<()>
 }
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.resource_types(&org).await?, |types| {
         print_types(types)
     })
@@ -72,7 +72,7 @@ async fn list(ctx: &Context) -> anyhow::Result<()> {
 /// Adds the type (or its new actions); prints the type as it is now, or the
 /// whole catalog the server returns as JSON.
 async fn add(ctx: &Context, args: ResourceTypeAddArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = ResourceTypeRequest {
         name: args.name.trim().to_string(),
         actions: args.actions,

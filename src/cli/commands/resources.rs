@@ -125,7 +125,7 @@ pub async fn run(ctx: &Context, cmd: ResourcesCommand) -> anyhow::Result<()> {
 }
 
 async fn create(ctx: &Context, args: ResourceCreateArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = ResourceRequest {
         key: args.key,
         parent: args.parent,
@@ -153,12 +153,12 @@ impl Row for ResourceView {
 }
 
 async fn show(ctx: &Context, key: &str) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.resource(&org, key).await?, print_resource)
 }
 
 async fn update(ctx: &Context, args: ResourceUpdateArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let parent = if args.no_parent {
         Some(None)
     } else {
@@ -224,7 +224,7 @@ fn merge_policy(
 /// Deletes a resource (and, with `cascade`, everything below it) after a
 /// confirmation (or `--yes`).
 async fn delete(ctx: &Context, key: &str, cascade: bool, flag: ConfirmArgs) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let org = ctx.org().await?;
     let below = if cascade {
         " and everything below it"
     } else {

@@ -105,7 +105,7 @@ pub async fn run(ctx: &Context, cmd: RolesCommand) -> anyhow::Result<()> {
 }
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.roles(&org).await?, |roles| {
         let mut header = vec!["PERMISSION"];
         header.extend(roles.iter().map(|r| r.name.as_str()));
@@ -160,12 +160,12 @@ fn matrix(roles: &[RoleView]) -> Vec<Vec<String>> {
 }
 
 async fn show(ctx: &Context, name: &str) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.role(&org, name).await?, print_role)
 }
 
 async fn create(ctx: &Context, args: RoleCreateArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = RoleRequest {
         name: args.name.trim().to_string(),
         description: args.description,
@@ -175,7 +175,7 @@ async fn create(ctx: &Context, args: RoleCreateArgs) -> anyhow::Result<()> {
 }
 
 async fn update(ctx: &Context, args: RoleUpdateArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = RoleUpdateRequest {
         description: args.description,
         permissions: args.permissions.map(CommaList::into_vec),
@@ -191,7 +191,7 @@ async fn delete(
     replacement: Option<&str>,
     flag: ConfirmArgs,
 ) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let org = ctx.org().await?;
     let instead = match replacement {
         Some(r) => format!("; whoever has it gets role {r}"),
         None => String::new(),

@@ -54,14 +54,14 @@ pub async fn run(ctx: &Context, cmd: SlackCommand) -> anyhow::Result<()> {
 }
 
 async fn show(ctx: &Context) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.slack_connection(&org).await?, print_connection)
 }
 
 /// `roster slack connect --channel C [--api-base-url URL] [--secrets-stdin]`.
 async fn connect(ctx: &Context, args: SlackConnectArgs) -> anyhow::Result<()> {
     // Fail on a missing login before asking for secrets.
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let channel = args.channel.trim().to_string();
     if channel.is_empty() {
         bail!("--channel must name a channel id, e.g. C0123456789");
@@ -115,7 +115,7 @@ fn secrets(values: Vec<String>) -> anyhow::Result<(String, String)> {
 
 /// Disconnects Slack after a confirmation (or `--yes`).
 async fn disconnect(ctx: &Context, flag: ConfirmArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let what = format!("disconnect {org} from Slack");
     confirm(flag, &what, "not disconnected", async || {
         let connection = client.slack_connection(&org).await?;
@@ -131,7 +131,7 @@ async fn disconnect(ctx: &Context, flag: ConfirmArgs) -> anyhow::Result<()> {
 
 /// `roster slack link CODE`: confirms the code `/roster link` gave you.
 async fn link(ctx: &Context, code: String) -> anyhow::Result<()> {
-    let org = ctx.org()?;
+    let org = ctx.org().await?;
     let code = code.trim().to_string();
     if code.is_empty() {
         bail!("the code is empty; run `/roster link` in Slack to get one");

@@ -108,7 +108,7 @@ pub enum ServiceAccountTokensCommand {
 }
 
 pub async fn run(ctx: &Context, cmd: TokensCommand) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     match cmd {
         TokensCommand::Create(args) => {
             let made = client.create_token(&org, &args.request()).await?;
@@ -136,7 +136,7 @@ pub async fn run_service_accounts(
     ctx: &Context,
     cmd: ServiceAccountsCommand,
 ) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     match cmd {
         ServiceAccountsCommand::Create {
             name,

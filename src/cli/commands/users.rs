@@ -162,7 +162,7 @@ pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
 }
 
 async fn create(ctx: &Context, args: UserCreateArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = CreateMemberRequest {
         email: args.email.trim().to_string(),
         name: args.name,
@@ -221,12 +221,12 @@ impl Row for MemberView {
 }
 
 async fn show(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     ctx.show(&client.member(&org, id).await?, print_member)
 }
 
 async fn update(ctx: &Context, args: UserUpdateArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let body = UpdateMemberRequest {
         name: args.name,
         role: args.role,
@@ -244,7 +244,7 @@ async fn update(ctx: &Context, args: UserUpdateArgs) -> anyhow::Result<()> {
 
 /// Removes a member after a confirmation (or `--yes`).
 async fn delete(ctx: &Context, id: i64, flag: ConfirmArgs) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     confirm(
         flag,
         &format!("remove user {id} from {org}"),
@@ -265,7 +265,7 @@ async fn delete(ctx: &Context, id: i64, flag: ConfirmArgs) -> anyhow::Result<()>
 /// Approves a member waiting for review: status `active`, with `role` or
 /// the org's default role.
 async fn approve(ctx: &Context, id: i64, role: Option<String>) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let member = client
         .approve_member(&org, id, &ApproveRequest { role })
         .await?;
@@ -280,7 +280,7 @@ async fn approve(ctx: &Context, id: i64, role: Option<String>) -> anyhow::Result
 /// Rejects a member waiting for review: their membership is removed (the
 /// account remains).
 async fn reject(ctx: &Context, id: i64) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     client.reject_member(&org, id).await?;
     ctx.done(format!("Rejected user {id}'s request to join {org}."))
 }
@@ -288,7 +288,7 @@ async fn reject(ctx: &Context, id: i64) -> anyhow::Result<()> {
 /// Every permission the member holds in the org, or on a resource, with
 /// the reason for each.
 async fn permissions(ctx: &Context, id: i64, resource: Option<&str>) -> anyhow::Result<()> {
-    let (org, client) = ctx.org_client()?;
+    let (org, client) = ctx.org_client().await?;
     let resp = client.permissions(&org, id, resource).await?;
     ctx.show(&resp, |resp| {
         let mut t = output::table(&["PERMISSION", "REASON"]);
