@@ -14,7 +14,7 @@ pub mod output;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use commands::access::AccessCommand;
 use commands::audit::AuditCommand;
-use commands::auth::{LoginArgs, PasswordCommand, SignupArgs};
+use commands::auth::{LoginArgs, PasswordCommand, ProfileCommand, SignupArgs};
 use commands::check::CheckArgs;
 use commands::groups::GroupsCommand;
 use commands::invitations::InvitationsCommand;
@@ -79,6 +79,9 @@ pub enum Command {
     /// Your password
     #[command(subcommand)]
     Password(PasswordCommand),
+    /// Your own account: only you change your name (orgs change memberships)
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Organizations you belong to
     #[command(subcommand)]
     Orgs(OrgsCommand),

@@ -85,6 +85,24 @@ async function expectText(locator, re) {
   }
 }
 
+/**
+ * The newest link containing `part` mailed to `to`, read from the server's
+ * mail log (the server runs without SMTP here). Waits up to 30 s for the
+ * outbox to deliver it.
+ */
+async function mailedLink(to, part) {
+  for (let i = 0; i < 300; i++) {
+    const log = await readFile(process.env.ROSTER_MAIL_LOG, "utf8").catch(() => "");
+    const links = log
+      .split("----- message ")
+      .filter((m) => m.includes(`To: ${to}\n`))
+      .flatMap((m) => m.split(/\s+/).filter((w) => w.startsWith("http") && w.includes(part)));
+    if (links.length) return links[links.length - 1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no link with ${part} mailed to ${to}`);
+}
+
 /** The team-list row of `email`. */
 function row(page, email) {
   return page.locator("tbody tr", { hasText: email });
@@ -297,7 +315,14 @@ test("a self-registered member waits in Approvals until approved with a role", a
   await kevin.getByLabel("Choose a password").fill("kevin-password-1");
   await kevin.getByRole("button", { name: "Ask to join" }).click();
   await kevin.waitForLoadState();
-  assert.match(await kevin.locator("main").innerText(), /an administrator will review/);
+  assert.match(await kevin.locator("main").innerText(), /a link to confirm your request is on its way/);
+  // Nothing waits for approval until Kevin opens the link mailed to him.
+  await owner.goto(`${BASE}/o/${ORG}/approvals`);
+  assert.equal(await row(owner, "kevin@dundermifflin.com").count(), 0);
+  await kevin.goto(await mailedLink("kevin@dundermifflin.com", "/signup/confirm/"));
+  await kevin.getByRole("button", { name: "Confirm my sign-up" }).click();
+  await kevin.waitForLoadState();
+  assert.match(await kevin.locator("main").innerText(), /your address is confirmed/);
   await kevin.context().close();
 
   await owner.getByRole("link", { name: "Approvals" }).click();

@@ -18,7 +18,8 @@ both_engines!(
     bad_input_is_refused_and_changes_nothing,
     nobody_grants_beyond_what_they_hold,
     another_orgs_ids_and_tokens_get_nothing,
-    two_reviewers_racing_decide_a_request_once
+    two_reviewers_racing_decide_a_request_once,
+    a_viewer_reads_but_cannot_connect_to_clusters_or_host_groups
 );
 
 /// The question "may `user` do `action` (on `resource`)?".
@@ -999,5 +1000,30 @@ async fn two_reviewers_racing_decide_a_request_once(engine: Engine) {
         assert_eq!(shown.votes.len(), 1);
         let expected = if ok[0] { "approved" } else { "rejected" };
         assert_eq!(shown.status, expected);
+    }
+}
+
+/// Connecting to a cluster or a host group opens a session into
+/// infrastructure: a viewer (who holds `read` and `secret`) may look, not
+/// connect; a contributor (`write`) may.
+async fn a_viewer_reads_but_cannot_connect_to_clusters_or_host_groups(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
+    app.member(ORG, &owner, "jim@acme.test", "contributor")
+        .await;
+    for action in ["clusters:connect", "host-groups:connect"] {
+        let d = check(&owner, "dwight@acme.test", action, None).await;
+        assert_eq!(
+            (d.allowed, d.code.as_str()),
+            (false, "no_grant"),
+            "{action}"
+        );
+        let d = check(&owner, "jim@acme.test", action, None).await;
+        assert!(d.allowed, "{action}: {d:?}");
+    }
+    for action in ["clusters:read", "host-groups:read", "secrets:reveal"] {
+        let d = check(&owner, "dwight@acme.test", action, None).await;
+        assert!(d.allowed, "{action}: {d:?}");
     }
 }

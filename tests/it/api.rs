@@ -307,3 +307,70 @@ async fn health_and_readiness_answer(engine: Engine) {
         "every response names its request"
     );
 }
+
+/// Every answer says `nosniff` and, unless it is a cacheable asset,
+/// `no-store`: API answers carry one caller's data and secrets shown once.
+/// A link's secret token never reaches the log, even at `debug`.
+#[tokio::test]
+async fn answers_are_never_cached_or_sniffed_and_link_tokens_stay_out_of_the_log() {
+    let server = serve_with(&[("RUST_LOG", "debug")]);
+    let http = reqwest::Client::new();
+    let login = http
+        .post(format!("{}/api/v1/auth/login", server.url))
+        .json(&json!({"email": "boss@dundermifflin.com", "password": "boss-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let headers = login.headers().clone();
+    let token = login.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(headers["cache-control"], "no-store", "the sign-in answer");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    for path in ["/api/v1/me", "/api/v1/no-such-route", "/healthz", "/login"] {
+        let res = http
+            .get(format!("{}{path}", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
+
+    let canaries = [
+        "rsi_CANARYinvitation0123456789",
+        "rsp_CANARYpassword0123456789",
+    ];
+    for path in [
+        format!("/invite/{}", canaries[0]),
+        format!("/invite/{}/join", canaries[0]),
+        format!("/set-password/{}", canaries[1]),
+    ] {
+        http.get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        http.post(format!("{}{path}", server.url))
+            .form(&[("password", "x")])
+            .send()
+            .await
+            .unwrap();
+    }
+    // The log arrives through a pipe: wait until the last request is in it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !server.log().contains("/set-password/…") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = server.log();
+    assert!(
+        log.contains("/set-password/…"),
+        "the requests are logged: {log}"
+    );
+    for canary in canaries {
+        assert!(!log.contains(canary), "{canary} reached the log");
+    }
+    assert!(!log.contains(&token), "a session token reached the log");
+}

@@ -35,6 +35,7 @@ fn every_console_flow_works_in_chromium() {
         .env("ROSTER_OWNER_EMAIL", "boss@dundermifflin.com")
         .env("ROSTER_OWNER_PASSWORD", "boss-password-1")
         .env("ROSTER_SCREENSHOTS", &screenshots)
+        .env("ROSTER_MAIL_LOG", server.mail_log())
         .env("CHROMIUM", &chromium)
         .output()
         .expect("node runs");

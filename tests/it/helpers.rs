@@ -169,6 +169,11 @@ pub async fn spawn_with_clock(engine: Engine, clock: ManualClock) -> TestApp {
     spawn_on(engine, opts, std::sync::Arc::new(clock)).await
 }
 
+/// [`spawn_with`] on a clock the test moves.
+pub async fn spawn_with_and_clock(engine: Engine, opts: Spawn, clock: ManualClock) -> TestApp {
+    spawn_on(engine, opts, std::sync::Arc::new(clock)).await
+}
+
 pub async fn spawn_with(engine: Engine, opts: Spawn) -> TestApp {
     spawn_on(engine, opts, std::sync::Arc::new(SystemClock)).await
 }
@@ -473,6 +478,30 @@ impl TestApp {
     }
 
     /// Signs in and returns the signed-in client.
+    /// Confirms `email`'s newest sign-up with the token of the link in the
+    /// message waiting in the outbox (for tests that run without SMTP).
+    pub async fn confirm_signup_from_outbox(&self, email: &str) {
+        let mut conn = self.app.store().conn().await.unwrap();
+        let mail = roster_store::outbox::for_recipient(&mut conn, email)
+            .await
+            .unwrap();
+        let text = &mail
+            .iter()
+            .rev()
+            .find(|m| m.kind == "signup_confirm")
+            .unwrap_or_else(|| panic!("no sign-up confirmation for {email}"))
+            .body_text;
+        let token = text
+            .split_whitespace()
+            .find_map(|w| w.split("/signup/confirm/").nth(1))
+            .expect("a link")
+            .to_owned();
+        self.client()
+            .confirm_signup(&roster_proto::SignupConfirmRequest { token })
+            .await
+            .unwrap();
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Api {
         let res = self.login_res(email, password).await.expect("sign-in");
         self.client_as(&res.token)
@@ -745,7 +774,21 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// Everything the server wrote to stderr so far, line by line.
+    log: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Where the server writes mail when no SMTP server is configured.
+    pub fn mail_log(&self) -> PathBuf {
+        self._dir.path().join("mail.log")
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
 }
 
 impl Drop for Server {
@@ -756,6 +799,11 @@ impl Drop for Server {
 }
 
 pub fn serve() -> Server {
+    serve_with(&[])
+}
+
+/// [`serve`] with more environment (which may override `RUST_LOG`).
+pub fn serve_with(env: &[(&str, &str)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -764,6 +812,7 @@ pub fn serve() -> Server {
         .env("ROSTER_BOOTSTRAP_OWNER_EMAIL", "boss@dundermifflin.com")
         .env("ROSTER_BOOTSTRAP_OWNER_PASSWORD", "boss-password-1")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -777,7 +826,13 @@ pub fn serve() -> Server {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in the first log line: {first}"))
         .to_owned();
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let log = Arc::new(Mutex::new(vec![first]));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.by_ref().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if ready(&url) {
@@ -788,6 +843,7 @@ pub fn serve() -> Server {
     Server {
         child,
         url,
+        log,
         _dir: dir,
     }
 }

@@ -2,16 +2,21 @@
 
 use crate::both_engines;
 use crate::helpers::*;
-use roster_proto::{CreateMemberRequest, CreateOrgRequest, UpdateMemberRequest};
+use roster_proto::{
+    ChangePasswordRequest, CreateMemberRequest, CreateOrgRequest, UpdateMeRequest,
+    UpdateMemberRequest,
+};
 use serde_json::json;
+use std::collections::HashMap;
 
 both_engines!(
     creating_a_member_shows_every_field_and_creates_groups,
-    an_existing_account_is_added_without_a_password,
+    an_existing_account_is_invited_never_taken_in,
     filters_combine_and_match_case_insensitive_substrings,
     pagination_stays_correct_while_rows_are_inserted,
     updates_change_each_field_and_are_audited,
     removal_disable_and_demotion_take_effect_on_the_next_request,
+    look_alike_addresses_are_one_account_and_invisible_characters_are_refused,
 );
 
 fn with_email(email: &str) -> CreateMemberRequest {
@@ -60,7 +65,7 @@ async fn creating_a_member_shows_every_field_and_creates_groups(engine: Engine) 
     assert_eq!(events[0].details["groups"], json!(["dev", "support"]));
 }
 
-async fn an_existing_account_is_added_without_a_password(engine: Engine) {
+async fn an_existing_account_is_invited_never_taken_in(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     let (_, jan) = app.member(ORG, &owner, "jan@acme.test", "viewer").await;
@@ -71,21 +76,56 @@ async fn an_existing_account_is_added_without_a_password(engine: Engine) {
     .await
     .unwrap();
     jan.answered(201);
-    // Jan, owner of jans-org, adds the owner of acme, who already has an account.
+    // Jan, owner of jans-org, adds the owner of acme, who already has an
+    // account: that account is the owner's, so it gets an invitation.
     let added = jan
         .create_member("jans-org", &new_member(OWNER_EMAIL, "admin"))
         .await
         .unwrap();
+    jan.answered(201);
     assert!(!added.account_created);
     assert!(added.temporary_password.is_none());
-    // One session covers both orgs.
+    assert_eq!(
+        (added.user.status.as_str(), added.user.id),
+        ("invited", None)
+    );
+    // Not a member until they accept; their name and sessions untouched.
+    owner
+        .list_members("jans-org", &members(""))
+        .await
+        .refused(404, "not_found");
+    let pending = jan
+        .list_invitations("jans-org", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(pending.items.len(), 1);
+    assert_eq!(pending.items[0].role, "admin");
+    // Asking again while it is pending is refused, as for any invitation.
+    jan.create_member("jans-org", &new_member(OWNER_EMAIL, "admin"))
+        .await
+        .refused(409, "already_invited");
+
+    // The owner accepts (signed in as themselves): now one session covers both orgs.
+    let link = jan
+        .resend_invitation("jans-org", pending.items[0].id)
+        .await
+        .unwrap()
+        .link;
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    owner
+        .accept_invitation(&token, &Default::default())
+        .await
+        .unwrap();
     let page = app.users("jans-org", &owner, "").await;
     assert_eq!(emails(&page).len(), 2);
+    let me = owner.me().await.unwrap();
+    assert_eq!(me.user.email, OWNER_EMAIL);
 }
 
 async fn filters_combine_and_match_case_insensitive_substrings(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
+    let mut temporary = HashMap::new();
     for (name, email, role, team, groups) in [
         (
             "Michael Scott",
@@ -122,7 +162,8 @@ async fn filters_combine_and_match_case_insensitive_substrings(engine: Engine) {
             groups: groups.into_iter().map(String::from).collect(),
             ..new_member(email, role)
         };
-        owner.create_member(ORG, &body).await.unwrap();
+        let made = owner.create_member(ORG, &body).await.unwrap();
+        temporary.insert(email, made.temporary_password.unwrap());
     }
     assert_eq!(
         emails(&app.users(ORG, &owner, "role=contributor&team=sales").await),
@@ -160,11 +201,32 @@ async fn filters_combine_and_match_case_insensitive_substrings(engine: Engine) {
     let dwight = app.users(ORG, &owner, "name=schrute").await.items[0]
         .id
         .unwrap();
-    let rename = UpdateMemberRequest {
-        name: Some("Dwight K. Beet".into()),
-        ..Default::default()
-    };
-    owner.update_member(ORG, dwight, &rename).await.unwrap();
+    // Only Dwight renames himself; the org cannot (it edits memberships).
+    let raw = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/orgs/{ORG}/users/{dwight}"),
+            Some(owner.token()),
+            Some(json!({ "name": "Dwight K. Beet" })),
+        )
+        .await;
+    assert_eq!(raw.status, 422, "{:?}", raw.body);
+    let temp = temporary["dwight@dm.test"].clone();
+    let himself = app.login("dwight@dm.test", &temp).await;
+    himself
+        .change_password(&ChangePasswordRequest {
+            current_password: temp,
+            new_password: "dwight-pw-1234".into(),
+        })
+        .await
+        .unwrap();
+    let renamed = himself
+        .update_me(&UpdateMeRequest {
+            name: "Dwight K. Beet".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Dwight K. Beet");
     assert!(emails(&app.users(ORG, &owner, "name=schrute").await).is_empty());
     assert_eq!(
         emails(&app.users(ORG, &owner, "name=k. beet").await),
@@ -246,7 +308,6 @@ async fn updates_change_each_field_and_are_audited(engine: Engine) {
     let owner = app.owner().await;
     let (id, _) = app.member(ORG, &owner, "ryan@acme.test", "viewer").await;
     let change = UpdateMemberRequest {
-        name: Some("Ryan Howard".into()),
         role: Some("contributor".into()),
         team: Some("sales".into()),
         groups: Some(vec!["dev".into()]),
@@ -254,8 +315,12 @@ async fn updates_change_each_field_and_are_audited(engine: Engine) {
         mfa_required: Some(true),
         identity_provider: Some("okta".into()),
     };
+    let name_before = owner.member(ORG, id).await.unwrap().name;
     let updated = owner.update_member(ORG, id, &change).await.unwrap();
-    assert_eq!(updated.name, "Ryan Howard");
+    assert_eq!(
+        updated.name, name_before,
+        "the account's name is not the org's"
+    );
     assert_eq!(updated.role, "contributor");
     assert_eq!(updated.team, "sales");
     assert_eq!(updated.groups, ["dev"]);
@@ -366,4 +431,37 @@ async fn removal_disable_and_demotion_take_effect_on_the_next_request(engine: En
     }
     assert!(delivered.contains("To: admin@acme.test"), "{delivered}");
     assert!(delivered.contains("You were removed from"), "{delivered}");
+}
+
+async fn look_alike_addresses_are_one_account_and_invisible_characters_are_refused(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let made = owner
+        .create_member(ORG, &with_email("pam@acme.test"))
+        .await
+        .unwrap();
+    let password = made.temporary_password.expect("a new account");
+    // Fullwidth letters and case are the same address: the same member.
+    for same in ["\u{FF50}am@acme.test", "PAM@\u{FF41}cme.test"] {
+        owner
+            .create_member(ORG, &with_email(same))
+            .await
+            .refused(409, "already_member");
+    }
+    // Invisible and direction-changing characters make no second account.
+    for bad in [
+        "pam\u{200B}@acme.test",
+        "\u{202E}pam@acme.test",
+        "pam@acme\u{2060}.test",
+    ] {
+        owner
+            .create_member(ORG, &with_email(bad))
+            .await
+            .refused(422, "validation_failed");
+    }
+    let page = app.users(ORG, &owner, "email=pam").await;
+    assert_eq!(emails(&page), ["pam@acme.test"]);
+    // Signing in with a look-alike spelling reaches the one account.
+    let signed_in = app.login_res("\u{FF30}AM@acme.test", &password).await;
+    assert_eq!(signed_in.unwrap().user.email, "pam@acme.test");
 }

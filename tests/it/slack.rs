@@ -245,6 +245,7 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
         .await
         .unwrap();
     anonymous.answered(202);
+    app.confirm_signup_from_outbox("oscar@dm.test").await;
     // A foreign domain is refused, from Slack too.
     let refused = command(&app, "UOUTSIDER", "register", "trig-toby")
         .await

@@ -189,6 +189,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "sessions_token_hash_key",
         "invitations_token_hash_key",
         "api_tokens_token_hash_key",
+        "signup_confirmations_token_hash_key",
         "orgs_personal_user_key",
         "slack_links_org_user_key",
         "pk:password_links",

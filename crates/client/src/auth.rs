@@ -4,7 +4,8 @@
 use crate::{Client, Result};
 use reqwest::Method;
 use roster_proto::{
-    ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, SessionView, SetPasswordRequest,
+    ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, SessionView,
+    SetPasswordRequest, UpdateMeRequest, UserView,
 };
 
 impl Client {
@@ -23,6 +24,12 @@ impl Client {
     /// `GET /api/v1/me`.
     pub async fn me(&self) -> Result<MeResponse> {
         self.get(&["me"]).await
+    }
+
+    /// `PATCH /api/v1/me`: renames your own account (needs a sign-in
+    /// session, not an API token).
+    pub async fn update_me(&self, body: &UpdateMeRequest) -> Result<UserView> {
+        self.patch(&["me"], body).await
     }
 
     /// `POST /api/v1/me/password`.

@@ -5,7 +5,7 @@ use crate::{Client, MemberQuery, Result};
 use reqwest::Method;
 use roster_proto::{
     ApproveRequest, CreateMemberRequest, CreateMemberResponse, MemberPage, MemberView,
-    SignupRequest, SignupResponse, UpdateMemberRequest,
+    SignupConfirmRequest, SignupRequest, SignupResponse, UpdateMemberRequest,
 };
 
 impl Client {
@@ -48,12 +48,20 @@ impl Client {
 
     /// `POST /api/v1/signup`: asks to join an org that allows
     /// self-registration. Needs no sign-in (a token, if the client has one,
-    /// is sent anyway and ignored). A `202` means the request waits for an
-    /// administrator (`status` is `reviewing`); it never says whether the
-    /// email already had an account. Refusals: `403 signup_not_allowed`,
-    /// `422 validation_failed`, `429 too_many_attempts`.
+    /// is sent anyway and ignored). A `202` (`status` is
+    /// `confirmation_sent`) means a link went to the address, if the org
+    /// takes it; it never says whether the email already had an account.
+    /// Refusals: `403 signup_not_allowed`, `422 validation_failed`,
+    /// `429 too_many_attempts`.
     pub async fn signup(&self, body: &SignupRequest) -> Result<SignupResponse> {
         self.post(&["signup"], body).await
+    }
+
+    /// `POST /api/v1/signup/confirm`: confirms a sign-up with its link's
+    /// token; the request then waits for an administrator (`status` is
+    /// `reviewing`). `404 invalid_link` when the link is used or expired.
+    pub async fn confirm_signup(&self, body: &SignupConfirmRequest) -> Result<SignupResponse> {
+        self.post(&["signup", "confirm"], body).await
     }
 
     /// `POST /api/v1/orgs/{org}/users/{id}/approve`: makes a member waiting

@@ -52,7 +52,7 @@ const DEFAULT_TYPES: [(&str, &[(&str, ActionClass)]); 15] = [
         "clusters",
         &[
             ("deploy", ActionClass::Write),
-            ("connect", ActionClass::Secret),
+            ("connect", ActionClass::Write),
         ],
     ),
     (
@@ -260,6 +260,20 @@ mod tests {
         assert!(c.add("Bad Type", "x", ActionClass::Read).is_err());
         assert!(c.add("databases", "", ActionClass::Read).is_err());
         assert_eq!(c.class_of("databases", "backup"), Some(ActionClass::Write));
+    }
+
+    #[test]
+    fn opening_a_session_into_infrastructure_is_never_read_or_secret_class() {
+        // Viewers hold `read` and `secret`: connecting to a cluster or a host
+        // group is doing something there, so it must need `write`.
+        let c = Catalog::default_catalog();
+        for (t, a) in [
+            ("clusters", "connect"),
+            ("host-groups", "connect"),
+            ("targets", "exec"),
+        ] {
+            assert_eq!(c.class_of(t, a), Some(ActionClass::Write), "{t}:{a}");
+        }
     }
 
     #[test]

@@ -8,25 +8,58 @@ fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
-/// An email address, trimmed and lower-cased, so that comparing two `Email`s
-/// is the case-insensitive comparison SPEC §1 asks for.
+/// An email address in its one normal form, so that two spellings of the
+/// same address are one `Email` and comparing is the case-insensitive
+/// comparison SPEC §1 asks for: trimmed, NFKC-normalised (fullwidth
+/// letters become ASCII), lower-cased, the domain through IDNA (UTS #46).
+/// Invisible, bidirectional and other format characters are refused, so
+/// `pam\u{200b}@example.com` cannot become a second account that looks
+/// like Pam's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Email(String);
+
+/// Characters that change how text reads without being seen: bidirectional
+/// controls and marks, zero-width characters, variation selectors, fillers
+/// and tags (Unicode's Default_Ignorable_Code_Point set, and the bidi
+/// controls). None has a place in an email address.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
+        | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
 
 impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let s = raw.trim().to_lowercase();
+        use unicode_normalization::UnicodeNormalization;
         let bad = |why: &str| Err(DomainError::invalid("email", why));
+        let raw = raw.trim();
+        if raw.len() > 4 * Self::MAX_LEN {
+            return bad("an email address has at most 254 characters");
+        }
+        if raw.chars().any(is_invisible) {
+            return bad("an email address has no invisible or direction-changing characters");
+        }
+        let s: String = raw
+            .nfkc()
+            .collect::<String>()
+            .to_lowercase()
+            .nfkc()
+            .collect();
         if s.is_empty() {
             return bad("an email address is required");
         }
-        if s.len() > Self::MAX_LEN {
-            return bad("an email address has at most 254 characters");
-        }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return bad("an email address has no spaces");
+        }
+        if s.chars().any(is_invisible) {
+            return bad("an email address has no invisible or direction-changing characters");
         }
         let Some((local, domain)) = s.split_once('@') else {
             return bad("an email address looks like name@example.com");
@@ -34,17 +67,25 @@ impl Email {
         if local.is_empty() || local.len() > 64 || domain.contains('@') {
             return bad("an email address looks like name@example.com");
         }
-        let labels_ok = domain.split('.').all(|l| {
+        let Ok(ascii) = idna::domain_to_ascii_strict(domain) else {
+            return bad("the domain of an email address looks like example.com");
+        };
+        let labels_ok = ascii.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-        if !domain.contains('.') || !labels_ok {
+        if !ascii.contains('.') || !labels_ok {
             return bad("the domain of an email address looks like example.com");
         }
-        Ok(Email(s))
+        let (domain, _) = idna::domain_to_unicode(&ascii);
+        let email = format!("{local}@{domain}");
+        if email.len() > Self::MAX_LEN {
+            return bad("an email address has at most 254 characters");
+        }
+        Ok(Email(email))
     }
 
     pub fn as_str(&self) -> &str {
@@ -318,6 +359,44 @@ mod tests {
         assert_eq!(e.as_str(), "michael@dundermifflin.com");
         assert_eq!(e.domain(), "dundermifflin.com");
         assert_eq!(e.local_part(), "michael");
+    }
+
+    #[test]
+    fn look_alike_spellings_of_an_address_are_one_address() {
+        let pam = Email::parse("pam@example.com").unwrap();
+        // Fullwidth letters, a ligature and case fold to the same address.
+        for same in [
+            "\u{FF50}am@example.com",
+            "PAM@EXAMPLE.COM",
+            "pam@\u{FF45}xample.com",
+            "pam@\u{FF25}\u{FF38}ample.com",
+        ] {
+            assert_eq!(Email::parse(same).unwrap(), pam, "{same:?}");
+        }
+        assert!(Email::parse("pam@example.com.").is_err());
+        let ligature = Email::parse("\u{FB01}nance@example.com").unwrap();
+        assert_eq!(ligature.as_str(), "finance@example.com");
+        // An internationalised domain keeps its readable form, one form.
+        let a = Email::parse("anna@B\u{00FC}cher.example").unwrap();
+        let b = Email::parse("anna@xn--bcher-kva.example").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.domain(), "b\u{00FC}cher.example");
+    }
+
+    #[test]
+    fn invisible_and_direction_changing_characters_are_refused() {
+        for bad in [
+            "pam\u{200B}@example.com",
+            "pam@exa\u{200D}mple.com",
+            "\u{202E}moc.elpmaxe@map",
+            "pam\u{2066}@example.com",
+            "pam\u{FEFF}@example.com",
+            "pa\u{00AD}m@example.com",
+            "pam\u{E0041}@example.com",
+            "pam\u{0007}@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 
     #[test]

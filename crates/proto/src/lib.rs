@@ -207,19 +207,28 @@ pub struct CreateMemberRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateMemberResponse {
+    /// The new member; or, when the email already had an account, the
+    /// invitation sent to it (`status` `invited`, no `id`): an account is
+    /// its owner's, and only they join it to another org.
     pub user: MemberView,
     /// Shown once, only when a new password account was created. The user
     /// must change it at first sign-in.
     pub temporary_password: Option<String>,
-    /// False when the email already had an account, which was added as is.
+    /// Whether a new account was made.
     pub account_created: bool,
+}
+
+/// Your own account's name: only you change it (an org edits its
+/// membership, never the person).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -414,8 +423,17 @@ pub struct SignupRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignupResponse {
-    /// Always `reviewing`: an administrator will approve or reject.
+    /// `confirmation_sent` from `POST /signup` (whatever the address: the
+    /// answer reveals nothing), `reviewing` from `POST /signup/confirm`
+    /// (an administrator will approve or reject).
     pub status: String,
+}
+
+/// The token of the link a sign-up's confirmation email carries.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupConfirmRequest {
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

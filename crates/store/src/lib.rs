@@ -36,6 +36,7 @@ pub mod roles;
 pub mod rules;
 pub mod sessions;
 pub mod setup;
+pub mod signups;
 pub mod slack;
 mod sql;
 pub mod throttle;

@@ -11,7 +11,7 @@ use crate::cli::output;
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use roster_client::{Client, ClientError};
-use roster_proto::{ChangePasswordRequest, LoginRequest, SignupRequest};
+use roster_proto::{ChangePasswordRequest, LoginRequest, SignupRequest, UpdateMeRequest};
 use serde_json::json;
 
 #[derive(Debug, Clone, Args)]
@@ -46,6 +46,17 @@ pub struct SignupArgs {
 pub enum PasswordCommand {
     /// Change your password (prompts for the current one and the new one twice)
     Change(PasswordChangeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Change your display name
+    ///
+    /// Example: roster profile rename "Pam Halpert"
+    Rename {
+        /// The new display name
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -158,9 +169,10 @@ pub async fn signup(ctx: &Context, args: SignupArgs) -> anyhow::Result<()> {
 /// What a person reads after a successful sign-up.
 fn signup_message(request: &SignupRequest) -> String {
     format!(
-        "Thanks, {}: your request to join {} is waiting for an administrator's approval. \
-         You can sign in with `roster login --email {}` now; the org opens once you are approved.",
-        request.name, request.org, request.email
+        "Thanks, {}: if {} takes sign-ups from {}, a link to confirm the request is on its way there \
+         (it works for 24 hours). Once you open it, an administrator reviews the request; \
+         you can sign in with `roster login --email {}` and the org opens once you are approved.",
+        request.name, request.org, request.email, request.email
     )
 }
 
@@ -190,6 +202,21 @@ pub async fn logout(ctx: &mut Context) -> anyhow::Result<()> {
 pub async fn password(ctx: &mut Context, cmd: PasswordCommand) -> anyhow::Result<()> {
     match cmd {
         PasswordCommand::Change(args) => change_password(ctx, args).await,
+    }
+}
+
+/// `roster profile rename NAME`.
+pub async fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<()> {
+    match cmd {
+        ProfileCommand::Rename { name } => {
+            let user = ctx
+                .client()?
+                .update_me(&UpdateMeRequest {
+                    name: name.trim().to_owned(),
+                })
+                .await?;
+            ctx.show_line(&user, |u| format!("You are now {} <{}>.", u.name, u.email))
+        }
     }
 }
 
@@ -266,9 +293,10 @@ mod tests {
         };
         assert_eq!(
             signup_message(&request),
-            "Thanks, Kevin: your request to join dunder-mifflin is waiting for an \
-             administrator's approval. You can sign in with `roster login --email \
-             kevin@dm.test` now; the org opens once you are approved."
+            "Thanks, Kevin: if dunder-mifflin takes sign-ups from kevin@dm.test, a link to \
+             confirm the request is on its way there (it works for 24 hours). Once you open \
+             it, an administrator reviews the request; you can sign in with `roster login \
+             --email kevin@dm.test` and the org opens once you are approved."
         );
     }
 

@@ -66,6 +66,7 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Signup(args) => auth::signup(&ctx, args).await,
         Command::Logout => auth::logout(&mut ctx).await,
         Command::Password(cmd) => auth::password(&mut ctx, cmd).await,
+        Command::Profile(cmd) => auth::profile(&ctx, cmd).await,
         Command::Orgs(cmd) => orgs::run(&mut ctx, cmd).await,
         Command::Users(cmd) => users::run(&ctx, cmd).await,
         Command::Groups(cmd) => groups::run(&ctx, cmd).await,

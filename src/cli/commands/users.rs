@@ -123,9 +123,6 @@ pub struct UserUpdateArgs {
     /// The user's id
     #[arg(long)]
     pub id: i64,
-    /// Display name
-    #[arg(long, group = "changes")]
-    pub name: Option<String>,
     /// Org-wide role
     #[arg(long, group = "changes")]
     pub role: Option<String>,
@@ -176,9 +173,10 @@ async fn create(ctx: &Context, args: UserCreateArgs) -> anyhow::Result<()> {
     let resp = client.create_member(&org, &body).await?;
     ctx.show(&resp, |resp| {
         print_member(&resp.user)?;
-        if !resp.account_created {
+        if resp.user.status == "invited" {
             output::note(format!(
-                "{} already had an account; it was added to {org} as it is.",
+                "{} already has an account, which is theirs: they were invited to {org} by email \
+                 and become a member when they accept.",
                 resp.user.email
             ));
         }
@@ -228,7 +226,6 @@ async fn show(ctx: &Context, id: i64) -> anyhow::Result<()> {
 async fn update(ctx: &Context, args: UserUpdateArgs) -> anyhow::Result<()> {
     let (org, client) = ctx.org_client().await?;
     let body = UpdateMemberRequest {
-        name: args.name,
         role: args.role,
         team: args.team,
         groups: args.groups.map(|g| g.into_vec()),

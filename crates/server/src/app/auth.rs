@@ -405,6 +405,39 @@ impl App {
         c.commit().await
     }
 
+    /// Renames the signed-in person's account. Only they can: an org edits
+    /// its membership of a person, never the person's name (SPEC §2).
+    /// Needs a sign-in session (an API token acts in an org, not on the
+    /// account).
+    pub async fn rename_me(
+        &self,
+        caller: &Caller,
+        name: &str,
+        meta: &RequestMeta,
+    ) -> Result<users::User> {
+        caller.person_session()?;
+        let name = roster_domain::DisplayName::parse(name)?;
+        let mut c = self
+            .change_account(Some(caller.actor.clone()), meta)
+            .await?;
+        let now = c.now();
+        let before = users::get(&mut c, caller.user_id()).await?;
+        if before.name == name.as_str() {
+            c.nothing_changed();
+            return Ok(before);
+        }
+        users::set_name(&mut c, caller.user_id(), name.as_str(), &name.folded(), now).await?;
+        c.audit(
+            "user.rename",
+            format!("user:{}", caller.user_id()),
+            json!({ "from": before.name, "to": name.as_str() }),
+        )
+        .await?;
+        let user = users::get(&mut c, caller.user_id()).await?;
+        c.commit().await?;
+        Ok(user)
+    }
+
     /// The signed-in user and their memberships.
     pub async fn me(&self, caller: &Caller) -> Result<(users::User, Vec<members::UserMembership>)> {
         let user = users::get(&mut *self.store().conn().await?, caller.user_id()).await?;

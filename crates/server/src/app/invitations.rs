@@ -136,8 +136,29 @@ impl App {
                 ));
             }
         }
+        let (invitation, link) = self
+            .insert_invitation(&mut c, access, &email, role.name().as_str(), &team, &groups)
+            .await?;
+        c.commit().await?;
+        Ok(InviteOutcome::Created { invitation, link })
+    }
+
+    /// Issues an invitation inside change `c` (whose caller may invite
+    /// with `role`): refuses a live pending one for the address, expires a
+    /// dead one, stores the new one with its token's hash, mails the link
+    /// and records `invitation.create`. Returns it with its link.
+    pub(crate) async fn insert_invitation(
+        &self,
+        c: &mut Change<'_>,
+        access: &OrgAccess,
+        email: &Email,
+        role: &str,
+        team: &Team,
+        groups: &[String],
+    ) -> Result<(Invitation, String)> {
+        let org = &access.org;
         let now = c.now();
-        if let Some(existing) = invitations::find_pending(&mut c, org.id, email.as_str()).await? {
+        if let Some(existing) = invitations::find_pending(c, org.id, email.as_str()).await? {
             if existing.expires_at > now {
                 return Err(AppError::conflict(
                     Conflict::AlreadyInvited,
@@ -146,18 +167,18 @@ impl App {
                     ),
                 ));
             }
-            invitations::set_status(&mut c, existing.id, InvitationStatus::Expired, now).await?;
+            invitations::set_status(c, existing.id, InvitationStatus::Expired, now).await?;
         }
         let token = crypto::new_token(INVITATION_PREFIX);
         let expires_at = Self::invitation_expiry(org, now);
         let invitation = invitations::insert(
-            &mut c,
+            c,
             NewInvitation {
                 org_id: org.id,
                 email: email.as_str(),
-                role: role.name().as_str(),
+                role,
                 team: team.as_str(),
-                groups: &groups,
+                groups,
                 inviter_id: access.user_id(),
                 inviter_email: &access.caller.actor.email,
                 inviter_name: &access.caller.actor.name,
@@ -171,17 +192,16 @@ impl App {
             format!("{email} already has a pending invitation")
         })?;
         let link = self.invitation_link(&token);
-        self.queue_invitation_email(&mut c, access, &invitation, &link)
+        self.queue_invitation_email(c, access, &invitation, &link)
             .await?;
         c.audit(
             "invitation.create",
             format!("invitation:{}", invitation.id),
-            json!({ "email": email.as_str(), "role": role.name().as_str(), "team": team.as_str(),
+            json!({ "email": email.as_str(), "role": role, "team": team.as_str(),
                 "groups": groups, "expires_at": rfc3339(expires_at) }),
         )
         .await?;
-        c.commit().await?;
-        Ok(InviteOutcome::Created { invitation, link })
+        Ok((invitation, link))
     }
 
     async fn queue_invitation_email(

@@ -18,6 +18,7 @@ use roster_domain::{
     Conflict, DisplayName, DomainError, Email, GroupName, IdentityProvider, ManagementPermission,
     MemberStatus, Team, UserId,
 };
+use roster_store::invitations::Invitation;
 use roster_store::members::{self, Member, MemberFields, MemberFilter};
 use roster_store::users;
 use serde_json::{json, Map, Value};
@@ -41,9 +42,17 @@ pub struct NewMember {
     pub send_welcome: bool,
 }
 
+/// Who was added: a new account's membership, or, for an address that
+/// already has an account, an invitation the person accepts (an org never
+/// takes in someone's account without them).
+pub enum Added {
+    Member(Member),
+    Invited(Invitation),
+}
+
 /// The outcome of adding a member.
 pub struct CreatedMember {
-    pub member: Member,
+    pub added: Added,
     /// Shown once: a new password account's temporary password.
     pub temporary_password: Option<String>,
     pub account_created: bool,
@@ -52,7 +61,6 @@ pub struct CreatedMember {
 /// A change to a member, as received; every field optional.
 #[derive(Debug, Default, Clone)]
 pub struct MemberUpdate {
-    pub name: Option<String>,
     pub role: Option<String>,
     pub team: Option<String>,
     pub groups: Option<Vec<String>>,
@@ -64,8 +72,7 @@ pub struct MemberUpdate {
 impl MemberUpdate {
     /// Whether the update changes nothing.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.role.is_none()
+        self.role.is_none()
             && self.team.is_none()
             && self.groups.is_none()
             && self.status.is_none()
@@ -81,7 +88,9 @@ fn target(user_id: UserId) -> String {
 impl App {
     /// Adds a person to the org. A new email gets an account with a
     /// temporary password (password provider) that must be changed at first
-    /// sign-in; an existing account is added as it is.
+    /// sign-in. An email that already has an account gets an invitation
+    /// with the same role, team and groups instead: the account is the
+    /// person's, and only they join it to another org (SPEC §2).
     pub async fn create_member(
         &self,
         access: &OrgAccess,
@@ -127,7 +136,32 @@ impl App {
         let now = c.now();
         // Re-read under the lock: another request may have created it.
         let (user_id, created) = match users::find_by_email(&mut c, new.email.as_str()).await? {
-            Some(u) => (u.id, false),
+            Some(u) => {
+                if members::find(&mut c, org.id, u.id).await?.is_some() {
+                    return Err(AppError::conflict(
+                        Conflict::AlreadyMember,
+                        format!("{} is already a member of {}", new.email, org.slug),
+                    ));
+                }
+                let groups: Vec<String> =
+                    new.groups.iter().map(|g| g.as_str().to_owned()).collect();
+                let (invitation, _link) = self
+                    .insert_invitation(
+                        &mut c,
+                        access,
+                        &new.email,
+                        role.name().as_str(),
+                        &new.team,
+                        &groups,
+                    )
+                    .await?;
+                c.commit().await?;
+                return Ok(CreatedMember {
+                    added: Added::Invited(invitation),
+                    temporary_password: None,
+                    account_created: false,
+                });
+            }
             None => {
                 let name = new
                     .name
@@ -187,7 +221,7 @@ impl App {
             .ok_or(AppError::NotFound("member"))?;
         c.commit().await?;
         Ok(CreatedMember {
-            member,
+            added: Added::Member(member),
             temporary_password: if created {
                 temporary.map(|(pw, _)| pw)
             } else {
@@ -316,7 +350,6 @@ impl App {
             None => None,
         };
         let new_status = u.status.as_deref().map(MemberStatus::parse).transpose()?;
-        let new_name = u.name.as_deref().map(DisplayName::parse).transpose()?;
         let new_team = u.team.as_deref().map(Team::parse).transpose()?;
         let new_groups = u
             .groups
@@ -346,7 +379,6 @@ impl App {
         // Approving a sign-up needs users:approve; anything else users:manage.
         let approving = current_status == MemberStatus::Reviewing && status == MemberStatus::Active;
         let only_approval = approving
-            && new_name.is_none()
             && new_team.is_none()
             && new_groups.is_none()
             && new_idp.is_none()
@@ -405,9 +437,6 @@ impl App {
         )
         .await
         .or_not_found("member")?;
-        if let Some(name) = &new_name {
-            users::set_name(&mut c, user_id, name.as_str(), &name.folded(), now).await?;
-        }
         let groups: Option<Vec<String>> =
             new_groups.map(|gs| gs.iter().map(|g| g.as_str().to_owned()).collect());
         if let Some(gs) = &groups {
@@ -437,9 +466,6 @@ impl App {
             json!(current.mfa_required),
             json!(mfa_required),
         );
-        if let Some(n) = &new_name {
-            change("name", json!(current.name), json!(n.as_str()));
-        }
         if let Some(gs) = &groups {
             change("groups", json!(current.groups), json!(gs));
         }

@@ -89,6 +89,11 @@ notices! {
     SignupExistingAccount(SignupExistingAccountNotice) = "signup_existing_account", "notices/signup_existing_account.txt" {
         org_name: String,
     }
+    SignupConfirm(SignupConfirmNotice) = "signup_confirm", "notices/signup_confirm.txt" {
+        name: String,
+        org_name: String,
+        link: String,
+    }
     SignupToReview(SignupToReviewNotice) = "signup_review", "notices/signup_review.txt" {
         approver_name: String,
         name: String,

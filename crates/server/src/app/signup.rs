@@ -7,8 +7,8 @@ use super::caller::Actor;
 use super::change::Change;
 use super::error::Result;
 use super::notice::{
-    Notice, SignupApprovedNotice, SignupExistingAccountNotice, SignupRejectedNotice,
-    SignupToReviewNotice,
+    Notice, SignupApprovedNotice, SignupConfirmNotice, SignupExistingAccountNotice,
+    SignupRejectedNotice, SignupToReviewNotice,
 };
 use super::orgs::OrgAccess;
 use super::outbox::queue;
@@ -20,7 +20,13 @@ use roster_domain::{
 };
 use roster_store::members::{self, Member, MemberFields};
 use roster_store::orgs::Org;
-use roster_store::{orgs, users};
+use roster_store::{orgs, signups, users};
+use std::time::Duration;
+
+/// Sign-up confirmation link tokens start with this.
+pub const SIGNUP_LINK_PREFIX: &str = "rsc_";
+/// How long a sign-up waits for its address to be confirmed.
+pub const SIGNUP_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
 use serde_json::json;
 
 /// A sign-up request, as received.
@@ -57,9 +63,12 @@ fn approver_roles() -> Vec<&'static str> {
 }
 
 impl App {
-    /// Registers a person for review. The answer is the same whether or not
-    /// the email already has an account, so it reveals nothing: with an
-    /// existing account the password must match for the request to count,
+    /// Asks to join an org. Nothing is created yet: the sign-up waits for
+    /// its address to be confirmed by a single-use link mailed there (valid
+    /// [`SIGNUP_LINK_TTL`]), so nobody can register someone else's address
+    /// before they do (an invitee's, say). The answer is the same whether
+    /// or not the email already has an account, so it reveals nothing: with
+    /// an existing account the password must match for the request to count,
     /// and otherwise the address's owner is told by email instead.
     pub async fn signup(&self, s: Signup, meta: &RequestMeta) -> Result<()> {
         let email = Email::parse(&s.email)?;
@@ -111,19 +120,75 @@ impl App {
             ),
         };
 
-        let mut c = self.change_org(org.id, None, meta).await?;
-        let now = c.now();
-        let user_id = match (user_id, hash) {
-            (Some(id), _) => id,
-            (None, Some(hash)) => match users::find_by_email(&mut c, email.as_str()).await? {
-                // Created meanwhile by another request: treat as done.
-                Some(_) => return Ok(()),
-                None => create_account(&mut c, now, &email, &name, Some(&hash), false).await?,
+        let token = crypto::new_token(SIGNUP_LINK_PREFIX);
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        signups::insert(
+            &mut tx,
+            signups::NewPendingSignup {
+                token_hash: &self.keys().hash_token(&token),
+                org_id: org.id,
+                email: email.as_str(),
+                name: name.as_str(),
+                password_hash: hash.as_deref(),
+                user_id,
+                now,
+                expires_at: now.plus(SIGNUP_LINK_TTL),
             },
-            (None, None) => return Ok(()),
+        )
+        .await?;
+        let notice = Notice::SignupConfirm(SignupConfirmNotice {
+            name: name.as_str().to_owned(),
+            org_name: org.name.clone(),
+            link: format!("{}/signup/confirm/{token}", self.settings().public_url),
+        });
+        queue(&mut tx, now, Some(org.id), email.as_str(), &notice).await?;
+        roster_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Confirms a sign-up with the link mailed to its address: creates the
+    /// account if the address had none, and the `reviewing` membership,
+    /// and tells the approvers. The link works once; a sign-up to an org
+    /// that stopped taking them from that address is refused.
+    pub async fn confirm_signup(&self, token: &str, meta: &RequestMeta) -> Result<()> {
+        if !token.starts_with(SIGNUP_LINK_PREFIX) || token.len() > 100 {
+            return Err(AppError::InvalidLink);
+        }
+        let token_hash = self.keys().hash_token(token);
+        let org_id = {
+            let mut conn = self.store().conn().await?;
+            signups::org_of(&mut conn, &token_hash, self.now())
+                .await?
+                .ok_or(AppError::InvalidLink)?
+        };
+        let mut c = self.change_org(org_id, None, meta).await?;
+        let now = c.now();
+        let pending = signups::take(&mut c, &token_hash, now)
+            .await?
+            .ok_or(AppError::InvalidLink)?;
+        let org = orgs::get(&mut c, pending.org_id).await?;
+        let email = Email::parse(&pending.email)?;
+        if !accepts_signup(&org, &email) {
+            return Err(not_allowed());
+        }
+        let name = DisplayName::parse(&pending.name)?;
+        let user_id = match pending.user_id {
+            Some(id) => id,
+            // The address may have got an account since (an invitation
+            // accepted meanwhile): the link proves the address, so the
+            // request counts for that account; its password stays as it is.
+            None => match users::find_by_email(&mut c, email.as_str()).await? {
+                Some(u) => u.id,
+                None => {
+                    let hash = pending.password_hash.as_deref();
+                    create_account(&mut c, now, &email, &name, hash, false).await?
+                }
+            },
         };
         if members::find(&mut c, org.id, user_id).await?.is_some() {
-            // Already a member (or already waiting): nothing to do.
+            // Already a member (or already waiting): nothing more to do.
+            c.nothing_changed();
             return Ok(());
         }
         self.enter_review(&mut c, &org, user_id, &email, &name, json!({}))

@@ -19,7 +19,7 @@ pub mod views;
 use crate::app::App;
 use crate::integrations::slack::SlackApi;
 use axum::extract::Request;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -123,6 +123,7 @@ pub fn router(app: App, slack: SlackApi) -> Router {
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(AppState { app, slack })
     .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+    .layer(middleware::from_fn(baseline_headers))
     .layer(middleware::from_fn(log_errors))
     .layer(
         TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -131,7 +132,7 @@ pub fn router(app: App, slack: SlackApi) -> Router {
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
         }),
     )
     .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -158,6 +159,10 @@ fn pages() -> Router<AppState> {
             "/set-password/{token}",
             get(routes::password_page::show).post(routes::password_page::submit),
         )
+        .route(
+            "/signup/confirm/{token}",
+            get(routes::signup_page::show).post(routes::signup_page::confirm),
+        )
 }
 
 async fn not_found() -> ApiError {
@@ -170,6 +175,39 @@ async fn method_not_allowed() -> ApiError {
         Code::MethodNotAllowed,
         "this route does not take that method",
     )
+}
+
+/// The request path as logs may show it: the secret token of an
+/// invitation, set-password or sign-up confirmation link is replaced by `…`, so a link that still
+/// works never reaches a log at any level.
+pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/invite/", "/set-password/", "/signup/confirm/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}…{tail}").into();
+        }
+    }
+    path.into()
+}
+
+/// Headers every answer carries unless its handler set them: `nosniff`,
+/// and `Cache-Control: no-store`, because API answers are one caller's
+/// data and some carry secrets shown once (tokens, temporary passwords,
+/// invitation links) that no cache may keep. The console sets its own
+/// (with long-lived assets); this only fills what is missing.
+async fn baseline_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 /// Logs server-side failures inside the request's span, with the detail

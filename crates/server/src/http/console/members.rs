@@ -5,7 +5,7 @@ use super::flash::{back, redirect_with, Flash};
 use super::frame::{describe, ok, show, status_of, Frame, PageResult};
 use super::session::{InOrg, NoFields, Path, PathId, Posted, Session};
 use super::text::{given, when, with_query, Precision};
-use crate::app::members::{MemberUpdate, NewMember};
+use crate::app::members::{Added, MemberUpdate, NewMember};
 use crate::app::OrgAccess;
 use crate::http::error::ApiError;
 use crate::http::routes::users::{self, team_page, UserListQuery};
@@ -343,6 +343,8 @@ struct CreatedPage {
     role: String,
     temporary_password: Option<String>,
     account_created: bool,
+    /// The address had an account: it was invited instead.
+    invited: bool,
 }
 
 /// The add form as the API's request: blank fields are left out.
@@ -371,14 +373,25 @@ pub async fn create(o: InOrg, Posted { form, .. }: Posted<UserForm>) -> PageResu
     match outcome {
         Ok(created) => {
             let f = o.frame("users", "User added").await?;
-            let m = &created.member;
-            let page = CreatedPage {
-                f,
-                name: short_name(m).to_owned(),
-                email: m.email.clone(),
-                role: m.role.clone(),
-                temporary_password: created.temporary_password,
-                account_created: created.account_created,
+            let page = match &created.added {
+                Added::Member(m) => CreatedPage {
+                    f,
+                    name: short_name(m).to_owned(),
+                    email: m.email.clone(),
+                    role: m.role.clone(),
+                    temporary_password: created.temporary_password,
+                    account_created: created.account_created,
+                    invited: false,
+                },
+                Added::Invited(i) => CreatedPage {
+                    f,
+                    name: i.email.clone(),
+                    email: i.email.clone(),
+                    role: i.role.clone(),
+                    temporary_password: None,
+                    account_created: false,
+                    invited: true,
+                },
             };
             Ok(show(StatusCode::CREATED, &page, &page.f))
         }
@@ -428,7 +441,6 @@ fn changes(m: &Member, form: &UserForm) -> MemberUpdate {
     let mut old_groups = m.groups.clone();
     old_groups.sort();
     MemberUpdate {
-        name: changed(&m.name, &form.name),
         role: changed(&m.role, &form.role).filter(|r| !r.is_empty()),
         team: changed(&m.team, &form.team),
         groups: (form.checkboxes.is_some() && groups != old_groups).then_some(groups),

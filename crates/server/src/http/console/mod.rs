@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/switch", get(auth::switch))
         .route("/profile", get(profile::show_page))
         .route("/profile/password", post(profile::change_password))
+        .route("/profile/name", post(profile::rename))
         .route("/profile/sessions/{id}/end", post(profile::end_session))
         .route("/o/{org}", get(auth::org_home))
         .route("/o/{org}/users", get(members::list))

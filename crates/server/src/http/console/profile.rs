@@ -1,4 +1,4 @@
-//! The signed-in user's profile: password and sessions.
+//! The signed-in user's profile: name, password and sessions.
 
 use super::flash::{back, redirect_with};
 use super::frame::{describe, show, status_of, Frame, PageResult};
@@ -115,5 +115,24 @@ pub async fn end_session(
         .end_session(&s.caller, roster_domain::SessionId::new(id))
         .await
         .map(|()| "That session is signed out.".to_owned());
+    Ok(back(&state, "/profile", outcome))
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    name: String,
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    Posted {
+        session: s, form, ..
+    }: Posted<NameForm>,
+) -> PageResult {
+    let outcome = state
+        .app
+        .rename_me(&s.caller, &form.name, &s.meta)
+        .await
+        .map(|u| format!("You are now {}.", u.name));
     Ok(back(&state, "/profile", outcome))
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_proto::{
     ChangePasswordRequest, LoginRequest, LoginResponse, MeResponse, Problem, SessionView,
-    SetPasswordRequest,
+    SetPasswordRequest, UpdateMeRequest, UserView,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,7 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
-        .routes(routes!(me))
+        .routes(routes!(me, update_me))
         .routes(routes!(change_password))
         .routes(routes!(list_sessions))
         .routes(routes!(end_session))
@@ -94,6 +94,21 @@ async fn me(
         user: views::user(&user),
         memberships: memberships.iter().map(views::membership).collect(),
     }))
+}
+
+/// Change your own name. Only you can: an org edits its membership of you,
+/// never your account. Needs a sign-in session, not an API token.
+#[utoipa::path(patch, path = "/me", tag = "me", security(("bearer" = [])), request_body = UpdateMeRequest,
+    responses((status = 200, body = UserView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn update_me(
+    State(state): State<AppState>,
+    Authed(p): Authed,
+    Meta(meta): Meta,
+    ApiJson(req): ApiJson<UpdateMeRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = state.app.rename_me(&p, &req.name, &meta).await?;
+    Ok(Json(views::user(&user)))
 }
 
 /// Change your password. Allowed with a temporary password; ends your other sessions.

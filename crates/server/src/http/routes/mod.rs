@@ -15,6 +15,7 @@ pub mod resources;
 pub mod roles;
 pub mod setup;
 pub mod signup;
+pub mod signup_page;
 pub mod slack;
 pub mod tokens;
 pub mod users;

@@ -9,21 +9,25 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::UserId;
-use roster_proto::{ApproveRequest, MemberView, Problem, SignupRequest, SignupResponse};
+use roster_proto::{
+    ApproveRequest, MemberView, Problem, SignupConfirmRequest, SignupRequest, SignupResponse,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
+        .routes(routes!(confirm_signup))
         .routes(routes!(approve))
         .routes(routes!(reject))
 }
 
 /// Ask to join an org. Accepted only when the org allows self-registration
-/// and the email's domain is one of its allowed domains; the new member is
-/// `reviewing` until approved. The answer never says whether the email
-/// already has an account.
+/// and the email's domain is one of its allowed domains. Nothing is created
+/// until the link mailed to the address is used (`POST /signup/confirm`);
+/// then the new member is `reviewing` until approved. The answer never says
+/// whether the email already has an account.
 #[utoipa::path(post, path = "/signup", tag = "signup", request_body = SignupRequest,
     responses((status = 202, body = SignupResponse),
         (status = 403, description = "`signup_not_allowed`", body = Problem),
@@ -45,6 +49,29 @@ async fn signup(
             &meta,
         )
         .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SignupResponse {
+            status: "confirmation_sent".into(),
+        }),
+    ))
+}
+
+/// Confirm a sign-up with the token of the link mailed to its address: the
+/// account (if the address had none) and a `reviewing` membership are
+/// created, and the org's approvers are told. The link works once, for 24
+/// hours.
+#[utoipa::path(post, path = "/signup/confirm", tag = "signup", request_body = SignupConfirmRequest,
+    responses((status = 202, body = SignupResponse),
+        (status = 403, description = "the org no longer takes this sign-up (`signup_not_allowed`)", body = Problem),
+        (status = 404, description = "the link is invalid, used or expired (`invalid_link`)", body = Problem),
+        (status = 422, body = Problem)))]
+async fn confirm_signup(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    ApiJson(req): ApiJson<SignupConfirmRequest>,
+) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
+    state.app.confirm_signup(&req.token, &meta).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(SignupResponse {

@@ -1,6 +1,6 @@
 //! `/orgs/{org}/users`: the team list and its members.
 
-use crate::app::members::{MemberUpdate, NewMember};
+use crate::app::members::{Added, MemberUpdate, NewMember};
 use crate::app::orgs::warnings;
 use crate::app::App;
 use crate::http::error::{ApiError, Code};
@@ -198,7 +198,10 @@ async fn create_user(
     Ok((
         StatusCode::CREATED,
         Json(CreateMemberResponse {
-            user: views::member(&created.member),
+            user: match &created.added {
+                Added::Member(m) => views::member(m),
+                Added::Invited(i) => views::invited_member(i),
+            },
             temporary_password: created.temporary_password,
             account_created: created.account_created,
         }),
@@ -248,7 +251,6 @@ async fn update_user(
     ApiJson(req): ApiJson<UpdateMemberRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
     let update = MemberUpdate {
-        name: req.name,
         role: req.role,
         team: req.team,
         groups: req.groups,
