@@ -12,6 +12,7 @@
 pub mod console;
 pub mod error;
 pub mod extract;
+mod openapi;
 mod pagination;
 mod routes;
 pub mod views;
@@ -28,7 +29,6 @@ use error::{ApiError, Code, InternalDetail};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 /// What every handler can reach.
@@ -63,7 +63,7 @@ pub struct AppState {
 struct ApiDoc;
 
 /// The API routes and their OpenAPI document.
-fn api() -> (Router<AppState>, OpenApi) {
+fn api() -> (Router<AppState>, serde_json::Value) {
     let v1 = OpenApiRouter::new()
         .merge(routes::auth::router())
         .merge(routes::orgs::router())
@@ -98,11 +98,11 @@ fn api() -> (Router<AppState>, OpenApi) {
             ),
         );
     }
-    (router, doc)
+    (router, openapi::with_refusals(&doc))
 }
 
 /// The OpenAPI 3.1 document of the API.
-pub fn openapi() -> OpenApi {
+pub fn openapi() -> serde_json::Value {
     api().1
 }
 
