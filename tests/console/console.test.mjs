@@ -504,8 +504,16 @@ test("an owner creates a custom role, sees it in the matrix, and asks the check 
 });
 
 test("the org switcher changes org without signing out, keeping the section", async () => {
-  // A second org, through the API with the same session.
-  const res = await owner.request.post(`${BASE}/api/v1/orgs`, { data: { slug: "sabre", name: "Sabre" } });
+  // A second org, through the API (which takes bearer tokens only: the
+  // console's cookie does not work there, so a page elsewhere cannot use it).
+  const withCookie = await owner.request.post(`${BASE}/api/v1/orgs`, { data: { slug: "sabre", name: "Sabre" } });
+  assert.equal(withCookie.status(), 401);
+  const login = await owner.request.post(`${BASE}/api/v1/auth/login`, { data: { email: OWNER, password: OWNER_PASSWORD } });
+  const { token } = await login.json();
+  const res = await owner.request.post(`${BASE}/api/v1/orgs`, {
+    data: { slug: "sabre", name: "Sabre" },
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(res.status(), 201);
   await owner.goto(`${BASE}/o/${ORG}/groups`);
   await owner.getByLabel("Organization").selectOption("sabre");

@@ -55,16 +55,17 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The token a request carries: the bearer header, else the session cookie.
+/// The token an API request carries: the bearer header only. The session
+/// cookie is the console's: a browser sends it with any request to this
+/// host, including one a page on another origin makes, so the API never
+/// reads it (no CSRF through the API); cookie-authenticated requests go
+/// through the console's CSRF and same-origin checks.
 fn token(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
-        let v = v.to_str().ok()?;
-        let (scheme, token) = v.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
-    }
-    cookie_value(&parts.headers, SESSION_COOKIE)
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// Splits a comma-, semicolon- or newline-separated list (of emails, of

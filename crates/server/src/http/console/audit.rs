@@ -80,12 +80,13 @@ impl AuditForm {
         )
     }
 
-    /// The API's export of the same filters.
+    /// The download of the same filters (the API's export, answered to
+    /// the console's session).
     fn export_url(&self, slug: &str, format: &str) -> String {
         let q = self.query();
         let v = |o: &Option<String>| o.clone().unwrap_or_default();
         with_query(
-            &format!("/api/v1/orgs/{slug}/audit/export"),
+            &format!("/o/{slug}/audit/export"),
             &[
                 ("format", format),
                 ("actor", &v(&q.actor)),
@@ -186,4 +187,21 @@ pub async fn list(o: InOrg, Query(q): Query<AuditForm>) -> PageResult {
         q,
     };
     Ok(show(status, &page, &page.f))
+}
+
+/// `GET /o/{org}/audit/export`: the API's CSV or JSON Lines export for the
+/// console's session (the API itself takes bearer tokens only). A refusal
+/// is the console's error page.
+pub async fn export(
+    o: InOrg,
+    Query(q): Query<crate::http::routes::audit::AuditExportQuery>,
+) -> PageResult {
+    let org = crate::http::extract::Org {
+        app: o.app().clone(),
+        access: o.access.clone(),
+        meta: o.meta().clone(),
+    };
+    crate::http::routes::audit::export_audit(org, crate::http::extract::ApiQuery(q))
+        .await
+        .map_err(Into::into)
 }

@@ -7,14 +7,31 @@ use super::session::{NoFields, Path, Posted, PublicPosted, Session, SignInSessio
 use super::text::local_path;
 use crate::app::SessionStage;
 use crate::http::error::{ApiError, Code};
-use crate::http::routes::auth::session_cookie;
+use crate::http::extract::SESSION_COOKIE;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use roster_domain::{MemberStatus, OrgSlug};
 use serde::Deserialize;
+
+/// The console's session cookie (`HttpOnly`, `SameSite=Strict`; `Secure`
+/// over HTTPS and on localhost). Only the console reads it.
+fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
+    // Secure unless the server is reached over plain HTTP on purpose; browsers
+    // accept Secure cookies from http://localhost as well.
+    let secure = if state.app.settings().public_url.starts_with("https://")
+        || state.app.settings().public_url.contains("://localhost")
+        || state.app.settings().public_url.contains("://127.0.0.1")
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
 
 #[derive(Template)]
 #[template(path = "console/login.html")]

@@ -123,6 +123,7 @@ pub fn router() -> Router<AppState> {
         .route("/o/{org}/requests", get(access::requests).post(access::ask))
         .route("/o/{org}/requests/{id}/{decision}", post(access::decide))
         .route("/o/{org}/audit", get(audit::list))
+        .route("/o/{org}/audit/export", get(audit::export))
         .route("/o/{org}/tokens", get(tokens::list).post(tokens::create))
         .route("/o/{org}/tokens/{id}/revoke", post(tokens::revoke))
         .route(

@@ -96,7 +96,7 @@ fn csv_field(s: &str) -> String {
     params(("org" = String, Path, description = "the org's slug"), AuditExportQuery),
     responses((status = 200, description = "text/csv or application/x-ndjson", content_type = "text/csv"),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn export_audit(
+pub(crate) async fn export_audit(
     Org { app, access, .. }: Org,
     ApiQuery(q): ApiQuery<AuditExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {

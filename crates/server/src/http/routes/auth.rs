@@ -3,10 +3,10 @@
 use crate::app::time::rfc3339;
 use crate::app::SessionStage;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiPath, Authed, AuthedInSignIn, Meta, SESSION_COOKIE};
+use crate::http::extract::{ApiJson, ApiPath, Authed, AuthedInSignIn, Meta};
 use crate::http::{views, AppState};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_proto::{
@@ -27,22 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_password_with_link))
 }
 
-pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
-    // Secure unless the server is reached over plain HTTP on purpose; browsers
-    // accept Secure cookies from http://localhost as well.
-    let secure = if state.app.settings().public_url.starts_with("https://")
-        || state.app.settings().public_url.contains("://localhost")
-        || state.app.settings().public_url.contains("://127.0.0.1")
-    {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// Sign in with email and password. Also sets the session cookie.
+/// Sign in with email and password. The answer's token is the bearer
+/// token for later calls (the API sets no cookie: the console signs in on
+/// its own pages).
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
@@ -55,17 +42,13 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let login = state.app.login(&req.email, &req.password, &meta).await?;
-    let max_age = state.app.settings().session_ttl.as_secs();
     let body = LoginResponse {
         password_change_required: login.stage == SessionStage::PasswordChangeRequired,
         expires_at: rfc3339(login.expires_at),
         user: views::user(&login.user),
         token: login.token,
     };
-    let cookie = session_cookie(&state, &body.token, max_age);
-    let mut res = Json(body).into_response();
-    res.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(res)
+    Ok(Json(body).into_response())
 }
 
 /// End the current session.
@@ -76,10 +59,7 @@ async fn logout(
     AuthedInSignIn(p): AuthedInSignIn,
 ) -> Result<Response, ApiError> {
     state.app.logout(&p).await?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
-    Ok(res)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The signed-in user and their memberships.
