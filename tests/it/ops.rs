@@ -77,3 +77,175 @@ async fn every_sqlite_table_with_an_integer_key_never_reuses_ids() {
         assert!(sql.contains("AUTOINCREMENT"), "{name}: {sql}");
     }
 }
+
+/// A `roster serve` child process on a data directory the test owns,
+/// killed on drop.
+pub struct Proc {
+    pub child: std::process::Child,
+    pub url: String,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    /// Sends SIGTERM and waits for the process to exit; returns whether it
+    /// exited successfully.
+    pub fn stop(mut self) -> bool {
+        terminate(&self.child);
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// The log lines written so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// Sends SIGTERM to a child.
+pub fn terminate(child: &std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+/// The `roster serve` command on `data_dir`, listening on a free port.
+pub fn serve_cmd(data_dir: &std::path::Path, env: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("ROSTER_BOOTSTRAP_ORG", ORG)
+        .env("ROSTER_BOOTSTRAP_OWNER_EMAIL", OWNER_EMAIL)
+        .env("ROSTER_BOOTSTRAP_OWNER_PASSWORD", OWNER_PASSWORD)
+        .env("RUST_LOG", "info")
+        .env_remove("ROSTER_SECRET_KEY")
+        .env_remove("ROSTER_DATABASE_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// Starts `roster serve` and waits until it is ready.
+pub fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Proc {
+    use std::io::BufRead;
+    let mut child = serve_cmd(data_dir, env).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in the first log line: {first}"))
+        .to_owned();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(vec![first]));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready(&url) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready: {:?}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Proc { child, url, log }
+}
+
+/// Runs `roster serve` that must refuse to start; returns its stderr.
+pub fn refused_start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let mut child = serve_cmd(data_dir, env).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success(), "it started and stopped cleanly");
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not refuse to start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let last = stderr.trim().lines().last().unwrap_or("").to_owned();
+    assert!(last.starts_with("error: "), "{stderr}");
+    last
+}
+
+/// Replicas with different keys, and an embedded database whose key file
+/// went missing or was replaced, are refused at start with one line that
+/// says what to do; the right key starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_another_key_than_its_database_refuses_to_start() {
+    // The embedded database: the first start stores the key's check value.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(start(&data, &[]).stop());
+    let key = std::fs::read_to_string(data.join("secret.key")).unwrap();
+
+    std::fs::remove_file(data.join("secret.key")).unwrap();
+    let line = refused_start(&data, &[]);
+    assert!(line.contains("secret.key does not exist"), "{line}");
+    assert!(
+        !data.join("secret.key").exists(),
+        "no new key is made for a database that has one"
+    );
+
+    std::fs::write(data.join("secret.key"), "ab".repeat(32)).unwrap();
+    let line = refused_start(&data, &[]);
+    assert!(line.contains("does not match"), "{line}");
+    assert!(!line.contains(&"ab".repeat(32)), "the key is never printed");
+
+    std::fs::write(data.join("secret.key"), &key).unwrap();
+    assert!(start(&data, &[]).stop());
+
+    // Two replicas on one PostgreSQL database with different keys.
+    let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
+    let one = "01".repeat(32);
+    let two = "02".repeat(32);
+    let first = start(
+        &dir.path().join("r1"),
+        &[
+            ("ROSTER_DATABASE_URL", db.url.as_str()),
+            ("ROSTER_SECRET_KEY", one.as_str()),
+        ],
+    );
+    let line = refused_start(
+        &dir.path().join("r2"),
+        &[
+            ("ROSTER_DATABASE_URL", db.url.as_str()),
+            ("ROSTER_SECRET_KEY", two.as_str()),
+        ],
+    );
+    assert!(line.contains("same ROSTER_SECRET_KEY"), "{line}");
+    let second = start(
+        &dir.path().join("r2"),
+        &[
+            ("ROSTER_DATABASE_URL", db.url.as_str()),
+            ("ROSTER_SECRET_KEY", one.as_str()),
+        ],
+    );
+    assert!(second.stop());
+    assert!(first.stop());
+}

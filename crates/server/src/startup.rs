@@ -62,16 +62,19 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
-        let keys = Keys::load(
-            config.secret_key.as_ref().map(|s| s.expose()),
-            &config.data_dir,
-        )?;
         let store = Store::open(&StoreOptions {
             url: config.database_url.clone(),
             max_connections: config.max_connections,
         })
         .await
         .context("cannot open the database")?;
+        let keys = match load_keys(&config, &store, clock.now()).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
         let engine = match store.engine() {
             Engine::Sqlite => "sqlite",
             Engine::Postgres => "postgres",
@@ -151,6 +154,39 @@ impl Application {
         tracing::info!("roster stopped");
         Ok(())
     }
+}
+
+/// The server key, checked against the key check value stored in the
+/// database: the first start stores it; a later start (or another replica)
+/// with a different key is refused before it serves, with one line that
+/// says what to do. A database that has a check value is never given a new
+/// generated key.
+async fn load_keys(
+    config: &Config,
+    store: &Store,
+    now: roster_domain::Timestamp,
+) -> anyhow::Result<Keys> {
+    use roster_store::settings;
+    let mut conn = store.conn().await?;
+    let stored = settings::get(&mut conn, settings::KEY_CHECK).await?;
+    let key_file = config.data_dir.join("secret.key");
+    if stored.is_some() && config.secret_key.is_none() && !key_file.exists() {
+        anyhow::bail!(
+            "this database was made with a server key, but ROSTER_SECRET_KEY is not set and {} does not exist; restore the key that was kept with the database (a new key would make every session, link and stored credential unusable)",
+            key_file.display()
+        );
+    }
+    let keys = Keys::load(
+        config.secret_key.as_ref().map(|s| s.expose()),
+        &config.data_dir,
+    )?;
+    let agreed = settings::init(&mut conn, settings::KEY_CHECK, &keys.check_value(), now).await?;
+    if !keys.matches_check_value(&agreed) {
+        anyhow::bail!(
+            "the server key does not match the key this database was made with; give every replica the same ROSTER_SECRET_KEY (or restore secret.key from the database's backup) and start again"
+        );
+    }
+    Ok(keys)
 }
 
 /// Prunes old rows every five minutes until shutdown.

@@ -35,6 +35,7 @@ pub mod resources;
 pub mod roles;
 pub mod rules;
 pub mod sessions;
+pub mod settings;
 pub mod setup;
 pub mod slack;
 mod sql;
