@@ -12,6 +12,7 @@
 )]
 
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod crypto;
 pub mod http;

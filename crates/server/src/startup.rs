@@ -38,6 +38,8 @@ pub struct Application {
     listener: TcpListener,
     app: App,
     mailer: Mailer,
+    /// Held while the server runs on an embedded database.
+    lock: Option<std::fs::File>,
 }
 
 impl Application {
@@ -62,6 +64,12 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
+        // One server per embedded database; `roster restore` checks it too.
+        let lock = if config.database_url.starts_with("sqlite:") {
+            Some(crate::backup::lock_data_dir(&config.data_dir)?)
+        } else {
+            None
+        };
         let store = Store::open(&StoreOptions {
             url: config.database_url.clone(),
             max_connections: config.max_connections,
@@ -107,6 +115,7 @@ impl Application {
             listener,
             app,
             mailer,
+            lock,
         })
     }
 
@@ -125,6 +134,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let _lock = self.lock;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let slack = SlackApi::default();
         let couriers = Couriers {

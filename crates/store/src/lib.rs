@@ -24,6 +24,7 @@
 
 pub mod access_state;
 pub mod audit;
+pub mod backup;
 pub mod groups;
 pub mod invitations;
 pub mod members;
