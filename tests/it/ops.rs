@@ -434,3 +434,264 @@ async fn a_backup_taken_under_write_load_restores_every_acknowledged_write() {
     assert!(missing.is_empty(), "lost acknowledged writes: {missing:?}");
     assert!(restored.stop());
 }
+
+/// `/metrics` is the Prometheus text format (read with the strict
+/// `openmetrics-parser` crate, which refuses what it cannot read): requests
+/// by method, matched route and status with latency histograms, check
+/// decisions and latency, sign-ins by outcome, the outbox gauges, build
+/// info and process figures; and no token from a path reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_prometheus_text_with_requests_checks_sign_ins_and_the_outbox() {
+    use openmetrics_parser::prometheus::parse_prometheus;
+    use openmetrics_parser::{PrometheusType, PrometheusValue};
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let _ = app.login_res(OWNER_EMAIL, "not the password").await;
+    owner
+        .check(
+            ORG,
+            &roster_proto::CheckRequest {
+                user: OWNER_EMAIL.into(),
+                action: "users:read".into(),
+                resource: None,
+            },
+        )
+        .await
+        .unwrap();
+    let secret_path = "/invite/rsi_this-is-a-secret-token";
+    app.send(reqwest::Method::GET, secret_path, None, None)
+        .await;
+    app.send(reqwest::Method::GET, "/no/such/route", None, None)
+        .await;
+
+    let mut text = String::new();
+    // The periodic task sets the outbox gauges within seconds of the start.
+    for _ in 0..100 {
+        let res = app
+            .http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        text = res.text().await.unwrap();
+        if text.contains("\nroster_outbox_waiting ") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!text.contains("rsi_this-is-a-secret-token"), "{text}");
+    let parsed = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e:?} in\n{text}"));
+
+    // The value of `metric` whose labels are exactly `labels`.
+    let find = |metric: &str, labels: &[(&str, &str)]| -> (PrometheusType, PrometheusValue) {
+        let family = parsed
+            .families
+            .get(metric)
+            .unwrap_or_else(|| panic!("no {metric} in\n{text}"));
+        let names = family.get_label_names();
+        assert_eq!(names.len(), labels.len(), "{metric}: labels {names:?}");
+        let values: Vec<String> = names
+            .iter()
+            .map(|n| {
+                labels
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .unwrap_or_else(|| panic!("{metric} has label {n}"))
+                    .1
+                    .to_owned()
+            })
+            .collect();
+        let sample = family
+            .get_sample_by_label_values(&values)
+            .unwrap_or_else(|| panic!("no {metric} {labels:?} in\n{text}"));
+        (family.family_type.clone(), sample.value.clone())
+    };
+    let positive = |(kind, v): (PrometheusType, PrometheusValue)| {
+        let n = match v {
+            PrometheusValue::Counter(c) => c.value.as_f64(),
+            PrometheusValue::Gauge(n) | PrometheusValue::Unknown(n) => n.as_f64(),
+            other => panic!("not a number: {other:?}"),
+        };
+        assert!(n >= 1.0, "{kind:?} {n}");
+    };
+    let histogram = |(kind, v): (PrometheusType, PrometheusValue)| {
+        assert_eq!(kind, PrometheusType::Histogram);
+        match v {
+            PrometheusValue::Histogram(h) => {
+                assert!(h.count.unwrap_or(0) >= 1, "{h:?}");
+                assert!(h.buckets.len() > 5, "{h:?}");
+            }
+            other => panic!("not a histogram: {other:?}"),
+        }
+    };
+    let check_route = [
+        ("method", "POST"),
+        ("route", "/api/v1/orgs/{org}/check"),
+        ("status", "200"),
+    ];
+    positive(find("roster_http_requests_total", &check_route));
+    histogram(find("roster_http_request_duration_seconds", &check_route));
+    positive(find(
+        "roster_http_requests_total",
+        &[
+            ("method", "GET"),
+            ("route", "/invite/{token}"),
+            ("status", "404"),
+        ],
+    ));
+    positive(find(
+        "roster_http_requests_total",
+        &[("method", "GET"), ("route", "unmatched"), ("status", "404")],
+    ));
+    positive(find("roster_checks_total", &[("decision", "allowed")]));
+    histogram(find("roster_check_duration_seconds", &[("kind", "single")]));
+    positive(find("roster_sign_ins_total", &[("outcome", "success")]));
+    positive(find(
+        "roster_sign_ins_total",
+        &[("outcome", "invalid_credentials")],
+    ));
+    positive(find(
+        "roster_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+    ));
+    find("roster_outbox_waiting", &[]);
+    find("roster_outbox_undeliverable", &[]);
+    find("roster_outbox_oldest_waiting_age_seconds", &[]);
+    find("roster_outbox_sent_total", &[]);
+    find("roster_revision_watch_last_success_timestamp_seconds", &[]);
+    #[cfg(target_os = "linux")]
+    positive(find("process_resident_memory_bytes", &[]));
+}
+
+/// The real binary logs one access line per request at info (method,
+/// matched route, status, duration, request id), never a token from the
+/// path, and no ANSI colour when stderr is not a terminal; with
+/// ROSTER_METRICS=false there is no /metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_log_has_one_plain_line_per_request_and_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("data"), &[("ROSTER_METRICS", "false")]);
+    let http = reqwest::Client::new();
+    let res = http
+        .get(format!(
+            "{}/invite/rsi_secret-token-in-the-path",
+            server.url
+        ))
+        .header("x-request-id", "req-access-log-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error());
+    let res = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let mut line = None;
+    for _ in 0..100 {
+        line = server
+            .log()
+            .into_iter()
+            .find(|l| l.contains("roster::access") && l.contains("req-access-log-1"));
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let line = line.expect("an access log line");
+    for part in [
+        "INFO",
+        "method=GET",
+        "route=/invite/{token}",
+        "status=",
+        "duration_ms=",
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    let log = server.log();
+    assert!(
+        log.iter().all(|l| !l.contains("secret-token-in-the-path")),
+        "{log:?}"
+    );
+    assert!(log.iter().all(|l| !l.contains('\u{1b}')), "{log:?}");
+    assert!(server.stop());
+}
+
+/// SIGTERM with a request whose body never comes and a mail delivery
+/// hanging: the process stops after the drain deadline rather than waiting
+/// for the slow client, the outbox worker finishes its delivery in flight,
+/// and the messages it had claimed but not tried are released at once
+/// (not left claimed until the lease runs out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_with_a_deadline_and_releases_outbox_claims() {
+    use crate::smtp::SmtpSink;
+    use std::io::Write;
+    let sink = SmtpSink::start_stalling(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let smtp = sink.url();
+    let server = start(
+        &data,
+        &[
+            ("ROSTER_DRAIN_SECONDS", "1"),
+            ("ROSTER_SMTP_URL", smtp.as_str()),
+        ],
+    );
+    let owner = sign_in(&server.url, OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner
+        .create_invitations(
+            ORG,
+            &roster_proto::CreateInvitationsRequest {
+                emails: Some("a@x.test, b@x.test, c@x.test".into()),
+                role: Some("viewer".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink.stalls_left() > 0 {
+        assert!(std::time::Instant::now() < deadline, "no delivery started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A slow client: a request whose body never finishes.
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"email\"",
+    )
+    .unwrap();
+    assert!(ready(&server.url), "the server answers others meanwhile");
+
+    let log = server.log.clone();
+    assert!(server.stop(), "a clean exit after the deadline");
+    drop(slow);
+    let log = log.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("outlived the drain deadline")),
+        "{log:?}"
+    );
+
+    use sqlx::Connection;
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", data.join("roster.db").display()))
+            .await
+            .unwrap();
+    let (undelivered, claimed): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN claimed_until IS NOT NULL THEN 1 ELSE 0 END), 0)
+         FROM outbox WHERE sent_at IS NULL",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(undelivered >= 2, "{undelivered}");
+    assert_eq!(claimed, 0, "claims are released at shutdown");
+}

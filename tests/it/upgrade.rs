@@ -58,7 +58,12 @@ async fn the_story_is_intact(url: &str) {
         .await
         .unwrap();
     assert!(decision.allowed, "{decision:?}");
-    assert!(!owner.audit(ORG, &Default::default()).await.unwrap().items.is_empty());
+    assert!(!owner
+        .audit(ORG, &Default::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 
     // The newest rule deleted and another granted: a new id, never reused.
     let newest = rules[0].id;

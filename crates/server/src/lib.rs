@@ -17,6 +17,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod integrations;
+pub mod observe;
 pub mod startup;
 
 pub use config::{Config, ConfigLayer, LogFormat, Secret, ServeFlags};

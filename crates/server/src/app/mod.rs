@@ -95,6 +95,8 @@ pub struct AppSettings {
     /// How long a claimed outbox message is reserved for its worker.
     pub outbox_lease: std::time::Duration,
     pub public_url: String,
+    /// Whether metrics are recorded and served at `/metrics`.
+    pub metrics: bool,
 }
 
 /// The application: shared by every request handler.
@@ -109,6 +111,7 @@ struct Inner {
     settings: AppSettings,
     clock: Arc<dyn Clock>,
     outbox_metrics: outbox::OutboxMetrics,
+    observer: crate::observe::Observer,
     authz: authz::AuthzCache,
     /// Names this process's outbox worker in its claims.
     worker_id: String,
@@ -125,8 +128,10 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
         let dummy_hash = crate::crypto::hash_password(&crate::crypto::new_token(""))?;
+        let observer = crate::observe::Observer::new(settings.metrics);
         Ok(App {
             inner: Arc::new(Inner {
+                observer,
                 store,
                 keys,
                 settings,
@@ -149,6 +154,11 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.inner.settings
+    }
+
+    /// This server's metrics.
+    pub fn observer(&self) -> &crate::observe::Observer {
+        &self.inner.observer
     }
 
     /// What time it is, by the clock the app was given.
