@@ -695,3 +695,149 @@ async fn shutdown_drains_with_a_deadline_and_releases_outbox_claims() {
     assert!(undelivered >= 2, "{undelivered}");
     assert_eq!(claimed, 0, "claims are released at shutdown");
 }
+
+/// A server like [`spawn_app`]'s with `settings` applied to its
+/// configuration.
+async fn spawn_configured(
+    engine: Engine,
+    settings: impl FnOnce(&mut roster_server::ConfigLayer),
+) -> (String, TestDatabase, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(engine, dir.path()).await;
+    let mut layer = roster_server::ConfigLayer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().to_owned()),
+        database_url: Some(db.url.clone()),
+        secret_key: Some(roster_server::Secret::new("11".repeat(32))),
+        max_connections: Some(8),
+        bootstrap_org: Some(ORG.into()),
+        bootstrap_owner_email: Some(OWNER_EMAIL.into()),
+        bootstrap_owner_password: Some(roster_server::Secret::new(OWNER_PASSWORD)),
+        ..Default::default()
+    };
+    settings(&mut layer);
+    let config = roster_server::Config::resolve(layer).unwrap();
+    let app = roster_server::Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    (base, db, dir)
+}
+
+fn new_org(slug: &str) -> roster_proto::CreateOrgRequest {
+    roster_proto::CreateOrgRequest {
+        slug: slug.into(),
+        name: slug.into(),
+    }
+}
+
+/// Signs `email` up to acme (which takes sign-ups from acme.test) and
+/// signs them in: a person whose sign-up is still under review.
+async fn applicant(base: &str, owner: &Api, email: &str) -> Api {
+    owner
+        .update_org(
+            ORG,
+            &roster_proto::UpdateOrgRequest {
+                self_registration: Some(true),
+                allowed_domains: Some(vec!["acme.test".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    Api::new(base, None)
+        .signup(&roster_proto::SignupRequest {
+            org: ORG.into(),
+            email: email.into(),
+            name: "Applicant".into(),
+            password: "applicant-password-1".into(),
+        })
+        .await
+        .unwrap();
+    sign_in(base, email, "applicant-password-1").await
+}
+
+both_engines!(who_may_create_orgs_is_an_instance_setting);
+
+/// `verified` (the default): a sign-up under review may not create orgs,
+/// a member an admin added may; `admins`: only owners and admins of an org;
+/// `anyone`: every signed-in person. A bad value stops the start.
+async fn who_may_create_orgs_is_an_instance_setting(engine: Engine) {
+    // verified
+    let (base, _db, _dir) = spawn_configured(engine, |_| {}).await;
+    let owner = sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner.create_org(&new_org("beta")).await.unwrap();
+    let waiting = applicant(&base, &owner, "waiting@acme.test").await;
+    let refused = waiting
+        .create_org(&new_org("mine"))
+        .await
+        .refused(403, "forbidden");
+    assert!(
+        refused.detail.unwrap_or_default().contains("approved"),
+        "the answer says why"
+    );
+    let (_, viewer) = member_of(&base, &owner, "viewer@acme.test", "viewer").await;
+    viewer.create_org(&new_org("viewers")).await.unwrap();
+
+    // admins
+    let (base, _db2, _dir2) = spawn_configured(engine, |l| {
+        l.org_creation = Some("admins".into());
+    })
+    .await;
+    let owner = sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner.create_org(&new_org("gamma")).await.unwrap();
+    let (_, viewer) = member_of(&base, &owner, "viewer@acme.test", "viewer").await;
+    viewer
+        .create_org(&new_org("viewers"))
+        .await
+        .refused(403, "forbidden");
+    let (_, admin) = member_of(&base, &owner, "admin@acme.test", "admin").await;
+    admin.create_org(&new_org("admins")).await.unwrap();
+
+    // anyone
+    let (base, _db3, _dir3) = spawn_configured(engine, |l| {
+        l.org_creation = Some("anyone".into());
+    })
+    .await;
+    let owner = sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let waiting = applicant(&base, &owner, "waiting@acme.test").await;
+    waiting.create_org(&new_org("mine")).await.unwrap();
+
+    let bad = roster_server::Config::resolve(roster_server::ConfigLayer {
+        org_creation: Some("everyone".into()),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(bad.to_string().contains("org_creation"), "{bad}");
+}
+
+/// Adds a member to acme and signs them in with a password of their own.
+async fn member_of(base: &str, owner: &Api, email: &str, role: &str) -> (i64, Api) {
+    let created = owner
+        .create_member(ORG, &new_member(email, role))
+        .await
+        .unwrap();
+    let temp = created.temporary_password.unwrap();
+    let api = sign_in(base, email, &temp).await;
+    api.change_password(&roster_proto::ChangePasswordRequest {
+        current_password: temp,
+        new_password: format!("{email}-pw-123"),
+    })
+    .await
+    .unwrap();
+    (created.user.id.unwrap(), api)
+}
+
+/// The example configuration file the packaging ships is one the server
+/// reads: every key known, every value accepted.
+#[test]
+fn the_example_configuration_file_is_valid() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/roster.toml.example");
+    let layer = roster_server::ConfigLayer::from_file(&path).unwrap();
+    let config = roster_server::Config::resolve(layer).unwrap();
+    assert_eq!(
+        config.org_creation,
+        roster_server::app::OrgCreation::Verified
+    );
+    assert_eq!(config.drain_seconds, 30);
+}

@@ -66,6 +66,8 @@ pub struct ConfigLayer {
     pub metrics: Option<bool>,
     /// How long shutdown waits for in-flight requests (seconds, default 30).
     pub drain_seconds: Option<i64>,
+    /// Who may create orgs: `anyone`, `verified` (default) or `admins`.
+    pub org_creation: Option<String>,
 }
 
 impl ConfigLayer {
@@ -89,6 +91,7 @@ impl ConfigLayer {
             smtp_from: self.smtp_from.or(base.smtp_from),
             metrics: self.metrics.or(base.metrics),
             drain_seconds: self.drain_seconds.or(base.drain_seconds),
+            org_creation: self.org_creation.or(base.org_creation),
         }
     }
 
@@ -139,6 +142,7 @@ impl ConfigLayer {
                 Some(other) => bail!("ROSTER_METRICS must be true or false, not {other:?}"),
             },
             drain_seconds: parse_num("ROSTER_DRAIN_SECONDS")?,
+            org_creation: get("ROSTER_ORG_CREATION"),
         })
     }
 }
@@ -170,6 +174,7 @@ pub struct Config {
     pub smtp_from: String,
     pub metrics: bool,
     pub drain_seconds: i64,
+    pub org_creation: crate::app::OrgCreation,
 }
 
 /// First-start seeding (SPEC §5); ignored once the database has users.
@@ -230,7 +235,14 @@ impl Config {
         if !(0..=3600).contains(&drain_seconds) {
             bail!("drain_seconds must be between 0 and 3600");
         }
+        let org_creation = match l.org_creation.as_deref() {
+            None => crate::app::OrgCreation::default(),
+            Some(v) => crate::app::OrgCreation::parse(v).with_context(|| {
+                format!("org_creation must be anyone, verified or admins, not {v:?}")
+            })?,
+        };
         Ok(Config {
+            org_creation,
             drain_seconds,
             outbox_lease_seconds,
             listen,

@@ -106,6 +106,7 @@ impl Application {
                 outbox_lease: Duration::from_secs(config.outbox_lease_seconds.unsigned_abs()),
                 public_url: public_url.clone(),
                 metrics: config.metrics,
+                org_creation: config.org_creation,
             },
             clock,
         )?;

@@ -1,6 +1,6 @@
 -- Settings of the whole instance (not of one org), one row per name:
 -- `key_check` (a keyed hash that tells whether a server runs with the key
--- this database was made with) and `org_creation` (who may create orgs).
+-- this database was made with).
 --
 -- This is also the first migration whose {{ID}} is AUTOINCREMENT on SQLite;
 -- the tables of earlier migrations are rebuilt with it after migrating

@@ -1,5 +1,5 @@
 //! Settings of the whole instance, one row per name in
-//! `instance_settings`: the key check value and who may create orgs.
+//! `instance_settings`: the key check value.
 
 use crate::sql::{exec, fetch_optional};
 use crate::{Conn, Result};
@@ -8,8 +8,6 @@ use roster_domain::Timestamp;
 /// The keyed hash that tells whether a server runs with the key this
 /// database was made with.
 pub const KEY_CHECK: &str = "key_check";
-/// Who may create orgs: `anyone`, `verified` or `admins`.
-pub const ORG_CREATION: &str = "org_creation";
 
 /// The value of a setting, if it was ever set.
 pub async fn get(conn: &mut Conn, name: &str) -> Result<Option<String>> {
@@ -33,15 +31,4 @@ pub async fn init(conn: &mut Conn, name: &str, value: &str, now: Timestamp) -> R
     )
     .await?;
     Ok(get(conn, name).await?.unwrap_or_else(|| value.to_owned()))
-}
-
-/// Sets `name` to `value`.
-pub async fn set(conn: &mut Conn, name: &str, value: &str, now: Timestamp) -> Result<()> {
-    exec(
-        conn,
-        "INSERT INTO instance_settings (name, value, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (name) DO UPDATE SET value = $2, updated_at = $3",
-        (name, value, now),
-    )
-    .await
 }

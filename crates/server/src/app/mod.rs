@@ -97,6 +97,33 @@ pub struct AppSettings {
     pub public_url: String,
     /// Whether metrics are recorded and served at `/metrics`.
     pub metrics: bool,
+    /// Who may create orgs.
+    pub org_creation: OrgCreation,
+}
+
+/// Who may create organizations (an instance setting, `ROSTER_ORG_CREATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrgCreation {
+    /// Every signed-in person.
+    Anyone,
+    /// People who are active members of an org that is not their personal
+    /// one: added by an administrator, invited and accepted, or approved
+    /// after signing up. A sign-up still under review may not.
+    #[default]
+    Verified,
+    /// Owners and admins of an org that is not their personal one.
+    Admins,
+}
+
+impl OrgCreation {
+    pub fn parse(s: &str) -> Option<OrgCreation> {
+        match s {
+            "anyone" => Some(OrgCreation::Anyone),
+            "verified" => Some(OrgCreation::Verified),
+            "admins" => Some(OrgCreation::Admins),
+            _ => None,
+        }
+    }
 }
 
 /// The application: shared by every request handler.
