@@ -134,6 +134,17 @@ pub enum Command {
     /// Service accounts: members that act only through API tokens
     #[command(subcommand)]
     ServiceAccounts(ServiceAccountsCommand),
+    /// Copy the embedded database (and the server key) while the server runs
+    ///
+    /// Runs on the server's machine against its data directory. PostgreSQL
+    /// is backed up with pg_dump instead (docs/operations.md).
+    Backup(commands::backup::BackupArgs),
+    /// Check a backup and restore it into a data directory
+    ///
+    /// Refuses a file that fails SQLite's integrity check or whose server key
+    /// does not match, a data directory a server is running on, and an
+    /// existing database unless --force.
+    Restore(commands::backup::RestoreArgs),
 }
 
 /// The paging flags of every list.

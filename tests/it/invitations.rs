@@ -525,15 +525,23 @@ async fn nothing_is_lost_or_sent_twice_while_the_mail_server_is_down(engine: Eng
     }
     assert_eq!(stuck.len(), 3, "{stuck:?}");
     assert!(stuck.iter().all(|m| !m.last_error.is_empty()));
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // The outbox gauges are refreshed every five seconds, not per scrape.
+    let mut metrics = String::new();
+    for _ in 0..150 {
+        metrics = app
+            .http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("roster_outbox_waiting 3") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(metrics.contains("roster_outbox_waiting 3"), "{metrics}");
 
     sink.restart().await;

@@ -62,6 +62,12 @@ pub struct ConfigLayer {
     pub smtp_url: Option<Secret>,
     /// The sender of outgoing mail, e.g. `Roster <roster@example.com>`.
     pub smtp_from: Option<String>,
+    /// Record metrics and serve them at `/metrics` (default true).
+    pub metrics: Option<bool>,
+    /// How long shutdown waits for in-flight requests (seconds, default 30).
+    pub drain_seconds: Option<i64>,
+    /// Who may create orgs: `anyone`, `verified` (default) or `admins`.
+    pub org_creation: Option<String>,
 }
 
 impl ConfigLayer {
@@ -83,6 +89,9 @@ impl ConfigLayer {
                 .or(base.bootstrap_owner_password),
             smtp_url: self.smtp_url.or(base.smtp_url),
             smtp_from: self.smtp_from.or(base.smtp_from),
+            metrics: self.metrics.or(base.metrics),
+            drain_seconds: self.drain_seconds.or(base.drain_seconds),
+            org_creation: self.org_creation.or(base.org_creation),
         }
     }
 
@@ -126,6 +135,14 @@ impl ConfigLayer {
             bootstrap_owner_password: get("ROSTER_BOOTSTRAP_OWNER_PASSWORD").map(Secret),
             smtp_url: get("ROSTER_SMTP_URL").map(Secret),
             smtp_from: get("ROSTER_SMTP_FROM"),
+            metrics: match get("ROSTER_METRICS").as_deref() {
+                None => None,
+                Some("true" | "1") => Some(true),
+                Some("false" | "0") => Some(false),
+                Some(other) => bail!("ROSTER_METRICS must be true or false, not {other:?}"),
+            },
+            drain_seconds: parse_num("ROSTER_DRAIN_SECONDS")?,
+            org_creation: get("ROSTER_ORG_CREATION"),
         })
     }
 }
@@ -155,6 +172,9 @@ pub struct Config {
     pub bootstrap: Bootstrap,
     pub smtp_url: Option<Secret>,
     pub smtp_from: String,
+    pub metrics: bool,
+    pub drain_seconds: i64,
+    pub org_creation: crate::app::OrgCreation,
 }
 
 /// First-start seeding (SPEC §5); ignored once the database has users.
@@ -211,7 +231,19 @@ impl Config {
         if !(20..=3600).contains(&outbox_lease_seconds) {
             bail!("outbox_lease_seconds must be between 20 and 3600");
         }
+        let drain_seconds = l.drain_seconds.unwrap_or(30);
+        if !(0..=3600).contains(&drain_seconds) {
+            bail!("drain_seconds must be between 0 and 3600");
+        }
+        let org_creation = match l.org_creation.as_deref() {
+            None => crate::app::OrgCreation::default(),
+            Some(v) => crate::app::OrgCreation::parse(v).with_context(|| {
+                format!("org_creation must be anyone, verified or admins, not {v:?}")
+            })?,
+        };
         Ok(Config {
+            org_creation,
+            drain_seconds,
             outbox_lease_seconds,
             listen,
             data_dir,
@@ -230,6 +262,7 @@ impl Config {
             smtp_from: l
                 .smtp_from
                 .unwrap_or_else(|| "Roster <roster@localhost>".to_owned()),
+            metrics: l.metrics.unwrap_or(true),
         })
     }
 }

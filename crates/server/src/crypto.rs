@@ -167,6 +167,22 @@ impl Keys {
         Ok(Keys::from_bytes(key))
     }
 
+    /// The key check value: a keyed hash of a fixed label, stored in the
+    /// database at first start so that a server (or a replica) started
+    /// with another key is refused. It tells nothing about the key.
+    pub fn check_value(&self) -> String {
+        format!("v1:{}", self.hash_token("roster key check v1"))
+    }
+
+    /// Whether `stored` is this key's check value (constant time).
+    pub fn matches_check_value(&self, stored: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.check_value()
+            .as_bytes()
+            .ct_eq(stored.as_bytes())
+            .into()
+    }
+
     /// The stored form of a token: hex HMAC-SHA256 under the server key.
     pub fn hash_token(&self, token: &str) -> String {
         #[allow(clippy::expect_used)]
@@ -271,6 +287,15 @@ mod tests {
         assert!(Keys::verify_hmac_hex(b"secret", b"v0:1:body", &sig));
         assert!(!Keys::verify_hmac_hex(b"secret", b"v0:1:bodx", &sig));
         assert!(!Keys::verify_hmac_hex(b"other", b"v0:1:body", &sig));
+    }
+
+    #[test]
+    fn the_check_value_tells_keys_apart() {
+        let a = Keys::from_bytes([1; 32]);
+        let b = Keys::from_bytes([2; 32]);
+        assert!(a.matches_check_value(&a.check_value()));
+        assert!(!a.matches_check_value(&b.check_value()));
+        assert!(!a.matches_check_value(""));
     }
 
     #[test]

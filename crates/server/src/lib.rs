@@ -12,10 +12,12 @@
 )]
 
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod integrations;
+pub mod observe;
 pub mod startup;
 
 pub use config::{Config, ConfigLayer, LogFormat, Secret, ServeFlags};

@@ -11,7 +11,7 @@ use crate::integrations::Couriers;
 use anyhow::Context;
 use roster_domain::{DisplayName, Email, OrgName, OrgSlug, Password};
 use roster_store::{Engine, Store, StoreOptions};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +26,8 @@ pub fn init_tracing(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // Colour only for a person at a terminal, never in files or journals.
+    let builder = builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -35,9 +37,13 @@ pub fn init_tracing(format: LogFormat) {
 /// A built server, bound to its port but not yet serving.
 pub struct Application {
     addr: SocketAddr,
+    /// How long shutdown waits for in-flight requests.
+    drain: Duration,
     listener: TcpListener,
     app: App,
     mailer: Mailer,
+    /// Held while the server runs on an embedded database.
+    lock: Option<std::fs::File>,
 }
 
 impl Application {
@@ -62,16 +68,25 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
-        let keys = Keys::load(
-            config.secret_key.as_ref().map(|s| s.expose()),
-            &config.data_dir,
-        )?;
+        // One server per embedded database; `roster restore` checks it too.
+        let lock = if config.database_url.starts_with("sqlite:") {
+            Some(crate::backup::lock_data_dir(&config.data_dir)?)
+        } else {
+            None
+        };
         let store = Store::open(&StoreOptions {
             url: config.database_url.clone(),
             max_connections: config.max_connections,
         })
         .await
         .context("cannot open the database")?;
+        let keys = match load_keys(&config, &store, clock.now()).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
         let engine = match store.engine() {
             Engine::Sqlite => "sqlite",
             Engine::Postgres => "postgres",
@@ -90,6 +105,8 @@ impl Application {
                 session_ttl: Duration::from_secs(config.session_ttl_hours.unsigned_abs() * 3600),
                 outbox_lease: Duration::from_secs(config.outbox_lease_seconds.unsigned_abs()),
                 public_url: public_url.clone(),
+                metrics: config.metrics,
+                org_creation: config.org_creation,
             },
             clock,
         )?;
@@ -101,9 +118,11 @@ impl Application {
         first_start(&app, &config, &public_url).await?;
         Ok(Application {
             addr,
+            drain: Duration::from_secs(config.drain_seconds.unsigned_abs()),
             listener,
             app,
             mailer,
+            lock,
         })
     }
 
@@ -117,11 +136,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, finishes
-    /// in-flight requests and stops the background worker.
+    /// in-flight requests for at most the drain deadline (a slow client
+    /// cannot hold the process), and stops the background workers; the
+    /// outbox worker finishes the delivery in flight and releases its other
+    /// claims.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let _lock = self.lock;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let slack = SlackApi::default();
         let couriers = Couriers {
@@ -135,22 +158,99 @@ impl Application {
                 .run_outbox_worker(couriers, stop_rx.clone()),
         );
         let housekeeping = tokio::spawn(housekeeping(self.app.clone(), stop_rx.clone()));
-        let watcher = tokio::spawn(watch_revisions(self.app.clone(), stop_rx));
+        let watcher = tokio::spawn(watch_revisions(self.app.clone(), stop_rx.clone()));
+        let gauges = tokio::spawn(observe_outbox(self.app.clone(), stop_rx));
         let router = crate::http::router(self.app.clone(), slack);
-        axum::serve(
+        let (signal_tx, signal_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = signal_tx.send(true);
+        });
+        let signalled = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let serve = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        .with_graceful_shutdown(signalled(signal_rx.clone()))
+        .into_future();
+        let drain = self.drain;
+        let deadline = async move {
+            signalled(signal_rx).await;
+            tracing::info!(
+                seconds = drain.as_secs(),
+                "stopping: no new connections; draining in-flight requests"
+            );
+            tokio::time::sleep(drain).await;
+        };
+        tokio::select! {
+            served = serve => served?,
+            () = deadline => tracing::warn!(
+                seconds = drain.as_secs(),
+                "in-flight requests outlived the drain deadline; closing them"
+            ),
+        }
         let _ = stop_tx.send(true);
-        let _ = worker.await;
+        // The outbox worker finishes the delivery in flight within the same
+        // deadline; past it, it is stopped and its claims released, so that
+        // another replica (or the next start) sends those messages at once.
+        let mut worker = worker;
+        if tokio::time::timeout(drain.max(Duration::from_secs(1)), &mut worker)
+            .await
+            .is_err()
+        {
+            worker.abort();
+            tracing::warn!("the outbox delivery in flight outlived the drain deadline; stopped it");
+        }
+        match self.app.release_outbox_claims().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "released outbox claims at shutdown"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release outbox claims; they expire with their lease")
+            }
+        }
         let _ = housekeeping.await;
         let _ = watcher.await;
-        self.app.store().close().await;
+        let _ = gauges.await;
+        // A request cut off at the deadline may still hold a connection.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.app.store().close()).await;
         tracing::info!("roster stopped");
         Ok(())
     }
+}
+
+/// The server key, checked against the key check value stored in the
+/// database: the first start stores it; a later start (or another replica)
+/// with a different key is refused before it serves, with one line that
+/// says what to do. A database that has a check value is never given a new
+/// generated key.
+async fn load_keys(
+    config: &Config,
+    store: &Store,
+    now: roster_domain::Timestamp,
+) -> anyhow::Result<Keys> {
+    use roster_store::settings;
+    let mut conn = store.conn().await?;
+    let stored = settings::get(&mut conn, settings::KEY_CHECK).await?;
+    let key_file = config.data_dir.join("secret.key");
+    if stored.is_some() && config.secret_key.is_none() && !key_file.exists() {
+        anyhow::bail!(
+            "this database was made with a server key, but ROSTER_SECRET_KEY is not set and {} does not exist; restore the key that was kept with the database (a new key would make every session, link and stored credential unusable)",
+            key_file.display()
+        );
+    }
+    let keys = Keys::load(
+        config.secret_key.as_ref().map(|s| s.expose()),
+        &config.data_dir,
+    )?;
+    let agreed = settings::init(&mut conn, settings::KEY_CHECK, &keys.check_value(), now).await?;
+    if !keys.matches_check_value(&agreed) {
+        anyhow::bail!(
+            "the server key does not match the key this database was made with; give every replica the same ROSTER_SECRET_KEY (or restore secret.key from the database's backup) and start again"
+        );
+    }
+    Ok(keys)
 }
 
 /// Prunes old rows every five minutes until shutdown.
@@ -171,11 +271,50 @@ async fn housekeeping(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
 /// enforces a change within a second (SPEC §5).
 async fn watch_revisions(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        if let Err(e) = app.watch_revisions().await {
-            tracing::debug!(error = %e, "revision watch failed; will retry");
+        match app.watch_revisions().await {
+            Ok(()) => {
+                let now = app.now().unix_ms() as f64 / 1000.0;
+                app.observer().record(|| {
+                    metrics::gauge!("roster_revision_watch_last_success_timestamp_seconds")
+                        .set(now);
+                });
+            }
+            Err(e) => tracing::debug!(error = %e, "revision watch failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Refreshes the outbox gauges every five seconds (so that a scrape never
+/// queries the database) and drains the metrics' histogram data.
+async fn observe_outbox(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if !app.observer().enabled() {
+        return;
+    }
+    loop {
+        let read = async {
+            let mut conn = app.store().conn().await?;
+            let counts = roster_store::outbox::counts(&mut conn).await?;
+            let oldest = roster_store::outbox::oldest_waiting(&mut conn).await?;
+            Ok::<_, roster_store::StoreError>((counts, oldest))
+        };
+        match read.await {
+            Ok(((waiting, given_up), oldest)) => {
+                let age = oldest.map_or(0.0, |t| app.now().since(t).as_secs_f64());
+                app.observer().record(|| {
+                    metrics::gauge!("roster_outbox_waiting").set(waiting as f64);
+                    metrics::gauge!("roster_outbox_undeliverable").set(given_up as f64);
+                    metrics::gauge!("roster_outbox_oldest_waiting_age_seconds").set(age);
+                });
+            }
+            Err(e) => tracing::debug!(error = %e, "reading the outbox's size failed; will retry"),
+        }
+        app.observer().upkeep();
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
             _ = stop.changed() => return,
         }
     }

@@ -24,6 +24,7 @@
 
 pub mod access_state;
 pub mod audit;
+pub mod backup;
 pub mod groups;
 pub mod invitations;
 pub mod members;
@@ -35,6 +36,7 @@ pub mod resources;
 pub mod roles;
 pub mod rules;
 pub mod sessions;
+pub mod settings;
 pub mod setup;
 pub mod signups;
 pub mod slack;

@@ -2,7 +2,7 @@
 //! that causes it, so a change and its notification are stored together or
 //! not at all; a worker delivers them later.
 
-use crate::sql::{exec, fetch_all, fetch_one, scalar};
+use crate::sql::{exec, exec_count, fetch_all, fetch_one, scalar};
 use crate::{Conn, Result};
 use roster_domain::{OrgId, Timestamp};
 use sqlx::FromRow;
@@ -79,6 +79,19 @@ pub async fn claim_due(
     Ok(rows)
 }
 
+/// Gives back `worker`'s claims on undelivered messages, so that another
+/// worker (or this one after a restart) may send them at once instead of
+/// after the lease. Returns how many were released.
+pub async fn release_claims(conn: &mut Conn, worker: &str) -> Result<u64> {
+    exec_count(
+        conn,
+        "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
+         WHERE claimed_by = $1 AND sent_at IS NULL AND claimed_until IS NOT NULL",
+        (worker,),
+    )
+    .await
+}
+
 pub async fn mark_sent(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
     exec(
         conn,
@@ -149,6 +162,17 @@ pub async fn counts(conn: &mut Conn) -> Result<(i64, i64)> {
         (),
     )
     .await
+}
+
+/// When the oldest message still being tried was queued, if any.
+pub async fn oldest_waiting(conn: &mut Conn) -> Result<Option<Timestamp>> {
+    let (at,): (Option<i64>,) = fetch_one(
+        conn,
+        "SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+        (),
+    )
+    .await?;
+    Ok(at.map(Timestamp::from_unix_ms))
 }
 
 /// Every message to one recipient, newest first (for tests and admins).

@@ -15,6 +15,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod check;
 pub mod groups;
 pub mod invitations;
@@ -43,6 +44,8 @@ use std::fmt::Display;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
         command => run_client(cli.global, command).await,
     }
 }
@@ -82,6 +85,8 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Slack(cmd) => slack::run(&ctx, cmd).await,
         Command::Tokens(cmd) => tokens::run(&ctx, cmd).await,
         Command::ServiceAccounts(cmd) => tokens::run_service_accounts(&ctx, cmd).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
     }
 }
 

@@ -167,6 +167,20 @@ impl App {
     /// client address; an unknown email costs the same hash and gets the
     /// same answer as a wrong password.
     pub async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<Login> {
+        let result = self.login_inner(email, password, meta).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(AppError::InvalidCredentials) => "invalid_credentials",
+            Err(AppError::TooManyAttempts { .. }) => "throttled",
+            Err(_) => "error",
+        };
+        self.observer().record(|| {
+            metrics::counter!("roster_sign_ins_total", "outcome" => outcome).increment(1)
+        });
+        result
+    }
+
+    async fn login_inner(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<Login> {
         // Malformed emails and overlong passwords cannot match an account;
         // answer as for a wrong password.
         let email_key = email.trim().to_lowercase();

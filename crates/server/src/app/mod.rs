@@ -95,6 +95,35 @@ pub struct AppSettings {
     /// How long a claimed outbox message is reserved for its worker.
     pub outbox_lease: std::time::Duration,
     pub public_url: String,
+    /// Whether metrics are recorded and served at `/metrics`.
+    pub metrics: bool,
+    /// Who may create orgs.
+    pub org_creation: OrgCreation,
+}
+
+/// Who may create organizations (an instance setting, `ROSTER_ORG_CREATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrgCreation {
+    /// Every signed-in person.
+    Anyone,
+    /// People who are active members of an org that is not their personal
+    /// one: added by an administrator, invited and accepted, or approved
+    /// after signing up. A sign-up still under review may not.
+    #[default]
+    Verified,
+    /// Owners and admins of an org that is not their personal one.
+    Admins,
+}
+
+impl OrgCreation {
+    pub fn parse(s: &str) -> Option<OrgCreation> {
+        match s {
+            "anyone" => Some(OrgCreation::Anyone),
+            "verified" => Some(OrgCreation::Verified),
+            "admins" => Some(OrgCreation::Admins),
+            _ => None,
+        }
+    }
 }
 
 /// The application: shared by every request handler.
@@ -109,6 +138,7 @@ struct Inner {
     settings: AppSettings,
     clock: Arc<dyn Clock>,
     outbox_metrics: outbox::OutboxMetrics,
+    observer: crate::observe::Observer,
     authz: authz::AuthzCache,
     /// Names this process's outbox worker in its claims.
     worker_id: String,
@@ -125,8 +155,10 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
         let dummy_hash = crate::crypto::hash_password(&crate::crypto::new_token(""))?;
+        let observer = crate::observe::Observer::new(settings.metrics);
         Ok(App {
             inner: Arc::new(Inner {
+                observer,
                 store,
                 keys,
                 settings,
@@ -149,6 +181,11 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.inner.settings
+    }
+
+    /// This server's metrics.
+    pub fn observer(&self) -> &crate::observe::Observer {
+        &self.inner.observer
     }
 
     /// What time it is, by the clock the app was given.

@@ -291,6 +291,7 @@ impl App {
     ) -> Result<OrgAccess> {
         caller.admits(Reach::Everything)?;
         caller.person_session()?;
+        self.may_create_orgs(caller).await?;
         let slug = OrgSlug::parse(slug)?;
         if slug.is_reserved() {
             return Err(invalid(
@@ -316,6 +317,34 @@ impl App {
         .await?;
         c.commit().await?;
         self.org_access(caller, slug.as_str()).await
+    }
+
+    /// Whether the instance's `org_creation` setting lets `caller` create
+    /// orgs.
+    async fn may_create_orgs(&self, caller: &Caller) -> Result<()> {
+        use super::OrgCreation;
+        let setting = self.settings().org_creation;
+        if setting == OrgCreation::Anyone {
+            return Ok(());
+        }
+        let roles = {
+            let mut conn = self.store().conn().await?;
+            members::active_shared_roles(&mut conn, caller.user_id()).await?
+        };
+        let allowed = match setting {
+            OrgCreation::Anyone => true,
+            OrgCreation::Verified => !roles.is_empty(),
+            OrgCreation::Admins => roles.iter().any(|r| r == "owner" || r == "admin"),
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(AppError::Forbidden(match setting {
+            OrgCreation::Admins => {
+                "on this server only owners and admins of an organization may create organizations".into()
+            }
+            _ => "on this server only active members of an organization may create organizations (a sign-up must be approved first)".into(),
+        }))
     }
 
     pub async fn active_owners(&self, org_id: OrgId) -> Result<i64> {

@@ -105,18 +105,35 @@ impl App {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
-            if let Err(e) = self.deliver_due(&courier).await {
+            if let Err(e) = self.deliver_due(&courier, &shutdown).await {
                 tracing::warn!(error = %e, "outbox pass failed; will retry");
+            }
+            if *shutdown.borrow() {
+                break;
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => break,
             }
         }
     }
 
-    /// One pass: every due message, oldest first.
-    pub async fn deliver_due(&self, courier: &impl Courier) -> Result<()> {
+    /// Gives back this process's claims on undelivered messages (at
+    /// shutdown), so they are sent at once by another worker rather than
+    /// after the lease.
+    pub async fn release_outbox_claims(&self) -> Result<u64> {
+        let mut conn = self.store().conn().await?;
+        Ok(outbox::release_claims(&mut conn, &self.inner.worker_id).await?)
+    }
+
+    /// One pass: every due message, oldest first. It stops before the next
+    /// message once `stop` is set: the delivery in flight finishes (or
+    /// times out), the rest stay claimed until the worker releases them.
+    pub async fn deliver_due(
+        &self,
+        courier: &impl Courier,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<()> {
         let mut conn = self.store().conn().await?;
         let now = self.now();
         let due = outbox::claim_due(
@@ -129,6 +146,9 @@ impl App {
         .await?;
         let metrics = &self.inner.outbox_metrics;
         for m in due {
+            if *stop.borrow() {
+                break;
+            }
             match courier.deliver(&m).await {
                 Ok(()) => {
                     outbox::mark_sent(&mut conn, m.id, self.now()).await?;

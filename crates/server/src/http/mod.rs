@@ -19,7 +19,7 @@ pub mod views;
 
 use crate::app::App;
 use crate::integrations::slack::SlackApi;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -118,21 +118,34 @@ pub fn router(app: App, slack: SlackApi) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     )
-    .merge(console::router().merge(pages()).layer(middleware::from_fn(console::security_headers)))
+    .merge(
+        console::router()
+            .merge(pages())
+            .layer(middleware::from_fn(console::security_headers)),
+    )
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
-    .with_state(AppState { app, slack })
+    .with_state(AppState {
+        app: app.clone(),
+        slack,
+    })
     .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
     .layer(middleware::from_fn(baseline_headers))
-    .layer(middleware::from_fn(log_errors))
+    .layer(middleware::from_fn_with_state(app, observe))
     .layer(
+        // The span names the matched route, never the path: a path may
+        // carry a token (`/invite/{token}`, `/set-password/{token}`).
         TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
                 .headers()
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
         }),
     )
     .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -177,19 +190,6 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// The request path as logs may show it: the secret token of an
-/// invitation, set-password or sign-up confirmation link is replaced by `…`, so a link that still
-/// works never reaches a log at any level.
-pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/invite/", "/set-password/", "/signup/confirm/"] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let tail = rest.find('/').map_or("", |i| &rest[i..]);
-            return format!("{prefix}…{tail}").into();
-        }
-    }
-    path.into()
-}
-
 /// Headers every answer carries unless its handler set them: `nosniff`,
 /// and `Cache-Control: no-store`, because API answers are one caller's
 /// data and some carry secrets shown once (tokens, temporary passwords,
@@ -210,14 +210,52 @@ async fn baseline_headers(req: Request, next: Next) -> Response {
     res
 }
 
-/// Logs server-side failures inside the request's span, with the detail
-/// that the response does not carry.
-async fn log_errors(req: Request, next: Next) -> Response {
+/// Per request: the access log line (target `roster::access`, at `info`:
+/// method, matched route, status, duration, request id; never the path,
+/// which may carry a token, nor any header), the request metrics (by
+/// method, matched route and status), and server-side failures logged
+/// inside the request's span with the detail the response does not carry.
+async fn observe(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let res = next.run(req).await;
+    let elapsed = started.elapsed();
     if let Some(InternalDetail(detail)) = res.extensions().get::<InternalDetail>() {
         tracing::error!(error = %detail, "request failed");
     } else if res.status().is_server_error() {
         tracing::warn!(status = %res.status(), "request failed");
     }
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let status = res.status().as_u16();
+    app.observer().record(|| {
+        let labels = [
+            ("method", method.as_str().to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        metrics::counter!("roster_http_requests_total", &labels).increment(1);
+        metrics::histogram!("roster_http_request_duration_seconds", &labels)
+            .record(elapsed.as_secs_f64());
+    });
+    tracing::info!(
+        target: "roster::access",
+        method = %method,
+        route,
+        status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
     res.into_response()
 }

@@ -63,8 +63,20 @@ async fn check(
     Checking { app, cx }: Checking,
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResponse>, ApiError> {
-    let outcome = cx.check(&query(req), app.now())?;
-    Ok(Json(response(outcome)))
+    let started = std::time::Instant::now();
+    let outcome = cx.check(&query(req), app.now());
+    let elapsed = started.elapsed();
+    app.observer().record(|| {
+        let decision = match &outcome {
+            Ok(o) if o.allowed => "allowed",
+            Ok(_) => "denied",
+            Err(_) => "error",
+        };
+        metrics::counter!("roster_checks_total", "decision" => decision).increment(1);
+        metrics::histogram!("roster_check_duration_seconds", "kind" => "single")
+            .record(elapsed.as_secs_f64());
+    });
+    Ok(Json(response(outcome?)))
 }
 
 /// Many checks at once (up to 10,000), answered in order. A bad query
@@ -85,7 +97,8 @@ async fn check_batch(
         ));
     }
     let now = app.now();
-    let results = req
+    let started = std::time::Instant::now();
+    let results: Vec<CheckBatchItem> = req
         .checks
         .into_iter()
         .map(|c| match cx.check(&query(c), now) {
@@ -107,6 +120,22 @@ async fn check_batch(
             },
         })
         .collect();
+    let elapsed = started.elapsed();
+    app.observer().record(|| {
+        let (mut allowed, mut denied, mut failed) = (0u64, 0u64, 0u64);
+        for r in &results {
+            match r.allowed {
+                Some(true) => allowed += 1,
+                Some(false) => denied += 1,
+                None => failed += 1,
+            }
+        }
+        metrics::counter!("roster_checks_total", "decision" => "allowed").increment(allowed);
+        metrics::counter!("roster_checks_total", "decision" => "denied").increment(denied);
+        metrics::counter!("roster_checks_total", "decision" => "error").increment(failed);
+        metrics::histogram!("roster_check_duration_seconds", "kind" => "batch")
+            .record(elapsed.as_secs_f64());
+    });
     Ok(Json(CheckBatchResponse { results }))
 }
 

@@ -2,7 +2,7 @@
 //! answers).
 
 use crate::app::AppError;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Code};
 use crate::http::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -41,61 +41,38 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     }))
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format: HTTP requests by
+/// method, matched route and status, checks, sign-ins, the outbox, the
+/// replica watch, build info and process figures. A scrape reads no
+/// database. Not served (404) when `ROSTER_METRICS=false`.
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 404, description = "metrics are turned off", body = Problem)))]
 async fn metrics(
     State(state): State<AppState>,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
-    use std::fmt::Write;
     use std::sync::atomic::Ordering;
-    let m = state.app.outbox_metrics();
-    let (waiting, given_up) = {
-        let mut conn = state.app.store().conn().await?;
-        roster_store::outbox::counts(&mut conn).await?
+    let app = &state.app;
+    let m = app.outbox_metrics();
+    app.observer().record(|| {
+        metrics::counter!("roster_outbox_sent_total").absolute(m.sent.load(Ordering::Relaxed));
+        metrics::counter!("roster_outbox_failed_attempts_total")
+            .absolute(m.failed_attempts.load(Ordering::Relaxed));
+        metrics::counter!("roster_outbox_given_up_total")
+            .absolute(m.given_up.load(Ordering::Relaxed));
+    });
+    let Some(text) = app.observer().render() else {
+        return Err(ApiError::request(
+            axum::http::StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "metrics are turned off (ROSTER_METRICS=false)",
+        ));
     };
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
-    };
-    metric(
-        "roster_outbox_sent_total",
-        "counter",
-        "Messages delivered by this process.",
-        m.sent.load(Ordering::Relaxed),
-    );
-    metric(
-        "roster_outbox_failed_attempts_total",
-        "counter",
-        "Failed delivery attempts by this process.",
-        m.failed_attempts.load(Ordering::Relaxed),
-    );
-    metric(
-        "roster_outbox_given_up_total",
-        "counter",
-        "Messages this process gave up delivering.",
-        m.given_up.load(Ordering::Relaxed),
-    );
-    metric(
-        "roster_outbox_waiting",
-        "gauge",
-        "Undelivered messages still being tried.",
-        waiting.max(0) as u64,
-    );
-    metric(
-        "roster_outbox_undeliverable",
-        "gauge",
-        "Messages given up after the last attempt.",
-        given_up.max(0) as u64,
-    );
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            "text/plain; version=0.0.4; charset=utf-8",
         )],
-        out,
+        text,
     ))
 }

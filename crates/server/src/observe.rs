@@ -1,0 +1,151 @@
+//! Metrics in the Prometheus text format (`GET /metrics`) and the access
+//! log.
+//!
+//! Each [`App`](crate::app::App) owns one [`Observer`]: a recorder of the
+//! `metrics` crate (rendered by `metrics-exporter-prometheus`), used
+//! through `metrics::with_local_recorder` at each (synchronous) recording
+//! point, so that several servers in one process (the tests) keep their
+//! own numbers. Nothing here queries the database: the outbox gauges are
+//! set by a periodic task (`startup::observe_outbox`), and a scrape only
+//! renders what is recorded plus the process's own figures.
+
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use std::time::Duration;
+
+/// Histogram buckets, in seconds: from 100 µs (a check answered from
+/// memory) to 10 s (a slow request).
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// One server's metrics.
+pub struct Observer {
+    recorder: Option<PrometheusRecorder>,
+    handle: Option<PrometheusHandle>,
+    process: metrics_process::Collector,
+}
+
+impl Observer {
+    /// A recorder with every metric described; `enabled: false` records
+    /// nothing and has no `/metrics`.
+    pub fn new(enabled: bool) -> Observer {
+        let process = metrics_process::Collector::default();
+        if !enabled {
+            return Observer {
+                recorder: None,
+                handle: None,
+                process,
+            };
+        }
+        let builder = PrometheusBuilder::new();
+        // The buckets are a constant, non-empty list.
+        let builder = match builder.set_buckets(BUCKETS) {
+            Ok(b) => b,
+            Err(_) => PrometheusBuilder::new(),
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        let observer = Observer {
+            recorder: Some(recorder),
+            handle: Some(handle),
+            process,
+        };
+        observer.record(|| {
+            describe_counter!(
+                "roster_http_requests_total",
+                "HTTP requests answered, by method, matched route and status."
+            );
+            describe_histogram!(
+                "roster_http_request_duration_seconds",
+                Unit::Seconds,
+                "Time to answer an HTTP request, by method, matched route and status."
+            );
+            describe_counter!(
+                "roster_checks_total",
+                "Authorization checks answered, by decision (allowed, denied, error)."
+            );
+            describe_histogram!(
+                "roster_check_duration_seconds",
+                Unit::Seconds,
+                "Time to decide the checks of one request (one check, or a batch)."
+            );
+            describe_counter!(
+                "roster_sign_ins_total",
+                "Password sign-ins, by outcome (success, invalid_credentials, throttled, error)."
+            );
+            describe_gauge!(
+                "roster_outbox_waiting",
+                "Undelivered messages still being tried (refreshed every 5 s)."
+            );
+            describe_gauge!(
+                "roster_outbox_undeliverable",
+                "Messages given up after the last attempt (refreshed every 5 s)."
+            );
+            describe_gauge!(
+                "roster_outbox_oldest_waiting_age_seconds",
+                Unit::Seconds,
+                "Age of the oldest message still being tried, 0 when none (refreshed every 5 s)."
+            );
+            describe_counter!(
+                "roster_outbox_sent_total",
+                "Messages delivered by this process."
+            );
+            describe_counter!(
+                "roster_outbox_failed_attempts_total",
+                "Failed delivery attempts by this process."
+            );
+            describe_counter!(
+                "roster_outbox_given_up_total",
+                "Messages this process gave up delivering."
+            );
+            describe_gauge!(
+                "roster_revision_watch_last_success_timestamp_seconds",
+                Unit::Seconds,
+                "When this replica last compared its cached orgs with the database (Unix time); time() minus it is how far behind other replicas' changes it may be."
+            );
+            describe_gauge!(
+                "roster_build_info",
+                "The running build: its version as a label, value 1."
+            );
+            metrics::gauge!("roster_build_info", "version" => env!("CARGO_PKG_VERSION"))
+                .set(1.0);
+        });
+        observer.record(|| observer.process.describe());
+        observer
+    }
+
+    /// Whether metrics are recorded (`ROSTER_METRICS`, on by default).
+    pub fn enabled(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Runs `f`, whose `metrics::counter!`/`histogram!`/`gauge!` calls go to
+    /// this server's recorder. Does nothing when metrics are off.
+    pub fn record(&self, f: impl FnOnce()) {
+        if let Some(recorder) = &self.recorder {
+            metrics::with_local_recorder(recorder, f);
+        }
+    }
+
+    /// The text exposition of every metric, with the process's figures
+    /// read now (from /proc, not the database).
+    pub fn render(&self) -> Option<String> {
+        let handle = self.handle.as_ref()?;
+        self.record(|| self.process.collect());
+        Some(handle.render())
+    }
+
+    /// Drains histogram data; run periodically.
+    pub fn upkeep(&self) {
+        if let Some(handle) = &self.handle {
+            handle.run_upkeep();
+        }
+    }
+}
+
+/// Seconds as Prometheus wants them.
+pub fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
