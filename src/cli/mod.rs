@@ -145,6 +145,17 @@ pub enum Command {
     /// does not match, a data directory a server is running on, and an
     /// existing database unless --force.
     Restore(commands::backup::RestoreArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    #[command(after_help = "Examples:
+  roster completions bash > /etc/bash_completion.d/roster
+  roster completions zsh > \"${fpath[1]}/_roster\"
+  roster completions fish > ~/.config/fish/completions/roster.fish")]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Who you are signed in as, on which server, in which organization
+    Whoami,
 }
 
 /// The paging flags of every list.

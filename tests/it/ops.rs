@@ -841,3 +841,60 @@ fn the_example_configuration_file_is_valid() {
     );
     assert_eq!(config.drain_seconds, 30);
 }
+
+/// `roster completions bash|zsh|fish` prints a completion script for that
+/// shell; `roster whoami` names the signed-in account, server and org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_and_whoami_work_from_the_real_binary() {
+    for (shell, marker) in [
+        ("bash", "complete -F _roster"),
+        ("zsh", "#compdef roster"),
+        ("fish", "complete -c roster"),
+    ] {
+        let out = succeeded(&roster_local(&["completions", shell], &[]));
+        assert!(out.contains(marker), "{shell}: {out}");
+        assert!(out.contains("whoami") && out.contains("backup"), "{shell}");
+    }
+    let usage = std::process::Command::new(BIN)
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2), "a usage error");
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("data"), &[]);
+    let cli = dir.path().join("cli");
+    let env = [
+        ("ROSTER_CONFIG_DIR", cli.to_str().unwrap()),
+        ("ROSTER_SERVER", server.url.as_str()),
+    ];
+    let mut login = std::process::Command::new(BIN);
+    login
+        .args(["login", "--email", OWNER_EMAIL, "--password-stdin"])
+        .envs(env)
+        .env_remove("ROSTER_ORG")
+        .env_remove("ROSTER_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{OWNER_PASSWORD}\n").as_bytes())
+        .unwrap();
+    succeeded(&child.wait_with_output().unwrap());
+    let out = succeeded(&roster_local(&["whoami"], &env));
+    assert!(out.contains(OWNER_EMAIL), "{out}");
+    assert!(out.contains(&server.url), "{out}");
+    assert!(
+        out.contains(&format!("Current organization: {ORG}")),
+        "{out}"
+    );
+    let json = succeeded(&roster_local(&["whoami", "--output", "json"], &env));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["user"]["email"], OWNER_EMAIL);
+    assert!(server.stop());
+}

@@ -202,6 +202,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "pk:group_members",
         "pk:resource_actions",
         "pk:resource_groups",
+        "pk:instance_settings",
     ];
     let missing: Vec<String> = names
         .into_iter()

@@ -386,15 +386,14 @@ pub async fn active_with_roles(
     q.fetch_all(conn).await
 }
 
-/// The roles `user` holds as an active member of orgs that are not a
-/// personal org: what decides whether they may create orgs.
-pub async fn active_shared_roles(conn: &mut Conn, user: UserId) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = fetch_all(
+/// `user`'s (role, status) in every org that is not a personal org: what
+/// decides whether they may create orgs.
+pub async fn shared_memberships(conn: &mut Conn, user: UserId) -> Result<Vec<(String, String)>> {
+    fetch_all(
         conn,
-        "SELECT m.role FROM memberships m JOIN orgs o ON o.id = m.org_id
-         WHERE m.user_id = $1 AND m.status = 'active' AND o.personal_user_id IS NULL",
+        "SELECT m.role, m.status FROM memberships m JOIN orgs o ON o.id = m.org_id
+         WHERE m.user_id = $1 AND o.personal_user_id IS NULL",
         (user,),
     )
-    .await?;
-    Ok(rows.into_iter().map(|(r,)| r).collect())
+    .await
 }

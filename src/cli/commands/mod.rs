@@ -46,6 +46,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(args).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "roster", &mut std::io::stdout());
+            Ok(())
+        }
         command => run_client(cli.global, command).await,
     }
 }
@@ -87,7 +93,29 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::ServiceAccounts(cmd) => tokens::run_service_accounts(&ctx, cmd).await,
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(args).await,
+        Command::Completions { .. } => Ok(()),
+        Command::Whoami => whoami(&ctx).await,
     }
+}
+
+/// `roster whoami`: the account the saved session (or ROSTER_TOKEN) acts
+/// as, on which server, and the current org.
+async fn whoami(ctx: &Context) -> anyhow::Result<()> {
+    let me = ctx.client()?.me().await?;
+    ctx.show(&me, |me| {
+        output::line(format!(
+            "{} <{}> (user {}) on {}",
+            me.user.name, me.user.email, me.user.id, ctx.server
+        ))?;
+        let current = ctx
+            .org_flag
+            .clone()
+            .or_else(|| ctx.credentials.current_org.clone());
+        if let Some(org) = current {
+            output::line(format!("Current organization: {org}"))?;
+        }
+        Ok(())
+    })
 }
 
 /// Everything a client command needs, resolved once.

@@ -106,9 +106,9 @@ pub struct AppSettings {
 pub enum OrgCreation {
     /// Every signed-in person.
     Anyone,
-    /// People who are active members of an org that is not their personal
-    /// one: added by an administrator, invited and accepted, or approved
-    /// after signing up. A sign-up still under review may not.
+    /// Everyone but people whose only ties to an org are sign-ups under
+    /// review (or rejected): accounts an administrator made, accepted
+    /// invitations and approved sign-ups may.
     #[default]
     Verified,
     /// Owners and admins of an org that is not their personal one.

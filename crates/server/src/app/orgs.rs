@@ -327,23 +327,37 @@ impl App {
         if setting == OrgCreation::Anyone {
             return Ok(());
         }
-        let roles = {
+        let memberships = {
             let mut conn = self.store().conn().await?;
-            members::active_shared_roles(&mut conn, caller.user_id()).await?
+            members::shared_memberships(&mut conn, caller.user_id()).await?
         };
+        let active = |(_, status): &&(String, String)| status == "active";
         let allowed = match setting {
             OrgCreation::Anyone => true,
-            OrgCreation::Verified => !roles.is_empty(),
-            OrgCreation::Admins => roles.iter().any(|r| r == "owner" || r == "admin"),
+            // Refused while the person's only ties are sign-ups under
+            // review (or rejected); an account an administrator made, an
+            // accepted invitation or an approved sign-up is verified.
+            OrgCreation::Verified => {
+                memberships.iter().any(|m| active(&m))
+                    || !memberships
+                        .iter()
+                        .any(|(_, status)| status == "reviewing" || status == "rejected")
+            }
+            OrgCreation::Admins => memberships
+                .iter()
+                .filter(active)
+                .any(|(role, _)| role == "owner" || role == "admin"),
         };
         if allowed {
             return Ok(());
         }
         Err(AppError::Forbidden(match setting {
             OrgCreation::Admins => {
-                "on this server only owners and admins of an organization may create organizations".into()
+                "on this server only owners and admins of an organization may create organizations"
+                    .into()
             }
-            _ => "on this server only active members of an organization may create organizations (a sign-up must be approved first)".into(),
+            _ => "on this server a sign-up must be approved before it can create organizations"
+                .into(),
         }))
     }
 
