@@ -730,9 +730,11 @@ fn new_org(slug: &str) -> roster_proto::CreateOrgRequest {
     }
 }
 
-/// Signs `email` up to acme (which takes sign-ups from acme.test) and
-/// signs them in: a person whose sign-up is still under review.
-async fn applicant(base: &str, owner: &Api, email: &str) -> Api {
+/// Signs `email` up to acme (which takes sign-ups from acme.test), confirms
+/// the sign-up with the link mailed to the address (the server in `dir`
+/// writes mail to its mail log) and signs them in: a person whose sign-up
+/// is under review.
+async fn applicant(base: &str, dir: &std::path::Path, owner: &Api, email: &str) -> Api {
     owner
         .update_org(
             ORG,
@@ -753,6 +755,25 @@ async fn applicant(base: &str, owner: &Api, email: &str) -> Api {
         })
         .await
         .unwrap();
+    let mut token = None;
+    for _ in 0..300 {
+        let log = std::fs::read_to_string(dir.join("mail.log")).unwrap_or_default();
+        token = log
+            .split("----- message ")
+            .filter(|m| m.contains(&format!("To: {email}\n")))
+            .flat_map(|m| m.split_whitespace())
+            .find_map(|w| w.split("/signup/confirm/").nth(1))
+            .map(str::to_owned);
+        if token.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = token.expect("a confirmation link in the mail log");
+    Api::new(base, None)
+        .confirm_signup(&roster_proto::SignupConfirmRequest { token })
+        .await
+        .unwrap();
     sign_in(base, email, "applicant-password-1").await
 }
 
@@ -763,10 +784,10 @@ both_engines!(who_may_create_orgs_is_an_instance_setting);
 /// `anyone`: every signed-in person. A bad value stops the start.
 async fn who_may_create_orgs_is_an_instance_setting(engine: Engine) {
     // verified
-    let (base, _db, _dir) = spawn_configured(engine, |_| {}).await;
+    let (base, _db, dir) = spawn_configured(engine, |_| {}).await;
     let owner = sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD).await;
     owner.create_org(&new_org("beta")).await.unwrap();
-    let waiting = applicant(&base, &owner, "waiting@acme.test").await;
+    let waiting = applicant(&base, dir.path(), &owner, "waiting@acme.test").await;
     let refused = waiting
         .create_org(&new_org("mine"))
         .await
@@ -794,12 +815,12 @@ async fn who_may_create_orgs_is_an_instance_setting(engine: Engine) {
     admin.create_org(&new_org("admins")).await.unwrap();
 
     // anyone
-    let (base, _db3, _dir3) = spawn_configured(engine, |l| {
+    let (base, _db3, dir3) = spawn_configured(engine, |l| {
         l.org_creation = Some("anyone".into());
     })
     .await;
     let owner = sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD).await;
-    let waiting = applicant(&base, &owner, "waiting@acme.test").await;
+    let waiting = applicant(&base, dir3.path(), &owner, "waiting@acme.test").await;
     waiting.create_org(&new_org("mine")).await.unwrap();
 
     let bad = roster_server::Config::resolve(roster_server::ConfigLayer {
