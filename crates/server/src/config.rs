@@ -62,6 +62,9 @@ pub struct ConfigLayer {
     pub smtp_url: Option<Secret>,
     /// The sender of outgoing mail, e.g. `Roster <roster@example.com>`.
     pub smtp_from: Option<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed: comma-separated addresses or CIDRs.
+    pub trusted_proxies: Option<String>,
 }
 
 impl ConfigLayer {
@@ -83,6 +86,7 @@ impl ConfigLayer {
                 .or(base.bootstrap_owner_password),
             smtp_url: self.smtp_url.or(base.smtp_url),
             smtp_from: self.smtp_from.or(base.smtp_from),
+            trusted_proxies: self.trusted_proxies.or(base.trusted_proxies),
         }
     }
 
@@ -126,6 +130,7 @@ impl ConfigLayer {
             bootstrap_owner_password: get("ROSTER_BOOTSTRAP_OWNER_PASSWORD").map(Secret),
             smtp_url: get("ROSTER_SMTP_URL").map(Secret),
             smtp_from: get("ROSTER_SMTP_FROM"),
+            trusted_proxies: get("ROSTER_TRUSTED_PROXIES"),
         })
     }
 }
@@ -155,6 +160,9 @@ pub struct Config {
     pub bootstrap: Bootstrap,
     pub smtp_url: Option<Secret>,
     pub smtp_from: String,
+    /// Proxies whose forwarding headers name the client (none by default:
+    /// the client is the connection's peer).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// First-start seeding (SPEC §5); ignored once the database has users.
@@ -211,7 +219,9 @@ impl Config {
         if !(20..=3600).contains(&outbox_lease_seconds) {
             bail!("outbox_lease_seconds must be between 20 and 3600");
         }
+        let trusted_proxies = parse_proxies(l.trusted_proxies.as_deref().unwrap_or(""))?;
         Ok(Config {
+            trusted_proxies,
             outbox_lease_seconds,
             listen,
             data_dir,
@@ -232,6 +242,21 @@ impl Config {
                 .unwrap_or_else(|| "Roster <roster@localhost>".to_owned()),
         })
     }
+}
+
+/// Parses `ROSTER_TRUSTED_PROXIES`: addresses or CIDRs, comma-separated.
+pub fn parse_proxies(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| {
+                    format!("trusted_proxies: {s:?} is not an address or CIDR (e.g. 10.0.0.0/8)")
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -284,6 +309,28 @@ mod tests {
         assert!(
             ConfigLayer::from_env(|k| (k == "ROSTER_LOG_FORMAT").then(|| "xml".into())).is_err()
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidrs() {
+        let c = Config::resolve(ConfigLayer {
+            trusted_proxies: Some("10.0.0.0/8, 192.168.1.7,::1".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+        assert!(Config::resolve(ConfigLayer {
+            trusted_proxies: Some("10.0.0.0/33".into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string()
+        .contains("trusted_proxies"));
+        assert!(Config::resolve(ConfigLayer::default())
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
     }
 
     #[test]

@@ -90,6 +90,7 @@ impl Application {
                 session_ttl: Duration::from_secs(config.session_ttl_hours.unsigned_abs() * 3600),
                 outbox_lease: Duration::from_secs(config.outbox_lease_seconds.unsigned_abs()),
                 public_url: public_url.clone(),
+                trusted_proxies: config.trusted_proxies.clone(),
             },
             clock,
         )?;

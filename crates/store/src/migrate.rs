@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_member_search.sql"),
     ),
     (9, "tokens", include_str!("../migrations/0009_tokens.sql")),
+    (
+        13,
+        "sign-in",
+        include_str!("../migrations/0013_sign_in.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -170,11 +170,14 @@ impl App {
         // Malformed emails and overlong passwords cannot match an account;
         // answer as for a wrong password.
         let email_key = email.trim().to_lowercase();
-        let standing = throttle::check(self.store(), self.now(), &email_key, &meta.client_addr)
-            .await?
-            .map_err(|s| AppError::TooManyAttempts {
-                retry_after_secs: s,
-            })?;
+        let attempt = throttle::attempt(
+            self.store(),
+            self.now(),
+            throttle::Try::Password,
+            &email_key,
+            &meta.client_addr,
+        )
+        .await?;
         let password =
             Password::parse_offered(password).map_err(|_| AppError::InvalidCredentials)?;
         let user = match Email::parse(email) {
@@ -192,15 +195,11 @@ impl App {
         let user = match user {
             Some(u) if matches && u.password_hash.is_some() && !u.disabled => u,
             _ => {
-                throttle::record_failure(self.store(), self.now(), &email_key, &meta.client_addr)
-                    .await?;
                 tracing::info!(client = %meta.client_addr, "failed sign-in");
                 return Err(AppError::InvalidCredentials);
             }
         };
-        if standing.account_has_failures {
-            throttle::record_success(self.store(), &email_key).await?;
-        }
+        attempt.succeeded(self.store()).await?;
 
         let token = crypto::new_token(SESSION_PREFIX);
         let now = self.now();

@@ -95,6 +95,8 @@ pub struct AppSettings {
     /// How long a claimed outbox message is reserved for its worker.
     pub outbox_lease: std::time::Duration,
     pub public_url: String,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The application: shared by every request handler.
