@@ -18,6 +18,7 @@ use commands::auth::{LoginArgs, PasswordCommand, SignupArgs};
 use commands::check::CheckArgs;
 use commands::groups::GroupsCommand;
 use commands::invitations::InvitationsCommand;
+use commands::mfa::{MfaCommand, SessionsCommand};
 use commands::orgs::OrgsCommand;
 use commands::outbox::OutboxCommand;
 use commands::requests::RequestsCommand;
@@ -131,6 +132,12 @@ pub enum Command {
     /// Service accounts: members that act only through API tokens
     #[command(subcommand)]
     ServiceAccounts(ServiceAccountsCommand),
+    /// Your second factor: an authenticator app and recovery codes
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+    /// Your sign-in sessions
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
 }
 
 /// The paging flags of every list.

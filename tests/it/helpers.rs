@@ -419,6 +419,7 @@ pub fn members(query: &str) -> MemberQuery {
             "team" => &mut q.team,
             "group" => &mut q.group,
             "identity_provider" => &mut q.identity_provider,
+            "mfa" => &mut q.mfa,
             "cursor" => &mut q.cursor,
             "limit" => {
                 q.limit = Some(value.parse().expect("a limit"));
@@ -484,6 +485,7 @@ impl TestApp {
                 email: email.into(),
                 password: password.into(),
                 totp_code: None,
+                recovery_code: None,
             })
             .await
     }
@@ -661,6 +663,7 @@ impl Replicas {
                 email: email.into(),
                 password: password.into(),
                 totp_code: None,
+                recovery_code: None,
             })
             .await
     }

@@ -15,6 +15,7 @@ mod cli;
 mod console;
 mod invitations;
 mod members;
+mod mfa;
 mod orgs;
 mod processes;
 mod replicas;

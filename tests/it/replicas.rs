@@ -91,6 +91,7 @@ async fn replicas_starting_together_migrate_and_seed_once() {
                 email: OWNER_EMAIL.into(),
                 password: OWNER_PASSWORD.into(),
                 totp_code: None,
+                recovery_code: None,
             })
             .await
             .unwrap();
@@ -171,6 +172,7 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
             email: OWNER_EMAIL.into(),
             password: OWNER_PASSWORD.into(),
             totp_code: None,
+            recovery_code: None,
         })
         .await
         .unwrap();

@@ -27,6 +27,7 @@ pub mod audit;
 pub mod groups;
 pub mod invitations;
 pub mod members;
+pub mod mfa;
 mod migrate;
 pub mod orgs;
 pub mod outbox;

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod check;
 pub mod groups;
 pub mod invitations;
+pub mod mfa;
 pub mod orgs;
 pub mod outbox;
 mod pages;
@@ -81,6 +82,8 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Slack(cmd) => slack::run(&ctx, cmd).await,
         Command::Tokens(cmd) => tokens::run(&ctx, cmd).await,
         Command::ServiceAccounts(cmd) => tokens::run_service_accounts(&ctx, cmd).await,
+        Command::Mfa(cmd) => mfa::run(&ctx, cmd).await,
+        Command::Sessions(cmd) => mfa::run_sessions(&ctx, cmd).await,
     }
 }
 
@@ -327,6 +330,7 @@ mod tests {
             code: code.into(),
             detail: detail.map(str::to_string),
             errors: Vec::new(),
+            methods: Vec::new(),
         }
     }
 

@@ -19,6 +19,7 @@ mod error;
 pub mod groups;
 pub mod invitations;
 pub mod members;
+pub mod mfa;
 pub mod notice;
 pub mod orgs;
 pub mod outbox;

@@ -34,15 +34,21 @@ pub const ADDRESS_LIMIT: i64 = 50;
 pub enum Try {
     /// A password for an email.
     Password,
+    /// A second factor (code, recovery code) for an account.
+    SecondFactor,
     /// A sign-up for an email.
     Signup,
+    /// A magic link or password reset link mailed to an address.
+    MailedLink,
 }
 
 impl Try {
     fn prefix(self) -> &'static str {
         match self {
             Try::Password => "account",
+            Try::SecondFactor => "mfa",
             Try::Signup => "signup",
+            Try::MailedLink => "mail",
         }
     }
 }

@@ -80,12 +80,15 @@ pub async fn login_submit(
     PublicPosted { meta, form }: PublicPosted<LoginForm>,
 ) -> Response {
     let next = local_path(form.next.as_deref());
-    match state.app.login(&form.email, &form.password, &meta).await {
+    match state
+        .app
+        .login_owing_second_factor(&form.email, &form.password, &meta)
+        .await
+    {
         Ok(login) => {
-            let to = if login.user.must_change_password {
-                "/password".to_owned()
-            } else {
-                next
+            let to = match login.stage.console_page() {
+                Some(step) => step.to_owned(),
+                None => next,
             };
             let max_age = state.app.settings().session_ttl.as_secs();
             let mut res = Redirect::to(&to).into_response();

@@ -23,6 +23,7 @@ pub(crate) mod frame;
 mod groups;
 mod invitations;
 mod members;
+mod mfa;
 mod profile;
 mod roles;
 pub(crate) mod session;
@@ -57,6 +58,24 @@ pub fn router() -> Router<AppState> {
         .route("/profile", get(profile::show_page))
         .route("/profile/password", post(profile::change_password))
         .route("/profile/sessions/{id}/end", post(profile::end_session))
+        .route(
+            "/login/mfa",
+            get(mfa::second_factor_page).post(mfa::second_factor_submit),
+        )
+        .route("/profile/mfa", get(mfa::page))
+        .route("/profile/mfa/start", post(mfa::start))
+        .route("/profile/mfa/confirm", post(mfa::confirm))
+        .route("/profile/mfa/recovery-codes", post(mfa::regenerate))
+        .route("/profile/mfa/remove", post(mfa::remove))
+        .route(
+            "/password-reset",
+            get(mfa::forgot_page).post(mfa::forgot_submit),
+        )
+        .route("/login/link", get(mfa::magic_page).post(mfa::magic_submit))
+        .route(
+            "/login/link/{token}",
+            get(mfa::link_page).post(mfa::link_submit),
+        )
         .route("/o/{org}", get(auth::org_home))
         .route("/o/{org}/users", get(members::list))
         .route(

@@ -1,7 +1,6 @@
 //! `/auth/*` and `/me/*`: signing in and out, the signed-in user's account.
 
 use crate::app::time::rfc3339;
-use crate::app::SessionStage;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, Authed, AuthedInSignIn, Meta, SESSION_COOKIE};
 use crate::http::{views, AppState};
@@ -42,11 +41,13 @@ pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Sign in with email and password. Also sets the session cookie.
+/// Sign in with email and password, and `totp_code` or `recovery_code`
+/// when the account has a second factor (without one: `mfa_required`,
+/// listing the `methods`, and no session). Also sets the session cookie.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 401, description = "wrong email or password (`invalid_credentials`)", body = Problem),
+        (status = 401, description = "wrong email or password (`invalid_credentials`), second factor missing (`mfa_required`) or wrong (`invalid_second_factor`)", body = Problem),
         (status = 429, description = "too many failed attempts (`too_many_attempts`)", body = Problem),
     ))]
 async fn login(
@@ -54,18 +55,15 @@ async fn login(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let login = state.app.login(&req.email, &req.password, &meta).await?;
-    let max_age = state.app.settings().session_ttl.as_secs();
-    let body = LoginResponse {
-        password_change_required: login.stage == SessionStage::PasswordChangeRequired,
-        expires_at: rfc3339(login.expires_at),
-        user: views::user(&login.user),
-        token: login.token,
-    };
-    let cookie = session_cookie(&state, &body.token, max_age);
-    let mut res = Json(body).into_response();
-    res.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(res)
+    let second = crate::app::mfa::SecondFactor::from_fields(
+        req.totp_code.as_deref(),
+        req.recovery_code.as_deref(),
+    );
+    let login = state
+        .app
+        .login(&req.email, &req.password, second, &meta)
+        .await?;
+    Ok(super::mfa::login_response(&state, login))
 }
 
 /// End the current session.
