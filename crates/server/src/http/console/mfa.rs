@@ -4,7 +4,9 @@
 
 use super::flash::redirect_with;
 use super::frame::{describe, show, standalone, Frame, PageResult};
-use super::session::{NoFields, Path, Posted, PublicPosted, Session, SignInSession, SignInSteps};
+use super::session::{
+    InOrg, NoFields, Path, PathId, Posted, PublicPosted, Session, SignInSession, SignInSteps,
+};
 use crate::app::mfa::SecondFactor;
 use crate::app::SessionStage;
 use crate::http::error::ApiError;
@@ -336,4 +338,35 @@ pub async fn link_submit(
             )
         }
     }
+}
+
+/// An admin resets a member's second factors (only for an account in no
+/// other org; the answer says why otherwise).
+pub async fn admin_reset(
+    PathId(id): PathId<roster_domain::UserId>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
+) -> PageResult {
+    let to = format!("/o/{}/users/{id}", o.access.org.slug);
+    let outcome = o
+        .app()
+        .admin_reset_mfa(&o.access, id, o.meta())
+        .await
+        .map(|()| "Their second factors are removed and they were told by email.".to_owned());
+    Ok(o.back(&to, outcome))
+}
+
+/// An admin emails a member a link to choose a new password.
+pub async fn admin_password_reset(
+    PathId(id): PathId<roster_domain::UserId>,
+    o: InOrg,
+    Posted { .. }: Posted<NoFields>,
+) -> PageResult {
+    let to = format!("/o/{}/users/{id}", o.access.org.slug);
+    let outcome = o
+        .app()
+        .admin_send_password_reset(&o.access, id, o.meta())
+        .await
+        .map(|()| "They were emailed a link to choose a new password.".to_owned());
+    Ok(o.back(&to, outcome))
 }

@@ -76,6 +76,11 @@ pub fn router() -> Router<AppState> {
             "/login/link/{token}",
             get(mfa::link_page).post(mfa::link_submit),
         )
+        .route("/o/{org}/users/{id}/mfa-reset", post(mfa::admin_reset))
+        .route(
+            "/o/{org}/users/{id}/password-reset",
+            post(mfa::admin_password_reset),
+        )
         .route("/o/{org}", get(auth::org_home))
         .route("/o/{org}/users", get(members::list))
         .route(
