@@ -24,6 +24,7 @@ both_engines!(
     a_magic_link_works_once_and_still_asks_for_the_second_factor,
     a_password_reset_link_works_once_ends_every_session_and_keeps_the_second_factor,
     an_admin_sends_a_reset_link_only_for_an_account_in_no_other_org,
+    links_expire_and_link_requests_are_throttled,
 );
 
 const PAM: &str = "pam@acme.test";
@@ -639,4 +640,44 @@ async fn an_admin_sends_a_reset_link_only_for_an_account_in_no_other_org(engine:
         .audit(ORG, &owner, "action=user.password_reset_requested")
         .await;
     assert_eq!(events.len(), 1);
+}
+
+async fn links_expire_and_link_requests_are_throttled(engine: Engine) {
+    let clock = roster_server::app::ManualClock::default();
+    let app = spawn_with_clock(engine, clock.clone()).await;
+    app.client().request_magic_link(OWNER_EMAIL).await.unwrap();
+    app.client()
+        .request_password_reset(OWNER_EMAIL)
+        .await
+        .unwrap();
+    let magic = mailed_token(&app, OWNER_EMAIL, "magic_link", "/login/link/").await;
+    let reset = mailed_token(&app, OWNER_EMAIL, "password_reset", "/set-password/").await;
+    // A magic link lasts 15 minutes; a reset link 30.
+    clock.advance(Duration::from_secs(16 * 60));
+    app.client()
+        .sign_in_with_link(&magic)
+        .await
+        .refused(404, "invalid_link");
+    clock.advance(Duration::from_secs(15 * 60));
+    app.client()
+        .set_password_with_link(
+            &reset,
+            &roster_proto::SetPasswordRequest {
+                password: "too-late-password-1".into(),
+            },
+        )
+        .await
+        .refused(404, "invalid_link");
+    app.login_res(OWNER_EMAIL, OWNER_PASSWORD).await.unwrap();
+    // Asking for links is throttled per address and client, for unknown
+    // addresses alike.
+    for email in [OWNER_EMAIL, "nobody@acme.test"] {
+        for _ in 0..5 {
+            app.client().request_magic_link(email).await.unwrap();
+        }
+        app.client()
+            .request_password_reset(email)
+            .await
+            .refused(429, "too_many_attempts");
+    }
 }
