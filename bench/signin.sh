@@ -5,8 +5,8 @@
 #   bench/signin.sh     # DURATION=15 s per run, ROUNDS=3 (raw, sign-in, raw, ... raw)
 #   CONNECTIONS=4 bench/signin.sh        # wrk -c4 instead of -c16
 #
-# Prints argon2id_verifications_per_second, signins_per_second and their
-# ratio. The goal is signin >= 90% of the raw rate: a sign-in costs one
+# Prints argon2id_verifications_per_second, signins_per_second,
+# totp_signins_per_second (password and a TOTP code) and their ratios. The goal is signin >= 90% of the raw rate: a sign-in costs one
 # argon2id verification, and everything else (HTTP, JSON, the session row)
 # should be small beside it. The server and wrk share the machine's cores
 # on purpose; that is the comparison.
@@ -29,7 +29,7 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 # SKIP_BUILD=1 uses the binaries already in target/release.
-[ "${SKIP_BUILD:-0}" = 1 ] || timeout 1800 cargo build --release --bin roster --example argon2_rate
+[ "${SKIP_BUILD:-0}" = 1 ] || timeout 1800 cargo build --release --bin roster --example argon2_rate --example signin_totp
 
 DATA="$(mktemp -d)"
 SERVER_PID=""
@@ -85,6 +85,24 @@ signin_rate() {
   echo "$out" | sed -n 's/^Requests\/sec: *//p'
 }
 
+# Sign-ins with a TOTP second factor: ACCOUNTS members, each with an
+# authenticator app enrolled (set up before the timed part), signed in with
+# the password and a code computed from the secret (examples/signin_totp.rs).
+# A code is accepted once, so each sign-in uses an account and step not
+# used before.
+TOTP_ACCOUNTS="${TOTP_ACCOUNTS:-400}"
+totp_rate() {
+  local out
+  out="$(timeout $((DURATION + 600)) nice -n "$NICE" target/release/examples/signin_totp \
+    "http://$ADDR" "$EMAIL" "$PASSWORD" bench "$TOTP_ACCOUNTS" "$DURATION" "$CONNECTIONS")"
+  echo "$out" >&2
+  if ! echo "$out" | grep -q '^failed_signins 0$'; then
+    echo "some TOTP sign-ins failed; that is not a sign-in rate" >&2
+    return 1
+  fi
+  echo "$out" | sed -n 's/^totp_signins_per_second //p'
+}
+
 # Other work on the machine skews both rates. For each run: CPU seconds
 # the machine spent busy (/proc/stat) less those of this benchmark (the
 # server, and the children this shell waited for: wrk, argon2_rate), i.e.
@@ -115,11 +133,14 @@ run_measured() {
 
 ARGON2=()
 SIGNIN=()
+TOTP=()
 echo "--- raw argon2id verification rate (${DURATION} s, all cores, server idle)"
 run_measured ARGON2 argon2_rate
 for r in $(seq 1 "$ROUNDS"); do
   echo "--- round $r: sign-in throughput, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
   run_measured SIGNIN signin_rate
+  echo "--- round $r: sign-in with TOTP, $CONNECTIONS in flight, ${DURATION}s"
+  run_measured TOTP totp_rate
   echo "--- round $r: raw argon2id verification rate"
   run_measured ARGON2 argon2_rate
 done
@@ -129,18 +150,23 @@ SERVER_RSS="$(awk '/^VmRSS:/ { print $2 " " $3 }' "/proc/$SERVER_PID/status")"
 echo "---"
 echo "argon2id_verifications_per_second: ${ARGON2[*]}"
 echo "signins_per_second:                ${SIGNIN[*]}"
-echo "CPU taken by others / stolen, per run in order (raw, sign-in, raw, ...): ${FOREIGN[*]}"
+echo "totp_signins_per_second:           ${TOTP[*]}"
+echo "CPU taken by others / stolen, per run in order (raw, sign-in, TOTP sign-in, raw, ...): ${FOREIGN[*]}"
 for r in $(seq 1 "$ROUNDS"); do
-  awk -v r="$r" -v s="${SIGNIN[$((r - 1))]}" -v a="${ARGON2[$((r - 1))]}" -v b="${ARGON2[$r]}" \
-    'BEGIN { printf "round %d: signin/argon2 = %.3f\n", r, s / ((a + b) / 2) }'
+  awk -v r="$r" -v s="${SIGNIN[$((r - 1))]}" -v t="${TOTP[$((r - 1))]}" -v a="${ARGON2[$((r - 1))]}" -v b="${ARGON2[$r]}" \
+    'BEGIN { printf "round %d: signin/argon2 = %.3f, totp_signin/argon2 = %.3f, totp_signin/signin = %.3f\n", r, s / ((a + b) / 2), t / ((a + b) / 2), t / s }'
 done
 ARGON2_RATE="$(printf '%s\n' "${ARGON2[@]}" | awk '{ t += $1 } END { printf "%.2f", t / NR }')"
 SIGNIN_RATE="$(printf '%s\n' "${SIGNIN[@]}" | awk '{ t += $1 } END { printf "%.2f", t / NR }')"
 SPREAD="$(printf '%s\n' "${ARGON2[@]}" | awk 'NR == 1 { lo = hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1; t += $1 } END { printf "%.3f", (hi - lo) / (t / NR) }')"
 RATIO="$(awk -v s="$SIGNIN_RATE" -v a="$ARGON2_RATE" 'BEGIN { printf "%.3f", s / a }')"
+TOTP_RATE="$(printf '%s\n' "${TOTP[@]}" | awk '{ t += $1 } END { printf "%.2f", t / NR }')"
+TOTP_RATIO="$(awk -v s="$TOTP_RATE" -v a="$ARGON2_RATE" 'BEGIN { printf "%.3f", s / a }')"
 echo "argon2id_verifications_per_second=$ARGON2_RATE"
 echo "signins_per_second=$SIGNIN_RATE"
 echo "signin_over_argon2_ratio=$RATIO"
+echo "totp_signins_per_second=$TOTP_RATE"
+echo "totp_signin_over_argon2_ratio=$TOTP_RATIO"
 echo "argon2_rate_spread=$SPREAD"
 echo "server_vmhwm_after_load=$SERVER_HWM"
 echo "server_vmrss_after_load=$SERVER_RSS"

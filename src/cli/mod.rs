@@ -18,6 +18,7 @@ use commands::auth::{LoginArgs, PasswordCommand, ProfileCommand, SignupArgs};
 use commands::check::CheckArgs;
 use commands::groups::GroupsCommand;
 use commands::invitations::InvitationsCommand;
+use commands::mfa::{MfaCommand, SessionsCommand};
 use commands::orgs::OrgsCommand;
 use commands::outbox::OutboxCommand;
 use commands::requests::RequestsCommand;
@@ -156,6 +157,12 @@ pub enum Command {
     },
     /// Who you are signed in as, on which server, in which organization
     Whoami,
+    /// Your second factor: an authenticator app and recovery codes
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+    /// Your sign-in sessions
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
 }
 
 /// The paging flags of every list.

@@ -8,6 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, mkdir } from "node:fs/promises";
 import { chromium } from "playwright-core";
+import { createHmac } from "node:crypto";
 
 const BASE = process.env.ROSTER_URL;
 const ORG = process.env.ROSTER_ORG;
@@ -590,6 +591,98 @@ test("the other pages render for an owner, and the list is usable on a phone", a
   assert.ok(width <= 400, `the page fits a phone (${width}px)`);
   await shot(phone, "users-phone");
   await phone.context().close();
+});
+
+/** The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) of a base32 secret at
+ * time step `step`, as an authenticator app computes it. */
+function totp(secret, step) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, "0");
+}
+
+/** The current 30-second step, once at least 12 s of it are left. */
+async function freshStep() {
+  for (;;) {
+    const now = Math.floor(Date.now() / 1000);
+    if (30 - (now % 30) >= 12) return Math.floor(now / 30);
+    await new Promise((r) => setTimeout(r, (31 - (now % 30)) * 1000));
+  }
+}
+
+test("a member enrols an authenticator app from the QR code, keeps the recovery codes shown once, and signs in with a code", async () => {
+  const michael = await newPage();
+  await signIn(michael, "michael@dundermifflin.com", "michael-new-password");
+  await michael.goto(`${BASE}/profile`);
+  await michael.getByRole("link", { name: "Set up" }).click();
+  await michael.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await michael.waitForLoadState();
+  assert.equal(await michael.locator(".qr svg").count(), 1, "the QR code is on the page");
+  const secret = (await michael.locator("code.secret").innerText()).trim();
+  await shot(michael, "mfa-enrol");
+  const step = await freshStep();
+  // A wrong code turns nothing on.
+  await michael.getByLabel("Code from the app").fill(totp(secret, step + 5));
+  await michael.getByRole("button", { name: "Turn on" }).click();
+  await michael.waitForLoadState();
+  await expectText(flash(michael), /not correct/);
+  await michael.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await michael.waitForLoadState();
+  const secret2 = (await michael.locator("code.secret").innerText()).trim();
+  await michael.getByLabel("Code from the app").fill(totp(secret2, step - 1));
+  await michael.getByRole("button", { name: "Turn on" }).click();
+  await michael.waitForLoadState();
+  const codes = await michael.getByRole("list", { name: "Recovery codes" }).locator("code").allInnerTexts();
+  assert.equal(codes.length, 10);
+  await shot(michael, "mfa-recovery-codes");
+  // Shown once: not on the page any more.
+  await michael.goto(`${BASE}/profile/mfa`);
+  assert.ok(!(await michael.content()).includes(codes[0]));
+  await expectText(michael.locator("h2"), /Authenticator app: on/);
+  await michael.getByRole("button", { name: "Sign out" }).first().click();
+  await michael.waitForLoadState();
+
+  // The sign-in page asks for the second factor.
+  await signIn(michael, "michael@dundermifflin.com", "michael-new-password");
+  assert.equal(new URL(michael.url()).pathname, "/login/mfa");
+  await michael.goto(`${BASE}/o/${ORG}/users`);
+  assert.equal(new URL(michael.url()).pathname, "/login/mfa", "nothing opens before the code");
+  await shot(michael, "mfa-sign-in");
+  await michael.getByLabel("Code").fill(totp(secret2, step));
+  await michael.getByRole("button", { name: "Continue" }).click();
+  await michael.waitForURL(`${BASE}/o/${ORG}/users`);
+  // A recovery code works too, once.
+  const again = await newPage();
+  await signIn(again, "michael@dundermifflin.com", "michael-new-password");
+  await again.getByLabel("Code").fill(codes[0]);
+  await again.getByRole("button", { name: "Continue" }).click();
+  await again.waitForURL(`${BASE}/o/${ORG}/users`);
+  await again.context().close();
+  await michael.context().close();
+});
+
+test("the sign-in page offers a password reset that answers the same for any address", async () => {
+  const page = await newPage();
+  await page.goto(`${BASE}/login`);
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await page.getByLabel("Email").fill("nobody@dundermifflin.com");
+  await page.getByRole("button", { name: /Email me a link/ }).click();
+  await page.waitForLoadState();
+  await expectText(flash(page), /If nobody@dundermifflin.com has an account, a link is on its way/);
+  await shot(page, "password-reset");
+  await page.context().close();
+});
+
+test("the org settings page sets the MFA policy", async () => {
+  await owner.goto(`${BASE}/o/${ORG}/settings`);
+  assert.equal(await owner.getByLabel("MFA policy").inputValue(), "optional");
 });
 
 test("signing out ends the session", async () => {

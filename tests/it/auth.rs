@@ -4,6 +4,7 @@ use crate::both_engines;
 use crate::helpers::*;
 use reqwest::Method;
 use roster_proto::{ChangePasswordRequest, CreateMemberRequest};
+use roster_server::app::ManualClock;
 use serde_json::json;
 
 both_engines!(
@@ -14,6 +15,10 @@ both_engines!(
     logout_ends_the_session_and_forged_tokens_are_refused,
     the_api_never_reads_the_session_cookie,
     password_change_ends_other_sessions,
+    concurrent_sign_ins_check_only_the_allowed_number,
+    the_owner_signs_in_from_a_clean_client_while_another_is_locked_out,
+    lockouts_back_off_and_a_success_starts_over,
+    forwarding_headers_are_believed_only_from_trusted_proxies,
 );
 
 async fn bootstrap_owner_signs_in_and_sees_their_orgs(engine: Engine) {
@@ -226,4 +231,128 @@ async fn password_change_ends_other_sessions(engine: Engine) {
         events.iter().all(|e| e.action != "user.password_change"),
         "account events are not org events"
     );
+}
+
+/// Signs in as the client `client` behind the trusted proxy (loopback)
+/// through a raw request: the status and the problem code.
+async fn login_from(app: &TestApp, client: &str, email: &str, password: &str) -> (u16, String) {
+    let res = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    (status, body["code"].as_str().unwrap_or("").to_owned())
+}
+
+/// Issue 14, finding 1: 40 simultaneous guesses on one account are counted
+/// before any password is checked, so exactly five are checked.
+async fn concurrent_sign_ins_check_only_the_allowed_number(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let answers = futures::future::join_all((0..40).map(|i| {
+        let app = &app;
+        async move {
+            let password = format!("wrong-password-{i}");
+            app.login_res(OWNER_EMAIL, &password)
+                .await
+                .err()
+                .and_then(|e| e.status())
+        }
+    }))
+    .await;
+    let checked = answers.iter().filter(|a| **a == Some(401)).count();
+    let refused = answers.iter().filter(|a| **a == Some(429)).count();
+    assert_eq!((checked, refused), (5, 35), "{answers:?}");
+    // The right password from the same client waits too.
+    app.login_res(OWNER_EMAIL, OWNER_PASSWORD)
+        .await
+        .refused(429, "too_many_attempts");
+}
+
+/// Issue 14, finding 3: someone who knows the owner's email locks out only
+/// their own client; the owner signs in from another.
+async fn the_owner_signs_in_from_a_clean_client_while_another_is_locked_out(engine: Engine) {
+    let app = spawn_behind_proxy(engine, ManualClock::default()).await;
+    let attacker = "203.0.113.66";
+    for _ in 0..5 {
+        let a = login_from(&app, attacker, OWNER_EMAIL, "wrong-password").await;
+        assert_eq!(a, (401, "invalid_credentials".into()));
+    }
+    let a = login_from(&app, attacker, OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(a, (429, "too_many_attempts".into()));
+    let owner = login_from(&app, "198.51.100.7", OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(owner.0, 200);
+    // The attacker is still refused, with the right password too.
+    let a = login_from(&app, attacker, OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(a, (429, "too_many_attempts".into()));
+}
+
+/// Each lockout of the same account and client doubles the wait; a
+/// success starts over.
+async fn lockouts_back_off_and_a_success_starts_over(engine: Engine) {
+    let clock = ManualClock::default();
+    let app = spawn_behind_proxy(engine, clock.clone()).await;
+    let me = "192.0.2.10";
+    let fail_five = || async {
+        for _ in 0..5 {
+            let a = login_from(&app, me, OWNER_EMAIL, "wrong-password").await;
+            assert_eq!(a.0, 401);
+        }
+        let a = login_from(&app, me, OWNER_EMAIL, "wrong-password").await;
+        assert_eq!(a.0, 429);
+    };
+    let minute = std::time::Duration::from_secs(60);
+    fail_five().await;
+    clock.advance(15 * minute);
+    // Second lockout: 30 minutes.
+    fail_five().await;
+    clock.advance(16 * minute);
+    assert_eq!(
+        login_from(&app, me, OWNER_EMAIL, OWNER_PASSWORD).await.0,
+        429
+    );
+    clock.advance(15 * minute);
+    assert_eq!(
+        login_from(&app, me, OWNER_EMAIL, OWNER_PASSWORD).await.0,
+        200
+    );
+    // After a success the window is 15 minutes again.
+    fail_five().await;
+    clock.advance(15 * minute);
+    assert_eq!(
+        login_from(&app, me, OWNER_EMAIL, OWNER_PASSWORD).await.0,
+        200
+    );
+}
+
+/// Without trusted proxies, X-Forwarded-For is the client's own word and
+/// does not get around the throttle.
+async fn forwarding_headers_are_believed_only_from_trusted_proxies(engine: Engine) {
+    let app = spawn_app(engine).await;
+    for i in 0..5 {
+        let a = login_from(&app, &format!("198.51.100.{i}"), OWNER_EMAIL, "wrong").await;
+        assert_eq!(a.0, 401);
+    }
+    let a = login_from(&app, "198.51.100.200", OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(a, (429, "too_many_attempts".into()));
+    // The audit log and the session list record the real peer.
+    let clean = spawn_behind_proxy(engine, ManualClock::default()).await;
+    let res = clean
+        .http
+        .post(format!("{}/api/v1/auth/login", clean.base))
+        .header("x-forwarded-for", "6.6.6.6, 198.51.100.9")
+        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let token = res.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sessions = clean.client_as(&token).sessions().await.unwrap();
+    assert_eq!(sessions[0].client_addr, "198.51.100.9");
 }

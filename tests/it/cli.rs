@@ -1012,3 +1012,164 @@ fn a_service_account_token_runs_the_cli_from_roster_token() {
         "users:read",
     ]));
 }
+
+/// The current 30-second TOTP step, once at least 12 s of it are left.
+fn fresh_step_blocking() -> i64 {
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        if 30 - now % 30 >= 12 {
+            return now / 30;
+        }
+        std::thread::sleep(std::time::Duration::from_secs((31 - now % 30) as u64));
+    }
+}
+
+#[test]
+fn a_person_enrols_a_second_factor_signs_in_with_codes_and_manages_sessions() {
+    use std::io::BufRead;
+    let server = serve();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path();
+    login_to_dunder(&server, cfg, "boss@dundermifflin.com", "boss-password-1");
+
+    // `roster mfa enroll` prints the QR code and the secret, then asks for
+    // a code (here on stdin, as the person would type it).
+    let mut child = Command::new(BIN)
+        .args(["mfa", "enroll", "--stdin"])
+        .env("ROSTER_SERVER", &server.url)
+        .env("ROSTER_CONFIG_DIR", cfg)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let secret = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "{printed}");
+        printed.push_str(&line);
+        if let Some(s) = line.trim().strip_prefix("Or enter this secret: ") {
+            break s.to_owned();
+        }
+    };
+    assert!(
+        printed.contains('█') || printed.contains('▀'),
+        "a QR code: {printed}"
+    );
+    let step = fresh_step_blocking();
+    let mut input = child.stdin.take().unwrap();
+    writeln!(input, "{}", crate::mfa::totp(&secret, step - 1)).unwrap();
+    drop(input);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("URI: otpauth://totp/Roster:"), "{rest}");
+    let recovery: Vec<String> = rest
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(recovery.len(), 10, "{rest}");
+
+    // `roster login` asks for the code (the second line of stdin).
+    ok(roster(&server, cfg, &["logout"], None));
+    let refused = fails(roster(
+        &server,
+        cfg,
+        &[
+            "login",
+            "--email",
+            "boss@dundermifflin.com",
+            "--password-stdin",
+        ],
+        Some("boss-password-1\n"),
+    ));
+    assert!(refused.contains("code"), "{refused}");
+    ok(roster(
+        &server,
+        cfg,
+        &[
+            "login",
+            "--email",
+            "boss@dundermifflin.com",
+            "--password-stdin",
+        ],
+        Some(&format!(
+            "boss-password-1\n{}\n",
+            crate::mfa::totp(&secret, step)
+        )),
+    ));
+    let status = ok(roster(&server, cfg, &["mfa", "status"], None));
+    assert!(
+        status.contains("Recovery codes left") && status.contains("10"),
+        "{status}"
+    );
+    let team = ok(roster(
+        &server,
+        cfg,
+        &["users", "list", "--mfa", "true"],
+        None,
+    ));
+    assert!(team.contains("boss@dundermifflin.com"), "{team}");
+    let team = ok(roster(
+        &server,
+        cfg,
+        &["users", "list", "--mfa", "false"],
+        None,
+    ));
+    assert!(!team.contains("boss@dundermifflin.com"), "{team}");
+
+    // Sessions: a second one, listed and revoked.
+    let other = tempfile::tempdir().unwrap();
+    ok(roster(
+        &server,
+        other.path(),
+        &[
+            "login",
+            "--email",
+            "boss@dundermifflin.com",
+            "--password-stdin",
+        ],
+        Some(&format!("boss-password-1\n{}\n", recovery[0])),
+    ));
+    let sessions: serde_json::Value = serde_json::from_str(&ok(roster(
+        &server,
+        cfg,
+        &["sessions", "list", "--output", "json"],
+        None,
+    )))
+    .unwrap();
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let theirs = sessions
+        .iter()
+        .find(|s| !s["current"].as_bool().unwrap())
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let listed = ok(roster(&server, cfg, &["sessions", "list"], None));
+    assert!(listed.contains("LAST SEEN"), "{listed}");
+    ok(roster(&server, cfg, &["sessions", "revoke", &theirs], None));
+    fails(roster(&server, other.path(), &["orgs", "list"], None));
+
+    // `roster mfa disable` needs the password and a code.
+    fails(roster(
+        &server,
+        cfg,
+        &["mfa", "disable", "--stdin"],
+        Some("wrong-password\n123456\n"),
+    ));
+    ok(roster(
+        &server,
+        cfg,
+        &["mfa", "disable", "--stdin"],
+        Some(&format!("boss-password-1\n{}\n", recovery[1])),
+    ));
+    let status = ok(roster(&server, cfg, &["mfa", "status"], None));
+    assert!(status.contains("no"), "{status}");
+}

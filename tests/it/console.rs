@@ -907,3 +907,111 @@ async fn a_token_made_in_the_console_is_shown_once_works_and_is_revoked_there() 
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
     assert!(page.body.contains("id=\"new-token\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mfa_policy_walks_a_member_into_enrolment_and_an_admin_resets_it_from_the_member_page()
+{
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let (pam_id, _) = app.member(ORG, &owner, "pam@acme.test", "viewer").await;
+    let step = crate::mfa::fresh_step().await;
+    let (owner_secret, _) = crate::mfa::enrol(&owner, step - 1).await;
+    owner
+        .update_org(
+            ORG,
+            &roster_proto::UpdateOrgRequest {
+                mfa_policy: Some("required".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    // Pam has no second factor: every page of the org sends her to enrol.
+    let pam = Browser::sign_in(&app, "pam@acme.test", "pam@acme.test-pw-123").await;
+    let page = pam.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(
+        (page.status, page.location()),
+        (StatusCode::SEE_OTHER, "/profile/mfa")
+    );
+    let form = pam.get("/profile/mfa").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("requires a second factor"));
+    let csrf = form.csrf();
+    let started = pam.post("/profile/mfa/start", &[("_csrf", &csrf)]).await;
+    assert_eq!(started.status, StatusCode::OK);
+    assert!(started.body.contains("<svg"), "the QR code");
+    let marker = "<code class=\"secret\">";
+    let at = started.body.find(marker).expect("the secret") + marker.len();
+    let secret = &started.body[at..at + started.body[at..].find('<').unwrap()];
+    let done = pam
+        .post(
+            "/profile/mfa/confirm",
+            &[("_csrf", &csrf), ("code", &crate::mfa::totp(secret, step))],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("Your recovery codes"));
+    assert_eq!(
+        done.headers.get("cache-control").unwrap(),
+        "no-store",
+        "recovery codes are not cached"
+    );
+    assert_eq!(
+        pam.get(&format!("/o/{ORG}/users")).await.status,
+        StatusCode::OK
+    );
+
+    // The owner's password alone opens nothing: the code is asked first.
+    let b = owner_browser(&app).await;
+    let page = b.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(
+        (page.status, page.location()),
+        (StatusCode::SEE_OTHER, "/login/mfa")
+    );
+    let csrf = b.get("/login/mfa").await.csrf();
+    let wrong = b
+        .post(
+            "/login/mfa",
+            &[
+                ("_csrf", &csrf),
+                ("code", &crate::mfa::totp(&owner_secret, step + 5)),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let right = b
+        .post(
+            "/login/mfa",
+            &[
+                ("_csrf", &csrf),
+                ("code", &crate::mfa::totp(&owner_secret, step)),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    let team = b.get(&format!("/o/{ORG}/users?mfa=true")).await;
+    assert!(team.body.contains("pam@acme.test"));
+    let team = b.get(&format!("/o/{ORG}/users?mfa=false")).await;
+    assert!(!team.body.contains("pam@acme.test"));
+
+    // Pam belongs to no other org: the owner resets her second factor from
+    // her page; her sessions end.
+    let member = b.get(&format!("/o/{ORG}/users/{pam_id}")).await;
+    assert!(member.body.contains("Reset two-factor sign-in"));
+    let csrf = member.csrf();
+    let reset = b
+        .post(
+            &format!("/o/{ORG}/users/{pam_id}/mfa-reset"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    let after = pam.get(&format!("/o/{ORG}/users")).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert!(
+        after.location().starts_with("/login"),
+        "{}",
+        after.location()
+    );
+}

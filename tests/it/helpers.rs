@@ -166,22 +166,37 @@ pub async fn spawn_with_clock(engine: Engine, clock: ManualClock) -> TestApp {
         bootstrap: true,
         smtp_url: None,
     };
-    spawn_on(engine, opts, std::sync::Arc::new(clock)).await
+    spawn_on(engine, opts, std::sync::Arc::new(clock), |_| {}).await
 }
 
 /// [`spawn_with`] on a clock the test moves.
 pub async fn spawn_with_and_clock(engine: Engine, opts: Spawn, clock: ManualClock) -> TestApp {
-    spawn_on(engine, opts, std::sync::Arc::new(clock)).await
+    spawn_on(engine, opts, std::sync::Arc::new(clock), |_| {}).await
 }
 
 pub async fn spawn_with(engine: Engine, opts: Spawn) -> TestApp {
-    spawn_on(engine, opts, std::sync::Arc::new(SystemClock)).await
+    spawn_on(engine, opts, std::sync::Arc::new(SystemClock), |_| {}).await
+}
+
+/// Starts a server (as [`spawn_with_clock`]) behind a reverse proxy on
+/// loopback that it trusts (`ROSTER_TRUSTED_PROXIES=127.0.0.1/32`): a test
+/// names the client with `X-Forwarded-For`.
+pub async fn spawn_behind_proxy(engine: Engine, clock: ManualClock) -> TestApp {
+    let opts = Spawn {
+        bootstrap: true,
+        smtp_url: None,
+    };
+    spawn_on(engine, opts, std::sync::Arc::new(clock), |l| {
+        l.trusted_proxies = Some("127.0.0.1/32".into())
+    })
+    .await
 }
 
 async fn spawn_on(
     engine: Engine,
     opts: Spawn,
     clock: std::sync::Arc<dyn roster_server::app::Clock>,
+    tweak: impl FnOnce(&mut ConfigLayer),
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(engine, dir.path()).await;
@@ -200,6 +215,7 @@ async fn spawn_on(
         layer.bootstrap_owner_email = Some(OWNER_EMAIL.into());
         layer.bootstrap_owner_password = Some(Secret::new(OWNER_PASSWORD));
     }
+    tweak(&mut layer);
     let config = Config::resolve(layer).expect("config");
     let application = Application::build_with_clock(config, clock)
         .await
@@ -408,6 +424,7 @@ pub fn members(query: &str) -> MemberQuery {
             "team" => &mut q.team,
             "group" => &mut q.group,
             "identity_provider" => &mut q.identity_provider,
+            "mfa" => &mut q.mfa,
             "cursor" => &mut q.cursor,
             "limit" => {
                 q.limit = Some(value.parse().expect("a limit"));
@@ -473,6 +490,7 @@ impl TestApp {
                 email: email.into(),
                 password: password.into(),
                 totp_code: None,
+                recovery_code: None,
             })
             .await
     }
@@ -674,6 +692,7 @@ impl Replicas {
                 email: email.into(),
                 password: password.into(),
                 totp_code: None,
+                recovery_code: None,
             })
             .await
     }

@@ -16,6 +16,7 @@ mod console;
 mod invitations;
 mod members;
 mod ops;
+mod mfa;
 mod orgs;
 mod processes;
 mod replicas;

@@ -291,6 +291,7 @@ pub async fn sign_in(url: &str, email: &str, password: &str) -> Api {
             email: email.into(),
             password: password.into(),
             totp_code: None,
+            recovery_code: None,
         })
         .await
         .expect("sign-in");

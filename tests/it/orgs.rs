@@ -64,6 +64,13 @@ async fn settings_are_validated_and_audited(engine: Engine) {
     assert!(org.settings.self_registration);
     assert_eq!(org.settings.mfa_policy, "required");
     assert_eq!(org.settings.default_role, "contributor");
+    // The policy is enforced at once: the owner enrols a second factor
+    // before anything else in the org.
+    owner
+        .update_org(ORG, &UpdateOrgRequest::default())
+        .await
+        .refused(403, "mfa_enrolment_required");
+    crate::mfa::enrol(&owner, crate::mfa::fresh_step().await).await;
     for bad in [
         UpdateOrgRequest {
             allowed_domains: Some(vec!["not a domain".into()]),
@@ -97,6 +104,7 @@ async fn settings_are_validated_and_audited(engine: Engine) {
     }
     // An admin manages sign-up settings but not the name.
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
+    crate::mfa::enrol(&admin, crate::mfa::fresh_step().await).await;
     let closed = UpdateOrgRequest {
         self_registration: Some(false),
         ..Default::default()

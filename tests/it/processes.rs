@@ -121,6 +121,7 @@ async fn login(r: &Replica, email: &str, password: &str) -> String {
             email: email.into(),
             password: password.into(),
             totp_code: None,
+            recovery_code: None,
         })
         .await
         .unwrap_or_else(|e| panic!("login: {e}"))

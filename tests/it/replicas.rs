@@ -21,6 +21,26 @@ async fn sign_in_throttling_holds_across_replicas() {
     }
 }
 
+/// Simultaneous guesses spread over replicas are counted before they are
+/// checked: exactly five of them are checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_sign_ins_over_replicas_check_only_the_allowed_number() {
+    let r = spawn_replicas(3, None).await;
+    let answers = futures::future::join_all((0..30).map(|i| {
+        let r = &r;
+        async move {
+            r.login_res(i % 3, OWNER_EMAIL, "wrong-password")
+                .await
+                .unwrap_err()
+                .status()
+        }
+    }))
+    .await;
+    let checked = answers.iter().filter(|a| **a == Some(401)).count();
+    let refused = answers.iter().filter(|a| **a == Some(429)).count();
+    assert_eq!((checked, refused), (5, 25), "{answers:?}");
+}
+
 /// A member removed through one replica is refused by the others on the
 /// very next request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,6 +91,7 @@ async fn replicas_starting_together_migrate_and_seed_once() {
                 email: OWNER_EMAIL.into(),
                 password: OWNER_PASSWORD.into(),
                 totp_code: None,
+                recovery_code: None,
             })
             .await
             .unwrap();
@@ -151,6 +172,7 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
             email: OWNER_EMAIL.into(),
             password: OWNER_PASSWORD.into(),
             totp_code: None,
+            recovery_code: None,
         })
         .await
         .unwrap();

@@ -197,6 +197,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "pk:slack_link_codes",
         "pk:slack_requests",
         "pk:login_failures",
+        "pk:totp_factors",
         "pk:slack_connections",
         "pk:slack_links",
         "pk:group_members",

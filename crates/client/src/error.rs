@@ -136,6 +136,7 @@ fn synthesize_problem(status: StatusCode, content_type: &str, body: &[u8]) -> Pr
         code: format!("http_{}", status.as_u16()),
         detail,
         errors: Vec::new(),
+        methods: Vec::new(),
     }
 }
 

@@ -32,6 +32,7 @@ mod error;
 mod groups;
 mod invitations;
 mod members;
+mod mfa;
 mod orgs;
 mod query;
 mod requests;

@@ -83,6 +83,8 @@ list_query! {
         team: Option<String>,
         group: Option<String>,
         identity_provider: Option<String>,
+        /// `true`: members with a second factor; `false`: without one.
+        mfa: Option<String>,
     }
 }
 

@@ -99,6 +99,13 @@ pub enum Conflict {
     AlreadySetUp,
     /// The org has a service account of this name.
     ServiceAccountExists,
+    /// The account has a confirmed second factor already.
+    MfaAlreadyEnrolled,
+    /// The account has no second factor (to confirm, remove or use).
+    MfaNotEnrolled,
+    /// The account belongs to other orgs too: one org's admins cannot
+    /// change its credentials (SPEC §2).
+    SharedAccount,
     /// A rule of the store that has no meaning of its own here (a
     /// reference to something deleted meanwhile, say).
     Other,
@@ -123,6 +130,11 @@ impl Conflict {
             Conflict::ReviewNotRequired => "this action does not need review here",
             Conflict::RequestDecided => "this request was decided already",
             Conflict::AlreadyReviewed => "you have reviewed this request already",
+            Conflict::MfaAlreadyEnrolled => "this account has a second factor already",
+            Conflict::MfaNotEnrolled => "this account has no second factor",
+            Conflict::SharedAccount => {
+                "this account belongs to other organizations too; only its owner can change its credentials"
+            }
             Conflict::SlackWorkspaceTaken => {
                 "this Slack workspace is connected to another organization"
             }

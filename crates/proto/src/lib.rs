@@ -23,6 +23,10 @@ pub struct Problem {
     /// The field-level reasons of a validation error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With `mfa_required`: the second factors the account can give
+    /// (`totp`, `recovery_code`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -39,13 +43,17 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// A code from the authenticator app, when the account has one.
     #[serde(default)]
     pub totp_code: Option<String>,
+    /// One of the account's recovery codes, instead of `totp_code`.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -57,6 +65,14 @@ pub struct LoginResponse {
     /// True when the password is temporary: every call but
     /// `POST /me/password` and `POST /auth/logout` is refused until it is changed.
     pub password_change_required: bool,
+    /// True when the session still owes its second factor (a magic link
+    /// for an account with one): send `POST /auth/mfa` first.
+    #[serde(default)]
+    pub mfa_required: bool,
+    /// True when an org requires a second factor the account does not
+    /// have: enrol (`POST /me/mfa/totp`) before anything else.
+    #[serde(default)]
+    pub mfa_enrolment_required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -172,6 +188,9 @@ pub struct MemberView {
     /// A service account (it acts only through API tokens), not a person.
     #[serde(default)]
     pub service_account: bool,
+    /// The account has a second factor (an authenticator app).
+    #[serde(default)]
+    pub mfa_enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -879,4 +898,65 @@ pub struct ServiceAccountView {
     pub description: String,
     pub status: String,
     pub created_at: String,
+}
+
+/// `GET /me/mfa`: the caller's second factors.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaStatusView {
+    /// An authenticator app (TOTP) is enrolled and confirmed.
+    pub totp: bool,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: i64,
+}
+
+/// `POST /me/mfa/totp`: a new TOTP seed, shown once. Confirm it with a
+/// code from the app (`POST /me/mfa/totp/confirm`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpEnrolmentView {
+    /// The seed, base32, to type into an app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The `otpauth://` URI as a QR code (an SVG document).
+    pub qr_svg: String,
+}
+
+/// A code from the authenticator app.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCodeRequest {
+    pub code: String,
+}
+
+/// Ten single-use recovery codes, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodesView {
+    pub recovery_codes: Vec<String>,
+}
+
+/// `DELETE /me/mfa`: the password and a current code (or a recovery code).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveMfaRequest {
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
+}
+
+/// `POST /auth/mfa`: the second factor a session owes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
+}
+
+/// `POST /auth/password-reset`, `POST /auth/magic-link`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailRequest {
+    pub email: String,
 }

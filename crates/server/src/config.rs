@@ -68,6 +68,9 @@ pub struct ConfigLayer {
     pub drain_seconds: Option<i64>,
     /// Who may create orgs: `anyone`, `verified` (default) or `admins`.
     pub org_creation: Option<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed: comma-separated addresses or CIDRs.
+    pub trusted_proxies: Option<String>,
 }
 
 impl ConfigLayer {
@@ -92,6 +95,7 @@ impl ConfigLayer {
             metrics: self.metrics.or(base.metrics),
             drain_seconds: self.drain_seconds.or(base.drain_seconds),
             org_creation: self.org_creation.or(base.org_creation),
+            trusted_proxies: self.trusted_proxies.or(base.trusted_proxies),
         }
     }
 
@@ -143,6 +147,7 @@ impl ConfigLayer {
             },
             drain_seconds: parse_num("ROSTER_DRAIN_SECONDS")?,
             org_creation: get("ROSTER_ORG_CREATION"),
+            trusted_proxies: get("ROSTER_TRUSTED_PROXIES"),
         })
     }
 }
@@ -175,6 +180,9 @@ pub struct Config {
     pub metrics: bool,
     pub drain_seconds: i64,
     pub org_creation: crate::app::OrgCreation,
+    /// Proxies whose forwarding headers name the client (none by default:
+    /// the client is the connection's peer).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// First-start seeding (SPEC §5); ignored once the database has users.
@@ -241,9 +249,11 @@ impl Config {
                 format!("org_creation must be anyone, verified or admins, not {v:?}")
             })?,
         };
+        let trusted_proxies = parse_proxies(l.trusted_proxies.as_deref().unwrap_or(""))?;
         Ok(Config {
             org_creation,
             drain_seconds,
+            trusted_proxies,
             outbox_lease_seconds,
             listen,
             data_dir,
@@ -265,6 +275,21 @@ impl Config {
             metrics: l.metrics.unwrap_or(true),
         })
     }
+}
+
+/// Parses `ROSTER_TRUSTED_PROXIES`: addresses or CIDRs, comma-separated.
+pub fn parse_proxies(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| {
+                    format!("trusted_proxies: {s:?} is not an address or CIDR (e.g. 10.0.0.0/8)")
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -317,6 +342,28 @@ mod tests {
         assert!(
             ConfigLayer::from_env(|k| (k == "ROSTER_LOG_FORMAT").then(|| "xml".into())).is_err()
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidrs() {
+        let c = Config::resolve(ConfigLayer {
+            trusted_proxies: Some("10.0.0.0/8, 192.168.1.7,::1".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap()));
+        assert!(Config::resolve(ConfigLayer {
+            trusted_proxies: Some("10.0.0.0/33".into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string()
+        .contains("trusted_proxies"));
+        assert!(Config::resolve(ConfigLayer::default())
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
     }
 
     #[test]

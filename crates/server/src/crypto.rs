@@ -228,6 +228,29 @@ pub fn temporary_password() -> String {
         .collect()
 }
 
+/// Ten recovery codes, each ten characters from an alphabet without
+/// look-alikes (about 50 bits), written `xxxxx-xxxxx`.
+pub fn recovery_codes() -> Vec<String> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = OsRng;
+    (0..10)
+        .map(|_| {
+            let raw: String = (0..10)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect();
+            format!("{}-{}", &raw[..5], &raw[5..])
+        })
+        .collect()
+}
+
+/// A recovery code as it is hashed: lower case, without dashes or spaces.
+pub fn normalize_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,6 +107,7 @@ impl Application {
                 public_url: public_url.clone(),
                 metrics: config.metrics,
                 org_creation: config.org_creation,
+                trusted_proxies: config.trusted_proxies.clone(),
             },
             clock,
         )?;

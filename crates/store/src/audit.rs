@@ -107,3 +107,15 @@ pub async fn list(
         .bind(limit);
     q.fetch_all(conn).await
 }
+
+/// The actions of the events that belong to no org about `target`
+/// (a person's own events: sign-in steps, second factors), oldest first.
+pub async fn actions_without_org(conn: &mut Conn, target: &str) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = crate::sql::fetch_all(
+        conn,
+        "SELECT action FROM audit_events WHERE org_id IS NULL AND target = $1 ORDER BY id",
+        (target,),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(a,)| a).collect())
+}

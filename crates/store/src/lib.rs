@@ -28,6 +28,7 @@ pub mod backup;
 pub mod groups;
 pub mod invitations;
 pub mod members;
+pub mod mfa;
 mod migrate;
 pub mod orgs;
 pub mod outbox;

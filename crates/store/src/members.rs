@@ -33,6 +33,9 @@ pub struct Member {
     /// A service account (acts only through API tokens), not a person.
     #[sqlx(try_from = "crate::sql::Flag")]
     pub service_account: bool,
+    /// The account has a confirmed second factor.
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub mfa_enabled: bool,
     /// Read separately ([`groups_of`]).
     #[sqlx(skip)]
     pub groups: Vec<String>,
@@ -40,7 +43,9 @@ pub struct Member {
 
 const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \
     m.team, m.status, m.identity_provider, m.mfa_required, m.joined_at, m.last_active_at, \
-    CASE WHEN u.kind = 'service' THEN 1 ELSE 0 END AS service_account \
+    CASE WHEN u.kind = 'service' THEN 1 ELSE 0 END AS service_account, \
+    CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = m.user_id AND t.confirmed_at IS NOT NULL) \
+    THEN 1 ELSE 0 END AS mfa_enabled \
     FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub struct NewMembership<'a> {
@@ -98,6 +103,8 @@ pub struct MemberFilter {
     pub team: Option<String>,
     pub group: Option<String>,
     pub identity_provider: Option<String>,
+    /// Whether the account has a confirmed second factor.
+    pub mfa: Option<bool>,
 }
 
 fn list_sql<'a>(org_id: OrgId, f: &'a MemberFilter, after: Option<i64>, limit: i64) -> Sql<'a> {
@@ -140,6 +147,12 @@ fn push_page<'a>(
             q.and(&format!("{m}.{col} LIKE "), Some(like_contains(v)))
                 .push(" ESCAPE '\\'");
         }
+    }
+    if let Some(mfa) = f.mfa {
+        let not = if mfa { "" } else { "NOT " };
+        q.push(&format!(
+            " AND {not}EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = {m}.user_id AND t.confirmed_at IS NOT NULL)"
+        ));
     }
     if let Some(group) = &f.group {
         // The group's id is found once (an uncorrelated subquery); each
@@ -394,6 +407,20 @@ pub async fn shared_memberships(conn: &mut Conn, user: UserId) -> Result<Vec<(St
         "SELECT m.role, m.status FROM memberships m JOIN orgs o ON o.id = m.org_id
          WHERE m.user_id = $1 AND o.personal_user_id IS NULL",
         (user,),
+    )
+    .await
+}
+
+/// How many orgs other than `org_id` (and other than the account's own
+/// personal org) the account is a member of, in any status: an org's
+/// admins change a member's credentials only when this is zero (SPEC §2).
+pub async fn other_org_count(conn: &mut Conn, user_id: UserId, org_id: OrgId) -> Result<i64> {
+    scalar(
+        conn,
+        "SELECT COUNT(*) FROM memberships m JOIN orgs o ON o.id = m.org_id
+         WHERE m.user_id = $1 AND m.org_id <> $2
+           AND (o.personal_user_id IS NULL OR o.personal_user_id <> $1)",
+        (user_id, org_id),
     )
     .await
 }

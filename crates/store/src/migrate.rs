@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0011_instance_settings.sql"),
     ),
     (
+        13,
+        "sign-in",
+        include_str!("../migrations/0013_sign_in.sql"),
+    ),
+    (
         14,
         "signup confirmations",
         include_str!("../migrations/0014_signup_confirmations.sql"),

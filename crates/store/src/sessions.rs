@@ -13,13 +13,16 @@ pub struct NewSession<'a> {
     pub expires_at: Timestamp,
     pub client_addr: &'a str,
     pub user_agent: &'a str,
+    /// Opened with one factor of two: the second is owed.
+    pub second_factor_pending: bool,
 }
 
 pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
     let id = scalar(
         conn,
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr, user_agent)
-         VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id",
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr, user_agent,
+                               second_factor_pending)
+         VALUES ($1, $2, $3, $4, $3, $5, $6, $7) RETURNING id",
         (
             s.token_hash,
             s.user_id,
@@ -27,6 +30,7 @@ pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
             s.expires_at,
             s.client_addr,
             s.user_agent,
+            s.second_factor_pending,
         ),
     )
     .await?;
@@ -50,6 +54,16 @@ pub struct SessionUser {
     pub last_seen_at: Timestamp,
     #[sqlx(try_from = "i64")]
     pub expires_at: Timestamp,
+    /// The session still owes its second factor.
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub second_factor_pending: bool,
+    /// The account has a confirmed second factor.
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub has_second_factor: bool,
+    /// An org the account is an active member of requires a second factor
+    /// (its `mfa_policy` or the membership's `mfa_required`).
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub second_factor_required: bool,
 }
 
 /// Resolves an unexpired session by token hash.
@@ -61,12 +75,26 @@ pub async fn find_live(
     fetch_optional(
         conn,
         "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
-                s.expires_at
+                s.expires_at, s.second_factor_pending,
+                CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
+                                  WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
+                     THEN 1 ELSE 0 END AS has_second_factor,
+                CASE WHEN EXISTS (SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id
+                                  WHERE m.user_id = s.user_id AND m.status = 'active'
+                                    AND (m.mfa_required = 1 OR o.mfa_policy = 'required'))
+                     THEN 1 ELSE 0 END AS second_factor_required
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2",
         (token_hash, now),
     )
     .await
+}
+
+/// Marks a session's second factor as given; false if it owed none.
+pub async fn second_factor_given(conn: &mut Conn, session_id: SessionId) -> Result<bool> {
+    let text =
+        "UPDATE sessions SET second_factor_pending = 0 WHERE id = $1 AND second_factor_pending = 1";
+    Ok(exec_count(conn, text, (session_id,)).await? == 1)
 }
 
 pub async fn touch(conn: &mut Conn, session_id: SessionId, now: Timestamp) -> Result<()> {

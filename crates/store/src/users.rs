@@ -166,6 +166,24 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
     scalar(conn, "SELECT COUNT(*) FROM users", ()).await
 }
 
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Set a password (welcome mail, password recovery).
+    Password,
+    /// Sign in (a magic link).
+    SignIn,
+}
+
+impl LinkPurpose {
+    fn name(self) -> &'static str {
+        match self {
+            LinkPurpose::Password => "password",
+            LinkPurpose::SignIn => "sign_in",
+        }
+    }
+}
+
 /// Stores a one-time set-password link for a user.
 pub async fn insert_password_link(
     conn: &mut Conn,
@@ -174,12 +192,50 @@ pub async fn insert_password_link(
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<()> {
-    exec(
+    insert_link(
         conn,
-        "INSERT INTO password_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        (token_hash, user_id, now, expires_at),
+        LinkPurpose::Password,
+        token_hash,
+        user_id,
+        now,
+        expires_at,
     )
     .await
+}
+
+/// Stores a one-time link for `purpose`.
+pub async fn insert_link(
+    conn: &mut Conn,
+    purpose: LinkPurpose,
+    token_hash: &str,
+    user_id: UserId,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
+    exec(
+        conn,
+        "INSERT INTO password_links (token_hash, user_id, created_at, expires_at, purpose) VALUES ($1, $2, $3, $4, $5)",
+        (token_hash, user_id, now, expires_at, purpose.name()),
+    )
+    .await
+}
+
+/// Uses up a one-time link of `purpose`; returns its user if it was still
+/// good. One statement, so a link works once even under concurrent use.
+pub async fn use_link(
+    conn: &mut Conn,
+    purpose: LinkPurpose,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<UserId>> {
+    let row: Option<(i64,)> = fetch_optional(
+        conn,
+        "UPDATE password_links SET used_at = $1
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 AND purpose = $3 RETURNING user_id",
+        (now, token_hash, purpose.name()),
+    )
+    .await?;
+    Ok(row.map(|(id,)| UserId::new(id)))
 }
 
 /// The user of an unused, unexpired set-password link.
@@ -190,7 +246,8 @@ pub async fn password_link_user(
 ) -> Result<Option<UserId>> {
     let row: Option<(i64,)> = fetch_optional(
         conn,
-        "SELECT user_id FROM password_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        "SELECT user_id FROM password_links
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND purpose = 'password'",
         (token_hash, now),
     )
     .await?;
@@ -206,7 +263,8 @@ pub async fn use_password_link(
 ) -> Result<Option<UserId>> {
     let row: Option<(i64,)> = fetch_optional(
         conn,
-        "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        "UPDATE password_links SET used_at = $1
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 AND purpose = 'password' RETURNING user_id",
         (now, token_hash),
     )
     .await?;

@@ -19,7 +19,8 @@ pub struct LoginArgs {
     /// Your email address
     #[arg(long)]
     pub email: String,
-    /// Read the password from the first line of standard input
+    /// Read the password from the first line of standard input (and, when
+    /// the account has a second factor, the code from the second line)
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -73,18 +74,32 @@ pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
         "no terminal to ask for the password on; pipe it to `roster login --password-stdin`",
         || input::prompt_password("Password: "),
     )?;
-    let request = LoginRequest {
+    let mut request = LoginRequest {
         email: args.email.trim().to_string(),
         password,
         totp_code: None,
+        recovery_code: None,
     };
     let client = ctx.anonymous()?;
     // A refused login is not "run roster login" material: show the
     // server's reason as it is.
-    let resp = client.login(&request).await.map_err(|e| match e {
+    let plain = |e: ClientError| match e {
         ClientError::Api { .. } => anyhow!("{e}"),
         other => other.into(),
-    })?;
+    };
+    let resp = match client.login(&request).await {
+        Err(ClientError::Api { ref problem, .. }) if problem.code == "mfa_required" => {
+            // The account has a second factor: ask for it and sign in again.
+            let code = super::mfa::ask_code(
+                args.password_stdin,
+                "Code from your authenticator app (or a recovery code): ",
+                "this account has a second factor; pipe the password and a code on two lines to `roster login --password-stdin`",
+            )?;
+            (request.totp_code, request.recovery_code) = super::mfa::code_fields(&code);
+            client.login(&request).await.map_err(plain)?
+        }
+        other => other.map_err(plain)?,
+    };
 
     let same_account = ctx
         .credentials
@@ -106,7 +121,7 @@ pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
     ctx.credentials.token = Some(resp.token.clone());
     ctx.credentials.email = Some(resp.user.email.clone());
     ctx.credentials.current_org = previous_org;
-    if !resp.password_change_required {
+    if !resp.password_change_required && !resp.mfa_enrolment_required {
         // Until the temporary password is changed the server refuses /me;
         // the org is then chosen by `roster password change`.
         choose_org(ctx, &client.clone().with_token(resp.token.clone())).await;
@@ -128,6 +143,14 @@ pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
         ))?;
         if let Some(org) = &ctx.credentials.current_org {
             output::line(format!("Current organization: {org}"))?;
+        }
+    }
+    if resp.mfa_enrolment_required {
+        let msg = "An organization you belong to requires a second factor: run `roster mfa enroll` before doing anything else.";
+        if ctx.json() {
+            output::note(msg);
+        } else {
+            output::line(msg)?;
         }
     }
     if resp.password_change_required {

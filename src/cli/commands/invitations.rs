@@ -540,6 +540,7 @@ async fn accept_as_newcomer(
             email: email.clone(),
             password,
             totp_code: None,
+            recovery_code: None,
         })
         .await
         .map_err(|e| {

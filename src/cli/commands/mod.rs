@@ -19,6 +19,7 @@ pub mod backup;
 pub mod check;
 pub mod groups;
 pub mod invitations;
+pub mod mfa;
 pub mod orgs;
 pub mod outbox;
 mod pages;
@@ -95,6 +96,8 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Restore(args) => backup::restore(args).await,
         Command::Completions { .. } => Ok(()),
         Command::Whoami => whoami(&ctx).await,
+        Command::Mfa(cmd) => mfa::run(&ctx, cmd).await,
+        Command::Sessions(cmd) => mfa::run_sessions(&ctx, cmd).await,
     }
 }
 
@@ -361,6 +364,7 @@ mod tests {
             code: code.into(),
             detail: detail.map(str::to_string),
             errors: Vec::new(),
+            methods: Vec::new(),
         }
     }
 

@@ -41,6 +41,16 @@ pub enum UsersCommand {
         /// The user's id
         id: i64,
     },
+    /// Remove a member's second factors (only for an account in no other org); they are emailed
+    MfaReset {
+        /// The user's id
+        id: i64,
+    },
+    /// Email a member a link to choose a new password (only for an account in no other org)
+    PasswordReset {
+        /// The user's id
+        id: i64,
+    },
     /// Every permission a member holds, org-wide or on a resource, with the reason
     Permissions {
         /// The user's id
@@ -103,6 +113,9 @@ pub struct UserListArgs {
     /// Only this identity provider
     #[arg(long, value_name = "PROVIDER")]
     pub identity_provider: Option<String>,
+    /// Only members with (true) or without (false) a second factor
+    #[arg(long, value_name = "BOOL", value_parser = ["true", "false"])]
+    pub mfa: Option<String>,
     #[command(flatten)]
     pub page: PageArgs,
 }
@@ -115,6 +128,7 @@ pages::list_args!(UserListArgs => MemberQuery {
     team,
     group,
     identity_provider,
+    mfa,
 });
 
 #[derive(Debug, Clone, Args)]
@@ -152,6 +166,20 @@ pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Delete { id, confirm } => delete(ctx, id, confirm).await,
         UsersCommand::Approve { id, role } => approve(ctx, id, role).await,
         UsersCommand::Reject { id } => reject(ctx, id).await,
+        UsersCommand::MfaReset { id } => {
+            let (org, client) = ctx.org_client().await?;
+            client.reset_member_mfa(&org, id).await?;
+            ctx.done(format!(
+                "The second factors of user {id} are removed; they were told by email."
+            ))
+        }
+        UsersCommand::PasswordReset { id } => {
+            let (org, client) = ctx.org_client().await?;
+            client.send_member_password_reset(&org, id).await?;
+            ctx.done(format!(
+                "User {id} was emailed a link to choose a new password."
+            ))
+        }
         UsersCommand::Permissions { id, resource } => {
             permissions(ctx, id, resource.as_deref()).await
         }
@@ -199,6 +227,7 @@ impl Row for MemberView {
         "TEAM",
         "GROUPS",
         "STATUS",
+        "MFA",
         "JOINED",
         "LAST ACTIVE",
     ];
@@ -212,6 +241,7 @@ impl Row for MemberView {
             output::or_dash(&self.team),
             output::list(&self.groups),
             self.status.clone(),
+            output::yes_no(self.mfa_enabled),
             output::time(&self.joined_at),
             output::opt_time(self.last_active_at.as_deref()),
         ]
@@ -322,6 +352,7 @@ fn print_member(m: &MemberView) -> anyhow::Result<()> {
         ("Status", m.status.clone()),
         ("Identity provider", m.identity_provider.clone()),
         ("MFA required", output::yes_no(m.mfa_required)),
+        ("MFA enrolled", output::yes_no(m.mfa_enabled)),
         ("Joined", output::time(&m.joined_at)),
         ("Last active", output::opt_time(m.last_active_at.as_deref())),
     ])?;

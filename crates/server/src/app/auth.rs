@@ -1,14 +1,15 @@
 //! Sign-in, sessions, and the signed-in user's own account.
 
-use super::caller::{Actor, Caller, Credential, SessionStage};
+use super::caller::{Actor, Caller, Credential, Reach, SessionStage, StageFacts};
 use super::error::{Result, StoreResultExt};
+use super::mfa::SecondFactor;
 use super::{throttle, App, AppError, RequestMeta};
 use crate::crypto;
 use roster_domain::{
     BuiltinRole, Conflict, DisplayName, Email, MemberStatus, OrgId, OrgSlug, Password, SessionId,
     Timestamp, UserId,
 };
-use roster_store::{members, orgs, sessions, tokens, users, Conn};
+use roster_store::{members, mfa, orgs, sessions, tokens, users, Conn};
 use serde_json::json;
 use std::time::Duration;
 
@@ -163,14 +164,52 @@ pub(crate) async fn add_first_owner(
 }
 
 impl App {
-    /// Signs in with email and password. Throttled per account and per
-    /// client address; an unknown email costs the same hash and gets the
-    /// same answer as a wrong password.
-    pub async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<Login> {
-        let result = self.login_inner(email, password, meta).await;
+    /// Signs in with email and password, and the second factor when the
+    /// account has one (without it: [`AppError::MfaRequired`], and no
+    /// session). Throttled per account and client address; an unknown email
+    /// costs the same hash and gets the same answer as a wrong password.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        second: Option<SecondFactor>,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
+        self.password_sign_in(email, password, second, false, meta)
+            .await
+    }
+
+    /// Signs in as [`App::login`], but without a second factor for an
+    /// account that has one opens a session that owes it
+    /// ([`SessionStage::MfaRequired`]): the console's sign-in, which asks
+    /// for the code on the next page.
+    pub async fn login_owing_second_factor(
+        &self,
+        email: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
+        self.password_sign_in(email, password, None, true, meta)
+            .await
+    }
+
+    /// [`App::password_sign_in_inner`], counted by outcome in the
+    /// sign-in metrics.
+    async fn password_sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        second: Option<SecondFactor>,
+        may_owe: bool,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
+        let result = self
+            .password_sign_in_inner(email, password, second, may_owe, meta)
+            .await;
         let outcome = match &result {
             Ok(_) => "success",
             Err(AppError::InvalidCredentials) => "invalid_credentials",
+            Err(AppError::MfaRequired) => "mfa_required",
             Err(AppError::TooManyAttempts { .. }) => "throttled",
             Err(_) => "error",
         };
@@ -180,15 +219,29 @@ impl App {
         result
     }
 
-    async fn login_inner(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<Login> {
+    async fn password_sign_in_inner(
+        &self,
+        email: &str,
+        password: &str,
+        second: Option<SecondFactor>,
+        may_owe: bool,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
         // Malformed emails and overlong passwords cannot match an account;
         // answer as for a wrong password.
-        let email_key = email.trim().to_lowercase();
-        let standing = throttle::check(self.store(), self.now(), &email_key, &meta.client_addr)
-            .await?
-            .map_err(|s| AppError::TooManyAttempts {
-                retry_after_secs: s,
-            })?;
+        // The throttle's key is the address in its one spelling, so
+        // look-alike spellings of it share one counter.
+        let email_key = Email::parse(email)
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_else(|_| email.trim().to_lowercase());
+        let attempt = throttle::attempt(
+            self.store(),
+            self.now(),
+            throttle::Try::Password,
+            &email_key,
+            &meta.client_addr,
+        )
+        .await?;
         let password =
             Password::parse_offered(password).map_err(|_| AppError::InvalidCredentials)?;
         let user = match Email::parse(email) {
@@ -206,39 +259,97 @@ impl App {
         let user = match user {
             Some(u) if matches && u.password_hash.is_some() && !u.disabled => u,
             _ => {
-                throttle::record_failure(self.store(), self.now(), &email_key, &meta.client_addr)
-                    .await?;
                 tracing::info!(client = %meta.client_addr, "failed sign-in");
                 return Err(AppError::InvalidCredentials);
             }
         };
-        if standing.account_has_failures {
-            throttle::record_success(self.store(), &email_key).await?;
-        }
+        attempt.succeeded(self.store()).await?;
+        let enrolled = {
+            let mut conn = self.store().conn().await?;
+            mfa::enrolled(&mut conn, user.id).await?
+        };
+        let owing = match (enrolled, second) {
+            (false, _) => false,
+            (true, Some(factor)) => {
+                let actor = Actor::new(user.id, &user.email, &user.name);
+                self.check_second_factor(&actor, factor, meta).await?;
+                false
+            }
+            (true, None) if may_owe => true,
+            (true, None) => return Err(AppError::MfaRequired),
+        };
+        self.open_session(user, owing, meta).await
+    }
 
+    /// Opens a session for `user`; `owing`: it owes the second factor
+    /// (when the account has one).
+    pub(crate) async fn open_session(
+        &self,
+        user: users::User,
+        owing: bool,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
         let token = crypto::new_token(SESSION_PREFIX);
+        let token_hash = self.keys().hash_token(&token);
         let now = self.now();
         let expires_at = now.plus(self.settings().session_ttl);
         let mut conn = self.store().conn().await?;
+        let owing = owing && mfa::enrolled(&mut conn, user.id).await?;
         sessions::insert(
             &mut conn,
             sessions::NewSession {
-                token_hash: &self.keys().hash_token(&token),
+                token_hash: &token_hash,
                 user_id: user.id,
                 now,
                 expires_at,
                 client_addr: &meta.client_addr,
                 user_agent: truncate(&meta.user_agent, 200),
+                second_factor_pending: owing,
             },
         )
         .await?;
         users::touch_activity(&mut conn, user.id, now, ACTIVITY_RESOLUTION).await?;
+        let stage = match sessions::find_live(&mut conn, &token_hash, now).await? {
+            Some(s) => stage_of(&s),
+            None => return Err(AppError::Unauthenticated),
+        };
         Ok(Login {
             token,
             expires_at,
-            stage: SessionStage::of_account(user.must_change_password),
+            stage,
             user,
         })
+    }
+
+    /// Checks the caller's own password (removing a second factor).
+    pub(crate) async fn verify_own_password(
+        &self,
+        caller: &Caller,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let attempt = throttle::attempt(
+            self.store(),
+            self.now(),
+            throttle::Try::Password,
+            &caller.actor.email.to_lowercase(),
+            &meta.client_addr,
+        )
+        .await?;
+        let password =
+            Password::parse_offered(password).map_err(|_| AppError::InvalidCredentials)?;
+        let user = {
+            let mut conn = self.store().conn().await?;
+            users::get(&mut conn, caller.user_id()).await?
+        };
+        let hash = user
+            .password_hash
+            .clone()
+            .unwrap_or_else(|| self.inner.dummy_hash.clone());
+        if user.password_hash.is_none() || !verify_blocking(hash, password).await? {
+            return Err(AppError::InvalidCredentials);
+        }
+        attempt.succeeded(self.store()).await
     }
 
     /// Resolves a bearer token or session cookie into a caller: a session
@@ -306,7 +417,7 @@ impl App {
             actor: Actor::new(s.user_id, &s.email, &s.name),
             credential: Credential::Session {
                 id: s.session_id,
-                stage: SessionStage::of_account(s.must_change_password),
+                stage: stage_of(&s),
             },
         };
         Ok((caller, s.expires_at))
@@ -384,6 +495,7 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<()> {
         let session = caller.person_session()?;
+        caller.admits(Reach::PasswordChange)?;
         let new = Password::parse_new(new)?;
         let current = Password::parse_offered(current).map_err(|_| AppError::InvalidCredentials)?;
         if new.expose() == current.expose() {
@@ -484,6 +596,16 @@ impl App {
         self.inner.authz.invalidate();
         done
     }
+}
+
+/// A session's sign-in stage, from what the store read about it.
+fn stage_of(s: &sessions::SessionUser) -> SessionStage {
+    SessionStage::of_session(StageFacts {
+        must_change_password: s.must_change_password,
+        second_factor_pending: s.second_factor_pending,
+        has_second_factor: s.has_second_factor,
+        second_factor_required: s.second_factor_required,
+    })
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -35,6 +35,13 @@ pub enum SessionStage {
     Ready,
     /// Signed in with a temporary password that must be changed first.
     PasswordChangeRequired,
+    /// Opened with one factor (a password, a magic link) of an account
+    /// that has two: the second factor is owed.
+    MfaRequired,
+    /// An org the account is an active member of requires a second factor
+    /// (its `mfa_policy`, or the membership's `mfa_required`), and the
+    /// account has none: enrol first.
+    MfaEnrolmentRequired,
 }
 
 /// What a request needs of a session's stage.
@@ -42,16 +49,45 @@ pub enum SessionStage {
 pub enum Reach {
     /// Anything: a session that still has a step to take is refused.
     Everything,
-    /// Taking the remaining sign-in steps, reading one's own account and
-    /// signing out: open to a session at any stage.
+    /// Signing out and reading what the sign-in pages show: open to a
+    /// session at any stage. Use cases narrow it with the reaches below.
     SignInSteps,
+    /// Changing one's password: not while a second factor is owed.
+    PasswordChange,
+    /// Giving the second factor a session owes.
+    SecondFactor,
+    /// Enrolling a second factor: not while one is owed.
+    Enrolment,
+}
+
+/// What [`SessionStage::of_session`] reads about a session and its account.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageFacts {
+    pub must_change_password: bool,
+    pub second_factor_pending: bool,
+    pub has_second_factor: bool,
+    pub second_factor_required: bool,
 }
 
 impl SessionStage {
     /// The stage of a new session for an account.
     pub fn of_account(must_change_password: bool) -> SessionStage {
-        if must_change_password {
+        SessionStage::of_session(StageFacts {
+            must_change_password,
+            ..StageFacts::default()
+        })
+    }
+
+    /// The stage of a session: a second factor owed comes first (nothing,
+    /// not even a password change, before it), then a temporary password,
+    /// then an enrolment an org requires.
+    pub fn of_session(f: StageFacts) -> SessionStage {
+        if f.second_factor_pending {
+            SessionStage::MfaRequired
+        } else if f.must_change_password {
             SessionStage::PasswordChangeRequired
+        } else if f.second_factor_required && !f.has_second_factor {
+            SessionStage::MfaEnrolmentRequired
         } else {
             SessionStage::Ready
         }
@@ -60,11 +96,16 @@ impl SessionStage {
     /// Whether a request that needs `reach` may go ahead; the error names
     /// the step to take first.
     pub fn admits(self, reach: Reach) -> Result<(), AppError> {
+        use Reach as R;
+        use SessionStage as S;
         match (self, reach) {
-            (SessionStage::Ready, _) | (_, Reach::SignInSteps) => Ok(()),
-            (SessionStage::PasswordChangeRequired, Reach::Everything) => {
-                Err(AppError::PasswordChangeRequired)
-            }
+            (S::Ready, _) | (_, R::SignInSteps) => Ok(()),
+            (S::MfaRequired, R::SecondFactor) => Ok(()),
+            (S::MfaRequired, _) => Err(AppError::MfaRequired),
+            (S::PasswordChangeRequired, R::PasswordChange) => Ok(()),
+            (S::PasswordChangeRequired, _) => Err(AppError::PasswordChangeRequired),
+            (S::MfaEnrolmentRequired, R::PasswordChange | R::Enrolment) => Ok(()),
+            (S::MfaEnrolmentRequired, _) => Err(AppError::MfaEnrolmentRequired),
         }
     }
 
@@ -73,6 +114,8 @@ impl SessionStage {
         match self {
             SessionStage::Ready => None,
             SessionStage::PasswordChangeRequired => Some("/password"),
+            SessionStage::MfaRequired => Some("/login/mfa"),
+            SessionStage::MfaEnrolmentRequired => Some("/profile/mfa"),
         }
     }
 }
@@ -175,5 +218,44 @@ mod tests {
         let ready = SessionStage::of_account(false);
         assert!(ready.admits(Reach::Everything).is_ok());
         assert_eq!(ready.console_page(), None);
+    }
+
+    #[test]
+    fn a_second_factor_owed_comes_before_everything_even_a_password_change() {
+        let owed = SessionStage::of_session(StageFacts {
+            must_change_password: true,
+            second_factor_pending: true,
+            has_second_factor: true,
+            second_factor_required: true,
+        });
+        assert_eq!(owed, SessionStage::MfaRequired);
+        for reach in [Reach::Everything, Reach::PasswordChange, Reach::Enrolment] {
+            assert!(matches!(owed.admits(reach), Err(AppError::MfaRequired)));
+        }
+        assert!(owed.admits(Reach::SecondFactor).is_ok());
+        assert!(owed.admits(Reach::SignInSteps).is_ok());
+        assert_eq!(owed.console_page(), Some("/login/mfa"));
+    }
+
+    #[test]
+    fn an_org_that_requires_a_second_factor_sends_its_members_to_enrolment() {
+        let facts = StageFacts {
+            second_factor_required: true,
+            ..StageFacts::default()
+        };
+        let s = SessionStage::of_session(facts);
+        assert_eq!(s, SessionStage::MfaEnrolmentRequired);
+        assert!(matches!(
+            s.admits(Reach::Everything),
+            Err(AppError::MfaEnrolmentRequired)
+        ));
+        assert!(s.admits(Reach::Enrolment).is_ok());
+        assert!(s.admits(Reach::PasswordChange).is_ok());
+        assert!(s.admits(Reach::SecondFactor).is_err());
+        let enrolled = SessionStage::of_session(StageFacts {
+            has_second_factor: true,
+            ..facts
+        });
+        assert_eq!(enrolled, SessionStage::Ready);
     }
 }

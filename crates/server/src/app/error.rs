@@ -20,6 +20,17 @@ pub enum AppError {
     /// The session's password is temporary and must be changed first.
     #[error("change your temporary password before doing anything else")]
     PasswordChangeRequired,
+    /// The session was opened with one factor of two; give the second
+    /// (`methods`: what the account has) before anything else.
+    #[error("this account has a second factor: give a code from your authenticator app or a recovery code")]
+    MfaRequired,
+    /// A second factor that is wrong, already used or not enrolled.
+    #[error("the code is not correct, or was already used")]
+    InvalidSecondFactor,
+    /// An org the account belongs to requires a second factor: enrol one
+    /// before anything else.
+    #[error("an organization you belong to requires a second factor: set one up before doing anything else")]
+    MfaEnrolmentRequired,
     /// The request needs a person's own sign-in session; an API token
     /// cannot change its owner's credentials, sessions or orgs.
     #[error("this needs a signed-in session; API tokens cannot change their owner's credentials, sessions or organizations")]

@@ -19,6 +19,7 @@ mod error;
 pub mod groups;
 pub mod invitations;
 pub mod members;
+pub mod mfa;
 pub mod notice;
 pub mod orgs;
 pub mod outbox;
@@ -99,6 +100,8 @@ pub struct AppSettings {
     pub metrics: bool,
     /// Who may create orgs.
     pub org_creation: OrgCreation,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Who may create organizations (an instance setting, `ROSTER_ORG_CREATION`).

@@ -128,6 +128,22 @@ notices! {
         org_name: String,
         by: String,
     }
+    MfaReset(MfaResetNotice) = "mfa_reset", "notices/mfa_reset.txt" {
+        name: String,
+        org_name: String,
+        by: String,
+    }
+    PasswordReset(PasswordResetNotice) = "password_reset", "notices/password_reset.txt" {
+        name: String,
+        link: String,
+        minutes: i64,
+        by: Option<String>,
+    }
+    MagicLink(MagicLinkNotice) = "magic_link", "notices/magic_link.txt" {
+        name: String,
+        link: String,
+        minutes: i64,
+    }
     ReviewDecided(ReviewDecidedNotice) = "review_decision", "notices/review_decision.txt" {
         id: i64,
         action: String,

@@ -75,14 +75,14 @@ impl App {
         super::tokens::person_email(&email)?;
         let name = DisplayName::parse(&s.name)?;
         let password = Password::parse_new(&s.password)?;
-        let throttle_key = format!("signup:{email}");
-        super::throttle::check(self.store(), self.now(), &throttle_key, &meta.client_addr)
-            .await?
-            .map_err(|secs| AppError::TooManyAttempts {
-                retry_after_secs: secs,
-            })?;
-        super::throttle::record_failure(self.store(), self.now(), &throttle_key, &meta.client_addr)
-            .await?;
+        super::throttle::attempt(
+            self.store(),
+            self.now(),
+            super::throttle::Try::Signup,
+            email.as_str(),
+            &meta.client_addr,
+        )
+        .await?;
 
         let (org, existing) = {
             let mut conn = self.store().conn().await?;

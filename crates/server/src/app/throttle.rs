@@ -1,83 +1,103 @@
-//! Throttling of failed sign-ins (and of sign-ups), per account and per
-//! client address.
+//! Throttling of sign-in attempts (passwords, second factors, sign-up,
+//! one-time links), per account and client, and per client address.
 //!
-//! A fixed window per key: after `limit` failures within the window, further
-//! attempts are refused until the window ends, whether or not the password
-//! is right. Keys for unknown emails count the same as known ones, so the
-//! answers do not reveal which emails exist. The counters live in the
-//! database, so several replicas share them.
+//! Every attempt is counted *before* the credential is checked, by one
+//! atomic statement per key ([`roster_store::throttle::count_attempt`]), so
+//! concurrent attempts through any number of replicas cannot slip past the
+//! limit: of 40 simultaneous guesses exactly [`PAIR_LIMIT`] are checked.
+//!
+//! Following OWASP's guidance, an account is locked only for the client
+//! that failed (the pair of account and client address), with a window
+//! that doubles each time the limit is reached again, so someone who
+//! knows an email cannot lock its owner out: the owner signs in from any
+//! other client. A client address has its own, larger limit over every
+//! account it tries. Keys for unknown emails count the same as known
+//! ones, so the answers do not reveal which emails exist. A success clears
+//! its account-and-client key and does not count against its address.
 
 use super::error::Result;
+use super::AppError;
 use roster_domain::Timestamp;
 use roster_store::{throttle, Store};
 
+/// The first window of a key.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
-pub const ACCOUNT_LIMIT: i64 = 5;
+/// The longest window a key's backoff reaches.
+pub const MAX_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+/// Attempts per account (or email, or link address) and client, per window.
+pub const PAIR_LIMIT: i64 = 5;
+/// Attempts per client address over every account, per window.
 pub const ADDRESS_LIMIT: i64 = 50;
 
-fn keys(account: &str, addr: &str) -> [(String, i64); 2] {
-    [
-        (format!("account:{account}"), ACCOUNT_LIMIT),
-        (format!("addr:{addr}"), ADDRESS_LIMIT),
-    ]
+/// What is being tried, for the keys it is counted under.
+#[derive(Debug, Clone, Copy)]
+pub enum Try {
+    /// A password for an email.
+    Password,
+    /// A second factor (code, recovery code) for an account.
+    SecondFactor,
+    /// A sign-up for an email.
+    Signup,
+    /// A magic link or password reset link mailed to an address.
+    MailedLink,
 }
 
-/// What a check found.
-pub struct Standing {
-    /// Whether the account has failures counted (a success then clears them).
-    pub account_has_failures: bool,
-}
-
-/// `Ok(Err(seconds))` when either key is over its limit.
-pub async fn check(
-    store: &Store,
-    now: Timestamp,
-    account: &str,
-    addr: &str,
-) -> Result<std::result::Result<Standing, u64>> {
-    let now = now.unix_ms();
-    let keys = keys(account, addr);
-    let mut conn = store.conn().await?;
-    let rows = throttle::failures(
-        &mut conn,
-        &[keys[0].0.as_str(), keys[1].0.as_str()],
-        now - WINDOW_MS,
-    )
-    .await?;
-    for (key, started, failures) in &rows {
-        let limit = keys
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, l)| *l)
-            .unwrap_or(i64::MAX);
-        if *failures >= limit {
-            let left_ms = (started + WINDOW_MS - now).max(1000);
-            return Ok(Err((left_ms / 1000) as u64));
+impl Try {
+    fn prefix(self) -> &'static str {
+        match self {
+            Try::Password => "account",
+            Try::SecondFactor => "mfa",
+            Try::Signup => "signup",
+            Try::MailedLink => "mail",
         }
     }
-    Ok(Ok(Standing {
-        account_has_failures: rows.iter().any(|(k, _, _)| *k == keys[0].0),
-    }))
 }
 
-pub async fn record_failure(
+/// An attempt that was counted and may go ahead.
+#[derive(Debug)]
+pub struct Attempt {
+    pair: String,
+    addr: String,
+}
+
+/// Counts an attempt of `what` for `subject` (an email or an account id)
+/// from client `addr`. Refused with the seconds to wait when either key
+/// is over its limit; the credential must then not be checked at all.
+pub async fn attempt(
     store: &Store,
     now: Timestamp,
-    account: &str,
+    what: Try,
+    subject: &str,
     addr: &str,
-) -> Result<()> {
+) -> Result<Attempt> {
     let now = now.unix_ms();
+    let attempt = Attempt {
+        pair: format!("{}:{subject}|{addr}", what.prefix()),
+        addr: format!("addr:{addr}"),
+    };
     let mut conn = store.conn().await?;
-    for (key, _) in keys(account, addr) {
-        throttle::record_failure(&mut conn, &key, now, now - WINDOW_MS).await?;
+    for (key, limit) in [(&attempt.pair, PAIR_LIMIT), (&attempt.addr, ADDRESS_LIMIT)] {
+        let w =
+            throttle::count_attempt(&mut conn, key, now, limit, WINDOW_MS, MAX_WINDOW_MS).await?;
+        if w.attempts > limit {
+            let left_ms = (w.started + w.length_ms - now).max(1000);
+            return Err(AppError::TooManyAttempts {
+                retry_after_secs: (left_ms as u64).div_ceil(1000),
+            });
+        }
     }
-    Ok(())
+    Ok(attempt)
 }
 
-/// A successful sign-in clears the account's count (not the address's).
-pub async fn record_success(store: &Store, account: &str) -> Result<()> {
-    let mut conn = store.conn().await?;
-    Ok(throttle::clear(&mut conn, &format!("account:{account}")).await?)
+impl Attempt {
+    /// The credential was right: the account-and-client key starts over
+    /// and the attempt does not count against the address.
+    pub async fn succeeded(self, store: &Store) -> Result<()> {
+        let mut conn = store.conn().await?;
+        throttle::clear(&mut conn, &self.pair).await?;
+        throttle::uncount(&mut conn, &self.addr).await?;
+        Ok(())
+    }
 }
 
 impl super::App {
@@ -86,7 +106,7 @@ impl super::App {
     pub async fn housekeeping(&self) -> Result<()> {
         let now = self.now();
         let mut conn = self.store().conn().await?;
-        let windows = throttle::prune(&mut conn, now.unix_ms() - WINDOW_MS).await?;
+        let windows = throttle::prune(&mut conn, now.unix_ms()).await?;
         let sessions = roster_store::sessions::prune_expired(&mut conn, now).await?;
         if windows + sessions > 0 {
             tracing::debug!(windows, sessions, "housekeeping pruned old rows");

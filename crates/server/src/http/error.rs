@@ -47,6 +47,12 @@ codes! {
     InvalidCredentials = "invalid_credentials",
     TooManyAttempts = "too_many_attempts",
     PasswordChangeRequired = "password_change_required",
+    MfaRequired = "mfa_required",
+    InvalidSecondFactor = "invalid_second_factor",
+    MfaEnrolmentRequired = "mfa_enrolment_required",
+    MfaAlreadyEnrolled = "mfa_already_enrolled",
+    MfaNotEnrolled = "mfa_not_enrolled",
+    SharedAccount = "shared_account",
     SessionRequired = "session_required",
     MembershipInactive = "membership_inactive",
     Forbidden = "forbidden",
@@ -104,6 +110,9 @@ fn conflict_code(c: Conflict) -> Code {
         Conflict::SlackWorkspaceTaken => Code::SlackWorkspaceTaken,
         Conflict::AlreadySetUp => Code::AlreadySetUp,
         Conflict::ServiceAccountExists => Code::ServiceAccountExists,
+        Conflict::MfaAlreadyEnrolled => Code::MfaAlreadyEnrolled,
+        Conflict::MfaNotEnrolled => Code::MfaNotEnrolled,
+        Conflict::SharedAccount => Code::SharedAccount,
         Conflict::Other => Code::Conflict,
     }
 }
@@ -157,6 +166,7 @@ fn problem(
         code: code.as_str().to_owned(),
         detail,
         errors,
+        methods: vec![],
     }
 }
 
@@ -198,6 +208,9 @@ fn describe(e: &AppError) -> (StatusCode, Code, Vec<FieldError>) {
         AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, Code::TooManyAttempts, vec![]),
         AppError::PasswordChangeRequired => (S::FORBIDDEN, Code::PasswordChangeRequired, vec![]),
         AppError::SessionRequired => (S::FORBIDDEN, Code::SessionRequired, vec![]),
+        AppError::MfaRequired => (S::UNAUTHORIZED, Code::MfaRequired, vec![]),
+        AppError::InvalidSecondFactor => (S::UNAUTHORIZED, Code::InvalidSecondFactor, vec![]),
+        AppError::MfaEnrolmentRequired => (S::FORBIDDEN, Code::MfaEnrolmentRequired, vec![]),
         AppError::MembershipInactive { .. } => (S::FORBIDDEN, Code::MembershipInactive, vec![]),
         AppError::Forbidden(_) => (S::FORBIDDEN, Code::Forbidden, vec![]),
         AppError::NotFound(_) => (S::NOT_FOUND, Code::NotFound, vec![]),
@@ -214,6 +227,12 @@ fn describe(e: &AppError) -> (StatusCode, Code, Vec<FieldError>) {
 /// per-item results, such as one address of a bulk invitation).
 pub fn app_problem(e: &AppError) -> (StatusCode, Problem) {
     let (status, code, errors) = describe(e);
+    let methods = match e {
+        // The second factors an account can have (TOTP and its recovery
+        // codes); every account with one has both.
+        AppError::MfaRequired => vec!["totp".to_owned(), "recovery_code".to_owned()],
+        _ => vec![],
+    };
     let detail = match e {
         AppError::Internal(_) => {
             "something went wrong on our side; the request id is in the x-request-id header"
@@ -222,7 +241,9 @@ pub fn app_problem(e: &AppError) -> (StatusCode, Problem) {
         AppError::Domain(DomainError::Invalid { message, .. }) => message.clone(),
         other => other.to_string(),
     };
-    (status, problem(status, code, Some(detail), errors))
+    let mut p = problem(status, code, Some(detail), errors);
+    p.methods = methods;
+    (status, p)
 }
 
 impl IntoResponse for ApiError {

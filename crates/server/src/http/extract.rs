@@ -12,7 +12,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "roster_session";
@@ -275,10 +275,13 @@ impl<S: Send + Sync> FromRequestParts<S> for PathName {
 /// id and user agent. The CLI identifies itself by its user agent.
 pub struct Meta(pub RequestMeta);
 
-impl<S: Send + Sync> FromRequestParts<S> for Meta {
+impl FromRequestParts<AppState> for Meta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header_str = |name: &str| {
             parts
                 .headers
@@ -296,7 +299,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
         let client_addr = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+            .map(|c| {
+                client_address(
+                    c.0.ip(),
+                    &parts.headers,
+                    &state.app.settings().trusted_proxies,
+                )
+                .to_string()
+            })
             .unwrap_or_default();
         Ok(Meta(RequestMeta {
             channel,
@@ -304,5 +314,129 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
             request_id: header_str("x-request-id"),
             user_agent,
         }))
+    }
+}
+
+/// The client's address: the connection's peer, unless the peer is a
+/// proxy the operator trusts (`ROSTER_TRUSTED_PROXIES`). Then the hops its
+/// `Forwarded` (or, without one, `X-Forwarded-For`) header lists are read
+/// from the right, the nearest first, and the first that is not itself a
+/// trusted proxy is the client. Entries further left were written by the
+/// client and are never believed.
+pub fn client_address(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let values = |name: header::HeaderName| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_owned())
+            .collect()
+    };
+    let forwarded = values(header::FORWARDED);
+    let hops: Vec<Option<IpAddr>> = if !forwarded.is_empty() {
+        forwarded
+            .iter()
+            .map(|element| {
+                element
+                    .split(';')
+                    .filter_map(|pair| pair.trim().split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
+                    .and_then(|(_, v)| forwarded_node(v.trim()))
+            })
+            .collect()
+    } else {
+        values(header::HeaderName::from_static("x-forwarded-for"))
+            .iter()
+            .map(|v| forwarded_node(v))
+            .collect()
+    };
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        let Some(ip) = hop else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// An address as a forwarding header writes it: `192.0.2.1`,
+/// `192.0.2.1:4711`, `"[2001:db8::1]:4711"` or `2001:db8::1`.
+fn forwarded_node(v: &str) -> Option<IpAddr> {
+    let v = v.trim_matches('"');
+    if let Ok(ip) = v.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = v.strip_prefix('[') {
+        return rest.split_once(']').and_then(|(ip, _)| ip.parse().ok());
+    }
+    v.parse::<SocketAddr>().ok().map(|s| s.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(peer: &str, headers: &[(&str, &str)], trusted: &str) -> String {
+        let mut h = axum::http::HeaderMap::new();
+        for (k, v) in headers {
+            h.append(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        let trusted = crate::config::parse_proxies(trusted).unwrap();
+        client_address(peer.parse().unwrap(), &h, &trusted).to_string()
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_from_trusted_proxies() {
+        let xff = [("x-forwarded-for", "6.6.6.6, 203.0.113.9")];
+        // No trusted proxy: the header is the client's word.
+        assert_eq!(addr("10.0.0.2", &xff, ""), "10.0.0.2");
+        // From a proxy that is not listed: the same.
+        assert_eq!(addr("10.0.0.2", &xff, "10.0.1.0/24"), "10.0.0.2");
+        // From a listed proxy: the nearest hop it names; what the client
+        // wrote further left is ignored.
+        assert_eq!(addr("10.0.0.2", &xff, "10.0.0.0/24"), "203.0.113.9");
+        // A chain of trusted proxies is walked through.
+        let chain = [("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.0.0.7")];
+        assert_eq!(addr("10.0.0.2", &chain, "10.0.0.0/24"), "203.0.113.9");
+        // Forwarded (RFC 7239) wins over X-Forwarded-For, with ports and IPv6.
+        let fwd = [
+            (
+                "forwarded",
+                "for=6.6.6.6, for=\"[2001:db8::1]:4711\";proto=https",
+            ),
+            ("x-forwarded-for", "198.51.100.1"),
+        ];
+        assert_eq!(addr("::1", &fwd, "::1"), "2001:db8::1");
+        assert_eq!(
+            addr(
+                "10.0.0.2",
+                &[("forwarded", "for=192.0.2.60:80")],
+                "10.0.0.2"
+            ),
+            "192.0.2.60"
+        );
+        // Garbage or an obfuscated node stops the walk at the last good hop.
+        assert_eq!(
+            addr("10.0.0.2", &[("x-forwarded-for", "nonsense")], "10.0.0.2"),
+            "10.0.0.2"
+        );
+        assert_eq!(
+            addr("10.0.0.2", &[("forwarded", "for=unknown")], "10.0.0.2"),
+            "10.0.0.2"
+        );
     }
 }

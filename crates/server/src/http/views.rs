@@ -35,6 +35,7 @@ pub fn member(m: &Member) -> wire::MemberView {
         joined_at: rfc3339(m.joined_at),
         last_active_at: m.last_active_at.map(rfc3339),
         service_account: m.service_account,
+        mfa_enabled: m.mfa_enabled,
     }
 }
 
@@ -142,6 +143,7 @@ pub fn invited_member(i: &Invitation) -> wire::MemberView {
         joined_at: rfc3339(i.created_at),
         last_active_at: None,
         service_account: false,
+        mfa_enabled: false,
     }
 }
 

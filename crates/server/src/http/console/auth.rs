@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 /// The console's session cookie (`HttpOnly`, `SameSite=Strict`; `Secure`
 /// over HTTPS and on localhost). Only the console reads it.
-fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_secs: u64) -> HeaderValue {
     // Secure unless the server is reached over plain HTTP on purpose; browsers
     // accept Secure cookies from http://localhost as well.
     let secure = if state.app.settings().public_url.starts_with("https://")
@@ -97,12 +97,15 @@ pub async fn login_submit(
     PublicPosted { meta, form }: PublicPosted<LoginForm>,
 ) -> Response {
     let next = local_path(form.next.as_deref());
-    match state.app.login(&form.email, &form.password, &meta).await {
+    match state
+        .app
+        .login_owing_second_factor(&form.email, &form.password, &meta)
+        .await
+    {
         Ok(login) => {
-            let to = if login.user.must_change_password {
-                "/password".to_owned()
-            } else {
-                next
+            let to = match login.stage.console_page() {
+                Some(step) => step.to_owned(),
+                None => next,
             };
             let max_age = state.app.settings().session_ttl.as_secs();
             let mut res = Redirect::to(&to).into_response();

@@ -52,6 +52,8 @@ pub struct Row {
     pub status: String,
     pub joined: String,
     pub last_active: String,
+    /// The account has a second factor (never for an invitation).
+    pub mfa: bool,
 }
 
 impl Row {
@@ -75,6 +77,7 @@ impl Row {
                 .as_deref()
                 .map(|t| when(t, Precision::Minute) + " UTC")
                 .unwrap_or_else(|| "never".to_owned()),
+            mfa: m.mfa_enabled,
         }
     }
 }
@@ -94,6 +97,9 @@ pub struct UsersQuery {
     pub team: String,
     #[serde(default)]
     pub group: String,
+    /// `true`, `false` or blank (any).
+    #[serde(default)]
+    pub mfa: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cursor: String,
 }
@@ -107,6 +113,7 @@ impl UsersQuery {
             &self.status,
             &self.team,
             &self.group,
+            &self.mfa,
         ]
         .iter()
         .any(|v| !v.trim().is_empty())
@@ -123,6 +130,7 @@ impl UsersQuery {
                 ("status", &self.status),
                 ("team", &self.team),
                 ("group", &self.group),
+                ("mfa", &self.mfa),
                 ("cursor", cursor.unwrap_or("")),
             ],
         )
@@ -138,6 +146,11 @@ impl UsersQuery {
             team: v(&self.team),
             group: v(&self.group),
             identity_provider: None,
+            mfa: match self.mfa.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
             limit: Some(50),
             cursor: given(Some(&self.cursor)),
         }

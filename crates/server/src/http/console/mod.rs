@@ -23,6 +23,7 @@ pub(crate) mod frame;
 mod groups;
 mod invitations;
 mod members;
+mod mfa;
 mod profile;
 mod roles;
 pub(crate) mod session;
@@ -58,6 +59,29 @@ pub fn router() -> Router<AppState> {
         .route("/profile/password", post(profile::change_password))
         .route("/profile/name", post(profile::rename))
         .route("/profile/sessions/{id}/end", post(profile::end_session))
+        .route(
+            "/login/mfa",
+            get(mfa::second_factor_page).post(mfa::second_factor_submit),
+        )
+        .route("/profile/mfa", get(mfa::page))
+        .route("/profile/mfa/start", post(mfa::start))
+        .route("/profile/mfa/confirm", post(mfa::confirm))
+        .route("/profile/mfa/recovery-codes", post(mfa::regenerate))
+        .route("/profile/mfa/remove", post(mfa::remove))
+        .route(
+            "/password-reset",
+            get(mfa::forgot_page).post(mfa::forgot_submit),
+        )
+        .route("/login/link", get(mfa::magic_page).post(mfa::magic_submit))
+        .route(
+            "/login/link/{token}",
+            get(mfa::link_page).post(mfa::link_submit),
+        )
+        .route("/o/{org}/users/{id}/mfa-reset", post(mfa::admin_reset))
+        .route(
+            "/o/{org}/users/{id}/password-reset",
+            post(mfa::admin_password_reset),
+        )
         .route("/o/{org}", get(auth::org_home))
         .route("/o/{org}/users", get(members::list))
         .route(

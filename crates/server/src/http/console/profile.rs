@@ -25,6 +25,8 @@ struct SessionLine {
 struct ProfilePage {
     f: Frame,
     sessions: Vec<SessionLine>,
+    /// Two-factor sign-in is on.
+    mfa: bool,
     error: Option<String>,
 }
 
@@ -50,7 +52,13 @@ async fn page(
         })
         .collect();
     let (status, error) = status_of(error);
-    let page = ProfilePage { f, sessions, error };
+    let mfa = state.app.mfa_status(&s.caller).await?.totp;
+    let page = ProfilePage {
+        f,
+        sessions,
+        mfa,
+        error,
+    };
     Ok(show(status, &page, &page.f))
 }
 

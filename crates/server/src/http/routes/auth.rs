@@ -1,7 +1,6 @@
 //! `/auth/*` and `/me/*`: signing in and out, the signed-in user's account.
 
 use crate::app::time::rfc3339;
-use crate::app::SessionStage;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, Authed, AuthedInSignIn, Meta};
 use crate::http::{views, AppState};
@@ -33,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 401, description = "wrong email or password (`invalid_credentials`)", body = Problem),
+        (status = 401, description = "wrong email or password (`invalid_credentials`), second factor missing (`mfa_required`) or wrong (`invalid_second_factor`)", body = Problem),
         (status = 429, description = "too many failed attempts (`too_many_attempts`)", body = Problem),
     ))]
 async fn login(
@@ -41,14 +40,15 @@ async fn login(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let login = state.app.login(&req.email, &req.password, &meta).await?;
-    let body = LoginResponse {
-        password_change_required: login.stage == SessionStage::PasswordChangeRequired,
-        expires_at: rfc3339(login.expires_at),
-        user: views::user(&login.user),
-        token: login.token,
-    };
-    Ok(Json(body).into_response())
+    let second = crate::app::mfa::SecondFactor::from_fields(
+        req.totp_code.as_deref(),
+        req.recovery_code.as_deref(),
+    );
+    let login = state
+        .app
+        .login(&req.email, &req.password, second, &meta)
+        .await?;
+    Ok(super::mfa::login_response(&state, login))
 }
 
 /// End the current session.

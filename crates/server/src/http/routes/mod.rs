@@ -7,6 +7,7 @@ pub mod groups;
 pub mod health;
 pub mod invitations;
 pub mod invite_page;
+pub mod mfa;
 pub mod orgs;
 pub mod outbox;
 pub mod password_page;

@@ -42,6 +42,8 @@ pub struct UserListQuery {
     pub(crate) team: Option<String>,
     pub(crate) group: Option<String>,
     pub(crate) identity_provider: Option<String>,
+    /// `true`: members with a second factor; `false`: members without one.
+    pub(crate) mfa: Option<bool>,
     /// 1 to 200, default 50.
     pub(crate) limit: Option<i64>,
     pub(crate) cursor: Option<String>,
@@ -89,6 +91,7 @@ impl UserListQuery {
             identity_provider: non_empty(self.identity_provider.clone())
                 .map(|i| IdentityProvider::parse(&i).map(|i| i.as_str().to_owned()))
                 .transpose()?,
+            mfa: self.mfa,
         })
     }
 }
@@ -133,8 +136,11 @@ pub(crate) async fn team_page(
     let position = position(q.cursor.as_deref())?;
     let invited_only = q.invited_only();
     // Invitations have no name and sign in with a password once accepted.
+    // An invitation is not an account yet: it has no second factor to
+    // filter on.
     let invitations_wanted = (filter.status.is_none() || invited_only)
         && filter.name.is_none()
+        && filter.mfa.is_none()
         && filter
             .identity_provider
             .as_deref()

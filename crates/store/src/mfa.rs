@@ -1,0 +1,143 @@
+//! Second factors: an account's TOTP factor and its recovery codes. Seeds
+//! arrive encrypted and codes hashed; nothing here sees a secret.
+
+use crate::sql::{exec, exec_count, fetch_optional, scalar};
+use crate::{Conn, Result};
+use roster_domain::{Timestamp, UserId};
+
+/// An account's TOTP factor.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Totp {
+    /// The seed, encrypted with the server key.
+    pub secret: String,
+    pub confirmed_at: Option<i64>,
+    pub last_step: i64,
+}
+
+pub async fn totp(conn: &mut Conn, user_id: UserId) -> Result<Option<Totp>> {
+    fetch_optional(
+        conn,
+        "SELECT secret, confirmed_at, last_step FROM totp_factors WHERE user_id = $1",
+        (user_id,),
+    )
+    .await
+}
+
+/// Starts (or restarts) an enrolment that is not confirmed yet: a
+/// confirmed factor is left alone (0 rows).
+pub async fn start_totp(
+    conn: &mut Conn,
+    user_id: UserId,
+    encrypted_secret: &str,
+    now: Timestamp,
+) -> Result<u64> {
+    exec_count(
+        conn,
+        "INSERT INTO totp_factors (user_id, secret, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET secret = $2, created_at = $3, last_step = 0
+         WHERE totp_factors.confirmed_at IS NULL",
+        (user_id, encrypted_secret, now),
+    )
+    .await
+}
+
+/// Accepts a code of time step `step` if no code of this step or a later
+/// one was accepted before; one statement, so of two simultaneous uses of
+/// a code exactly one is accepted. With `confirm`, the factor must be
+/// unconfirmed and becomes confirmed; without, it must be confirmed.
+pub async fn accept_step(
+    conn: &mut Conn,
+    user_id: UserId,
+    step: i64,
+    confirm: bool,
+    now: Timestamp,
+) -> Result<bool> {
+    let text = if confirm {
+        "UPDATE totp_factors SET last_step = $2, confirmed_at = $3
+         WHERE user_id = $1 AND last_step < $2 AND confirmed_at IS NULL"
+    } else {
+        "UPDATE totp_factors SET last_step = $2
+         WHERE user_id = $1 AND last_step < $2 AND confirmed_at IS NOT NULL AND $3 > 0"
+    };
+    Ok(exec_count(conn, text, (user_id, step, now)).await? == 1)
+}
+
+/// Removes the TOTP factor and the recovery codes; the number of factors
+/// removed (0 or 1).
+pub async fn remove_all(conn: &mut Conn, user_id: UserId) -> Result<u64> {
+    exec(
+        conn,
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        (user_id,),
+    )
+    .await?;
+    exec_count(
+        conn,
+        "DELETE FROM totp_factors WHERE user_id = $1",
+        (user_id,),
+    )
+    .await
+}
+
+/// Whether the account has a confirmed second factor.
+pub async fn enrolled(conn: &mut Conn, user_id: UserId) -> Result<bool> {
+    let n: i64 = scalar(
+        conn,
+        "SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+        (user_id,),
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+/// Replaces the account's recovery codes with `hashes`.
+pub async fn replace_recovery_codes(
+    conn: &mut Conn,
+    user_id: UserId,
+    hashes: &[String],
+    now: Timestamp,
+) -> Result<()> {
+    exec(
+        conn,
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        (user_id,),
+    )
+    .await?;
+    for h in hashes {
+        exec(
+            conn,
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+            (user_id, h, now),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Uses up a recovery code; true if it was unused. One statement, so a
+/// code works once even when sent twice at once.
+pub async fn use_recovery_code(
+    conn: &mut Conn,
+    user_id: UserId,
+    code_hash: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let n = exec_count(
+        conn,
+        "UPDATE recovery_codes SET used_at = $3
+         WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        (user_id, code_hash, now),
+    )
+    .await?;
+    Ok(n == 1)
+}
+
+/// Unused recovery codes left.
+pub async fn recovery_codes_left(conn: &mut Conn, user_id: UserId) -> Result<i64> {
+    scalar(
+        conn,
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        (user_id,),
+    )
+    .await
+}
