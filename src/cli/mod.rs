@@ -28,6 +28,7 @@ use commands::serve::ServeArgs;
 use commands::slack::SlackCommand;
 use commands::tokens::{ServiceAccountsCommand, TokensCommand};
 use commands::users::UsersCommand;
+use commands::webhooks::WebhooksCommand;
 
 /// The server used when neither `--server`, `ROSTER_SERVER` nor saved
 /// credentials name one.
@@ -131,6 +132,9 @@ pub enum Command {
     /// Service accounts: members that act only through API tokens
     #[command(subcommand)]
     ServiceAccounts(ServiceAccountsCommand),
+    /// Webhooks: endpoints that receive the org's audit events, signed
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
 }
 
 /// The paging flags of every list.

@@ -178,6 +178,32 @@ async fn spawn_on(
     opts: Spawn,
     clock: std::sync::Arc<dyn roster_server::app::Clock>,
 ) -> TestApp {
+    spawn_tweaked(engine, opts, clock, |_| {}).await
+}
+
+/// Starts a server (org `acme` owned by `owner@acme.test`) that may call
+/// loopback and private addresses (`ROSTER_WEBHOOKS_ALLOW_PRIVATE`), for
+/// webhook receivers in the test, with the clock `clock`.
+pub async fn spawn_allowing_private(
+    engine: Engine,
+    clock: std::sync::Arc<dyn roster_server::app::Clock>,
+) -> TestApp {
+    let opts = Spawn {
+        bootstrap: true,
+        smtp_url: None,
+    };
+    spawn_tweaked(engine, opts, clock, |l| {
+        l.webhooks_allow_private = Some(true)
+    })
+    .await
+}
+
+async fn spawn_tweaked(
+    engine: Engine,
+    opts: Spawn,
+    clock: std::sync::Arc<dyn roster_server::app::Clock>,
+    tweak: impl FnOnce(&mut ConfigLayer),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(engine, dir.path()).await;
     let mut layer = ConfigLayer {
@@ -195,6 +221,7 @@ async fn spawn_on(
         layer.bootstrap_owner_email = Some(OWNER_EMAIL.into());
         layer.bootstrap_owner_password = Some(Secret::new(OWNER_PASSWORD));
     }
+    tweak(&mut layer);
     let config = Config::resolve(layer).expect("config");
     let application = Application::build_with_clock(config, clock)
         .await

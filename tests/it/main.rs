@@ -9,6 +9,7 @@ mod smtp;
 
 mod access;
 mod api;
+mod audit_chain;
 mod auth;
 mod browser;
 mod cli;
@@ -23,3 +24,4 @@ mod signup;
 pub(crate) mod slack;
 mod store;
 mod tokens;
+mod webhooks;

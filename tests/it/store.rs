@@ -201,6 +201,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "pk:group_members",
         "pk:resource_actions",
         "pk:resource_groups",
+        "pk:audit_chains",
     ];
     let missing: Vec<String> = names
         .into_iter()

@@ -62,6 +62,11 @@ pub struct ConfigLayer {
     pub smtp_url: Option<Secret>,
     /// The sender of outgoing mail, e.g. `Roster <roster@example.com>`.
     pub smtp_from: Option<String>,
+    /// Lets webhook URLs name loopback, private and link-local addresses.
+    pub webhooks_allow_private: Option<bool>,
+    /// Lets every outbound URL an org admin sets (webhooks, Slack's API
+    /// base) name loopback, private and link-local addresses.
+    pub outbound_allow_private: Option<bool>,
 }
 
 impl ConfigLayer {
@@ -83,6 +88,8 @@ impl ConfigLayer {
                 .or(base.bootstrap_owner_password),
             smtp_url: self.smtp_url.or(base.smtp_url),
             smtp_from: self.smtp_from.or(base.smtp_from),
+            webhooks_allow_private: self.webhooks_allow_private.or(base.webhooks_allow_private),
+            outbound_allow_private: self.outbound_allow_private.or(base.outbound_allow_private),
         }
     }
 
@@ -104,7 +111,17 @@ impl ConfigLayer {
                 })
                 .transpose()
         };
+        let parse_bool = |name: &str| -> anyhow::Result<Option<bool>> {
+            match get(name).as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+                Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+                Some(_) => bail!("{name} must be true or false"),
+            }
+        };
         Ok(ConfigLayer {
+            webhooks_allow_private: parse_bool("ROSTER_WEBHOOKS_ALLOW_PRIVATE")?,
+            outbound_allow_private: parse_bool("ROSTER_OUTBOUND_ALLOW_PRIVATE")?,
             listen: get("ROSTER_LISTEN"),
             data_dir: get("ROSTER_DATA_DIR").map(PathBuf::from),
             database_url: get("ROSTER_DATABASE_URL"),
@@ -155,6 +172,12 @@ pub struct Config {
     pub bootstrap: Bootstrap,
     pub smtp_url: Option<Secret>,
     pub smtp_from: String,
+    /// `ROSTER_OUTBOUND_ALLOW_PRIVATE`: every outbound URL an org admin
+    /// sets may name internal addresses.
+    pub outbound_allow_private: bool,
+    /// Webhook URLs may name internal addresses (`ROSTER_WEBHOOKS_ALLOW_PRIVATE`,
+    /// or the outbound switch).
+    pub webhooks_allow_private: bool,
 }
 
 /// First-start seeding (SPEC §5); ignored once the database has users.
@@ -211,7 +234,11 @@ impl Config {
         if !(20..=3600).contains(&outbox_lease_seconds) {
             bail!("outbox_lease_seconds must be between 20 and 3600");
         }
+        let outbound_allow_private = l.outbound_allow_private.unwrap_or(false);
         Ok(Config {
+            outbound_allow_private,
+            webhooks_allow_private: outbound_allow_private
+                || l.webhooks_allow_private.unwrap_or(false),
             outbox_lease_seconds,
             listen,
             data_dir,

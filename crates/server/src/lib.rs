@@ -16,6 +16,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod integrations;
+pub mod outbound;
 pub mod startup;
 
 pub use config::{Config, ConfigLayer, LogFormat, Secret, ServeFlags};

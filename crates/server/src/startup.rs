@@ -90,6 +90,7 @@ impl Application {
                 session_ttl: Duration::from_secs(config.session_ttl_hours.unsigned_abs() * 3600),
                 outbox_lease: Duration::from_secs(config.outbox_lease_seconds.unsigned_abs()),
                 public_url: public_url.clone(),
+                webhooks_allow_private: config.webhooks_allow_private,
             },
             clock,
         )?;
@@ -98,6 +99,16 @@ impl Application {
             &config.smtp_from,
             config.data_dir.join("mail.log"),
         )?;
+        let chained = app
+            .chain_unchained_events()
+            .await
+            .context("cannot chain the audit events written before chains")?;
+        if chained > 0 {
+            tracing::info!(
+                events = chained,
+                "chained audit events written before chains"
+            );
+        }
         first_start(&app, &config, &public_url).await?;
         Ok(Application {
             addr,
@@ -128,6 +139,7 @@ impl Application {
             app: self.app.clone(),
             mail: self.mailer,
             slack: slack.clone(),
+            webhooks: crate::integrations::webhooks::WebhookSender::new(self.app.webhook_guard()),
         };
         let worker = tokio::spawn(
             self.app

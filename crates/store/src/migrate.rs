@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_member_search.sql"),
     ),
     (9, "tokens", include_str!("../migrations/0009_tokens.sql")),
+    (
+        10,
+        "audit chain",
+        include_str!("../migrations/0010_audit_chain.sql"),
+    ),
 ];
 
 #[derive(Debug)]

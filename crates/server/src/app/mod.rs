@@ -29,6 +29,7 @@ pub mod slack;
 mod throttle;
 pub mod time;
 pub mod tokens;
+pub mod webhooks;
 
 pub use audit::AuditQuery;
 pub use caller::{Actor, Caller, Credential, Reach, SessionStage};
@@ -95,6 +96,9 @@ pub struct AppSettings {
     /// How long a claimed outbox message is reserved for its worker.
     pub outbox_lease: std::time::Duration,
     pub public_url: String,
+    /// Whether webhook URLs may name loopback and private addresses
+    /// (`ROSTER_WEBHOOKS_ALLOW_PRIVATE`).
+    pub webhooks_allow_private: bool,
 }
 
 /// The application: shared by every request handler.

@@ -18,3 +18,4 @@ pub mod signup;
 pub mod slack;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
