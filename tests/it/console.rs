@@ -4,7 +4,8 @@
 //! (`browser.rs`).
 
 use crate::helpers::{
-    emails, spawn_app, Engine, Refused, TestApp, ORG, OWNER_EMAIL, OWNER_PASSWORD,
+    emails, spawn_app, spawn_outbound_open, Engine, Refused, TestApp, ORG, OWNER_EMAIL,
+    OWNER_PASSWORD,
 };
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -734,7 +735,7 @@ async fn an_admin_saves_joining_settings_but_not_the_name_and_an_unchanged_form_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_is_connected_from_settings_and_its_secrets_are_never_shown_again() {
-    let app = spawn_app(Engine::Sqlite).await;
+    let app = spawn_outbound_open(Engine::Sqlite).await;
     // A Slack Web API on loopback: the connection is checked with auth.test.
     let (_slack, base) = crate::slack::FakeSlack::start().await;
     let b = owner_browser(&app).await;

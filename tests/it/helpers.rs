@@ -198,6 +198,20 @@ pub async fn spawn_allowing_private(
     .await
 }
 
+/// Starts a server (org `acme` owned by `owner@acme.test`) whose outbound
+/// calls an org admin configures (Slack's API base, webhooks) may reach
+/// loopback (`ROSTER_OUTBOUND_ALLOW_PRIVATE`), for fakes in the test.
+pub async fn spawn_outbound_open(engine: Engine) -> TestApp {
+    let opts = Spawn {
+        bootstrap: true,
+        smtp_url: None,
+    };
+    spawn_tweaked(engine, opts, std::sync::Arc::new(SystemClock), |l| {
+        l.outbound_allow_private = Some(true)
+    })
+    .await
+}
+
 async fn spawn_tweaked(
     engine: Engine,
     opts: Spawn,

@@ -38,6 +38,8 @@ pub struct Application {
     listener: TcpListener,
     app: App,
     mailer: Mailer,
+    /// `ROSTER_OUTBOUND_ALLOW_PRIVATE`: Slack's API base may be internal.
+    outbound_allow_private: bool,
 }
 
 impl Application {
@@ -115,6 +117,7 @@ impl Application {
             listener,
             app,
             mailer,
+            outbound_allow_private: config.outbound_allow_private,
         })
     }
 
@@ -134,7 +137,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let slack = SlackApi::default();
+        let slack = SlackApi::new(crate::outbound::Guard {
+            allow_private: self.outbound_allow_private,
+        });
         let couriers = Couriers {
             app: self.app.clone(),
             mail: self.mailer,
