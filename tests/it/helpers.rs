@@ -651,12 +651,20 @@ pub fn replica_config(url: &str, data_dir: &std::path::Path) -> Config {
 }
 
 pub async fn spawn_replicas(n: usize, smtp_url: Option<String>) -> Replicas {
+    spawn_replicas_with(n, |config| {
+        config.smtp_url = smtp_url.clone().map(Secret::new)
+    })
+    .await
+}
+
+/// [`spawn_replicas`] with each replica's configuration changed by `tweak`.
+pub async fn spawn_replicas_with(n: usize, tweak: impl Fn(&mut Config)) -> Replicas {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
     let mut bases = Vec::new();
     for i in 0..n {
         let mut config = replica_config(&db.url, &dir.path().join(format!("replica-{i}")));
-        config.smtp_url = smtp_url.clone().map(Secret::new);
+        tweak(&mut config);
         let app = Application::build(config).await.expect("replica starts");
         bases.push(format!("http://{}", app.addr()));
         tokio::spawn(app.run_until_stopped(std::future::pending()));

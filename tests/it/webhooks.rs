@@ -401,3 +401,37 @@ async fn the_test_button_sends_a_signed_delivery(engine: Engine) {
     assert_eq!(s.bodies[0]["type"], "webhook.test");
     assert!(s.webhook_ids[0].starts_with("msg_test_"));
 }
+
+/// Three replicas share one PostgreSQL database and one outbox: members
+/// created through each, and the receiver gets every event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_deliver_each_event_once_per_endpoint() {
+    let replicas = spawn_replicas_with(3, |c| c.webhooks_allow_private = true).await;
+    let (_, owner) = replicas.login(0, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let (url, seen) = receiver(0).await;
+    let made = owner
+        .create_webhook(ORG, &hook(&url, &["member.create"]))
+        .await
+        .unwrap();
+    seen.lock().unwrap().secret = Some(made.secret.clone());
+    for i in 0..12 {
+        let (_, by) = replicas.login(i % 3, OWNER_EMAIL, OWNER_PASSWORD).await;
+        by.create_member(ORG, &new_member(&format!("r{i}@acme.test"), "viewer"))
+            .await
+            .unwrap();
+    }
+    until(&seen, "twelve events", |s| s.events.len() == 12).await;
+    // Every replica's worker has had several passes since; none sent one again.
+    for _ in 0..100 {
+        let list = owner.list_webhooks(ORG).await.unwrap();
+        if list.items[0].pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let s = seen.lock().unwrap();
+    assert_eq!(s.bad_signatures, 0);
+    assert_eq!(s.requests, 12, "{:?}", s.events);
+    assert!(s.events.values().all(|n| *n == 1), "{:?}", s.events);
+}
