@@ -188,9 +188,10 @@ async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             output::note(format!(
                 "Wrote {} events to {}.",
+                // Less the head line (and the CSV's column names).
                 text.lines()
                     .count()
-                    .saturating_sub(usize::from(args.format == "csv")),
+                    .saturating_sub(if args.format == "csv" { 2 } else { 1 }),
                 path.display()
             ));
             Ok(())
