@@ -8,20 +8,34 @@
 //! after DNS resolution), follows no redirect, and an error names the
 //! status, never the body the endpoint answered.
 
+use crate::app::webhooks::WebhookTarget;
 use crate::app::App;
 use crate::outbound::{self, Guard};
 use roster_store::outbox::Message;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How long one delivery may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an endpoint's URL and secret are remembered between
+/// deliveries (a deleted endpoint's waiting deliveries are deleted with
+/// it; one already claimed may still go out within this time).
+const TARGET_TTL: Duration = Duration::from_secs(2);
 
 /// Sends webhook deliveries.
 #[derive(Clone)]
 pub struct WebhookSender {
     guard: Guard,
     client: reqwest::Client,
+    /// Endpoint id → (read at, URL, secret), so a batch of deliveries to
+    /// one endpoint reads it once.
+    targets: Arc<Mutex<Targets>>,
 }
+
+/// Endpoints read recently: id → (read at, URL and secret).
+type Targets = HashMap<i64, (Instant, Arc<WebhookTarget>)>;
 
 /// What an endpoint answered to a delivery that got an answer.
 #[derive(Debug, Clone)]
@@ -34,7 +48,36 @@ impl WebhookSender {
         WebhookSender {
             guard,
             client: guard.client(TIMEOUT),
+            targets: Arc::default(),
         }
+    }
+
+    /// Endpoint `id`'s URL and secret, from memory when read within
+    /// [`TARGET_TTL`]; `None` when it is gone.
+    async fn target(&self, app: &App, id: i64) -> Result<Option<Arc<WebhookTarget>>, String> {
+        let now = Instant::now();
+        if let Some((at, t)) = self
+            .targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            if now.duration_since(*at) < TARGET_TTL {
+                return Ok(Some(t.clone()));
+            }
+        }
+        let Some(t) = app
+            .webhook_delivery_target(id)
+            .await
+            .map_err(|e| format!("cannot read the endpoint: {e}"))?
+        else {
+            return Ok(None);
+        };
+        let t = Arc::new(t);
+        let mut cache = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (at, _)| now.duration_since(*at) < TARGET_TTL);
+        cache.insert(id, (now, t.clone()));
+        Ok(Some(t))
     }
 
     /// Signs and POSTs `payload` to `url`. `Ok` carries a 2xx status;
@@ -96,10 +139,9 @@ pub async fn deliver(app: &App, sender: &WebhookSender, m: &Message) -> Result<(
         .ok_or_else(|| "not a webhook delivery".to_owned())?;
     let age = (app.now().unix_ms() - m.created_at.unix_ms()).max(0) as f64 / 1000.0;
     metrics::histogram!("roster_webhook_queue_age_seconds").record(age);
-    let target = app
-        .webhook_delivery_target(id)
-        .await
-        .map_err(|e| format!("cannot read the endpoint: {e}"))?
+    let target = sender
+        .target(app, id)
+        .await?
         .ok_or_else(|| "the endpoint was deleted".to_owned())?;
     let msg_id = format!("msg_{}", m.id);
     match sender
