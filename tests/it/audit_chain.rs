@@ -19,6 +19,7 @@ both_engines!(
     verify_of_another_org_is_not_found_and_needs_audit_read,
     pruning_leaves_a_chain_that_verifies_and_is_audited,
     the_personal_audit_shows_a_password_change_and_nobody_elses,
+    events_written_before_chains_are_chained_on_start,
 );
 
 async fn sql(app: &TestApp, text: &str) {
@@ -397,4 +398,26 @@ async fn the_personal_audit_shows_a_password_change_and_nobody_elses(engine: Eng
         .my_audit(None, None)
         .await
         .refused(401, "unauthenticated");
+}
+
+async fn events_written_before_chains_are_chained_on_start(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let org = org_id(&app, ORG).await;
+    let before = owner.audit_verify(ORG).await.unwrap();
+    // An event as the previous version wrote it: no seq, no hashes.
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO audit_events (org_id, at, actor_email, channel, action, target) \
+         VALUES ({org}, 1767225600000, 'old@acme.test', 'api', 'member.create', 'user:1')"
+        ),
+    )
+    .await;
+    // Chaining is what a start does first; it is idempotent.
+    assert_eq!(app.app.chain_unchained_events().await.unwrap(), 1);
+    assert_eq!(app.app.chain_unchained_events().await.unwrap(), 0);
+    let v = owner.audit_verify(ORG).await.unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!(v.count, before.count + 1);
 }

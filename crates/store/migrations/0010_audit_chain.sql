@@ -13,6 +13,8 @@ ALTER TABLE audit_events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit_events ADD COLUMN hash TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_chain_idx ON audit_events (org_id, seq);
 CREATE INDEX audit_actor_idx ON audit_events (actor_id, id);
+-- Finds the events not chained yet (on start) without reading the others.
+CREATE INDEX audit_unchained_idx ON audit_events (id) WHERE seq IS NULL;
 
 -- One row per chain (`chain_id`: the org's id, 0 for events of no org):
 -- its head (the newest event's position and hash), written in the
