@@ -29,6 +29,7 @@ use commands::serve::ServeArgs;
 use commands::slack::SlackCommand;
 use commands::tokens::{ServiceAccountsCommand, TokensCommand};
 use commands::users::UsersCommand;
+use commands::webhooks::WebhooksCommand;
 
 /// The server used when neither `--server`, `ROSTER_SERVER` nor saved
 /// credentials name one.
@@ -163,6 +164,9 @@ pub enum Command {
     /// Your sign-in sessions
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Webhooks: endpoints that receive the org's audit events, signed
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
 }
 
 /// The paging flags of every list.

@@ -566,12 +566,17 @@ test("the audit log filters and downloads as CSV and JSON Lines", async () => {
   const [csv] = await Promise.all([owner.waitForEvent("download"), owner.getByRole("link", { name: "Download CSV" }).click()]);
   const text = await readFile(await csv.path(), "utf8");
   const lines = text.trim().split("\n");
-  assert.match(lines[0], /^id,at,actor_id,actor_email/);
-  assert.equal(lines.length - 1, actions.length, "the download has the filtered events");
-  assert.ok(lines.slice(1).every((l) => l.includes(",member.")));
+  assert.match(lines[0], /^# roster audit head: org=\S+ count=\d+ hash=[0-9a-f]{64}/);
+  assert.match(lines[1], /^id,at,actor_id,actor_email/);
+  assert.equal(lines.length - 2, actions.length, "the download has the filtered events");
+  assert.ok(lines.slice(2).every((l) => l.includes(",member.")));
 
   const [jsonl] = await Promise.all([owner.waitForEvent("download"), owner.getByRole("link", { name: "Download JSON Lines" }).click()]);
-  const events = (await readFile(await jsonl.path(), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  const all = (await readFile(await jsonl.path(), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  const head = all.pop().head;
+  assert.match(head.hash, /^[0-9a-f]{64}$/, "the export ends with the chain's head");
+  assert.ok(await owner.getByText(head.hash).isVisible(), "the page shows the same head");
+  const events = all;
   assert.equal(events.length, actions.length);
   assert.ok(events.some((e) => e.action === "member.remove" && e.channel === "console"));
 });

@@ -51,6 +51,10 @@ async fn the_audit_log_downloads_as_csv_and_json_lines(engine: Engine) {
     assert!(lines
         .next()
         .unwrap()
+        .starts_with("# roster audit head: org=acme count="));
+    assert!(lines
+        .next()
+        .unwrap()
         .starts_with("id,at,actor_id,actor_email"));
     assert_eq!(
         lines.filter(|l| l.contains("member.create")).count(),
@@ -65,8 +69,9 @@ async fn the_audit_log_downloads_as_csv_and_json_lines(engine: Engine) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(parsed.len(), 3);
+    assert_eq!(parsed.len(), 4, "three events and the chain's head");
     assert_eq!(parsed[0]["action"], "member.create");
+    assert!(parsed[3]["head"]["hash"].as_str().unwrap().len() == 64);
     let everything = audit_query("");
     let xml = owner.audit_export(ORG, &everything, "xml").await;
     assert_eq!(xml.unwrap_err().status(), Some(422));

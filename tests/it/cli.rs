@@ -208,8 +208,13 @@ fn an_owner_manages_members_from_the_command_line() {
         ],
         None,
     ));
-    assert_eq!(exported.lines().count(), 2, "{exported}");
-    assert!(exported.lines().all(|l| l.contains("\"member.create\"")));
+    // Two events, then the chain's head.
+    assert_eq!(exported.lines().count(), 3, "{exported}");
+    assert!(exported
+        .lines()
+        .take(2)
+        .all(|l| l.contains("\"member.create\"")));
+    assert!(exported.lines().last().unwrap().starts_with("{\"head\":"));
 
     // Mistakes get one clear line and a non-zero exit, and change nothing.
     let err = fails(roster(

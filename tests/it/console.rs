@@ -4,7 +4,8 @@
 //! (`browser.rs`).
 
 use crate::helpers::{
-    emails, spawn_app, Engine, Refused, TestApp, ORG, OWNER_EMAIL, OWNER_PASSWORD,
+    emails, spawn_app, spawn_outbound_open, Engine, Refused, TestApp, ORG, OWNER_EMAIL,
+    OWNER_PASSWORD,
 };
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -734,7 +735,7 @@ async fn an_admin_saves_joining_settings_but_not_the_name_and_an_unchanged_form_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_is_connected_from_settings_and_its_secrets_are_never_shown_again() {
-    let app = spawn_app(Engine::Sqlite).await;
+    let app = spawn_outbound_open(Engine::Sqlite).await;
     // A Slack Web API on loopback: the connection is checked with auth.test.
     let (_slack, base) = crate::slack::FakeSlack::start().await;
     let b = owner_browser(&app).await;
@@ -1013,5 +1014,96 @@ async fn the_mfa_policy_walks_a_member_into_enrolment_and_an_admin_resets_it_fro
         after.location().starts_with("/login"),
         "{}",
         after.location()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_the_chain_head_and_ones_own_activity_in_the_console() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let b = owner_browser(&app).await;
+    // The webhooks page: a private address refused, a public one added with
+    // its secret shown once, then tested (it cannot be reached) and deleted.
+    let page = b.get(&format!("/o/{ORG}/webhooks")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let refused = b
+        .post(
+            &format!("/o/{ORG}/webhooks"),
+            &[
+                ("_csrf", csrf.as_str()),
+                ("url", "http://10.0.0.1/hook"),
+                ("events", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("loopback, private or link-local"),
+        "{}",
+        refused.body
+    );
+    let made = b
+        .post(
+            &format!("/o/{ORG}/webhooks"),
+            &[
+                ("_csrf", csrf.as_str()),
+                ("url", "http://roster-console-hook.invalid/hook"),
+                ("events", "member., group.create"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(made.body.contains("whsec_"), "the secret is shown once");
+    assert!(made.body.contains("member., group.create"));
+    let again = b.get(&format!("/o/{ORG}/webhooks")).await;
+    assert!(!again.body.contains("whsec_"), "and never again");
+    let id = owner.list_webhooks(ORG).await.unwrap().items[0].id;
+    let tested = b
+        .post(
+            &format!("/o/{ORG}/webhooks/{id}/test"),
+            &[("_csrf", csrf.as_str())],
+        )
+        .await;
+    let page = b.get(tested.location()).await;
+    assert!(
+        page.body
+            .contains(&format!("Test delivery to webhook {id} failed")),
+        "{}",
+        page.body
+    );
+    let deleted = b
+        .post(
+            &format!("/o/{ORG}/webhooks/{id}/delete"),
+            &[("_csrf", csrf.as_str())],
+        )
+        .await;
+    let page = b.get(deleted.location()).await;
+    assert!(page.body.contains(&format!("Deleted webhook {id}.")));
+    // The audit page shows the chain's head, and verifies on request.
+    let v = owner.audit_verify(ORG).await.unwrap();
+    let audit = b.get(&format!("/o/{ORG}/audit")).await;
+    assert!(audit.body.contains(&v.head_hash), "{}", audit.body);
+    let verified = b.get(&format!("/o/{ORG}/audit?verify=1")).await;
+    assert!(
+        verified.body.contains("The chain verifies"),
+        "{}",
+        verified.body
+    );
+    // A viewer sees neither the webhooks link nor the page.
+    let (_, _) = app.member(ORG, &owner, "viewer@acme.test", "viewer").await;
+    let v = Browser::sign_in(&app, "viewer@acme.test", "viewer@acme.test-pw-123").await;
+    let users = v.get(&format!("/o/{ORG}/users")).await;
+    assert!(!users.body.contains("/webhooks\""));
+    assert_eq!(
+        v.get(&format!("/o/{ORG}/webhooks")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The viewer's profile lists their own password change.
+    let profile = v.get("/profile").await;
+    assert!(
+        profile.body.contains("user.password_change"),
+        "{}",
+        profile.body
     );
 }

@@ -198,6 +198,46 @@ async fn spawn_on(
     clock: std::sync::Arc<dyn roster_server::app::Clock>,
     tweak: impl FnOnce(&mut ConfigLayer),
 ) -> TestApp {
+    spawn_tweaked(engine, opts, clock, tweak).await
+}
+
+/// Starts a server (org `acme` owned by `owner@acme.test`) that may call
+/// loopback and private addresses (`ROSTER_WEBHOOKS_ALLOW_PRIVATE`), for
+/// webhook receivers in the test, with the clock `clock`.
+pub async fn spawn_allowing_private(
+    engine: Engine,
+    clock: std::sync::Arc<dyn roster_server::app::Clock>,
+) -> TestApp {
+    let opts = Spawn {
+        bootstrap: true,
+        smtp_url: None,
+    };
+    spawn_tweaked(engine, opts, clock, |l| {
+        l.webhooks_allow_private = Some(true)
+    })
+    .await
+}
+
+/// Starts a server (org `acme` owned by `owner@acme.test`) whose outbound
+/// calls an org admin configures (Slack's API base, webhooks) may reach
+/// loopback (`ROSTER_OUTBOUND_ALLOW_PRIVATE`), for fakes in the test.
+pub async fn spawn_outbound_open(engine: Engine) -> TestApp {
+    let opts = Spawn {
+        bootstrap: true,
+        smtp_url: None,
+    };
+    spawn_tweaked(engine, opts, std::sync::Arc::new(SystemClock), |l| {
+        l.outbound_allow_private = Some(true)
+    })
+    .await
+}
+
+async fn spawn_tweaked(
+    engine: Engine,
+    opts: Spawn,
+    clock: std::sync::Arc<dyn roster_server::app::Clock>,
+    tweak: impl FnOnce(&mut ConfigLayer),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(engine, dir.path()).await;
     let mut layer = ConfigLayer {
@@ -657,12 +697,20 @@ pub fn replica_config(url: &str, data_dir: &std::path::Path) -> Config {
 }
 
 pub async fn spawn_replicas(n: usize, smtp_url: Option<String>) -> Replicas {
+    spawn_replicas_with(n, |config| {
+        config.smtp_url = smtp_url.clone().map(Secret::new)
+    })
+    .await
+}
+
+/// [`spawn_replicas`] with each replica's configuration changed by `tweak`.
+pub async fn spawn_replicas_with(n: usize, tweak: impl Fn(&mut Config)) -> Replicas {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
     let mut bases = Vec::new();
     for i in 0..n {
         let mut config = replica_config(&db.url, &dir.path().join(format!("replica-{i}")));
-        config.smtp_url = smtp_url.clone().map(Secret::new);
+        tweak(&mut config);
         let app = Application::build(config).await.expect("replica starts");
         bases.push(format!("http://{}", app.addr()));
         tokio::spawn(app.run_until_stopped(std::future::pending()));

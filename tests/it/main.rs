@@ -9,6 +9,7 @@ mod smtp;
 
 mod access;
 mod api;
+mod audit_chain;
 mod auth;
 mod browser;
 mod cli;
@@ -26,3 +27,4 @@ pub(crate) mod slack;
 mod store;
 mod tokens;
 mod upgrade;
+mod webhooks;

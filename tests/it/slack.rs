@@ -160,8 +160,69 @@ async fn click(app: &TestApp, user: &str, action: &str, target: i64, trigger: &s
 
 both_engines!(
     registration_from_slack_and_the_cli_approved_from_the_card_and_the_api,
-    slack_requests_are_verified_and_handled_once
+    slack_requests_are_verified_and_handled_once,
+    the_slack_api_base_cannot_reach_internal_addresses_and_errors_never_echo
 );
+
+/// Connects acme to Slack at `base`; the refusal, if any.
+async fn try_connect(app: &TestApp, owner: &Api, base: &str) -> Res {
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/orgs/{ORG}/integrations/slack"),
+        Some(owner.token()),
+        Some(json!({"signing_secret": SECRET, "bot_token": "xoxb-test-token", "channel": "CREVIEW", "api_base_url": base})),
+    )
+    .await
+}
+
+/// Issue 14, finding 6: an org admin cannot make the server call internal
+/// addresses through the Slack API base URL, and what a target answered
+/// never comes back in the error.
+async fn the_slack_api_base_cannot_reach_internal_addresses_and_errors_never_echo(engine: Engine) {
+    let (_slack, base) = FakeSlack::start().await;
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    for target in [
+        base.as_str(),
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.7:6379",
+        "http://localhost:5432",
+        "file:///etc/passwd",
+    ] {
+        let r = try_connect(&app, &owner, target).await;
+        assert_eq!(r.status, 422, "{target}: {:?}", r.body);
+        assert_eq!(r.code(), "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "api_base_url", "{target}");
+    }
+    let none = owner.slack_connection(ORG).await;
+    assert!(none.is_err(), "nothing was connected");
+
+    // With internal addresses allowed by the operator: a service that
+    // answers with its own words and a closed port read the same.
+    let app = spawn_outbound_open(engine).await;
+    let owner = app.owner().await;
+    let probe = Router::new().fallback(|| async {
+        Json(json!({"ok": false, "error": "PROBE-BANNER redis_version:7.2"}))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let answering = format!("http://{}/api", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, probe).await.unwrap() });
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap();
+        drop(l);
+        format!("http://{a}/api")
+    };
+    let a = try_connect(&app, &owner, &answering).await;
+    let c = try_connect(&app, &owner, &closed).await;
+    assert_eq!((a.status.as_u16(), c.status.as_u16()), (422, 422));
+    assert!(!a.body.to_string().contains("PROBE"), "{}", a.body);
+    assert_eq!(
+        a.body["detail"], c.body["detail"],
+        "answered and closed read alike"
+    );
+    assert_eq!(a.body["errors"], c.body["errors"]);
+}
 
 /// Connects acme to the fake Slack. A raw request: the test reads the body
 /// for secrets, which the typed answer would not show.
@@ -184,7 +245,7 @@ async fn connect(app: &TestApp, owner: &Api, base: &str) {
 
 async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(engine: Engine) {
     let (slack, base) = FakeSlack::start().await;
-    let app = spawn_app(engine).await;
+    let app = spawn_outbound_open(engine).await;
     let owner = app.owner().await;
     let (_, admin) = app.member(ORG, &owner, "admin@acme.test", "admin").await;
     let open = UpdateOrgRequest {
@@ -369,7 +430,7 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
 
 async fn slack_requests_are_verified_and_handled_once(engine: Engine) {
     let (slack, base) = FakeSlack::start().await;
-    let app = spawn_app(engine).await;
+    let app = spawn_outbound_open(engine).await;
     let owner = app.owner().await;
     let open = UpdateOrgRequest {
         self_registration: Some(true),

@@ -204,6 +204,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "pk:resource_actions",
         "pk:resource_groups",
         "pk:instance_settings",
+        "pk:audit_chains",
     ];
     let missing: Vec<String> = names
         .into_iter()

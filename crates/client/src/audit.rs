@@ -30,3 +30,42 @@ impl Client {
             .await
     }
 }
+
+impl Client {
+    /// `GET /api/v1/orgs/{org}/audit/verify`: the org's chain recomputed.
+    pub async fn audit_verify(&self, org: &str) -> Result<roster_proto::AuditVerifyView> {
+        self.get(&["orgs", org, "audit", "verify"]).await
+    }
+
+    /// `GET /api/v1/orgs/{org}/audit/retention`.
+    pub async fn audit_retention(&self, org: &str) -> Result<roster_proto::AuditRetention> {
+        self.get(&["orgs", org, "audit", "retention"]).await
+    }
+
+    /// `PUT /api/v1/orgs/{org}/audit/retention` (`None`: forever).
+    pub async fn set_audit_retention(
+        &self,
+        org: &str,
+        days: Option<i64>,
+    ) -> Result<roster_proto::AuditRetention> {
+        self.put(
+            &["orgs", org, "audit", "retention"],
+            &roster_proto::AuditRetention { days },
+        )
+        .await
+    }
+
+    /// `GET /api/v1/me/audit`: one page of your own events (those of no org).
+    pub async fn my_audit(
+        &self,
+        limit: Option<i64>,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEventView>> {
+        let limit = limit.map(|l| l.to_string());
+        self.call(Method::GET, &["me", "audit"])
+            .param("limit", limit.as_deref())
+            .param("cursor", cursor)
+            .send()
+            .await
+    }
+}

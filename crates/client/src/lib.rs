@@ -40,6 +40,7 @@ mod slack;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod webhooks;
 
 pub use access::{resource_key_segments, AccessGrant};
 pub use error::ClientError;

@@ -291,6 +291,16 @@ pub struct AuditEventView {
     pub details: serde_json::Value,
     pub client_addr: String,
     pub request_id: String,
+    /// The event's position in its chain (the org's, or that of events of
+    /// no org).
+    #[serde(default)]
+    pub seq: Option<i64>,
+    /// The hash of the event before it in its chain.
+    #[serde(default)]
+    pub prev_hash: String,
+    /// SHA-256 of the event's canonical encoding (docs/decisions.md).
+    #[serde(default)]
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -959,4 +969,100 @@ pub struct SecondFactorRequest {
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
     pub email: String,
+}
+
+/// The head of an org's audit chain: keep it elsewhere, and a later
+/// verification proves nothing before it changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditHeadView {
+    /// Events ever appended to the chain (pruned ones included).
+    pub count: i64,
+    /// The hash of the newest event (64 zeros for an empty chain).
+    pub hash: String,
+}
+
+/// The first event of a chain that does not check out.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditBreakView {
+    /// `edited`, `missing` or `reordered`.
+    pub kind: String,
+    /// The event's position in the chain.
+    pub seq: i64,
+    /// The event's id, when its row is still there.
+    pub event_id: Option<i64>,
+    pub reason: String,
+}
+
+/// `GET /orgs/{org}/audit/verify`: the chain recomputed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerifyView {
+    /// Whether every event from the checkpoint to the head checks out.
+    pub ok: bool,
+    /// Events ever appended to the chain (pruned ones included).
+    pub count: i64,
+    pub head_hash: String,
+    /// Events pruned by retention, and the hash of the last one: the
+    /// checkpoint the remaining events are verified from.
+    pub pruned: i64,
+    pub checkpoint_hash: String,
+    /// Events recomputed.
+    pub checked: i64,
+    /// The first event that does not check out, when `ok` is false.
+    pub first_break: Option<AuditBreakView>,
+}
+
+/// `PUT /orgs/{org}/audit/retention`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRetention {
+    /// Days events are kept, 1 to 36500; `null` keeps them forever.
+    pub days: Option<i64>,
+}
+
+/// `POST /orgs/{org}/webhooks`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookRequest {
+    /// An http or https URL.
+    pub url: String,
+    /// Audit actions (`member.create`) and prefixes ending in `.`
+    /// (`member.`); empty or left out: every event.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// `whsec_` and base64 of 24 to 64 bytes; made when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// A webhook endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookView {
+    pub id: i64,
+    pub url: String,
+    /// Empty: every event.
+    pub events: Vec<String>,
+    pub created_at: String,
+    /// Deliveries still being retried.
+    pub pending: i64,
+    /// Deliveries given up (listed at `/orgs/{org}/outbox/undelivered`).
+    pub failed: i64,
+}
+
+/// A new webhook endpoint and its signing secret, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookCreated {
+    /// `whsec_...`: verify deliveries' `webhook-signature` with it.
+    pub secret: String,
+    #[serde(flatten)]
+    pub view: WebhookView,
+}
+
+/// The outcome of a test delivery.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookTestResult {
+    pub delivered: bool,
+    /// The HTTP status the endpoint answered, when it answered 2xx.
+    pub status: Option<u16>,
+    /// Why it was not delivered (never the endpoint's own words).
+    pub error: Option<String>,
 }

@@ -71,6 +71,11 @@ pub struct ConfigLayer {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
     /// believed: comma-separated addresses or CIDRs.
     pub trusted_proxies: Option<String>,
+    /// Lets webhook URLs name loopback, private and link-local addresses.
+    pub webhooks_allow_private: Option<bool>,
+    /// Lets every outbound URL an org admin sets (webhooks, Slack's API
+    /// base) name loopback, private and link-local addresses.
+    pub outbound_allow_private: Option<bool>,
 }
 
 impl ConfigLayer {
@@ -96,6 +101,8 @@ impl ConfigLayer {
             drain_seconds: self.drain_seconds.or(base.drain_seconds),
             org_creation: self.org_creation.or(base.org_creation),
             trusted_proxies: self.trusted_proxies.or(base.trusted_proxies),
+            webhooks_allow_private: self.webhooks_allow_private.or(base.webhooks_allow_private),
+            outbound_allow_private: self.outbound_allow_private.or(base.outbound_allow_private),
         }
     }
 
@@ -117,7 +124,17 @@ impl ConfigLayer {
                 })
                 .transpose()
         };
+        let parse_bool = |name: &str| -> anyhow::Result<Option<bool>> {
+            match get(name).as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+                Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+                Some(_) => bail!("{name} must be true or false"),
+            }
+        };
         Ok(ConfigLayer {
+            webhooks_allow_private: parse_bool("ROSTER_WEBHOOKS_ALLOW_PRIVATE")?,
+            outbound_allow_private: parse_bool("ROSTER_OUTBOUND_ALLOW_PRIVATE")?,
             listen: get("ROSTER_LISTEN"),
             data_dir: get("ROSTER_DATA_DIR").map(PathBuf::from),
             database_url: get("ROSTER_DATABASE_URL"),
@@ -183,6 +200,12 @@ pub struct Config {
     /// Proxies whose forwarding headers name the client (none by default:
     /// the client is the connection's peer).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `ROSTER_OUTBOUND_ALLOW_PRIVATE`: every outbound URL an org admin
+    /// sets may name internal addresses.
+    pub outbound_allow_private: bool,
+    /// Webhook URLs may name internal addresses (`ROSTER_WEBHOOKS_ALLOW_PRIVATE`,
+    /// or the outbound switch).
+    pub webhooks_allow_private: bool,
 }
 
 /// First-start seeding (SPEC §5); ignored once the database has users.
@@ -250,10 +273,14 @@ impl Config {
             })?,
         };
         let trusted_proxies = parse_proxies(l.trusted_proxies.as_deref().unwrap_or(""))?;
+        let outbound_allow_private = l.outbound_allow_private.unwrap_or(false);
         Ok(Config {
             org_creation,
             drain_seconds,
             trusted_proxies,
+            outbound_allow_private,
+            webhooks_allow_private: outbound_allow_private
+                || l.webhooks_allow_private.unwrap_or(false),
             outbox_lease_seconds,
             listen,
             data_dir,

@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod http;
 pub mod integrations;
 pub mod observe;
+pub mod outbound;
 pub mod startup;
 
 pub use config::{Config, ConfigLayer, LogFormat, Secret, ServeFlags};

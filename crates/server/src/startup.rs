@@ -44,6 +44,8 @@ pub struct Application {
     mailer: Mailer,
     /// Held while the server runs on an embedded database.
     lock: Option<std::fs::File>,
+    /// `ROSTER_OUTBOUND_ALLOW_PRIVATE`: Slack's API base may be internal.
+    outbound_allow_private: bool,
 }
 
 impl Application {
@@ -108,6 +110,7 @@ impl Application {
                 metrics: config.metrics,
                 org_creation: config.org_creation,
                 trusted_proxies: config.trusted_proxies.clone(),
+                webhooks_allow_private: config.webhooks_allow_private,
             },
             clock,
         )?;
@@ -116,6 +119,16 @@ impl Application {
             &config.smtp_from,
             config.data_dir.join("mail.log"),
         )?;
+        let chained = app
+            .chain_unchained_events()
+            .await
+            .context("cannot chain the audit events written before chains")?;
+        if chained > 0 {
+            tracing::info!(
+                events = chained,
+                "chained audit events written before chains"
+            );
+        }
         first_start(&app, &config, &public_url).await?;
         Ok(Application {
             addr,
@@ -124,6 +137,7 @@ impl Application {
             app,
             mailer,
             lock,
+            outbound_allow_private: config.outbound_allow_private,
         })
     }
 
@@ -147,11 +161,14 @@ impl Application {
     ) -> anyhow::Result<()> {
         let _lock = self.lock;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let slack = SlackApi::default();
+        let slack = SlackApi::new(crate::outbound::Guard {
+            allow_private: self.outbound_allow_private,
+        });
         let couriers = Couriers {
             app: self.app.clone(),
             mail: self.mailer,
             slack: slack.clone(),
+            webhooks: crate::integrations::webhooks::WebhookSender::new(self.app.webhook_guard()),
         };
         let worker = tokio::spawn(
             self.app

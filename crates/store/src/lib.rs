@@ -45,6 +45,7 @@ mod sql;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use roster_domain::Conflict;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

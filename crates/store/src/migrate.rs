@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (9, "tokens", include_str!("../migrations/0009_tokens.sql")),
     (
+        10,
+        "audit chain",
+        include_str!("../migrations/0010_audit_chain.sql"),
+    ),
+    (
         11,
         "instance settings",
         include_str!("../migrations/0011_instance_settings.sql"),

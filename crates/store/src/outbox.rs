@@ -101,6 +101,15 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
     .await
 }
 
+/// Marks several messages sent at once.
+pub async fn mark_sent_all(conn: &mut Conn, ids: &[i64], now: Timestamp) -> Result<()> {
+    let mut q = crate::sql::Sql::new("UPDATE outbox SET sent_at = ");
+    q.bind(now)
+        .push(", attempts = attempts + 1, claimed_until = NULL WHERE id IN ")
+        .in_list(ids.iter().copied());
+    q.execute(conn).await
+}
+
 /// Records a failed attempt. `retry_at: None` gives up: the message stays
 /// undelivered, with `failed_at` set, and is not tried again.
 pub async fn mark_failed(

@@ -76,6 +76,12 @@ impl<'a> Param<'a> for String {
     }
 }
 
+impl<'a> Param<'a> for Option<i64> {
+    fn param(self) -> Bind<'a> {
+        Bind::NullI64(self)
+    }
+}
+
 impl<'a> Param<'a> for Option<&'a str> {
     fn param(self) -> Bind<'a> {
         Bind::NullText(self)
@@ -149,7 +155,7 @@ macro_rules! params_tuple {
     };
 }
 
-params_tuple!(A B C D E F G H I J K L);
+params_tuple!(A B C D E F G H I J K L M N O P);
 
 fn statement<'q, 'a: 'q>(text: &'q str, params: impl Params<'a>) -> AnyQuery<'q> {
     params.onto(sqlx::query(text))
@@ -284,6 +290,16 @@ impl<'a> Sql<'a> {
             self.bind(value);
         }
         self.push(")")
+    }
+
+    /// Runs the statement.
+    pub(crate) async fn execute(self, conn: &mut Conn) -> Result<()> {
+        let q = self
+            .binds
+            .into_iter()
+            .fold(sqlx::query(&self.text), |q, b| b.onto(q));
+        q.execute(conn).await?;
+        Ok(())
     }
 
     /// Every row the statement returns.

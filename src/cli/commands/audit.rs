@@ -13,8 +13,36 @@ use serde_json::Value;
 pub enum AuditCommand {
     /// Audit events, newest first
     List(AuditListArgs),
-    /// Every matching event as CSV or JSON Lines (to stdout, or --file)
+    /// Every matching event as CSV or JSON Lines (to stdout, or --file), with the chain's head
     Export(AuditExportArgs),
+    /// Recompute the org's hash chain: `ok` with the count and head hash, or
+    /// the first edited, missing or reordered event (exit status 1)
+    Verify,
+    /// Your own events: those of no org (password changes and the like)
+    Me(MyAuditArgs),
+    /// Show how long the org keeps its events, or set it (needs org:manage)
+    Retention(RetentionArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MyAuditArgs {
+    /// At most N events
+    #[arg(long, value_name = "N")]
+    pub limit: Option<i64>,
+    /// Continue from a previous page's cursor
+    #[arg(long)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[group(multiple = false)]
+pub struct RetentionArgs {
+    /// Keep events this many days (1 to 36500); older ones are pruned
+    #[arg(long, value_name = "N")]
+    pub days: Option<i64>,
+    /// Keep events forever
+    #[arg(long)]
+    pub forever: bool,
 }
 
 /// The filters of `roster audit list` and `roster audit export`.
@@ -89,7 +117,65 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::List(args) => pages::list(ctx, args, "events", Client::audit).await,
         AuditCommand::Export(args) => export(ctx, args).await,
+        AuditCommand::Verify => verify(ctx).await,
+        AuditCommand::Me(args) => mine(ctx, args).await,
+        AuditCommand::Retention(args) => retention(ctx, args).await,
     }
+}
+
+async fn verify(ctx: &Context) -> anyhow::Result<()> {
+    let (org, client) = ctx.org_client().await?;
+    let v = client.audit_verify(&org).await?;
+    ctx.show(&v, |v| {
+        match &v.first_break {
+            None => output::line(format!(
+                "ok: {} events, head {}{}",
+                v.count,
+                v.head_hash,
+                if v.pruned > 0 {
+                    format!(" ({} pruned; checkpoint {})", v.pruned, v.checkpoint_hash)
+                } else {
+                    String::new()
+                }
+            ))?,
+            Some(b) => output::line(format!("{}: event #{}: {}", b.kind, b.seq, b.reason))?,
+        }
+        Ok(())
+    })?;
+    if !v.ok {
+        anyhow::bail!("the audit log of {org} does not verify");
+    }
+    Ok(())
+}
+
+async fn mine(ctx: &Context, args: MyAuditArgs) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let page = client.my_audit(args.limit, args.cursor.as_deref()).await?;
+    ctx.show(&page, |page| {
+        output::rows(&page.items)?;
+        if page.items.is_empty() {
+            output::note("No events of your own yet.");
+        }
+        if let Some(c) = &page.next_cursor {
+            output::note(format!("More: --cursor {c}"));
+        }
+        Ok(())
+    })
+}
+
+async fn retention(ctx: &Context, args: RetentionArgs) -> anyhow::Result<()> {
+    let (org, client) = ctx.org_client().await?;
+    let r = if args.forever {
+        client.set_audit_retention(&org, None).await?
+    } else if let Some(days) = args.days {
+        client.set_audit_retention(&org, Some(days)).await?
+    } else {
+        client.audit_retention(&org).await?
+    };
+    ctx.show_line(&r, |r| match r.days {
+        Some(d) => format!("{org} keeps its audit events {d} days"),
+        None => format!("{org} keeps its audit events forever"),
+    })
 }
 
 async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
@@ -102,9 +188,10 @@ async fn export(ctx: &Context, args: AuditExportArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             output::note(format!(
                 "Wrote {} events to {}.",
+                // Less the head line (and the CSV's column names).
                 text.lines()
                     .count()
-                    .saturating_sub(usize::from(args.format == "csv")),
+                    .saturating_sub(if args.format == "csv" { 2 } else { 1 }),
                 path.display()
             ));
             Ok(())

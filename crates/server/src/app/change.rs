@@ -16,6 +16,8 @@ use super::notice::Notice;
 use super::orgs::{effective_role, limited, OrgAccess};
 use super::{App, AppError, RequestMeta};
 use roster_domain::{policy, ManagementPermission, MemberStatus, OrgId, Role, Timestamp};
+use roster_store::audit::{self, ChainHead};
+use roster_store::webhooks::{self, Webhook};
 use roster_store::{members, orgs, Conn, Tx};
 use std::ops::{Deref, DerefMut};
 
@@ -31,6 +33,10 @@ pub(crate) struct Change<'a> {
     held: Option<Role>,
     now: Timestamp,
     audited: bool,
+    /// The audit chains this change appends to, locked, with their heads.
+    chains: Vec<(i64, ChainHead)>,
+    /// The webhook endpoints of the orgs it records events of.
+    hooks: Vec<(OrgId, Vec<Webhook>)>,
 }
 
 impl App {
@@ -89,6 +95,8 @@ impl App {
             held: None,
             now: self.now(),
             audited: false,
+            chains: Vec::new(),
+            hooks: Vec::new(),
         })
     }
 
@@ -110,6 +118,8 @@ impl App {
             held: None,
             now: self.now(),
             audited: false,
+            chains: Vec::new(),
+            hooks: Vec::new(),
         })
     }
 }
@@ -158,20 +168,56 @@ impl Change<'_> {
         target: impl Into<String>,
         details: serde_json::Value,
     ) -> Result<()> {
-        record(
+        let chain = audit::chain_of(org);
+        let i = match self.chains.iter().position(|(c, _)| *c == chain) {
+            Some(i) => i,
+            None => {
+                let head = audit::lock_chain(&mut self.tx, chain).await?;
+                self.chains.push((chain, head));
+                self.chains.len() - 1
+            }
+        };
+        let entry = AuditEntry {
+            org_id: org,
+            actor: self.actor.as_ref(),
+            action,
+            target: target.into(),
+            details,
+        };
+        let details_text = entry.details.to_string();
+        let recorded = record(
             &mut self.tx,
             self.meta,
             self.now,
-            AuditEntry {
-                org_id: org,
-                actor: self.actor.as_ref(),
-                action,
-                target: target.into(),
-                details,
-            },
+            &entry,
+            &details_text,
+            &mut self.chains[i].1,
         )
         .await?;
         self.audited = true;
+        if let Some(org) = org {
+            let at = self.now;
+            let hooks = match self.hooks.iter().position(|(o, _)| *o == org) {
+                Some(i) => i,
+                None => {
+                    let list = webhooks::list(&mut self.tx, org).await?;
+                    self.hooks.push((org, list));
+                    self.hooks.len() - 1
+                }
+            };
+            let wanted: Vec<i64> = self.hooks[hooks]
+                .1
+                .iter()
+                .filter(|w| w.wants(action))
+                .map(|w| w.id)
+                .collect();
+            if !wanted.is_empty() {
+                let payload = super::webhooks::payload(org, at, self.meta, &entry, &recorded);
+                for id in wanted {
+                    super::webhooks::queue(&mut self.tx, at, org, id, action, &payload).await?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -191,7 +237,11 @@ impl Change<'_> {
                 "a change must record what it did before it commits"
             )));
         }
-        roster_store::commit(self.tx).await?;
+        let mut tx = self.tx;
+        for (chain, head) in &self.chains {
+            audit::set_head(&mut tx, *chain, head).await?;
+        }
+        roster_store::commit(tx).await?;
         self.app.invalidate_caches();
         Ok(())
     }

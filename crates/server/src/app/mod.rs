@@ -30,6 +30,7 @@ pub mod slack;
 mod throttle;
 pub mod time;
 pub mod tokens;
+pub mod webhooks;
 
 pub use audit::AuditQuery;
 pub use caller::{Actor, Caller, Credential, Reach, SessionStage};
@@ -102,6 +103,9 @@ pub struct AppSettings {
     pub org_creation: OrgCreation,
     /// Proxies whose forwarding headers name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether webhook URLs may name loopback and private addresses
+    /// (`ROSTER_WEBHOOKS_ALLOW_PRIVATE`).
+    pub webhooks_allow_private: bool,
 }
 
 /// Who may create organizations (an instance setting, `ROSTER_ORG_CREATION`).

@@ -16,6 +16,9 @@ use std::time::Duration;
 
 /// Attempts before a message is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
+/// Messages one worker claims at a time (and webhook deliveries it makes
+/// at once).
+const BATCH: i64 = 64;
 /// Longest wait between two attempts.
 const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 
@@ -105,11 +108,19 @@ impl App {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
-            if let Err(e) = self.deliver_due(&courier, &shutdown).await {
-                tracing::warn!(error = %e, "outbox pass failed; will retry");
-            }
+            let claimed = match self.deliver_due(&courier, &shutdown).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox pass failed; will retry");
+                    0
+                }
+            };
             if *shutdown.borrow() {
                 break;
+            }
+            // A full batch: there may be more due right away.
+            if claimed >= BATCH as usize {
+                continue;
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
@@ -126,49 +137,100 @@ impl App {
         Ok(outbox::release_claims(&mut conn, &self.inner.worker_id).await?)
     }
 
-    /// One pass: every due message, oldest first. It stops before the next
-    /// message once `stop` is set: the delivery in flight finishes (or
-    /// times out), the rest stay claimed until the worker releases them.
+    /// One pass: claims up to a batch of due messages, oldest first, and
+    /// delivers them: webhook deliveries concurrently (their receivers
+    /// order events by `seq`), the others one at a time in order. Returns
+    /// how many it claimed. Once `stop` is set it starts no further mail
+    /// or Slack delivery: the one in flight finishes (or times out), the
+    /// rest stay claimed until the worker releases them.
     pub async fn deliver_due(
         &self,
         courier: &impl Courier,
         stop: &tokio::sync::watch::Receiver<bool>,
-    ) -> Result<()> {
-        let mut conn = self.store().conn().await?;
+    ) -> Result<usize> {
+        use futures::stream::{FuturesUnordered, StreamExt};
         let now = self.now();
-        let due = outbox::claim_due(
-            &mut conn,
-            &self.inner.worker_id,
-            now,
-            now.plus(self.settings().outbox_lease),
-            50,
-        )
-        .await?;
-        let metrics = &self.inner.outbox_metrics;
-        for m in due {
-            if *stop.borrow() {
-                break;
+        let due = {
+            let mut conn = self.store().conn().await?;
+            outbox::claim_due(
+                &mut conn,
+                &self.inner.worker_id,
+                now,
+                now.plus(self.settings().outbox_lease),
+                BATCH,
+            )
+            .await?
+        };
+        let claimed = due.len();
+        let (concurrent, serial): (Vec<Message>, Vec<Message>) = due
+            .into_iter()
+            .partition(|m| m.kind == roster_store::webhooks::KIND);
+        let one_by_one = async {
+            for m in &serial {
+                if *stop.borrow() {
+                    break;
+                }
+                let result = courier.deliver(m).await;
+                self.settle(m, result).await?;
             }
-            match courier.deliver(&m).await {
-                Ok(()) => {
-                    outbox::mark_sent(&mut conn, m.id, self.now()).await?;
-                    metrics.sent.fetch_add(1, Ordering::Relaxed);
+            Ok::<(), super::AppError>(())
+        };
+        let at_once = async {
+            let pending = FuturesUnordered::new();
+            for m in &concurrent {
+                pending.push(async move { (m, courier.deliver(m).await) });
+            }
+            let results: Vec<(&Message, std::result::Result<(), String>)> = pending.collect().await;
+            let sent: Vec<i64> = results
+                .iter()
+                .filter(|(_, r)| r.is_ok())
+                .map(|(m, _)| m.id)
+                .collect();
+            if !sent.is_empty() {
+                let mut conn = self.store().conn().await?;
+                outbox::mark_sent_all(&mut conn, &sent, self.now()).await?;
+                self.inner
+                    .outbox_metrics
+                    .sent
+                    .fetch_add(sent.len() as u64, Ordering::Relaxed);
+            }
+            for (m, r) in results {
+                if r.is_err() {
+                    self.settle(m, r).await?;
                 }
-                Err(error) => {
-                    metrics.failed_attempts.fetch_add(1, Ordering::Relaxed);
-                    let attempts = m.attempts + 1;
-                    let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
-                        self.now()
-                            .plus(Duration::from_millis(backoff_ms(m.attempts).unsigned_abs()))
-                    });
-                    if retry_at.is_none() {
-                        metrics.given_up.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(message = m.id, kind = %m.kind, attempts, %error, "gave up delivering a message");
-                    } else {
-                        tracing::warn!(message = m.id, kind = %m.kind, attempts, %error, "message delivery failed; will retry");
-                    }
-                    outbox::mark_failed(&mut conn, m.id, &error, self.now(), retry_at).await?;
+            }
+            Ok::<(), super::AppError>(())
+        };
+        let (a, b) = tokio::join!(one_by_one, at_once);
+        a?;
+        b?;
+        Ok(claimed)
+    }
+
+    /// Records the outcome of one delivery: sent, or failed and retried
+    /// with backoff (given up after [`MAX_ATTEMPTS`]).
+    async fn settle(&self, m: &Message, result: std::result::Result<(), String>) -> Result<()> {
+        let mut conn = self.store().conn().await?;
+        let metrics = &self.inner.outbox_metrics;
+        match result {
+            Ok(()) => {
+                outbox::mark_sent(&mut conn, m.id, self.now()).await?;
+                metrics.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => {
+                metrics.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                let attempts = m.attempts + 1;
+                let retry_at = (attempts < MAX_ATTEMPTS).then(|| {
+                    self.now()
+                        .plus(Duration::from_millis(backoff_ms(m.attempts).unsigned_abs()))
+                });
+                if retry_at.is_none() {
+                    metrics.given_up.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(message = m.id, kind = %m.kind, attempts, %error, "gave up delivering a message");
+                } else {
+                    tracing::warn!(message = m.id, kind = %m.kind, attempts, %error, "message delivery failed; will retry");
                 }
+                outbox::mark_failed(&mut conn, m.id, &error, self.now(), retry_at).await?;
             }
         }
         Ok(())

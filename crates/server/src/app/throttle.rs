@@ -108,6 +108,14 @@ impl super::App {
         let mut conn = self.store().conn().await?;
         let windows = throttle::prune(&mut conn, now.unix_ms()).await?;
         let sessions = roster_store::sessions::prune_expired(&mut conn, now).await?;
+        drop(conn);
+        let pruned = self.prune_audit().await?;
+        if pruned > 0 {
+            tracing::info!(
+                events = pruned,
+                "pruned audit events past their org's retention"
+            );
+        }
         if windows + sessions > 0 {
             tracing::debug!(windows, sessions, "housekeeping pruned old rows");
         }

@@ -80,6 +80,7 @@ fn api() -> (Router<AppState>, serde_json::Value) {
         .merge(routes::audit::router())
         .merge(routes::tokens::router())
         .merge(routes::mfa::router())
+        .merge(routes::webhooks::router())
         .merge(routes::setup::api_router());
     let (router, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .nest("/api/v1", v1)

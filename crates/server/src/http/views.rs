@@ -105,6 +105,9 @@ pub fn audit_event(e: &roster_store::audit::Event) -> wire::AuditEventView {
         details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
         client_addr: e.client_addr.clone(),
         request_id: e.request_id.clone(),
+        seq: e.seq,
+        prev_hash: e.prev_hash.clone(),
+        hash: e.hash.clone(),
     }
 }
 

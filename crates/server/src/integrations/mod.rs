@@ -10,6 +10,7 @@
 
 pub mod mail;
 pub mod slack;
+pub mod webhooks;
 
 use crate::app::outbox::Courier;
 use crate::app::App;
@@ -20,11 +21,14 @@ pub struct Couriers {
     pub app: App,
     pub mail: mail::Mailer,
     pub slack: slack::SlackApi,
+    pub webhooks: webhooks::WebhookSender,
 }
 
 impl Courier for Couriers {
     async fn deliver(&self, m: &Message) -> Result<(), String> {
-        if m.kind.starts_with("slack.") {
+        if m.kind == roster_store::webhooks::KIND {
+            webhooks::deliver(&self.app, &self.webhooks, m).await
+        } else if m.kind.starts_with("slack.") {
             slack::deliver(&self.app, &self.slack, m).await
         } else {
             self.mail.deliver(m).await

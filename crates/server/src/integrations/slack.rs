@@ -9,6 +9,7 @@ use crate::app::slack::{
 };
 use crate::app::{App, AppError, OrgAccess, RequestMeta};
 use crate::crypto::Keys;
+use crate::outbound::{self, Guard, Refused};
 use roster_domain::{Timestamp, UserId};
 use roster_store::outbox::Message;
 use roster_store::slack::Connection;
@@ -18,21 +19,32 @@ use std::time::Duration;
 /// How far a request's timestamp may be from now.
 const MAX_SKEW_SECS: i64 = 5 * 60;
 
-/// Slack's Web API over HTTPS.
+/// Slack's Web API over HTTPS, called only where the outbound guard
+/// allows: an org admin names the API base URL, so loopback, private and
+/// link-local addresses are refused (when the URL is saved and again after
+/// DNS resolution on every call) unless the operator allows them
+/// (`ROSTER_OUTBOUND_ALLOW_PRIVATE`).
 #[derive(Clone)]
 pub struct SlackApi {
+    guard: Guard,
     http: reqwest::Client,
 }
 
 impl Default for SlackApi {
     fn default() -> Self {
-        SlackApi {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
-        }
+        SlackApi::new(Guard::default())
     }
+}
+
+/// Why a Web API call failed, in words that never carry what the other
+/// end answered (its body, its error text), so that the answer cannot be
+/// used to probe what listens at an address.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{0}")]
+    Refused(#[from] Refused),
+    #[error("Slack did not accept the call")]
+    Failed,
 }
 
 /// What Slack's `users.info` says of a user.
@@ -42,8 +54,22 @@ pub struct Profile {
 }
 
 impl SlackApi {
+    pub fn new(guard: Guard) -> SlackApi {
+        SlackApi {
+            guard,
+            http: guard.client(Duration::from_secs(10)),
+        }
+    }
+
+    /// Checks an API base URL an administrator names: http(s), and not an
+    /// internal address unless the operator allows it.
+    pub async fn check_base(&self, base: &str) -> Result<(), Refused> {
+        self.guard.check_url_resolved(base).await.map(|_| ())
+    }
+
     /// Calls a Web API method; Slack answers `{"ok": false, "error": ..}`
-    /// on failure.
+    /// on failure. What went wrong is logged here; the error says only
+    /// that the call failed (or that the guard refused the address).
     async fn call(
         &self,
         base: &str,
@@ -51,30 +77,50 @@ impl SlackApi {
         method: &str,
         body: Option<&Value>,
         query: &[(&str, &str)],
-    ) -> anyhow::Result<Value> {
+    ) -> Result<Value, CallError> {
         let url = format!("{}/{method}", base.trim_end_matches('/'));
+        let url = self.guard.check_url(&url)?;
         let req = match body {
             Some(b) => self.http.post(url).json(b),
             None => self.http.get(url).query(query),
         };
-        let res: Value = req
-            .bearer_auth(token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let sent = req.bearer_auth(token).send().await;
+        let res = match sent {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                tracing::warn!(
+                    method,
+                    status = r.status().as_u16(),
+                    "a Slack call was refused"
+                );
+                return Err(CallError::Failed);
+            }
+            Err(e) => {
+                if let Some(refused) = outbound::refusal(&e) {
+                    return Err(CallError::Refused(refused));
+                }
+                tracing::warn!(
+                    method,
+                    timeout = e.is_timeout(),
+                    connect = e.is_connect(),
+                    "a Slack call failed"
+                );
+                return Err(CallError::Failed);
+            }
+        };
+        let res: Value = res.json().await.map_err(|_| {
+            tracing::warn!(method, "Slack answered something other than JSON");
+            CallError::Failed
+        })?;
         if res["ok"] != Value::Bool(true) {
-            anyhow::bail!(
-                "Slack {method} failed: {}",
-                res["error"].as_str().unwrap_or("unknown error")
-            );
+            tracing::warn!(method, "Slack answered ok: false");
+            return Err(CallError::Failed);
         }
         Ok(res)
     }
 
     /// `auth.test`: the workspace a bot token belongs to.
-    pub async fn workspace_of(&self, base: &str, token: &str) -> anyhow::Result<String> {
+    pub async fn workspace_of(&self, base: &str, token: &str) -> Result<String, CallError> {
         let who = self
             .call(base, token, "auth.test", Some(&json!({})), &[])
             .await?;
@@ -82,7 +128,7 @@ impl SlackApi {
     }
 
     /// `users.info`: a user's email and best name.
-    pub async fn profile(&self, base: &str, token: &str, user: &str) -> anyhow::Result<Profile> {
+    pub async fn profile(&self, base: &str, token: &str, user: &str) -> Result<Profile, CallError> {
         let info = self
             .call(base, token, "users.info", None, &[("user", user)])
             .await?;
@@ -134,10 +180,19 @@ pub async fn connect(
         }
     }
     let base = parse_api_base(req.api_base_url.as_deref())?;
+    api.check_base(&base)
+        .await
+        .map_err(|e| invalid("api_base_url", e.to_string()))?;
     let team_id = api
         .workspace_of(&base, req.bot_token.trim())
         .await
-        .map_err(|e| invalid("bot_token", format!("Slack refused the bot token: {e}")))?;
+        .map_err(|e| match e {
+            CallError::Refused(r) => invalid("api_base_url", r.to_string()),
+            CallError::Failed => invalid(
+                "bot_token",
+                "Slack did not confirm the bot token: check the token and the API base URL",
+            ),
+        })?;
     if team_id.is_empty() {
         return Err(invalid(
             "bot_token",
@@ -252,7 +307,7 @@ pub async fn command(
             let profile = api
                 .profile(&target.api_base_url, &target.bot_token, &form.user_id)
                 .await
-                .map_err(AppError::Internal)?;
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("Slack users.info: {e}")))?;
             SlackCommand::Register {
                 slack_user: form.user_id.clone(),
                 email: profile.email,

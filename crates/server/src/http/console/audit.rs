@@ -27,6 +27,9 @@ pub struct AuditForm {
     until: String,
     #[serde(default)]
     cursor: String,
+    /// `1`: recompute the chain and show the verdict.
+    #[serde(default)]
+    verify: String,
 }
 
 /// A time as the form sends it (`2026-12-01T18:00`, read as UTC) or as
@@ -119,6 +122,11 @@ struct AuditPage {
     jsonl_url: String,
     next_url: Option<String>,
     first_url: Option<String>,
+    /// The chain's head: events ever appended and the newest hash.
+    head_count: i64,
+    head_hash: String,
+    /// The verdict, when asked for: `Ok(text)` or `Err(text)`.
+    verdict: Option<Result<String, String>>,
 }
 
 const PAGE: i64 = 50;
@@ -160,6 +168,30 @@ pub async fn list(o: InOrg, Query(q): Query<AuditForm>) -> PageResult {
         }
     };
     let slug = o.access.org.slug.clone();
+    let (head_count, head_hash) = o.app().audit_head(&o.access).await?;
+    let verdict = if q.verify == "1" {
+        let v = o.app().audit_verify(&o.access).await?;
+        Some(match &v.first_break {
+            None => Ok(format!(
+                "The chain verifies: {} events{}, head {}.",
+                v.count,
+                if v.pruned > 0 {
+                    format!(" ({} pruned behind a checkpoint)", v.pruned)
+                } else {
+                    String::new()
+                },
+                v.head_hash
+            )),
+            Some(b) => Err(format!(
+                "The chain does not verify: {} event #{}: {}",
+                b.kind.as_str(),
+                b.seq,
+                b.reason
+            )),
+        })
+    } else {
+        None
+    };
     let f = o.frame("audit", "Audit log").await?;
     let page = AuditPage {
         events: events
@@ -183,6 +215,9 @@ pub async fn list(o: InOrg, Query(q): Query<AuditForm>) -> PageResult {
         jsonl_url: q.export_url(&slug, "jsonl"),
         next_url: next.as_deref().map(|c| q.page_url(&slug, Some(c))),
         first_url: (!q.cursor.is_empty()).then(|| q.page_url(&slug, None)),
+        head_count,
+        head_hash,
+        verdict,
         f,
         q,
     };

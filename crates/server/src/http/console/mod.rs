@@ -30,6 +30,7 @@ pub(crate) mod session;
 mod settings;
 pub(crate) mod text;
 mod tokens;
+mod webhooks;
 
 use crate::http::AppState;
 use axum::extract::Request;
@@ -148,6 +149,12 @@ pub fn router() -> Router<AppState> {
         .route("/o/{org}/requests/{id}/{decision}", post(access::decide))
         .route("/o/{org}/audit", get(audit::list))
         .route("/o/{org}/audit/export", get(audit::export))
+        .route(
+            "/o/{org}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/o/{org}/webhooks/{id}/test", post(webhooks::test))
+        .route("/o/{org}/webhooks/{id}/delete", post(webhooks::delete))
         .route("/o/{org}/tokens", get(tokens::list).post(tokens::create))
         .route("/o/{org}/tokens/{id}/revoke", post(tokens::revoke))
         .route(

@@ -1,4 +1,5 @@
-//! The signed-in user's profile: name, password and sessions.
+//! The signed-in user's profile: name, password, second factor, sessions,
+//! and their own audit events (those of no org).
 
 use super::flash::{back, redirect_with};
 use super::frame::{describe, show, status_of, Frame, PageResult};
@@ -27,7 +28,16 @@ struct ProfilePage {
     sessions: Vec<SessionLine>,
     /// Two-factor sign-in is on.
     mfa: bool,
+    /// The newest of the caller's own audit events.
+    events: Vec<EventLine>,
     error: Option<String>,
+}
+
+struct EventLine {
+    at: String,
+    action: String,
+    channel: String,
+    client_addr: String,
 }
 
 async fn page(
@@ -51,12 +61,25 @@ async fn page(
             user_agent: x.user_agent,
         })
         .collect();
+    let events = state
+        .app
+        .personal_audit(&s.caller, None, 20)
+        .await?
+        .into_iter()
+        .map(|e| EventLine {
+            at: when_ms(e.at, Precision::Second),
+            action: e.action,
+            channel: e.channel,
+            client_addr: e.client_addr,
+        })
+        .collect();
     let (status, error) = status_of(error);
     let mfa = state.app.mfa_status(&s.caller).await?.totp;
     let page = ProfilePage {
         f,
         sessions,
         mfa,
+        events,
         error,
     };
     Ok(show(status, &page, &page.f))

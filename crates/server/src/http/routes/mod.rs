@@ -20,3 +20,4 @@ pub mod signup_page;
 pub mod slack;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
