@@ -318,6 +318,12 @@ impl App {
         self.org_access(caller, slug.as_str()).await
     }
 
+    /// Active owners counted up to two: what the one-owner warning needs.
+    pub async fn active_owners_up_to_two(&self, org_id: OrgId) -> Result<i64> {
+        let mut conn = self.store().conn().await?;
+        Ok(members::active_owners_up_to_two(&mut conn, org_id).await?)
+    }
+
     pub async fn active_owners(&self, org_id: OrgId) -> Result<i64> {
         let mut conn = self.store().conn().await?;
         Ok(members::count_active_owners(&mut conn, org_id).await?)
