@@ -13,6 +13,7 @@ mod auth;
 mod browser;
 mod cli;
 mod console;
+mod index;
 mod invitations;
 mod members;
 mod orgs;

@@ -135,6 +135,11 @@ impl Application {
                 .run_outbox_worker(couriers, stop_rx.clone()),
         );
         let housekeeping = tokio::spawn(housekeeping(self.app.clone(), stop_rx.clone()));
+        let listener = {
+            let app = self.app.clone();
+            let stop = stop_rx.clone();
+            tokio::spawn(async move { app.listen_for_changes(stop).await })
+        };
         let watcher = tokio::spawn(watch_revisions(self.app.clone(), stop_rx));
         let router = crate::http::router(self.app.clone(), slack);
         axum::serve(
@@ -147,6 +152,7 @@ impl Application {
         let _ = worker.await;
         let _ = housekeeping.await;
         let _ = watcher.await;
+        let _ = listener.await;
         self.app.store().close().await;
         tracing::info!("roster stopped");
         Ok(())

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_member_search.sql"),
     ),
     (9, "tokens", include_str!("../migrations/0009_tokens.sql")),
+    (
+        12,
+        "access changes",
+        include_str!("../migrations/0012_access_changes.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -444,6 +444,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         remove_checked(&mut c, &org, &member).await?;
+        c.touch_member(member.user_id);
         c.audit(
             "member.leave",
             format!("user:{}", caller.user_id()),
