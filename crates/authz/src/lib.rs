@@ -189,6 +189,9 @@ struct Group {
 /// (user, resource, action) of an approved request.
 type GrantKey = (i64, u32, Action);
 
+/// Approved requests by what they allow: (request id, expiry), by id.
+type Grants = FxHashMap<GrantKey, Box<[(i64, i64)]>>;
+
 /// Members and emails are split into this many shards, so that applying a
 /// change to one member copies one shard (a few hundred members), not the
 /// whole org.
@@ -236,7 +239,7 @@ pub struct OrgIndex {
     resource_keys: Arc<FxHashMap<Box<str>, u32>>,
     /// Approved requests: (user, resource, action) to (request id, expiry),
     /// by request id.
-    grants: Arc<FxHashMap<GrantKey, Box<[(i64, i64)]>>>,
+    grants: Arc<Grants>,
 }
 
 impl OrgIndex {

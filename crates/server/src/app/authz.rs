@@ -140,8 +140,7 @@ impl Slot {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.extend(changes);
         let mut applied = 0;
-        loop {
-            let Some(ix) = self.current() else { break };
+        while let Some(ix) = self.current() {
             // What the index already has.
             let have = ix.revision();
             while pending

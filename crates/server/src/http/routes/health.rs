@@ -91,6 +91,25 @@ async fn metrics(
         "Messages given up after the last attempt.",
         given_up.max(0) as u64,
     );
+    let (deltas, builds, build_ms) = state.app.authz_stats();
+    metric(
+        "roster_authz_deltas_applied_total",
+        "counter",
+        "Logged changes this process applied to an org's authorization index in place.",
+        deltas,
+    );
+    metric(
+        "roster_authz_full_builds_total",
+        "counter",
+        "Authorization indexes this process built from the database.",
+        builds,
+    );
+    metric(
+        "roster_authz_build_milliseconds_total",
+        "counter",
+        "Time this process spent building authorization indexes.",
+        build_ms,
+    );
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
