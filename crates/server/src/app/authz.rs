@@ -449,12 +449,27 @@ impl App {
     async fn catch_up(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
         let _one = slot.loading.lock().await;
         let before = slot.revision();
-        self.read_log(org_id, slot).await?;
-        let mut conn = self.store().conn().await?;
-        let now = roster_store::access_state::revision(&mut conn, org_id).await?;
-        drop(conn);
-        if slot.revision() < now {
-            self.build(org_id, slot).await?;
+        // Changes keep committing while the log is read: go round while
+        // the log brings the index forward, and build afresh only when a
+        // round makes no progress twice although the org has moved (a gap,
+        // or a change the log cannot apply).
+        let mut stalled = 0;
+        loop {
+            let round = slot.revision();
+            self.read_log(org_id, slot).await?;
+            let mut conn = self.store().conn().await?;
+            let now = roster_store::access_state::revision(&mut conn, org_id).await?;
+            drop(conn);
+            if slot.revision() >= now {
+                break;
+            }
+            if slot.revision() == round {
+                stalled += 1;
+                if stalled >= 2 {
+                    self.build(org_id, slot).await?;
+                    break;
+                }
+            }
         }
         if slot.revision() != before {
             // Sessions are cached by generation too: another replica's
