@@ -13,6 +13,15 @@
 //! cargo run --release --example member_list_bench -- --engine postgres
 //! ```
 //!
+//! With `--big-org`, seeds instead one org of 100,000 members (issue 15)
+//! and measures what the team list does per page there: the page query at
+//! random cursors plus the one-owner check (`active_owners_up_to_two`),
+//! next to the full count of active owners it replaced.
+//!
+//! ```sh
+//! cargo run --release --example member_list_bench -- --engine sqlite --big-org
+//! ```
+//!
 //! `ROSTER_BENCH_POSTGRES_URL` overrides the PostgreSQL server's admin URL
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
@@ -47,8 +56,15 @@ enum Which {
     Postgres,
 }
 
+fn big_org() -> bool {
+    std::env::args().any(|a| a == "--big-org")
+}
+
 fn parse_args() -> anyhow::Result<Which> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--big-org")
+        .collect();
     match args
         .iter()
         .map(String::as_str)
@@ -57,7 +73,7 @@ fn parse_args() -> anyhow::Result<Which> {
     {
         ["--engine", "sqlite"] | ["--engine=sqlite"] => Ok(Which::Sqlite),
         ["--engine", "postgres"] | ["--engine=postgres"] => Ok(Which::Postgres),
-        _ => bail!("usage: member_list_bench --engine sqlite|postgres"),
+        _ => bail!("usage: member_list_bench --engine sqlite|postgres [--big-org]"),
     }
 }
 
@@ -736,6 +752,16 @@ async fn run(url: &str) -> anyhow::Result<()> {
     .try_get(0)?;
     eprintln!("{engine_name} {version}: seeding");
     let started = Instant::now();
+    if big_org() {
+        seed_big_org(&store).await?;
+        let mut conn = store.conn().await?;
+        println!("Load average before measuring: {}", loadavg());
+        measure_big_org(&mut conn, engine_name, &version).await?;
+        println!("\nLoad average after measuring: {}", loadavg());
+        drop(conn);
+        store.close().await;
+        return Ok(());
+    }
     seed(&store).await?;
     eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
     let size: i64 = match engine {
@@ -887,5 +913,154 @@ async fn measure_all(
         ids.len()
     );
     println!("```\n{}\n```", plan.join("\n"));
+    Ok(())
+}
+
+// ---------------------------------------------------------------- one big org
+
+const BIG_ORG_MEMBERS: i64 = 100_000;
+
+/// One org of 100,000 members (users 1 to 100,000), the same mix of roles,
+/// teams, statuses and groups as above; membership 1 is its only owner
+/// among the first rows, and 1% of members are owners.
+async fn seed_big_org(store: &Store) -> anyhow::Result<()> {
+    let e = store.engine();
+    let n = BIG_ORG_MEMBERS;
+    exec(
+        store,
+        "users",
+        &format!(
+            "INSERT INTO users (id, email, name, name_folded, must_change_password, disabled, created_at, updated_at)
+             SELECT k + 1, 'u' || (k + 1) || '@bench.test', 'User ' || (k + 1), 'user ' || (k + 1), 0, 0, {T0}, {T0}
+             FROM {}",
+            seq(e, n)
+        ),
+    )
+    .await?;
+    exec(
+        store,
+        "orgs",
+        &format!("INSERT INTO orgs (id, slug, name, created_at, updated_at) VALUES (1, 'big', 'Big', {T0}, {T0})"),
+    )
+    .await?;
+    exec(
+        store,
+        "groups",
+        &format!(
+            "INSERT INTO groups (id, org_id, name, created_at)
+             SELECT k + 1, 1, 'group-' || k, {T0} FROM {}",
+            seq(e, GROUPS_PER_ORG)
+        ),
+    )
+    .await?;
+    let role = pct("k", 2_654_435_761);
+    let team = pct("k", 2_246_822_519);
+    let status = pct("k", 3_266_489_917);
+    let idp = pct("k", 668_265_263);
+    exec(
+        store,
+        "memberships",
+        &format!(
+            "INSERT INTO memberships (id, org_id, user_id, role, team, status, identity_provider, mfa_required, joined_at, last_active_at, updated_at, name_folded, email)
+             SELECT k + 1, 1, k + 1,
+               CASE WHEN k = 0 OR {role} < 1 THEN 'owner' WHEN {role} < 8 THEN 'admin'
+                    WHEN {role} < 58 THEN 'contributor' WHEN {role} < 88 THEN 'viewer'
+                    ELSE 'viewer-no-secrets' END,
+               CASE WHEN {team} < 10 THEN '' ELSE 'team-' || ({team} % 10) END,
+               CASE WHEN k = 0 OR {status} < 90 THEN 'active' WHEN {status} < 95 THEN 'reviewing'
+                    ELSE 'disabled' END,
+               CASE WHEN {idp} < 85 THEN 'password' WHEN {idp} < 95 THEN 'saml-okta' ELSE 'oidc-google' END,
+               0, {T0} + k * 1000,
+               CASE WHEN {status} < 70 THEN {T0} + k * 1000 + 86400000 END,
+               {T0} + k * 1000, 'user ' || (k + 1), 'u' || (k + 1) || '@bench.test'
+             FROM {}",
+            seq(e, n)
+        ),
+    )
+    .await?;
+    let pick = pct("m.id", 374_761_393);
+    let group = pct("m.id", 1_181_783_497);
+    exec(
+        store,
+        "group_members",
+        &format!(
+            "INSERT INTO group_members (group_id, user_id, org_id, created_at)
+             SELECT {group} % {GROUPS_PER_ORG} + 1, m.user_id, m.org_id, m.joined_at
+             FROM memberships m WHERE {pick} < 40
+             UNION ALL
+             SELECT ({group} % {GROUPS_PER_ORG} + 1) % {GROUPS_PER_ORG} + 1, m.user_id, m.org_id, m.joined_at
+             FROM memberships m WHERE {pick} < 10"
+        ),
+    )
+    .await?;
+    let analyze = match e {
+        Engine::Sqlite => "ANALYZE",
+        Engine::Postgres => "VACUUM (ANALYZE)",
+    };
+    exec(store, analyze, analyze).await?;
+    Ok(())
+}
+
+/// Per filter, 200 pages at random cursors in the big org, each with the
+/// one-owner check the team list makes; then the full owner count that the
+/// check replaced, for comparison.
+async fn measure_big_org(
+    conn: &mut sqlx::AnyConnection,
+    engine_name: &str,
+    version: &str,
+) -> anyhow::Result<()> {
+    let org = OrgId::new(1);
+    println!("\n## {engine_name} ({version}), one org of {BIG_ORG_MEMBERS} members\n");
+    println!("| filter | pages | page query p50 ms | page + owner check p50 ms | page + owner check p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|");
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for case in cases() {
+        // Warm the statement cache and the pages.
+        members::list(conn, org, &case.filter, None, LIMIT).await?;
+        members::active_owners_up_to_two(conn, org).await?;
+        let (mut pages, mut whole) = (Vec::new(), Vec::new());
+        for i in 0..SAMPLED_ORGS {
+            let after = (i > 0).then(|| (rng.next() % BIG_ORG_MEMBERS as u64) as i64);
+            let t = Instant::now();
+            members::list(conn, org, &case.filter, after, LIMIT).await?;
+            pages.push(t.elapsed());
+            let owners = members::active_owners_up_to_two(conn, org).await?;
+            whole.push(t.elapsed());
+            if owners != 2 {
+                bail!("expected more than one owner in the big org, counted {owners}");
+            }
+        }
+        pages.sort();
+        whole.sort();
+        println!(
+            "| `{}` | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            case.label,
+            whole.len(),
+            ms(percentile(&pages, 50.0)),
+            ms(percentile(&whole, 50.0)),
+            ms(percentile(&whole, 99.0)),
+            ms(*whole.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    let mut counts = Vec::new();
+    let mut up_to_two = Vec::new();
+    for _ in 0..SAMPLED_ORGS {
+        let t = Instant::now();
+        members::count_active_owners(conn, org).await?;
+        counts.push(t.elapsed());
+        let t = Instant::now();
+        members::active_owners_up_to_two(conn, org).await?;
+        up_to_two.push(t.elapsed());
+    }
+    counts.sort();
+    up_to_two.sort();
+    println!(
+        "\nOwner check alone, {} calls: full count p50 {:.2} ms, p99 {:.2} ms; up to two p50 {:.3} ms, p99 {:.3} ms.",
+        counts.len(),
+        ms(percentile(&counts, 50.0)),
+        ms(percentile(&counts, 99.0)),
+        ms(percentile(&up_to_two, 50.0)),
+        ms(percentile(&up_to_two, 99.0)),
+    );
     Ok(())
 }

@@ -14,6 +14,7 @@ mod auth;
 mod browser;
 mod cli;
 mod console;
+mod index;
 mod invitations;
 mod members;
 mod ops;

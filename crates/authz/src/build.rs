@@ -1,10 +1,13 @@
 //! Building an [`OrgIndex`] from plain facts.
 
 use crate::{
-    Action, CompiledRole, Group, Member, OrgIndex, Resource, Rule, RuleSubject, TypeInfo, NONE,
+    empty_shards, shard_of, Action, CompiledRole, Group, Member, OrgIndex, Resource, Rule,
+    RuleSubject, TypeInfo, NONE,
 };
 use roster_domain::{BuiltinRole, Catalog, ManagementPermission, RolePermissions};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Everything the engine needs to know about one org, as read from storage.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +33,7 @@ pub struct RoleFact {
     pub permissions: RolePermissions,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberFact {
     pub user_id: i64,
     pub email: String,
@@ -39,13 +42,13 @@ pub struct MemberFact {
     pub role: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupFact {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceFact {
     pub id: i64,
     pub resource_type: String,
@@ -59,13 +62,13 @@ pub struct ResourceFact {
     pub review_actions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Subject {
     User(i64),
     Group(i64),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleFact {
     pub id: i64,
     pub subject: Subject,
@@ -74,7 +77,7 @@ pub struct RuleFact {
     pub resource_id: Option<i64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrantFact {
     pub request_id: i64,
     pub user_id: i64,
@@ -159,10 +162,6 @@ impl OrgIndex {
         let mut group_org_rules: Vec<Vec<(u32, i64)>> = vec![Vec::new(); state.groups.len()];
 
         // Members.
-        let mut members: FxHashMap<i64, Member> = FxHashMap::default();
-        members.reserve(state.members.len());
-        let mut emails: FxHashMap<Box<str>, i64> = FxHashMap::default();
-        emails.reserve(state.members.len());
         let mut member_groups: FxHashMap<i64, Vec<u32>> = FxHashMap::default();
         for &(g, u) in &state.group_members {
             if let Some(&gi) = group_ids.get(&g) {
@@ -295,16 +294,19 @@ impl OrgIndex {
             resources[i].policy_from = policy;
         }
 
+        let mut members = empty_shards::<i64, Member>();
+        let mut emails = empty_shards::<Box<str>, i64>();
         for m in state.members {
             let mut groups = member_groups.remove(&m.user_id).unwrap_or_default();
             groups.sort_unstable();
             groups.dedup();
-            emails.insert(Box::from(m.email.as_str()), m.user_id);
-            members.insert(
+            let email: Box<str> = m.email.into_boxed_str();
+            Arc::make_mut(&mut emails[shard_of(&*email)]).insert(email.clone(), m.user_id);
+            Arc::make_mut(&mut members[shard_of(&m.user_id)]).insert(
                 m.user_id,
                 Member {
                     user_id: m.user_id,
-                    email: m.email.into_boxed_str(),
+                    email,
                     active: m.active,
                     role: role_id(&m.role),
                     groups: groups.into_boxed_slice(),
@@ -339,21 +341,34 @@ impl OrgIndex {
                 org_rules: rules.into_boxed_slice(),
             })
             .collect();
+        let type_ids = type_ids
+            .into_iter()
+            .map(|(t, i)| (Box::from(t), i))
+            .collect();
 
         OrgIndex {
             revision: state.revision,
-            types: types.into_boxed_slice(),
-            actions,
-            roles: roles.into_boxed_slice(),
+            types: types.into(),
+            type_ids: Arc::new(type_ids),
+            actions: Arc::new(actions),
+            roles: roles.into(),
+            role_ids: Arc::new(role_ids),
             members,
             emails,
-            groups,
-            resources: resources.into_boxed_slice(),
-            resource_keys,
-            grants: grants
-                .into_iter()
-                .map(|(k, v)| (k, v.into_boxed_slice()))
-                .collect(),
+            groups: Arc::new(groups),
+            group_ids: Arc::new(group_ids),
+            resources: Arc::new(resources.into_iter().map(Arc::new).collect()),
+            resource_ids: Arc::new(resource_db_ids),
+            resource_keys: Arc::new(resource_keys),
+            grants: Arc::new(
+                grants
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        v.sort_unstable();
+                        (k, v.into_boxed_slice())
+                    })
+                    .collect(),
+            ),
         }
     }
 }

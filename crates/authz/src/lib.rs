@@ -17,14 +17,18 @@
 )]
 
 mod build;
+mod delta;
 mod explain;
 
 pub use build::{
     GrantFact, GroupFact, MemberFact, OrgState, ResourceFact, RoleFact, RuleFact, Subject,
 };
+pub use delta::Delta;
 
 use roster_domain::{ActionClass, ManagementPermission};
 use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// A sentinel for "none" in the `u32` indexes below.
 const NONE: u32 = u32::MAX;
@@ -103,6 +107,7 @@ impl Decision {
     }
 }
 
+#[derive(Clone)]
 struct CompiledRole {
     name: Box<str>,
     management: u32,
@@ -132,6 +137,7 @@ struct TypeInfo {
     actions: Box<[(Box<str>, ActionClass)]>,
 }
 
+#[derive(Clone)]
 struct Member {
     user_id: i64,
     email: Box<str>,
@@ -144,18 +150,20 @@ struct Member {
     org_rules: Box<[(u32, i64)]>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum RuleSubject {
     User(i64),
     Group(u32),
 }
 
+#[derive(Clone, PartialEq, Eq, Debug)]
 struct Rule {
     id: i64,
     subject: RuleSubject,
     role: u32,
 }
 
+#[derive(Clone)]
 struct Resource {
     resource_type: u16,
     name: Box<str>,
@@ -171,6 +179,7 @@ struct Resource {
     rules: Box<[Rule]>,
 }
 
+#[derive(Clone)]
 struct Group {
     name: Box<str>,
     /// Org-scoped rules naming this group: (role, rule id).
@@ -180,21 +189,57 @@ struct Group {
 /// (user, resource, action) of an approved request.
 type GrantKey = (i64, u32, Action);
 
+/// Approved requests by what they allow: (request id, expiry), by id.
+type Grants = FxHashMap<GrantKey, Box<[(i64, i64)]>>;
+
+/// Members and emails are split into this many shards, so that applying a
+/// change to one member copies one shard (a few hundred members), not the
+/// whole org.
+const SHARDS: usize = 256;
+
+fn shard_of<K: Hash + ?Sized>(key: &K) -> usize {
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    (h.finish() >> 32) as usize % SHARDS
+}
+
+type Shards<K, V> = Box<[Arc<FxHashMap<K, V>>]>;
+
+fn empty_shards<K, V>() -> Shards<K, V> {
+    (0..SHARDS)
+        .map(|_| Arc::new(FxHashMap::default()))
+        .collect()
+}
+
 /// One org's compiled access state. See the crate documentation.
+///
+/// Its parts sit behind reference counts: [`OrgIndex::apply`] makes the
+/// next index by copying only the parts a change touched, and readers of
+/// the previous index keep theirs.
+#[derive(Clone)]
 pub struct OrgIndex {
     revision: i64,
-    types: Box<[TypeInfo]>,
+    types: Arc<[TypeInfo]>,
+    type_ids: Arc<FxHashMap<Box<str>, u16>>,
     /// `type:action` and management permission names to actions.
-    actions: FxHashMap<Box<str>, Action>,
-    roles: Box<[CompiledRole]>,
-    members: FxHashMap<i64, Member>,
-    emails: FxHashMap<Box<str>, i64>,
-    groups: Box<[Group]>,
-    resources: Box<[Resource]>,
+    actions: Arc<FxHashMap<Box<str>, Action>>,
+    roles: Arc<[CompiledRole]>,
+    role_ids: Arc<FxHashMap<Box<str>, u32>>,
+    /// By user id, sharded by [`shard_of`].
+    members: Shards<i64, Member>,
+    /// By email, sharded by [`shard_of`].
+    emails: Shards<Box<str>, i64>,
+    groups: Arc<Vec<Group>>,
+    /// Stored group ids to group indexes.
+    group_ids: Arc<FxHashMap<i64, u32>>,
+    resources: Arc<Vec<Arc<Resource>>>,
+    /// Stored resource ids to resource indexes.
+    resource_ids: Arc<FxHashMap<i64, u32>>,
     /// `type/name` to resource.
-    resource_keys: FxHashMap<Box<str>, u32>,
-    /// Approved requests: (user, resource, action) to (request id, expiry).
-    grants: FxHashMap<GrantKey, Box<[(i64, i64)]>>,
+    resource_keys: Arc<FxHashMap<Box<str>, u32>>,
+    /// Approved requests: (user, resource, action) to (request id, expiry),
+    /// by request id.
+    grants: Arc<Grants>,
 }
 
 impl OrgIndex {
@@ -218,11 +263,21 @@ impl OrgIndex {
     /// The user id of the member with this email (lower-cased, trimmed).
     #[inline]
     pub fn user_by_email(&self, email: &str) -> Option<i64> {
-        self.emails.get(email).copied()
+        self.emails[shard_of(email)].get(email).copied()
     }
 
     pub fn is_member(&self, user_id: i64) -> bool {
-        self.members.contains_key(&user_id)
+        self.member(user_id).is_some()
+    }
+
+    #[inline]
+    fn member(&self, user_id: i64) -> Option<&Member> {
+        self.members[shard_of(&user_id)].get(&user_id)
+    }
+
+    /// How many members the index holds.
+    pub fn member_count(&self) -> usize {
+        self.members.iter().map(|s| s.len()).sum()
     }
 
     /// Decides whether `user_id` may do `action` in the org, or on
@@ -235,7 +290,7 @@ impl OrgIndex {
         resource: Option<ResourceId>,
         now_ms: i64,
     ) -> Decision {
-        let Some(member) = self.members.get(&user_id) else {
+        let Some(member) = self.member(user_id) else {
             return Decision::deny(Reason::NotMember);
         };
         if !member.active {
@@ -451,7 +506,7 @@ impl OrgIndex {
         if user_id == requester {
             return false;
         }
-        let Some(member) = self.members.get(&user_id) else {
+        let Some(member) = self.member(user_id) else {
             return false;
         };
         if !member.active {
@@ -473,7 +528,8 @@ impl OrgIndex {
     pub fn reviewers(&self, requester: i64, resource: ResourceId) -> Vec<(i64, &str)> {
         let mut out: Vec<(i64, &str)> = self
             .members
-            .values()
+            .iter()
+            .flat_map(|s| s.values())
             .filter(|m| self.may_review(m.user_id, requester, resource))
             .map(|m| (m.user_id, &*m.email))
             .collect();

@@ -327,3 +327,416 @@ fn a_cycle_in_the_facts_does_not_hang_the_build() {
         Reason::NoGrant
     );
 }
+
+/// Property tests: any sequence of changes applied to an index one delta
+/// at a time decides exactly as an index built afresh from the facts.
+mod incremental {
+    use super::*;
+    use proptest::prelude::*;
+
+    const USERS: i64 = 8;
+    const ROLES: &[&str] = &[
+        "owner",
+        "admin",
+        "contributor",
+        "viewer",
+        "viewer-no-secrets",
+        "devops",
+        "reviewer",
+        "no-such-role",
+    ];
+    const ACTIONS: &[&str] = &[
+        "clusters:read",
+        "clusters:update",
+        "clusters:deploy",
+        "clusters:delete",
+        "environments:read",
+        "environments:update",
+        "projects:read",
+        "targets:read",
+        "targets:update",
+        "requests:approve",
+        "users:manage",
+        "owners:manage",
+        "access:manage",
+    ];
+    const TYPES: &[&str] = &["projects", "environments", "clusters", "targets"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        SetMember {
+            user: i64,
+            role: usize,
+            active: bool,
+        },
+        RemoveMember {
+            user: i64,
+        },
+        SetGroups {
+            user: i64,
+            mask: u8,
+        },
+        AddRule {
+            user: Option<i64>,
+            group: usize,
+            role: usize,
+            resource: Option<usize>,
+        },
+        RemoveRule {
+            pick: usize,
+        },
+        NewGroup,
+        RenameGroup {
+            pick: usize,
+            name: u8,
+        },
+        Approve {
+            user: i64,
+            resource: usize,
+            action: usize,
+            expires_at: i64,
+        },
+        Revoke {
+            pick: usize,
+        },
+        NewResource {
+            parent: Option<usize>,
+            kind: usize,
+            mask: u8,
+            review: bool,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let user = 1..=USERS;
+        prop_oneof![
+            (user.clone(), 0..ROLES.len(), any::<bool>())
+                .prop_map(|(user, role, active)| Op::SetMember { user, role, active }),
+            user.clone().prop_map(|user| Op::RemoveMember { user }),
+            (user.clone(), any::<u8>()).prop_map(|(user, mask)| Op::SetGroups { user, mask }),
+            (
+                proptest::option::of(user.clone()),
+                0..8usize,
+                0..ROLES.len(),
+                proptest::option::of(0..12usize)
+            )
+                .prop_map(|(user, group, role, resource)| Op::AddRule {
+                    user,
+                    group,
+                    role,
+                    resource
+                }),
+            (0..64usize).prop_map(|pick| Op::RemoveRule { pick }),
+            Just(Op::NewGroup),
+            (0..8usize, any::<u8>()).prop_map(|(pick, name)| Op::RenameGroup { pick, name }),
+            (
+                user,
+                0..12usize,
+                0..ACTIONS.len(),
+                prop_oneof![Just(500i64), Just(5_000i64)]
+            )
+                .prop_map(|(user, resource, action, expires_at)| Op::Approve {
+                    user,
+                    resource,
+                    action,
+                    expires_at
+                }),
+            (0..16usize).prop_map(|pick| Op::Revoke { pick }),
+            (
+                proptest::option::of(0..12usize),
+                0..TYPES.len(),
+                any::<u8>(),
+                any::<bool>()
+            )
+                .prop_map(|(parent, kind, mask, review)| Op::NewResource {
+                    parent,
+                    kind,
+                    mask,
+                    review
+                }),
+        ]
+    }
+
+    /// What the server reads back in the change's transaction.
+    fn member_delta(s: &OrgState, user_id: i64) -> Delta {
+        Delta::Member {
+            user_id,
+            member: s.members.iter().find(|m| m.user_id == user_id).cloned(),
+            groups: s
+                .group_members
+                .iter()
+                .filter(|(_, u)| *u == user_id)
+                .map(|(g, _)| *g)
+                .collect(),
+            rules: s
+                .rules
+                .iter()
+                .filter(|r| r.subject == Subject::User(user_id))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn group_delta(s: &OrgState, id: i64) -> Delta {
+        Delta::Group {
+            id,
+            name: s.groups.iter().find(|g| g.id == id).unwrap().name.clone(),
+            rules: s
+                .rules
+                .iter()
+                .filter(|r| r.subject == Subject::Group(id))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn next_id(ids: impl Iterator<Item = i64>) -> i64 {
+        ids.max().unwrap_or(1_000) + 1
+    }
+
+    /// Changes the facts as a use case would and returns the deltas the
+    /// change records.
+    fn run(s: &mut OrgState, op: &Op) -> Vec<Delta> {
+        match *op {
+            Op::SetMember { user, role, active } => {
+                s.members.retain(|m| m.user_id != user);
+                s.members.push(MemberFact {
+                    user_id: user,
+                    email: format!("u{user}@example.com"),
+                    active,
+                    role: ROLES[role].into(),
+                });
+                vec![member_delta(s, user)]
+            }
+            Op::RemoveMember { user } => {
+                s.members.retain(|m| m.user_id != user);
+                vec![member_delta(s, user)]
+            }
+            Op::SetGroups { user, mask } => {
+                s.group_members.retain(|(_, u)| *u != user);
+                let ids: Vec<i64> = s.groups.iter().map(|g| g.id).collect();
+                for (i, g) in ids.into_iter().enumerate() {
+                    if i < 8 && mask & (1 << i) != 0 {
+                        s.group_members.push((g, user));
+                    }
+                }
+                vec![member_delta(s, user)]
+            }
+            Op::AddRule {
+                user,
+                group,
+                role,
+                resource,
+            } => {
+                let subject = match user {
+                    Some(u) => Subject::User(u),
+                    None => Subject::Group(s.groups[group % s.groups.len()].id),
+                };
+                let resource_id = resource.map(|r| s.resources[r % s.resources.len()].id);
+                let id = next_id(s.rules.iter().map(|r| r.id));
+                s.rules.push(RuleFact {
+                    id,
+                    subject,
+                    role: ROLES[role].into(),
+                    resource_id,
+                });
+                vec![subject_delta(s, subject)]
+            }
+            Op::RemoveRule { pick } => {
+                if s.rules.is_empty() {
+                    return vec![];
+                }
+                let r = s.rules.remove(pick % s.rules.len());
+                vec![subject_delta(s, r.subject)]
+            }
+            Op::NewGroup => {
+                let id = next_id(s.groups.iter().map(|g| g.id));
+                s.groups.push(GroupFact {
+                    id,
+                    name: format!("g{id}"),
+                });
+                vec![group_delta(s, id)]
+            }
+            Op::RenameGroup { pick, name } => {
+                let i = pick % s.groups.len();
+                s.groups[i].name = format!("n{name}");
+                vec![group_delta(s, s.groups[i].id)]
+            }
+            Op::Approve {
+                user,
+                resource,
+                action,
+                expires_at,
+            } => {
+                let request_id = next_id(s.grants.iter().map(|g| g.request_id));
+                let g = GrantFact {
+                    request_id,
+                    user_id: user,
+                    resource_id: s.resources[resource % s.resources.len()].id,
+                    action: ACTIONS[action].into(),
+                    expires_at,
+                };
+                s.grants.push(g.clone());
+                vec![Delta::Grant {
+                    request_id,
+                    grant: Some(g),
+                }]
+            }
+            Op::Revoke { pick } => {
+                if s.grants.is_empty() {
+                    return vec![];
+                }
+                let g = s.grants.remove(pick % s.grants.len());
+                vec![Delta::Grant {
+                    request_id: g.request_id,
+                    grant: None,
+                }]
+            }
+            Op::NewResource {
+                parent,
+                kind,
+                mask,
+                review,
+            } => {
+                let id = next_id(s.resources.iter().map(|r| r.id));
+                let t = TYPES[kind];
+                let groups = s
+                    .groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i < 8 && mask & (1 << i) != 0)
+                    .map(|(_, g)| g.id)
+                    .collect();
+                let r = ResourceFact {
+                    id,
+                    resource_type: t.into(),
+                    name: format!("r{id}"),
+                    parent_id: parent.map(|p| s.resources[p % s.resources.len()].id),
+                    groups,
+                    review_actions: if review {
+                        vec![format!("{t}:update")]
+                    } else {
+                        vec![]
+                    },
+                };
+                s.resources.push(r.clone());
+                vec![Delta::NewResource(r)]
+            }
+        }
+    }
+
+    fn subject_delta(s: &OrgState, subject: Subject) -> Delta {
+        match subject {
+            Subject::User(u) => member_delta(s, u),
+            Subject::Group(g) => group_delta(s, g),
+        }
+    }
+
+    /// Every decision the two indexes can make about these users.
+    fn assert_same(applied: &OrgIndex, fresh: &OrgIndex, s: &OrgState) {
+        let mut keys: Vec<Option<String>> = vec![None];
+        keys.extend(
+            s.resources
+                .iter()
+                .map(|r| Some(format!("{}/{}", r.resource_type, r.name))),
+        );
+        for user in 1..=USERS + 1 {
+            assert_eq!(applied.is_member(user), fresh.is_member(user));
+            let email = format!("u{user}@example.com");
+            assert_eq!(applied.user_by_email(&email), fresh.user_by_email(&email));
+            for key in &keys {
+                let r = key.as_deref().map(|k| fresh.resource(k));
+                let r = match r {
+                    Some(None) => continue,
+                    Some(Some(r)) => Some(r),
+                    None => None,
+                };
+                if let (Some(k), Some(r)) = (key, r) {
+                    assert_eq!(applied.resource(k), Some(r), "{k}");
+                    for requester in 1..=USERS {
+                        assert_eq!(
+                            applied.may_review(user, requester, r),
+                            fresh.may_review(user, requester, r)
+                        );
+                    }
+                }
+                for name in ACTIONS {
+                    let Some(a) = fresh.action(name) else {
+                        continue;
+                    };
+                    for now in [100, 1_000, 10_000] {
+                        assert_eq!(
+                            applied.check(user, a, r, now),
+                            fresh.check(user, a, r, now),
+                            "user {user} {name} on {key:?} at {now}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn applied_changes_decide_as_a_fresh_build(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut s = state();
+            let mut applied = OrgIndex::build(s.clone());
+            for (i, op) in ops.iter().enumerate() {
+                let deltas = run(&mut s, op);
+                // Deltas travel through the change log as JSON.
+                let text = serde_json::to_string(&deltas).unwrap();
+                let deltas: Vec<Delta> = serde_json::from_str(&text).unwrap();
+                let revision = s.revision + i as i64 + 1;
+                applied = applied
+                    .apply(revision, &deltas)
+                    .expect("every generated change applies without a full build");
+                prop_assert_eq!(applied.revision(), revision);
+                let mut now = s.clone();
+                now.revision = revision;
+                let fresh = OrgIndex::build(now);
+                assert_same(&applied, &fresh, &s);
+            }
+        }
+    }
+
+    #[test]
+    fn a_delta_the_index_cannot_place_asks_for_a_full_build() {
+        let ix = OrgIndex::build(state());
+        // A member in a group the index has never seen.
+        let d = Delta::Member {
+            user_id: BOB,
+            member: Some(member(BOB, "viewer", true)),
+            groups: vec![999],
+            rules: vec![],
+        };
+        assert!(ix.apply(8, &[d]).is_none());
+        // A resource created before one the index holds.
+        let r = resource(1, "projects/old", None);
+        assert!(ix.apply(8, &[Delta::NewResource(r)]).is_none());
+    }
+
+    #[test]
+    fn applying_leaves_the_previous_index_as_it_was() {
+        let ix = OrgIndex::build(state());
+        let before = check(&ix, BOB, "clusters:update", Some("clusters/eu-1"));
+        assert!(before.allowed);
+        let demoted = ix
+            .apply(
+                8,
+                &[Delta::Member {
+                    user_id: BOB,
+                    member: Some(member(BOB, "viewer", true)),
+                    groups: vec![],
+                    rules: vec![],
+                }],
+            )
+            .unwrap();
+        assert!(!check(&demoted, BOB, "clusters:update", Some("clusters/eu-1")).allowed);
+        assert_eq!(
+            check(&ix, BOB, "clusters:update", Some("clusters/eu-1")),
+            before
+        );
+    }
+}

@@ -176,6 +176,11 @@ impl Application {
                 .run_outbox_worker(couriers, stop_rx.clone()),
         );
         let housekeeping = tokio::spawn(housekeeping(self.app.clone(), stop_rx.clone()));
+        let listener = {
+            let app = self.app.clone();
+            let stop = stop_rx.clone();
+            tokio::spawn(async move { app.listen_for_changes(stop).await })
+        };
         let watcher = tokio::spawn(watch_revisions(self.app.clone(), stop_rx.clone()));
         let gauges = tokio::spawn(observe_outbox(self.app.clone(), stop_rx));
         let router = crate::http::router(self.app.clone(), slack);
@@ -230,6 +235,7 @@ impl Application {
         }
         let _ = housekeeping.await;
         let _ = watcher.await;
+        let _ = listener.await;
         let _ = gauges.await;
         // A request cut off at the deadline may still hold a connection.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.app.store().close()).await;
@@ -330,6 +336,12 @@ async fn observe_outbox(app: App, mut stop: tokio::sync::watch::Receiver<bool>) 
             }
             Err(e) => tracing::debug!(error = %e, "reading the outbox's size failed; will retry"),
         }
+        let (deltas, builds, build_ms) = app.authz_stats();
+        app.observer().record(|| {
+            metrics::counter!("roster_authz_deltas_applied_total").absolute(deltas);
+            metrics::counter!("roster_authz_full_builds_total").absolute(builds);
+            metrics::counter!("roster_authz_build_milliseconds_total").absolute(build_ms);
+        });
         app.observer().upkeep();
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}

@@ -126,3 +126,206 @@ pub async fn revisions(conn: &mut Conn, ids: &[OrgId]) -> Result<Vec<(OrgId, i64
     }
     Ok(out)
 }
+
+/// Reads the org's access state in one read-only transaction, which sees
+/// one snapshot on both engines (PostgreSQL at REPEATABLE READ, SQLite in
+/// WAL mode from its first read), so a load never restarts because
+/// writers keep committing: the facts are those of the revision read
+/// first, and later changes come from the change log.
+pub async fn load_snapshot(
+    store: &crate::Store,
+    org_id: OrgId,
+    now: Timestamp,
+) -> Result<AccessFacts> {
+    let mut tx = store.begin().await?;
+    if store.engine() == crate::Engine::Postgres {
+        crate::sql::exec(
+            &mut tx,
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            (),
+        )
+        .await?;
+    }
+    let facts = load(&mut tx, org_id, now).await;
+    tx.rollback().await?;
+    facts
+}
+
+// ------------------------------------------------------------ the change log
+
+/// Keep this many revisions of an org's change log; a replica further
+/// behind builds its index afresh.
+pub const LOG_KEEP: i64 = 1_000;
+
+/// Records what the change that moved `org_id` to `revision` did (in the
+/// change's transaction). Every 100th revision prunes rows older than
+/// [`LOG_KEEP`] revisions.
+pub async fn log_change(
+    conn: &mut Conn,
+    org_id: OrgId,
+    revision: i64,
+    payload: &str,
+    now: Timestamp,
+) -> Result<()> {
+    crate::sql::exec(
+        conn,
+        "INSERT INTO access_changes (org_id, revision, payload, created_at) VALUES ($1, $2, $3, $4)",
+        (org_id, revision, payload, now),
+    )
+    .await?;
+    if revision % 100 == 0 {
+        crate::sql::exec(
+            conn,
+            "DELETE FROM access_changes WHERE org_id = $1 AND revision <= $2",
+            (org_id, revision - LOG_KEEP),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The logged changes of `org_id` after `revision`, in order, at most
+/// `limit`.
+pub async fn changes_since(
+    conn: &mut Conn,
+    org_id: OrgId,
+    revision: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>> {
+    fetch_all(
+        conn,
+        "SELECT revision, payload FROM access_changes WHERE org_id = $1 AND revision > $2
+         ORDER BY revision LIMIT $3",
+        (org_id, revision, limit),
+    )
+    .await
+}
+
+// ------------------------------------------------- facts of one thing, for deltas
+
+/// A user's membership of the org, if any.
+pub async fn member(conn: &mut Conn, org_id: OrgId, user_id: i64) -> Result<Option<MemberFact>> {
+    crate::sql::fetch_optional(
+        conn,
+        "SELECT m.user_id, u.email, m.role, m.status, u.disabled
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2",
+        (org_id, user_id),
+    )
+    .await
+}
+
+/// The ids of the org's groups the user is in.
+pub async fn groups_of(conn: &mut Conn, org_id: OrgId, user_id: i64) -> Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = fetch_all(
+        conn,
+        "SELECT group_id FROM group_members WHERE org_id = $1 AND user_id = $2",
+        (org_id, user_id),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(g,)| g).collect())
+}
+
+/// Every rule of the org naming the user.
+pub async fn rules_of_user(conn: &mut Conn, org_id: OrgId, user_id: i64) -> Result<Vec<RuleFact>> {
+    fetch_all(
+        conn,
+        "SELECT id, user_id, group_id, role, resource_id FROM access_rules
+         WHERE org_id = $1 AND user_id = $2 ORDER BY id",
+        (org_id, user_id),
+    )
+    .await
+}
+
+/// A group's name, if the group exists in the org.
+pub async fn group(conn: &mut Conn, org_id: OrgId, group_id: i64) -> Result<Option<String>> {
+    let row: Option<(String,)> = crate::sql::fetch_optional(
+        conn,
+        "SELECT name FROM groups WHERE org_id = $1 AND id = $2",
+        (org_id, group_id),
+    )
+    .await?;
+    Ok(row.map(|(n,)| n))
+}
+
+/// Every rule of the org naming the group.
+pub async fn rules_of_group(
+    conn: &mut Conn,
+    org_id: OrgId,
+    group_id: i64,
+) -> Result<Vec<RuleFact>> {
+    fetch_all(
+        conn,
+        "SELECT id, user_id, group_id, role, resource_id FROM access_rules
+         WHERE org_id = $1 AND group_id = $2 ORDER BY id",
+        (org_id, group_id),
+    )
+    .await
+}
+
+/// A review request while it is approved.
+pub async fn approved_request(
+    conn: &mut Conn,
+    org_id: OrgId,
+    request_id: i64,
+) -> Result<Option<GrantFact>> {
+    crate::sql::fetch_optional(
+        conn,
+        "SELECT id, requester_id, resource_id, action, expires_at FROM review_requests
+         WHERE org_id = $1 AND id = $2 AND status = 'approved'",
+        (org_id, request_id),
+    )
+    .await
+}
+
+/// A resource with the ids of the groups it names.
+pub async fn resource(
+    conn: &mut Conn,
+    org_id: OrgId,
+    resource_id: i64,
+) -> Result<Option<(ResourceFact, Vec<i64>)>> {
+    let Some(r): Option<ResourceFact> = crate::sql::fetch_optional(
+        conn,
+        "SELECT id, resource_type, name, parent_id, review_actions, review_approvals
+         FROM resources WHERE org_id = $1 AND id = $2",
+        (org_id, resource_id),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let groups: Vec<(i64,)> = fetch_all(
+        conn,
+        "SELECT group_id FROM resource_groups WHERE org_id = $1 AND resource_id = $2",
+        (org_id, resource_id),
+    )
+    .await?;
+    Ok(Some((r, groups.into_iter().map(|(g,)| g).collect())))
+}
+
+/// The PostgreSQL channel on which committed access changes are announced
+/// as `org_id:revision`.
+pub const CHANNEL: &str = "roster_access_changes";
+
+/// Announces (PostgreSQL only; delivered at commit) that `org_id` moved to
+/// `revision`.
+pub async fn notify(conn: &mut Conn, org_id: OrgId, revision: i64) -> Result<()> {
+    let payload = format!("{}:{revision}", org_id.get());
+    let _: Vec<(String,)> = fetch_all(
+        conn,
+        "SELECT CAST(pg_notify($1, $2) AS TEXT)",
+        (CHANNEL, payload),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The org's groups created at `at` (by the change being committed).
+pub async fn groups_created_at(conn: &mut Conn, org_id: OrgId, at: Timestamp) -> Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = fetch_all(
+        conn,
+        "SELECT id FROM groups WHERE org_id = $1 AND created_at = $2",
+        (org_id, at),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|(g,)| g).collect())
+}

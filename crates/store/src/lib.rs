@@ -178,6 +178,7 @@ pub struct StoreOptions {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    url: String,
 }
 
 impl Store {
@@ -222,13 +223,23 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let store = Store { pool, engine };
+        let store = Store {
+            pool,
+            engine,
+            url: opts.url.clone(),
+        };
         migrate::run(&store).await?;
         Ok(store)
     }
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The URL the store was opened with (for a PostgreSQL listener's own
+    /// connection).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn pool(&self) -> &AnyPool {

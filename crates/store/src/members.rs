@@ -337,6 +337,20 @@ pub async fn count_active_owners(conn: &mut Conn, org_id: OrgId) -> Result<i64> 
     count_active_owners_except(conn, org_id, UserId::new(0)).await
 }
 
+/// Active owners (people) of the org, counted up to two: enough to tell
+/// "no owner", "one owner" and "more than one" without visiting every
+/// owner of a big org. The team list asks this on every page.
+pub async fn active_owners_up_to_two(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
+    scalar(
+        conn,
+        "SELECT COUNT(*) FROM (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND u.kind = 'person'
+         LIMIT 2) AS owners",
+        (org_id,),
+    )
+    .await
+}
+
 /// One of a user's memberships, with its org, for `GET /me` and `GET /orgs`.
 #[derive(Debug, Clone, FromRow)]
 pub struct UserMembership {

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0011_instance_settings.sql"),
     ),
     (
+        12,
+        "access changes",
+        include_str!("../migrations/0012_access_changes.sql"),
+    ),
+    (
         13,
         "sign-in",
         include_str!("../migrations/0013_sign_in.sql"),

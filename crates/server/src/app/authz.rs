@@ -1,25 +1,32 @@
 //! The authorization index cache: one compiled [`OrgIndex`] per org, kept
 //! current so that a check reads memory only.
 //!
-//! Freshness works by generations. Every committed write in this process
-//! bumps a global generation ([`App::commit`]); a background task bumps it
-//! too when it sees that another replica changed an org (org revisions move
-//! on every write, see `roster_store::orgs::lock`). A check uses an org's
-//! index as is when the index was confirmed at the current generation:
-//! two atomic loads. Otherwise it confirms it first: one query for the
-//! org's revision, and a full reload only if that revision moved. So the
-//! check right after a change sees it, and checks in between changes do no
-//! I/O at all.
+//! Freshness works by revisions and the change log. Every committed change
+//! to an org moves its revision by one and logs what it did in the same
+//! transaction ([`super::change::Change::commit`]). The process that made
+//! the change applies it to its index before the change returns
+//! ([`App::committed`]), and records that its checks must now see that
+//! revision: a check in this process never sees an index older than a
+//! change this process committed (SPEC §2). Other replicas learn of changes
+//! from PostgreSQL notifications or, as the fallback, by polling the orgs'
+//! revisions, and apply the logged changes in revision order
+//! ([`App::catch_up`]). A full build from the database happens at first use
+//! and when the log cannot bridge the gap (a "rebuild" entry, pruned rows);
+//! on another replica's change it runs in the background while checks use
+//! the index they have.
 
 use super::error::Result;
 use super::App;
-use roster_authz::{GrantFact, GroupFact, MemberFact, OrgIndex, OrgState, ResourceFact, RoleFact};
+use roster_authz::{
+    Delta, GrantFact, GroupFact, MemberFact, OrgIndex, OrgState, ResourceFact, RoleFact,
+};
 use roster_authz::{RuleFact, Subject};
 use roster_domain::{OrgId, Timestamp};
 use roster_store::access_state::AccessFacts;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 #[derive(Default)]
 pub(crate) struct AuthzCache {
@@ -29,8 +36,8 @@ pub(crate) struct AuthzCache {
     /// committed in this process since it was validated and for at most
     /// [`SESSION_CACHE_MS`] (the bound for changes made by other replicas).
     sessions: RwLock<HashMap<String, CachedSession>>,
-    /// The revisions the replica watcher saw last, per loaded org.
-    seen_revisions: std::sync::Mutex<HashMap<OrgId, i64>>,
+    /// Counters for the benchmark and the logs.
+    pub(crate) stats: AuthzStats,
     /// Striped locks so that when a cached session runs out, one request
     /// per token goes to the database and the others wait for its answer,
     /// instead of every request in flight asking at once.
@@ -70,11 +77,98 @@ struct CachedSession {
     cached_at: Timestamp,
 }
 
+/// What a committed change did to an org's access state, as logged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "deltas", rename_all = "snake_case")]
+pub(crate) enum Logged {
+    /// Anything may have changed: build the index afresh.
+    Rebuild,
+    Deltas(Vec<Delta>),
+}
+
+/// How the indexes have been kept current since the process started.
+#[derive(Default)]
+pub(crate) struct AuthzStats {
+    pub(crate) deltas_applied: AtomicU64,
+    pub(crate) full_builds: AtomicU64,
+    pub(crate) build_ms_total: AtomicU64,
+}
+
 struct Slot {
-    /// The index and the generation at which it was last confirmed.
-    current: RwLock<Option<(Arc<OrgIndex>, u64)>>,
-    /// One loader at a time per org.
+    current: RwLock<Option<Arc<OrgIndex>>>,
+    /// The latest revision this process committed to the org: its checks
+    /// wait until the index has reached it.
+    required: AtomicI64,
+    /// Logged changes not yet applied, by revision (they arrive out of
+    /// order when changes commit side by side).
+    pending: Mutex<BTreeMap<i64, Logged>>,
+    /// One full build or log read at a time per org.
     loading: tokio::sync::Mutex<()>,
+    /// Requests to catch up with other replicas, and whether a task is on
+    /// it ([`App::request_catch_up`]).
+    wanted: AtomicU64,
+    running: AtomicBool,
+}
+
+/// Past this many unapplied changes an org's queue starts over (the next
+/// check or poll reads the log or builds afresh).
+const PENDING_MAX: usize = 10_000;
+
+impl Slot {
+    fn current(&self) -> Option<Arc<OrgIndex>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn revision(&self) -> i64 {
+        self.current().map_or(-1, |ix| ix.revision())
+    }
+
+    /// Installs a freshly built index unless the one held is as new.
+    fn install(&self, ix: Arc<OrgIndex>) {
+        let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if cur.as_ref().is_none_or(|c| c.revision() < ix.revision()) {
+            *cur = Some(ix);
+        }
+    }
+
+    /// Queues logged changes and applies every one that follows the index
+    /// without a gap. Returns how many were applied.
+    fn offer(&self, changes: impl IntoIterator<Item = (i64, Logged)>) -> u64 {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.extend(changes);
+        let mut applied = 0;
+        while let Some(ix) = self.current() {
+            // What the index already has.
+            let have = ix.revision();
+            while pending
+                .first_key_value()
+                .is_some_and(|(&rev, _)| rev <= have)
+            {
+                pending.pop_first();
+            }
+            let Some(entry) = pending.first_entry() else {
+                break;
+            };
+            if *entry.key() != have + 1 {
+                break;
+            }
+            let next = match entry.get() {
+                Logged::Deltas(deltas) => ix.apply(have + 1, deltas),
+                Logged::Rebuild => None,
+            };
+            let Some(next) = next else { break };
+            entry.remove();
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(next));
+            applied += 1;
+        }
+        if pending.len() > PENDING_MAX {
+            pending.clear();
+        }
+        applied
+    }
 }
 
 impl AuthzCache {
@@ -140,7 +234,11 @@ impl AuthzCache {
             .or_insert_with(|| {
                 Arc::new(Slot {
                     current: RwLock::new(None),
+                    required: AtomicI64::new(-1),
+                    pending: Mutex::new(BTreeMap::new()),
                     loading: tokio::sync::Mutex::new(()),
+                    wanted: AtomicU64::new(0),
+                    running: AtomicBool::new(false),
                 })
             })
             .clone()
@@ -152,27 +250,8 @@ impl AuthzCache {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter_map(|(org, s)| {
-                s.current
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .as_ref()
-                    .map(|(ix, _)| (*org, ix.revision()))
-            })
+            .filter_map(|(org, s)| s.current().map(|ix| (*org, ix.revision())))
             .collect()
-    }
-}
-
-impl Slot {
-    fn get(&self, generation: u64) -> Option<Arc<OrgIndex>> {
-        match &*self.current.read().unwrap_or_else(|e| e.into_inner()) {
-            Some((ix, g)) if *g >= generation => Some(ix.clone()),
-            _ => None,
-        }
-    }
-
-    fn set(&self, ix: Arc<OrgIndex>, generation: u64) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((ix, generation));
     }
 }
 
@@ -206,49 +285,202 @@ impl App {
         Ok(org.id)
     }
 
-    /// The org's current authorization index.
+    /// The org's current authorization index: the one in memory, unless
+    /// this process committed a change it has not applied yet (then the
+    /// change log or a full build brings it up to date first) or none is
+    /// loaded.
     pub async fn org_index(&self, org_id: OrgId) -> Result<Arc<OrgIndex>> {
-        let cache = &self.inner.authz;
-        let slot = cache.slot(org_id);
-        let generation = cache.generation.load(Ordering::Acquire);
-        if let Some(ix) = slot.get(generation) {
-            return Ok(ix);
-        }
-        let _one_loader = slot.loading.lock().await;
-        // The generation read before touching the database: a change
-        // committed after this point bumps it again.
-        let generation = cache.generation.load(Ordering::Acquire);
-        if let Some(ix) = slot.get(generation) {
-            return Ok(ix);
-        }
-        let mut conn = self.store().conn().await?;
-        let stale = slot
-            .current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|(ix, _)| ix.clone());
-        if let Some(ix) = stale {
-            // Approved requests expire by the clock, which the index
-            // compares itself: an unchanged revision means nothing to load.
-            if roster_store::access_state::revision(&mut conn, org_id).await? == ix.revision() {
-                slot.set(ix.clone(), generation);
+        let slot = self.inner.authz.slot(org_id);
+        if let Some(ix) = slot.current() {
+            if ix.revision() >= slot.required.load(Ordering::Acquire) {
                 return Ok(ix);
             }
         }
-        let facts = roster_store::access_state::load(&mut conn, org_id, self.now()).await?;
-        tracing::debug!(
-            org_id = org_id.get(),
-            revision = facts.revision,
-            "authorization index loaded"
-        );
-        let ix = Arc::new(OrgIndex::build(compile(facts)));
-        slot.set(ix.clone(), generation);
-        Ok(ix)
+        let _one = slot.loading.lock().await;
+        let required = slot.required.load(Ordering::Acquire);
+        if let Some(ix) = slot.current() {
+            if ix.revision() >= required {
+                return Ok(ix);
+            }
+            // Behind a change made here: what the log holds since.
+            self.read_log(org_id, &slot).await?;
+            if let Some(ix) = slot.current() {
+                if ix.revision() >= required {
+                    return Ok(ix);
+                }
+            }
+        }
+        self.build(org_id, &slot).await?;
+        slot.current()
+            .ok_or_else(|| super::AppError::Internal(anyhow::anyhow!("no index after a build")))
     }
 
-    /// Notices changes made by other replicas: when an org whose index is
-    /// loaded has moved to another revision, the next check reloads it.
+    /// Reads the logged changes after the index's revision and applies
+    /// what follows it without a gap.
+    async fn read_log(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
+        let mut conn = self.store().conn().await?;
+        loop {
+            let have = slot.revision();
+            let rows =
+                roster_store::access_state::changes_since(&mut conn, org_id, have, 500).await?;
+            let n = rows.len();
+            let changes = rows.into_iter().map(|(rev, payload)| {
+                // A payload this build cannot read is a full build.
+                (
+                    rev,
+                    serde_json::from_str(&payload).unwrap_or(Logged::Rebuild),
+                )
+            });
+            let applied = slot.offer(changes);
+            self.inner
+                .authz
+                .stats
+                .deltas_applied
+                .fetch_add(applied, Ordering::Relaxed);
+            if n < 500 || applied == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Builds the org's index afresh from one snapshot, installs it, and
+    /// applies the changes logged since.
+    async fn build(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
+        let started = std::time::Instant::now();
+        let facts =
+            roster_store::access_state::load_snapshot(self.store(), org_id, self.now()).await?;
+        let revision = facts.revision;
+        let ix = Arc::new(OrgIndex::build(compile(facts)));
+        let stats = &self.inner.authz.stats;
+        stats.full_builds.fetch_add(1, Ordering::Relaxed);
+        stats
+            .build_ms_total
+            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        tracing::debug!(
+            org_id = org_id.get(),
+            revision,
+            members = ix.member_count(),
+            ms = started.elapsed().as_millis() as u64,
+            "authorization index built"
+        );
+        slot.install(ix);
+        slot.offer([]);
+        self.read_log(org_id, slot).await
+    }
+
+    /// A change this process made to `org_id` committed at `revision`:
+    /// applies it to the loaded index, if any, before the change returns.
+    pub(crate) fn committed(&self, org_id: OrgId, revision: i64, logged: Logged) {
+        let cache = &self.inner.authz;
+        let Some(slot) = cache
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&org_id)
+            .cloned()
+        else {
+            return;
+        };
+        slot.required.fetch_max(revision, Ordering::AcqRel);
+        let applied = slot.offer([(revision, logged)]);
+        cache
+            .stats
+            .deltas_applied
+            .fetch_add(applied, Ordering::Relaxed);
+    }
+
+    /// Tells other replicas, on PostgreSQL, that `org_id` moved to
+    /// `revision` (delivered when the change's transaction commits).
+    pub(crate) async fn notify_access_change(
+        &self,
+        conn: &mut roster_store::Conn,
+        org_id: OrgId,
+        revision: i64,
+    ) -> Result<()> {
+        if self.store().engine() == roster_store::Engine::Postgres {
+            roster_store::access_state::notify(conn, org_id, revision).await?;
+        }
+        Ok(())
+    }
+
+    /// Asks for a loaded org's index to catch up with changes made
+    /// elsewhere, in the background: one task per org at a time, which
+    /// goes round again when more requests came in meanwhile.
+    pub(crate) fn request_catch_up(&self, org_id: OrgId) {
+        let Some(slot) = self
+            .inner
+            .authz
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&org_id)
+            .cloned()
+        else {
+            return;
+        };
+        slot.wanted.fetch_add(1, Ordering::AcqRel);
+        if slot.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let wanted = slot.wanted.load(Ordering::Acquire);
+                if let Err(e) = app.catch_up(org_id, &slot).await {
+                    tracing::warn!(error = %e, org_id = org_id.get(), "catching up with an org's changes failed");
+                }
+                if slot.wanted.load(Ordering::Acquire) != wanted {
+                    continue;
+                }
+                slot.running.store(false, Ordering::Release);
+                // A request that came in between the two lines above.
+                if slot.wanted.load(Ordering::Acquire) == wanted
+                    || slot.running.swap(true, Ordering::AcqRel)
+                {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Brings the index up to the org's current revision from the change
+    /// log, or builds it afresh when the log cannot. Checks meanwhile go on
+    /// with the index they have (they wait only for changes made here).
+    async fn catch_up(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
+        let _one = slot.loading.lock().await;
+        let before = slot.revision();
+        // Changes keep committing while the log is read: go round while
+        // the log brings the index forward, and build afresh only when a
+        // round makes no progress twice although the org has moved (a gap,
+        // or a change the log cannot apply).
+        let mut stalled = 0;
+        loop {
+            let round = slot.revision();
+            self.read_log(org_id, slot).await?;
+            let mut conn = self.store().conn().await?;
+            let now = roster_store::access_state::revision(&mut conn, org_id).await?;
+            drop(conn);
+            if slot.revision() >= now {
+                break;
+            }
+            if slot.revision() == round {
+                stalled += 1;
+                if stalled >= 2 {
+                    self.build(org_id, slot).await?;
+                    break;
+                }
+            }
+        }
+        if slot.revision() != before {
+            // Sessions are cached by generation too: another replica's
+            // change may have ended one.
+            self.inner.authz.invalidate();
+        }
+        Ok(())
+    }
+
+    /// Polls the revisions of the loaded orgs and catches up with the ones
+    /// that moved (the fallback when notifications are not available).
     pub(crate) async fn watch_revisions(&self) -> Result<()> {
         let loaded = self.inner.authz.loaded_revisions();
         if loaded.is_empty() {
@@ -260,29 +492,75 @@ impl App {
             .await?
             .into_iter()
             .collect();
-        // Invalidate when a loaded org's revision differs from its index and
-        // from what the last poll saw: an org that moved once invalidates
-        // once, not on every poll until someone checks it.
-        let mut seen = self
-            .inner
-            .authz
-            .seen_revisions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let mut moved = false;
+        drop(conn);
         for (org, rev) in loaded {
-            let current = now.get(&org).copied().unwrap_or(-1);
-            if current != rev && seen.get(&org) != Some(&current) {
-                moved = true;
+            if now.get(&org).is_some_and(|&current| current > rev) {
+                self.request_catch_up(org);
             }
-            seen.insert(org, current);
-        }
-        drop(seen);
-        if moved {
-            tracing::debug!("an org changed on another replica; authorization caches invalidated");
-            self.inner.authz.invalidate();
         }
         Ok(())
+    }
+
+    /// Deltas applied and full builds since start, and the milliseconds
+    /// spent building.
+    pub fn authz_stats(&self) -> (u64, u64, u64) {
+        let s = &self.inner.authz.stats;
+        (
+            s.deltas_applied.load(Ordering::Relaxed),
+            s.full_builds.load(Ordering::Relaxed),
+            s.build_ms_total.load(Ordering::Relaxed),
+        )
+    }
+}
+
+pub(crate) fn member_fact(m: roster_store::access_state::MemberFact) -> MemberFact {
+    MemberFact {
+        user_id: m.user_id,
+        active: m.status == roster_domain::MemberStatus::Active.as_str() && m.disabled == 0,
+        email: m.email,
+        role: m.role,
+    }
+}
+
+pub(crate) fn rule_fact(r: roster_store::access_state::RuleFact) -> Option<RuleFact> {
+    let subject = match (r.user_id, r.group_id) {
+        (Some(u), _) => Subject::User(u),
+        (None, Some(g)) => Subject::Group(g),
+        (None, None) => return None,
+    };
+    Some(RuleFact {
+        id: r.id,
+        subject,
+        role: r.role,
+        resource_id: r.resource_id,
+    })
+}
+
+pub(crate) fn resource_fact(
+    r: roster_store::access_state::ResourceFact,
+    groups: Vec<i64>,
+) -> ResourceFact {
+    ResourceFact {
+        groups,
+        id: r.id,
+        resource_type: r.resource_type,
+        name: r.name,
+        parent_id: r.parent_id,
+        review_actions: r
+            .review_actions
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+pub(crate) fn grant_fact(g: roster_store::access_state::GrantFact) -> GrantFact {
+    GrantFact {
+        request_id: g.id,
+        user_id: g.requester_id,
+        resource_id: g.resource_id,
+        action: g.action,
+        expires_at: g.expires_at,
     }
 }
 
@@ -304,16 +582,7 @@ pub(crate) fn compile(f: AccessFacts) -> OrgState {
     OrgState {
         revision: f.revision,
         roles,
-        members: f
-            .members
-            .into_iter()
-            .map(|m| MemberFact {
-                user_id: m.user_id,
-                active: m.status == roster_domain::MemberStatus::Active.as_str() && m.disabled == 0,
-                email: m.email,
-                role: m.role,
-            })
-            .collect(),
+        members: f.members.into_iter().map(member_fact).collect(),
         groups: f
             .groups
             .into_iter()
@@ -323,47 +592,65 @@ pub(crate) fn compile(f: AccessFacts) -> OrgState {
         resources: f
             .resources
             .into_iter()
-            .map(|r| ResourceFact {
-                groups: resource_groups.remove(&r.id).unwrap_or_default(),
-                id: r.id,
-                resource_type: r.resource_type,
-                name: r.name,
-                parent_id: r.parent_id,
-                review_actions: r
-                    .review_actions
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
+            .map(|r| {
+                let groups = resource_groups.remove(&r.id).unwrap_or_default();
+                resource_fact(r, groups)
             })
             .collect(),
-        rules: f
-            .rules
-            .into_iter()
-            .filter_map(|r| {
-                let subject = match (r.user_id, r.group_id) {
-                    (Some(u), _) => Subject::User(u),
-                    (None, Some(g)) => Subject::Group(g),
-                    (None, None) => return None,
-                };
-                Some(RuleFact {
-                    id: r.id,
-                    subject,
-                    role: r.role,
-                    resource_id: r.resource_id,
-                })
-            })
-            .collect(),
-        grants: f
-            .grants
-            .into_iter()
-            .map(|g| GrantFact {
-                request_id: g.id,
-                user_id: g.requester_id,
-                resource_id: g.resource_id,
-                action: g.action,
-                expires_at: g.expires_at,
-            })
-            .collect(),
+        rules: f.rules.into_iter().filter_map(rule_fact).collect(),
+        grants: f.grants.into_iter().map(grant_fact).collect(),
         catalog,
+    }
+}
+
+impl App {
+    /// Listens on PostgreSQL for changes committed by other replicas and
+    /// catches up with each as it is announced. Polling
+    /// ([`App::watch_revisions`]) goes on beside it, for notifications
+    /// lost while the listener reconnects.
+    pub(crate) async fn listen_for_changes(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.store().engine() != roster_store::Engine::Postgres {
+            return;
+        }
+        loop {
+            let listener = async {
+                let mut l = sqlx::postgres::PgListener::connect(self.store().url()).await?;
+                l.listen(roster_store::access_state::CHANNEL).await?;
+                Ok::<_, sqlx::Error>(l)
+            };
+            let mut listener = match listener.await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for access changes failed; polling meanwhile");
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => continue,
+                        _ = stop.changed() => return,
+                    }
+                }
+            };
+            loop {
+                tokio::select! {
+                    n = listener.try_recv() => match n {
+                        Ok(Some(n)) => {
+                            let org = n
+                                .payload()
+                                .split_once(':')
+                                .and_then(|(org, _)| org.parse::<i64>().ok());
+                            if let Some(org) = org {
+                                self.request_catch_up(OrgId::new(org));
+                            }
+                        }
+                        // The connection dropped: notifications may have
+                        // been lost; the poll will find those changes.
+                        Ok(None) => continue,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the access change listener failed; reconnecting");
+                            break;
+                        }
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+        }
     }
 }

@@ -8,17 +8,30 @@
 //! the next authorization check in this process see the change. A change
 //! that records no audit event cannot commit: it either says what it did
 //! or rolls back ([`Change::nothing_changed`]).
+//!
+//! A change to an org also records, in its transaction, what it did to the
+//! org's access state (the change log, `access_changes`): the use case
+//! names what it touched ([`Change::touch_member`] and its kin), and at
+//! commit the change reads those things back and logs their facts as
+//! deltas. A change that names nothing logs "rebuild": correct whatever it
+//! did, at the price of a full build of the org's index. At commit the
+//! delta is applied to this process's index before the change returns, so
+//! the next check here sees it (SPEC §2); other replicas apply it from the
+//! log.
 
 use super::audit::{record, AuditEntry};
+use super::authz::Logged;
 use super::caller::Actor;
 use super::error::Result;
 use super::notice::Notice;
 use super::orgs::{effective_role, limited, OrgAccess};
 use super::{App, AppError, RequestMeta};
+use roster_authz::Delta;
 use roster_domain::{policy, ManagementPermission, MemberStatus, OrgId, Role, Timestamp};
 use roster_store::audit::{self, ChainHead};
 use roster_store::webhooks::{self, Webhook};
-use roster_store::{members, orgs, Conn, Tx};
+use roster_store::{access_state, members, orgs, Conn, Tx};
+use std::collections::BTreeSet;
 use std::ops::{Deref, DerefMut};
 
 /// A change in progress: an open transaction that holds the org's lock
@@ -37,6 +50,21 @@ pub(crate) struct Change<'a> {
     chains: Vec<(i64, ChainHead)>,
     /// The webhook endpoints of the orgs it records events of.
     hooks: Vec<(OrgId, Vec<Webhook>)>,
+    /// The org whose lock the change holds and the revision it moves the
+    /// org to.
+    locked: Option<(OrgId, i64)>,
+    touched: Touched,
+}
+
+/// What a change did to its org's access state, as the use case names it.
+#[derive(Default)]
+struct Touched {
+    /// Only the things below changed; otherwise anything may have.
+    precise: bool,
+    users: BTreeSet<i64>,
+    groups: BTreeSet<i64>,
+    requests: BTreeSet<i64>,
+    new_resources: BTreeSet<i64>,
 }
 
 impl App {
@@ -85,7 +113,7 @@ impl App {
         meta: &'a RequestMeta,
     ) -> Result<Change<'a>> {
         let mut tx = self.store().begin().await?;
-        orgs::lock(&mut tx, org).await?;
+        let revision = orgs::lock(&mut tx, org).await?;
         Ok(Change {
             app: self,
             tx,
@@ -97,6 +125,8 @@ impl App {
             audited: false,
             chains: Vec::new(),
             hooks: Vec::new(),
+            locked: Some((org, revision)),
+            touched: Touched::default(),
         })
     }
 
@@ -120,6 +150,8 @@ impl App {
             audited: false,
             chains: Vec::new(),
             hooks: Vec::new(),
+            locked: None,
+            touched: Touched::default(),
         })
     }
 }
@@ -229,20 +261,127 @@ impl Change<'_> {
         super::outbox::queue(&mut self.tx, now, org, recipient, &notice).await
     }
 
+    /// Says that the change did (or may have done) something to this
+    /// user's membership, groups or the rules naming them.
+    pub(crate) fn touch_member(&mut self, user_id: roster_domain::UserId) {
+        self.touched.precise = true;
+        self.touched.users.insert(user_id.get());
+    }
+
+    /// Says that the change created or renamed this group, or changed the
+    /// rules naming it (a deleted group is left unnamed: a full build).
+    pub(crate) fn touch_group(&mut self, group_id: roster_domain::GroupId) {
+        self.touched.precise = true;
+        self.touched.groups.insert(group_id.get());
+    }
+
+    /// Says that the change approved, revoked or otherwise decided this
+    /// review request.
+    pub(crate) fn touch_request(&mut self, request_id: roster_domain::RequestId) {
+        self.touched.precise = true;
+        self.touched.requests.insert(request_id.get());
+    }
+
+    /// Says that the change created this resource (and changed nothing
+    /// else about resources).
+    pub(crate) fn touch_new_resource(&mut self, resource_id: roster_domain::ResourceId) {
+        self.touched.precise = true;
+        self.touched.new_resources.insert(resource_id.get());
+    }
+
+    /// Says that the change did nothing to the org's access state.
+    pub(crate) fn touches_no_access(&mut self) {
+        self.touched.precise = true;
+    }
+
+    /// Reads back what the change touched, in its transaction.
+    async fn logged(&mut self, org: OrgId) -> Result<Logged> {
+        let mut t = std::mem::take(&mut self.touched);
+        let conn: &mut Conn = &mut self.tx;
+        // Setting a member's groups creates the groups it names.
+        if t.precise && !t.users.is_empty() {
+            t.groups
+                .extend(access_state::groups_created_at(conn, org, self.now).await?);
+        }
+        // A new resource naming a group made in the same change would need
+        // both in one step; such a change is rare, so it rebuilds.
+        if !t.precise || (!t.groups.is_empty() && !t.new_resources.is_empty()) {
+            return Ok(Logged::Rebuild);
+        }
+        let mut deltas = Vec::new();
+        for &id in &t.groups {
+            let Some(name) = access_state::group(conn, org, id).await? else {
+                return Ok(Logged::Rebuild);
+            };
+            let rules = access_state::rules_of_group(conn, org, id).await?;
+            deltas.push(Delta::Group {
+                id,
+                name,
+                rules: rules
+                    .into_iter()
+                    .filter_map(super::authz::rule_fact)
+                    .collect(),
+            });
+        }
+        for &id in &t.new_resources {
+            let Some((r, groups)) = access_state::resource(conn, org, id).await? else {
+                return Ok(Logged::Rebuild);
+            };
+            deltas.push(Delta::NewResource(super::authz::resource_fact(r, groups)));
+        }
+        for &user_id in &t.users {
+            let member = access_state::member(conn, org, user_id).await?;
+            let groups = access_state::groups_of(conn, org, user_id).await?;
+            let rules = access_state::rules_of_user(conn, org, user_id).await?;
+            deltas.push(Delta::Member {
+                user_id,
+                member: member.map(super::authz::member_fact),
+                groups,
+                rules: rules
+                    .into_iter()
+                    .filter_map(super::authz::rule_fact)
+                    .collect(),
+            });
+        }
+        for &request_id in &t.requests {
+            let grant = access_state::approved_request(conn, org, request_id).await?;
+            deltas.push(Delta::Grant {
+                request_id,
+                grant: grant.map(super::authz::grant_fact),
+            });
+        }
+        Ok(Logged::Deltas(deltas))
+    }
+
     /// Commits the change. A change that recorded no audit event is a bug
     /// and is refused (rolled back).
-    pub(crate) async fn commit(self) -> Result<()> {
+    pub(crate) async fn commit(mut self) -> Result<()> {
         if !self.audited {
             return Err(AppError::Internal(anyhow::anyhow!(
                 "a change must record what it did before it commits"
             )));
         }
-        let mut tx = self.tx;
         for (chain, head) in &self.chains {
-            audit::set_head(&mut tx, *chain, head).await?;
+            audit::set_head(&mut self.tx, *chain, head).await?;
         }
-        roster_store::commit(tx).await?;
+        let logged = match self.locked {
+            Some((org, revision)) => {
+                let logged = self.logged(org).await?;
+                let payload = serde_json::to_string(&logged)
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+                access_state::log_change(&mut self.tx, org, revision, &payload, self.now).await?;
+                self.app
+                    .notify_access_change(&mut self.tx, org, revision)
+                    .await?;
+                Some((org, revision, logged))
+            }
+            None => None,
+        };
+        roster_store::commit(self.tx).await?;
         self.app.invalidate_caches();
+        if let Some((org, revision, logged)) = logged {
+            self.app.committed(org, revision, logged);
+        }
         Ok(())
     }
 

@@ -83,6 +83,7 @@ impl App {
         c.audit("group.create", target(name.as_str()), json!({}))
             .await?;
         let group = find_group(&mut c, access.org.id, &name).await?;
+        c.touch_group(group.id);
         c.commit().await?;
         Ok(group)
     }
@@ -117,6 +118,7 @@ impl App {
         )
         .await?;
         let renamed = find_group(&mut c, access.org.id, &new_name).await?;
+        c.touch_group(group.id);
         c.commit().await?;
         Ok(renamed)
     }
@@ -171,6 +173,7 @@ impl App {
             c.nothing_changed();
             return Ok(());
         }
+        c.touch_member(user_id);
         c.audit(
             "group.member_add",
             target(&group.name),
@@ -192,6 +195,7 @@ impl App {
         if !groups::remove_member(&mut c, group.id, user_id).await? {
             return Err(AppError::NotFound("group member"));
         }
+        c.touch_member(user_id);
         c.audit(
             "group.member_remove",
             target(&group.name),

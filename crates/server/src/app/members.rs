@@ -192,6 +192,7 @@ impl App {
         })?;
         let groups: Vec<String> = new.groups.iter().map(|g| g.as_str().to_owned()).collect();
         members::set_groups(&mut c, org.id, user_id, &groups, now).await?;
+        c.touch_member(user_id);
         c.audit(
             "member.create",
             target(user_id),
@@ -442,6 +443,7 @@ impl App {
         if let Some(gs) = &groups {
             members::set_groups(&mut c, org.id, user_id, gs, now).await?;
         }
+        c.touch_member(user_id);
 
         let mut changes = Map::new();
         let mut change = |field: &str, from: Value, to: Value| {
@@ -530,6 +532,7 @@ impl App {
             .ok_or(AppError::NotFound("member"))?;
         policy::may_manage_member(c.held()?, &resolve_role(&member.role))?;
         remove_checked(&mut c, org, &member).await?;
+        c.touch_member(user_id);
         c.audit(
             "member.remove",
             target(user_id),

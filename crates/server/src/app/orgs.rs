@@ -361,6 +361,12 @@ impl App {
         }))
     }
 
+    /// Active owners counted up to two: what the one-owner warning needs.
+    pub async fn active_owners_up_to_two(&self, org_id: OrgId) -> Result<i64> {
+        let mut conn = self.store().conn().await?;
+        Ok(members::active_owners_up_to_two(&mut conn, org_id).await?)
+    }
+
     pub async fn active_owners(&self, org_id: OrgId) -> Result<i64> {
         let mut conn = self.store().conn().await?;
         Ok(members::count_active_owners(&mut conn, org_id).await?)
@@ -481,6 +487,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         remove_checked(&mut c, &org, &member).await?;
+        c.touch_member(member.user_id);
         c.audit(
             "member.leave",
             format!("user:{}", caller.user_id()),

@@ -173,6 +173,7 @@ impl App {
         )
         .await?;
         let row = requests::get(&mut c, access.org.id, id).await?;
+        c.touch_request(row.id);
         // The request, its audit event and its notifications: one
         // transaction (SPEC §2).
         self.queue_reviewer_mail(&mut c, access, &index, &row)
@@ -347,6 +348,7 @@ impl App {
             c.notify(&req.requester_email, notice).await?;
         }
         let row = requests::get(&mut c, access.org.id, id).await?;
+        c.touch_request(id);
         c.commit().await?;
         Ok(RequestInfo { row, votes })
     }

@@ -193,6 +193,8 @@ impl App {
         let checked = self.check_token(access, c.held()?, &req)?;
         let owner = access.caller.actor.clone();
         let made = self.insert_token(&mut c, access, &owner, checked).await?;
+        // Tokens are decided per request; the org's index does not hold them.
+        c.touches_no_access();
         c.commit().await?;
         Ok(made)
     }
@@ -228,6 +230,7 @@ impl App {
                 .map_err(|_| AppError::NotFound("token"))?;
         }
         tokens::delete(&mut c, access.org.id, id).await?;
+        c.touches_no_access();
         c.audit(
             "token.revoke",
             format!("token:{id}"),
@@ -398,6 +401,8 @@ impl App {
         let checked = self.check_token(access, c.held()?, &req)?;
         let owner = Actor::new(sa.user_id, &sa.email, &sa.name);
         let made = self.insert_token(&mut c, access, &owner, checked).await?;
+        // Tokens are decided per request; the org's index does not hold them.
+        c.touches_no_access();
         c.commit().await?;
         Ok(made)
     }

@@ -131,6 +131,7 @@ impl App {
             format!("{t}/{n} is registered already")
         })?;
         resources::set_groups(&mut c, access.org.id, id, &gids).await?;
+        c.touch_new_resource(id);
         c.audit(
             "resource.create",
             format!("resource:{t}/{n}"),

@@ -119,6 +119,7 @@ impl App {
             c.nothing_changed();
             return Ok((rule, false));
         }
+        touch_subject(&mut c, &rule);
         c.audit("access.grant", format!("rule:{id}"), rule_details(&rule))
             .await?;
         c.commit().await?;
@@ -139,6 +140,7 @@ impl App {
             .await
             .or_not_found("access rule")?;
         rules::delete(&mut c, access.org.id, id).await?;
+        touch_subject(&mut c, &rule);
         c.audit("access.revoke", format!("rule:{id}"), rule_details(&rule))
             .await?;
         c.commit().await
@@ -185,6 +187,16 @@ impl App {
             }
         }
         Ok(rules::list(&mut conn, access.org.id, &f, limit).await?)
+    }
+}
+
+/// Names the rule's subject as what the change touched.
+fn touch_subject(c: &mut super::super::change::Change<'_>, rule: &RuleRow) {
+    match (rule.user_id, rule.group_id) {
+        (Some(u), _) => c.touch_member(u),
+        (None, Some(g)) => c.touch_group(g),
+        // A rule naming no one: leave the change unnamed (a full build).
+        (None, None) => {}
     }
 }
 

@@ -179,7 +179,7 @@ pub(crate) async fn team_page(
             items.extend(rows.iter().map(views::invited_member));
         }
     }
-    let owners = app.active_owners(access.org.id).await?;
+    let owners = app.active_owners_up_to_two(access.org.id).await?;
     let personal = access.org.personal_user_id.is_some();
     Ok(MemberPage {
         items,

@@ -1,0 +1,311 @@
+//! Applying one change to an [`OrgIndex`] instead of building it again.
+//!
+//! A [`Delta`] states the facts of one thing as they are after a change
+//! (a member with their groups and every rule naming them, a group with
+//! every rule naming it, an approved request, a new resource), read in the
+//! change's transaction. [`OrgIndex::apply`] replaces what the index held
+//! for that thing and copies only the parts it touched; the result decides
+//! exactly as [`OrgIndex::build`] would from the same facts (the property
+//! tests in `tests.rs` check it). What a delta cannot express (a role's
+//! permissions, the catalog, a resource moved or deleted, a group deleted)
+//! is a full build.
+
+use crate::build::{GrantFact, MemberFact, ResourceFact, RuleFact, Subject};
+use crate::{shard_of, Action, Member, OrgIndex, Resource, Rule, RuleSubject, NONE};
+use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The facts of one thing after a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Delta {
+    /// A user as a member of the org: `None` when not (or no longer) a
+    /// member; the ids of the groups they are in; every rule naming them.
+    Member {
+        user_id: i64,
+        member: Option<MemberFact>,
+        groups: Vec<i64>,
+        rules: Vec<RuleFact>,
+    },
+    /// A group that exists, with every rule naming it.
+    Group {
+        id: i64,
+        name: String,
+        rules: Vec<RuleFact>,
+    },
+    /// A review request: `Some` while it is approved.
+    Grant {
+        request_id: i64,
+        grant: Option<GrantFact>,
+    },
+    /// A resource just created (no rules name it yet).
+    NewResource(ResourceFact),
+}
+
+impl OrgIndex {
+    /// The index after the change that moved the org to `revision`, made
+    /// of `deltas`; `None` when a delta cannot be applied (the caller then
+    /// builds afresh). The index itself is left as it was.
+    pub fn apply(&self, revision: i64, deltas: &[Delta]) -> Option<OrgIndex> {
+        let mut next = self.clone();
+        for d in deltas {
+            match d {
+                Delta::Member {
+                    user_id,
+                    member,
+                    groups,
+                    rules,
+                } => next.apply_member(*user_id, member.as_ref(), groups, rules)?,
+                Delta::Group { id, name, rules } => next.apply_group(*id, name, rules)?,
+                Delta::Grant { request_id, grant } => next.apply_grant(*request_id, grant.as_ref()),
+                Delta::NewResource(r) => next.apply_new_resource(r)?,
+            }
+        }
+        next.revision = revision;
+        Some(next)
+    }
+
+    fn role_id(&self, name: &str) -> u32 {
+        self.role_ids.get(name).copied().unwrap_or(NONE)
+    }
+
+    /// Sorted rules of `rules` that name `subject`, split into org-wide
+    /// ones and ones on a resource the index knows, as `build` places them.
+    #[allow(clippy::type_complexity)]
+    fn place_rules(
+        &self,
+        rules: &[RuleFact],
+        subject: Subject,
+        as_subject: RuleSubject,
+    ) -> (Vec<(u32, i64)>, Vec<(u32, Rule)>) {
+        let mut sorted: Vec<&RuleFact> = rules.iter().filter(|r| r.subject == subject).collect();
+        sorted.sort_by_key(|r| r.id);
+        let (mut org, mut on_resources) = (Vec::new(), Vec::new());
+        for r in sorted {
+            let role = self.role_id(&r.role);
+            if role == NONE {
+                continue;
+            }
+            match r.resource_id {
+                None => org.push((role, r.id)),
+                Some(res) => {
+                    if let Some(&ri) = self.resource_ids.get(&res) {
+                        on_resources.push((
+                            ri,
+                            Rule {
+                                id: r.id,
+                                subject: as_subject,
+                                role,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        (org, on_resources)
+    }
+
+    /// Replaces the rules of `subject` on every resource with `new`,
+    /// copying only the resources whose rules differ.
+    fn replace_resource_rules(&mut self, subject: RuleSubject, new: Vec<(u32, Rule)>) {
+        let mut affected: FxHashSet<u32> = new.iter().map(|(ri, _)| *ri).collect();
+        for (i, r) in self.resources.iter().enumerate() {
+            if r.rules.iter().any(|x| x.subject == subject) {
+                affected.insert(i as u32);
+            }
+        }
+        let mut changed: Vec<(u32, Box<[Rule]>)> = Vec::new();
+        for ri in affected {
+            let current = &self.resources[ri as usize].rules;
+            let mut rules: Vec<Rule> = current
+                .iter()
+                .filter(|x| x.subject != subject)
+                .cloned()
+                .collect();
+            rules.extend(
+                new.iter()
+                    .filter(|(r, _)| *r == ri)
+                    .map(|(_, rule)| rule.clone()),
+            );
+            rules.sort_by_key(|r| r.id);
+            if rules[..] != current[..] {
+                changed.push((ri, rules.into_boxed_slice()));
+            }
+        }
+        if changed.is_empty() {
+            return;
+        }
+        let resources = Arc::make_mut(&mut self.resources);
+        for (ri, rules) in changed {
+            Arc::make_mut(&mut resources[ri as usize]).rules = rules;
+        }
+    }
+
+    fn apply_member(
+        &mut self,
+        user_id: i64,
+        member: Option<&MemberFact>,
+        groups: &[i64],
+        rules: &[RuleFact],
+    ) -> Option<()> {
+        let mut group_indexes = Vec::with_capacity(groups.len());
+        for g in groups {
+            group_indexes.push(*self.group_ids.get(g)?);
+        }
+        group_indexes.sort_unstable();
+        group_indexes.dedup();
+        let (org_rules, on_resources) =
+            self.place_rules(rules, Subject::User(user_id), RuleSubject::User(user_id));
+        self.replace_resource_rules(RuleSubject::User(user_id), on_resources);
+
+        let shard = Arc::make_mut(&mut self.members[shard_of(&user_id)]);
+        if let Some(old) = shard.remove(&user_id) {
+            let emails = Arc::make_mut(&mut self.emails[shard_of(&*old.email)]);
+            if emails.get(&old.email) == Some(&user_id) {
+                emails.remove(&old.email);
+            }
+        }
+        if let Some(m) = member {
+            let email: Box<str> = Box::from(m.email.as_str());
+            Arc::make_mut(&mut self.emails[shard_of(&*email)]).insert(email.clone(), user_id);
+            let role = self.role_id(&m.role);
+            Arc::make_mut(&mut self.members[shard_of(&user_id)]).insert(
+                user_id,
+                Member {
+                    user_id,
+                    email,
+                    active: m.active,
+                    role,
+                    groups: group_indexes.into_boxed_slice(),
+                    org_rules: org_rules.into_boxed_slice(),
+                },
+            );
+        }
+        Some(())
+    }
+
+    fn apply_group(&mut self, id: i64, name: &str, rules: &[RuleFact]) -> Option<()> {
+        let gi = match self.group_ids.get(&id) {
+            Some(&gi) => gi,
+            None => {
+                // Groups are indexed in id order; a new group comes last.
+                if self.group_ids.keys().any(|&k| k > id) {
+                    return None;
+                }
+                let gi = self.groups.len() as u32;
+                Arc::make_mut(&mut self.groups).push(crate::Group {
+                    name: Box::from(name),
+                    org_rules: Box::new([]),
+                });
+                Arc::make_mut(&mut self.group_ids).insert(id, gi);
+                gi
+            }
+        };
+        let (org_rules, on_resources) =
+            self.place_rules(rules, Subject::Group(id), RuleSubject::Group(gi));
+        self.replace_resource_rules(RuleSubject::Group(gi), on_resources);
+        let group = &mut Arc::make_mut(&mut self.groups)[gi as usize];
+        group.name = Box::from(name);
+        group.org_rules = org_rules.into_boxed_slice();
+        Some(())
+    }
+
+    fn apply_grant(&mut self, request_id: i64, grant: Option<&GrantFact>) {
+        let key = grant.and_then(|g| {
+            Some((
+                g.user_id,
+                *self.resource_ids.get(&g.resource_id)?,
+                self.action(&g.action)?,
+            ))
+        });
+        let held = self
+            .grants
+            .iter()
+            .any(|(_, v)| v.iter().any(|(id, _)| *id == request_id));
+        if !held && key.is_none() {
+            return;
+        }
+        let grants = Arc::make_mut(&mut self.grants);
+        if held {
+            grants.retain(|_, v| {
+                if v.iter().any(|(id, _)| *id == request_id) {
+                    *v = v
+                        .iter()
+                        .filter(|(id, _)| *id != request_id)
+                        .copied()
+                        .collect();
+                }
+                !v.is_empty()
+            });
+        }
+        if let (Some(key), Some(g)) = (key, grant) {
+            let mut list: Vec<(i64, i64)> = grants.remove(&key).map(Vec::from).unwrap_or_default();
+            list.push((request_id, g.expires_at));
+            list.sort_unstable();
+            grants.insert(key, list.into_boxed_slice());
+        }
+    }
+
+    fn apply_new_resource(&mut self, r: &ResourceFact) -> Option<()> {
+        if self.resource_ids.contains_key(&r.id) || self.resource_ids.keys().any(|&k| k > r.id) {
+            return None;
+        }
+        let Some(&resource_type) = self.type_ids.get(r.resource_type.as_str()) else {
+            // `build` leaves out resources of types the catalog lacks.
+            return Some(());
+        };
+        let mut groups: Vec<u32> = r
+            .groups
+            .iter()
+            .filter_map(|g| self.group_ids.get(g).copied())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        if groups.is_empty() && !r.groups.is_empty() {
+            groups.push(NONE);
+        }
+        let review: Vec<Action> = r
+            .review_actions
+            .iter()
+            .filter_map(|a| self.action(a))
+            .collect();
+        let parent = r
+            .parent_id
+            .and_then(|p| self.resource_ids.get(&p).copied())
+            .unwrap_or(NONE);
+        let index = self.resources.len() as u32;
+        let from_parent = |f: fn(&Resource) -> u32| {
+            if parent == NONE {
+                NONE
+            } else {
+                f(&self.resources[parent as usize])
+            }
+        };
+        let gate_from = if groups.is_empty() {
+            from_parent(|p| p.gate_from)
+        } else {
+            index
+        };
+        let policy_from = if review.is_empty() {
+            from_parent(|p| p.policy_from)
+        } else {
+            index
+        };
+        Arc::make_mut(&mut self.resource_keys).insert(
+            format!("{}/{}", r.resource_type, r.name).into_boxed_str(),
+            index,
+        );
+        Arc::make_mut(&mut self.resource_ids).insert(r.id, index);
+        Arc::make_mut(&mut self.resources).push(Arc::new(Resource {
+            resource_type,
+            name: Box::from(r.name.as_str()),
+            parent,
+            groups: groups.into_boxed_slice(),
+            gate_from,
+            review: review.into_boxed_slice(),
+            policy_from,
+            rules: Box::new([]),
+        }));
+        Some(())
+    }
+}
