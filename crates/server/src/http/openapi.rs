@@ -162,6 +162,29 @@ fn slug() -> String {
     format!("^{WS}[a-z0-9][a-z0-9-]{{0,61}}[a-z0-9]{WS}$")
 }
 
+/// A slug for a new org: `personal-` is reserved (`OrgSlug::is_reserved`).
+fn new_slug() -> String {
+    format!("^{WS}(?!personal-)[a-z0-9][a-z0-9-]{{0,61}}[a-z0-9]{WS}$")
+}
+
+/// `catalog::valid_name`: resource types and their actions.
+const CATALOG_NAME: &str = "[a-z][a-z0-9_-]{0,62}";
+
+/// A resource type a request adds: not one of `RESERVED_TYPES`.
+fn resource_type_name() -> String {
+    let reserved = roster_domain::catalog::RESERVED_TYPES.join("|");
+    format!("^{WS}(?!(?:{reserved}){WS}$){CATALOG_NAME}{WS}$")
+}
+
+/// A person's address: not one of the domain service accounts are given
+/// (`app::tokens::person_email`; the domain is compared lower-cased).
+fn person_email() -> Value {
+    json!({
+        "format": "email",
+        "pattern": r"^(?![\s\S]*[Ss][Ee][Rr][Vv][Ii][Cc][Ee]\.[Ii][Nn][Vv][Aa][Ll][Ii][Dd]\s*$)"
+    })
+}
+
 /// `GroupName::parse`: lower-cased first (Unicode: the Kelvin sign is a k).
 const GROUP: &str = r"[A-Za-z0-9\u212a][A-Za-z0-9_.\u212a-]{0,62}";
 
@@ -204,7 +227,7 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Value)> {
     let email = json!({ "format": "email" });
     let password = json!({ "minLength": 10, "maxLength": 256 });
     vec![
-        ("CreateOrgRequest", "slug", pattern(slug())),
+        ("CreateOrgRequest", "slug", pattern(new_slug())),
         ("CreateOrgRequest", "name", pattern(text(1, 200))),
         ("UpdateOrgRequest", "name", pattern(text(1, 200))),
         ("UpdateMeRequest", "name", pattern(text(1, 200))),
@@ -215,11 +238,11 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Value)> {
         ("SetupRequest", "password", password.clone()),
         ("SignupRequest", "org", pattern(slug())),
         ("SignupRequest", "name", pattern(text(1, 200))),
-        ("SignupRequest", "email", email.clone()),
+        ("SignupRequest", "email", person_email()),
         ("SignupRequest", "password", password.clone()),
         ("ChangePasswordRequest", "new_password", password.clone()),
         ("SetPasswordRequest", "password", password),
-        ("CreateMemberRequest", "email", email.clone()),
+        ("CreateMemberRequest", "email", person_email()),
         ("CreateMemberRequest", "name", pattern(text(1, 200))),
         ("CreateMemberRequest", "role", pattern(role())),
         ("CreateMemberRequest", "team", pattern(text(0, 100))),
@@ -274,11 +297,18 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("ServiceAccountRequest", "role", pattern(role())),
         ("AccessRuleRequest", "role", pattern(role())),
+        // `ActionClass::parse` after a trim: lower case only.
         (
             "NewActionRequest",
             "class",
-            pattern(one_of(&["read", "write", "secret", "admin"], false)),
+            pattern(format!("^{WS}(?:read|write|secret|admin){WS}$")),
         ),
+        (
+            "NewActionRequest",
+            "name",
+            pattern(format!("^{WS}{CATALOG_NAME}{WS}$")),
+        ),
+        ("ResourceTypeRequest", "name", pattern(resource_type_name())),
         // Present, it names at least one permission (`app::tokens`).
         ("TokenRequest", "permissions", json!({ "minItems": 1 })),
     ]
