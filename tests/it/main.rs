@@ -12,6 +12,7 @@ mod api;
 mod auth;
 mod browser;
 mod cli;
+mod conformance;
 mod console;
 mod invitations;
 mod members;
