@@ -46,8 +46,7 @@ fn integral_numbers(v: &mut serde_json::Value) {
             if let Some(f) = n.as_f64() {
                 // Within i64's range exactly (2^63 itself is not).
                 if f.fract() == 0.0
-                    && f >= -9.223_372_036_854_776e18
-                    && f < 9.223_372_036_854_776e18
+                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
                 {
                     *v = Value::from(f as i64);
                 }
