@@ -13,6 +13,7 @@ mod audit_chain;
 mod auth;
 mod browser;
 mod cli;
+mod conformance;
 mod console;
 mod index;
 mod invitations;

@@ -24,8 +24,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        let axum::Json(mut v) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        integral_numbers(&mut v);
+        let v = serde_json::from_value(v).map_err(|e| {
+            ApiError::request(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::InvalidBody,
+                e.to_string(),
+            )
+        })?;
         Ok(ApiJson(v))
+    }
+}
+
+/// JSON has one number type: `5.0` is the integer 5 (JSON Schema says so
+/// too), so a whole number written with a fraction is read as an integer.
+fn integral_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64() {
+                // Within i64's range exactly (2^63 itself is not).
+                if f.fract() == 0.0
+                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
+                {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 

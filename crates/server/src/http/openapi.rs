@@ -25,8 +25,9 @@ const METHODS: [&str; 8] = [
 /// operation. (utoipa's types do not read back their own JSON, so the
 /// document is served as JSON.)
 pub(crate) fn with_refusals(doc: &OpenApi) -> Value {
-    // utoipa's document is plain data: serialising it cannot fail.
-    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    let Ok(mut value) = serde_json::to_value(doc) else {
+        return Value::Null;
+    };
     if let Some(paths) = value.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -40,6 +41,7 @@ pub(crate) fn with_refusals(doc: &OpenApi) -> Value {
             }
         }
     }
+    with_limits(&mut value);
     value
 }
 
@@ -126,5 +128,348 @@ fn add_refusals(path: &str, op: &mut Map<String, Value>, shared_params: Option<&
             "422",
             "a query value does not validate (`validation_failed`)",
         );
+    }
+}
+
+// ----- the limits the server enforces, said in the document -----
+//
+// Each pattern is the exact set of strings the parser named beside it
+// accepts (those parsers trim Unicode white space first, hence `WS*` at
+// both ends), written so that Python's `re` and ECMA-262 read it alike:
+// schemathesis generates requests from them and expects every value a
+// pattern allows to be accepted, and every value it refuses to be refused.
+
+/// Unicode White_Space, what `str::trim` removes.
+const WS: &str = r"[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
+/// Neither white space nor a control character.
+const VISIBLE: &str = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+/// Not a control character.
+const NO_CONTROL: &str = r"[^\x00-\x1f\x7f-\x9f]";
+
+/// Trimmed text of `min` (0 or 1) to `max` characters without control
+/// characters (`DisplayName`, `OrgName`, `Team`, token names, reasons).
+fn text(min: usize, max: usize) -> String {
+    let inner = format!(
+        "{VISIBLE}(?:{NO_CONTROL}{{0,{}}}{VISIBLE})?",
+        max.saturating_sub(2)
+    );
+    let inner = if min == 0 {
+        format!("(?:{inner})?")
+    } else {
+        inner
+    };
+    format!("^{WS}{inner}{WS}$")
+}
+
+/// `OrgSlug::parse`.
+fn slug() -> String {
+    format!("^{WS}[a-z0-9][a-z0-9-]{{0,61}}[a-z0-9]{WS}$")
+}
+
+/// A slug for a new org: `personal-` is reserved (`OrgSlug::is_reserved`).
+fn new_slug() -> String {
+    format!("^{WS}(?!personal-)[a-z0-9][a-z0-9-]{{0,61}}[a-z0-9]{WS}$")
+}
+
+/// `catalog::valid_name`: resource types and their actions.
+const CATALOG_NAME: &str = "[a-z][a-z0-9_-]{0,62}";
+
+/// A resource type a request adds: not one of `RESERVED_TYPES`.
+fn resource_type_name() -> String {
+    let reserved = roster_domain::catalog::RESERVED_TYPES.join("|");
+    format!("^{WS}(?!(?:{reserved}){WS}$){CATALOG_NAME}{WS}$")
+}
+
+/// A person's address: not one of the domain service accounts are given
+/// (`app::tokens::person_email`; the domain is compared lower-cased).
+fn person_email() -> Value {
+    json!({
+        "format": "email",
+        "pattern": r"^(?![\s\S]*[Ss][Ee][Rr][Vv][Ii][Cc][Ee]\.[Ii][Nn][Vv][Aa][Ll][Ii][Dd]\s*$)"
+    })
+}
+
+/// `GroupName::parse`: lower-cased first (Unicode: the Kelvin sign is a k).
+const GROUP: &str = r"[A-Za-z0-9\u212a][A-Za-z0-9_.\u212a-]{0,62}";
+
+fn group() -> String {
+    format!("^{WS}{GROUP}{WS}$")
+}
+
+/// `GroupName::parse_list` on one item: comma-separated names, empty parts
+/// skipped.
+fn group_list_item() -> String {
+    let part = format!("{WS}(?:{GROUP}{WS})?");
+    format!("^{part}(?:,{part})*$")
+}
+
+/// `RoleName::parse`: ASCII case-insensitive, and the vendor spelling
+/// `viewer_no_secrets`.
+fn role() -> String {
+    format!(
+        "^{WS}(?:[A-Za-z][A-Za-z0-9-]{{0,62}}|[Vv][Ii][Ee][Ww][Ee][Rr]_[Nn][Oo]_[Ss][Ee][Cc][Rr][Ee][Tt][Ss]){WS}$"
+    )
+}
+
+/// `IdentityProvider::parse`.
+fn identity_provider() -> String {
+    format!("^{WS}[A-Za-z0-9-]{{1,63}}{WS}$")
+}
+
+/// The service account name check in `app::tokens`.
+fn service_account_name() -> String {
+    format!("^{WS}[A-Za-z][A-Za-z0-9-]{{0,39}}{WS}$")
+}
+
+fn pattern(p: String) -> Value {
+    json!({ "pattern": p })
+}
+
+/// (schema, property, what to add). A property that is an array gets it on
+/// its items when the key starts with `items.`.
+fn schema_limits() -> Vec<(&'static str, &'static str, Value)> {
+    let email = json!({ "format": "email" });
+    let password = json!({ "minLength": 10, "maxLength": 256 });
+    vec![
+        ("CreateOrgRequest", "slug", pattern(new_slug())),
+        ("CreateOrgRequest", "name", pattern(text(1, 200))),
+        ("UpdateOrgRequest", "name", pattern(text(1, 200))),
+        ("UpdateMeRequest", "name", pattern(text(1, 200))),
+        ("SetupRequest", "org_slug", pattern(slug())),
+        ("SetupRequest", "org_name", pattern(text(1, 200))),
+        ("SetupRequest", "name", pattern(text(1, 200))),
+        ("SetupRequest", "email", email.clone()),
+        ("SetupRequest", "password", password.clone()),
+        ("SignupRequest", "org", pattern(slug())),
+        ("SignupRequest", "name", pattern(text(1, 200))),
+        ("SignupRequest", "email", person_email()),
+        ("SignupRequest", "password", password.clone()),
+        ("ChangePasswordRequest", "new_password", password.clone()),
+        ("SetPasswordRequest", "password", password),
+        ("CreateMemberRequest", "email", person_email()),
+        ("CreateMemberRequest", "name", pattern(text(1, 200))),
+        ("CreateMemberRequest", "role", pattern(role())),
+        ("CreateMemberRequest", "team", pattern(text(0, 100))),
+        (
+            "CreateMemberRequest",
+            "items.groups",
+            pattern(group_list_item()),
+        ),
+        (
+            "CreateMemberRequest",
+            "identity_provider",
+            pattern(identity_provider()),
+        ),
+        ("UpdateMemberRequest", "role", pattern(role())),
+        ("UpdateMemberRequest", "team", pattern(text(0, 100))),
+        (
+            "UpdateMemberRequest",
+            "items.groups",
+            pattern(group_list_item()),
+        ),
+        (
+            "UpdateMemberRequest",
+            "identity_provider",
+            pattern(identity_provider()),
+        ),
+        ("InviteItem", "email", email),
+        ("InviteItem", "role", pattern(role())),
+        ("InviteItem", "team", pattern(text(0, 100))),
+        ("InviteItem", "items.groups", pattern(group_list_item())),
+        ("CreateInvitationsRequest", "role", pattern(role())),
+        ("CreateInvitationsRequest", "team", pattern(text(0, 100))),
+        ("ApproveRequest", "role", pattern(role())),
+        ("GroupRequest", "name", pattern(group())),
+        ("RoleRequest", "name", pattern(role())),
+        ("ResourceTypeRequest", "actions", json!({ "minItems": 1 })),
+        ("ReviewRequestRequest", "reason", pattern(text(1, 1000))),
+        (
+            "ReviewRequestRequest",
+            "duration_seconds",
+            json!({ "minimum": 60, "maximum": 30 * 24 * 3600 }),
+        ),
+        ("TokenRequest", "name", pattern(text(1, 100))),
+        (
+            "TokenRequest",
+            "expires_at",
+            json!({ "format": "date-time" }),
+        ),
+        (
+            "ServiceAccountRequest",
+            "name",
+            pattern(service_account_name()),
+        ),
+        ("ServiceAccountRequest", "role", pattern(role())),
+        ("AccessRuleRequest", "role", pattern(role())),
+        // `ActionClass::parse` after a trim: lower case only.
+        (
+            "NewActionRequest",
+            "class",
+            pattern(format!("^{WS}(?:read|write|secret|admin){WS}$")),
+        ),
+        (
+            "NewActionRequest",
+            "name",
+            pattern(format!("^{WS}{CATALOG_NAME}{WS}$")),
+        ),
+        ("ResourceTypeRequest", "name", pattern(resource_type_name())),
+        // Present, it names at least one permission (`app::tokens`).
+        ("TokenRequest", "permissions", json!({ "minItems": 1 })),
+    ]
+}
+
+/// Any ASCII case of one of `words`, trimmed; or nothing, when `optional`
+/// (the status parsers in `roster_domain::status`).
+fn one_of(words: &[&str], optional: bool) -> String {
+    let alternatives: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.chars()
+                .map(|c| {
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_uppercase(), c)
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let q = if optional { "?" } else { "" };
+    format!("^{WS}(?:{}){q}{WS}$", alternatives.join("|"))
+}
+
+/// A filter that is ignored when empty or blank, else parsed by `inner`.
+fn optional(inner: &str) -> String {
+    let core = inner
+        .strip_prefix(&format!("^{WS}"))
+        .and_then(|s| s.strip_suffix(&format!("{WS}$")))
+        .unwrap_or(inner);
+    format!("^{WS}(?:{core})?{WS}$")
+}
+
+/// (path, or "" for every path; query parameter; what to add).
+fn query_limits() -> Vec<(&'static str, &'static str, Value)> {
+    let users = "/api/v1/orgs/{org}/users";
+    vec![
+        // `pagination::limit`, shared by every list.
+        ("", "limit", json!({ "minimum": 1, "maximum": 200 })),
+        ("", "format", json!({ "enum": ["csv", "jsonl"] })),
+        // The audit log's actor filter is an email address (`app::audit`).
+        (
+            "/api/v1/orgs/{org}/audit",
+            "actor",
+            json!({ "format": "email" }),
+        ),
+        (
+            "/api/v1/orgs/{org}/audit/export",
+            "actor",
+            json!({ "format": "email" }),
+        ),
+        (users, "group", pattern(optional(&group()))),
+        (users, "role", pattern(optional(&role()))),
+        (
+            users,
+            "identity_provider",
+            pattern(optional(&identity_provider())),
+        ),
+        (
+            users,
+            "status",
+            pattern(one_of(
+                &["reviewing", "active", "disabled", "invited"],
+                true,
+            )),
+        ),
+        (users, "name", json!({ "maxLength": 254 })),
+        (users, "email", json!({ "maxLength": 254 })),
+        (users, "team", json!({ "maxLength": 254 })),
+        (
+            "/api/v1/orgs/{org}/invitations",
+            "status",
+            pattern(one_of(&["pending", "accepted", "revoked", "expired"], true)),
+        ),
+    ]
+}
+
+fn with_limits(doc: &mut Value) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (schema, prop, add) in schema_limits() {
+            let (items, prop) = match prop.strip_prefix("items.") {
+                Some(p) => (true, p),
+                None => (false, prop),
+            };
+            let Some(mut target) = schemas
+                .get_mut(schema)
+                .and_then(|s| s.get_mut("properties"))
+                .and_then(|p| p.get_mut(prop))
+            else {
+                // `tests::every_limit_lands` keeps this from happening.
+                continue;
+            };
+            if items {
+                let Some(t) = target.get_mut("items") else {
+                    continue;
+                };
+                target = t;
+            }
+            merge(target, &add);
+        }
+    }
+    let limits = query_limits();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            for method in METHODS {
+                let Some(params) = item
+                    .get_mut(method)
+                    .and_then(|op| op.get_mut("parameters"))
+                    .and_then(Value::as_array_mut)
+                else {
+                    continue;
+                };
+                for param in params.iter_mut().filter(|p| p["in"] == "query") {
+                    let name = param["name"].as_str().unwrap_or_default().to_owned();
+                    let found = limits
+                        .iter()
+                        .find(|(p, n, _)| (p.is_empty() || p == path) && *n == name);
+                    if let Some((_, _, add)) = found {
+                        if let Some(schema) = param.get_mut("schema") {
+                            merge(schema, add);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn merge(target: &mut Value, add: &Value) {
+    if let (Some(t), Some(a)) = (target.as_object_mut(), add.as_object()) {
+        for (k, v) in a {
+            t.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row of the limits table names a property of the document.
+    #[test]
+    fn every_limit_lands() {
+        let (_, doc) = crate::http::api();
+        for (schema, prop, _) in schema_limits() {
+            let (items, prop) = match prop.strip_prefix("items.") {
+                Some(p) => (true, p),
+                None => (false, prop),
+            };
+            let target = &doc["components"]["schemas"][schema]["properties"][prop];
+            let target = if items { &target["items"] } else { target };
+            assert!(target.is_object(), "{schema}.{prop}");
+        }
     }
 }

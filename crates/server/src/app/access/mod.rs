@@ -91,6 +91,23 @@ pub(crate) async fn find_resource(
         .ok_or(AppError::NotFound("resource"))
 }
 
+/// Loads the resource a URL names (`/resources/{type}/{name}`): a key that
+/// cannot name a resource here (an unknown type, a malformed name) is a
+/// page that does not exist, like any other missing resource.
+pub(crate) async fn path_resource(
+    conn: &mut Conn,
+    org_id: OrgId,
+    catalog: &Catalog,
+    key: &str,
+) -> Result<ResourceRow> {
+    find_resource(conn, org_id, catalog, "key", key)
+        .await
+        .map_err(|e| match e {
+            AppError::Domain(DomainError::Invalid { .. }) => AppError::NotFound("resource"),
+            other => other,
+        })
+}
+
 /// Loads a resource a request names as a reference (a parent, a rule's
 /// scope): one that does not exist is bad input for that field, not a
 /// missing page.

@@ -4,7 +4,7 @@
 use super::super::error::{Result, StoreResultExt};
 use super::super::orgs::{invalid, OrgAccess};
 use super::super::{App, AppError, RequestMeta};
-use super::{find_resource, group_ids, named_resource, parse_key};
+use super::{find_resource, group_ids, named_resource, parse_key, path_resource};
 use roster_domain::{Catalog, Conflict, ManagementPermission};
 use roster_store::resources::{self, ResourceFilter, ResourceRow};
 use roster_store::Conn;
@@ -154,7 +154,7 @@ impl App {
     pub async fn get_resource(&self, access: &OrgAccess, key: &str) -> Result<ResourceInfo> {
         access.require(ManagementPermission::UsersRead)?;
         let mut conn = self.store().conn().await?;
-        let row = find_resource(&mut conn, access.org.id, &access.catalog, "key", key).await?;
+        let row = path_resource(&mut conn, access.org.id, &access.catalog, key).await?;
         self.resource_info(&mut conn, row).await
     }
 
@@ -214,7 +214,7 @@ impl App {
         let (mut c, catalog) = self
             .change_access(access, ManagementPermission::ResourcesManage, meta)
             .await?;
-        let row = find_resource(&mut c, access.org.id, &catalog, "key", key).await?;
+        let row = path_resource(&mut c, access.org.id, &catalog, key).await?;
         let parent_id = match &u.parent {
             None => row.parent_id,
             Some(None) => None,
@@ -278,7 +278,7 @@ impl App {
         let (mut c, catalog) = self
             .change_access(access, ManagementPermission::ResourcesManage, meta)
             .await?;
-        let row = find_resource(&mut c, access.org.id, &catalog, "key", key).await?;
+        let row = path_resource(&mut c, access.org.id, &catalog, key).await?;
         let subtree = resources::subtree(&mut c, row.id).await?;
         if subtree.len() > 1 && !cascade {
             return Err(AppError::conflict(

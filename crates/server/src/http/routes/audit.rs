@@ -190,7 +190,7 @@ fn csv_field(s: &str) -> String {
 /// Needs `audit:read`.
 #[utoipa::path(get, path = "/orgs/{org}/audit/export", tag = "audit", security(("bearer" = [])),
     params(("org" = String, Path, description = "the org's slug"), AuditExportQuery),
-    responses((status = 200, description = "text/csv or application/x-ndjson", content_type = "text/csv"),
+    responses((status = 200, description = "text/csv or application/x-ndjson", content((String = "text/csv"), (String = "application/x-ndjson"))),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn export_audit(
     Org { app, access, .. }: Org,

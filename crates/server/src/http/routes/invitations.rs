@@ -38,7 +38,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/orgs/{org}/invitations", tag = "invitations", security(("bearer" = [])),
     request_body = CreateInvitationsRequest,
     params(("org" = String, Path, description = "the org's slug")),
-    responses((status = 200, body = CreateInvitationsResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = CreateInvitationsResponse), (status = 403, body = Problem),
+        (status = 409, description = "`personal_org`: a personal organization has exactly one member", body = Problem),
+        (status = 422, body = Problem)))]
 async fn create_invitations(
     Org { app, access, meta }: Org,
     ApiJson(req): ApiJson<CreateInvitationsRequest>,

@@ -1,0 +1,250 @@
+//! Conformance: what schemathesis found, each pinned by a test, and the
+//! cross-org matrix generated from the OpenAPI document.
+
+use crate::both_engines;
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+both_engines!(
+    every_org_operation_refuses_another_orgs_caller,
+    conformance_findings_stay_fixed,
+);
+
+const B: &str = "borg";
+
+/// What a caller outside org B can see of B's state: its audit log's length
+/// and its team list.
+async fn snapshot(app: &TestApp, b_owner: &Api) -> (usize, Value) {
+    let audit = app
+        .get(&format!("/api/v1/orgs/{B}/audit?limit=200"), b_owner)
+        .await
+        .ok();
+    let team = app
+        .get(&format!("/api/v1/orgs/{B}/users?limit=200"), b_owner)
+        .await
+        .ok();
+    (audit["items"].as_array().expect("items").len(), team)
+}
+
+/// For every operation of the document whose path has `{org}`: a member of
+/// org A (its owner, by session and by API token) calling it on org B, with
+/// B's slug and B's real ids, gets 404 or 403, and B does not change. A new
+/// `{org}` route is covered without being listed here; one whose path
+/// parameter this test cannot fill fails it.
+async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let a_owner = app.owner().await;
+    let a_token = app
+        .post(
+            &format!("/api/v1/orgs/{ORG}/tokens"),
+            &a_owner,
+            json!({ "name": "cross-org" }),
+        )
+        .await
+        .ok()["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    // Org B, owned by someone who is not A's owner.
+    let (_, b_owner) = app.member(ORG, &a_owner, "bea@acme.test", "viewer").await;
+    app.post(
+        "/api/v1/orgs",
+        &b_owner,
+        json!({ "slug": B, "name": "B Org" }),
+    )
+    .await
+    .ok();
+    let post = |path: &str, body: Value| {
+        let path = format!("/api/v1/orgs/{B}{path}");
+        let b_owner = &b_owner;
+        let app = &app;
+        async move { app.post(&path, b_owner, body).await.ok() }
+    };
+    let member = post("/users", json!({ "email": "mo@b.test" })).await;
+    let member_id = member["user"]["id"].as_i64().expect("member id");
+    post("/groups", json!({ "name": "bgroup" })).await;
+    post("/groups/bgroup/members", json!({ "user_id": member_id })).await;
+    post(
+        "/resources",
+        json!({ "key": "clusters/b-1", "review": { "actions": ["clusters:deploy"] } }),
+    )
+    .await;
+    let rule = post(
+        "/access-rules",
+        json!({ "user": "mo@b.test", "role": "contributor", "resource": "clusters/b-1" }),
+    )
+    .await;
+    let rule_id = rule["id"].as_i64().expect("rule id");
+    let invited = post("/invitations", json!({ "emails": "inv@b.test" })).await;
+    let invitation_id = invited["results"][0]["invitation"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("invitation id in {invited}"));
+    let token = post("/tokens", json!({ "name": "b-token" })).await;
+    let token_id = token["id"].as_i64().expect("token id");
+    let account = post("/service-accounts", json!({ "name": "b-bot" })).await;
+    let account_id = account["id"].as_i64().expect("service account id");
+    let request = post(
+        "/requests",
+        json!({ "resource": "clusters/b-1", "action": "clusters:deploy",
+                "reason": "cross-org", "duration_seconds": 3600 }),
+    )
+    .await;
+    let request_id = request["id"].as_i64().expect("request id");
+
+    // The value of each path parameter, keyed by the segment before it and
+    // its name. An unknown one fails the test: add its filler here.
+    let fill = |key: &str| -> String {
+        match key {
+            "orgs/{org}" => B.to_owned(),
+            "users/{id}" | "members/{id}" => member_id.to_string(),
+            "groups/{name}" => "bgroup".to_owned(),
+            "access-rules/{id}" => rule_id.to_string(),
+            "invitations/{id}" => invitation_id.to_string(),
+            "tokens/{id}" => token_id.to_string(),
+            "service-accounts/{id}" => account_id.to_string(),
+            "requests/{id}" => request_id.to_string(),
+            "resources/{type}" => "clusters".to_owned(),
+            "{type}/{name}" => "b-1".to_owned(),
+            "roles/{name}" => "contributor".to_owned(),
+            other => panic!(
+                "no filler for the path parameter {other}: add one to this test so that the new route is covered"
+            ),
+        }
+    };
+
+    let doc = app
+        .send(Method::GET, "/api/v1/openapi.json", None, None)
+        .await
+        .ok();
+    let before = snapshot(&app, &b_owner).await;
+    let mut covered = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.contains("{org}") {
+            continue;
+        }
+        let segments: Vec<&str> = path.split('/').collect();
+        let concrete: Vec<String> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if s.starts_with('{') {
+                    fill(&format!("{}/{s}", segments[i - 1]))
+                } else {
+                    (*s).to_owned()
+                }
+            })
+            .collect();
+        let concrete = concrete.join("/");
+        for method in item.as_object().expect("path item").keys() {
+            let Ok(m) = Method::from_bytes(method.to_uppercase().as_bytes()) else {
+                continue;
+            };
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
+                continue;
+            }
+            let body = [Method::POST, Method::PUT, Method::PATCH]
+                .contains(&m)
+                .then(|| json!({}));
+            for (who, bearer) in [("A's owner", a_owner.token()), ("A's API token", &a_token)] {
+                let res = app
+                    .send(m.clone(), &concrete, Some(bearer), body.clone())
+                    .await;
+                assert!(
+                    [403, 404].contains(&res.status.as_u16()),
+                    "{who}: {m} {concrete} answered {} {}",
+                    res.status,
+                    res.body
+                );
+            }
+            covered += 1;
+        }
+    }
+    assert!(covered > 50, "only {covered} operations covered");
+    assert_eq!(snapshot(&app, &b_owner).await, before, "org B changed");
+}
+
+/// Each conformance finding, pinned.
+async fn conformance_findings_stay_fixed(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    // A resource URL whose type does not exist, or whose name cannot be a
+    // resource's, is a page that does not exist (it was a 422).
+    for path in ["nosuchtype/x", "clusters/%20bad%20name"] {
+        for m in [Method::GET, Method::DELETE] {
+            app.send(
+                m,
+                &format!("/api/v1/orgs/{ORG}/resources/{path}"),
+                Some(owner.token()),
+                None,
+            )
+            .await
+            .expect(404, "not_found");
+        }
+    }
+    // A whole number written with a fraction is an integer (it was a 422).
+    let (id, _) = app.member(ORG, &owner, "five@acme.test", "viewer").await;
+    app.post(
+        &format!("/api/v1/orgs/{ORG}/groups"),
+        &owner,
+        json!({ "name": "fives" }),
+    )
+    .await
+    .ok();
+    app.post(
+        &format!("/api/v1/orgs/{ORG}/groups/fives/members"),
+        &owner,
+        json!({ "user_id": id as f64 }),
+    )
+    .await
+    .ok();
+    app.post(
+        &format!("/api/v1/orgs/{ORG}/groups/fives/members"),
+        &owner,
+        json!({ "user_id": 1.5 }),
+    )
+    .await
+    .expect(422, "invalid_body");
+    // The document states the limits the server enforces.
+    let doc = app
+        .send(Method::GET, "/api/v1/openapi.json", None, None)
+        .await
+        .ok();
+    let schemas = &doc["components"]["schemas"];
+    let users = &doc["paths"]["/api/v1/orgs/{org}/users"]["get"]["parameters"];
+    let limit = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("limit");
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].as_i64(),
+            limit["schema"]["maximum"].as_i64()
+        ),
+        (Some(1), Some(200))
+    );
+    assert!(schemas["CreateOrgRequest"]["properties"]["slug"]["pattern"]
+        .as_str()
+        .unwrap()
+        .contains("(?!personal-)"));
+    assert_eq!(
+        schemas["SetupRequest"]["properties"]["password"]["minLength"],
+        10
+    );
+    assert_eq!(
+        schemas["ResourceTypeRequest"]["properties"]["actions"]["minItems"],
+        1
+    );
+    let export = &doc["paths"]["/api/v1/orgs/{org}/audit/export"]["get"]["parameters"];
+    let format = export
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "format")
+        .expect("format");
+    assert_eq!(format["schema"]["enum"], json!(["csv", "jsonl"]));
+    // A personal org's refusal to invite is documented.
+    assert!(doc["paths"]["/api/v1/orgs/{org}/invitations"]["post"]["responses"]["409"].is_object());
+}
