@@ -91,6 +91,15 @@ async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
     )
     .await;
     let request_id = request["id"].as_i64().expect("request id");
+    // A public address (example.com's): the outbound guard takes it.
+    let hook = post(
+        "/webhooks",
+        json!({ "url": "https://93.184.215.14/hook", "events": [] }),
+    )
+    .await;
+    let webhook_id = hook["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("webhook id in {hook}"));
 
     // The value of each path parameter, keyed by the segment before it and
     // its name. An unknown one fails the test: add its filler here.
@@ -104,6 +113,7 @@ async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
             "tokens/{id}" => token_id.to_string(),
             "service-accounts/{id}" => account_id.to_string(),
             "requests/{id}" => request_id.to_string(),
+            "webhooks/{id}" => webhook_id.to_string(),
             "resources/{type}" => "clusters".to_owned(),
             "{type}/{name}" => "b-1".to_owned(),
             "roles/{name}" => "contributor".to_owned(),

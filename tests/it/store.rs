@@ -205,6 +205,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "pk:resource_groups",
         "pk:instance_settings",
         "pk:audit_chains",
+        "pk:access_changes",
     ];
     let missing: Vec<String> = names
         .into_iter()

@@ -2,6 +2,7 @@
 //! enrolment with a QR code (recovery codes shown once), removal and new
 //! recovery codes on the profile; "Forgot your password?" and magic links.
 
+use super::auth::session_cookie;
 use super::flash::redirect_with;
 use super::frame::{describe, show, standalone, Frame, PageResult};
 use super::session::{
@@ -10,7 +11,6 @@ use super::session::{
 use crate::app::mfa::SecondFactor;
 use crate::app::SessionStage;
 use crate::http::error::ApiError;
-use super::auth::session_cookie;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::State;
