@@ -181,36 +181,15 @@ impl App {
             }
             Some(_) => {}
         }
-        let attempt = self.second_factor_attempt(user_id, meta).await?;
-        let codes = crypto::recovery_codes();
-        let hashes: Vec<String> = codes
-            .iter()
-            .map(|c| self.keys().hash_token(&crypto::normalize_recovery_code(c)))
-            .collect();
-        let now = self.now();
-        let step = self.match_totp(user_id, code, true, now).await?;
-        let mut c = self.person_change(caller.actor.clone(), meta).await?;
-        let accepted = match step {
-            Some(step) => mfa::accept_step(&mut c, user_id, step, true, now).await?,
-            None => false,
-        };
-        if !accepted {
-            c.nothing_changed();
-            self.second_factor_failed(&caller.actor, "totp", meta)
-                .await?;
-            return Err(AppError::InvalidSecondFactor);
-        }
-        mfa::replace_recovery_codes(&mut c, user_id, &hashes, now).await?;
-        c.audit_in(
-            None,
+        self.with_new_recovery_codes(
+            caller,
+            code,
+            true,
             "user.mfa_enrolled",
-            format!("user:{user_id}"),
-            json!({ "method": "totp", "recovery_codes": codes.len() }),
+            json!({ "method": "totp" }),
+            meta,
         )
-        .await?;
-        c.commit().await?;
-        attempt.succeeded(self.store()).await?;
-        Ok(codes)
+        .await
     }
 
     /// Replaces the recovery codes (the old ones stop working); needs a
@@ -225,6 +204,32 @@ impl App {
         caller.admits(Reach::Everything)?;
         let user_id = caller.user_id();
         self.require_enrolled(user_id).await?;
+        self.with_new_recovery_codes(
+            caller,
+            code,
+            false,
+            "user.recovery_codes_regenerated",
+            json!({}),
+            meta,
+        )
+        .await
+    }
+
+    /// Checks `code` against the caller's app (`confirming`: the
+    /// enrolment not yet confirmed) and, in one change, replaces the
+    /// recovery codes with ten new ones and records `action` (with
+    /// `details` and how many codes). A wrong code changes nothing and
+    /// counts as a failed second factor. Returns the codes, shown once.
+    async fn with_new_recovery_codes(
+        &self,
+        caller: &Caller,
+        code: &str,
+        confirming: bool,
+        action: &str,
+        mut details: serde_json::Value,
+        meta: &RequestMeta,
+    ) -> Result<Vec<String>> {
+        let user_id = caller.user_id();
         let attempt = self.second_factor_attempt(user_id, meta).await?;
         let codes = crypto::recovery_codes();
         let hashes: Vec<String> = codes
@@ -232,10 +237,10 @@ impl App {
             .map(|c| self.keys().hash_token(&crypto::normalize_recovery_code(c)))
             .collect();
         let now = self.now();
-        let step = self.match_totp(user_id, code, false, now).await?;
+        let step = self.match_totp(user_id, code, confirming, now).await?;
         let mut c = self.person_change(caller.actor.clone(), meta).await?;
         let accepted = match step {
-            Some(step) => mfa::accept_step(&mut c, user_id, step, false, now).await?,
+            Some(step) => mfa::accept_step(&mut c, user_id, step, confirming, now).await?,
             None => false,
         };
         if !accepted {
@@ -245,13 +250,9 @@ impl App {
             return Err(AppError::InvalidSecondFactor);
         }
         mfa::replace_recovery_codes(&mut c, user_id, &hashes, now).await?;
-        c.audit_in(
-            None,
-            "user.recovery_codes_regenerated",
-            format!("user:{user_id}"),
-            json!({ "recovery_codes": codes.len() }),
-        )
-        .await?;
+        details["recovery_codes"] = json!(codes.len());
+        c.audit_in(None, action, format!("user:{user_id}"), details)
+            .await?;
         c.commit().await?;
         attempt.succeeded(self.store()).await?;
         Ok(codes)
