@@ -930,3 +930,27 @@ pub fn ready(url: &str) -> bool {
     let _ = stream.read_to_string(&mut response);
     response.starts_with("HTTP/1.1 200")
 }
+
+/// The path of a third-party tester from PyPI (the OpenID provider, the SCIM
+/// conformance testers), installed by `.ci/pytools` into one pinned
+/// virtualenv. The first test that needs one installs them all (under a lock),
+/// so `cargo test` works on a fresh machine with python3 and network access.
+#[allow(dead_code)] // the SSO and SCIM tests use it as they land
+pub fn pytool(name: &str) -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = std::process::Command::new(root.join(".ci/pytools"))
+            .output()
+            .expect("run .ci/pytools");
+        assert!(
+            out.status.success(),
+            "installing the Python testers failed (.ci/pytools; needs python3 with venv):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    });
+    let tool = bin.join(name);
+    assert!(tool.exists(), "{} is not in {}", name, bin.display());
+    tool
+}
