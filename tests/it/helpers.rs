@@ -535,14 +535,32 @@ impl TestApp {
             .await
     }
 
+    /// Every message to `recipient`, newest first, with its words: a message
+    /// still waiting is unsealed from the outbox; a delivered one has no
+    /// body left there (delivery drops it), so its words come from the mail
+    /// log it was delivered to.
+    pub async fn mail_to(&self, recipient: &str) -> Vec<roster_store::outbox::Message> {
+        let mut mail = self.app.outbox_to(recipient).await.unwrap();
+        if mail.iter().any(|m| m.body_text.is_empty()) {
+            let log = std::fs::read_to_string(self.data_dir.join("mail.log")).unwrap_or_default();
+            for m in mail.iter_mut().filter(|m| m.body_text.is_empty()) {
+                let head = format!("{} at ", m.id);
+                m.body_text = log
+                    .split("----- message ")
+                    .find(|entry| entry.starts_with(&head))
+                    .and_then(|entry| entry.split_once("\n\n"))
+                    .map(|(_, body)| body.trim_end().to_owned())
+                    .unwrap_or_default();
+            }
+        }
+        mail
+    }
+
     /// Signs in and returns the signed-in client.
     /// Confirms `email`'s newest sign-up with the token of the link in the
     /// message waiting in the outbox (for tests that run without SMTP).
     pub async fn confirm_signup_from_outbox(&self, email: &str) {
-        let mut conn = self.app.store().conn().await.unwrap();
-        let mail = roster_store::outbox::for_recipient(&mut conn, email)
-            .await
-            .unwrap();
+        let mail = self.mail_to(email).await;
         let text = &mail
             .iter()
             .rev()
@@ -843,13 +861,19 @@ pub struct Server {
     pub url: String,
     /// Everything the server wrote to stderr so far, line by line.
     log: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
+    data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
     /// Where the server writes mail when no SMTP server is configured.
     pub fn mail_log(&self) -> PathBuf {
-        self._dir.path().join("mail.log")
+        self.data_dir.join("mail.log")
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone()
     }
 
     /// The server's log so far.
@@ -872,9 +896,18 @@ pub fn serve() -> Server {
 /// [`serve`] with more environment (which may override `RUST_LOG`).
 pub fn serve_with(env: &[(&str, &str)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    // A data directory the server creates itself, inside the temporary one.
+    let data = dir.path().join("data");
+    let mut server = serve_in(&data, env);
+    server._dir = Some(dir);
+    server
+}
+
+/// Starts the real binary on `data_dir` (which the caller keeps).
+pub fn serve_in(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(data_dir)
         .env("ROSTER_BOOTSTRAP_ORG", "dunder")
         .env("ROSTER_BOOTSTRAP_OWNER_EMAIL", "boss@dundermifflin.com")
         .env("ROSTER_BOOTSTRAP_OWNER_PASSWORD", "boss-password-1")
@@ -911,8 +944,23 @@ pub fn serve_with(env: &[(&str, &str)]) -> Server {
         child,
         url,
         log,
-        _dir: dir,
+        data_dir: data_dir.to_owned(),
+        _dir: None,
     }
+}
+
+/// Signs in to the server at `base` and returns the signed-in client.
+pub async fn login_to(base: &str, email: &str, password: &str) -> Api {
+    let res = Api::new(base, None)
+        .login(&LoginRequest {
+            email: email.into(),
+            password: password.into(),
+            totp_code: None,
+            recovery_code: None,
+        })
+        .await
+        .expect("sign-in");
+    Api::new(base, Some(&res.token))
 }
 
 /// Whether `GET /readyz` answers 200, over a plain socket.

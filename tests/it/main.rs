@@ -9,6 +9,7 @@ mod smtp;
 
 mod access;
 mod api;
+mod at_rest;
 mod audit_chain;
 mod auth;
 mod browser;

@@ -407,10 +407,7 @@ async fn removal_disable_and_demotion_take_effect_on_the_next_request(engine: En
     // Their audit events remain, and they were told by email.
     let events = app.audit(ORG, &owner, "actor=admin@acme.test").await;
     assert!(!events.is_empty());
-    let mut conn = app.app.store().conn().await.unwrap();
-    let mail = roster_store::outbox::for_recipient(&mut conn, "admin@acme.test")
-        .await
-        .unwrap();
+    let mail = app.mail_to("admin@acme.test").await;
     let kinds: Vec<&str> = mail.iter().map(|m| m.kind.as_str()).collect();
     assert!(
         kinds.contains(&"member_removed")

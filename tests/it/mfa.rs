@@ -106,10 +106,7 @@ async fn personal_audit(app: &TestApp, id: i64) -> Vec<String> {
 
 /// The one-time link in the newest message of `kind` to `to`: its token.
 async fn mailed_token(app: &TestApp, to: &str, kind: &str, marker: &str) -> String {
-    let mut conn = app.app.store().conn().await.unwrap();
-    let mail = roster_store::outbox::for_recipient(&mut conn, to)
-        .await
-        .unwrap();
+    let mail = app.mail_to(to).await;
     let m = mail
         .iter()
         .find(|m| m.kind == kind)
@@ -493,10 +490,7 @@ async fn an_admin_resets_mfa_only_for_an_account_in_no_other_org(engine: Engine)
         .await
         .iter()
         .any(|a| a == "user.mfa_reset"));
-    let mut conn = app.app.store().conn().await.unwrap();
-    let mail = roster_store::outbox::for_recipient(&mut conn, PAM)
-        .await
-        .unwrap();
+    let mail = app.mail_to(PAM).await;
     assert!(mail.iter().any(|m| m.kind == "mfa_reset"));
 }
 

@@ -397,11 +397,8 @@ async fn registration_from_slack_and_the_cli_approved_from_the_card_and_the_api(
     );
 
     // Both applicants were told, and the audit log tells the story with its channels.
-    let mut conn = app.app.store().conn().await.unwrap();
     for who in ["kevin@dm.test", "oscar@dm.test"] {
-        let mail = roster_store::outbox::for_recipient(&mut conn, who)
-            .await
-            .unwrap();
+        let mail = app.mail_to(who).await;
         assert!(mail.iter().any(|m| m.kind == "signup_approved"), "{who}");
     }
     let events = app.audit(ORG, &owner, "action=member.").await;

@@ -469,10 +469,7 @@ async fn admins_see_and_revoke_every_token_and_owners_are_told(engine: Engine) {
         .org(ORG)
         .await
         .refused(401, "unauthenticated");
-    let mut conn = app.app.store().conn().await.unwrap();
-    let mail = roster_store::outbox::for_recipient(&mut conn, "dev@acme.test")
-        .await
-        .unwrap();
+    let mail = app.mail_to("dev@acme.test").await;
     let told = mail.iter().find(|m| m.kind == "token_revoked").unwrap();
     assert!(told.body_text.contains("laptop") && told.body_text.contains(OWNER_EMAIL));
 }

@@ -119,9 +119,10 @@ pub async fn run_restore(config: &Config, from: &Path, force: bool) -> anyhow::R
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&config.data_dir)
+    crate::crypto::create_private_dir(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::crypto::create_private_dir(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     // Held until the restore is done, so no server starts half-way.
     let _lock = lock_data_dir(&config.data_dir)?;
     let existing: Vec<PathBuf> = ["", "-wal", "-shm"]

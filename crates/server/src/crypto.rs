@@ -193,6 +193,20 @@ impl Keys {
     }
 }
 
+/// Creates a directory (and any missing parents) that only its owner can
+/// enter (mode 0700): the data directory holds the key, the database and
+/// the mail log. An existing directory keeps the mode its operator gave it.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
 /// Writes a file only its owner can read.
 pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;

@@ -67,7 +67,7 @@ impl Application {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "roster listening on http://{addr}");
 
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        crate::crypto::create_private_dir(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
         // One server per embedded database; `roster restore` checks it too.

@@ -181,6 +181,58 @@ pub struct Store {
     url: String,
 }
 
+/// The file of a `sqlite:` URL, if it names one (not `:memory:`).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
+}
+
+/// Makes the database file, and the WAL and shared-memory files SQLite
+/// keeps beside it, readable by the server's user only: it holds password
+/// hashes, keyed token hashes and sealed secrets. A missing database is
+/// created empty with mode 0600 (SQLite gives its `-wal` and `-shm` files
+/// the database's mode); existing files that others may read are
+/// tightened.
+fn owner_only(db: &std::path::Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let unavailable =
+            |e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", db.display()));
+        if !db.exists() {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(db)
+            {
+                Ok(_) => {}
+                // Another process created it first: tightened below.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            let path = std::path::PathBuf::from(name);
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(unavailable)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+    Ok(())
+}
+
 impl Store {
     /// Opens the database (creating a SQLite file if needed) and runs the
     /// migrations. On PostgreSQL, migrations take an advisory lock, so
@@ -196,6 +248,11 @@ impl Store {
                 "database URL must start with sqlite: or postgres:".into(),
             ));
         };
+        if engine == Engine::Sqlite {
+            if let Some(path) = sqlite_file(&opts.url) {
+                owner_only(&path)?;
+            }
+        }
         let url = if engine == Engine::Sqlite && !opts.url.contains("mode=") {
             let sep = if opts.url.contains('?') { '&' } else { '?' };
             format!("{}{sep}mode=rwc", opts.url)

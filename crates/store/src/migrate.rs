@@ -66,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signup confirmations",
         include_str!("../migrations/0014_signup_confirmations.sql"),
     ),
+    (
+        17,
+        "outbox bodies",
+        include_str!("../migrations/0017_outbox_bodies.sql"),
+    ),
 ];
 
 /// From this version on, SQLite's `{{ID}}` is `AUTOINCREMENT`, so new

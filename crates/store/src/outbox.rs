@@ -92,10 +92,14 @@ pub async fn release_claims(conn: &mut Conn, worker: &str) -> Result<u64> {
     .await
 }
 
+/// Marks a message sent and drops its bodies: they may carry live links,
+/// and a delivered message needs no body.
 pub async fn mark_sent(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
     exec(
         conn,
-        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2",
+        "UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL,
+                           body_text = '', body_html = ''
+         WHERE id = $2",
         (now, id),
     )
     .await
@@ -105,7 +109,7 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
 pub async fn mark_sent_all(conn: &mut Conn, ids: &[i64], now: Timestamp) -> Result<()> {
     let mut q = crate::sql::Sql::new("UPDATE outbox SET sent_at = ");
     q.bind(now)
-        .push(", attempts = attempts + 1, claimed_until = NULL WHERE id IN ")
+        .push(", attempts = attempts + 1, claimed_until = NULL, body_text = '', body_html = '' WHERE id IN ")
         .in_list(ids.iter().copied());
     q.execute(conn).await
 }

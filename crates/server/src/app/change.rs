@@ -246,7 +246,16 @@ impl Change<'_> {
             if !wanted.is_empty() {
                 let payload = super::webhooks::payload(org, at, self.meta, &entry, &recorded);
                 for id in wanted {
-                    super::webhooks::queue(&mut self.tx, at, org, id, action, &payload).await?;
+                    super::webhooks::queue(
+                        &mut self.tx,
+                        self.app.keys(),
+                        at,
+                        org,
+                        id,
+                        action,
+                        &payload,
+                    )
+                    .await?;
                 }
             }
         }
@@ -258,7 +267,7 @@ impl Change<'_> {
     /// never if it does not.
     pub(crate) async fn notify(&mut self, recipient: &str, notice: Notice) -> Result<()> {
         let (org, now) = (self.org, self.now);
-        super::outbox::queue(&mut self.tx, now, org, recipient, &notice).await
+        super::outbox::queue(&mut self.tx, self.app.keys(), now, org, recipient, &notice).await
     }
 
     /// Says that the change did (or may have done) something to this

@@ -8,6 +8,7 @@
 use super::error::Result;
 use super::notice::{Notice, Rendered};
 use super::App;
+use crate::crypto::Keys;
 use roster_domain::{OrgId, Timestamp};
 use roster_store::outbox::{self, Message, NewMessage};
 use roster_store::Conn;
@@ -22,10 +23,54 @@ const BATCH: i64 = 64;
 /// Longest wait between two attempts.
 const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 
+/// What a stored body starts with once sealed with the server key. Bodies
+/// without it were queued before bodies were sealed.
+const SEALED: &str = "sealed:v1:";
+
+/// Queues a message with its bodies sealed with the server key (SPEC §2:
+/// invitation, password, sign-in and confirmation links are secrets; a
+/// copy of the database must not hand them out). The worker unseals them
+/// just before delivery, and delivery drops them.
+pub(crate) async fn enqueue(conn: &mut Conn, keys: &Keys, m: &NewMessage<'_>) -> Result<i64> {
+    let text = seal(keys, m.body_text)?;
+    let html = seal(keys, m.body_html)?;
+    Ok(outbox::enqueue(
+        conn,
+        &NewMessage {
+            body_text: &text,
+            body_html: &html,
+            ..*m
+        },
+    )
+    .await?)
+}
+
+fn seal(keys: &Keys, body: &str) -> Result<String> {
+    if body.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!("{SEALED}{}", keys.encrypt(body)?))
+}
+
+fn unseal(keys: &Keys, stored: &str) -> std::result::Result<String, String> {
+    match stored.strip_prefix(SEALED) {
+        Some(sealed) => keys.decrypt(sealed).map_err(|e| e.to_string()),
+        None => Ok(stored.to_owned()),
+    }
+}
+
+/// Unseals the message's bodies in place.
+fn unseal_bodies(keys: &Keys, m: &mut Message) -> std::result::Result<(), String> {
+    m.body_text = unseal(keys, &m.body_text)?;
+    m.body_html = unseal(keys, &m.body_html)?;
+    Ok(())
+}
+
 /// Queues a notice for `recipient`, in words (an HTML part is derived from
 /// the plain text).
 pub(crate) async fn queue(
     conn: &mut Conn,
+    keys: &Keys,
     now: Timestamp,
     org_id: Option<OrgId>,
     recipient: &str,
@@ -39,8 +84,9 @@ pub(crate) async fn queue(
             .map(|p| format!("<p>{}</p>", linkify(&html_escape(p)).replace('\n', "<br>")))
             .collect::<String>()
     );
-    outbox::enqueue(
+    enqueue(
         conn,
+        keys,
         &NewMessage {
             org_id,
             kind: notice.kind(),
@@ -162,6 +208,16 @@ impl App {
             .await?
         };
         let claimed = due.len();
+        let mut opened = Vec::with_capacity(claimed);
+        for mut m in due {
+            match unseal_bodies(self.keys(), &mut m) {
+                Ok(()) => opened.push(m),
+                // Sealed with another key, or tampered with: it cannot be
+                // sent, and is retried (and given up) like any failure.
+                Err(error) => self.settle(&m, Err(error)).await?,
+            }
+        }
+        let due = opened;
         let (concurrent, serial): (Vec<Message>, Vec<Message>) = due
             .into_iter()
             .partition(|m| m.kind == roster_store::webhooks::KIND);
@@ -234,6 +290,18 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Every message queued for `recipient`, newest first, with its bodies
+    /// unsealed (a delivered message has none left). For tests and for
+    /// reading what is waiting.
+    pub async fn outbox_to(&self, recipient: &str) -> Result<Vec<Message>> {
+        let mut conn = self.store().conn().await?;
+        let mut mail = outbox::for_recipient(&mut conn, recipient).await?;
+        for m in &mut mail {
+            unseal_bodies(self.keys(), m).map_err(anyhow::Error::msg)?;
+        }
+        Ok(mail)
     }
 
     /// The org's undelivered messages. Needs `integrations:manage`.

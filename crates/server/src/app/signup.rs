@@ -109,7 +109,15 @@ impl App {
                     let notice = Notice::SignupExistingAccount(SignupExistingAccountNotice {
                         org_name: org.name.clone(),
                     });
-                    queue(&mut conn, self.now(), Some(org.id), email.as_str(), &notice).await?;
+                    queue(
+                        &mut conn,
+                        self.keys(),
+                        self.now(),
+                        Some(org.id),
+                        email.as_str(),
+                        &notice,
+                    )
+                    .await?;
                     return Ok(());
                 }
                 (Some(u.id), None)
@@ -142,7 +150,15 @@ impl App {
             org_name: org.name.clone(),
             link: format!("{}/signup/confirm/{token}", self.settings().public_url),
         });
-        queue(&mut tx, now, Some(org.id), email.as_str(), &notice).await?;
+        queue(
+            &mut tx,
+            self.keys(),
+            now,
+            Some(org.id),
+            email.as_str(),
+            &notice,
+        )
+        .await?;
         roster_store::commit(tx).await?;
         Ok(())
     }

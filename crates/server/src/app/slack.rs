@@ -377,7 +377,7 @@ impl App {
             org_name: org.name.clone(),
             at: rfc3339(now),
         };
-        queue_slack(c, now, org.id, &post).await
+        queue_slack(c, self.keys(), now, org.id, &post).await
     }
 
     /// Handles a click on a review card. The clicking Slack user must be
@@ -445,7 +445,7 @@ impl App {
             by: approver.name,
         };
         let mut db = self.store().conn().await?;
-        queue_slack(&mut db, self.now(), org.id, &post).await?;
+        queue_slack(&mut db, self.keys(), self.now(), org.id, &post).await?;
         Ok(SlackOutcome::Decided {
             approved: click.approve,
         })
@@ -490,13 +490,15 @@ pub fn parse_api_base(raw: Option<&str>) -> Result<String> {
 /// Queues a post to Slack in the outbox.
 async fn queue_slack(
     conn: &mut Conn,
+    keys: &crate::crypto::Keys,
     now: Timestamp,
     org_id: OrgId,
     post: &SlackPost,
 ) -> Result<()> {
     let body = serde_json::to_string(post).map_err(anyhow::Error::from)?;
-    outbox::enqueue(
+    super::outbox::enqueue(
         conn,
+        keys,
         &outbox::NewMessage {
             org_id: Some(org_id),
             kind: post.kind(),

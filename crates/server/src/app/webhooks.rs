@@ -13,7 +13,7 @@ use super::{App, AppError, RequestMeta};
 use base64::Engine as _;
 use rand::RngCore;
 use roster_domain::{ManagementPermission, OrgId, Timestamp};
-use roster_store::outbox::{self, NewMessage};
+use roster_store::outbox::NewMessage;
 use roster_store::webhooks::{self, NewWebhook, Webhook};
 use roster_store::Conn;
 use serde_json::json;
@@ -84,14 +84,16 @@ pub(super) fn payload(
 /// Queues the delivery of an event to endpoint `id`.
 pub(super) async fn queue(
     conn: &mut Conn,
+    keys: &crate::crypto::Keys,
     now: Timestamp,
     org: OrgId,
     id: i64,
     action: &str,
     payload: &str,
 ) -> Result<()> {
-    outbox::enqueue(
+    super::outbox::enqueue(
         conn,
+        keys,
         &NewMessage {
             org_id: Some(org),
             kind: webhooks::KIND,

@@ -51,10 +51,16 @@ impl Mailer {
                     m.kind,
                     m.body_text
                 );
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
+                // The mail log holds live links: its owner reads it, no one
+                // else.
+                let mut opts = std::fs::OpenOptions::new();
+                opts.create(true).append(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    opts.mode(0o600);
+                }
+                opts.open(path)
                     .and_then(|mut f| f.write_all(entry.as_bytes()))
                     .map_err(|e| format!("writing the mail log: {e}"))
             }
