@@ -55,7 +55,9 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 /// stored secrets such as Slack credentials.
 #[derive(Clone)]
 pub struct Keys {
-    hmac_key: [u8; 32],
+    /// HMAC-SHA256 keyed with the server key, its key schedule done once
+    /// (hashing a token on every request clones it).
+    token_mac: Hmac<Sha256>,
     encryption_key: [u8; 32],
 }
 
@@ -98,8 +100,11 @@ impl Keys {
         let mut mac = Hmac::<Sha256>::new_from_slice(&hmac_key).expect("HMAC takes any key length");
         mac.update(b"roster encryption key v1");
         let encryption_key: [u8; 32] = mac.finalize().into_bytes().into();
+        #[allow(clippy::expect_used)]
+        let token_mac =
+            Hmac::<Sha256>::new_from_slice(&hmac_key).expect("HMAC takes any key length");
         Keys {
-            hmac_key,
+            token_mac,
             encryption_key,
         }
     }
@@ -185,9 +190,7 @@ impl Keys {
 
     /// The stored form of a token: hex HMAC-SHA256 under the server key.
     pub fn hash_token(&self, token: &str) -> String {
-        #[allow(clippy::expect_used)]
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.hmac_key).expect("HMAC takes any key length");
+        let mut mac = self.token_mac.clone();
         mac.update(token.as_bytes());
         to_hex(&mac.finalize().into_bytes())
     }
