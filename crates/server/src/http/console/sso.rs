@@ -9,6 +9,7 @@ use super::session::{InOrg, NoFields, PathId, Posted};
 use super::text::{list as split_list, local_path, when_ms, Precision};
 use crate::app::sso::{ConnectionInput, MappingInput, Purpose};
 use crate::http::error::ApiError;
+use crate::http::routes::sso::Via;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -30,7 +31,14 @@ pub async fn login(State(state): State<AppState>, Query(q): Query<SsoLoginQuery>
     let next = local_path(q.next.as_deref());
     let begun = async {
         let connection = state.app.sso_discover(Some(&q.email), None, None).await?;
-        crate::http::routes::sso::begin(&state, &connection, Purpose::Console { next }, None).await
+        crate::http::routes::sso::begin(
+            &state,
+            &connection,
+            Purpose::Console { next },
+            None,
+            Via::Page,
+        )
+        .await
     }
     .await;
     match begun {
@@ -227,7 +235,14 @@ pub async fn test(
 ) -> PageResult {
     let begun = async {
         let c = o.app().sso_test_connection(&o.access, id).await?;
-        crate::http::routes::sso::begin(&o.state, &c, Purpose::Test, Some(o.access.user_id())).await
+        crate::http::routes::sso::begin(
+            &o.state,
+            &c,
+            Purpose::Test,
+            Some(o.access.user_id()),
+            Via::Page,
+        )
+        .await
     }
     .await;
     Ok(match begun {

@@ -249,14 +249,31 @@ pub struct StartQuery {
     code_challenge: Option<String>,
 }
 
-/// Redirects the browser to the provider for `connection`, with a new
-/// state, nonce and PKCE challenge, and binds the sign-in to the browser
-/// with the `roster_sso` cookie.
+/// How the browser is sent to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// A 303 redirect (the API).
+    Redirect,
+    /// A page that moves on by itself (the console: its CSP's
+    /// `form-action 'self'` stops a form's redirect to another site).
+    Page,
+}
+
+#[derive(Template)]
+#[template(path = "console/sso_go.html")]
+struct GoPage<'a> {
+    to: &'a str,
+}
+
+/// Sends the browser to the provider for `connection`, with a new state,
+/// nonce and PKCE challenge, and binds the sign-in to the browser with the
+/// `roster_sso` cookie.
 pub(crate) async fn begin(
     state: &AppState,
     connection: &Connection,
     purpose: Purpose,
     started_by: Option<roster_domain::UserId>,
+    via: Via,
 ) -> Result<Response, ApiError> {
     let cfg = state.app.sso_client_config(connection)?;
     let begun = state
@@ -276,7 +293,12 @@ pub(crate) async fn begin(
             started_by,
         )
         .await?;
-    let mut res = Redirect::to(&begun.url).into_response();
+    let mut res = match via {
+        Via::Redirect => Redirect::to(&begun.url).into_response(),
+        Via::Page => {
+            crate::http::console::frame::standalone(StatusCode::OK, &GoPage { to: &begun.url })
+        }
+    };
     res.headers_mut().insert(
         header::SET_COOKIE,
         sso_cookie(state, &browser, crate::app::sso::STATE_TTL.as_secs()),
@@ -351,7 +373,7 @@ async fn start(
             q.connection.as_deref(),
         )
         .await?;
-    begin(&state, &connection, purpose, None).await
+    begin(&state, &connection, purpose, None, Via::Redirect).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
