@@ -834,6 +834,9 @@ struct ProxyState {
     jwks_fetches: usize,
     /// How long to hold the token answer.
     delay: Duration,
+    /// How long each token request took in the proxy (the provider's part
+    /// of a callback, with the proxy's own).
+    token_times: Vec<Duration>,
 }
 
 struct Proxy {
@@ -857,6 +860,7 @@ async fn proxy(upstream: &str) -> Proxy {
              uri: Uri,
              headers: HeaderMap,
              body: Bytes| async move {
+                let began = std::time::Instant::now();
                 let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 if uri.path() == "/jwks" {
                     state.lock().unwrap().jwks_fetches += 1;
@@ -891,6 +895,7 @@ async fn proxy(upstream: &str) -> Proxy {
                     let token = v["id_token"].as_str().unwrap().to_owned();
                     v["id_token"] = Value::String(tampered(&token, &tamper));
                     text = v.to_string();
+                    state.lock().unwrap().token_times.push(began.elapsed());
                 }
                 let mut out = axum::response::Response::builder()
                     .status(status)
@@ -1180,4 +1185,88 @@ async fn a_provider_that_is_down_gets_a_clear_error_and_changes_nothing(engine: 
     assert_eq!(r.status(), 502);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "sso_provider_unavailable");
+}
+
+/// The callback's own cost, without the provider's: sign-ins through a
+/// proxy that times each token request (the provider's part, and the
+/// proxy's own); the rest of the callback's time is Roster's (state, code
+/// exchange client, ID token validation with the cached JWKS, the sign-in
+/// transaction, the session). Not a test: run it with
+/// `cargo test --release --test it sso::callback_cost -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn callback_cost() {
+    let engine = match std::env::var("ROSTER_BENCH_ENGINE").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        _ => Engine::Sqlite,
+    };
+    let rounds: usize = std::env::var("ROSTER_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let idp = Provider::start(&[]).await;
+    let px = proxy(&idp.base).await;
+    let app = spawn_outbound_open(engine).await;
+    let owner = app.owner().await;
+    owner
+        .create_sso_connection(ORG, &connection(&px.base, &["corp.test"]))
+        .await
+        .unwrap();
+    owner
+        .set_group_mappings(
+            ORG,
+            &GroupMappings {
+                mappings: vec![
+                    mapping("eng", Some("engineering"), Some("contributor")),
+                    mapping("ops", Some("ops"), None),
+                ],
+            },
+        )
+        .await
+        .unwrap();
+    let mut report = Vec::new();
+    for (label, new_people) in [("new person (JIT)", true), ("returning person", false)] {
+        let mut own = Vec::new();
+        for i in 0..=rounds {
+            let sub = if new_people {
+                format!("p{i}")
+            } else {
+                "p0".to_owned()
+            };
+            idp.set_user(
+                &sub,
+                json!({"email": format!("{sub}@corp.test"), "email_verified": true,
+                       "name": format!("Person {i}"), "groups": ["eng", "ops"]}),
+            )
+            .await;
+            let b = begin(&app.base, &format!("email={sub}@corp.test")).await;
+            let back = consent(&b.authorize, &sub).await;
+            let http = browser();
+            let t = std::time::Instant::now();
+            let res = http
+                .get(&back)
+                .header("cookie", &b.cookie)
+                .send()
+                .await
+                .unwrap();
+            let _ = res.bytes().await.unwrap();
+            let total = t.elapsed();
+            let provider = px.state.lock().unwrap().token_times.pop().unwrap();
+            if i > 0 || !new_people {
+                own.push(total.saturating_sub(provider));
+            }
+        }
+        own.sort();
+        let q = |p: f64| own[((own.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
+        report.push(format!(
+            "{label}: {} callbacks, own cost median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
+            own.len(),
+            q(0.5),
+            q(0.9),
+            q(0.99)
+        ));
+    }
+    for line in report {
+        println!("{line}");
+    }
 }
