@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::helpers::{serve, Server, BIN};
+use crate::helpers::{serve, serve_with, Server, BIN};
 
 /// Runs `roster ARGS` with its own config dir, optionally feeding stdin.
 fn roster(server: &Server, config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
@@ -1177,4 +1177,177 @@ fn a_person_enrols_a_second_factor_signs_in_with_codes_and_manages_sessions() {
     ));
     let status = ok(roster(&server, cfg, &["mfa", "status"], None));
     assert!(status.contains("no"), "{status}");
+}
+
+/// `roster login --sso EMAIL` against the real binary and a real OpenID
+/// provider: the command prints the sign-in URL, the browser (driven here
+/// step by step) goes through the provider and comes back to the
+/// command's loopback receiver with a one-time code, and the command
+/// trades it for a session. No token is in any URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_login_comes_back_through_the_loopback_receiver() {
+    use crate::sso::{browser, callback, consent, location, sso_cookie, Provider};
+    use std::io::BufRead;
+    let idp = Provider::start(&[]).await;
+    let server = serve_with(&[("ROSTER_OUTBOUND_ALLOW_PRIVATE", "true")]);
+    let owner = crate::helpers::Api::new(&server.url, None)
+        .login(&roster_proto::LoginRequest {
+            email: "boss@dundermifflin.com".into(),
+            password: "boss-password-1".into(),
+            totp_code: None,
+            recovery_code: None,
+        })
+        .await
+        .unwrap();
+    let owner = crate::helpers::Api::new(&server.url, Some(&owner.token));
+    owner
+        .create_sso_connection(
+            "dunder",
+            &roster_proto::CreateSsoConnectionRequest {
+                name: Some("paper-idp".into()),
+                issuer: idp.base.clone(),
+                client_id: "roster".into(),
+                client_secret: "s3cret-of-the-client".into(),
+                domains: vec!["paper.test".into()],
+                groups_claim: None,
+                jit: None,
+                enforce: None,
+            },
+        )
+        .await
+        .unwrap();
+    idp.set_user(
+        "jim",
+        serde_json::json!({"email": "jim@paper.test", "email_verified": true, "name": "Jim Halpert"}),
+    )
+    .await;
+
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["login", "--sso", "jim@paper.test", "--no-browser"])
+        .env("ROSTER_SERVER", &server.url)
+        .env("ROSTER_CONFIG_DIR", home.path())
+        .env_remove("ROSTER_ORG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (url, rest) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "no URL printed");
+            if let Some(u) = line.trim().strip_prefix("http") {
+                // Keep reading what the command says, so it never writes
+                // to a closed pipe.
+                let url = format!("http{u}");
+                let rest = std::thread::spawn(move || {
+                    let mut all = String::new();
+                    let _ = std::io::Read::read_to_string(&mut err, &mut all);
+                    all
+                });
+                return (url, rest);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(url.starts_with(&format!("{}/api/v1/auth/sso/start?", server.url)));
+    assert!(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"));
+    assert!(!url.contains("rss_"));
+
+    let res = browser().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = sso_cookie(&res);
+    let back = consent(&location(&res), "jim").await;
+    let res = callback(&back, &cookie).await;
+    assert_eq!(res.status(), 303, "to the CLI's receiver");
+    let receiver = location(&res);
+    assert!(receiver.starts_with("http://127.0.0.1:"), "{receiver}");
+    let q: Vec<(String, String)> = url::Url::parse(&receiver)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert_eq!(q.len(), 1, "only the one-time code: {receiver}");
+    assert!(q[0].1.starts_with("rsh_"), "{receiver}");
+    // The same code without the CLI's verifier is worth nothing.
+    crate::helpers::Api::new(&server.url, None)
+        .sso_exchange(&roster_proto::SsoExchangeRequest {
+            code: q[0].1.clone(),
+            verifier: "guessed-verifier".into(),
+        })
+        .await
+        .unwrap_err();
+    let page = browser().get(&receiver).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = stdout;
+    // The wrong verifier above used the code up: the CLI's own exchange
+    // is refused, and it says so.
+    assert!(!out.status.success());
+    let said = rest.join().unwrap();
+    assert!(said.contains("invalid"), "{said}");
+
+    // A second run, not disturbed, signs in.
+    let mut child = Command::new(BIN)
+        .args(["login", "--sso", "jim@paper.test", "--no-browser"])
+        .env("ROSTER_SERVER", &server.url)
+        .env("ROSTER_CONFIG_DIR", home.path())
+        .env_remove("ROSTER_ORG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (url, rest) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "no URL printed");
+            if let Some(u) = line.trim().strip_prefix("http") {
+                // Keep reading what the command says, so it never writes
+                // to a closed pipe.
+                let url = format!("http{u}");
+                let rest = std::thread::spawn(move || {
+                    let mut all = String::new();
+                    let _ = std::io::Read::read_to_string(&mut err, &mut all);
+                    all
+                });
+                return (url, rest);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let res = browser().get(&url).send().await.unwrap();
+    let cookie = sso_cookie(&res);
+    let back = consent(&location(&res), "jim").await;
+    let res = callback(&back, &cookie).await;
+    let page = browser().get(location(&res)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let _ = rest.join();
+    let stdout = ok(out);
+    assert!(stdout.contains("jim@paper.test"), "{stdout}");
+    let orgs = ok(roster(&server, home.path(), &["orgs", "list"], None));
+    assert!(orgs.contains("dunder"), "{orgs}");
+    let me = ok(roster(
+        &server,
+        home.path(),
+        &["users", "list", "--org", "dunder", "--output", "json"],
+        None,
+    ));
+    assert!(
+        me.contains("paper-idp"),
+        "the member shows the connection: {me}"
+    );
 }

@@ -100,6 +100,15 @@ async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
     let webhook_id = hook["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("webhook id in {hook}"));
+    let sso = post(
+        "/sso/connections",
+        json!({ "issuer": "https://93.184.215.14", "client_id": "b", "client_secret": "b-secret",
+                "domains": ["b.test"] }),
+    )
+    .await;
+    let sso_id = sso["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("SSO connection id in {sso}"));
 
     // The value of each path parameter, keyed by the segment before it and
     // its name. An unknown one fails the test: add its filler here.
@@ -114,6 +123,7 @@ async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
             "service-accounts/{id}" => account_id.to_string(),
             "requests/{id}" => request_id.to_string(),
             "webhooks/{id}" => webhook_id.to_string(),
+            "connections/{id}" => sso_id.to_string(),
             "resources/{type}" => "clusters".to_owned(),
             "{type}/{name}" => "b-1".to_owned(),
             "roles/{name}" => "contributor".to_owned(),

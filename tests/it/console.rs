@@ -1107,3 +1107,111 @@ async fn webhooks_the_chain_head_and_ones_own_activity_in_the_console() {
         profile.body
     );
 }
+
+/// The SSO settings page: a connection added (its secret never shown
+/// again), mappings saved, and the test button running a sign-in at the
+/// real provider whose page shows the claims received and what the
+/// mappings give, signing nobody in. The sign-in page offers SSO.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_is_set_up_and_tested_from_the_console() {
+    use crate::sso::{callback, consent, refresh_target, sso_cookie, Provider};
+    let idp = Provider::start(&[]).await;
+    let app = spawn_outbound_open(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let b = owner_browser(&app).await;
+    let page = b.get(&format!("/o/{ORG}/settings/sso")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("/api/v1/auth/sso/callback"));
+    let csrf = page.csrf();
+    let added = b
+        .post(
+            &format!("/o/{ORG}/settings/sso"),
+            &[
+                ("_csrf", csrf.as_str()),
+                ("name", "corp-idp"),
+                ("issuer", idp.base.as_str()),
+                ("client_id", "roster"),
+                ("client_secret", "console-secret-1"),
+                ("domains", "corp.test"),
+                ("jit", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = b.get(&format!("/o/{ORG}/settings/sso")).await;
+    assert!(page.body.contains("corp-idp") && page.body.contains("corp.test"));
+    assert!(
+        !page.body.contains("console-secret-1"),
+        "the secret is never shown"
+    );
+    let saved = b
+        .post(
+            &format!("/o/{ORG}/settings/sso/mappings"),
+            &[
+                ("_csrf", csrf.as_str()),
+                ("mappings", "eng, engineering, contributor\nops, ops,"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/o/{ORG}/settings/sso")).await;
+    assert!(
+        page.body.contains("eng, engineering, contributor"),
+        "{}",
+        page.body
+    );
+
+    let id = owner.list_sso_connections(ORG).await.unwrap().items[0].id;
+    idp.set_user(
+        "alice-1",
+        serde_json::json!({"email": "alice@corp.test", "email_verified": true,
+            "name": "Alice", "groups": ["eng"]}),
+    )
+    .await;
+    let res = b
+        .http
+        .post(format!("{}/o/{ORG}/settings/sso/{id}/test", app.base))
+        .header(COOKIE, b.cookie())
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = sso_cookie(&res);
+    let to = refresh_target(&res.text().await.unwrap());
+    assert!(to.starts_with(&idp.base), "{to}");
+    let back = consent(&to, "alice-1").await;
+    let res = callback(&back, &cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("roster_session=rss_")));
+    let shown = res.text().await.unwrap();
+    assert!(shown.contains("alice@corp.test"), "{shown}");
+    assert!(shown.contains("Nobody was signed in"), "{shown}");
+    assert!(
+        shown.contains("<td id=\"sso-role\">contributor</td>"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("<td id=\"sso-mapped\">engineering</td>"),
+        "{shown}"
+    );
+    app.login_res("alice@corp.test", "anything")
+        .await
+        .refused(401, "invalid_credentials");
+
+    // The sign-in page has the SSO form (its button shown by the script
+    // once the domain has SSO).
+    let login = client()
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Continue with SSO") && login.contains("action=\"/login/sso\""));
+}

@@ -27,6 +27,7 @@ mod replicas;
 mod rules;
 mod signup;
 pub(crate) mod slack;
+mod sso;
 mod store;
 mod tokens;
 mod upgrade;

@@ -206,6 +206,9 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "pk:instance_settings",
         "pk:audit_chains",
         "pk:access_changes",
+        "pk:sso_states",
+        "pk:sso_handoffs",
+        "sso_identities_subject_key",
     ];
     let missing: Vec<String> = names
         .into_iter()

@@ -37,6 +37,7 @@ mod orgs;
 mod query;
 mod requests;
 mod slack;
+mod sso;
 #[cfg(test)]
 mod tests;
 mod tokens;

@@ -106,6 +106,11 @@ pub enum Conflict {
     /// The account belongs to other orgs too: one org's admins cannot
     /// change its credentials (SPEC §2).
     SharedAccount,
+    /// The org has an SSO connection of this name.
+    SsoConnectionExists,
+    /// The email domain is served by an SSO connection already (of this
+    /// org or another: a domain belongs to one connection).
+    SsoDomainTaken,
     /// A rule of the store that has no meaning of its own here (a
     /// reference to something deleted meanwhile, say).
     Other,
@@ -140,6 +145,10 @@ impl Conflict {
             }
             Conflict::AlreadySetUp => "this server is set up already",
             Conflict::ServiceAccountExists => "a service account of this name exists already",
+            Conflict::SsoConnectionExists => "an SSO connection of this name exists already",
+            Conflict::SsoDomainTaken => {
+                "this email domain is served by another SSO connection already"
+            }
             Conflict::Other => "the change conflicts with existing data",
         }
     }

@@ -1066,3 +1066,111 @@ pub struct WebhookTestResult {
     /// Why it was not delivered (never the endpoint's own words).
     pub error: Option<String>,
 }
+
+/// `POST /orgs/{org}/sso/connections`: an OpenID Connect provider for
+/// some of the org's email domains.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSsoConnectionRequest {
+    /// What members' `identity_provider` shows (a-z, 0-9, '-'); `sso`
+    /// when left out. Unique in the org.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The provider's issuer URL, exactly as its discovery document
+    /// (`/.well-known/openid-configuration`) names it.
+    pub issuer: String,
+    pub client_id: String,
+    /// Stored encrypted; never returned.
+    pub client_secret: String,
+    /// The email domains it serves. A domain belongs to one connection on
+    /// the whole server.
+    pub domains: Vec<String>,
+    /// The ID token claim that lists the person's directory groups
+    /// (default `groups`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_claim: Option<String>,
+    /// Add people to the org at their first sign-in (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jit: Option<bool>,
+    /// Members whose email is in these domains cannot use the org with a
+    /// password session (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce: Option<bool>,
+}
+
+/// `PATCH /orgs/{org}/sso/connections/{id}`: fields left out keep their
+/// value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSsoConnectionRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_claim: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jit: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce: Option<bool>,
+}
+
+/// An SSO connection. The client secret is never returned.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SsoConnectionView {
+    pub id: i64,
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub domains: Vec<String>,
+    pub groups_claim: String,
+    pub jit: bool,
+    pub enforce: bool,
+    /// The redirect URI to register at the provider.
+    pub redirect_uri: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One group mapping: people whose directory groups (the SSO groups
+/// claim, a SCIM Group's displayName) include `claim` are put in `group`
+/// and/or given `role` (the first matching mapping with a role wins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMappingView {
+    pub claim: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// `GET|PUT /orgs/{org}/group-mappings`: the org's mappings, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMappings {
+    pub mappings: Vec<GroupMappingView>,
+}
+
+/// `POST /auth/sso/exchange`: the CLI trades the one-time code its
+/// loopback receiver got for a session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoExchangeRequest {
+    pub code: String,
+    /// The PKCE verifier whose S256 challenge began the sign-in.
+    pub verifier: String,
+}
+
+/// `GET /auth/sso/discover?email=`: whether the email's domain signs in
+/// with SSO.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SsoDiscovery {
+    pub sso: bool,
+}

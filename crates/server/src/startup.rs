@@ -111,6 +111,7 @@ impl Application {
                 org_creation: config.org_creation,
                 trusted_proxies: config.trusted_proxies.clone(),
                 webhooks_allow_private: config.webhooks_allow_private,
+                outbound_allow_private: config.outbound_allow_private,
             },
             clock,
         )?;

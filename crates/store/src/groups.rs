@@ -55,6 +55,12 @@ pub async fn rename(conn: &mut Conn, group_id: GroupId, name: &str) -> Result<()
 pub async fn delete(conn: &mut Conn, group_id: GroupId) -> Result<()> {
     let text = "DELETE FROM group_members WHERE group_id = $1";
     exec(conn, text, (group_id,)).await?;
+    // A mapping that gave only this group goes; one that also gives a
+    // role keeps the role.
+    let text = "DELETE FROM group_mappings WHERE group_id = $1 AND role IS NULL";
+    exec(conn, text, (group_id,)).await?;
+    let text = "UPDATE group_mappings SET group_id = NULL WHERE group_id = $1";
+    exec(conn, text, (group_id,)).await?;
     exec_one(conn, "DELETE FROM groups WHERE id = $1", (group_id,)).await
 }
 

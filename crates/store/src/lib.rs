@@ -42,6 +42,7 @@ pub mod setup;
 pub mod signups;
 pub mod slack;
 mod sql;
+pub mod sso;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -118,6 +119,16 @@ pub const CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         "resources_org_key",
         "resources.org_id, resources.resource_type, resources.name",
         Conflict::ResourceExists,
+    ),
+    (
+        "sso_connections_org_name_key",
+        "sso_connections.org_id, sso_connections.name",
+        Conflict::SsoConnectionExists,
+    ),
+    (
+        "sso_domains_domain_key",
+        "sso_domains.domain",
+        Conflict::SsoDomainTaken,
     ),
     (
         "review_votes_pkey",

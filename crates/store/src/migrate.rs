@@ -66,6 +66,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signup confirmations",
         include_str!("../migrations/0014_signup_confirmations.sql"),
     ),
+    (15, "sso", include_str!("../migrations/0015_sso.sql")),
     (
         17,
         "outbox bodies",

@@ -120,37 +120,45 @@ pub struct RoleUsage {
     pub members: i64,
     pub pending_invitations: i64,
     pub rules: i64,
+    /// Group mappings (SSO, SCIM) that give the role.
+    pub mappings: i64,
     pub default_role: bool,
 }
 
 impl RoleUsage {
     pub fn in_use(&self) -> bool {
-        self.members > 0 || self.pending_invitations > 0 || self.rules > 0 || self.default_role
+        self.members > 0
+            || self.pending_invitations > 0
+            || self.rules > 0
+            || self.mappings > 0
+            || self.default_role
     }
 }
 
 pub async fn usage(conn: &mut Conn, org_id: OrgId, name: &str) -> Result<RoleUsage> {
     // Each count names the org as `$1` and the role as `$2`.
-    let mut counts = [0_i64; 4];
+    let mut counts = [0_i64; 5];
     for (count, text) in counts.iter_mut().zip([
         "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = $2",
         "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND role = $2 AND status = 'pending'",
         "SELECT COUNT(*) FROM access_rules WHERE org_id = $1 AND role = $2",
         "SELECT COUNT(*) FROM orgs WHERE id = $1 AND default_role = $2",
+        "SELECT COUNT(*) FROM group_mappings WHERE org_id = $1 AND role = $2",
     ]) {
         *count = scalar(conn, text, (org_id, name)).await?;
     }
-    let [members, pending_invitations, rules, default_role] = counts;
+    let [members, pending_invitations, rules, default_role, mappings] = counts;
     Ok(RoleUsage {
         members,
         pending_invitations,
         rules,
+        mappings,
         default_role: default_role > 0,
     })
 }
 
 /// Moves every use of role `old` to role `new`: members, pending
-/// invitations, access rules and the org's default role.
+/// invitations, access rules, group mappings and the org's default role.
 pub async fn replace_everywhere(
     conn: &mut Conn,
     org_id: OrgId,
@@ -162,6 +170,7 @@ pub async fn replace_everywhere(
         "UPDATE invitations SET role = $1 WHERE org_id = $2 AND role = $3 AND status = 'pending'",
         "UPDATE access_rules SET role = $1 WHERE org_id = $2 AND role = $3",
         "UPDATE orgs SET default_role = $1 WHERE id = $2 AND default_role = $3",
+        "UPDATE group_mappings SET role = $1 WHERE org_id = $2 AND role = $3",
     ] {
         exec(conn, text, (new, org_id, old)).await?;
     }

@@ -15,14 +15,16 @@ pub struct NewSession<'a> {
     pub user_agent: &'a str,
     /// Opened with one factor of two: the second is owed.
     pub second_factor_pending: bool,
+    /// The SSO connection it was opened through, if any.
+    pub sso_connection_id: Option<i64>,
 }
 
 pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
     let id = scalar(
         conn,
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr, user_agent,
-                               second_factor_pending)
-         VALUES ($1, $2, $3, $4, $3, $5, $6, $7) RETURNING id",
+                               second_factor_pending, sso_connection_id)
+         VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $8) RETURNING id",
         (
             s.token_hash,
             s.user_id,
@@ -31,6 +33,7 @@ pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
             s.client_addr,
             s.user_agent,
             s.second_factor_pending,
+            s.sso_connection_id,
         ),
     )
     .await?;
@@ -64,6 +67,8 @@ pub struct SessionUser {
     /// (its `mfa_policy` or the membership's `mfa_required`).
     #[sqlx(try_from = "crate::sql::Flag")]
     pub second_factor_required: bool,
+    /// The SSO connection the session was opened through, if any.
+    pub sso_connection_id: Option<i64>,
 }
 
 /// Resolves an unexpired session by token hash.
@@ -75,7 +80,7 @@ pub async fn find_live(
     fetch_optional(
         conn,
         "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
-                s.expires_at, s.second_factor_pending,
+                s.expires_at, s.second_factor_pending, s.sso_connection_id,
                 CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
                                   WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
                      THEN 1 ELSE 0 END AS has_second_factor,

@@ -17,12 +17,20 @@ use serde_json::json;
 #[derive(Debug, Clone, Args)]
 pub struct LoginArgs {
     /// Your email address
-    #[arg(long)]
-    pub email: String,
+    #[arg(long, required_unless_present = "sso")]
+    pub email: Option<String>,
     /// Read the password from the first line of standard input (and, when
     /// the account has a second factor, the code from the second line)
     #[arg(long)]
     pub password_stdin: bool,
+    /// Sign in through your organization's identity provider (single
+    /// sign-on) instead of a password: the browser opens the provider, and
+    /// the result comes back to this command on a loopback address
+    #[arg(long, value_name = "EMAIL", conflicts_with_all = ["email", "password_stdin"])]
+    pub sso: Option<String>,
+    /// With --sso: print the sign-in URL only; do not try to open a browser
+    #[arg(long, requires = "sso")]
+    pub no_browser: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,15 +75,21 @@ pub struct PasswordChangeArgs {
     pub password_stdin: bool,
 }
 
-/// `roster login --email E [--password-stdin]`.
+/// `roster login --email E [--password-stdin]`, or `roster login --sso E`.
 pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
+    if let Some(email) = &args.sso {
+        let client = ctx.anonymous()?;
+        let resp = super::sso::login(&client, &ctx.server, email.trim(), !args.no_browser).await?;
+        return signed_in(ctx, &client, resp).await;
+    }
+    let email = args.email.clone().unwrap_or_default();
     let password = input::password(
         args.password_stdin,
         "no terminal to ask for the password on; pipe it to `roster login --password-stdin`",
         || input::prompt_password("Password: "),
     )?;
     let mut request = LoginRequest {
-        email: args.email.trim().to_string(),
+        email: email.trim().to_string(),
         password,
         totp_code: None,
         recovery_code: None,
@@ -100,7 +114,16 @@ pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
         }
         other => other.map_err(plain)?,
     };
+    signed_in(ctx, &client, resp).await
+}
 
+/// Saves a new session (and keeps the current org when it is the same
+/// account on the same server), then says who is signed in.
+async fn signed_in(
+    ctx: &mut Context,
+    client: &Client,
+    resp: roster_proto::LoginResponse,
+) -> anyhow::Result<()> {
     let same_account = ctx
         .credentials
         .server

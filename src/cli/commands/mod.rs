@@ -29,6 +29,7 @@ pub mod resources;
 pub mod roles;
 pub mod serve;
 pub mod slack;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

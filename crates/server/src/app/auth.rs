@@ -289,6 +289,17 @@ impl App {
         owing: bool,
         meta: &RequestMeta,
     ) -> Result<Login> {
+        self.open_session_through(user, owing, None, meta).await
+    }
+
+    /// [`App::open_session`] for a sign-in through SSO connection `sso`.
+    pub(crate) async fn open_session_through(
+        &self,
+        user: users::User,
+        owing: bool,
+        sso: Option<i64>,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
         let token = crypto::new_token(SESSION_PREFIX);
         let token_hash = self.keys().hash_token(&token);
         let now = self.now();
@@ -305,6 +316,7 @@ impl App {
                 client_addr: &meta.client_addr,
                 user_agent: truncate(&meta.user_agent, 200),
                 second_factor_pending: owing,
+                sso_connection_id: sso,
             },
         )
         .await?;
@@ -418,6 +430,7 @@ impl App {
             credential: Credential::Session {
                 id: s.session_id,
                 stage: stage_of(&s),
+                sso: s.sso_connection_id,
             },
         };
         Ok((caller, s.expires_at))

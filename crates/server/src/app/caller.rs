@@ -125,7 +125,13 @@ impl SessionStage {
 pub enum Credential {
     /// A person's sign-in session (API bearer token, CLI, console cookie).
     /// It covers every org of its account.
-    Session { id: SessionId, stage: SessionStage },
+    /// `sso`: the SSO connection it was opened through, if any (an org
+    /// that enforces SSO opens only to those).
+    Session {
+        id: SessionId,
+        stage: SessionStage,
+        sso: Option<i64>,
+    },
     /// A member acting from Slack through the Slack account they linked
     /// (a click on a review card). Slack verified the request; it covers
     /// the one org whose workspace it came from.

@@ -58,13 +58,53 @@ pub enum AppError {
     /// An invitation link past its expiry.
     #[error("this invitation has expired; ask for a new one")]
     InvitationExpired,
+    /// Single sign-on refused or failed; the kind says why, the message
+    /// says it in words (never the provider's own).
+    #[error("{message}")]
+    Sso { kind: SsoFailure, message: String },
     #[error("the database is unavailable")]
     Unavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
+/// Why a single sign-on did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoFailure {
+    /// No connection serves this email's domain (or the org has none).
+    NotConfigured,
+    /// The sign-in's state is unknown, used, expired or from another
+    /// browser.
+    StateInvalid,
+    /// The provider's ID token failed validation (signature, issuer,
+    /// audience, expiry, nonce) or lacks what Roster needs.
+    TokenInvalid,
+    /// The provider answered with an error (refused the code, the user
+    /// declined).
+    ProviderError,
+    /// The provider could not be reached.
+    ProviderUnavailable,
+    /// The provider asserted an email outside the connection's domains.
+    EmailDomainNotServed,
+    /// An existing account cannot be linked: the email is not verified by
+    /// the provider (SPEC §2).
+    AccountNotLinked,
+    /// Not a member of the org and just-in-time membership is off.
+    NotAMember,
+    /// The org's connection enforces SSO for this account's domain: a
+    /// password session does not open the org.
+    Required,
+}
+
 impl AppError {
+    /// A single sign-on failure with its words.
+    pub fn sso(kind: SsoFailure, message: impl Into<String>) -> AppError {
+        AppError::Sso {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// A conflict with a message naming what collided.
     pub fn conflict(conflict: Conflict, message: impl Into<String>) -> AppError {
         AppError::Conflict {

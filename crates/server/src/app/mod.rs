@@ -27,6 +27,7 @@ pub mod requests;
 pub mod setup;
 pub mod signup;
 pub mod slack;
+pub mod sso;
 mod throttle;
 pub mod time;
 pub mod tokens;
@@ -34,7 +35,7 @@ pub mod webhooks;
 
 pub use audit::AuditQuery;
 pub use caller::{Actor, Caller, Credential, Reach, SessionStage};
-pub use error::AppError;
+pub use error::{AppError, SsoFailure};
 pub use orgs::OrgAccess;
 pub use time::{Clock, ManualClock, SystemClock};
 
@@ -106,6 +107,10 @@ pub struct AppSettings {
     /// Whether webhook URLs may name loopback and private addresses
     /// (`ROSTER_WEBHOOKS_ALLOW_PRIVATE`).
     pub webhooks_allow_private: bool,
+    /// Whether the outbound calls an org admin configures (Slack's API
+    /// base, SSO providers) may reach loopback and private addresses
+    /// (`ROSTER_OUTBOUND_ALLOW_PRIVATE`).
+    pub outbound_allow_private: bool,
 }
 
 /// Who may create organizations (an instance setting, `ROSTER_ORG_CREATION`).

@@ -247,6 +247,7 @@ impl App {
                 status: member.status,
             });
         }
+        self.sso_gate(&mut conn, org.id, &org.slug, caller).await?;
         let now = self.now();
         if member
             .last_active_at

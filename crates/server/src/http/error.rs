@@ -83,6 +83,17 @@ codes! {
     SlackWorkspaceTaken = "slack_workspace_taken",
     AlreadySetUp = "already_set_up",
     ServiceAccountExists = "service_account_exists",
+    SsoConnectionExists = "sso_connection_exists",
+    SsoDomainTaken = "sso_domain_taken",
+    SsoNotConfigured = "sso_not_configured",
+    SsoStateInvalid = "sso_state_invalid",
+    SsoTokenInvalid = "sso_token_invalid",
+    SsoProviderError = "sso_provider_error",
+    SsoProviderUnavailable = "sso_provider_unavailable",
+    SsoEmailDomainNotServed = "sso_email_domain_not_served",
+    SsoAccountNotLinked = "sso_account_not_linked",
+    SsoNotAMember = "sso_not_a_member",
+    SsoRequired = "sso_required",
     Conflict = "conflict",
     BatchTooLarge = "batch_too_large",
     Unavailable = "unavailable",
@@ -113,6 +124,8 @@ fn conflict_code(c: Conflict) -> Code {
         Conflict::MfaAlreadyEnrolled => Code::MfaAlreadyEnrolled,
         Conflict::MfaNotEnrolled => Code::MfaNotEnrolled,
         Conflict::SharedAccount => Code::SharedAccount,
+        Conflict::SsoConnectionExists => Code::SsoConnectionExists,
+        Conflict::SsoDomainTaken => Code::SsoDomainTaken,
         Conflict::Other => Code::Conflict,
     }
 }
@@ -218,6 +231,20 @@ fn describe(e: &AppError) -> (StatusCode, Code, Vec<FieldError>) {
         AppError::InvalidLink => (S::NOT_FOUND, Code::InvalidLink, vec![]),
         AppError::InvitationExpired => (S::GONE, Code::InvitationExpired, vec![]),
         AppError::SignupNotAllowed => (S::FORBIDDEN, Code::SignupNotAllowed, vec![]),
+        AppError::Sso { kind, .. } => {
+            use crate::app::SsoFailure as F;
+            match kind {
+                F::NotConfigured => (S::NOT_FOUND, Code::SsoNotConfigured, vec![]),
+                F::StateInvalid => (S::BAD_REQUEST, Code::SsoStateInvalid, vec![]),
+                F::TokenInvalid => (S::UNAUTHORIZED, Code::SsoTokenInvalid, vec![]),
+                F::ProviderError => (S::BAD_GATEWAY, Code::SsoProviderError, vec![]),
+                F::ProviderUnavailable => (S::BAD_GATEWAY, Code::SsoProviderUnavailable, vec![]),
+                F::EmailDomainNotServed => (S::FORBIDDEN, Code::SsoEmailDomainNotServed, vec![]),
+                F::AccountNotLinked => (S::FORBIDDEN, Code::SsoAccountNotLinked, vec![]),
+                F::NotAMember => (S::FORBIDDEN, Code::SsoNotAMember, vec![]),
+                F::Required => (S::FORBIDDEN, Code::SsoRequired, vec![]),
+            }
+        }
         AppError::Unavailable => (S::SERVICE_UNAVAILABLE, Code::Unavailable, vec![]),
         AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, Code::Internal, vec![]),
     }
@@ -376,6 +403,8 @@ mod tests {
             C::SlackWorkspaceTaken,
             C::AlreadySetUp,
             C::ServiceAccountExists,
+            C::SsoConnectionExists,
+            C::SsoDomainTaken,
             C::Other,
         ];
         let mut seen = std::collections::HashSet::new();

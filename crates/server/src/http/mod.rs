@@ -37,6 +37,9 @@ pub struct AppState {
     pub app: App,
     /// Slack's Web API, for the routes that talk to Slack.
     pub slack: SlackApi,
+    /// The OpenID Connect client (single sign-on), with its providers'
+    /// cached metadata and keys.
+    pub oidc: crate::integrations::oidc::Oidc,
 }
 
 #[derive(utoipa::OpenApi)]
@@ -56,6 +59,7 @@ pub struct AppState {
         (name = "outbox", description = "Outgoing messages"),
         (name = "signup", description = "Self-registration and approval"),
         (name = "slack", description = "Slack: connection, slash commands, review cards"),
+        (name = "sso", description = "Single sign-on (OpenID Connect): connections, group mappings, the sign-in flow"),
         (name = "setup", description = "First start"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -81,6 +85,7 @@ fn api() -> (Router<AppState>, serde_json::Value) {
         .merge(routes::tokens::router())
         .merge(routes::mfa::router())
         .merge(routes::webhooks::router())
+        .merge(routes::sso::router())
         .merge(routes::setup::api_router());
     let (router, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .nest("/api/v1", v1)
@@ -128,6 +133,7 @@ pub fn router(app: App, slack: SlackApi) -> Router {
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(AppState {
+        oidc: crate::integrations::oidc::Oidc::new(app.sso_guard()),
         app: app.clone(),
         slack,
     })

@@ -350,6 +350,7 @@ fn usage_words(u: &RoleUsage) -> String {
             "pending invitations",
         ),
         count(u.rules, "access rule", "access rules"),
+        count(u.mappings, "group mapping", "group mappings"),
         u.default_role
             .then(|| "the default role for sign-ups".to_owned()),
     ]
@@ -369,6 +370,7 @@ mod tests {
             members: 2,
             pending_invitations: 0,
             rules: 1,
+            mappings: 0,
             default_role: true,
         };
         assert_eq!(

@@ -17,7 +17,7 @@
 
 mod access;
 mod audit;
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod flash;
 pub(crate) mod frame;
 mod groups;
@@ -28,6 +28,7 @@ mod profile;
 mod roles;
 pub(crate) mod session;
 mod settings;
+mod sso;
 pub(crate) mod text;
 mod tokens;
 mod webhooks;
@@ -178,6 +179,12 @@ pub fn router() -> Router<AppState> {
             "/o/{org}/settings/slack/disconnect",
             post(settings::disconnect_slack),
         )
+        .route("/login/sso", get(sso::login))
+        .route("/o/{org}/settings/sso", get(sso::page).post(sso::create))
+        .route("/o/{org}/settings/sso/mappings", post(sso::mappings))
+        .route("/o/{org}/settings/sso/{id}", post(sso::update))
+        .route("/o/{org}/settings/sso/{id}/test", post(sso::test))
+        .route("/o/{org}/settings/sso/{id}/delete", post(sso::delete))
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
 }

@@ -18,6 +18,7 @@ pub mod setup;
 pub mod signup;
 pub mod signup_page;
 pub mod slack;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
