@@ -103,6 +103,8 @@ pub enum Conflict {
     MfaAlreadyEnrolled,
     /// The account has no second factor (to confirm, remove or use).
     MfaNotEnrolled,
+    /// A member of the org has this SCIM userName already.
+    UserNameTaken,
     /// The account belongs to other orgs too: one org's admins cannot
     /// change its credentials (SPEC §2).
     SharedAccount,
@@ -140,6 +142,7 @@ impl Conflict {
             }
             Conflict::AlreadySetUp => "this server is set up already",
             Conflict::ServiceAccountExists => "a service account of this name exists already",
+            Conflict::UserNameTaken => "a member of this org has this userName already",
             Conflict::Other => "the change conflicts with existing data",
         }
     }

@@ -36,6 +36,7 @@ pub mod requests;
 pub mod resources;
 pub mod roles;
 pub mod rules;
+pub mod scim;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
@@ -118,6 +119,11 @@ pub const CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         "resources_org_key",
         "resources.org_id, resources.resource_type, resources.name",
         Conflict::ResourceExists,
+    ),
+    (
+        "memberships_scim_user_name_key",
+        "memberships.org_id, memberships.scim_user_name_folded",
+        Conflict::UserNameTaken,
     ),
     (
         "review_votes_pkey",

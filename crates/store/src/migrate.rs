@@ -66,6 +66,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signup confirmations",
         include_str!("../migrations/0014_signup_confirmations.sql"),
     ),
+    (16, "scim", include_str!("../migrations/0016_scim.sql")),
 ];
 
 /// From this version on, SQLite's `{{ID}}` is `AUTOINCREMENT`, so new

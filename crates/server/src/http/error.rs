@@ -83,6 +83,7 @@ codes! {
     SlackWorkspaceTaken = "slack_workspace_taken",
     AlreadySetUp = "already_set_up",
     ServiceAccountExists = "service_account_exists",
+    UserNameTaken = "user_name_taken",
     Conflict = "conflict",
     BatchTooLarge = "batch_too_large",
     Unavailable = "unavailable",
@@ -112,6 +113,7 @@ fn conflict_code(c: Conflict) -> Code {
         Conflict::ServiceAccountExists => Code::ServiceAccountExists,
         Conflict::MfaAlreadyEnrolled => Code::MfaAlreadyEnrolled,
         Conflict::MfaNotEnrolled => Code::MfaNotEnrolled,
+        Conflict::UserNameTaken => Code::UserNameTaken,
         Conflict::SharedAccount => Code::SharedAccount,
         Conflict::Other => Code::Conflict,
     }

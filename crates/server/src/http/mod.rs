@@ -15,6 +15,7 @@ pub mod extract;
 mod openapi;
 mod pagination;
 mod routes;
+pub mod scim;
 pub mod views;
 
 use crate::app::App;
@@ -79,6 +80,7 @@ fn api() -> (Router<AppState>, serde_json::Value) {
         .merge(routes::requests::router())
         .merge(routes::audit::router())
         .merge(routes::tokens::router())
+        .merge(routes::scim_tokens::router())
         .merge(routes::mfa::router())
         .merge(routes::webhooks::router())
         .merge(routes::setup::api_router());
@@ -120,6 +122,7 @@ pub fn router(app: App, slack: SlackApi) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     )
+    .nest("/scim/v2", scim::router())
     .merge(
         console::router()
             .merge(pages())

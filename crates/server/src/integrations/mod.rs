@@ -9,6 +9,7 @@
 //! renders Block Kit. SCIM, OpenID Connect and webhooks go here too.
 
 pub mod mail;
+pub mod scim;
 pub mod slack;
 pub mod webhooks;
 
