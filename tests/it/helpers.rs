@@ -935,7 +935,6 @@ pub fn ready(url: &str) -> bool {
 /// conformance testers), installed by `.ci/pytools` into one pinned
 /// virtualenv. The first test that needs one installs them all (under a lock),
 /// so `cargo test` works on a fresh machine with python3 and network access.
-#[allow(dead_code)] // the SSO and SCIM tests use it as they land
 pub fn pytool(name: &str) -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let bin = BIN.get_or_init(|| {

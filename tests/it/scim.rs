@@ -732,7 +732,8 @@ async fn bad_input_gets_scim_errors_and_changes_nothing(engine: Engine) {
     .await;
     let their_group = their_group.body["id"].as_str().unwrap().to_owned();
 
-    let cases: Vec<(Method, String, Option<Value>, u16, Option<&str>)> = vec![
+    type Case = (Method, String, Option<Value>, u16, Option<&'static str>);
+    let cases: Vec<Case> = vec![
         (
             Method::POST,
             "/Users".into(),

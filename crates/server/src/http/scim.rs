@@ -498,24 +498,24 @@ async fn search_all(d: Dir, headers: HeaderMap, bytes: Bytes) -> Result<Scim, Sc
     Ok(Scim(body(StatusCode::OK, &list_response(all, &q))))
 }
 
-fn user_id(raw: &str) -> Result<UserId, Scim> {
+fn user_id(raw: &str) -> Result<UserId, ScimError> {
     raw.parse::<i64>()
         .ok()
         .filter(|i| *i > 0)
         .map(UserId::new)
-        .ok_or_else(|| ScimError::not_found("user not found").into())
+        .ok_or_else(|| ScimError::not_found("user not found"))
 }
 
-fn group_id(raw: &str) -> Result<GroupId, Scim> {
+fn group_id(raw: &str) -> Result<GroupId, ScimError> {
     raw.parse::<i64>()
         .ok()
         .filter(|i| *i > 0)
         .map(GroupId::new)
-        .ok_or_else(|| ScimError::not_found("group not found").into())
+        .ok_or_else(|| ScimError::not_found("group not found"))
 }
 
 /// Refuses a write whose `If-Match` names another version (412).
-fn if_match(headers: &HeaderMap, current: &Value) -> Result<(), Scim> {
+fn if_match(headers: &HeaderMap, current: &Value) -> Result<(), ScimError> {
     let Some(wanted) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
@@ -535,12 +535,11 @@ fn if_match(headers: &HeaderMap, current: &Value) -> Result<(), Scim> {
             412,
             None,
             format!("the resource is at version {version}, not {wanted}"),
-        )
-        .into())
+        ))
     }
 }
 
-fn read_response(rt: &ResourceType, v: Value, raw: Option<&str>) -> Result<Scim, Scim> {
+fn read_response(rt: &ResourceType, v: Value, raw: Option<&str>) -> Result<Scim, ScimError> {
     let q = Query::from_raw(raw)?;
     let shown = resource::project(rt, v.clone(), &q.attributes, &q.excluded);
     let mut res = resource_response(StatusCode::OK, &shown, false);
@@ -567,7 +566,7 @@ async fn current_group(d: &Dir, id: GroupId) -> Result<Value, Scim> {
 
 async fn get_user(d: Dir, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Result<Scim, Scim> {
     let v = current_user(&d, user_id(&id)?).await?;
-    read_response(&USERS, v, raw.as_deref())
+    Ok(read_response(&USERS, v, raw.as_deref())?)
 }
 
 async fn create_user(d: Dir, headers: HeaderMap, bytes: Bytes) -> Result<Scim, Scim> {
@@ -622,7 +621,7 @@ async fn delete_user(d: Dir, Path(id): Path<String>, headers: HeaderMap) -> Resu
 
 async fn get_group(d: Dir, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Result<Scim, Scim> {
     let v = current_group(&d, group_id(&id)?).await?;
-    read_response(&GROUPS, v, raw.as_deref())
+    Ok(read_response(&GROUPS, v, raw.as_deref())?)
 }
 
 async fn create_group(d: Dir, headers: HeaderMap, bytes: Bytes) -> Result<Scim, Scim> {

@@ -186,9 +186,9 @@ fn get_ci<'a>(fields: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 pub fn required(rt: &ResourceType, doc: &Map<String, Value>) -> Result<()> {
     for attr in &rt.core.attrs {
         if attr.required
-            && !doc
+            && doc
                 .get(&attr.name)
-                .is_some_and(|v| !elements(Some(v)).is_empty())
+                .is_none_or(|v| elements(Some(v)).is_empty())
         {
             return Err(ScimError::invalid_value(format!(
                 "{} is required",
