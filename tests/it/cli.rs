@@ -1178,3 +1178,69 @@ fn a_person_enrols_a_second_factor_signs_in_with_codes_and_manages_sessions() {
     let status = ok(roster(&server, cfg, &["mfa", "status"], None));
     assert!(status.contains("no"), "{status}");
 }
+
+#[test]
+fn an_owner_makes_lists_and_revokes_scim_tokens_from_the_command_line() {
+    let server = serve();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path();
+    login_to_dunder(&server, cfg, "boss@dundermifflin.com", "boss-password-1");
+    let out = ok(roster(
+        &server,
+        cfg,
+        &[
+            "scim-tokens",
+            "create",
+            "--name",
+            "okta",
+            "--output",
+            "json",
+        ],
+        None,
+    ));
+    let made: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("rsc_"), "{out}");
+    let id = made["id"].as_i64().unwrap().to_string();
+
+    // The token provisions the org through SCIM.
+    let scim = |token: &str| {
+        let url = format!("{}/scim/v2/Users", server.url);
+        let token = token.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                reqwest::Client::new()
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .join()
+        .unwrap()
+    };
+    assert_eq!(scim(&token), 200);
+
+    let listed = ok(roster(&server, cfg, &["scim-tokens", "list"], None));
+    assert!(listed.contains("okta"), "{listed}");
+    assert!(!listed.contains(&token), "secrets are never listed");
+    let revoked = ok(roster(
+        &server,
+        cfg,
+        &["scim-tokens", "revoke", &id, "--yes"],
+        None,
+    ));
+    assert!(revoked.contains("Revoked SCIM token"), "{revoked}");
+    assert_eq!(scim(&token), 401);
+    let err = fails(roster(
+        &server,
+        cfg,
+        &["scim-tokens", "revoke", &id, "--yes"],
+        None,
+    ));
+    assert!(err.contains("not found"), "{err}");
+}

@@ -19,6 +19,7 @@ both_engines!(
     lists_filter_page_in_a_stable_order_and_project_attributes,
     bad_input_gets_scim_errors_and_changes_nothing,
     etags_guard_writes_with_if_match,
+    members_added_to_one_group_at_the_same_moment_all_stay,
 );
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -981,6 +982,62 @@ async fn etags_guard_writes_with_if_match(engine: Engine) {
     assert_eq!(body["schemas"], json!([ERROR]));
     let now = scim(&app, Method::GET, &format!("/Users/{id}"), &token, None).await;
     assert_eq!(now.body["title"], "HR");
+}
+
+async fn members_added_to_one_group_at_the_same_moment_all_stay(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let token = scim_token(&owner).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let res = scim(
+            &app,
+            Method::POST,
+            "/Users",
+            &token,
+            Some(
+                json!({"schemas": [USER], "userName": format!("p{i}@acme.test"),
+                "emails": [{"value": format!("p{i}@acme.test")}]}),
+            ),
+        )
+        .await;
+        ids.push(res.body["id"].as_str().unwrap().to_owned());
+    }
+    let group = scim(
+        &app,
+        Method::POST,
+        "/Groups",
+        &token,
+        Some(json!({"schemas": [GROUP], "displayName": "Everyone"})),
+    )
+    .await;
+    let gid = group.body["id"].as_str().unwrap().to_owned();
+    let adds = ids.iter().map(|id| {
+        let (app, token, gid) = (&app, &token, &gid);
+        async move {
+            scim(
+                app,
+                Method::PATCH,
+                &format!("/Groups/{gid}"),
+                token,
+                Some(patch(
+                    json!([{"op": "add", "path": "members", "value": [{"value": id}]}]),
+                )),
+            )
+            .await
+            .status
+        }
+    });
+    for status in futures::future::join_all(adds).await {
+        assert_eq!(status, 200);
+    }
+    let now = scim(&app, Method::GET, &format!("/Groups/{gid}"), &token, None).await;
+    assert_eq!(
+        now.body["members"].as_array().map(Vec::len),
+        Some(6),
+        "{}",
+        now.body
+    );
 }
 
 /// Both public SCIM testers against the real binary: scim2-tester (every

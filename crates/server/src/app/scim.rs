@@ -96,6 +96,11 @@ pub struct DirectoryGroupSpec {
     pub external_id: Option<String>,
     /// Every member the group has: the full set.
     pub members: BTreeSet<UserId>,
+    /// For a PATCH, the members the group had when the directory's
+    /// operations were applied: then only the difference is applied (who
+    /// was added, who was removed), so two PATCHes of one group at the
+    /// same moment do not undo each other.
+    pub since: Option<BTreeSet<UserId>>,
 }
 
 /// A person as SCIM shows them: the membership and the ids and display
@@ -778,7 +783,20 @@ impl App {
         let current = scim::group(&mut c, d.org, id)
             .await?
             .ok_or(AppError::NotFound("group"))?;
-        let members = Self::people_among(&mut c, d.org, &g.members).await?;
+        let members = match &g.since {
+            None => Self::people_among(&mut c, d.org, &g.members).await?,
+            Some(before) => {
+                let added: BTreeSet<UserId> = g.members.difference(before).copied().collect();
+                let added = Self::people_among(&mut c, d.org, &added).await?;
+                let now_in: BTreeSet<UserId> =
+                    groups::member_ids(&mut c, id).await?.into_iter().collect();
+                now_in
+                    .union(&added)
+                    .filter(|u| g.members.contains(u) || !before.contains(u))
+                    .copied()
+                    .collect()
+            }
+        };
         let mut changed = false;
         if current.name != name.as_str() {
             groups::rename(&mut c, id, name.as_str())

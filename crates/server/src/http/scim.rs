@@ -658,9 +658,11 @@ async fn patch_group(
     let current = current_group(&d, id).await?;
     if_match(&headers, &current)?;
     let ops = patch::operations(&json_body(&headers, &bytes)?)?;
+    let before = resource::directory_group(&editable(&current))?.members;
     let mut doc = editable(&current);
     patch::apply(&GROUPS, &mut doc, &ops)?;
-    let g = resource::directory_group(&doc)?;
+    let mut g = resource::directory_group(&doc)?;
+    g.since = Some(before);
     d.app.scim_update_group(&d.dir, id, g, &d.meta).await?;
     let v = current_group(&d, id).await?;
     Ok(Scim(resource_response(StatusCode::OK, &v, false)))

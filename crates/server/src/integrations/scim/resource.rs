@@ -321,6 +321,7 @@ pub fn directory_group(doc: &Map<String, Value>) -> Result<DirectoryGroupSpec> {
         display_name,
         external_id: text(doc, "externalId"),
         members,
+        since: None,
     })
 }
 
