@@ -27,7 +27,7 @@ use commands::resources::ResourcesCommand;
 use commands::roles::RolesCommand;
 use commands::serve::ServeArgs;
 use commands::slack::SlackCommand;
-use commands::tokens::{ServiceAccountsCommand, TokensCommand};
+use commands::tokens::{ScimTokensCommand, ServiceAccountsCommand, TokensCommand};
 use commands::users::UsersCommand;
 use commands::webhooks::WebhooksCommand;
 
@@ -136,6 +136,9 @@ pub enum Command {
     /// Service accounts: members that act only through API tokens
     #[command(subcommand)]
     ServiceAccounts(ServiceAccountsCommand),
+    /// SCIM tokens: how a directory (Okta, Entra ID) provisions the current organization
+    #[command(subcommand)]
+    ScimTokens(ScimTokensCommand),
     /// Copy the embedded database (and the server key) while the server runs
     ///
     /// Runs on the server's machine against its data directory. PostgreSQL

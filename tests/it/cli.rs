@@ -1350,4 +1350,68 @@ async fn sso_login_comes_back_through_the_loopback_receiver() {
         me.contains("paper-idp"),
         "the member shows the connection: {me}"
     );
+#[test]
+fn an_owner_makes_lists_and_revokes_scim_tokens_from_the_command_line() {
+    let server = serve();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path();
+    login_to_dunder(&server, cfg, "boss@dundermifflin.com", "boss-password-1");
+    let out = ok(roster(
+        &server,
+        cfg,
+        &[
+            "scim-tokens",
+            "create",
+            "--name",
+            "okta",
+            "--output",
+            "json",
+        ],
+        None,
+    ));
+    let made: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("rsc_"), "{out}");
+    let id = made["id"].as_i64().unwrap().to_string();
+
+    // The token provisions the org through SCIM.
+    let scim = |token: &str| {
+        let url = format!("{}/scim/v2/Users", server.url);
+        let token = token.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                reqwest::Client::new()
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .join()
+        .unwrap()
+    };
+    assert_eq!(scim(&token), 200);
+
+    let listed = ok(roster(&server, cfg, &["scim-tokens", "list"], None));
+    assert!(listed.contains("okta"), "{listed}");
+    assert!(!listed.contains(&token), "secrets are never listed");
+    let revoked = ok(roster(
+        &server,
+        cfg,
+        &["scim-tokens", "revoke", &id, "--yes"],
+        None,
+    ));
+    assert!(revoked.contains("Revoked SCIM token"), "{revoked}");
+    assert_eq!(scim(&token), 401);
+    let err = fails(roster(
+        &server,
+        cfg,
+        &["scim-tokens", "revoke", &id, "--yes"],
+        None,
+    ));
+    assert!(err.contains("not found"), "{err}");
 }

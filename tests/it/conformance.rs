@@ -82,6 +82,8 @@ async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
         .unwrap_or_else(|| panic!("invitation id in {invited}"));
     let token = post("/tokens", json!({ "name": "b-token" })).await;
     let token_id = token["id"].as_i64().expect("token id");
+    let scim_token = post("/scim-tokens", json!({ "name": "b-directory" })).await;
+    let scim_token_id = scim_token["id"].as_i64().expect("SCIM token id");
     let account = post("/service-accounts", json!({ "name": "b-bot" })).await;
     let account_id = account["id"].as_i64().expect("service account id");
     let request = post(
@@ -120,6 +122,7 @@ async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
             "access-rules/{id}" => rule_id.to_string(),
             "invitations/{id}" => invitation_id.to_string(),
             "tokens/{id}" => token_id.to_string(),
+            "scim-tokens/{id}" => scim_token_id.to_string(),
             "service-accounts/{id}" => account_id.to_string(),
             "requests/{id}" => request_id.to_string(),
             "webhooks/{id}" => webhook_id.to_string(),

@@ -1214,4 +1214,59 @@ async fn sso_is_set_up_and_tested_from_the_console() {
         .await
         .unwrap();
     assert!(login.contains("Continue with SSO") && login.contains("action=\"/login/sso\""));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scim_token_made_in_the_console_is_shown_once_provisions_and_is_revoked_there() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let b = owner_browser(&app).await;
+    let page = b.get(&format!("/o/{ORG}/scim")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("/scim/v2"), "the base URL is shown");
+    let csrf = page.csrf();
+    let made = b
+        .post(
+            &format!("/o/{ORG}/scim"),
+            &[("_csrf", &csrf), ("name", "entra")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let marker = "id=\"new-secret\" readonly value=\"";
+    let start = made.body.find(marker).expect("the token is shown") + marker.len();
+    let token = made.body[start..start + made.body[start..].find('"').unwrap()].to_owned();
+    assert!(token.starts_with("rsc_"));
+    let scim = |token: String| {
+        let url = format!("{}/scim/v2/Users", app.base);
+        async move {
+            client()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(scim(token.clone()).await, StatusCode::OK);
+    let listed = b.get(&format!("/o/{ORG}/scim")).await;
+    assert!(listed.body.contains("entra") && !listed.body.contains(&token));
+    let bad = b
+        .post(
+            &format!("/o/{ORG}/scim"),
+            &[("_csrf", &csrf), ("name", " ")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let id = app.owner().await.list_scim_tokens(ORG).await.unwrap().items[0].id;
+    let done = b
+        .post(&format!("/o/{ORG}/scim/{id}/revoke"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(scim(token).await, StatusCode::UNAUTHORIZED);
+    // A viewer has no such page.
+    let owner = app.owner().await;
+    app.member(ORG, &owner, "viewer@acme.test", "viewer").await;
+    let viewer = Browser::sign_in(&app, "viewer@acme.test", "viewer@acme.test-pw-123").await;
+    let page = viewer.get(&format!("/o/{ORG}/users")).await;
+    assert!(!page.body.contains(&format!("/o/{ORG}/scim")));
+    let refused = viewer.get(&format!("/o/{ORG}/scim")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }

@@ -25,6 +25,7 @@ mod orgs;
 mod processes;
 mod replicas;
 mod rules;
+mod scim;
 mod signup;
 pub(crate) mod slack;
 mod sso;

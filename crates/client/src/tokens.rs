@@ -2,7 +2,8 @@
 
 use crate::{Client, Result};
 use roster_proto::{
-    Page, ServiceAccountRequest, ServiceAccountView, TokenCreated, TokenRequest, TokenView,
+    Page, ScimTokenRequest, ServiceAccountRequest, ServiceAccountView, TokenCreated, TokenRequest,
+    TokenView,
 };
 
 impl Client {
@@ -61,6 +62,27 @@ impl Client {
     ) -> Result<TokenCreated> {
         let id = id.to_string();
         self.post(&["orgs", org, "service-accounts", &id, "tokens"], body)
+            .await
+    }
+
+    /// `GET /api/v1/orgs/{org}/scim-tokens`: the org's SCIM tokens.
+    pub async fn list_scim_tokens(&self, org: &str) -> Result<Page<TokenView>> {
+        self.get(&["orgs", org, "scim-tokens"]).await
+    }
+
+    /// `POST /api/v1/orgs/{org}/scim-tokens`: a token for the org's
+    /// directory; the answer carries the secret, once.
+    pub async fn create_scim_token(
+        &self,
+        org: &str,
+        body: &ScimTokenRequest,
+    ) -> Result<TokenCreated> {
+        self.post(&["orgs", org, "scim-tokens"], body).await
+    }
+
+    /// `DELETE /api/v1/orgs/{org}/scim-tokens/{id}`: revokes a SCIM token.
+    pub async fn revoke_scim_token(&self, org: &str, id: i64) -> Result<()> {
+        self.delete(&["orgs", org, "scim-tokens", &id.to_string()])
             .await
     }
 }

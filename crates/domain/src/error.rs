@@ -103,6 +103,8 @@ pub enum Conflict {
     MfaAlreadyEnrolled,
     /// The account has no second factor (to confirm, remove or use).
     MfaNotEnrolled,
+    /// A member of the org has this SCIM userName already.
+    UserNameTaken,
     /// The account belongs to other orgs too: one org's admins cannot
     /// change its credentials (SPEC §2).
     SharedAccount,
@@ -149,6 +151,7 @@ impl Conflict {
             Conflict::SsoDomainTaken => {
                 "this email domain is served by another SSO connection already"
             }
+            Conflict::UserNameTaken => "a member of this org has this userName already",
             Conflict::Other => "the change conflicts with existing data",
         }
     }

@@ -884,6 +884,18 @@ pub struct TokenCreated {
     pub view: TokenView,
 }
 
+/// `POST /orgs/{org}/scim-tokens`: a token for the org's directory
+/// (Okta, Entra ID) to provision people and groups under `/scim/v2`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScimTokenRequest {
+    /// What the token is for ("okta"), 1 to 100 characters.
+    pub name: String,
+    /// RFC 3339, within a year; a year when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
 /// `POST /orgs/{org}/service-accounts`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -36,6 +36,7 @@ pub mod requests;
 pub mod resources;
 pub mod roles;
 pub mod rules;
+pub mod scim;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
@@ -129,6 +130,11 @@ pub const CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         "sso_domains_domain_key",
         "sso_domains.domain",
         Conflict::SsoDomainTaken,
+    ),
+    (
+        "memberships_scim_user_name_key",
+        "memberships.org_id, memberships.scim_user_name_folded",
+        Conflict::UserNameTaken,
     ),
     (
         "review_votes_pkey",

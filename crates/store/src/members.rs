@@ -41,7 +41,7 @@ pub struct Member {
     pub groups: Vec<String>,
 }
 
-const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \
+pub(crate) const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \
     m.team, m.status, m.identity_provider, m.mfa_required, m.joined_at, m.last_active_at, \
     CASE WHEN u.kind = 'service' THEN 1 ELSE 0 END AS service_account, \
     CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = m.user_id AND t.confirmed_at IS NOT NULL) \

@@ -67,6 +67,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0014_signup_confirmations.sql"),
     ),
     (15, "sso", include_str!("../migrations/0015_sso.sql")),
+    (16, "scim", include_str!("../migrations/0016_scim.sql")),
     (
         17,
         "outbox bodies",

@@ -38,7 +38,25 @@ const SELECT: &str = "SELECT t.id, t.org_id, t.user_id, u.email, u.name AS owner
     t.created_at, t.expires_at, t.last_used_at, t.last_used_from \
     FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
+/// What a token opens: the API (`rst_...`), or an org's SCIM endpoint
+/// (`rsc_...`). Each is accepted only where it belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Api,
+    Scim,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Api => "api",
+            TokenKind::Scim => "scim",
+        }
+    }
+}
+
 pub struct NewToken<'a> {
+    pub kind: TokenKind,
     pub org_id: OrgId,
     pub user_id: UserId,
     pub name: &'a str,
@@ -52,8 +70,8 @@ pub struct NewToken<'a> {
 pub async fn insert(conn: &mut Conn, t: NewToken<'_>) -> Result<TokenId> {
     let id = scalar(
         conn,
-        "INSERT INTO api_tokens (org_id, user_id, name, token_hash, permissions, created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO api_tokens (org_id, user_id, name, token_hash, permissions, created_by, created_at, expires_at, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         (
             t.org_id,
             t.user_id,
@@ -63,6 +81,7 @@ pub async fn insert(conn: &mut Conn, t: NewToken<'_>) -> Result<TokenId> {
             t.created_by,
             t.now,
             t.expires_at,
+            t.kind.as_str(),
         ),
     )
     .await?;
@@ -73,11 +92,14 @@ pub async fn insert(conn: &mut Conn, t: NewToken<'_>) -> Result<TokenId> {
 /// (whether the account is disabled).
 pub async fn find_live(
     conn: &mut Conn,
+    kind: TokenKind,
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<(Token, bool)>> {
-    let text = format!("{SELECT} WHERE t.token_hash = $1 AND t.expires_at > $2");
-    let Some(t): Option<Token> = fetch_optional(conn, &text, (token_hash, now)).await? else {
+    let text = format!("{SELECT} WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.kind = $3");
+    let Some(t): Option<Token> =
+        fetch_optional(conn, &text, (token_hash, now, kind.as_str())).await?
+    else {
         return Ok(None);
     };
     let disabled: i64 = scalar(
@@ -89,23 +111,32 @@ pub async fn find_live(
     Ok(Some((t, disabled != 0)))
 }
 
-pub async fn get(conn: &mut Conn, org_id: OrgId, id: TokenId) -> Result<Token> {
-    let text = format!("{SELECT} WHERE t.org_id = $1 AND t.id = $2");
-    crate::sql::fetch_one(conn, &text, (org_id, id)).await
+/// The org's token `id` of `kind`.
+pub async fn get(conn: &mut Conn, kind: TokenKind, org_id: OrgId, id: TokenId) -> Result<Token> {
+    let text = format!("{SELECT} WHERE t.org_id = $1 AND t.id = $2 AND t.kind = $3");
+    crate::sql::fetch_one(conn, &text, (org_id, id, kind.as_str())).await
 }
 
-/// The org's tokens, or one account's there, in creation order.
+/// The org's API tokens, or one account's there, in creation order.
 pub async fn list(conn: &mut Conn, org_id: OrgId, owner: Option<UserId>) -> Result<Vec<Token>> {
     match owner {
         Some(u) => {
-            let text = format!("{SELECT} WHERE t.org_id = $1 AND t.user_id = $2 ORDER BY t.id");
+            let text = format!(
+                "{SELECT} WHERE t.org_id = $1 AND t.user_id = $2 AND t.kind = 'api' ORDER BY t.id"
+            );
             fetch_all(conn, &text, (org_id, u)).await
         }
         None => {
-            let text = format!("{SELECT} WHERE t.org_id = $1 ORDER BY t.id");
+            let text = format!("{SELECT} WHERE t.org_id = $1 AND t.kind = 'api' ORDER BY t.id");
             fetch_all(conn, &text, (org_id,)).await
         }
     }
+}
+
+/// The org's SCIM tokens, in creation order.
+pub async fn list_scim(conn: &mut Conn, org_id: OrgId) -> Result<Vec<Token>> {
+    let text = format!("{SELECT} WHERE t.org_id = $1 AND t.kind = 'scim' ORDER BY t.id");
+    fetch_all(conn, &text, (org_id,)).await
 }
 
 pub async fn delete(conn: &mut Conn, org_id: OrgId, id: TokenId) -> Result<()> {

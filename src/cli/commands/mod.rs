@@ -93,6 +93,7 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Outbox(cmd) => outbox::run(&ctx, cmd).await,
         Command::Slack(cmd) => slack::run(&ctx, cmd).await,
         Command::Tokens(cmd) => tokens::run(&ctx, cmd).await,
+        Command::ScimTokens(cmd) => tokens::run_scim(&ctx, cmd).await,
         Command::Webhooks(cmd) => webhooks::run(&ctx, cmd).await,
         Command::ServiceAccounts(cmd) => tokens::run_service_accounts(&ctx, cmd).await,
         Command::Backup(args) => backup::backup(args).await,

@@ -1,13 +1,16 @@
-//! `roster tokens create|list|revoke` and `roster service-accounts
-//! create|list|delete|tokens`: API tokens, and the service accounts that
-//! platforms call Roster as. A token's secret is printed once.
+//! `roster tokens create|list|revoke`, `roster service-accounts
+//! create|list|delete|tokens` and `roster scim-tokens create|list|revoke`:
+//! API tokens, the service accounts that platforms call Roster as, and the
+//! tokens a directory provisions an org with. A token's secret is printed
+//! once.
 
 use super::{confirm, Context};
 use crate::cli::output::{self, Row};
 use crate::cli::{parse_comma_list, CommaList, ConfirmArgs};
 use clap::{Args, Subcommand};
 use roster_proto::{
-    ServiceAccountRequest, ServiceAccountView, TokenCreated, TokenRequest, TokenView,
+    ScimTokenRequest, ServiceAccountRequest, ServiceAccountView, TokenCreated, TokenRequest,
+    TokenView,
 };
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +59,60 @@ impl TokenArgs {
             name: self.name,
             permissions: self.permissions.map(CommaList::into_vec),
             expires_at: self.expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimTokensCommand {
+    /// Make a SCIM token for the current organization's directory
+    ///
+    /// The token is printed once. Give it to Okta or Entra ID with the SCIM
+    /// base URL, PUBLIC_URL/scim/v2 (docs/operations.md). It works only
+    /// there, and only for this organization. Needs integrations:manage.
+    ///
+    /// Example: roster scim-tokens create --name okta
+    Create {
+        /// What the token is for
+        #[arg(long)]
+        name: String,
+        /// When it expires (RFC 3339, within a year) [default: in a year]
+        #[arg(long, value_name = "TIME")]
+        expires_at: Option<String>,
+    },
+    /// The organization's SCIM tokens (never their secrets)
+    List,
+    /// Revoke a SCIM token: the directory's next request with it fails
+    Revoke {
+        /// The token's id (see `roster scim-tokens list`)
+        id: i64,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
+    },
+}
+
+pub async fn run_scim(ctx: &Context, cmd: ScimTokensCommand) -> anyhow::Result<()> {
+    let (org, client) = ctx.org_client().await?;
+    match cmd {
+        ScimTokensCommand::Create { name, expires_at } => {
+            let body = ScimTokenRequest { name, expires_at };
+            let made = client.create_scim_token(&org, &body).await?;
+            print_created(ctx, &made)
+        }
+        ScimTokensCommand::List => {
+            let page = client.list_scim_tokens(&org).await?;
+            ctx.show(&page, |page| Ok(output::rows(&page.items)?))
+        }
+        ScimTokensCommand::Revoke { id, confirm: flag } => {
+            let what = format!("revoke SCIM token {id} of {org}");
+            confirm(flag, &what, "not revoked", async || {
+                Ok(format!(
+                    "Revoke SCIM token {id} in {org}? The directory using it stops provisioning."
+                ))
+            })
+            .await?;
+            client.revoke_scim_token(&org, id).await?;
+            ctx.done(format!("Revoked SCIM token {id}."))
         }
     }
 }

@@ -448,7 +448,7 @@ impl App {
     ) -> Result<(Caller, Timestamp)> {
         let found = {
             let mut conn = self.store().conn().await?;
-            tokens::find_live(&mut conn, token_hash, now).await?
+            tokens::find_live(&mut conn, tokens::TokenKind::Api, token_hash, now).await?
         };
         let Some((t, owner_disabled)) = found else {
             return Err(AppError::Unauthenticated);

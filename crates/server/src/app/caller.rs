@@ -145,6 +145,12 @@ pub enum Credential {
         org: OrgId,
         permissions: Option<String>,
     },
+    /// An org's SCIM token: the org's directory provisioning its people
+    /// and groups under `/scim/v2`, acting as the org's directory account.
+    /// It reaches nothing else (the API refuses it: its prefix is not an
+    /// API token's), and its use cases check the rules themselves (SPEC §2:
+    /// never the last owner), not a member's permissions.
+    Scim { id: TokenId, org: OrgId },
 }
 
 /// A caller: the account acting and the credential it presented.
@@ -163,7 +169,9 @@ impl Caller {
     pub fn session_id(&self) -> Option<SessionId> {
         match &self.credential {
             Credential::Session { id, .. } => Some(*id),
-            Credential::LinkedSlack { .. } | Credential::Token { .. } => None,
+            Credential::LinkedSlack { .. } | Credential::Token { .. } | Credential::Scim { .. } => {
+                None
+            }
         }
     }
 
@@ -177,7 +185,7 @@ impl Caller {
     /// The one org this caller may act in, when it is bound to one.
     pub fn bound_org(&self) -> Option<OrgId> {
         match &self.credential {
-            Credential::Token { org, .. } => Some(*org),
+            Credential::Token { org, .. } | Credential::Scim { org, .. } => Some(*org),
             Credential::Session { .. } | Credential::LinkedSlack { .. } => None,
         }
     }
@@ -187,7 +195,9 @@ impl Caller {
     pub fn limit(&self) -> Option<&str> {
         match &self.credential {
             Credential::Token { permissions, .. } => permissions.as_deref(),
-            Credential::Session { .. } | Credential::LinkedSlack { .. } => None,
+            Credential::Session { .. }
+            | Credential::LinkedSlack { .. }
+            | Credential::Scim { .. } => None,
         }
     }
 
@@ -195,7 +205,9 @@ impl Caller {
     pub fn admits(&self, reach: Reach) -> Result<(), AppError> {
         match &self.credential {
             Credential::Session { stage, .. } => stage.admits(reach),
-            Credential::LinkedSlack { .. } | Credential::Token { .. } => Ok(()),
+            Credential::LinkedSlack { .. } | Credential::Token { .. } | Credential::Scim { .. } => {
+                Ok(())
+            }
         }
     }
 
@@ -203,7 +215,9 @@ impl Caller {
     pub fn stage(&self) -> SessionStage {
         match &self.credential {
             Credential::Session { stage, .. } => *stage,
-            Credential::LinkedSlack { .. } | Credential::Token { .. } => SessionStage::Ready,
+            Credential::LinkedSlack { .. } | Credential::Token { .. } | Credential::Scim { .. } => {
+                SessionStage::Ready
+            }
         }
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 /// Set-password link tokens start with this.
 pub const PASSWORD_LINK_PREFIX: &str = "rsp_";
-const PASSWORD_LINK_TTL: Duration = Duration::from_secs(72 * 3600);
+pub(crate) const PASSWORD_LINK_TTL: Duration = Duration::from_secs(72 * 3600);
 
 /// `POST /orgs/{org}/users`, parsed.
 #[derive(Debug, Clone)]

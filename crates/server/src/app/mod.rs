@@ -24,6 +24,7 @@ pub mod notice;
 pub mod orgs;
 pub mod outbox;
 pub mod requests;
+pub mod scim;
 pub mod setup;
 pub mod signup;
 pub mod slack;

@@ -22,7 +22,7 @@ use roster_domain::{
     Timestamp, TokenId, UserId,
 };
 use roster_store::members::{self, Member};
-use roster_store::tokens::{self, NewToken, Token};
+use roster_store::tokens::{self, NewToken, Token, TokenKind};
 use roster_store::users;
 use serde_json::json;
 use std::time::Duration;
@@ -72,7 +72,7 @@ pub fn person_email(email: &roster_domain::Email) -> Result<()> {
     Ok(())
 }
 
-fn token_name(raw: &str) -> Result<String> {
+pub(crate) fn token_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(invalid("name", "a token's name has 1 to 100 characters"));
@@ -155,6 +155,7 @@ impl App {
         let id = tokens::insert(
             c,
             NewToken {
+                kind: TokenKind::Api,
                 org_id: access.org.id,
                 user_id: owner.user_id,
                 name: &name,
@@ -173,7 +174,7 @@ impl App {
                 "expires_at": super::time::rfc3339(expires_at) }),
         )
         .await?;
-        let token = tokens::get(c, access.org.id, id).await?;
+        let token = tokens::get(c, TokenKind::Api, access.org.id, id).await?;
         Ok((token, secret))
     }
 
@@ -221,7 +222,7 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<()> {
         let mut c = self.change(access, None, meta).await?;
-        let token = tokens::get(&mut c, access.org.id, id)
+        let token = tokens::get(&mut c, TokenKind::Api, access.org.id, id)
             .await
             .or_not_found("token")?;
         let own = token.user_id == access.user_id();

@@ -15,6 +15,7 @@ pub mod extract;
 mod openapi;
 mod pagination;
 mod routes;
+pub mod scim;
 pub mod views;
 
 use crate::app::App;
@@ -83,6 +84,7 @@ fn api() -> (Router<AppState>, serde_json::Value) {
         .merge(routes::requests::router())
         .merge(routes::audit::router())
         .merge(routes::tokens::router())
+        .merge(routes::scim_tokens::router())
         .merge(routes::mfa::router())
         .merge(routes::webhooks::router())
         .merge(routes::sso::router())
@@ -125,6 +127,7 @@ pub fn router(app: App, slack: SlackApi) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     )
+    .nest("/scim/v2", scim::router())
     .merge(
         console::router()
             .merge(pages())

@@ -10,6 +10,7 @@
 
 pub mod mail;
 pub mod oidc;
+pub mod scim;
 pub mod slack;
 pub mod webhooks;
 

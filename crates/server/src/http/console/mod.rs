@@ -26,6 +26,7 @@ mod members;
 mod mfa;
 mod profile;
 mod roles;
+mod scim;
 pub(crate) mod session;
 mod settings;
 mod sso;
@@ -156,6 +157,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/o/{org}/webhooks/{id}/test", post(webhooks::test))
         .route("/o/{org}/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/o/{org}/scim", get(scim::list).post(scim::create))
+        .route("/o/{org}/scim/{id}/revoke", post(scim::revoke))
         .route("/o/{org}/tokens", get(tokens::list).post(tokens::create))
         .route("/o/{org}/tokens/{id}/revoke", post(tokens::revoke))
         .route(

@@ -14,6 +14,7 @@ pub mod password_page;
 pub mod requests;
 pub mod resources;
 pub mod roles;
+pub mod scim_tokens;
 pub mod setup;
 pub mod signup;
 pub mod signup_page;
