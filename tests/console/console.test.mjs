@@ -702,3 +702,47 @@ test("signing out ends the session", async () => {
 test("no page had a script error or a blocked resource", () => {
   assert.deepEqual(errors, []);
 });
+
+test("a new person at the org's domain continues with SSO and lands in the org with the mapped role and group", async () => {
+  const idp = process.env.ROSTER_OIDC_PROVIDER;
+  const owner = await newPage();
+  await signIn(owner, OWNER, OWNER_PASSWORD);
+  await owner.goto(`${BASE}/o/${ORG}/settings/sso`);
+  await owner.getByLabel(/^Name/).fill("paper-idp");
+  await owner.getByLabel("Issuer URL").fill(idp);
+  await owner.getByLabel("Client id").fill("roster");
+  await owner.getByLabel("Client secret").fill("browser-secret-1");
+  await owner.getByLabel(/^Domains/).fill("paper.test");
+  await owner.getByRole("button", { name: "Add connection" }).click();
+  await owner.waitForLoadState();
+  await expectText(flash(owner), /Added SSO connection paper-idp/);
+  await owner.getByLabel("Mappings").fill("sales, sales, contributor");
+  await owner.getByRole("button", { name: "Save mappings" }).click();
+  await owner.waitForLoadState();
+  await expectText(flash(owner), /Saved 1 group mappings/);
+  await shot(owner, "sso-settings");
+  const put = await fetch(`${idp}/users/jim`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "jim@paper.test", email_verified: true, name: "Jim Halpert", groups: ["sales"] }),
+  });
+  assert.ok(put.ok);
+
+  const jim = await newPage();
+  await jim.goto(`${BASE}/login`);
+  const sso = jim.getByRole("button", { name: "Continue with SSO" });
+  assert.equal(await sso.isVisible(), false, "no SSO button before an SSO domain is typed");
+  await jim.getByLabel("Email", { exact: true }).fill("jim@paper.test");
+  await sso.waitFor({ state: "visible" });
+  await sso.click();
+  await jim.waitForURL((url) => url.href.startsWith(idp));
+  await jim.locator("input[name=sub]").fill("jim");
+  await jim.getByRole("button", { name: "Authorize" }).click();
+  await jim.waitForURL(`${BASE}/o/${ORG}/users`);
+  await expectText(jim.locator("main"), /jim@paper\.test/);
+
+  await owner.goto(`${BASE}/o/${ORG}/users?email=jim`);
+  const row = owner.locator("tr", { hasText: "jim@paper.test" });
+  await expectText(row, /contributor/);
+  await expectText(row, /sales/);
+});

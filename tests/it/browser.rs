@@ -3,7 +3,7 @@
 //! `roster serve` started here. `.ci/run` installs both; on a machine
 //! without them this test fails and says what to install.
 
-use crate::helpers::serve;
+use crate::helpers::serve_with;
 use std::path::Path;
 use std::process::Command;
 
@@ -26,7 +26,11 @@ fn every_console_flow_works_in_chromium() {
     let screenshots = std::env::var("ROSTER_SCREENSHOTS")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| dir.join("screenshots"));
-    let server = serve();
+    // A real OpenID provider for the single sign-on flow; the server may
+    // call it on loopback.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let idp = runtime.block_on(crate::sso::Provider::start(&[]));
+    let server = serve_with(&[("ROSTER_OUTBOUND_ALLOW_PRIVATE", "true")]);
     let out = Command::new("node")
         .args(["--test", "--test-concurrency=1", "console.test.mjs"])
         .current_dir(&dir)
@@ -37,6 +41,7 @@ fn every_console_flow_works_in_chromium() {
         .env("ROSTER_SCREENSHOTS", &screenshots)
         .env("ROSTER_MAIL_LOG", server.mail_log())
         .env("CHROMIUM", &chromium)
+        .env("ROSTER_OIDC_PROVIDER", &idp.base)
         .output()
         .expect("node runs");
     let report = String::from_utf8_lossy(&out.stdout);
