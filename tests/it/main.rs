@@ -29,5 +29,6 @@ mod signup;
 pub(crate) mod slack;
 mod store;
 mod tokens;
+mod tour;
 mod upgrade;
 mod webhooks;
