@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod conformance;
 mod console;
+mod conventions;
 mod index;
 mod invitations;
 mod members;

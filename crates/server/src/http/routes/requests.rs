@@ -3,7 +3,7 @@
 use crate::app::requests::{NewRequest, RequestInfo};
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiQuery, Org, PathId};
+use crate::http::extract::{ActionJson, ApiJson, ApiQuery, Org, PathId};
 use crate::http::pagination;
 use crate::http::AppState;
 use axum::http::StatusCode;
@@ -161,7 +161,7 @@ async fn decide(
 async fn approve_request(
     org: Org,
     PathId(id): PathId<RequestId>,
-    ApiJson(req): ApiJson<ReviewDecisionRequest>,
+    ActionJson(req): ActionJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
     decide(org, id, true, req).await
 }
@@ -173,7 +173,7 @@ async fn approve_request(
 async fn reject_request(
     org: Org,
     PathId(id): PathId<RequestId>,
-    ApiJson(req): ApiJson<ReviewDecisionRequest>,
+    ActionJson(req): ActionJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
     decide(org, id, false, req).await
 }

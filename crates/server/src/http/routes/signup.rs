@@ -3,7 +3,7 @@
 
 use crate::app::signup::Signup;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Meta, Org, PathId};
+use crate::http::extract::{ActionJson, ApiJson, Meta, Org, PathId};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -90,7 +90,7 @@ async fn confirm_signup(
 async fn approve(
     Org { app, access, meta }: Org,
     PathId(id): PathId<UserId>,
-    ApiJson(req): ApiJson<ApproveRequest>,
+    ActionJson(req): ActionJson<ApproveRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
     let member = app
         .approve_member(&access, id, req.role.as_deref(), &meta)
