@@ -155,7 +155,7 @@ async fn decide(
 /// Approve a pending request as an eligible reviewer: holding
 /// `requests:approve` on the resource, sharing a group with it when it
 /// names groups, and not the requester.
-#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/approve", tag = "requests", security(("bearer" = [])), request_body = ReviewDecisionRequest,
+#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/approve", tag = "requests", security(("bearer" = [])), request_body = Option<ReviewDecisionRequest>,
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn approve_request(
@@ -167,7 +167,7 @@ async fn approve_request(
 }
 
 /// Reject a pending request as an eligible reviewer; one rejection ends it.
-#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/reject", tag = "requests", security(("bearer" = [])), request_body = ReviewDecisionRequest,
+#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/reject", tag = "requests", security(("bearer" = [])), request_body = Option<ReviewDecisionRequest>,
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn reject_request(

@@ -83,7 +83,7 @@ async fn confirm_signup(
 /// Approve a member waiting for review, with the org's default role or one
 /// you may grant. Needs `users:approve`.
 #[utoipa::path(post, path = "/orgs/{org}/users/{id}/approve", tag = "signup", security(("bearer" = [])),
-    request_body = ApproveRequest,
+    request_body = Option<ApproveRequest>,
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id")),
     responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`not_reviewing`", body = Problem)))]
