@@ -10,9 +10,9 @@
 //! What a person types at a prompt, the harness supplies: the prompting
 //! commands get their documented stdin flag and the answers on stdin (see
 //! [`prepare`]). The few placeholders the README writes for values only
-//! the run knows are replaced by rule ([`PLACEHOLDERS`]); the commands
-//! that cannot run here are listed by exact text with the reason
-//! ([`SKIPPED`]). Nothing else is changed: ids are the ones a fresh server
+//! the run knows are replaced by rule ([`PLACEHOLDERS`]); Slack is the fake
+//! Slack of tests/it/slack.rs ([`SLACK_CONNECT`]); the commands that cannot
+//! run here are listed by exact text with the reason ([`SKIPPED`]). Nothing else is changed: ids are the ones a fresh server
 //! gives when the tour runs from the top.
 
 use crate::helpers::{serve_with, Server, BIN};
@@ -27,14 +27,6 @@ const SKIPPED: &[(&str, &str)] = &[
     (
         "cargo install --path .",
         "the test runs the binary cargo built for it (CI builds the release binary separately)",
-    ),
-    (
-        "roster slack connect --channel C0123456789",
-        "needs a Slack workspace; tests/it/slack.rs covers connect and link against a fake Slack",
-    ),
-    (
-        "roster slack link CODE",
-        "the code comes from `/roster link` typed in Slack; see tests/it/slack.rs",
     ),
     (
         "roster webhooks test 1",
@@ -52,7 +44,17 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
         "ROSTER_TOKEN=rst_...",
         "the token the last `roster service-accounts tokens create` printed",
     ),
+    (
+        "CODE",
+        "the code the server answers to `/roster link`, sent (signed) as Slack would by the fake Slack of tests/it/slack.rs",
+    ),
 ];
+
+/// Slack is the fake Slack Web API of tests/it/slack.rs on loopback: `roster
+/// slack connect` gets `--api-base-url` naming it (the server runs with
+/// `ROSTER_OUTBOUND_ALLOW_PRIVATE`), and the signing secret and bot token
+/// on stdin.
+const SLACK_CONNECT: &str = "roster slack connect";
 
 /// The commands that ask a person at the terminal, and the flag that makes
 /// them read the same answers from stdin instead.
@@ -64,6 +66,7 @@ const PROMPTING: &[(&str, &str)] = &[
     ("roster mfa enroll", "--stdin"),
     ("roster mfa recovery-codes", "--stdin"),
     ("roster mfa disable", "--stdin"),
+    ("roster slack connect", "--secrets-stdin"),
 ];
 
 /// One command of the tour: its text as written (continuations joined,
@@ -200,6 +203,10 @@ struct Person {
     recovery_codes: Vec<String>,
     /// The last `rst_...` token a command printed.
     token: Option<String>,
+    /// The fake Slack's API base URL.
+    slack_base: String,
+    /// The code `/roster link` answered in Slack.
+    slack_code: Option<String>,
 }
 
 /// The password the tour's people choose for themselves.
@@ -236,8 +243,12 @@ fn prepare(step: &Step, person: &mut Person, server: &Server) -> Prepared {
         let link = newest_link(server, "pam@dundermifflin.com", "/invite/");
         text = text.replace(invite, &link);
     }
+    if text.starts_with("roster slack link ") {
+        let code = person.slack_code.clone().expect("a code from /roster link");
+        text = text.replace(" CODE", &format!(" {code}"));
+    }
     assert!(
-        !text.contains("...") && !text.starts_with("ROSTER_TOKEN="),
+        !text.contains("...") && !text.starts_with("ROSTER_TOKEN=") && !text.contains(" CODE"),
         "an unknown placeholder in {text}"
     );
     let mut args = words(&text);
@@ -281,6 +292,14 @@ fn prepare(step: &Step, person: &mut Person, server: &Server) -> Prepared {
                     .insert(email.clone(), chosen_password(&email));
                 person.signed_in = Some(email.clone());
                 Stdin::Lines(vec![chosen_password(&email)])
+            }
+            [a, _] if a == "slack" => {
+                assert!(text.starts_with(SLACK_CONNECT));
+                args.extend(["--api-base-url".to_owned(), person.slack_base.clone()]);
+                Stdin::Lines(vec![
+                    crate::slack::SECRET.to_owned(),
+                    "xoxb-tour-token".to_owned(),
+                ])
             }
             [_, b] if b == "enroll" => Stdin::EnrollCode,
             [_, b] if b == "recovery-codes" => Stdin::Lines(vec![person.code()]),
@@ -473,6 +492,39 @@ async fn open_signup_link(server: &Server, email: &str) {
         .expect("the sign-up link confirms");
 }
 
+/// Types `/roster link` in Slack: the fake Slack's signed slash command to
+/// the server; returns the code its answer gives for `roster slack link`.
+async fn slack_link_code(server: &Server) -> String {
+    use crate::slack::{form, now, sign, SECRET, TEAM};
+    let body = form(&[
+        ("team_id", TEAM),
+        ("user_id", "UADMIN"),
+        ("command", "/roster"),
+        ("text", "link"),
+        ("trigger_id", "trig-tour"),
+    ]);
+    let ts = now();
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/integrations/slack/commands", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts.to_string())
+        .header("x-slack-signature", sign(SECRET, ts, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = reply["text"].as_str().unwrap_or_default();
+    text.split("roster slack link ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no code in the answer to /roster link: {reply}"))
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
+        .to_owned()
+}
+
 /// The temporary password `roster serve --bootstrap-owner` printed.
 fn printed_password(server: &Server) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -533,7 +585,9 @@ async fn the_readme_cli_tour_runs_as_written() {
 
     // `roster serve --bootstrap-owner you@example.com`: org `default`, and a
     // temporary password printed once.
+    let (_slack, slack_base) = crate::slack::FakeSlack::start().await;
     let server = serve_with(&[
+        ("ROSTER_OUTBOUND_ALLOW_PRIVATE", "true"),
         ("ROSTER_BOOTSTRAP_ORG", ""),
         ("ROSTER_BOOTSTRAP_OWNER_EMAIL", "you@example.com"),
         ("ROSTER_BOOTSTRAP_OWNER_PASSWORD", ""),
@@ -549,11 +603,16 @@ async fn the_readme_cli_tour_runs_as_written() {
         last_step: 0,
         recovery_codes: Vec::new(),
         token: None,
+        slack_base,
+        slack_code: None,
     };
 
     for (n, step) in steps.iter().enumerate() {
         if SKIPPED.iter().any(|(s, _)| *s == step.text) {
             continue;
+        }
+        if step.text.starts_with("roster slack link ") {
+            person.slack_code = Some(slack_link_code(&server).await);
         }
         let prepared = prepare(step, &mut person, &server);
         let (ok, stdout, stderr) = run(prepared, &server, &config, &cwd, &mut person);
