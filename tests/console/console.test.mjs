@@ -636,9 +636,10 @@ test("no main page scrolls sideways at 1280 px or on a 390 px phone", async () =
       if (scroll > client) overflowing.push(`${path} at ${width}px: ${scroll} > ${client} (${wide.join(", ")})`);
       // No cell squeezed into a sliver: every table column keeps room for a word.
       const slivers = await page.evaluate(() =>
-        [...document.querySelectorAll("table tbody tr:first-child td:not(.actions)")]
+        [...document.querySelectorAll("table tbody td:not(.actions)")]
           .filter((td) => td.innerText.trim().length > 12 && td.getBoundingClientRect().width < 80)
-          .map((td) => td.innerText.trim().slice(0, 30)),
+          .map((td) => `${td.innerText.trim().slice(0, 30)} (${Math.round(td.getBoundingClientRect().width)}px)`)
+          .slice(0, 3),
       );
       if (width === 1280 && slivers.length) overflowing.push(`${path} at ${width}px squeezes cells: ${slivers.join(" | ")}`);
     }
