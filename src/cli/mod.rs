@@ -73,6 +73,9 @@ pub enum Command {
     /// Run the Roster server
     Serve(ServeArgs),
     /// Sign in and save a session token for later commands
+    #[command(after_help = "Examples:
+  roster login --email you@example.com                  # asks for the password (and a code)
+  printf '%s\\n' \"$PASSWORD\" | roster login --email ci@example.com --password-stdin")]
     Login(LoginArgs),
     /// Ask to join an organization that allows self-registration
     Signup(SignupArgs),
@@ -85,25 +88,65 @@ pub enum Command {
     #[command(subcommand)]
     Profile(ProfileCommand),
     /// Organizations you belong to
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster orgs list
+  roster orgs switch default
+  roster orgs update --self-registration true --allowed-domains example.com"
+    )]
     Orgs(OrgsCommand),
     /// Members of the current organization
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Members are named by user id or email address.
+
+Examples:
+  roster users create --email pam@example.com --role viewer --team sales
+  roster users list --role admin --team sales
+  roster users update --id pam@example.com --role contributor
+  roster users approve kevin@example.com --role viewer
+  roster users delete 4 --yes
+  roster users list --output json | jq -r '.items[].email'"
+    )]
     Users(UsersCommand),
     /// Groups of members in the current organization
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster groups create sre
+  roster groups add sre --user pam@example.com
+  roster groups show sre"
+    )]
     Groups(GroupsCommand),
     /// Roles and their permissions
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster roles list
+  roster roles create devops --permissions \"clusters:*,environments:*\""
+    )]
     Roles(RolesCommand),
     /// Resource types and their actions: what platform permissions name
     #[command(subcommand)]
     ResourceTypes(ResourceTypesCommand),
     /// Registered resources (projects, environments, clusters...) and their tree
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster resources create projects/payments
+  roster resources create clusters/eu-1 --parent projects/payments
+  roster resources list"
+    )]
     Resources(ResourcesCommand),
     /// Access rules: roles granted to members and groups, org-wide or on a resource
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster access grant --group dev --role devops --resource clusters/eu-1
+  roster access grant --user pam@example.com --role viewer
+  roster access list --resource clusters/eu-1"
+    )]
     Access(AccessCommand),
     /// Ask whether a member may do an action, and why
     ///
@@ -114,15 +157,36 @@ pub enum Command {
     /// unknown action, resource or member reference, no permission to ask
     /// about others, a server that cannot be reached). Scripts read the
     /// first word, or `allowed` of `--output json`.
+    #[command(after_help = "Examples:
+  roster check --user pam@example.com --action clusters:deploy --resource clusters/eu-1
+  roster check --user pam@example.com --action users:read --output json")]
     Check(CheckArgs),
     /// Review requests: ask for an action that needs approval, approve or reject
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster requests create --resource clusters/eu-1 --action clusters:deploy --reason \"hotfix\" --duration 2h
+  roster requests list --status pending
+  roster requests approve 1"
+    )]
     Requests(RequestsCommand),
     /// The audit log
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster audit list --action member. --since 2026-01-01T00:00:00Z
+  roster audit export --format jsonl --file audit.jsonl
+  roster audit verify"
+    )]
     Audit(AuditCommand),
     /// Invite people to the current organization, and accept invitations
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster invitations create --emails \"pam@example.com, jim@example.com\" --role viewer
+  roster invitations list --status pending
+  roster invitations accept https://roster.example.com/invite/rsi_..."
+    )]
     Invitations(InvitationsCommand),
     /// Messages the server has not delivered
     #[command(subcommand)]
@@ -131,7 +195,13 @@ pub enum Command {
     #[command(subcommand)]
     Slack(SlackCommand),
     /// API tokens: how scripts and platforms call Roster (ROSTER_TOKEN runs the CLI with one)
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  roster tokens create --name ci --permissions clusters:read
+  roster tokens list --all
+  ROSTER_TOKEN=rst_... roster check --user pam@example.com --action clusters:read --resource clusters/eu-1"
+    )]
     Tokens(TokensCommand),
     /// Service accounts: members that act only through API tokens
     #[command(subcommand)]
@@ -265,6 +335,49 @@ pub(crate) mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_main_commands_show_examples_in_their_help() {
+        let mut cli = Cli::command();
+        for name in [
+            "login",
+            "orgs",
+            "users",
+            "groups",
+            "roles",
+            "resources",
+            "access",
+            "check",
+            "requests",
+            "audit",
+            "invitations",
+            "tokens",
+            "completions",
+        ] {
+            let help = cli
+                .find_subcommand_mut(name)
+                .unwrap_or_else(|| panic!("no command {name}"))
+                .render_long_help()
+                .to_string();
+            assert!(
+                help.contains("Examples:\n  roster "),
+                "`roster {name} --help` shows examples:\n{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn members_are_named_by_id_or_email() {
+        use commands::{parse_member_ref, MemberRef};
+        assert_eq!(parse_member_ref(" 42 "), Ok(MemberRef::Id(42)));
+        assert_eq!(
+            parse_member_ref("Pam@Example.com"),
+            Ok(MemberRef::Email("Pam@Example.com".into()))
+        );
+        for bad in ["", "pam", "@example.com", "pam@"] {
+            assert!(parse_member_ref(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

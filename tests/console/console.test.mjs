@@ -598,6 +598,67 @@ test("the other pages render for an owner, and the list is usable on a phone", a
   await phone.context().close();
 });
 
+/** The console's main pages, as paths. */
+const MAIN_PAGES = [
+  "/o/ORG/users",
+  "/o/ORG/users/new",
+  "/o/ORG/invitations",
+  "/o/ORG/approvals",
+  "/o/ORG/roles",
+  "/o/ORG/groups",
+  "/o/ORG/access",
+  "/o/ORG/requests",
+  "/o/ORG/audit",
+  "/o/ORG/tokens",
+  "/o/ORG/service-accounts",
+  "/o/ORG/webhooks",
+  "/o/ORG/settings",
+  "/profile",
+];
+
+test("no main page scrolls sideways at 1280 px or on a 390 px phone", async () => {
+  const overflowing = [];
+  for (const [width, height, isMobile] of [[1280, 860, false], [390, 844, true]]) {
+    const page = await newPage({ viewport: { width, height }, isMobile });
+    await signIn(page, OWNER, OWNER_PASSWORD);
+    for (const path of MAIN_PAGES.map((p) => p.replace("ORG", ORG))) {
+      const res = await page.goto(`${BASE}${path}`);
+      assert.equal(res.status(), 200, path);
+      const { scroll, client, wide } = await page.evaluate(() => {
+        const root = document.documentElement;
+        // What sticks out past the viewport, to say where to look.
+        const wide = [...document.querySelectorAll("body *")]
+          .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1)
+          .slice(0, 3)
+          .map((e) => `${e.tagName.toLowerCase()}${e.className ? "." + String(e.className).split(" ")[0] : ""}`);
+        return { scroll: root.scrollWidth, client: root.clientWidth, wide };
+      });
+      if (scroll > client) overflowing.push(`${path} at ${width}px: ${scroll} > ${client} (${wide.join(", ")})`);
+      // No cell squeezed into a sliver: every table column keeps room for a word.
+      const slivers = await page.evaluate(() =>
+        [...document.querySelectorAll("table tbody td:not(.actions)")]
+          .filter((td) => td.innerText.trim().length > 12 && td.getBoundingClientRect().width < 80)
+          .map((td) => `${td.innerText.trim().slice(0, 30)} (${Math.round(td.getBoundingClientRect().width)}px)`)
+          .slice(0, 3),
+      );
+      if (width === 1280 && slivers.length) overflowing.push(`${path} at ${width}px squeezes cells: ${slivers.join(" | ")}`);
+    }
+    if (width === 1280) {
+      // The users table's last column (Edit) is inside the viewport.
+      await page.goto(`${BASE}/o/${ORG}/users`);
+      const seen = await page.evaluate(() => {
+        const cells = document.querySelector("tbody tr").querySelectorAll("td");
+        const edit = cells[cells.length - 1].getBoundingClientRect();
+        const wrap = (cells[0].closest(".table-wrap") || document.documentElement).getBoundingClientRect();
+        return { right: edit.right, visible: Math.min(wrap.right, document.documentElement.clientWidth) };
+      });
+      if (seen.right > seen.visible + 1) overflowing.push(`the users table's Edit column is cut off (${JSON.stringify(seen)})`);
+    }
+    await page.context().close();
+  }
+  assert.deepEqual(overflowing, [], overflowing.join("\n"));
+});
+
 /** The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) of a base32 secret at
  * time step `step`, as an authenticator app computes it. */
 function totp(secret, step) {

@@ -1148,7 +1148,7 @@ fn a_person_enrols_a_second_factor_signs_in_with_codes_and_manages_sessions() {
         None,
     )))
     .unwrap();
-    let sessions = sessions.as_array().unwrap();
+    let sessions = sessions["items"].as_array().unwrap();
     assert_eq!(sessions.len(), 2, "{sessions:?}");
     let theirs = sessions
         .iter()

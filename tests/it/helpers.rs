@@ -861,6 +861,9 @@ pub struct Server {
     pub url: String,
     /// Everything the server wrote to stderr so far, line by line.
     log: Arc<Mutex<Vec<String>>>,
+    /// Everything the server printed on stdout so far (a temporary
+    /// password, a setup link), line by line.
+    printed: Arc<Mutex<Vec<String>>>,
     data_dir: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
@@ -879,6 +882,11 @@ impl Server {
     /// The server's log so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// What the server printed on stdout so far.
+    pub fn printed(&self) -> String {
+        self.printed.lock().unwrap().join("\n")
     }
 }
 
@@ -903,20 +911,36 @@ pub fn serve_with(env: &[(&str, &str)]) -> Server {
     server
 }
 
-/// Starts the real binary on `data_dir` (which the caller keeps).
+/// Starts the real binary on `data_dir` (which the caller keeps). An
+/// empty value in `env` unsets that variable.
 pub fn serve_in(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("ROSTER_BOOTSTRAP_ORG", "dunder")
         .env("ROSTER_BOOTSTRAP_OWNER_EMAIL", "boss@dundermifflin.com")
         .env("ROSTER_BOOTSTRAP_OWNER_PASSWORD", "boss-password-1")
-        .env("RUST_LOG", "info")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
+        .env("RUST_LOG", "info");
+    for (name, value) in env {
+        match value.is_empty() {
+            true => command.env_remove(name),
+            false => command.env(name, value),
+        };
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let printed = Arc::new(Mutex::new(Vec::new()));
+    let out_sink = printed.clone();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            out_sink.lock().unwrap().push(line);
+        }
+    });
     // The first log line names the address that port 0 picked.
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
@@ -944,6 +968,7 @@ pub fn serve_in(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
         child,
         url,
         log,
+        printed,
         data_dir: data_dir.to_owned(),
         _dir: None,
     }

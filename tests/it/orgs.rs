@@ -30,7 +30,11 @@ async fn creating_an_org_makes_the_creator_its_owner(engine: Engine) {
     assert_eq!(org.your_role, "owner");
     assert_eq!(org.settings.invitation_ttl_seconds, 86400);
     let list = owner.orgs().await.unwrap();
-    assert!(list.iter().any(|m| m.org == "initech" && m.role == "owner"));
+    assert!(list
+        .items
+        .iter()
+        .any(|m| m.org == "initech" && m.role == "owner"));
+    assert_eq!(list.next_cursor, None, "every org in one page");
     owner
         .create_org(&new_org("initech", "Again"))
         .await

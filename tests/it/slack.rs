@@ -15,8 +15,8 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-const SECRET: &str = "slack-signing-secret";
-const TEAM: &str = "T0001";
+pub(crate) const SECRET: &str = "slack-signing-secret";
+pub(crate) const TEAM: &str = "T0001";
 
 #[derive(Clone, Default)]
 pub(crate) struct FakeSlack {
@@ -92,7 +92,7 @@ async fn record_update(State(f): State<FakeSlack>, Json(body): Json<Value>) -> J
     Json(json!({"ok": true}))
 }
 
-fn sign(secret: &str, ts: i64, body: &str) -> String {
+pub(crate) fn sign(secret: &str, ts: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("v0:{ts}:{body}").as_bytes());
     let bytes = mac.finalize().into_bytes();
@@ -102,14 +102,14 @@ fn sign(secret: &str, ts: i64, body: &str) -> String {
     )
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()

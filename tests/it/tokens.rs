@@ -264,7 +264,7 @@ async fn a_token_never_works_in_another_org(engine: Engine) {
     assert!(tried > 40, "only {tried} routes tried");
     // The list of orgs shows only the token's org.
     let orgs = token.orgs().await.unwrap();
-    let slugs: Vec<&str> = orgs.iter().map(|o| o.org.as_str()).collect();
+    let slugs: Vec<&str> = orgs.items.iter().map(|o| o.org.as_str()).collect();
     assert_eq!(slugs, [ORG]);
 }
 

@@ -4,13 +4,13 @@
 use crate::{Client, Result};
 use reqwest::Method;
 use roster_proto::{
-    CreateOrgRequest, MembershipSummary, OrgView, SetupRequest, UndeliveredMessageView,
+    CreateOrgRequest, MembershipSummary, OrgView, Page, SetupRequest, UndeliveredMessageView,
     UpdateOrgRequest,
 };
 
 impl Client {
-    /// `GET /api/v1/orgs`: the caller's memberships.
-    pub async fn orgs(&self) -> Result<Vec<MembershipSummary>> {
+    /// `GET /api/v1/orgs`: the caller's memberships, in one page.
+    pub async fn orgs(&self) -> Result<Page<MembershipSummary>> {
         self.get(&["orgs"]).await
     }
 

@@ -1,7 +1,7 @@
 //! `roster groups list|create|show|rename|delete|add|remove`: the groups of
 //! the current org and their members.
 
-use super::{confirm, Context};
+use super::{confirm, parse_member_ref, Context, MemberRef};
 use crate::cli::output::{self, Row};
 use crate::cli::ConfirmArgs;
 use clap::Subcommand;
@@ -40,17 +40,17 @@ pub enum GroupsCommand {
     Add {
         /// The group's name
         name: String,
-        /// The user's id
-        #[arg(long = "user", value_name = "ID")]
-        user_id: i64,
+        /// The member: their user id or email address
+        #[arg(long = "user", value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        user_id: MemberRef,
     },
     /// Remove a member from a group (they stay in the organization)
     Remove {
         /// The group's name
         name: String,
-        /// The user's id
-        #[arg(long = "user", value_name = "ID")]
-        user_id: i64,
+        /// The member: their user id or email address
+        #[arg(long = "user", value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        user_id: MemberRef,
     },
 }
 
@@ -61,14 +61,16 @@ pub async fn run(ctx: &Context, cmd: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Show { name } => show(ctx, &name).await,
         GroupsCommand::Rename { name, new_name } => rename(ctx, &name, new_name).await,
         GroupsCommand::Delete { name, confirm } => delete(ctx, &name, confirm).await,
-        GroupsCommand::Add { name, user_id } => add(ctx, &name, user_id).await,
-        GroupsCommand::Remove { name, user_id } => remove(ctx, &name, user_id).await,
+        GroupsCommand::Add { name, user_id } => add(ctx, &name, user_id.resolve(ctx).await?).await,
+        GroupsCommand::Remove { name, user_id } => {
+            remove(ctx, &name, user_id.resolve(ctx).await?).await
+        }
     }
 }
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
     let (org, client) = ctx.org_client().await?;
-    ctx.show(&client.list_groups(&org).await?, |groups| {
+    ctx.show_list(&client.list_groups(&org).await?, |groups| {
         output::rows(groups)?;
         if groups.is_empty() {
             output::note(format!(
@@ -237,13 +239,25 @@ mod tests {
             &["groups", "add", "sre", "--user", "2"],
             Command::Groups(GroupsCommand::Add { name, user_id }) => (name, user_id)
         );
-        assert_eq!((name.as_str(), user_id), ("sre", 2));
+        assert_eq!((name.as_str(), user_id), ("sre", MemberRef::Id(2)));
 
-        let cli = parse(&["groups", "remove", "--user", "3", "sre", "--org", "acme"]).unwrap();
+        let cli = parse(&[
+            "groups",
+            "remove",
+            "--user",
+            "dwight@dm.test",
+            "sre",
+            "--org",
+            "acme",
+        ])
+        .unwrap();
         let Command::Groups(GroupsCommand::Remove { name, user_id }) = cli.command else {
             panic!("parsed as {:?}", cli.command);
         };
-        assert_eq!((name.as_str(), user_id), ("sre", 3));
+        assert_eq!(
+            (name.as_str(), user_id),
+            ("sre", MemberRef::Email("dwight@dm.test".into()))
+        );
         assert_eq!(cli.global.org.as_deref(), Some("acme"));
     }
 

@@ -185,7 +185,7 @@ pub async fn run_sessions(ctx: &Context, cmd: SessionsCommand) -> anyhow::Result
     match cmd {
         SessionsCommand::List => {
             let sessions = client.sessions().await?;
-            ctx.show(&sessions, |s| Ok(output::rows(s)?))
+            ctx.show_list(&sessions, |s| Ok(output::rows(s)?))
         }
         SessionsCommand::Revoke { id } => {
             client.revoke_session(id).await?;

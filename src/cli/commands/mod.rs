@@ -179,6 +179,21 @@ impl Context {
         }
     }
 
+    /// Prints a whole list: for scripts in the shape of every list,
+    /// `{"items": [...], "next_cursor": null}` (one page, nothing after it),
+    /// or what `human` makes of the items.
+    fn show_list<T: Serialize>(
+        &self,
+        items: &[T],
+        human: impl FnOnce(&[T]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        if self.json() {
+            output::json(&list_json(items))
+        } else {
+            human(items)
+        }
+    }
+
     /// Prints `value`: the API's JSON, or the one line `line` makes of it.
     fn show_line<T: Serialize + ?Sized>(
         &self,
@@ -278,6 +293,65 @@ async fn confirm(
 }
 
 /// `http://host:8080/` and `http://host:8080` are the same server.
+/// A member as the command line names them: a user id, or an email
+/// address (found with the team list's email filter, matched exactly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRef {
+    Id(i64),
+    Email(String),
+}
+
+/// Parses `42` as an id and `pam@example.com` as an email.
+pub fn parse_member_ref(raw: &str) -> Result<MemberRef, String> {
+    let raw = raw.trim();
+    if let Ok(id) = raw.parse::<i64>() {
+        return Ok(MemberRef::Id(id));
+    }
+    if raw.contains('@') && !raw.starts_with('@') && !raw.ends_with('@') {
+        return Ok(MemberRef::Email(raw.to_owned()));
+    }
+    Err("expected a user id (e.g. 42) or an email address".to_owned())
+}
+
+impl MemberRef {
+    /// The user id, looking the email up in the current org's team list.
+    async fn resolve(&self, ctx: &Context) -> anyhow::Result<i64> {
+        let email = match self {
+            MemberRef::Id(id) => return Ok(*id),
+            MemberRef::Email(email) => email,
+        };
+        let (org, client) = ctx.org_client().await?;
+        let mut query = roster_client::MemberQuery {
+            email: Some(email.clone()),
+            ..Default::default()
+        };
+        loop {
+            let page = client.list_members(&org, &query).await?;
+            if let Some(id) = page
+                .items
+                .iter()
+                .find(|m| m.email.eq_ignore_ascii_case(email))
+                .and_then(|m| m.id)
+            {
+                return Ok(id);
+            }
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => anyhow::bail!("no member of {org} has the email {email}"),
+            }
+        }
+    }
+}
+
+/// The JSON of a list that fits in one page: the `{items, next_cursor}`
+/// of every list of the API, with `next_cursor` null.
+fn list_json<T: Serialize>(items: &[T]) -> roster_proto::Page<&T> {
+    roster_proto::Page {
+        items: items.iter().collect(),
+        next_cursor: None,
+    }
+}
+
 fn normalize_server(raw: &str) -> String {
     raw.trim().trim_end_matches('/').to_string()
 }

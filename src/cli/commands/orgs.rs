@@ -4,7 +4,7 @@ use super::{default_org, Context};
 use crate::cli::output;
 use crate::cli::{parse_comma_list, CommaList};
 use clap::{ArgAction, ArgGroup, Args, Subcommand};
-use roster_proto::{CreateOrgRequest, OrgView, UpdateOrgRequest};
+use roster_proto::{CreateOrgRequest, OrgView, Page, UpdateOrgRequest};
 
 #[derive(Debug, Subcommand)]
 pub enum OrgsCommand {
@@ -78,7 +78,7 @@ pub async fn run(ctx: &mut Context, cmd: OrgsCommand) -> anyhow::Result<()> {
 async fn list(ctx: &Context) -> anyhow::Result<()> {
     let orgs = ctx.client()?.orgs().await?;
     let current = ctx.credentials.current_org.as_deref();
-    ctx.show(&orgs, |orgs| {
+    ctx.show(&orgs, |Page { items: orgs, .. }| {
         let mut t = output::table(&[
             "CURRENT", "SLUG", "NAME", "ROLE", "STATUS", "TEAM", "PERSONAL", "JOINED",
         ]);

@@ -24,7 +24,7 @@ pub async fn run(ctx: &Context, cmd: OutboxCommand) -> anyhow::Result<()> {
 
 async fn undelivered(ctx: &Context) -> anyhow::Result<()> {
     let (org, client) = ctx.org_client().await?;
-    ctx.show(&client.undelivered(&org).await?, |messages| {
+    ctx.show_list(&client.undelivered(&org).await?, |messages| {
         output::rows(messages)?;
         if messages.is_empty() {
             output::note(format!("No undelivered messages in {org}."));

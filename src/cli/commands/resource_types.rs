@@ -64,7 +64,7 @@ pub async fn run(ctx: &Context, cmd: ResourceTypesCommand) -> anyhow::Result<()>
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
     let (org, client) = ctx.org_client().await?;
-    ctx.show(&client.resource_types(&org).await?, |types| {
+    ctx.show_list(&client.resource_types(&org).await?, |types| {
         print_types(types)
     })
 }

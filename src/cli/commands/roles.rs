@@ -106,7 +106,7 @@ pub async fn run(ctx: &Context, cmd: RolesCommand) -> anyhow::Result<()> {
 
 async fn list(ctx: &Context) -> anyhow::Result<()> {
     let (org, client) = ctx.org_client().await?;
-    ctx.show(&client.roles(&org).await?, |roles| {
+    ctx.show_list(&client.roles(&org).await?, |roles| {
         let mut header = vec!["PERMISSION"];
         header.extend(roles.iter().map(|r| r.name.as_str()));
         let mut t = output::table(&header);

@@ -1,7 +1,7 @@
 //! `roster users create|list|show|update|delete|approve|reject|permissions`:
 //! the members of the current org.
 
-use super::{confirm, pages, Context};
+use super::{confirm, pages, parse_member_ref, Context, MemberRef};
 use crate::cli::output::{self, Row};
 use crate::cli::{parse_comma_list, parse_resource_key, CommaList, ConfirmArgs, PageArgs};
 use clap::{ArgAction, ArgGroup, Args, Subcommand};
@@ -16,45 +16,52 @@ pub enum UsersCommand {
     List(UserListArgs),
     /// One member
     Show {
-        /// The user's id
-        id: i64,
+        /// The member: their user id or email address
+        #[arg(value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        id: MemberRef,
     },
     /// Change a member's role, team, groups, status...
     Update(UserUpdateArgs),
     /// Remove a member from the organization (their account remains)
     Delete {
-        /// The user's id
-        id: i64,
+        /// The member: their user id or email address
+        #[arg(value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        id: MemberRef,
         #[command(flatten)]
         confirm: ConfirmArgs,
     },
     /// Approve a self-registered member (status reviewing -> active)
     Approve {
-        /// The user's id
-        id: i64,
+        /// The member: their user id or email address
+        #[arg(value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        id: MemberRef,
         /// The role to give [default: the org's default role]
         #[arg(long)]
         role: Option<String>,
     },
     /// Reject a self-registered member waiting for review (their account remains)
     Reject {
-        /// The user's id
-        id: i64,
+        /// The member: their user id or email address
+        #[arg(value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        id: MemberRef,
     },
     /// Remove a member's second factors (only for an account in no other org); they are emailed
     MfaReset {
-        /// The user's id
-        id: i64,
+        /// The member: their user id or email address
+        #[arg(value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        id: MemberRef,
     },
     /// Email a member a link to choose a new password (only for an account in no other org)
     PasswordReset {
-        /// The user's id
-        id: i64,
+        /// The member: their user id or email address
+        #[arg(value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        id: MemberRef,
     },
     /// Every permission a member holds, org-wide or on a resource, with the reason
     Permissions {
-        /// The user's id
-        id: i64,
+        /// The member: their user id or email address
+        #[arg(value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+        id: MemberRef,
         /// A resource [default: the organization as a whole]
         #[arg(long, value_name = "TYPE/NAME", value_parser = parse_resource_key)]
         resource: Option<String>,
@@ -135,8 +142,8 @@ pages::list_args!(UserListArgs => MemberQuery {
 #[command(group(ArgGroup::new("changes").required(true).multiple(true)))]
 pub struct UserUpdateArgs {
     /// The user's id
-    #[arg(long)]
-    pub id: i64,
+    #[arg(long, value_name = "ID|EMAIL", value_parser = parse_member_ref)]
+    pub id: MemberRef,
     /// Org-wide role
     #[arg(long, group = "changes")]
     pub role: Option<String>,
@@ -161,12 +168,13 @@ pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
         UsersCommand::Create(args) => create(ctx, args).await,
         UsersCommand::List(args) => pages::list(ctx, args, "users", Client::list_members).await,
-        UsersCommand::Show { id } => show(ctx, id).await,
+        UsersCommand::Show { id } => show(ctx, id.resolve(ctx).await?).await,
         UsersCommand::Update(args) => update(ctx, args).await,
-        UsersCommand::Delete { id, confirm } => delete(ctx, id, confirm).await,
-        UsersCommand::Approve { id, role } => approve(ctx, id, role).await,
-        UsersCommand::Reject { id } => reject(ctx, id).await,
+        UsersCommand::Delete { id, confirm } => delete(ctx, id.resolve(ctx).await?, confirm).await,
+        UsersCommand::Approve { id, role } => approve(ctx, id.resolve(ctx).await?, role).await,
+        UsersCommand::Reject { id } => reject(ctx, id.resolve(ctx).await?).await,
         UsersCommand::MfaReset { id } => {
+            let id = id.resolve(ctx).await?;
             let (org, client) = ctx.org_client().await?;
             client.reset_member_mfa(&org, id).await?;
             ctx.done(format!(
@@ -174,6 +182,7 @@ pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
             ))
         }
         UsersCommand::PasswordReset { id } => {
+            let id = id.resolve(ctx).await?;
             let (org, client) = ctx.org_client().await?;
             client.send_member_password_reset(&org, id).await?;
             ctx.done(format!(
@@ -181,7 +190,7 @@ pub async fn run(ctx: &Context, cmd: UsersCommand) -> anyhow::Result<()> {
             ))
         }
         UsersCommand::Permissions { id, resource } => {
-            permissions(ctx, id, resource.as_deref()).await
+            permissions(ctx, id.resolve(ctx).await?, resource.as_deref()).await
         }
     }
 }
@@ -254,6 +263,7 @@ async fn show(ctx: &Context, id: i64) -> anyhow::Result<()> {
 }
 
 async fn update(ctx: &Context, args: UserUpdateArgs) -> anyhow::Result<()> {
+    let id = args.id.resolve(ctx).await?;
     let (org, client) = ctx.org_client().await?;
     let body = UpdateMemberRequest {
         role: args.role,
@@ -263,10 +273,7 @@ async fn update(ctx: &Context, args: UserUpdateArgs) -> anyhow::Result<()> {
         mfa_required: args.mfa_required,
         identity_provider: args.identity_provider,
     };
-    ctx.show(
-        &client.update_member(&org, args.id, &body).await?,
-        print_member,
-    )
+    ctx.show(&client.update_member(&org, id, &body).await?, print_member)
 }
 
 /// Removes a member after a confirmation (or `--yes`).
@@ -396,7 +403,7 @@ mod tests {
             &["users", "update", "--id", "2", "--status", "active"],
             Command::Users(UsersCommand::Update(args)) => args
         );
-        assert_eq!(args.id, 2);
+        assert_eq!(args.id, MemberRef::Id(2));
         assert_eq!(args.status.as_deref(), Some("active"));
         assert_eq!(args.mfa_required, None);
         assert_eq!(args.groups, None);
@@ -434,19 +441,30 @@ mod tests {
             &["users", "approve", "7", "--role", "viewer"],
             Command::Users(UsersCommand::Approve { id, role }) => (id, role)
         );
-        assert_eq!((id, role.as_deref()), (7, Some("viewer")));
+        assert_eq!((id, role.as_deref()), (MemberRef::Id(7), Some("viewer")));
         let cli = parse(&["users", "approve", "7"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Users(UsersCommand::Approve { id: 7, role: None })
+            Command::Users(UsersCommand::Approve {
+                id: MemberRef::Id(7),
+                role: None
+            })
         ));
         let cli = parse(&["users", "reject", "8", "--org", "acme"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Users(UsersCommand::Reject { id: 8 })
+            Command::Users(UsersCommand::Reject {
+                id: MemberRef::Id(8)
+            })
         ));
         assert_eq!(cli.global.org.as_deref(), Some("acme"));
         assert!(parse(&["users", "reject"]).is_err());
+        let cli = parse(&["users", "approve", "kevin@dundermifflin.com"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Users(UsersCommand::Approve { id: MemberRef::Email(ref e), .. })
+                if e == "kevin@dundermifflin.com"
+        ));
     }
 
     #[test]
@@ -455,7 +473,7 @@ mod tests {
         assert!(matches!(
             cli.command,
             Command::Users(UsersCommand::Permissions {
-                id: 7,
+                id: MemberRef::Id(7),
                 resource: Some(_)
             })
         ));

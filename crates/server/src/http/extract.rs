@@ -37,6 +37,34 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// The JSON body of an action (`.../approve`, `.../reject`): optional. A
+/// request without a body and without a `Content-Type` is the action with
+/// no options (`T::default()`, as `{}` would be); any body is read as
+/// [`ApiJson`] reads it.
+pub struct ActionJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ActionJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.headers().contains_key(header::CONTENT_TYPE) {
+            let ApiJson(v) = ApiJson::from_request(req, state).await?;
+            return Ok(ActionJson(v));
+        }
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|e| {
+            ApiError::request(StatusCode::BAD_REQUEST, Code::InvalidBody, e.to_string())
+        })?;
+        if bytes.is_empty() {
+            return Ok(ActionJson(T::default()));
+        }
+        // A body without a type: refused as `ApiJson` refuses it.
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let ApiJson(v) = ApiJson::from_request(req, state).await?;
+        Ok(ActionJson(v))
+    }
+}
+
 /// JSON has one number type: `5.0` is the integer 5 (JSON Schema says so
 /// too), so a whole number written with a fraction is read as an integer.
 fn integral_numbers(v: &mut serde_json::Value) {

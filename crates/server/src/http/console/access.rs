@@ -112,7 +112,11 @@ pub async fn overview(o: InOrg, Query(why): Query<WhyQuery>) -> PageResult {
         .collect();
     let f = o.frame("access", "Access").await?;
     let roles = if f.can.manage_access {
-        o.app().grantable_roles(&o.access).await?
+        let mut roles = o.app().grantable_roles(&o.access).await?;
+        // An access rule never grants `owner` (the use case refuses it: it
+        // is a member's org role), so the form does not offer it.
+        roles.retain(|r| r != "owner");
+        roles
     } else {
         Vec::new()
     };

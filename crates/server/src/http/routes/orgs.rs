@@ -7,7 +7,7 @@ use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use roster_proto::{CreateOrgRequest, MembershipSummary, OrgView, Problem, UpdateOrgRequest};
+use roster_proto::{CreateOrgRequest, MembershipSummary, OrgView, Page, Problem, UpdateOrgRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,15 +18,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leave_org))
 }
 
-/// Your organizations (every membership, including your personal org).
+/// Your organizations (every membership, including your personal org), in
+/// one page like every list: `next_cursor` is always `null`.
 #[utoipa::path(get, path = "/orgs", tag = "orgs", security(("bearer" = [])),
-    responses((status = 200, body = Vec<MembershipSummary>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Page<MembershipSummary>), (status = 401, body = Problem)))]
 async fn list_orgs(
     State(state): State<AppState>,
     Authed(p): Authed,
-) -> Result<Json<Vec<MembershipSummary>>, ApiError> {
+) -> Result<Json<Page<MembershipSummary>>, ApiError> {
     let (_, memberships) = state.app.me(&p).await?;
-    Ok(Json(memberships.iter().map(views::membership).collect()))
+    Ok(Json(Page {
+        items: memberships.iter().map(views::membership).collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Create an organization; you become its owner.

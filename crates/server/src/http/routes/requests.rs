@@ -3,7 +3,7 @@
 use crate::app::requests::{NewRequest, RequestInfo};
 use crate::app::time::rfc3339;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiQuery, Org, PathId};
+use crate::http::extract::{ActionJson, ApiJson, ApiQuery, Org, PathId};
 use crate::http::pagination;
 use crate::http::AppState;
 use axum::http::StatusCode;
@@ -155,25 +155,25 @@ async fn decide(
 /// Approve a pending request as an eligible reviewer: holding
 /// `requests:approve` on the resource, sharing a group with it when it
 /// names groups, and not the requester.
-#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/approve", tag = "requests", security(("bearer" = [])), request_body = ReviewDecisionRequest,
+#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/approve", tag = "requests", security(("bearer" = [])), request_body = Option<ReviewDecisionRequest>,
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn approve_request(
     org: Org,
     PathId(id): PathId<RequestId>,
-    ApiJson(req): ApiJson<ReviewDecisionRequest>,
+    ActionJson(req): ActionJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
     decide(org, id, true, req).await
 }
 
 /// Reject a pending request as an eligible reviewer; one rejection ends it.
-#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/reject", tag = "requests", security(("bearer" = [])), request_body = ReviewDecisionRequest,
+#[utoipa::path(post, path = "/orgs/{org}/requests/{id}/reject", tag = "requests", security(("bearer" = [])), request_body = Option<ReviewDecisionRequest>,
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the request's id")),
     responses((status = 200, body = ReviewRequestView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "`request_decided`, `already_reviewed`", body = Problem)))]
 async fn reject_request(
     org: Org,
     PathId(id): PathId<RequestId>,
-    ApiJson(req): ApiJson<ReviewDecisionRequest>,
+    ActionJson(req): ActionJson<ReviewDecisionRequest>,
 ) -> Result<Json<ReviewRequestView>, ApiError> {
     decide(org, id, false, req).await
 }

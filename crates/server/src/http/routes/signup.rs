@@ -3,7 +3,7 @@
 
 use crate::app::signup::Signup;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Meta, Org, PathId};
+use crate::http::extract::{ActionJson, ApiJson, Meta, Org, PathId};
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -83,14 +83,14 @@ async fn confirm_signup(
 /// Approve a member waiting for review, with the org's default role or one
 /// you may grant. Needs `users:approve`.
 #[utoipa::path(post, path = "/orgs/{org}/users/{id}/approve", tag = "signup", security(("bearer" = [])),
-    request_body = ApproveRequest,
+    request_body = Option<ApproveRequest>,
     params(("org" = String, Path, description = "the org's slug"), ("id" = i64, Path, description = "the user's id")),
     responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`not_reviewing`", body = Problem)))]
 async fn approve(
     Org { app, access, meta }: Org,
     PathId(id): PathId<UserId>,
-    ApiJson(req): ApiJson<ApproveRequest>,
+    ActionJson(req): ActionJson<ApproveRequest>,
 ) -> Result<Json<MemberView>, ApiError> {
     let member = app
         .approve_member(&access, id, req.role.as_deref(), &meta)
