@@ -1350,6 +1350,8 @@ async fn sso_login_comes_back_through_the_loopback_receiver() {
         me.contains("paper-idp"),
         "the member shows the connection: {me}"
     );
+}
+
 #[test]
 fn an_owner_makes_lists_and_revokes_scim_tokens_from_the_command_line() {
     let server = serve();

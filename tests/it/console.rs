@@ -1214,6 +1214,8 @@ async fn sso_is_set_up_and_tested_from_the_console() {
         .await
         .unwrap();
     assert!(login.contains("Continue with SSO") && login.contains("action=\"/login/sso\""));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scim_token_made_in_the_console_is_shown_once_provisions_and_is_revoked_there() {
     let app = spawn_app(Engine::Sqlite).await;
