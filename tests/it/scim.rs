@@ -20,6 +20,7 @@ both_engines!(
     bad_input_gets_scim_errors_and_changes_nothing,
     etags_guard_writes_with_if_match,
     members_added_to_one_group_at_the_same_moment_all_stay,
+    joining_a_mapped_directory_group_gives_its_role,
 );
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -1038,6 +1039,132 @@ async fn members_added_to_one_group_at_the_same_moment_all_stay(engine: Engine) 
         "{}",
         now.body
     );
+}
+
+/// The org's group mappings (shared with SSO) give roles to the members of
+/// SCIM groups: joining "Platform Admins" makes a viewer an admin, the
+/// first matching mapping with a role wins, and leaving it changes
+/// nothing back (as with SSO: the role stays until a mapping says
+/// otherwise). The last owner is never demoted by a mapping.
+async fn joining_a_mapped_directory_group_gives_its_role(engine: Engine) {
+    use roster_proto::{GroupMappingView, GroupMappings};
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let mapping = |claim: &str, role: &str| GroupMappingView {
+        claim: claim.into(),
+        group: None,
+        role: Some(role.into()),
+    };
+    owner
+        .set_group_mappings(
+            ORG,
+            &GroupMappings {
+                mappings: vec![
+                    mapping("Platform Admins", "admin"),
+                    mapping("Everyone", "contributor"),
+                ],
+            },
+        )
+        .await
+        .unwrap();
+    let token = scim_token(&owner).await;
+    let user = scim(
+        &app,
+        Method::POST,
+        "/Users",
+        &token,
+        Some(json!({"schemas": [USER], "userName": "pat@acme.test",
+            "emails": [{"value": "pat@acme.test"}]})),
+    )
+    .await;
+    let pat = user.body["id"].as_str().unwrap().to_owned();
+    let role_of = |email: &'static str| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            let page = app.users(ORG, owner, "limit=200").await;
+            page.items
+                .iter()
+                .map(as_json)
+                .find(|m| m["email"] == email)
+                .map(|m| m["role"].as_str().unwrap().to_owned())
+                .unwrap()
+        }
+    };
+    let before = role_of("pat@acme.test").await;
+    let group = |name: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            scim(
+                app,
+                Method::POST,
+                "/Groups",
+                token,
+                Some(json!({"schemas": [GROUP], "displayName": name})),
+            )
+            .await
+            .body["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let join = |gid: String, member: String| {
+        let (app, token) = (&app, &token);
+        async move {
+            let res = scim(
+                app,
+                Method::PATCH,
+                &format!("/Groups/{gid}"),
+                token,
+                Some(patch(
+                    json!([{"op": "add", "path": "members", "value": [{"value": member}]}]),
+                )),
+            )
+            .await;
+            assert_eq!(res.status, 200, "{}", res.body);
+        }
+    };
+    let everyone = group("Everyone").await;
+    let admins = group("Platform Admins").await;
+    join(everyone.clone(), pat.clone()).await;
+    assert_eq!(
+        role_of("pat@acme.test").await,
+        "contributor",
+        "was {before}"
+    );
+    join(admins.clone(), pat.clone()).await;
+    assert_eq!(
+        role_of("pat@acme.test").await,
+        "admin",
+        "the first matching mapping with a role wins"
+    );
+    let events = scim_audit(&app, &owner).await;
+    assert!(
+        events.iter().any(|e| e.action == "member.update"
+            && e.details["by"] == "group mappings"
+            && e.details["role_to"] == "admin"),
+        "the mapped role is audited"
+    );
+
+    // The owner joins "Everyone" (contributor): the last owner stays owner.
+    let me = scim(
+        &app,
+        Method::GET,
+        &format!(
+            "/Users?filter={}",
+            url_escape("userName eq \"owner@acme.test\"")
+        ),
+        &token,
+        None,
+    )
+    .await;
+    let owner_id = me.body["Resources"][0]["id"].as_str().unwrap().to_owned();
+    join(everyone, owner_id).await;
+    assert_eq!(role_of(OWNER_EMAIL).await, "owner");
+    assert!(scim_audit(&app, &owner)
+        .await
+        .iter()
+        .any(|e| e.action == "member.update" && e.details["last_owner_kept"] == true));
 }
 
 /// Both public SCIM testers against the real binary: scim2-tester (every

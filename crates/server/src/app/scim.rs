@@ -881,8 +881,58 @@ impl App {
         }
         if changed {
             scim::touch_group(c, group, now).await?;
+            let moved: Vec<UserId> = wanted.symmetric_difference(&current).copied().collect();
+            self.apply_group_mappings(c, org, &moved).await?;
         }
         Ok(changed)
+    }
+
+    /// Gives each of `users` the role (and mapped groups) the org's group
+    /// mappings give their directory groups now: the same table and rule
+    /// as single sign-on (`app::sso::resolve`: the first matching mapping
+    /// with a role wins; the last owner is never demoted). A person's
+    /// directory group names are the displayNames of the groups they are
+    /// in. What changed is audited as `member.update`.
+    async fn apply_group_mappings(
+        &self,
+        c: &mut Change<'_>,
+        org: OrgId,
+        users: &[UserId],
+    ) -> Result<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let now = c.now();
+        let groups_of = scim::group_ids_of(c, org, users).await?;
+        for &user in users {
+            let names: Vec<String> = groups_of
+                .get(&user)
+                .map(|gs| gs.iter().map(|(_, n)| n.clone()).collect())
+                .unwrap_or_default();
+            let applied = super::sso::apply_mappings(c, org, user, &names, now).await?;
+            if applied.role_to.is_none()
+                && !applied.kept_last_owner
+                && applied.groups_added.is_empty()
+                && applied.groups_removed.is_empty()
+            {
+                continue;
+            }
+            c.touch_member(user);
+            c.audit(
+                "member.update",
+                user_target(user),
+                json!({
+                    "by": "group mappings",
+                    "role_from": applied.role_from,
+                    "role_to": applied.role_to,
+                    "last_owner_kept": applied.kept_last_owner,
+                    "groups_added": applied.groups_added,
+                    "groups_removed": applied.groups_removed,
+                }),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Deletes a group the directory removed. A group that gates resources
