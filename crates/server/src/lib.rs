@@ -22,4 +22,4 @@ pub mod outbound;
 pub mod startup;
 
 pub use config::{Config, ConfigLayer, LogFormat, Secret, ServeFlags};
-pub use startup::{init_tracing, Application};
+pub use startup::{init_tracing, Application, LogGuard};

@@ -18,20 +18,42 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr,
-/// filtered by `RUST_LOG`, default `info`).
-pub fn init_tracing(format: LogFormat) {
+/// filtered by `RUST_LOG`, default `info`) and returns the guard that
+/// flushes the log when dropped: keep it for the life of the process.
+///
+/// Lines are formatted on the thread that logs and written by a thread of
+/// their own through a buffer (`tracing-appender`'s non-blocking writer,
+/// never dropping a line: a full queue makes the logger wait): a request
+/// never waits for a write to stderr, and under load many lines go out in
+/// one write instead of one write each (docs/benchmarks.md, "Metrics and
+/// the access log").
+pub fn init_tracing(format: LogFormat) -> LogGuard {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Colour only for a person at a terminal, never in files or journals.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("roster-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // Colour only for a person at a terminal, never in files or journals.
-    let builder = builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_writer(writer)
+        .with_ansi(ansi);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    LogGuard {
+        _flush_on_drop: guard,
+    }
+}
+
+/// Flushes the log's buffered lines when dropped (see [`init_tracing`]).
+#[must_use = "the log is flushed when the guard is dropped: keep it"]
+pub struct LogGuard {
+    _flush_on_drop: tracing_appender::non_blocking::WorkerGuard,
 }
 
 /// A built server, bound to its port but not yet serving.

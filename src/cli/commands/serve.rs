@@ -54,7 +54,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     };
     let config = Config::load(flags, |k| std::env::var(k).ok())?;
-    roster_server::init_tracing(config.log_format);
+    let _log = roster_server::init_tracing(config.log_format);
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await
 }
