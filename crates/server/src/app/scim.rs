@@ -441,24 +441,7 @@ impl App {
         .on_conflict(Conflict::AlreadyMember, || {
             format!("{email} is already a member of {}", org.slug)
         })?;
-        scim::set_member_fields(
-            &mut c,
-            org.id,
-            user_id,
-            &DirectoryFields {
-                user_name: &u.user_name,
-                external_id: u.external_id.as_deref(),
-                document: &u.document,
-            },
-            now,
-        )
-        .await
-        .on_conflict(Conflict::UserNameTaken, || {
-            format!(
-                "a member of this org has the userName {:?} already",
-                u.user_name
-            )
-        })?;
+        write_directory_fields(&mut c, org.id, user_id, &u, now).await?;
         c.touch_member(user_id);
         c.audit(
             "member.create",
@@ -607,24 +590,7 @@ impl App {
                 users::set_name(c, m.user_id, name.as_str(), &name.folded(), now).await?;
             }
         }
-        scim::set_member_fields(
-            c,
-            org.id,
-            m.user_id,
-            &DirectoryFields {
-                user_name: &u.user_name,
-                external_id: u.external_id.as_deref(),
-                document: &u.document,
-            },
-            now,
-        )
-        .await
-        .on_conflict(Conflict::UserNameTaken, || {
-            format!(
-                "a member of this org has the userName {:?} already",
-                u.user_name
-            )
-        })?;
+        write_directory_fields(c, org.id, m.user_id, u, now).await?;
         c.touch_member(m.user_id);
         c.audit(
             "member.update",
@@ -971,6 +937,35 @@ impl App {
         .await?;
         c.commit().await
     }
+}
+
+/// Stores what the directory wrote about a member (userName, externalId,
+/// the document); a userName another member of the org has is a conflict.
+async fn write_directory_fields(
+    conn: &mut Conn,
+    org: OrgId,
+    user: UserId,
+    u: &DirectoryUser,
+    now: Timestamp,
+) -> Result<()> {
+    scim::set_member_fields(
+        conn,
+        org,
+        user,
+        &DirectoryFields {
+            user_name: &u.user_name,
+            external_id: u.external_id.as_deref(),
+            document: &u.document,
+        },
+        now,
+    )
+    .await
+    .on_conflict(Conflict::UserNameTaken, || {
+        format!(
+            "a member of this org has the userName {:?} already",
+            u.user_name
+        )
+    })
 }
 
 #[cfg(test)]
