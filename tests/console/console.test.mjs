@@ -634,13 +634,29 @@ test("no main page scrolls sideways at 1280 px or on a 390 px phone", async () =
         return { scroll: root.scrollWidth, client: root.clientWidth, wide };
       });
       if (scroll > client) overflowing.push(`${path} at ${width}px: ${scroll} > ${client} (${wide.join(", ")})`);
-      // No cell squeezed into a sliver: every table column keeps room for a word.
+      // No cell squeezed: every column keeps room for a word, and a long
+      // text (an audit event's details) gets a column wide enough that it
+      // does not stand as a tall narrow strip.
       const slivers = await page.evaluate(() =>
         [...document.querySelectorAll("table tbody td:not(.actions)")]
-          .filter((td) => td.innerText.trim().length > 12 && td.getBoundingClientRect().width < 80)
+          .filter((td) => {
+            const text = td.innerText.trim();
+            const box = td.getBoundingClientRect();
+            const line = parseFloat(getComputedStyle(td).lineHeight) || 20;
+            const sliver = text.length > 12 && box.width < 80;
+            const strip = text.length > 60 && box.width < 200 && box.height > 4 * line;
+            return sliver || strip;
+          })
           .map((td) => `${td.innerText.trim().slice(0, 30)} (${Math.round(td.getBoundingClientRect().width)}px)`)
           .slice(0, 3),
       );
+      if (path.endsWith("/audit") && width === 1280) {
+        // The check above means something only if some details are long.
+        const longest = await page.evaluate(() =>
+          Math.max(0, ...[...document.querySelectorAll("td.details")].map((td) => td.innerText.trim().length)),
+        );
+        assert.ok(longest > 60, `the audit page shows long details to lay out (longest ${longest})`);
+      }
       if (width === 1280 && slivers.length) overflowing.push(`${path} at ${width}px squeezes cells: ${slivers.join(" | ")}`);
     }
     if (width === 1280) {

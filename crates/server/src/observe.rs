@@ -9,8 +9,11 @@
 //! set by a periodic task (`startup::observe_outbox`), and a scrape only
 //! renders what is recorded plus the process's own figures.
 
-use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use axum::http::Method;
+use metrics::{describe_counter, describe_gauge, describe_histogram, Counter, Histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::time::Duration;
 
 /// Histogram buckets, in seconds: from 100 µs (a check answered from
@@ -25,6 +28,50 @@ pub struct Observer {
     recorder: Option<PrometheusRecorder>,
     handle: Option<PrometheusHandle>,
     process: metrics_process::Collector,
+    /// The request series already registered, by matched route, then
+    /// method and status: a request records into two atomics instead of
+    /// building its labels and looking the series up in the registry.
+    http: RwLock<HashMap<Box<str>, Vec<HttpSeries>>>,
+    checks: CheckSeries,
+}
+
+/// One (method, route, status) series of the request metrics.
+struct HttpSeries {
+    method: Method,
+    status: u16,
+    count: Counter,
+    duration: Histogram,
+}
+
+/// The check API's series (their labels are a fixed set).
+pub struct CheckSeries {
+    pub allowed: Counter,
+    pub denied: Counter,
+    pub error: Counter,
+    pub single: Histogram,
+    pub batch: Histogram,
+}
+
+impl CheckSeries {
+    fn noop() -> CheckSeries {
+        CheckSeries {
+            allowed: Counter::noop(),
+            denied: Counter::noop(),
+            error: Counter::noop(),
+            single: Histogram::noop(),
+            batch: Histogram::noop(),
+        }
+    }
+
+    fn register() -> CheckSeries {
+        CheckSeries {
+            allowed: metrics::counter!("roster_checks_total", "decision" => "allowed"),
+            denied: metrics::counter!("roster_checks_total", "decision" => "denied"),
+            error: metrics::counter!("roster_checks_total", "decision" => "error"),
+            single: metrics::histogram!("roster_check_duration_seconds", "kind" => "single"),
+            batch: metrics::histogram!("roster_check_duration_seconds", "kind" => "batch"),
+        }
+    }
 }
 
 impl Observer {
@@ -37,6 +84,8 @@ impl Observer {
                 recorder: None,
                 handle: None,
                 process,
+                http: RwLock::default(),
+                checks: CheckSeries::noop(),
             };
         }
         let builder = PrometheusBuilder::new();
@@ -47,10 +96,13 @@ impl Observer {
         };
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
+        let checks = metrics::with_local_recorder(&recorder, CheckSeries::register);
         let observer = Observer {
             recorder: Some(recorder),
             handle: Some(handle),
             process,
+            http: RwLock::default(),
+            checks,
         };
         observer.record(|| {
             describe_counter!(
@@ -127,6 +179,57 @@ impl Observer {
         if let Some(recorder) = &self.recorder {
             metrics::with_local_recorder(recorder, f);
         }
+    }
+
+    /// The check API's series (no-ops when metrics are off).
+    pub fn checks(&self) -> &CheckSeries {
+        &self.checks
+    }
+
+    /// Records one answered request. A series is registered the first
+    /// time its (method, route, status) is seen; the number of series is
+    /// bounded by the routes (an unknown path is the one route
+    /// `unmatched`).
+    pub fn http_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
+        let Some(recorder) = &self.recorder else {
+            return;
+        };
+        let seconds = elapsed.as_secs_f64();
+        {
+            let known = self.http.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = known.get(route).and_then(|list| {
+                list.iter()
+                    .find(|s| s.status == status && s.method == method)
+            }) {
+                s.count.increment(1);
+                s.duration.record(seconds);
+                return;
+            }
+        }
+        let mut known = self.http.write().unwrap_or_else(|e| e.into_inner());
+        let list = known.entry(route.into()).or_default();
+        let i = match list
+            .iter()
+            .position(|s| s.status == status && s.method == method)
+        {
+            Some(i) => i,
+            None => {
+                let labels = [
+                    ("method", method.as_str().to_owned()),
+                    ("route", route.to_owned()),
+                    ("status", status.to_string()),
+                ];
+                list.push(metrics::with_local_recorder(recorder, || HttpSeries {
+                    method: method.clone(),
+                    status,
+                    count: metrics::counter!("roster_http_requests_total", &labels),
+                    duration: metrics::histogram!("roster_http_request_duration_seconds", &labels),
+                }));
+                list.len() - 1
+            }
+        };
+        list[i].count.increment(1);
+        list[i].duration.record(seconds);
     }
 
     /// The text exposition of every metric, with the process's figures

@@ -386,18 +386,24 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let token_hash = self.keys().hash_token(token);
-        let key = match kind {
-            Kind::Session => token_hash.clone(),
-            Kind::Token => format!("{token_hash}@{}", meta.client_addr),
+        // A token's last use is recorded per client address, so a use from
+        // another address is validated (and recorded) again.
+        let from = match kind {
+            Kind::Session => "",
+            Kind::Token => meta.client_addr.as_str(),
         };
-        if let Some(c) = self.inner.authz.cached_session(&key, self.now()) {
+        if let Some(c) = self
+            .inner
+            .authz
+            .cached_session(&token_hash, from, self.now())
+        {
             return Ok(c);
         }
         // One request per credential revalidates; the others wait and then
         // find its answer in the cache.
         let _one = self.inner.authz.revalidating().lock(&token_hash).await;
         let now = self.now();
-        if let Some(c) = self.inner.authz.cached_session(&key, now) {
+        if let Some(c) = self.inner.authz.cached_session(&token_hash, from, now) {
             return Ok(c);
         }
         let generation = self.inner.authz.generation();
@@ -405,9 +411,14 @@ impl App {
             Kind::Session => self.validate_session(&token_hash, now).await?,
             Kind::Token => self.validate_token(&token_hash, now, meta).await?,
         };
-        self.inner
-            .authz
-            .cache_session(key, caller.clone(), expires_at, generation, now);
+        self.inner.authz.cache_session(
+            token_hash,
+            from,
+            caller.clone(),
+            expires_at,
+            generation,
+            now,
+        );
         Ok(caller)
     }
 
@@ -480,7 +491,7 @@ impl App {
             credential: Credential::Token {
                 id: t.id,
                 org: t.org_id,
-                permissions: t.permissions,
+                permissions: t.permissions.map(Into::into),
             },
         };
         Ok((caller, t.expires_at))

@@ -72,6 +72,10 @@ const SESSION_CACHE_MAX: usize = 100_000;
 
 struct CachedSession {
     caller: super::Caller,
+    /// The client address an API token was validated from (its last use
+    /// is recorded per address); empty for sessions, which do not record
+    /// it.
+    from: Box<str>,
     expires_at: Timestamp,
     generation: u64,
     cached_at: Timestamp,
@@ -185,11 +189,22 @@ impl AuthzCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub(crate) fn cached_session(&self, token_hash: &str, now: Timestamp) -> Option<super::Caller> {
+    /// A credential validated less than [`SESSION_CACHE`] ago, at the
+    /// current generation, from the client address `from` (empty when the
+    /// address does not matter).
+    pub(crate) fn cached_session(
+        &self,
+        token_hash: &str,
+        from: &str,
+        now: Timestamp,
+    ) -> Option<super::Caller> {
         let generation = self.generation();
         let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         let s = sessions.get(token_hash)?;
-        (s.generation == generation && now < s.expires_at && now.since(s.cached_at) < SESSION_CACHE)
+        (s.generation == generation
+            && now < s.expires_at
+            && now.since(s.cached_at) < SESSION_CACHE
+            && *s.from == *from)
             .then(|| s.caller.clone())
     }
 
@@ -198,6 +213,7 @@ impl AuthzCache {
     pub(crate) fn cache_session(
         &self,
         token_hash: String,
+        from: &str,
         caller: super::Caller,
         expires_at: Timestamp,
         generation: u64,
@@ -211,6 +227,7 @@ impl AuthzCache {
             token_hash,
             CachedSession {
                 caller,
+                from: from.into(),
                 expires_at,
                 generation,
                 cached_at: now,

@@ -5,22 +5,24 @@
 
 use super::AppError;
 use roster_domain::{OrgId, SessionId, TokenId, UserId};
+use std::sync::Arc;
 
 /// The account a change is made by, as the audit log records it: its id
-/// and its email and name at that moment.
+/// and its email and name at that moment. Shared strings: a caller is
+/// cloned out of the credential cache on every request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: UserId,
-    pub email: String,
-    pub name: String,
+    pub email: Arc<str>,
+    pub name: Arc<str>,
 }
 
 impl Actor {
     pub fn new(user_id: UserId, email: &str, name: &str) -> Actor {
         Actor {
             user_id,
-            email: email.to_owned(),
-            name: name.to_owned(),
+            email: email.into(),
+            name: name.into(),
         }
     }
 }
@@ -143,7 +145,7 @@ pub enum Credential {
     Token {
         id: TokenId,
         org: OrgId,
-        permissions: Option<String>,
+        permissions: Option<Arc<str>>,
     },
     /// An org's SCIM token: the org's directory provisioning its people
     /// and groups under `/scim/v2`, acting as the org's directory account.
@@ -195,6 +197,16 @@ impl Caller {
     pub fn limit(&self) -> Option<&str> {
         match &self.credential {
             Credential::Token { permissions, .. } => permissions.as_deref(),
+            Credential::Session { .. }
+            | Credential::LinkedSlack { .. }
+            | Credential::Scim { .. } => None,
+        }
+    }
+
+    /// [`Caller::limit`], shared.
+    pub fn shared_limit(&self) -> Option<Arc<str>> {
+        match &self.credential {
+            Credential::Token { permissions, .. } => permissions.clone(),
             Credential::Session { .. }
             | Credential::LinkedSlack { .. }
             | Credential::Scim { .. } => None,

@@ -45,7 +45,7 @@ pub struct CheckContext {
     pub index: Arc<OrgIndex>,
     /// The caller's API token's permission list: what the caller may do
     /// itself is also bounded by it.
-    limit: Option<String>,
+    limit: Option<Arc<str>>,
     caller: i64,
     may_read_users: bool,
 }
@@ -193,7 +193,7 @@ impl App {
         });
         Ok(CheckContext {
             index,
-            limit: caller.limit().map(str::to_owned),
+            limit: caller.shared_limit(),
             caller: me,
             may_read_users: decision.allowed && token_keeps_read,
         })

@@ -372,7 +372,7 @@ impl App {
         let (inv, org) = self.invitation_by_token(token).await?;
         if let Some(caller) = &who.caller {
             caller.admits(super::caller::Reach::Everything)?;
-            if caller.actor.email != inv.email {
+            if *caller.actor.email != *inv.email {
                 return Err(AppError::Forbidden(format!(
                     "this invitation is for {}; you are signed in as {}",
                     inv.email, caller.actor.email

@@ -264,8 +264,8 @@ impl App {
             }
         };
         let notice = Notice::Welcome(WelcomeNotice {
-            by_name: access.caller.actor.name.clone(),
-            by_email: access.caller.actor.email.clone(),
+            by_name: access.caller.actor.name.to_string(),
+            by_email: access.caller.actor.email.to_string(),
             org_name: access.org.name.clone(),
             email: new.email.as_str().to_owned(),
             how,
@@ -491,7 +491,7 @@ impl App {
                 org_name: org.name.clone(),
                 from: current.role.clone(),
                 to: role.name().to_string(),
-                by: by.clone(),
+                by: by.to_string(),
             });
             c.notify(&current.email, notice).await?;
         }
@@ -501,7 +501,7 @@ impl App {
                 MemberStatus::Disabled => Notice::MemberDisabled(MemberDisabledNotice {
                     name,
                     org_name,
-                    by: by.clone(),
+                    by: by.to_string(),
                 }),
                 _ => Notice::MemberEnabled(MemberEnabledNotice { name, org_name }),
             };
@@ -542,7 +542,7 @@ impl App {
         let notice = Notice::MemberRemoved(MemberRemovedNotice {
             name: member.name.clone(),
             org_name: org.name.clone(),
-            by: access.caller.actor.email.clone(),
+            by: access.caller.actor.email.to_string(),
         });
         c.notify(&member.email, notice).await?;
         c.commit().await

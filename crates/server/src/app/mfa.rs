@@ -513,7 +513,7 @@ impl App {
             .await?;
         c.audit_in(None, "user.mfa_reset", target_ref, details)
             .await?;
-        let by = access.caller.actor.email.clone();
+        let by = access.caller.actor.email.to_string();
         c.notify(
             &user.email,
             Notice::MfaReset(MfaResetNotice {
@@ -609,7 +609,7 @@ impl App {
                 name: user.name.clone(),
                 link,
                 minutes,
-                by: by.as_ref().map(|(_, a)| a.email.clone()),
+                by: by.as_ref().map(|(_, a)| a.email.to_string()),
             }),
             LinkPurpose::SignIn => Notice::MagicLink(MagicLinkNotice {
                 name: user.name.clone(),

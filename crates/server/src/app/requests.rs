@@ -341,7 +341,7 @@ impl App {
                 resource: req.resource.clone(),
                 org_name: access.org.name.clone(),
                 outcome: outcome.as_str().to_owned(),
-                by: access.caller.actor.email.clone(),
+                by: access.caller.actor.email.to_string(),
                 allowed_minutes: (outcome == RequestStatus::Approved)
                     .then_some(req.duration_seconds / 60),
             });

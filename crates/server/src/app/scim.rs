@@ -276,9 +276,11 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let hash = self.keys().hash_token(token);
-        let key = format!("scim:{hash}@{}", meta.client_addr);
         let now = self.now();
-        let cached = self.inner.authz.cached_session(&key, now);
+        let cached = self
+            .inner
+            .authz
+            .cached_session(&hash, &meta.client_addr, now);
         let caller = match cached {
             Some(c) => c,
             None => {
@@ -302,9 +304,14 @@ impl App {
                         org: t.org_id,
                     },
                 };
-                self.inner
-                    .authz
-                    .cache_session(key, caller.clone(), t.expires_at, generation, now);
+                self.inner.authz.cache_session(
+                    hash,
+                    &meta.client_addr,
+                    caller.clone(),
+                    t.expires_at,
+                    generation,
+                    now,
+                );
                 caller
             }
         };

@@ -339,7 +339,7 @@ impl App {
         let notice = Notice::SignupApproved(SignupApprovedNotice {
             name: member.name.clone(),
             org_name: access.org.name.clone(),
-            by: access.caller.actor.email.clone(),
+            by: access.caller.actor.email.to_string(),
             role: role.name().to_string(),
         });
         c.notify(&member.email, notice).await?;

@@ -243,7 +243,7 @@ impl App {
                 name: token.owner_name.clone(),
                 token_name: token.name.clone(),
                 org_name: access.org.name.clone(),
-                by: access.caller.actor.email.clone(),
+                by: access.caller.actor.email.to_string(),
             });
             c.notify(&token.email, notice).await?;
         }

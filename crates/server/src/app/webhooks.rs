@@ -67,8 +67,8 @@ pub(super) fn payload(
             "at": rfc3339(at),
             "actor": {
                 "id": e.actor.map(|a| a.user_id.get()),
-                "email": e.actor.map(|a| a.email.as_str()).unwrap_or(""),
-                "name": e.actor.map(|a| a.name.as_str()).unwrap_or(""),
+                "email": e.actor.map(|a| &*a.email).unwrap_or(""),
+                "name": e.actor.map(|a| &*a.name).unwrap_or(""),
             },
             "channel": meta.channel.as_str(),
             "action": e.action,

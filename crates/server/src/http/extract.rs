@@ -24,17 +24,50 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(mut v) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
-        integral_numbers(&mut v);
-        let v = serde_json::from_value(v).map_err(|e| {
-            ApiError::request(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Code::InvalidBody,
-                e.to_string(),
-            )
-        })?;
-        Ok(ApiJson(v))
+        if !plain_json(req.headers()) {
+            // Other JSON types (`application/problem+json`, ...) and the
+            // refusals of a missing or wrong type: as axum reads them.
+            let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+            return from_value(v);
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(axum::extract::rejection::JsonRejection::from)?;
+        // Most bodies read straight into `T`. A body that does not (a
+        // whole number written `5.0`, or a real error) is read again the
+        // long way, which accepts the first and words the second.
+        // (Only objects: serde would also read a struct from an array.)
+        if bytes.trim_ascii_start().first() == Some(&b'{') {
+            if let Ok(v) = serde_json::from_slice::<T>(&bytes) {
+                return Ok(ApiJson(v));
+            }
+        }
+        let axum::Json(v) = axum::Json::<serde_json::Value>::from_bytes(&bytes)?;
+        from_value(v)
     }
+}
+
+/// Whether the request says `application/json` (with parameters or not).
+fn plain_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A JSON value as `T`, whole numbers written with a fraction read as
+/// integers.
+fn from_value<T: DeserializeOwned>(mut v: serde_json::Value) -> Result<ApiJson<T>, ApiError> {
+    integral_numbers(&mut v);
+    let v = serde_json::from_value(v).map_err(|e| {
+        ApiError::request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::InvalidBody,
+            e.to_string(),
+        )
+    })?;
+    Ok(ApiJson(v))
 }
 
 /// The JSON body of an action (`.../approve`, `.../reject`): optional. A

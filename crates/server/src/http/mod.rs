@@ -249,16 +249,7 @@ async fn observe(
     }
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = res.status().as_u16();
-    app.observer().record(|| {
-        let labels = [
-            ("method", method.as_str().to_owned()),
-            ("route", route.to_owned()),
-            ("status", status.to_string()),
-        ];
-        metrics::counter!("roster_http_requests_total", &labels).increment(1);
-        metrics::histogram!("roster_http_request_duration_seconds", &labels)
-            .record(elapsed.as_secs_f64());
-    });
+    app.observer().http_request(&method, route, status, elapsed);
     tracing::info!(
         target: "roster::access",
         method = %method,

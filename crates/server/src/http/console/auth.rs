@@ -161,8 +161,8 @@ pub async fn password_page(SignInSession(s): SignInSession) -> Response {
     standalone(
         StatusCode::OK,
         &PasswordPage {
-            name: s.caller.actor.name,
-            email: s.caller.actor.email,
+            name: s.caller.actor.name.to_string(),
+            email: s.caller.actor.email.to_string(),
             csrf: s.csrf,
             error: None,
         },
@@ -197,8 +197,8 @@ pub async fn password_submit(
             standalone(
                 status,
                 &PasswordPage {
-                    name: s.caller.actor.name,
-                    email: s.caller.actor.email,
+                    name: s.caller.actor.name.to_string(),
+                    email: s.caller.actor.email.to_string(),
                     csrf: s.csrf,
                     error: Some(text),
                 },

@@ -144,8 +144,8 @@ impl Frame {
         Ok(Frame {
             title: title.to_owned(),
             section,
-            user_name: s.caller.actor.name.clone(),
-            user_email: s.caller.actor.email.clone(),
+            user_name: s.caller.actor.name.to_string(),
+            user_email: s.caller.actor.email.to_string(),
             org: None,
             orgs: memberships
                 .into_iter()

@@ -34,7 +34,7 @@ pub async fn second_factor_page(SignInSession(s): SignInSession) -> Response {
     standalone(
         StatusCode::OK,
         &SecondFactorPage {
-            email: s.caller.actor.email,
+            email: s.caller.actor.email.to_string(),
             csrf: s.csrf,
             error: None,
         },
@@ -74,7 +74,7 @@ pub async fn second_factor_submit(
             standalone(
                 status,
                 &SecondFactorPage {
-                    email: s.caller.actor.email,
+                    email: s.caller.actor.email.to_string(),
                     csrf: s.csrf,
                     error: Some(text),
                 },

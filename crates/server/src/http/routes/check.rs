@@ -66,16 +66,13 @@ async fn check(
     let started = std::time::Instant::now();
     let outcome = cx.check(&query(req), app.now());
     let elapsed = started.elapsed();
-    app.observer().record(|| {
-        let decision = match &outcome {
-            Ok(o) if o.allowed => "allowed",
-            Ok(_) => "denied",
-            Err(_) => "error",
-        };
-        metrics::counter!("roster_checks_total", "decision" => decision).increment(1);
-        metrics::histogram!("roster_check_duration_seconds", "kind" => "single")
-            .record(elapsed.as_secs_f64());
-    });
+    let series = app.observer().checks();
+    match &outcome {
+        Ok(o) if o.allowed => series.allowed.increment(1),
+        Ok(_) => series.denied.increment(1),
+        Err(_) => series.error.increment(1),
+    }
+    series.single.record(elapsed.as_secs_f64());
     Ok(Json(response(outcome?)))
 }
 
@@ -121,21 +118,19 @@ async fn check_batch(
         })
         .collect();
     let elapsed = started.elapsed();
-    app.observer().record(|| {
-        let (mut allowed, mut denied, mut failed) = (0u64, 0u64, 0u64);
-        for r in &results {
-            match r.allowed {
-                Some(true) => allowed += 1,
-                Some(false) => denied += 1,
-                None => failed += 1,
-            }
+    let (mut allowed, mut denied, mut failed) = (0u64, 0u64, 0u64);
+    for r in &results {
+        match r.allowed {
+            Some(true) => allowed += 1,
+            Some(false) => denied += 1,
+            None => failed += 1,
         }
-        metrics::counter!("roster_checks_total", "decision" => "allowed").increment(allowed);
-        metrics::counter!("roster_checks_total", "decision" => "denied").increment(denied);
-        metrics::counter!("roster_checks_total", "decision" => "error").increment(failed);
-        metrics::histogram!("roster_check_duration_seconds", "kind" => "batch")
-            .record(elapsed.as_secs_f64());
-    });
+    }
+    let series = app.observer().checks();
+    series.allowed.increment(allowed);
+    series.denied.increment(denied);
+    series.error.increment(failed);
+    series.batch.record(elapsed.as_secs_f64());
     Ok(Json(CheckBatchResponse { results }))
 }
 

@@ -78,7 +78,7 @@ async fn render(
         Some(s) if account_exists && s.caller.actor.email.eq_ignore_ascii_case(&inv.email) => {
             (Some(s.csrf.clone()), None)
         }
-        Some(s) if account_exists => (None, Some(s.caller.actor.email.clone())),
+        Some(s) if account_exists => (None, Some(s.caller.actor.email.to_string())),
         _ => (None, None),
     };
     let status = if error.is_some() {
