@@ -1,9 +1,10 @@
 //! What the audit hash chain costs a write: members created per second
 //! through the store, each in its own transaction as `App::change` runs it
 //! (the org's lock, the user, the membership, one `member.create` audit
-//! event, commit), with the event appended to the org's chain (lock the
-//! chain's row, hash, insert, write the head) or inserted plainly as before
-//! chains (the `plain` variant exists only in this harness). Both variants
+//! event, commit), with the event appended to the org's chain (the head as
+//! the org's lock returned it, hash, insert with `seq`/`prev_hash`/`hash`,
+//! which moves the stored head) or inserted plainly as before chains (the
+//! `plain` variant exists only in this harness). Both variants
 //! run in the same process, alternating in rounds, on SQLite or PostgreSQL,
 //! with 1 and with 8 concurrent writers (docs/benchmarks.md).
 //!
@@ -38,7 +39,7 @@ async fn create_member(store: &Store, org: OrgId, n: usize, v: Variant) -> anyho
     let now = Timestamp::from_unix_ms(1_767_225_600_000 + n as i64);
     let email = format!("m{n}@bench.test");
     let mut tx = store.begin().await?;
-    orgs::lock(&mut tx, org).await?;
+    let lock = orgs::lock(&mut tx, org).await?;
     let user = users::insert(
         &mut tx,
         NewUser {
@@ -82,10 +83,9 @@ async fn create_member(store: &Store, org: OrgId, n: usize, v: Variant) -> anyho
     };
     match v {
         Variant::Chained => {
-            let chain = audit::chain_of(Some(org));
-            let mut head = audit::lock_chain(&mut tx, chain).await?;
+            // The org's lock returned the chain's head; the insert moves it.
+            let mut head = lock.audit_head;
             audit::insert(&mut tx, &e, &mut head).await?;
-            audit::set_head(&mut tx, chain, &head).await?;
         }
         Variant::Plain => {
             // The statement audit events were written with before chains.
