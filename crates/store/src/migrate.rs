@@ -373,7 +373,7 @@ mod tests {
         }
 
         super::run(&store).await.unwrap();
-        let acme = crate::audit::chain(&mut *store.conn().await.unwrap(), ids[0])
+        let acme = crate::audit::chain(&mut store.conn().await.unwrap(), ids[0])
             .await
             .unwrap()
             .unwrap();
@@ -383,13 +383,13 @@ mod tests {
         );
         assert_eq!(acme.pruned_hash, b);
         assert_eq!(acme.pruned_at.map(|t| t.unix_ms()), Some(1_767_225_600_000));
-        let globex = crate::audit::chain(&mut *store.conn().await.unwrap(), ids[1])
+        let globex = crate::audit::chain(&mut store.conn().await.unwrap(), ids[1])
             .await
             .unwrap()
             .unwrap();
         assert_eq!((globex.head_seq, globex.head_hash.as_str()), (0, G));
         assert_eq!((globex.pruned_seq, globex.pruned_hash.as_str()), (0, G));
-        let none = crate::audit::chain(&mut *store.conn().await.unwrap(), 0)
+        let none = crate::audit::chain(&mut store.conn().await.unwrap(), 0)
             .await
             .unwrap()
             .unwrap();
@@ -417,12 +417,12 @@ mod tests {
             .await
             .unwrap();
         }
-        let acme = crate::audit::chain(&mut *store.conn().await.unwrap(), ids[0])
+        let acme = crate::audit::chain(&mut store.conn().await.unwrap(), ids[0])
             .await
             .unwrap()
             .unwrap();
         assert_eq!((acme.head_seq, acme.head_hash), (8, "d".repeat(64)));
-        let none = crate::audit::chain(&mut *store.conn().await.unwrap(), 0)
+        let none = crate::audit::chain(&mut store.conn().await.unwrap(), 0)
             .await
             .unwrap()
             .unwrap();
