@@ -20,6 +20,8 @@ both_engines!(
     pruning_leaves_a_chain_that_verifies_and_is_audited,
     the_personal_audit_shows_a_password_change_and_nobody_elses,
     events_written_before_chains_are_chained_on_start,
+    two_writers_racing_in_one_org_append_one_after_the_other,
+    the_operator_verifies_the_chain_of_no_org_and_a_tampered_event_is_named,
 );
 
 async fn sql(app: &TestApp, text: &str) {
@@ -420,4 +422,202 @@ async fn events_written_before_chains_are_chained_on_start(engine: Engine) {
     let v = owner.audit_verify(ORG).await.unwrap();
     assert!(v.ok, "{v:?}");
     assert_eq!(v.count, before.count + 1);
+}
+
+/// One event of `org`, as a change records it, in `tx` (whose org lock
+/// returned `head`).
+async fn append(
+    tx: &mut roster_store::Tx,
+    org: i64,
+    head: &mut roster_store::audit::ChainHead,
+    target: &str,
+) -> i64 {
+    use roster_store::audit::{insert, NewEvent};
+    insert(
+        tx,
+        &NewEvent {
+            org_id: Some(roster_domain::OrgId::new(org)),
+            at: roster_domain::Timestamp::from_unix_ms(1_767_225_600_000),
+            actor_id: None,
+            actor_email: "",
+            actor_name: "",
+            channel: "api",
+            action: "member.update",
+            target,
+            details: "{}",
+            client_addr: "",
+            request_id: "",
+        },
+        head,
+    )
+    .await
+    .unwrap()
+}
+
+/// The chain's head comes back from the org's lock (there is no lock of
+/// its own): a second writer waits at the lock until the first commits,
+/// then appends after the first writer's event, on both engines.
+async fn two_writers_racing_in_one_org_append_one_after_the_other(engine: Engine) {
+    use roster_domain::OrgId;
+    use roster_store::orgs;
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let before = owner.audit_verify(ORG).await.unwrap();
+    let org = org_id(&app, ORG).await;
+    let store = app.app.store().clone();
+
+    let mut first = store.begin().await.unwrap();
+    let lock = orgs::lock(&mut first, OrgId::new(org)).await.unwrap();
+    assert_eq!(
+        (lock.audit_head.seq, lock.audit_head.hash.as_str()),
+        (before.count, before.head_hash.as_str())
+    );
+    let mut head = lock.audit_head;
+    append(&mut first, org, &mut head, "user:first").await;
+    let first_hash = head.hash.clone();
+
+    let second = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let lock = orgs::lock(&mut tx, OrgId::new(org)).await.unwrap();
+            let mut head = lock.audit_head.clone();
+            append(&mut tx, org, &mut head, "user:second").await;
+            roster_store::commit(tx).await.unwrap();
+            lock.audit_head
+        }
+    });
+    // The second writer cannot get past the org's lock while the first
+    // holds it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second writer did not wait");
+    roster_store::commit(first).await.unwrap();
+    let seen = second.await.unwrap();
+    assert_eq!(
+        (seen.seq, seen.hash.as_str()),
+        (before.count + 1, first_hash.as_str()),
+        "the second writer's lock returned the first writer's event as the head"
+    );
+    let v = owner.audit_verify(ORG).await.unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!(v.count, before.count + 2);
+    // The stored head moved with each insert.
+    let targets = app.audit(ORG, &owner, "action=member.update").await;
+    assert_eq!(targets[0].target, "user:second");
+    assert_eq!(targets[0].prev_hash, first_hash);
+}
+
+/// `roster audit verify --no-org` as the real binary, on the test's
+/// database: (success, stdout, stderr).
+fn cli_verify_no_org(app: &TestApp, extra: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(BIN)
+        .args([
+            "audit",
+            "verify",
+            "--no-org",
+            "--database-url",
+            app.db_url(),
+        ])
+        .args(extra)
+        .env("ROSTER_CONFIG_DIR", app.data_dir.join("cli"))
+        .env_remove("ROSTER_DATABASE_URL")
+        .env_remove("ROSTER_DATA_DIR")
+        .env_remove("ROSTER_CONFIG")
+        .env_remove("ROSTER_SECRET_KEY")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The events of no org (everyone's passwords, second factors, sessions)
+/// form one chain that no org role may read whole: the operator verifies
+/// it on the server's machine, against the database, and an event edited,
+/// deleted or moved there is named.
+async fn the_operator_verifies_the_chain_of_no_org_and_a_tampered_event_is_named(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    app.member(ORG, &owner, "ann@acme.test", "viewer").await;
+    app.member(ORG, &owner, "bob@acme.test", "viewer").await;
+    let v = app.app.audit_verify_accounts().await.unwrap();
+    assert!(v.first_break.is_none() && v.count >= 2, "{v:?}");
+
+    let (ok, out, err) = cli_verify_no_org(&app, &[]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with(&format!("ok: {} events, head {}", v.count, v.head_hash)),
+        "{out}"
+    );
+    let (ok, json, err) = cli_verify_no_org(&app, &["--output", "json"]);
+    assert!(ok, "{err}");
+    let json: AuditVerifyView = serde_json::from_str(&json).unwrap();
+    assert_eq!((json.ok, json.count), (true, v.count));
+
+    // Edited: the first event of no org says something else.
+    sql(
+        &app,
+        "CREATE TABLE saved AS SELECT * FROM audit_events WHERE org_id IS NULL",
+    )
+    .await;
+    sql(
+        &app,
+        "UPDATE audit_events SET target = 'user:999' WHERE org_id IS NULL AND seq = 1",
+    )
+    .await;
+    let (ok, out, err) = cli_verify_no_org(&app, &[]);
+    assert!(!ok);
+    assert!(out.starts_with("edited: event #1:"), "{out}");
+    assert!(err.contains("does not verify"), "{err}");
+    sql(
+        &app,
+        "DELETE FROM audit_events WHERE org_id IS NULL AND seq = 1",
+    )
+    .await;
+    sql(
+        &app,
+        "INSERT INTO audit_events SELECT * FROM saved WHERE seq = 1",
+    )
+    .await;
+    assert!(cli_verify_no_org(&app, &[]).0);
+
+    // Missing: the second one deleted.
+    sql(
+        &app,
+        "DELETE FROM audit_events WHERE org_id IS NULL AND seq = 2",
+    )
+    .await;
+    let (ok, out, _) = cli_verify_no_org(&app, &[]);
+    assert!(!ok);
+    assert!(out.starts_with("missing: event #2:"), "{out}");
+    let (ok, json, _) = cli_verify_no_org(&app, &["--output", "json"]);
+    assert!(!ok);
+    let json: AuditVerifyView = serde_json::from_str(&json).unwrap();
+    let b = json.first_break.expect("a break");
+    assert_eq!((b.kind.as_str(), b.seq), ("missing", 2));
+
+    // Only with --no-org does verify read the database.
+    let out = std::process::Command::new(BIN)
+        .args(["audit", "verify", "--database-url", app.db_url()])
+        .env("ROSTER_CONFIG_DIR", app.data_dir.join("cli"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    // A database that is not there is said so, not created.
+    let missing = app.data_dir.join("nothing.db");
+    let out = std::process::Command::new(BIN)
+        .args(["audit", "verify", "--no-org", "--database-url"])
+        .arg(format!("sqlite://{}", missing.display()))
+        .env("ROSTER_CONFIG_DIR", app.data_dir.join("cli"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("there is no database at"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!missing.exists());
 }

@@ -509,6 +509,11 @@ pub fn new_member(email: &str, role: &str) -> CreateMemberRequest {
 }
 
 impl TestApp {
+    /// The URL of the test's database, as the server was given it.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// A client of this server, signed in as nobody.
     pub fn client(&self) -> Api {
         Api::new(&self.base, None)

@@ -68,7 +68,7 @@ async fn store_story(engine: Engine) {
         orgs::lock(&mut conn, OrgId::new(999)).await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(orgs::lock(&mut conn, org).await.unwrap(), 1);
+    assert_eq!(orgs::lock(&mut conn, org).await.unwrap().revision, 1);
 
     let m = |user_id| NewMembership {
         org_id: org,

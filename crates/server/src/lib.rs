@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod http;
 pub mod integrations;
 pub mod observe;
+pub mod operator;
 pub mod outbound;
 pub mod startup;
 

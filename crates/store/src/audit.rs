@@ -53,39 +53,77 @@ pub struct Chain {
     pub pruned_at: Option<Timestamp>,
 }
 
-/// Takes the chain's row lock for the rest of the transaction (creating
-/// the chain on its first event) and returns its head. Concurrent
-/// appenders to one chain wait here, on both engines and across replicas.
-pub async fn lock_chain(conn: &mut Conn, chain_id: i64) -> Result<ChainHead> {
-    fetch_one(
-        conn,
-        "INSERT INTO audit_chains (chain_id, head_seq, head_hash, pruned_seq, pruned_hash)
-         VALUES ($1, 0, $2, 0, $2)
-         ON CONFLICT (chain_id) DO UPDATE SET head_seq = audit_chains.head_seq
-         RETURNING head_seq AS seq, head_hash AS hash",
-        (chain_id, GENESIS),
-    )
-    .await
+/// Where a chain's state is kept: an org's on its org row (so that the
+/// org's lock, [`crate::orgs::lock`], returns its head), chain 0's in
+/// `audit_chains`. Each statement below has its chain's id as its last
+/// parameter.
+struct Place {
+    lock: &'static str,
+    set_head: &'static str,
+    read: &'static str,
+    checkpoint: &'static str,
 }
 
-/// Writes the chain's new head (in the transaction that holds its lock).
+const ORG_CHAIN: Place = Place {
+    lock: "UPDATE orgs SET audit_seq = audit_seq WHERE id = $1
+           RETURNING audit_seq AS seq, audit_head AS hash",
+    set_head: "UPDATE orgs SET audit_seq = $1, audit_head = $2 WHERE id = $3",
+    read: "SELECT audit_seq AS head_seq, audit_head AS head_hash, audit_pruned_seq AS pruned_seq,
+           audit_pruned_hash AS pruned_hash, audit_pruned_at AS pruned_at FROM orgs WHERE id = $1",
+    checkpoint:
+        "UPDATE orgs SET audit_pruned_seq = $1, audit_pruned_hash = $2, audit_pruned_at = $3
+                 WHERE id = $4",
+};
+
+const NO_ORG_CHAIN: Place = Place {
+    lock: "INSERT INTO audit_chains (chain_id, head_seq, head_hash, pruned_seq, pruned_hash)
+           VALUES ($1, 0, '0000000000000000000000000000000000000000000000000000000000000000',
+                   0, '0000000000000000000000000000000000000000000000000000000000000000')
+           ON CONFLICT (chain_id) DO UPDATE SET head_seq = audit_chains.head_seq
+           RETURNING head_seq AS seq, head_hash AS hash",
+    set_head: "UPDATE audit_chains SET head_seq = $1, head_hash = $2 WHERE chain_id = $3",
+    read: "SELECT head_seq, head_hash, pruned_seq, pruned_hash, pruned_at FROM audit_chains
+           WHERE chain_id = $1",
+    checkpoint: "UPDATE audit_chains SET pruned_seq = $1, pruned_hash = $2, pruned_at = $3
+                 WHERE chain_id = $4",
+};
+
+fn place(chain_id: i64) -> &'static Place {
+    if chain_id == 0 {
+        &NO_ORG_CHAIN
+    } else {
+        &ORG_CHAIN
+    }
+}
+
+/// Takes the chain's lock for the rest of the transaction and returns its
+/// head: the org's row lock for an org's chain (a change to the org holds
+/// it already, and has the head from [`crate::orgs::lock`]; this is for a
+/// transaction that does not, such as one that creates the org), chain
+/// 0's row in `audit_chains` (created on its first event) for the events
+/// of no org. Concurrent appenders to one chain wait here, on both engines
+/// and across replicas.
+pub async fn lock_chain(conn: &mut Conn, chain_id: i64) -> Result<ChainHead> {
+    fetch_one(conn, place(chain_id).lock, (chain_id,)).await
+}
+
+/// Writes the chain's head (in the transaction that holds its lock). Only
+/// events chained after they were written need it: inserting a chained
+/// event moves the head in the same statement (a trigger of migration
+/// 0019), forward only.
 pub async fn set_head(conn: &mut Conn, chain_id: i64, head: &ChainHead) -> Result<()> {
     exec(
         conn,
-        "UPDATE audit_chains SET head_seq = $1, head_hash = $2 WHERE chain_id = $3",
+        place(chain_id).set_head,
         (head.seq, &head.hash, chain_id),
     )
     .await
 }
 
-/// A chain's state, if it has ever had an event.
+/// A chain's state, if it has ever had an event (an org's: if the org
+/// exists).
 pub async fn chain(conn: &mut Conn, chain_id: i64) -> Result<Option<Chain>> {
-    fetch_optional(
-        conn,
-        "SELECT head_seq, head_hash, pruned_seq, pruned_hash, pruned_at FROM audit_chains WHERE chain_id = $1",
-        (chain_id,),
-    )
-    .await
+    fetch_optional(conn, place(chain_id).read, (chain_id,)).await
 }
 
 /// The canonical encoding of an event after `prev_hash`: each field as a
@@ -135,9 +173,9 @@ pub fn event_hash(prev_hash: &str, e: &NewEvent<'_>) -> String {
     hex
 }
 
-/// Appends an event to the chain whose head is `head` (locked by
-/// [`lock_chain`] in this transaction) and moves `head` to it. The caller
-/// writes the final head with [`set_head`] before it commits.
+/// Appends an event to the chain whose head is `head` (locked in this
+/// transaction: by [`crate::orgs::lock`] or [`lock_chain`]) and moves
+/// `head` to it. The stored head moves with the insert (a trigger).
 pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>, head: &mut ChainHead) -> Result<i64> {
     let seq = head.seq + 1;
     let hash = event_hash(&head.hash, e);
@@ -519,7 +557,7 @@ pub async fn verify(conn: &mut Conn, chain_id: i64) -> Result<Verdict> {
 }
 
 /// Prunes the chain's events older than `cutoff`, in the transaction that
-/// holds its lock ([`lock_chain`]): the checkpoint moves to the newest
+/// holds its lock: the checkpoint moves to the newest
 /// pruned event, so what remains still verifies. Returns how many events
 /// were pruned and the checkpoint (position, hash).
 pub async fn prune(
@@ -543,7 +581,7 @@ pub async fn prune(
     let pruned = exec_count(conn, &text, (chain_id, seq)).await?;
     exec(
         conn,
-        "UPDATE audit_chains SET pruned_seq = $1, pruned_hash = $2, pruned_at = $3 WHERE chain_id = $4",
+        place(chain_id).checkpoint,
         (seq, &hash, now, chain_id),
     )
     .await?;

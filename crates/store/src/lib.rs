@@ -8,8 +8,9 @@
 //!   caller owns transactions; this crate never commits on its own.
 //! - SQL sticks to what both engines accept: `$N` placeholders, BIGINT,
 //!   TEXT, `RETURNING`, 0/1 flags, Unix-millisecond times. No
-//!   `if sqlite {..} else {..}` in queries; the one difference (the
-//!   primary-key column type) is handled when migrations load.
+//!   `if sqlite {..} else {..}` in queries; the differences (the
+//!   primary-key column type, the trigger that moves an audit chain's
+//!   head) are handled when migrations load.
 //! - Errors are [`StoreError`]: `NotFound`, `Conflict` (with its meaning,
 //!   read from the constraint that refused the write), or a database
 //!   fault. Nothing here knows HTTP, and no database message leaves as an
@@ -190,6 +191,13 @@ pub struct StoreOptions {
     pub max_connections: u32,
 }
 
+/// Whether opening a store may create its (SQLite) database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Create {
+    IfMissing,
+    Never,
+}
+
 /// A pool of connections to one database, and which engine it is.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -255,6 +263,35 @@ impl Store {
     /// migrations. On PostgreSQL, migrations take an advisory lock, so
     /// several replicas starting at once apply them exactly once.
     pub async fn open(opts: &StoreOptions) -> Result<Store> {
+        let store = Store::connect(opts, Create::IfMissing).await?;
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Opens a database a server of this version has made or migrated,
+    /// without creating, migrating or otherwise writing to it: for the
+    /// checks an operator runs beside the server (`roster audit verify
+    /// --no-org`). A missing SQLite file, or a database migrated to
+    /// another version than this build's, is [`StoreError::Unavailable`]
+    /// with the reason.
+    pub async fn open_migrated(opts: &StoreOptions) -> Result<Store> {
+        if let Some(path) = sqlite_file(&opts.url) {
+            if !path.is_file() {
+                return Err(StoreError::Unavailable(format!(
+                    "there is no database at {}",
+                    path.display()
+                )));
+            }
+        }
+        let store = Store::connect(opts, Create::Never).await?;
+        if let Err(e) = migrate::check_current(&store).await {
+            store.close().await;
+            return Err(e);
+        }
+        Ok(store)
+    }
+
+    async fn connect(opts: &StoreOptions, create: Create) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let engine = if opts.url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -265,14 +302,18 @@ impl Store {
                 "database URL must start with sqlite: or postgres:".into(),
             ));
         };
-        if engine == Engine::Sqlite {
+        if engine == Engine::Sqlite && create == Create::IfMissing {
             if let Some(path) = sqlite_file(&opts.url) {
                 owner_only(&path)?;
             }
         }
         let url = if engine == Engine::Sqlite && !opts.url.contains("mode=") {
             let sep = if opts.url.contains('?') { '&' } else { '?' };
-            format!("{}{sep}mode=rwc", opts.url)
+            let mode = match create {
+                Create::IfMissing => "rwc",
+                Create::Never => "rw",
+            };
+            format!("{}{sep}mode={mode}", opts.url)
         } else {
             opts.url.clone()
         };
@@ -297,13 +338,11 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let store = Store {
+        Ok(Store {
             pool,
             engine,
             url: opts.url.clone(),
-        };
-        migrate::run(&store).await?;
-        Ok(store)
+        })
     }
 
     pub fn engine(&self) -> Engine {

@@ -1,5 +1,6 @@
 //! Organizations and their settings.
 
+use crate::audit::ChainHead;
 use crate::sql::{exec, fetch_one, fetch_optional, scalar};
 use crate::{Conn, Result};
 use roster_domain::{OrgId, Timestamp, UserId};
@@ -60,9 +61,25 @@ pub async fn insert(
 /// Takes the organization's write lock for the rest of the transaction and
 /// bumps its revision. Call it first in every transaction that changes the
 /// org or its members.
-pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
-    let text = "UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision";
-    scalar(conn, text, (org_id,)).await
+pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<OrgLock> {
+    let text = "UPDATE orgs SET revision = revision + 1 WHERE id = $1
+                RETURNING revision, audit_seq, audit_head";
+    let (revision, seq, hash): (i64, i64, String) = fetch_one(conn, text, (org_id,)).await?;
+    Ok(OrgLock {
+        revision,
+        audit_head: ChainHead { seq, hash },
+    })
+}
+
+/// What an org's lock returns: the revision the transaction moves the org
+/// to, and the head of the org's audit chain as of the lock (the newest
+/// committed event: the lock orders appenders, on both engines and
+/// across replicas, since PostgreSQL returns the row as the lock's holder
+/// committed it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgLock {
+    pub revision: i64,
+    pub audit_head: ChainHead,
 }
 
 pub async fn get(conn: &mut Conn, id: OrgId) -> Result<Org> {

@@ -6,7 +6,7 @@ use crate::cli::output::{self, Row};
 use crate::cli::PageArgs;
 use clap::{Args, Subcommand};
 use roster_client::{AuditQuery, Client};
-use roster_proto::AuditEventView;
+use roster_proto::{AuditEventView, AuditVerifyView};
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -17,11 +17,35 @@ pub enum AuditCommand {
     Export(AuditExportArgs),
     /// Recompute the org's hash chain: `ok` with the count and head hash, or
     /// the first edited, missing or reordered event (exit status 1)
-    Verify,
+    ///
+    /// With --no-org, the chain of the events that belong to no org
+    /// (everyone's password, second-factor and session events) instead: an
+    /// operator's check, run on the server's machine against its database
+    /// (the same --config, ROSTER_* and flags as `roster serve`), not
+    /// through the API.
+    Verify(VerifyArgs),
     /// Your own events: those of no org (password changes and the like)
     Me(MyAuditArgs),
     /// Show how long the org keeps its events, or set it (needs org:manage)
     Retention(RetentionArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("config", |a| a.requires("no_org")),
+    mut_arg("data_dir", |a| a.requires("no_org")),
+    mut_arg("database_url", |a| a.requires("no_org")),
+    after_help = "Examples:
+  roster audit verify                                   # the current org's chain, through the API
+  roster audit verify --no-org --data-dir /var/lib/roster
+  roster audit verify --no-org --database-url postgres://roster@db/roster"
+)]
+pub struct VerifyArgs {
+    /// Verify the chain of events of no org, against the server's database
+    #[arg(long)]
+    pub no_org: bool,
+    #[command(flatten)]
+    pub server: super::backup::LocalServerArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -117,7 +141,8 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::List(args) => pages::list(ctx, args, "events", Client::audit).await,
         AuditCommand::Export(args) => export(ctx, args).await,
-        AuditCommand::Verify => verify(ctx).await,
+        AuditCommand::Verify(args) if args.no_org => verify_no_org(ctx, args).await,
+        AuditCommand::Verify(_) => verify(ctx).await,
         AuditCommand::Me(args) => mine(ctx, args).await,
         AuditCommand::Retention(args) => retention(ctx, args).await,
     }
@@ -126,7 +151,26 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<()> {
 async fn verify(ctx: &Context) -> anyhow::Result<()> {
     let (org, client) = ctx.org_client().await?;
     let v = client.audit_verify(&org).await?;
-    ctx.show(&v, |v| {
+    show_verdict(ctx, &v)?;
+    if !v.ok {
+        anyhow::bail!("the audit log of {org} does not verify");
+    }
+    Ok(())
+}
+
+async fn verify_no_org(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
+    let config = args.server.config()?;
+    let v = roster_server::operator::verify_no_org_chain(&config).await?;
+    show_verdict(ctx, &v)?;
+    if !v.ok {
+        anyhow::bail!("the audit log of events of no org does not verify");
+    }
+    Ok(())
+}
+
+/// `ok: N events, head H`, or the first break: `KIND: event #N: REASON`.
+fn show_verdict(ctx: &Context, v: &AuditVerifyView) -> anyhow::Result<()> {
+    ctx.show(v, |v| {
         match &v.first_break {
             None => output::line(format!(
                 "ok: {} events, head {}{}",
@@ -141,11 +185,7 @@ async fn verify(ctx: &Context) -> anyhow::Result<()> {
             Some(b) => output::line(format!("{}: event #{}: {}", b.kind, b.seq, b.reason))?,
         }
         Ok(())
-    })?;
-    if !v.ok {
-        anyhow::bail!("the audit log of {org} does not verify");
-    }
-    Ok(())
+    })
 }
 
 async fn mine(ctx: &Context, args: MyAuditArgs) -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ pub struct LocalServerArgs {
 }
 
 impl LocalServerArgs {
-    fn config(self) -> anyhow::Result<Config> {
+    pub(crate) fn config(self) -> anyhow::Result<Config> {
         Config::load(
             ServeFlags {
                 config_file: self.config,

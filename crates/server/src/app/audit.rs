@@ -320,9 +320,8 @@ impl App {
             let mut c = self.change_org(org, None, &meta).await?;
             let now = c.now();
             let cutoff = Timestamp::from_unix_ms(now.unix_ms().saturating_sub(days * 86_400_000));
+            // The org's lock (the change's) is the chain's.
             let chain = audit::chain_of(Some(org));
-            // The chain's lock, before reading what to prune.
-            audit::lock_chain(&mut c, chain).await?;
             let Some((pruned, seq, hash)) = audit::prune(&mut c, chain, cutoff, now).await? else {
                 c.nothing_changed();
                 continue;

@@ -46,7 +46,9 @@ pub(crate) struct Change<'a> {
     held: Option<Role>,
     now: Timestamp,
     audited: bool,
-    /// The audit chains this change appends to, locked, with their heads.
+    /// The audit chains this change holds the lock of (its org's, from the
+    /// org's lock; others once it records an event in them), with their
+    /// heads as it moves them.
     chains: Vec<(i64, ChainHead)>,
     /// The webhook endpoints of the orgs it records events of.
     hooks: Vec<(OrgId, Vec<Webhook>)>,
@@ -113,7 +115,7 @@ impl App {
         meta: &'a RequestMeta,
     ) -> Result<Change<'a>> {
         let mut tx = self.store().begin().await?;
-        let revision = orgs::lock(&mut tx, org).await?;
+        let lock = orgs::lock(&mut tx, org).await?;
         Ok(Change {
             app: self,
             tx,
@@ -123,9 +125,10 @@ impl App {
             held: None,
             now: self.now(),
             audited: false,
-            chains: Vec::new(),
+            // The org's lock returned its chain's head.
+            chains: vec![(audit::chain_of(Some(org)), lock.audit_head)],
             hooks: Vec::new(),
-            locked: Some((org, revision)),
+            locked: Some((org, lock.revision)),
             touched: Touched::default(),
         })
     }
@@ -369,9 +372,6 @@ impl Change<'_> {
             return Err(AppError::Internal(anyhow::anyhow!(
                 "a change must record what it did before it commits"
             )));
-        }
-        for (chain, head) in &self.chains {
-            audit::set_head(&mut self.tx, *chain, head).await?;
         }
         let logged = match self.locked {
             Some((org, revision)) => {

@@ -111,6 +111,24 @@ pub fn audit_event(e: &roster_store::audit::Event) -> wire::AuditEventView {
     }
 }
 
+/// The verdict of a chain's recomputation, as the API says it.
+pub fn audit_verdict(v: &roster_store::audit::Verdict) -> wire::AuditVerifyView {
+    wire::AuditVerifyView {
+        ok: v.first_break.is_none(),
+        count: v.count,
+        head_hash: v.head_hash.clone(),
+        pruned: v.pruned,
+        checkpoint_hash: v.pruned_hash.clone(),
+        checked: v.checked,
+        first_break: v.first_break.as_ref().map(|b| wire::AuditBreakView {
+            kind: b.kind.as_str().to_owned(),
+            seq: b.seq,
+            event_id: b.event_id,
+            reason: b.reason.clone(),
+        }),
+    }
+}
+
 pub fn invitation(i: &Invitation, now: Timestamp) -> wire::InvitationView {
     wire::InvitationView {
         id: i.id.get(),

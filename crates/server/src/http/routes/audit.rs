@@ -7,9 +7,7 @@ use crate::http::pagination;
 use crate::http::{views, AppState};
 use axum::extract::State;
 use axum::Json;
-use roster_proto::{
-    AuditBreakView, AuditEventView, AuditRetention, AuditVerifyView, Page, Problem,
-};
+use roster_proto::{AuditEventView, AuditRetention, AuditVerifyView, Page, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,24 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(personal_audit))
 }
 
-/// The verdict of a chain's recomputation, as the API says it.
-pub fn verdict_view(v: &roster_store::audit::Verdict) -> AuditVerifyView {
-    AuditVerifyView {
-        ok: v.first_break.is_none(),
-        count: v.count,
-        head_hash: v.head_hash.clone(),
-        pruned: v.pruned,
-        checkpoint_hash: v.pruned_hash.clone(),
-        checked: v.checked,
-        first_break: v.first_break.as_ref().map(|b| AuditBreakView {
-            kind: b.kind.as_str().to_owned(),
-            seq: b.seq,
-            event_id: b.event_id,
-            reason: b.reason.clone(),
-        }),
-    }
-}
-
 /// Recompute the org's audit chain from its checkpoint to its head: `ok`
 /// with the count and head hash, or the first event that does not match
 /// and why (edited, missing, reordered). Needs `audit:read`.
@@ -51,7 +31,7 @@ pub fn verdict_view(v: &roster_store::audit::Verdict) -> AuditVerifyView {
         (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn verify_audit(Org { app, access, .. }: Org) -> Result<Json<AuditVerifyView>, ApiError> {
     let v = app.audit_verify(&access).await?;
-    Ok(Json(verdict_view(&v)))
+    Ok(Json(views::audit_verdict(&v)))
 }
 
 /// How long the org keeps its audit events. Needs `audit:read`.
