@@ -531,6 +531,7 @@ impl TestApp {
                 password: password.into(),
                 totp_code: None,
                 recovery_code: None,
+                passkey: None,
             })
             .await
     }
@@ -759,6 +760,7 @@ impl Replicas {
                 password: password.into(),
                 totp_code: None,
                 recovery_code: None,
+                passkey: None,
             })
             .await
     }
@@ -982,6 +984,7 @@ pub async fn login_to(base: &str, email: &str, password: &str) -> Api {
             password: password.into(),
             totp_code: None,
             recovery_code: None,
+            passkey: None,
         })
         .await
         .expect("sign-in");

@@ -21,6 +21,7 @@ mod index;
 mod invitations;
 mod members;
 mod mfa;
+mod passkeys;
 mod ops;
 mod orgs;
 mod processes;

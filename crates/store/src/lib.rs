@@ -31,6 +31,7 @@ pub mod members;
 pub mod mfa;
 mod migrate;
 pub mod orgs;
+pub mod passkeys;
 pub mod outbox;
 pub mod requests;
 pub mod resources;

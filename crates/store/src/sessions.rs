@@ -83,6 +83,7 @@ pub async fn find_live(
                 s.expires_at, s.second_factor_pending, s.sso_connection_id,
                 CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
                                   WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
+                       OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = s.user_id)
                      THEN 1 ELSE 0 END AS has_second_factor,
                 CASE WHEN EXISTS (SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id
                                   WHERE m.user_id = s.user_id AND m.status = 'active'

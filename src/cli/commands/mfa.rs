@@ -153,6 +153,7 @@ pub async fn run(ctx: &Context, cmd: MfaCommand) -> anyhow::Result<()> {
                     password,
                     totp_code,
                     recovery_code,
+                    passkey: None,
                 })
                 .await?;
             ctx.done("Second factor removed; your other sessions were ended.")

@@ -101,7 +101,7 @@ impl SessionStage {
         match (self, reach) {
             (S::Ready, _) | (_, R::SignInSteps) => Ok(()),
             (S::MfaRequired, R::SecondFactor) => Ok(()),
-            (S::MfaRequired, _) => Err(AppError::MfaRequired),
+            (S::MfaRequired, _) => Err(AppError::MfaRequired(super::MfaMethods::ANY)),
             (S::PasswordChangeRequired, R::PasswordChange) => Ok(()),
             (S::PasswordChangeRequired, _) => Err(AppError::PasswordChangeRequired),
             (S::MfaEnrolmentRequired, R::PasswordChange | R::Enrolment) => Ok(()),
@@ -250,7 +250,7 @@ mod tests {
         });
         assert_eq!(owed, SessionStage::MfaRequired);
         for reach in [Reach::Everything, Reach::PasswordChange, Reach::Enrolment] {
-            assert!(matches!(owed.admits(reach), Err(AppError::MfaRequired)));
+            assert!(matches!(owed.admits(reach), Err(AppError::MfaRequired(_))));
         }
         assert!(owed.admits(Reach::SecondFactor).is_ok());
         assert!(owed.admits(Reach::SignInSteps).is_ok());
