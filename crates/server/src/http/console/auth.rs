@@ -75,7 +75,7 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
-pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
     standalone(
         StatusCode::OK,
         &LoginPage {
