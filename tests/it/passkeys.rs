@@ -60,8 +60,7 @@ fn origin(app: &TestApp) -> Url {
 fn create(app: &TestApp, device: &mut Device, c: &PasskeyChallengeView) -> Value {
     let mut options = c.options.clone();
     assert_eq!(
-        options["publicKey"]["authenticatorSelection"]["residentKey"],
-        "required",
+        options["publicKey"]["authenticatorSelection"]["residentKey"], "required",
         "passkeys are registered as discoverable credentials"
     );
     assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
@@ -156,7 +155,9 @@ async fn a_passkey_is_registered_then_signs_in_as_the_second_factor_and_alone(en
     let second = register(&app, &pam, &mut phone, "Phone").await;
     let list = pam.passkeys().await.unwrap();
     assert_eq!(
-        list.iter().map(|p| (p.id, p.name.as_str())).collect::<Vec<_>>(),
+        list.iter()
+            .map(|p| (p.id, p.name.as_str()))
+            .collect::<Vec<_>>(),
         [(first, "Laptop"), (second, "Phone")]
     );
     assert!(list.iter().all(|p| p.last_used_at.is_none()));
@@ -166,7 +167,10 @@ async fn a_passkey_is_registered_then_signs_in_as_the_second_factor_and_alone(en
 
     // The password alone is not enough now, and the answer says a passkey
     // is what the account has.
-    let p = app.login_res(PAM, PAM_PW).await.refused(401, "mfa_required");
+    let p = app
+        .login_res(PAM, PAM_PW)
+        .await
+        .refused(401, "mfa_required");
     assert_eq!(p.methods, ["passkey"]);
     // A passkey as the second factor.
     let a = answer(&app, &mut laptop).await;
@@ -199,7 +203,11 @@ async fn a_passkey_is_registered_then_signs_in_as_the_second_factor_and_alone(en
         let mail = app.mail_to(PAM).await;
         let m = mail.iter().find(|m| m.kind == "magic_link").unwrap();
         let at = m.body_text.find("/login/link/").unwrap() + "/login/link/".len();
-        m.body_text[at..].split_whitespace().next().unwrap().to_owned()
+        m.body_text[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
     };
     let owing = app.client().sign_in_with_link(&token).await.unwrap();
     assert!(owing.mfa_required);
@@ -426,12 +434,18 @@ async fn removing_a_passkey_needs_the_password_and_a_second_factor_and_ends_othe
         .await
         .refused(401, "mfa_required");
     assert_eq!(p.methods, ["passkey"]);
-    pam.remove_passkey(first, &remove("wrong-password", Some(answer(&app, &mut phone).await)))
-        .await
-        .refused(401, "invalid_credentials");
-    pam.remove_passkey(first + 100, &remove(PAM_PW, Some(answer(&app, &mut phone).await)))
-        .await
-        .refused(404, "not_found");
+    pam.remove_passkey(
+        first,
+        &remove("wrong-password", Some(answer(&app, &mut phone).await)),
+    )
+    .await
+    .refused(401, "invalid_credentials");
+    pam.remove_passkey(
+        first + 100,
+        &remove(PAM_PW, Some(answer(&app, &mut phone).await)),
+    )
+    .await
+    .refused(404, "not_found");
     assert_eq!(pam.passkeys().await.unwrap().len(), 2);
     pam.remove_passkey(first, &remove(PAM_PW, Some(answer(&app, &mut phone).await)))
         .await

@@ -5,8 +5,8 @@
 use crate::{Client, Result};
 use reqwest::Method;
 use roster_proto::{
-    LoginResponse, PasskeyAssertion, PasskeyChallengeView, PasskeyRegistrationRequest,
-    PasskeyView, RemoveMfaRequest, RenamePasskeyRequest,
+    LoginResponse, PasskeyAssertion, PasskeyChallengeView, PasskeyRegistrationRequest, PasskeyView,
+    RemoveMfaRequest, RenamePasskeyRequest,
 };
 
 impl Client {

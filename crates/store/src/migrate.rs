@@ -73,7 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox bodies",
         include_str!("../migrations/0017_outbox_bodies.sql"),
     ),
-    (18, "passkeys", include_str!("../migrations/0018_passkeys.sql")),
+    (
+        18,
+        "passkeys",
+        include_str!("../migrations/0018_passkeys.sql"),
+    ),
 ];
 
 /// From this version on, SQLite's `{{ID}}` is `AUTOINCREMENT`, so new

@@ -50,12 +50,12 @@ pub fn relying_party(public_url: &str) -> std::result::Result<Webauthn, String> 
     let mut origin = Url::parse(public_url).map_err(|e| format!("not a URL: {e}"))?;
     match origin.host() {
         Some(url::Host::Domain(_)) => {}
-        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => {
-            origin.set_host(Some("localhost")).map_err(|e| e.to_string())?
-        }
-        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => {
-            origin.set_host(Some("localhost")).map_err(|e| e.to_string())?
-        }
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => origin
+            .set_host(Some("localhost"))
+            .map_err(|e| e.to_string())?,
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => origin
+            .set_host(Some("localhost"))
+            .map_err(|e| e.to_string())?,
         _ => return Err("its host is an IP address, and WebAuthn needs a domain".to_owned()),
     }
     origin.set_path("");
@@ -168,7 +168,11 @@ impl App {
 
     /// Takes a ceremony's state out (it works once), refusing an unknown,
     /// used, expired or other-purpose one.
-    async fn take_challenge(&self, challenge_id: &str, purpose: Purpose) -> Result<store::Challenge> {
+    async fn take_challenge(
+        &self,
+        challenge_id: &str,
+        purpose: Purpose,
+    ) -> Result<store::Challenge> {
         let refused = AppError::Passkey(PasskeyFailure::ChallengeInvalid);
         if !challenge_id.starts_with(CHALLENGE_PREFIX) || challenge_id.len() > 100 {
             return Err(refused);
@@ -261,7 +265,9 @@ impl App {
         let credential_id = credential_key(passkey.cred_id().as_ref());
         let json = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
         let user_id = caller.user_id();
-        let mut c = self.change_account(Some(caller.actor.clone()), meta).await?;
+        let mut c = self
+            .change_account(Some(caller.actor.clone()), meta)
+            .await?;
         if store::by_credential_id(&mut c, &credential_id)
             .await?
             .is_some()
@@ -320,7 +326,9 @@ impl App {
         caller.admits(Reach::Everything)?;
         let name = parse_name(name)?;
         let user_id = caller.user_id();
-        let mut c = self.change_account(Some(caller.actor.clone()), meta).await?;
+        let mut c = self
+            .change_account(Some(caller.actor.clone()), meta)
+            .await?;
         let now = c.now();
         if !store::rename(&mut c, user_id, id, &name, now).await? {
             c.nothing_changed();
@@ -376,7 +384,9 @@ impl App {
         self.verify_own_password(caller, password, meta).await?;
         self.check_second_factor(&caller.actor, factor, meta)
             .await?;
-        let mut c = self.change_account(Some(caller.actor.clone()), meta).await?;
+        let mut c = self
+            .change_account(Some(caller.actor.clone()), meta)
+            .await?;
         if !store::remove(&mut c, user_id, id).await? {
             c.nothing_changed();
             return Err(AppError::NotFound("passkey"));
@@ -417,7 +427,11 @@ impl App {
     async fn identify(
         &self,
         a: &Assertion,
-    ) -> Result<(PublicKeyCredential, store::Challenge, Option<store::Passkey>)> {
+    ) -> Result<(
+        PublicKeyCredential,
+        store::Challenge,
+        Option<store::Passkey>,
+    )> {
         self.webauthn()?;
         let cred: PublicKeyCredential = serde_json::from_value(a.credential.clone())
             .map_err(|_| AppError::Passkey(PasskeyFailure::Malformed))?;

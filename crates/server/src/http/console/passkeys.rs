@@ -95,7 +95,13 @@ pub async fn add(
         .unwrap_or_else(|_| serde_json::Value::String(form.credential.clone()));
     match state
         .app
-        .finish_passkey_registration(&s.caller, &form.challenge_id, &form.name, &credential, &s.meta)
+        .finish_passkey_registration(
+            &s.caller,
+            &form.challenge_id,
+            &form.name,
+            &credential,
+            &s.meta,
+        )
         .await
     {
         Ok(p) => Ok(redirect_with(

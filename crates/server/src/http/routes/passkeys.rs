@@ -13,8 +13,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use roster_proto::{
-    LoginResponse, PasskeyAssertion, PasskeyChallengeView, PasskeyRegistrationRequest,
-    PasskeyView, Problem, RemoveMfaRequest, RenamePasskeyRequest,
+    LoginResponse, PasskeyAssertion, PasskeyChallengeView, PasskeyRegistrationRequest, PasskeyView,
+    Problem, RemoveMfaRequest, RenamePasskeyRequest,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
