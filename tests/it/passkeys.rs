@@ -212,7 +212,8 @@ async fn a_passkey_is_registered_then_signs_in_as_the_second_factor_and_alone(en
     let owing = app.client().sign_in_with_link(&token).await.unwrap();
     assert!(owing.mfa_required);
     let session = app.client_as(&owing.token);
-    session.me().await.refused(401, "mfa_required");
+    let p = session.me().await.refused(401, "mfa_required");
+    assert_eq!(p.methods, ["passkey"]);
     session
         .give_second_factor(&SecondFactorRequest {
             passkey: Some(answer(&app, &mut laptop).await),

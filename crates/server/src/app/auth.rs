@@ -431,6 +431,10 @@ impl App {
                 id: s.session_id,
                 stage: stage_of(&s),
                 sso: s.sso_connection_id,
+                methods: super::MfaMethods {
+                    totp: s.has_totp,
+                    passkey: s.has_passkey,
+                },
             },
         };
         Ok((caller, s.expires_at))

@@ -131,6 +131,8 @@ pub enum Credential {
         id: SessionId,
         stage: SessionStage,
         sso: Option<i64>,
+        /// The account's second factors, for an `mfa_required` answer.
+        methods: super::MfaMethods,
     },
     /// A member acting from Slack through the Slack account they linked
     /// (a click on a review card). Slack verified the request; it covers
@@ -204,7 +206,12 @@ impl Caller {
     /// Whether the caller may go ahead with a request that needs `reach`.
     pub fn admits(&self, reach: Reach) -> Result<(), AppError> {
         match &self.credential {
-            Credential::Session { stage, .. } => stage.admits(reach),
+            Credential::Session { stage, methods, .. } => {
+                stage.admits(reach).map_err(|e| match e {
+                    AppError::MfaRequired(_) => AppError::MfaRequired(*methods),
+                    other => other,
+                })
+            }
             Credential::LinkedSlack { .. } | Credential::Token { .. } | Credential::Scim { .. } => {
                 Ok(())
             }

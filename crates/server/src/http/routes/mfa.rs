@@ -160,14 +160,14 @@ async fn give_second_factor(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<SecondFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let factor = super::passkeys::second_factor(
+    let Some(factor) = super::passkeys::second_factor(
         req.totp_code.as_deref(),
         req.recovery_code.as_deref(),
         req.passkey,
-    )
-    .ok_or(crate::app::AppError::MfaRequired(
-        crate::app::MfaMethods::ANY,
-    ))?;
+    ) else {
+        let methods = state.app.own_mfa_methods(&p).await?;
+        return Err(crate::app::AppError::MfaRequired(methods).into());
+    };
     state.app.give_second_factor(&p, factor, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
