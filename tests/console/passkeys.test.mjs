@@ -99,6 +99,10 @@ test("a passkey is added from the profile with the browser's authenticator", asy
   assert.equal(credentials[0].isResidentCredential, true, "a discoverable credential");
   assert.equal(credentials[0].rpId, "localhost");
   await page.screenshot({ path: `${SHOTS}/passkeys.png`, fullPage: true });
+  // The profile lists it too.
+  await page.goto(`${BASE}/profile`);
+  await expectText(page.getByRole("list", { name: "Your passkeys" }), /Laptop/);
+  await page.goto(`${BASE}/profile/mfa`);
 });
 
 test("a passkey is renamed", async () => {
