@@ -67,7 +67,7 @@ async function signIn(page, email, password) {
   await page.goto(`${BASE}/login`);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForLoadState();
 }
 
@@ -542,7 +542,7 @@ test("someone who already has an account signs in from the invitation and joins"
   await pam.waitForLoadState();
   await pam.getByLabel("Email").fill("pam@dundermifflin.com");
   await pam.getByLabel("Password").fill("pam-password-1");
-  await pam.getByRole("button", { name: "Sign in" }).click();
+  await pam.getByRole("button", { name: "Sign in", exact: true }).click();
   await pam.waitForURL(link);
   await pam.getByRole("button", { name: "Join Sabre as contributor" }).click();
   await pam.waitForURL(`${BASE}/o/sabre/users`);

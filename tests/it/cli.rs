@@ -1196,6 +1196,7 @@ async fn sso_login_comes_back_through_the_loopback_receiver() {
             password: "boss-password-1".into(),
             totp_code: None,
             recovery_code: None,
+            passkey: None,
         })
         .await
         .unwrap();

@@ -536,6 +536,7 @@ impl TestApp {
                 password: password.into(),
                 totp_code: None,
                 recovery_code: None,
+                passkey: None,
             })
             .await
     }
@@ -764,6 +765,7 @@ impl Replicas {
                 password: password.into(),
                 totp_code: None,
                 recovery_code: None,
+                passkey: None,
             })
             .await
     }
@@ -987,6 +989,7 @@ pub async fn login_to(base: &str, email: &str, password: &str) -> Api {
             password: password.into(),
             totp_code: None,
             recovery_code: None,
+            passkey: None,
         })
         .await
         .expect("sign-in");

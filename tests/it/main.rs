@@ -23,6 +23,7 @@ mod members;
 mod mfa;
 mod ops;
 mod orgs;
+mod passkeys;
 mod processes;
 mod replicas;
 mod rules;

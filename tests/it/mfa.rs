@@ -84,6 +84,7 @@ fn with_code(email: &str, password: &str, code: &str) -> LoginRequest {
         password: password.into(),
         totp_code: Some(code.into()),
         recovery_code: None,
+        passkey: None,
     }
 }
 
@@ -93,6 +94,7 @@ fn with_recovery(email: &str, password: &str, code: &str) -> LoginRequest {
         password: password.into(),
         totp_code: None,
         recovery_code: Some(code.into()),
+        passkey: None,
     }
 }
 
@@ -320,6 +322,7 @@ async fn removing_mfa_needs_the_password_and_a_code_and_ends_other_sessions(engi
         password: password.into(),
         totp_code: code.map(Into::into),
         recovery_code: rc.map(Into::into),
+        passkey: None,
     };
     owner
         .remove_mfa(&remove(
@@ -533,6 +536,7 @@ async fn a_magic_link_works_once_and_still_asks_for_the_second_factor(engine: En
         .give_second_factor(&SecondFactorRequest {
             totp_code: Some(totp(&secret, step + 6)),
             recovery_code: None,
+            passkey: None,
         })
         .await
         .refused(401, "invalid_second_factor");
@@ -540,6 +544,7 @@ async fn a_magic_link_works_once_and_still_asks_for_the_second_factor(engine: En
         .give_second_factor(&SecondFactorRequest {
             totp_code: Some(totp(&secret, step)),
             recovery_code: None,
+            passkey: None,
         })
         .await
         .unwrap();

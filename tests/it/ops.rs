@@ -292,6 +292,7 @@ pub async fn sign_in(url: &str, email: &str, password: &str) -> Api {
             password: password.into(),
             totp_code: None,
             recovery_code: None,
+            passkey: None,
         })
         .await
         .expect("sign-in");

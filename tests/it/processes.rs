@@ -122,6 +122,7 @@ async fn login(r: &Replica, email: &str, password: &str) -> String {
             password: password.into(),
             totp_code: None,
             recovery_code: None,
+            passkey: None,
         })
         .await
         .unwrap_or_else(|e| panic!("login: {e}"))

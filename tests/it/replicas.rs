@@ -92,6 +92,7 @@ async fn replicas_starting_together_migrate_and_seed_once() {
                 password: OWNER_PASSWORD.into(),
                 totp_code: None,
                 recovery_code: None,
+                passkey: None,
             })
             .await
             .unwrap();
@@ -173,6 +174,7 @@ async fn a_replica_whose_database_connection_is_cut_answers_503_and_recovers() {
             password: OWNER_PASSWORD.into(),
             totp_code: None,
             recovery_code: None,
+            passkey: None,
         })
         .await
         .unwrap();

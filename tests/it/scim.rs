@@ -1181,6 +1181,7 @@ fn the_public_scim_testers_pass_against_the_real_binary() {
                 password: "boss-password-1".into(),
                 totp_code: None,
                 recovery_code: None,
+                passkey: None,
             })
             .await
             .expect("sign-in");

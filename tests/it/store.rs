@@ -191,6 +191,8 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "api_tokens_token_hash_key",
         "signup_confirmations_token_hash_key",
         "orgs_personal_user_key",
+        "passkeys_credential_key",
+        "passkey_challenges_token_hash_key",
         "slack_links_org_user_key",
         "pk:password_links",
         "pk:setup_tokens",

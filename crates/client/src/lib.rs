@@ -34,6 +34,7 @@ mod invitations;
 mod members;
 mod mfa;
 mod orgs;
+mod passkeys;
 mod query;
 mod requests;
 mod slack;

@@ -54,6 +54,10 @@ pub struct LoginRequest {
     /// One of the account's recovery codes, instead of `totp_code`.
     #[serde(default)]
     pub recovery_code: Option<String>,
+    /// A passkey of the account, instead of a code: the answer to a
+    /// challenge from `POST /auth/passkey/challenge`.
+    #[serde(default)]
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -929,6 +933,8 @@ pub struct MfaStatusView {
     pub totp: bool,
     /// Unused recovery codes left.
     pub recovery_codes_left: i64,
+    /// How many passkeys you have (`GET /me/passkeys` lists them).
+    pub passkeys: i64,
 }
 
 /// `POST /me/mfa/totp`: a new TOTP seed, shown once. Confirm it with a
@@ -964,6 +970,9 @@ pub struct RemoveMfaRequest {
     pub totp_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_code: Option<String>,
+    /// A passkey's answer to a challenge, instead of a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 /// `POST /auth/mfa`: the second factor a session owes.
@@ -974,6 +983,64 @@ pub struct SecondFactorRequest {
     pub totp_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_code: Option<String>,
+    /// A passkey's answer to a challenge, instead of a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyAssertion>,
+}
+
+/// A WebAuthn ceremony started: send `options` to
+/// `navigator.credentials.create()` (registration) or `.get()` (sign-in),
+/// with the base64url fields (`challenge`, `user.id`, credential ids) as
+/// bytes, and the answer back with `challenge_id` before `expires_at`.
+/// A challenge works once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyChallengeView {
+    pub challenge_id: String,
+    /// webauthn-rs's `CreationChallengeResponse` or
+    /// `RequestChallengeResponse` (`{"publicKey": {...}}`).
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    pub expires_at: String,
+}
+
+/// A passkey's answer to a sign-in challenge.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyAssertion {
+    pub challenge_id: String,
+    /// What `navigator.credentials.get()` returned, as JSON (binary
+    /// fields in base64url, as `PublicKeyCredential.toJSON()` gives them).
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `POST /me/passkeys`: the authenticator's answer to a registration
+/// challenge, and a name for the passkey.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegistrationRequest {
+    pub challenge_id: String,
+    /// 1 to 60 characters ("Laptop", "Phone").
+    pub name: String,
+    /// What `navigator.credentials.create()` returned, as JSON.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `PATCH /me/passkeys/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskeyRequest {
+    pub name: String,
+}
+
+/// One of your passkeys.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyView {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
 }
 
 /// `POST /auth/password-reset`, `POST /auth/magic-link`.

@@ -33,6 +33,7 @@ pub mod mfa;
 mod migrate;
 pub mod orgs;
 pub mod outbox;
+pub mod passkeys;
 pub mod requests;
 pub mod resources;
 pub mod roles;

@@ -45,6 +45,7 @@ pub(crate) const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_
     m.team, m.status, m.identity_provider, m.mfa_required, m.joined_at, m.last_active_at, \
     CASE WHEN u.kind = 'service' THEN 1 ELSE 0 END AS service_account, \
     CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = m.user_id AND t.confirmed_at IS NOT NULL) \
+    OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id) \
     THEN 1 ELSE 0 END AS mfa_enabled \
     FROM memberships m JOIN users u ON u.id = m.user_id";
 
@@ -151,7 +152,8 @@ fn push_page<'a>(
     if let Some(mfa) = f.mfa {
         let not = if mfa { "" } else { "NOT " };
         q.push(&format!(
-            " AND {not}EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = {m}.user_id AND t.confirmed_at IS NOT NULL)"
+            " AND {not}(EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = {m}.user_id AND t.confirmed_at IS NOT NULL) \
+             OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = {m}.user_id))"
         ));
     }
     if let Some(group) = &f.group {

@@ -1,5 +1,6 @@
-//! Second factors: an account's TOTP factor and its recovery codes. Seeds
-//! arrive encrypted and codes hashed; nothing here sees a secret.
+//! Second factors: an account's TOTP factor, its recovery codes and its
+//! passkeys. Seeds arrive encrypted and codes hashed; nothing here sees a
+//! secret (a passkey is a public key).
 
 use crate::sql::{exec, exec_count, fetch_optional, scalar};
 use crate::{Conn, Result};
@@ -62,9 +63,16 @@ pub async fn accept_step(
     Ok(exec_count(conn, text, (user_id, step, now)).await? == 1)
 }
 
-/// Removes the TOTP factor and the recovery codes; the number of factors
-/// removed (0 or 1).
+/// Removes every second factor: the TOTP factor, the recovery codes and
+/// the passkeys (an admin's reset); the number of factors removed.
 pub async fn remove_all(conn: &mut Conn, user_id: UserId) -> Result<u64> {
+    let passkeys = exec_count(conn, "DELETE FROM passkeys WHERE user_id = $1", (user_id,)).await?;
+    Ok(passkeys + remove_totp(conn, user_id).await?)
+}
+
+/// Removes the TOTP factor and the recovery codes (passkeys stay); the
+/// number of factors removed (0 or 1).
+pub async fn remove_totp(conn: &mut Conn, user_id: UserId) -> Result<u64> {
     exec(
         conn,
         "DELETE FROM recovery_codes WHERE user_id = $1",
@@ -79,8 +87,21 @@ pub async fn remove_all(conn: &mut Conn, user_id: UserId) -> Result<u64> {
     .await
 }
 
-/// Whether the account has a confirmed second factor.
+/// Whether the account has a second factor: a confirmed TOTP factor or
+/// a passkey.
 pub async fn enrolled(conn: &mut Conn, user_id: UserId) -> Result<bool> {
+    let n: i64 = scalar(
+        conn,
+        "SELECT (SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL)
+              + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
+        (user_id,),
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+/// Whether the account has a confirmed TOTP factor.
+pub async fn totp_enrolled(conn: &mut Conn, user_id: UserId) -> Result<bool> {
     let n: i64 = scalar(
         conn,
         "SELECT COUNT(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",

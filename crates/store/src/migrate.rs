@@ -74,6 +74,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0017_outbox_bodies.sql"),
     ),
     (
+        18,
+        "passkeys",
+        include_str!("../migrations/0018_passkeys.sql"),
+    ),
+    (
         19,
         "audit heads",
         include_str!("../migrations/0019_audit_heads.sql"),

@@ -60,9 +60,15 @@ pub struct SessionUser {
     /// The session still owes its second factor.
     #[sqlx(try_from = "crate::sql::Flag")]
     pub second_factor_pending: bool,
-    /// The account has a confirmed second factor.
+    /// The account has a second factor (a confirmed app or a passkey).
     #[sqlx(try_from = "crate::sql::Flag")]
     pub has_second_factor: bool,
+    /// The account has a confirmed authenticator app.
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub has_totp: bool,
+    /// The account has a passkey.
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub has_passkey: bool,
     /// An org the account is an active member of requires a second factor
     /// (its `mfa_policy` or the membership's `mfa_required`).
     #[sqlx(try_from = "crate::sql::Flag")]
@@ -83,7 +89,13 @@ pub async fn find_live(
                 s.expires_at, s.second_factor_pending, s.sso_connection_id,
                 CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
                                   WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
+                       OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = s.user_id)
                      THEN 1 ELSE 0 END AS has_second_factor,
+                CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
+                                  WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
+                     THEN 1 ELSE 0 END AS has_totp,
+                CASE WHEN EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = s.user_id)
+                     THEN 1 ELSE 0 END AS has_passkey,
                 CASE WHEN EXISTS (SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id
                                   WHERE m.user_id = s.user_id AND m.status = 'active'
                                     AND (m.mfa_required = 1 OR o.mfa_policy = 'required'))

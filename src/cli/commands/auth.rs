@@ -93,6 +93,7 @@ pub async fn login(ctx: &mut Context, args: LoginArgs) -> anyhow::Result<()> {
         password,
         totp_code: None,
         recovery_code: None,
+        passkey: None,
     };
     let client = ctx.anonymous()?;
     // A refused login is not "run roster login" material: show the

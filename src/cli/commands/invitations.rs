@@ -541,6 +541,7 @@ async fn accept_as_newcomer(
             password,
             totp_code: None,
             recovery_code: None,
+            passkey: None,
         })
         .await
         .map_err(|e| {

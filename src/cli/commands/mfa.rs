@@ -113,6 +113,7 @@ pub async fn run(ctx: &Context, cmd: MfaCommand) -> anyhow::Result<()> {
                 output::fields(&[
                     ("Authenticator app", output::yes_no(s.totp)),
                     ("Recovery codes left", s.recovery_codes_left.to_string()),
+                    ("Passkeys", s.passkeys.to_string()),
                 ])?;
                 Ok(())
             })
@@ -153,6 +154,7 @@ pub async fn run(ctx: &Context, cmd: MfaCommand) -> anyhow::Result<()> {
                     password,
                     totp_code,
                     recovery_code,
+                    passkey: None,
                 })
                 .await?;
             ctx.done("Second factor removed; your other sessions were ended.")

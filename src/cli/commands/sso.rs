@@ -84,6 +84,7 @@ pub async fn login(
             .give_second_factor(&SecondFactorRequest {
                 totp_code,
                 recovery_code,
+                passkey: None,
             })
             .await
             .map_err(|e| anyhow!("{e}"))?;

@@ -209,7 +209,7 @@ impl App {
         let outcome = match &result {
             Ok(_) => "success",
             Err(AppError::InvalidCredentials) => "invalid_credentials",
-            Err(AppError::MfaRequired) => "mfa_required",
+            Err(AppError::MfaRequired(_)) => "mfa_required",
             Err(AppError::TooManyAttempts { .. }) => "throttled",
             Err(_) => "error",
         };
@@ -264,11 +264,11 @@ impl App {
             }
         };
         attempt.succeeded(self.store()).await?;
-        let enrolled = {
+        let methods = {
             let mut conn = self.store().conn().await?;
-            mfa::enrolled(&mut conn, user.id).await?
+            self.mfa_methods(&mut conn, user.id).await?
         };
-        let owing = match (enrolled, second) {
+        let owing = match (methods.any(), second) {
             (false, _) => false,
             (true, Some(factor)) => {
                 let actor = Actor::new(user.id, &user.email, &user.name);
@@ -276,7 +276,7 @@ impl App {
                 false
             }
             (true, None) if may_owe => true,
-            (true, None) => return Err(AppError::MfaRequired),
+            (true, None) => return Err(AppError::MfaRequired(methods)),
         };
         self.open_session(user, owing, meta).await
     }
@@ -442,6 +442,10 @@ impl App {
                 id: s.session_id,
                 stage: stage_of(&s),
                 sso: s.sso_connection_id,
+                methods: super::MfaMethods {
+                    totp: s.has_totp,
+                    passkey: s.has_passkey,
+                },
             },
         };
         Ok((caller, s.expires_at))

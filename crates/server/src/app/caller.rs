@@ -103,7 +103,7 @@ impl SessionStage {
         match (self, reach) {
             (S::Ready, _) | (_, R::SignInSteps) => Ok(()),
             (S::MfaRequired, R::SecondFactor) => Ok(()),
-            (S::MfaRequired, _) => Err(AppError::MfaRequired),
+            (S::MfaRequired, _) => Err(AppError::MfaRequired(super::MfaMethods::ANY)),
             (S::PasswordChangeRequired, R::PasswordChange) => Ok(()),
             (S::PasswordChangeRequired, _) => Err(AppError::PasswordChangeRequired),
             (S::MfaEnrolmentRequired, R::PasswordChange | R::Enrolment) => Ok(()),
@@ -133,6 +133,8 @@ pub enum Credential {
         id: SessionId,
         stage: SessionStage,
         sso: Option<i64>,
+        /// The account's second factors, for an `mfa_required` answer.
+        methods: super::MfaMethods,
     },
     /// A member acting from Slack through the Slack account they linked
     /// (a click on a review card). Slack verified the request; it covers
@@ -216,7 +218,12 @@ impl Caller {
     /// Whether the caller may go ahead with a request that needs `reach`.
     pub fn admits(&self, reach: Reach) -> Result<(), AppError> {
         match &self.credential {
-            Credential::Session { stage, .. } => stage.admits(reach),
+            Credential::Session { stage, methods, .. } => {
+                stage.admits(reach).map_err(|e| match e {
+                    AppError::MfaRequired(_) => AppError::MfaRequired(*methods),
+                    other => other,
+                })
+            }
             Credential::LinkedSlack { .. } | Credential::Token { .. } | Credential::Scim { .. } => {
                 Ok(())
             }
@@ -262,7 +269,7 @@ mod tests {
         });
         assert_eq!(owed, SessionStage::MfaRequired);
         for reach in [Reach::Everything, Reach::PasswordChange, Reach::Enrolment] {
-            assert!(matches!(owed.admits(reach), Err(AppError::MfaRequired)));
+            assert!(matches!(owed.admits(reach), Err(AppError::MfaRequired(_))));
         }
         assert!(owed.admits(Reach::SecondFactor).is_ok());
         assert!(owed.admits(Reach::SignInSteps).is_ok());

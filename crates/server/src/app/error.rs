@@ -22,8 +22,8 @@ pub enum AppError {
     PasswordChangeRequired,
     /// The session was opened with one factor of two; give the second
     /// (`methods`: what the account has) before anything else.
-    #[error("this account has a second factor: give a code from your authenticator app or a recovery code")]
-    MfaRequired,
+    #[error("{}", .0.ask())]
+    MfaRequired(MfaMethods),
     /// A second factor that is wrong, already used or not enrolled.
     #[error("the code is not correct, or was already used")]
     InvalidSecondFactor,
@@ -62,10 +62,88 @@ pub enum AppError {
     /// says it in words (never the provider's own).
     #[error("{message}")]
     Sso { kind: SsoFailure, message: String },
+    /// A passkey ceremony refused; the kind says why.
+    #[error("{}", .0.describe())]
+    Passkey(PasskeyFailure),
     #[error("the database is unavailable")]
     Unavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The second factors an account has, for the `methods` of an
+/// `mfa_required` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaMethods {
+    /// An authenticator app (and so its recovery codes).
+    pub totp: bool,
+    pub passkey: bool,
+}
+
+impl MfaMethods {
+    /// What is said when the account is not at hand (a session's stage):
+    /// every kind there is.
+    pub const ANY: MfaMethods = MfaMethods {
+        totp: true,
+        passkey: true,
+    };
+
+    pub fn any(self) -> bool {
+        self.totp || self.passkey
+    }
+
+    /// The methods' names, as the API lists them.
+    pub fn names(self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.totp {
+            v.extend(["totp".to_owned(), "recovery_code".to_owned()]);
+        }
+        if self.passkey {
+            v.push("passkey".to_owned());
+        }
+        v
+    }
+
+    fn ask(self) -> &'static str {
+        match (self.totp, self.passkey) {
+            (true, false) => "this account has a second factor: give a code from your authenticator app or a recovery code",
+            (false, true) => "this account has a second factor: confirm with one of your passkeys",
+            _ => "this account has a second factor: give a code from your authenticator app, a recovery code, or use a passkey",
+        }
+    }
+}
+
+/// Why a passkey ceremony was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyFailure {
+    /// The challenge is unknown, used, expired, of another kind of
+    /// ceremony or bound to another account.
+    ChallengeInvalid,
+    /// No account has this credential.
+    UnknownCredential,
+    /// The authenticator's answer does not verify: wrong challenge,
+    /// origin or signature, no user verification, another account's
+    /// passkey, or a cloned authenticator's counter.
+    Rejected,
+    /// The credential sent is not a WebAuthn credential's JSON.
+    Malformed,
+    /// The authenticator's credential is registered already.
+    AlreadyRegistered,
+    /// The server's public URL names no domain, which WebAuthn needs.
+    Unavailable,
+}
+
+impl PasskeyFailure {
+    fn describe(self) -> &'static str {
+        match self {
+            PasskeyFailure::ChallengeInvalid => "this passkey challenge is unknown, expired or already used; start again",
+            PasskeyFailure::UnknownCredential => "this passkey is not registered with any account here",
+            PasskeyFailure::Rejected => "the passkey's answer could not be verified for this account and challenge",
+            PasskeyFailure::Malformed => "the credential is not a WebAuthn credential (send what navigator.credentials returned, as JSON)",
+            PasskeyFailure::AlreadyRegistered => "this passkey is registered already",
+            PasskeyFailure::Unavailable => "passkeys need the server's public URL to name a domain (or localhost); set ROSTER_PUBLIC_URL",
+        }
+    }
 }
 
 /// Why a single sign-on did not happen.

@@ -34,6 +34,8 @@ pub enum SecondFactor {
     Totp(String),
     /// One of the ten recovery codes.
     RecoveryCode(String),
+    /// A passkey's answer to a sign-in challenge.
+    Passkey(super::passkeys::Assertion),
 }
 
 impl SecondFactor {
@@ -64,6 +66,7 @@ pub struct TotpEnrolment {
 pub struct MfaStatus {
     pub totp: bool,
     pub recovery_codes_left: i64,
+    pub passkeys: i64,
 }
 
 fn totp_for(secret: Vec<u8>, account: &str) -> TOTP {
@@ -112,8 +115,29 @@ impl App {
         caller.admits(Reach::Enrolment)?;
         let mut conn = self.store().conn().await?;
         Ok(MfaStatus {
-            totp: mfa::enrolled(&mut conn, caller.user_id()).await?,
+            totp: mfa::totp_enrolled(&mut conn, caller.user_id()).await?,
             recovery_codes_left: mfa::recovery_codes_left(&mut conn, caller.user_id()).await?,
+            passkeys: roster_store::passkeys::count(&mut conn, caller.user_id()).await?,
+        })
+    }
+
+    /// The second factors of the caller's own account (what the
+    /// second-factor page offers).
+    pub async fn own_mfa_methods(&self, caller: &Caller) -> Result<super::MfaMethods> {
+        caller.person_session()?;
+        let mut conn = self.store().conn().await?;
+        self.mfa_methods(&mut conn, caller.user_id()).await
+    }
+
+    /// The second factors an account has.
+    pub(crate) async fn mfa_methods(
+        &self,
+        conn: &mut roster_store::Conn,
+        user_id: UserId,
+    ) -> Result<super::MfaMethods> {
+        Ok(super::MfaMethods {
+            totp: mfa::totp_enrolled(conn, user_id).await?,
+            passkey: roster_store::passkeys::count(conn, user_id).await? > 0,
         })
     }
 
@@ -258,8 +282,9 @@ impl App {
         Ok(codes)
     }
 
-    /// Removes the caller's second factors, with the password and a
-    /// current code (or a recovery code). Ends every other session.
+    /// Removes the caller's authenticator app and recovery codes (passkeys
+    /// are removed one by one), with the password and a current second
+    /// factor. Ends every other session.
     pub async fn remove_mfa(
         &self,
         caller: &Caller,
@@ -270,13 +295,22 @@ impl App {
         let session = caller.person_session()?;
         caller.admits(Reach::Everything)?;
         let user_id = caller.user_id();
-        self.require_enrolled(user_id).await?;
-        let factor = factor.ok_or(AppError::MfaRequired)?;
+        let methods = {
+            let mut conn = self.store().conn().await?;
+            self.mfa_methods(&mut conn, user_id).await?
+        };
+        if !methods.totp {
+            return Err(AppError::conflict(
+                Conflict::MfaNotEnrolled,
+                "you have no authenticator app",
+            ));
+        }
+        let factor = factor.ok_or(AppError::MfaRequired(methods))?;
         self.verify_own_password(caller, password, meta).await?;
         self.check_second_factor(&caller.actor, factor, meta)
             .await?;
         let mut c = self.person_change(caller.actor.clone(), meta).await?;
-        mfa::remove_all(&mut c, user_id).await?;
+        mfa::remove_totp(&mut c, user_id).await?;
         let ended = sessions::delete_others(&mut c, user_id, session).await?;
         c.audit_in(
             None,
@@ -323,11 +357,14 @@ impl App {
         meta: &RequestMeta,
     ) -> Result<()> {
         let user_id = actor.user_id;
+        if let SecondFactor::Passkey(a) = &factor {
+            return self.check_passkey_factor(actor, a, meta).await;
+        }
         let attempt = self.second_factor_attempt(user_id, meta).await?;
         let now = self.now();
         let step = match &factor {
             SecondFactor::Totp(code) => self.match_totp(user_id, code, false, now).await?,
-            SecondFactor::RecoveryCode(_) => None,
+            SecondFactor::RecoveryCode(_) | SecondFactor::Passkey(_) => None,
         };
         let mut c = self.person_change(actor.clone(), meta).await?;
         let (ok, method) = match &factor {
@@ -350,6 +387,7 @@ impl App {
                     .await?;
                 (ok, "recovery_code")
             }
+            SecondFactor::Passkey(_) => (false, "passkey"),
         };
         if !ok {
             c.nothing_changed();
@@ -369,7 +407,7 @@ impl App {
                 c.commit().await?;
             }
             // The accepted step is written with the change.
-            SecondFactor::Totp(_) => {
+            SecondFactor::Totp(_) | SecondFactor::Passkey(_) => {
                 c.audit_in(
                     None,
                     "user.second_factor",
@@ -464,12 +502,12 @@ impl App {
 
     async fn require_enrolled(&self, user_id: UserId) -> Result<()> {
         let mut conn = self.store().conn().await?;
-        if mfa::enrolled(&mut conn, user_id).await? {
+        if mfa::totp_enrolled(&mut conn, user_id).await? {
             Ok(())
         } else {
             Err(AppError::conflict(
                 Conflict::MfaNotEnrolled,
-                "you have no second factor",
+                "you have no authenticator app",
             ))
         }
     }

@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod notice;
 pub mod orgs;
 pub mod outbox;
+pub mod passkeys;
 pub mod requests;
 pub mod scim;
 pub mod setup;
@@ -36,7 +37,7 @@ pub mod webhooks;
 
 pub use audit::AuditQuery;
 pub use caller::{Actor, Caller, Credential, Reach, SessionStage};
-pub use error::{AppError, SsoFailure};
+pub use error::{AppError, MfaMethods, PasskeyFailure, SsoFailure};
 pub use orgs::OrgAccess;
 pub use time::{Clock, ManualClock, SystemClock};
 
@@ -158,6 +159,9 @@ struct Inner {
     /// A real argon2id hash of a random password, verified against when an
     /// email is unknown so that sign-in takes as long either way.
     dummy_hash: String,
+    /// The WebAuthn relying party (from the public URL); `None` when that
+    /// URL names no domain.
+    webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 impl App {
@@ -169,6 +173,13 @@ impl App {
     ) -> anyhow::Result<App> {
         let dummy_hash = crate::crypto::hash_password(&crate::crypto::new_token(""))?;
         let observer = crate::observe::Observer::new(settings.metrics);
+        let webauthn = match passkeys::relying_party(&settings.public_url) {
+            Ok(w) => Some(w),
+            Err(why) => {
+                tracing::warn!(public_url = %settings.public_url, "passkeys are off: {why}");
+                None
+            }
+        };
         Ok(App {
             inner: Arc::new(Inner {
                 observer,
@@ -180,6 +191,7 @@ impl App {
                 authz: authz::AuthzCache::default(),
                 worker_id: format!("{}-{}", std::process::id(), crate::crypto::new_token("")),
                 dummy_hash,
+                webauthn,
             }),
         })
     }
@@ -190,6 +202,19 @@ impl App {
 
     pub(crate) fn keys(&self) -> &Keys {
         &self.inner.keys
+    }
+
+    /// The WebAuthn relying party, if passkeys are on.
+    pub(crate) fn webauthn(&self) -> Result<&webauthn_rs::Webauthn, AppError> {
+        self.inner
+            .webauthn
+            .as_ref()
+            .ok_or(AppError::Passkey(PasskeyFailure::Unavailable))
+    }
+
+    /// Whether passkeys can be used here (the public URL names a domain).
+    pub fn passkeys_on(&self) -> bool {
+        self.inner.webauthn.is_some()
     }
 
     pub fn settings(&self) -> &AppSettings {

@@ -53,6 +53,12 @@ codes! {
     MfaAlreadyEnrolled = "mfa_already_enrolled",
     MfaNotEnrolled = "mfa_not_enrolled",
     SharedAccount = "shared_account",
+    PasskeyChallengeInvalid = "passkey_challenge_invalid",
+    PasskeyUnknown = "passkey_unknown",
+    PasskeyRejected = "passkey_rejected",
+    PasskeyMalformed = "passkey_malformed",
+    PasskeyAlreadyRegistered = "passkey_already_registered",
+    PasskeysUnavailable = "passkeys_unavailable",
     SessionRequired = "session_required",
     MembershipInactive = "membership_inactive",
     Forbidden = "forbidden",
@@ -223,7 +229,18 @@ fn describe(e: &AppError) -> (StatusCode, Code, Vec<FieldError>) {
         AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, Code::TooManyAttempts, vec![]),
         AppError::PasswordChangeRequired => (S::FORBIDDEN, Code::PasswordChangeRequired, vec![]),
         AppError::SessionRequired => (S::FORBIDDEN, Code::SessionRequired, vec![]),
-        AppError::MfaRequired => (S::UNAUTHORIZED, Code::MfaRequired, vec![]),
+        AppError::MfaRequired(_) => (S::UNAUTHORIZED, Code::MfaRequired, vec![]),
+        AppError::Passkey(kind) => {
+            use crate::app::PasskeyFailure as F;
+            match kind {
+                F::ChallengeInvalid => (S::BAD_REQUEST, Code::PasskeyChallengeInvalid, vec![]),
+                F::UnknownCredential => (S::UNAUTHORIZED, Code::PasskeyUnknown, vec![]),
+                F::Rejected => (S::UNAUTHORIZED, Code::PasskeyRejected, vec![]),
+                F::Malformed => (S::UNPROCESSABLE_ENTITY, Code::PasskeyMalformed, vec![]),
+                F::AlreadyRegistered => (S::CONFLICT, Code::PasskeyAlreadyRegistered, vec![]),
+                F::Unavailable => (S::NOT_IMPLEMENTED, Code::PasskeysUnavailable, vec![]),
+            }
+        }
         AppError::InvalidSecondFactor => (S::UNAUTHORIZED, Code::InvalidSecondFactor, vec![]),
         AppError::MfaEnrolmentRequired => (S::FORBIDDEN, Code::MfaEnrolmentRequired, vec![]),
         AppError::MembershipInactive { .. } => (S::FORBIDDEN, Code::MembershipInactive, vec![]),
@@ -257,9 +274,9 @@ fn describe(e: &AppError) -> (StatusCode, Code, Vec<FieldError>) {
 pub fn app_problem(e: &AppError) -> (StatusCode, Problem) {
     let (status, code, errors) = describe(e);
     let methods = match e {
-        // The second factors an account can have (TOTP and its recovery
-        // codes); every account with one has both.
-        AppError::MfaRequired => vec!["totp".to_owned(), "recovery_code".to_owned()],
+        // The second factors the account has (an authenticator app comes
+        // with its recovery codes).
+        AppError::MfaRequired(methods) => methods.names(),
         _ => vec![],
     };
     let detail = match e {

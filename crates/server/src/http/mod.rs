@@ -86,6 +86,7 @@ fn api() -> (Router<AppState>, serde_json::Value) {
         .merge(routes::tokens::router())
         .merge(routes::scim_tokens::router())
         .merge(routes::mfa::router())
+        .merge(routes::passkeys::router())
         .merge(routes::webhooks::router())
         .merge(routes::sso::router())
         .merge(routes::setup::api_router());

@@ -40,6 +40,8 @@ struct LoginPage {
     email: String,
     error: Option<String>,
     notice: Option<String>,
+    /// Offer "Sign in with a passkey" (to browsers that have them).
+    passkeys: bool,
 }
 
 /// `/`: the first org's team list, or the sign-in page.
@@ -73,7 +75,7 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
-pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
     standalone(
         StatusCode::OK,
         &LoginPage {
@@ -81,6 +83,7 @@ pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
             email: String::new(),
             error: None,
             notice: q.signed_out.map(|_| "You are signed out.".to_owned()),
+            passkeys: state.app.passkeys_on(),
         },
     )
 }
@@ -124,10 +127,26 @@ pub async fn login_submit(
                     email: form.email,
                     error: Some(text),
                     notice: None,
+                    passkeys: state.app.passkeys_on(),
                 },
             )
         }
     }
+}
+
+/// The sign-in page again, saying why a passkey sign-in failed.
+pub(crate) fn login_failed(state: &AppState, e: crate::app::AppError) -> Response {
+    let (status, text) = describe(&ApiError::from(e));
+    standalone(
+        status,
+        &LoginPage {
+            next: "/".to_owned(),
+            email: String::new(),
+            error: Some(text),
+            notice: None,
+            passkeys: state.app.passkeys_on(),
+        },
+    )
 }
 
 pub async fn logout(

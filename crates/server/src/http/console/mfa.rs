@@ -24,21 +24,46 @@ struct SecondFactorPage {
     email: String,
     csrf: String,
     error: Option<String>,
+    /// What the account has.
+    methods: crate::app::MfaMethods,
+}
+
+impl SecondFactorPage {
+    pub(super) async fn new(
+        state: &AppState,
+        s: &Session,
+        error: Option<String>,
+    ) -> Result<SecondFactorPage, crate::app::AppError> {
+        Ok(SecondFactorPage {
+            email: s.caller.actor.email.to_string(),
+            csrf: s.csrf.clone(),
+            error,
+            methods: state.app.own_mfa_methods(&s.caller).await?,
+        })
+    }
 }
 
 /// `/login/mfa`: the code a session opened with the password owes.
-pub async fn second_factor_page(SignInSession(s): SignInSession) -> Response {
+pub async fn second_factor_page(
+    State(state): State<AppState>,
+    SignInSession(s): SignInSession,
+) -> PageResult {
     if s.caller.stage() != SessionStage::MfaRequired {
-        return Redirect::to("/").into_response();
+        return Ok(Redirect::to("/").into_response());
     }
-    standalone(
-        StatusCode::OK,
-        &SecondFactorPage {
-            email: s.caller.actor.email.to_string(),
-            csrf: s.csrf,
-            error: None,
-        },
-    )
+    let page = SecondFactorPage::new(&state, &s, None).await?;
+    Ok(standalone(StatusCode::OK, &page))
+}
+
+/// The second-factor page again, with what went wrong.
+pub(super) async fn second_factor_failed(
+    state: &AppState,
+    s: &Session,
+    e: crate::app::AppError,
+) -> PageResult {
+    let (status, text) = describe(&ApiError::from(e));
+    let page = SecondFactorPage::new(state, s, Some(text)).await?;
+    Ok(standalone(status, &page))
 }
 
 #[derive(Deserialize)]
@@ -48,7 +73,7 @@ pub struct CodeForm {
 
 /// A code typed into a form: six digits are the app's, anything else a
 /// recovery code.
-fn factor(code: &str) -> SecondFactor {
+pub(super) fn factor(code: &str) -> SecondFactor {
     let code = code.trim();
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         SecondFactor::Totp(code.to_owned())
@@ -62,24 +87,14 @@ pub async fn second_factor_submit(
     Posted {
         session: s, form, ..
     }: Posted<CodeForm, SignInSteps>,
-) -> Response {
+) -> PageResult {
     match state
         .app
         .give_second_factor(&s.caller, factor(&form.code), &s.meta)
         .await
     {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(e) => {
-            let (status, text) = describe(&ApiError::from(e));
-            standalone(
-                status,
-                &SecondFactorPage {
-                    email: s.caller.actor.email.to_string(),
-                    csrf: s.csrf,
-                    error: Some(text),
-                },
-            )
-        }
+        Ok(()) => Ok(Redirect::to("/").into_response()),
+        Err(e) => second_factor_failed(&state, &s, e).await,
     }
 }
 
@@ -89,8 +104,13 @@ struct MfaPage {
     f: Frame,
     enrolled: bool,
     recovery_codes_left: i64,
+    /// The account's passkeys, and whether passkeys work here.
+    passkeys: Vec<roster_proto::PasskeyView>,
+    passkeys_on: bool,
     /// Must enrol before anything else (an org requires it).
     required: bool,
+    /// Has any second factor (an app or a passkey).
+    has_factor: bool,
     /// An enrolment waiting for its first code: (secret, URI, QR SVG).
     pending: Option<(String, String, String)>,
     /// Recovery codes, shown once in the answer that made them.
@@ -98,7 +118,7 @@ struct MfaPage {
     error: Option<String>,
 }
 
-async fn mfa_page(
+pub(super) async fn mfa_page(
     state: &AppState,
     s: &Session,
     headers: &HeaderMap,
@@ -116,7 +136,16 @@ async fn mfa_page(
         f,
         enrolled: status.totp,
         recovery_codes_left: status.recovery_codes_left,
+        passkeys: state
+            .app
+            .passkeys(&s.caller)
+            .await?
+            .iter()
+            .map(crate::http::routes::passkeys::view)
+            .collect(),
+        passkeys_on: state.app.passkeys_on(),
         required: s.caller.stage() == SessionStage::MfaEnrolmentRequired,
+        has_factor: status.totp || status.passkeys > 0,
         pending,
         codes,
         error,

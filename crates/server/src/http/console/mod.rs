@@ -24,6 +24,7 @@ mod groups;
 mod invitations;
 mod members;
 mod mfa;
+mod passkeys;
 mod profile;
 mod roles;
 mod scim;
@@ -71,6 +72,12 @@ pub fn router() -> Router<AppState> {
         .route("/profile/mfa/confirm", post(mfa::confirm))
         .route("/profile/mfa/recovery-codes", post(mfa::regenerate))
         .route("/profile/mfa/remove", post(mfa::remove))
+        .route("/profile/passkeys", post(passkeys::add))
+        .route("/profile/passkeys/options", post(passkeys::options))
+        .route("/profile/passkeys/{id}/rename", post(passkeys::rename))
+        .route("/profile/passkeys/{id}/remove", post(passkeys::remove))
+        .route("/login/passkey", post(passkeys::sign_in))
+        .route("/login/mfa/passkey", post(passkeys::second_factor))
         .route(
             "/password-reset",
             get(mfa::forgot_page).post(mfa::forgot_submit),

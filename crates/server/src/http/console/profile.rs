@@ -28,6 +28,8 @@ struct ProfilePage {
     sessions: Vec<SessionLine>,
     /// Two-factor sign-in is on.
     mfa: bool,
+    /// The names of the caller's passkeys.
+    passkeys: Vec<String>,
     /// The newest of the caller's own audit events.
     events: Vec<EventLine>,
     error: Option<String>,
@@ -75,10 +77,18 @@ async fn page(
         .collect();
     let (status, error) = status_of(error);
     let mfa = state.app.mfa_status(&s.caller).await?.totp;
+    let passkeys = state
+        .app
+        .passkeys(&s.caller)
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     let page = ProfilePage {
         f,
         sessions,
         mfa,
+        passkeys,
         events,
         error,
     };

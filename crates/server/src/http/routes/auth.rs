@@ -40,9 +40,10 @@ async fn login(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let second = crate::app::mfa::SecondFactor::from_fields(
+    let second = super::passkeys::second_factor(
         req.totp_code.as_deref(),
         req.recovery_code.as_deref(),
+        req.passkey,
     );
     let login = state
         .app

@@ -2,7 +2,6 @@
 //! owes), `/auth/password-reset`, `/auth/magic-link*` and what an org's
 //! admins may do about a member's credentials.
 
-use crate::app::mfa::SecondFactor;
 use crate::app::time::rfc3339;
 use crate::app::SessionStage;
 use crate::http::error::ApiError;
@@ -45,6 +44,7 @@ async fn mfa_status(
     Ok(Json(MfaStatusView {
         totp: s.totp,
         recovery_codes_left: s.recovery_codes_left,
+        passkeys: s.passkeys,
     }))
 }
 
@@ -135,7 +135,11 @@ async fn remove_mfa(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<RemoveMfaRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let factor = SecondFactor::from_fields(req.totp_code.as_deref(), req.recovery_code.as_deref());
+    let factor = super::passkeys::second_factor(
+        req.totp_code.as_deref(),
+        req.recovery_code.as_deref(),
+        req.passkey,
+    );
     state
         .app
         .remove_mfa(&p, &req.password, factor, &meta)
@@ -144,9 +148,10 @@ async fn remove_mfa(
 }
 
 /// Give the second factor this session owes (after a magic link): a code
-/// from the app or a recovery code. Throttled like passwords.
+/// from the app, a recovery code or a passkey. Throttled like passwords.
 #[utoipa::path(post, path = "/auth/mfa", tag = "auth", security(("bearer" = [])), request_body = SecondFactorRequest,
-    responses((status = 204), (status = 401, description = "`invalid_second_factor`, `mfa_required`", body = Problem),
+    responses((status = 204), (status = 400, description = "`passkey_challenge_invalid`", body = Problem),
+        (status = 401, description = "`invalid_second_factor`, `mfa_required`, `passkey_unknown`, `passkey_rejected`", body = Problem),
         (status = 409, description = "the session owes no second factor (`conflict`)", body = Problem),
         (status = 429, description = "`too_many_attempts`", body = Problem)))]
 async fn give_second_factor(
@@ -155,8 +160,14 @@ async fn give_second_factor(
     Meta(meta): Meta,
     ApiJson(req): ApiJson<SecondFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let factor = SecondFactor::from_fields(req.totp_code.as_deref(), req.recovery_code.as_deref())
-        .ok_or(crate::app::AppError::MfaRequired)?;
+    let Some(factor) = super::passkeys::second_factor(
+        req.totp_code.as_deref(),
+        req.recovery_code.as_deref(),
+        req.passkey,
+    ) else {
+        let methods = state.app.own_mfa_methods(&p).await?;
+        return Err(crate::app::AppError::MfaRequired(methods).into());
+    };
     state.app.give_second_factor(&p, factor, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ pub mod invite_page;
 pub mod mfa;
 pub mod orgs;
 pub mod outbox;
+pub mod passkeys;
 pub mod password_page;
 pub mod requests;
 pub mod resources;
