@@ -25,6 +25,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let axum::Json(mut v) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        // Every body the API takes is an object. serde would also read a
+        // struct from an array (`[null, null]` as its first two fields).
+        if !v.is_object() {
+            return Err(ApiError::request(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::InvalidBody,
+                "the body is a JSON object",
+            ));
+        }
         integral_numbers(&mut v);
         let v = serde_json::from_value(v).map_err(|e| {
             ApiError::request(
