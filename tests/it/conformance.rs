@@ -4,6 +4,7 @@
 use crate::both_engines;
 use crate::helpers::*;
 use reqwest::Method;
+use roster_domain::{BuiltinRole, ManagementPermission};
 use serde_json::{json, Value};
 use std::process::Command;
 
@@ -29,24 +30,90 @@ async fn snapshot(app: &TestApp, b_owner: &Api) -> (usize, Value) {
 }
 
 /// For every operation of the document whose path has `{org}`: a member of
-/// org A (its owner, by session and by API token) calling it on org B, with
-/// B's slug and B's real ids, gets 404 or 403, and B does not change. A new
-/// `{org}` route is covered without being listed here; one whose path
-/// parameter this test cannot fill fails it.
+/// org A in each built-in role (owner, admin, contributor, viewer,
+/// viewer-no-secrets), by session and by API token (a personal token where
+/// the role may make one, and a service account's token in each role),
+/// calling it on org B with B's slug and B's real ids, gets 404 or 403, and
+/// B does not change. A new `{org}` route is covered without being listed
+/// here; one whose path parameter this test cannot fill, or whose method it
+/// does not know, fails it.
 async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
     let app = spawn_app(engine).await;
     let a_owner = app.owner().await;
-    let a_token = app
-        .post(
-            &format!("/api/v1/orgs/{ORG}/tokens"),
-            &a_owner,
-            json!({ "name": "cross-org" }),
-        )
-        .await
-        .ok()["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    // A's callers: (who, bearer).
+    let mut callers: Vec<(String, String)> = Vec::new();
+    for role in BuiltinRole::ALL.map(BuiltinRole::name) {
+        let session = if role == "owner" {
+            app.owner().await
+        } else {
+            app.member(ORG, &a_owner, &format!("{role}@acme.test"), role)
+                .await
+                .1
+        };
+        // A personal token, where the role may make one (`tokens:create`).
+        let personal = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/orgs/{ORG}/tokens"),
+                Some(session.token()),
+                Some(json!({ "name": "cross-org" })),
+            )
+            .await;
+        let may_make_tokens = BuiltinRole::ALL
+            .into_iter()
+            .find(|r| r.name() == role)
+            .is_some_and(|r| r.management().contains(ManagementPermission::TokensCreate));
+        if may_make_tokens {
+            let token = personal.ok()["token"].as_str().expect("token").to_owned();
+            callers.push((format!("A's {role}'s API token"), token));
+        } else {
+            personal.expect(403, "forbidden");
+        }
+        // A service account in this role, and its token.
+        let account = app
+            .post(
+                &format!("/api/v1/orgs/{ORG}/service-accounts"),
+                &a_owner,
+                json!({ "name": format!("sa-{role}"), "role": role }),
+            )
+            .await
+            .ok();
+        let id = account["id"].as_i64().expect("service account id");
+        let token = app
+            .post(
+                &format!("/api/v1/orgs/{ORG}/service-accounts/{id}/tokens"),
+                &a_owner,
+                json!({ "name": "cross-org" }),
+            )
+            .await
+            .ok()["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        callers.push((format!("A's {role} service account's token"), token));
+        callers.push((format!("A's {role}'s session"), session.token().to_owned()));
+    }
+    assert_eq!(
+        callers.len(),
+        13,
+        "5 sessions, 3 personal tokens, 5 service accounts"
+    );
+    // Each of them works in A, so a refusal in B is B's.
+    for (who, bearer) in &callers {
+        let res = app
+            .send(
+                Method::GET,
+                &format!("/api/v1/orgs/{ORG}/users?limit=1"),
+                Some(bearer),
+                None,
+            )
+            .await;
+        assert_eq!(
+            res.status, 200,
+            "{who} cannot read A's team list: {}",
+            res.body
+        );
+    }
     // Org B, owned by someone who is not A's owner.
     let (_, b_owner) = app.member(ORG, &a_owner, "bea@acme.test", "viewer").await;
     app.post(
@@ -161,19 +228,25 @@ async fn every_org_operation_refuses_another_orgs_caller(engine: Engine) {
             .collect();
         let concrete = concrete.join("/");
         for method in item.as_object().expect("path item").keys() {
-            let Ok(m) = Method::from_bytes(method.to_uppercase().as_bytes()) else {
-                continue;
-            };
-            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
+            if method == "parameters" {
                 continue;
             }
+            let m = Method::from_bytes(method.to_uppercase().as_bytes())
+                .unwrap_or_else(|_| panic!("{path}: {method} is not a method"));
+            assert!(
+                ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()),
+                "{m} {path}: teach this test what to send with {m}"
+            );
             let body = [Method::POST, Method::PUT, Method::PATCH]
                 .contains(&m)
                 .then(|| json!({}));
-            for (who, bearer) in [("A's owner", a_owner.token()), ("A's API token", &a_token)] {
-                let res = app
-                    .send(m.clone(), &concrete, Some(bearer), body.clone())
-                    .await;
+            // Every caller at once: one server, one batch per operation.
+            let answers = futures::future::join_all(callers.iter().map(|(who, bearer)| {
+                let (app, m, concrete, body) = (&app, m.clone(), &concrete, body.clone());
+                async move { (who, app.send(m, concrete, Some(bearer), body).await) }
+            }))
+            .await;
+            for (who, res) in answers {
                 assert!(
                     [403, 404].contains(&res.status.as_u16()),
                     "{who}: {m} {concrete} answered {} {}",
@@ -353,6 +426,10 @@ fn schemathesis_finds_nothing() {
         "schemathesis found something:\n{report}\n--- server log (last lines) ---\n{}",
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     );
+    // Its summary, for `--nocapture`.
+    if let Some(at) = report.find("SUMMARY") {
+        println!("{}", &report[at..]);
+    }
     // It ran: every operation but the two left out.
     let tested = report
         .lines()
