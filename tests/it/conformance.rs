@@ -342,6 +342,48 @@ async fn conformance_findings_stay_fixed(engine: Engine) {
         .find(|p| p["name"] == "format")
         .expect("format");
     assert_eq!(format["schema"]["enum"], json!(["csv", "jsonl"]));
+    // A body is a JSON object: serde would read a struct from an array
+    // (`[null, null]` changed nothing and answered 200).
+    for body in [json!([null, null]), json!(null), json!("x")] {
+        app.send(
+            Method::PATCH,
+            &format!("/api/v1/orgs/{ORG}"),
+            Some(owner.token()),
+            Some(body),
+        )
+        .await
+        .expect(422, "invalid_body");
+    }
+    // An action's optional body is the object or nothing, never `null`.
+    let approve = &doc["paths"]["/api/v1/orgs/{org}/requests/{id}/approve"]["post"]["requestBody"];
+    assert_eq!(approve["required"], false);
+    assert_eq!(
+        approve["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ReviewDecisionRequest"
+    );
+    // Slack's form bodies are objects, signed in two headers.
+    let slash = &doc["paths"]["/api/v1/integrations/slack/commands"]["post"];
+    assert_eq!(
+        slash["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"],
+        "#/components/schemas/SlashCommandForm"
+    );
+    let headers: Vec<&str> = slash["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "header" && p["required"] == true)
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(headers, ["X-Slack-Signature", "X-Slack-Request-Timestamp"]);
+    assert_eq!(
+        schemas["AuditRetention"]["properties"]["days"]["maximum"],
+        36500
+    );
+    // A member's status is set to one of three (never `invited`).
+    let status = schemas["UpdateMemberRequest"]["properties"]["status"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert!(status.contains("[Dd][Ii][Ss]") && !status.contains("[Ii][Nn][Vv]"));
     // A personal org's refusal to invite is documented.
     assert!(doc["paths"]["/api/v1/orgs/{org}/invitations"]["post"]["responses"]["409"].is_object());
 }
