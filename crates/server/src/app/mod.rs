@@ -35,7 +35,7 @@ pub mod time;
 pub mod tokens;
 pub mod webhooks;
 
-pub use audit::AuditQuery;
+pub use audit::{AuditQuery, MAX_RETENTION_DAYS};
 pub use caller::{Actor, Caller, Credential, Reach, SessionStage};
 pub use error::{AppError, MfaMethods, PasskeyFailure, SsoFailure};
 pub use orgs::OrgAccess;

@@ -59,6 +59,15 @@ fn plain_json(headers: &axum::http::HeaderMap) -> bool {
 /// A JSON value as `T`, whole numbers written with a fraction read as
 /// integers.
 fn from_value<T: DeserializeOwned>(mut v: serde_json::Value) -> Result<ApiJson<T>, ApiError> {
+    // Every body the API takes is an object. serde would also read a
+    // struct from an array (`[null, null]` as its first two fields).
+    if !v.is_object() {
+        return Err(ApiError::request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::InvalidBody,
+            "the body is a JSON object",
+        ));
+    }
     integral_numbers(&mut v);
     let v = serde_json::from_value(v).map_err(|e| {
         ApiError::request(

@@ -36,6 +36,7 @@ pub(crate) fn with_refusals(doc: &OpenApi) -> Value {
             let shared_params = item.get("parameters").cloned();
             for method in METHODS {
                 if let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) {
+                    optional_body(op);
                     add_refusals(path, op, shared_params.as_ref());
                 }
             }
@@ -43,6 +44,33 @@ pub(crate) fn with_refusals(doc: &OpenApi) -> Value {
     }
     with_limits(&mut value);
     value
+}
+
+/// An action's optional body (`request_body = Option<T>`, read by
+/// `ActionJson`): utoipa writes it as "`null` or T", but the server takes
+/// T or no body at all, never the JSON `null`.
+fn optional_body(op: &mut Map<String, Value>) {
+    let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let mut optional = false;
+    for media in content.values_mut() {
+        let Some(one_of) = media["schema"]["oneOf"].as_array() else {
+            continue;
+        };
+        let not_null: Vec<&Value> = one_of.iter().filter(|s| s["type"] != "null").collect();
+        if one_of.len() == 2 && not_null.len() == 1 {
+            let schema = not_null[0].clone();
+            media["schema"] = schema;
+            optional = true;
+        }
+    }
+    if optional {
+        body.insert("required".to_owned(), Value::Bool(false));
+    }
 }
 
 fn problem(description: &str) -> Value {
@@ -216,6 +244,14 @@ fn identity_provider() -> String {
     format!("^{WS}[A-Za-z0-9-]{{1,63}}{WS}$")
 }
 
+/// An SSO connection's name: an identity provider's, but not the two
+/// names members show for other ways in (`app::sso`).
+fn sso_name() -> String {
+    let core = identity_provider();
+    let core = core.trim_start_matches('^');
+    format!("^(?!{WS}(?:[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[Tt][Oo][Kk][Ee][Nn]){WS}$){core}")
+}
+
 /// The service account name check in `app::tokens`.
 fn service_account_name() -> String {
     format!("^{WS}[A-Za-z][A-Za-z0-9-]{{0,39}}{WS}$")
@@ -272,12 +308,10 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Value)> {
             "identity_provider",
             pattern(identity_provider()),
         ),
-        ("InviteItem", "email", email),
-        ("InviteItem", "role", pattern(role())),
-        ("InviteItem", "team", pattern(text(0, 100))),
-        ("InviteItem", "items.groups", pattern(group_list_item())),
-        ("CreateInvitationsRequest", "role", pattern(role())),
-        ("CreateInvitationsRequest", "team", pattern(text(0, 100))),
+        // No limits on `InviteItem` and the shared `role`, `team` and
+        // `groups` of `CreateInvitationsRequest`: each address is checked on
+        // its own and a bad value is that address's `refused` result, in a
+        // 200 answer (one bad address never fails the others).
         ("ApproveRequest", "role", pattern(role())),
         ("GroupRequest", "name", pattern(group())),
         ("RoleRequest", "name", pattern(role())),
@@ -315,6 +349,44 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Value)> {
         ("ResourceTypeRequest", "name", pattern(resource_type_name())),
         // Present, it names at least one permission (`app::tokens`).
         ("TokenRequest", "permissions", json!({ "minItems": 1 })),
+        ("ScimTokenRequest", "name", pattern(text(1, 100))),
+        (
+            "ScimTokenRequest",
+            "expires_at",
+            json!({ "format": "date-time" }),
+        ),
+        // `MemberStatus::parse`: "invited" is a status a member is put in
+        // by an invitation, not one a request sets.
+        (
+            "UpdateMemberRequest",
+            "status",
+            pattern(one_of(&["reviewing", "active", "disabled"], false)),
+        ),
+        (
+            "AuditRetention",
+            "days",
+            json!({ "minimum": 1, "maximum": crate::app::MAX_RETENTION_DAYS }),
+        ),
+        // `App::update_org`: 5 minutes to 30 days; the policy as written.
+        (
+            "UpdateOrgRequest",
+            "invitation_ttl_seconds",
+            json!({ "minimum": 300, "maximum": 30 * 86_400 }),
+        ),
+        (
+            "UpdateOrgRequest",
+            "mfa_policy",
+            json!({ "enum": ["optional", "required", null] }),
+        ),
+        // `IdentityProvider::parse`, but not `password` or `token`.
+        ("CreateSsoConnectionRequest", "name", pattern(sso_name())),
+        ("UpdateSsoConnectionRequest", "name", pattern(sso_name())),
+        // `outbound::Guard::check_url`: an absolute http(s) URL.
+        (
+            "CreateWebhookRequest",
+            "url",
+            pattern(format!("^{WS}[Hh][Tt][Tt][Pp][Ss]?://")),
+        ),
     ]
 }
 
@@ -348,6 +420,10 @@ fn optional(inner: &str) -> String {
     format!("^{WS}(?:{core})?{WS}$")
 }
 
+fn date_time() -> Value {
+    json!({ "format": "date-time" })
+}
+
 /// (path, or "" for every path; query parameter; what to add).
 fn query_limits() -> Vec<(&'static str, &'static str, Value)> {
     let users = "/api/v1/orgs/{org}/users";
@@ -366,6 +442,11 @@ fn query_limits() -> Vec<(&'static str, &'static str, Value)> {
             "actor",
             json!({ "format": "email" }),
         ),
+        // RFC 3339 (`app::time::parse_rfc3339`).
+        ("/api/v1/orgs/{org}/audit", "since", date_time()),
+        ("/api/v1/orgs/{org}/audit", "until", date_time()),
+        ("/api/v1/orgs/{org}/audit/export", "since", date_time()),
+        ("/api/v1/orgs/{org}/audit/export", "until", date_time()),
         (users, "group", pattern(optional(&group()))),
         (users, "role", pattern(optional(&role()))),
         (
@@ -384,6 +465,15 @@ fn query_limits() -> Vec<(&'static str, &'static str, Value)> {
         (users, "name", json!({ "maxLength": 254 })),
         (users, "email", json!({ "maxLength": 254 })),
         (users, "team", json!({ "maxLength": 254 })),
+        // `RequestStatus::parse`: given, it is one of them.
+        (
+            "/api/v1/orgs/{org}/requests",
+            "status",
+            pattern(one_of(
+                &["pending", "approved", "rejected", "expired"],
+                false,
+            )),
+        ),
         (
             "/api/v1/orgs/{org}/invitations",
             "status",

@@ -90,6 +90,21 @@ async fn link(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The headers Slack signs its requests with (v0 HMAC-SHA256 of
+/// `v0:<timestamp>:<body>` with the signing secret). Only documents them:
+/// [`verified`] reads them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct SlackSignature {
+    /// `v0=` and the hex HMAC.
+    #[param(rename = "X-Slack-Signature")]
+    signature: String,
+    /// Unix seconds; older than five minutes is refused.
+    #[param(rename = "X-Slack-Request-Timestamp")]
+    timestamp: String,
+}
+
 /// Verifies the request's signature against the workspace's connection.
 async fn verified(
     state: &AppState,
@@ -130,10 +145,39 @@ fn reply(outcome: Result<String, AppError>) -> Json<SlackReply> {
     })
 }
 
+/// A slash command as Slack posts it (form fields; others are ignored).
+/// Only documents the body: the handler reads the raw bytes, whose
+/// signature it checks.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SlashCommandForm {
+    /// The workspace, which names the org's connection.
+    team_id: String,
+    /// The Slack user.
+    user_id: String,
+    /// `/roster` when left out.
+    #[schema(required = false)]
+    command: String,
+    /// `register <email>`, `link`, `help`.
+    #[schema(required = false)]
+    text: String,
+    #[schema(required = false)]
+    trigger_id: String,
+}
+
+/// A button click as Slack posts it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct InteractionForm {
+    /// The interaction, as JSON text (`team.id` names the connection).
+    payload: String,
+}
+
 /// Slash commands from Slack (`/roster register|link|help`), form-encoded and
 /// signed with the workspace's signing secret.
 #[utoipa::path(post, path = "/integrations/slack/commands", tag = "slack",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = SlashCommandForm, content_type = "application/x-www-form-urlencoded"),
+    params(SlackSignature),
     responses((status = 200, body = SlackReply), (status = 401, description = "unsigned, stale or tampered", body = Problem)))]
 async fn commands(
     State(state): State<AppState>,
@@ -150,7 +194,8 @@ async fn commands(
 
 /// Button clicks on review cards, form-encoded (`payload=<json>`) and signed.
 #[utoipa::path(post, path = "/integrations/slack/interactions", tag = "slack",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = InteractionForm, content_type = "application/x-www-form-urlencoded"),
+    params(SlackSignature),
     responses((status = 200, body = SlackReply), (status = 401, description = "unsigned, stale or tampered", body = Problem)))]
 async fn interactions(
     State(state): State<AppState>,
