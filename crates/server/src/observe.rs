@@ -43,6 +43,12 @@ struct HttpSeries {
     duration: Histogram,
 }
 
+impl HttpSeries {
+    fn is(&self, method: &Method, status: u16) -> bool {
+        self.status == status && self.method == method
+    }
+}
+
 /// The check API's series (their labels are a fixed set).
 pub struct CheckSeries {
     pub allowed: Counter,
@@ -197,10 +203,10 @@ impl Observer {
         let seconds = elapsed.as_secs_f64();
         {
             let known = self.http.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(s) = known.get(route).and_then(|list| {
-                list.iter()
-                    .find(|s| s.status == status && s.method == method)
-            }) {
+            if let Some(s) = known
+                .get(route)
+                .and_then(|list| list.iter().find(|s| s.is(method, status)))
+            {
                 s.count.increment(1);
                 s.duration.record(seconds);
                 return;
@@ -208,10 +214,7 @@ impl Observer {
         }
         let mut known = self.http.write().unwrap_or_else(|e| e.into_inner());
         let list = known.entry(route.into()).or_default();
-        let i = match list
-            .iter()
-            .position(|s| s.status == status && s.method == method)
-        {
+        let i = match list.iter().position(|s| s.is(method, status)) {
             Some(i) => i,
             None => {
                 let labels = [

@@ -197,18 +197,17 @@ impl Caller {
     /// The permission list that narrows what the caller's account holds,
     /// if any (an API token's).
     pub fn limit(&self) -> Option<&str> {
-        match &self.credential {
-            Credential::Token { permissions, .. } => permissions.as_deref(),
-            Credential::Session { .. }
-            | Credential::LinkedSlack { .. }
-            | Credential::Scim { .. } => None,
-        }
+        self.token_permissions().map(|p| &**p)
     }
 
-    /// [`Caller::limit`], shared.
+    /// [`Caller::limit`], shared (the check context keeps it).
     pub fn shared_limit(&self) -> Option<Arc<str>> {
+        self.token_permissions().cloned()
+    }
+
+    fn token_permissions(&self) -> Option<&Arc<str>> {
         match &self.credential {
-            Credential::Token { permissions, .. } => permissions.clone(),
+            Credential::Token { permissions, .. } => permissions.as_ref(),
             Credential::Session { .. }
             | Credential::LinkedSlack { .. }
             | Credential::Scim { .. } => None,
