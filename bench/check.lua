@@ -8,6 +8,16 @@ f:close()
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 
+-- $DELAY_MS, when set, paces each connection: it waits that long after an
+-- answer before its next request (a steady rate instead of as many as the
+-- server can answer).
+local pause = tonumber(os.getenv("DELAY_MS") or "")
+if pause then
+  function delay()
+    return pause
+  end
+end
+
 local threads = {}
 
 function setup(thread)

@@ -553,10 +553,13 @@ async fn metrics_are_prometheus_text_with_requests_checks_sign_ins_and_the_outbo
     ));
     positive(find("roster_checks_total", &[("decision", "allowed")]));
     histogram(find("roster_check_duration_seconds", &[("kind", "single")]));
-    positive(find("roster_sign_ins_total", &[("outcome", "success")]));
     positive(find(
         "roster_sign_ins_total",
-        &[("outcome", "invalid_credentials")],
+        &[("method", "password"), ("outcome", "success")],
+    ));
+    positive(find(
+        "roster_sign_ins_total",
+        &[("method", "password"), ("outcome", "invalid_credentials")],
     ));
     positive(find(
         "roster_build_info",

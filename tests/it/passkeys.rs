@@ -26,6 +26,7 @@ both_engines!(
     removing_a_passkey_needs_the_password_and_a_second_factor_and_ends_other_sessions,
     a_passkey_satisfies_an_orgs_mfa_policy,
     passkey_guesses_are_throttled,
+    sign_in_challenges_are_limited_per_client,
 );
 
 const PAM: &str = "pam@acme.test";
@@ -246,6 +247,26 @@ async fn a_passkey_is_registered_then_signs_in_as_the_second_factor_and_alone(en
     // The team list counts a passkey as MFA.
     let page = app.users(ORG, &owner, "mfa=true").await;
     assert!(emails(&page).contains(&PAM.to_owned()), "{page:?}");
+
+    // Sign-ins with a passkey alone are counted by method and outcome.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("roster_sign_ins_total{")
+                && l.contains("method=\"passkey\"")
+                && l.contains("outcome=\"success\"")
+                && !l.ends_with(" 0")),
+        "{metrics}"
+    );
 
     let actions = personal_audit(&app, id).await;
     for a in [
@@ -537,6 +558,20 @@ async fn passkey_guesses_are_throttled(engine: Engine) {
     // Now even Pam's own key is not checked from this client.
     app.client()
         .login(&with_passkey(PAM, PAM_PW, answer(&app, &mut pams).await))
+        .await
+        .refused(429, "too_many_attempts");
+}
+
+/// Anyone may start a passkey sign-in, and each start stores a challenge
+/// for five minutes: one client gets `CEREMONY_LIMIT` (300) per window,
+/// then 429, so it cannot fill the table.
+async fn sign_in_challenges_are_limited_per_client(engine: Engine) {
+    let app = spawn_app(engine).await;
+    for _ in 0..300 {
+        app.client().passkey_challenge().await.unwrap();
+    }
+    app.client()
+        .passkey_challenge()
         .await
         .refused(429, "too_many_attempts");
 }

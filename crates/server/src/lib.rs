@@ -17,6 +17,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod integrations;
+pub mod logging;
 pub mod observe;
 pub mod operator;
 pub mod outbound;

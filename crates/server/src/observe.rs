@@ -131,7 +131,7 @@ impl Observer {
             );
             describe_counter!(
                 "roster_sign_ins_total",
-                "Password sign-ins, by outcome (success, invalid_credentials, throttled, error)."
+                "Sign-ins, by method (password, passkey, magic_link) and outcome (success, invalid_credentials, mfa_required, throttled, error)."
             );
             describe_gauge!(
                 "roster_outbox_waiting",

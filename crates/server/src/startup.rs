@@ -21,39 +21,51 @@ use tokio::net::TcpListener;
 /// filtered by `RUST_LOG`, default `info`) and returns the guard that
 /// flushes the log when dropped: keep it for the life of the process.
 ///
-/// Lines are formatted on the thread that logs and written by a thread of
-/// their own through a buffer (`tracing-appender`'s non-blocking writer,
-/// never dropping a line: a full queue makes the logger wait): a request
-/// never waits for a write to stderr, and under load many lines go out in
-/// one write instead of one write each (docs/benchmarks.md, "Metrics and
-/// the access log").
+/// Lines are formatted on the thread that logs and written to stderr in
+/// batches by a thread of their own ([`crate::logging`]): a request never
+/// waits for a write to stderr. The access log's line is formatted by
+/// [`crate::logging::AccessLog`] into the same buffer.
 pub fn init_tracing(format: LogFormat) -> LogGuard {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     // Colour only for a person at a terminal, never in files or journals.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("roster-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
         .with_ansi(ansi);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-    LogGuard {
-        _flush_on_drop: guard,
+    match crate::logging::LogWriter::start() {
+        Ok((writer, guard)) => {
+            crate::logging::install_access_log(writer.clone(), format);
+            let builder = builder.with_writer(writer);
+            let _ = match format {
+                LogFormat::Text => builder.try_init(),
+                LogFormat::Json => builder.json().try_init(),
+            };
+            LogGuard {
+                _flush_on_drop: Some(guard),
+            }
+        }
+        Err(e) => {
+            // No thread for the writer: every line is written where it is
+            // logged, which is slower but loses nothing.
+            let builder = builder.with_writer(std::io::stderr);
+            let _ = match format {
+                LogFormat::Text => builder.try_init(),
+                LogFormat::Json => builder.json().try_init(),
+            };
+            tracing::warn!(error = %e, "no log writer thread; logging synchronously");
+            LogGuard {
+                _flush_on_drop: None,
+            }
+        }
     }
 }
 
 /// Flushes the log's buffered lines when dropped (see [`init_tracing`]).
 #[must_use = "the log is flushed when the guard is dropped: keep it"]
 pub struct LogGuard {
-    _flush_on_drop: tracing_appender::non_blocking::WorkerGuard,
+    _flush_on_drop: Option<crate::logging::LogGuard>,
 }
 
 /// A built server, bound to its port but not yet serving.

@@ -137,7 +137,7 @@ pub async fn load_snapshot(
     org_id: OrgId,
     now: Timestamp,
 ) -> Result<AccessFacts> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     if store.engine() == crate::Engine::Postgres {
         crate::sql::exec(
             &mut tx,

@@ -59,8 +59,53 @@ use std::time::Duration;
 
 pub use sqlx::AnyConnection as Conn;
 
-/// A transaction on either engine.
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A transaction on either engine; on SQLite, one begun by
+/// [`Store::begin`] also holds the store's write gate until it ends.
+pub struct Tx {
+    // Dropped first: the rollback of a transaction dropped unfinished is
+    // queued on its connection before the next writer passes the gate.
+    inner: sqlx::Transaction<'static, Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.inner
+    }
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx")
+            .field("gated", &self._gate.is_some())
+            .finish()
+    }
+}
+
+/// How long [`Store::begin`] waits at the write gate before it goes ahead
+/// without it (SQLite's own busy timeout then applies, as without a gate).
+/// Longer than any write transaction should take; it exists so that a
+/// transaction begun while another is held by the same task can never
+/// wait forever.
+const GATE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// The database engine behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +250,14 @@ pub struct Store {
     pool: AnyPool,
     engine: Engine,
     url: String,
+    /// SQLite has one writer at a time, and a writer that finds the lock
+    /// taken sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms)
+    /// instead of queueing; under several concurrent writers most of them
+    /// sleep while the lock is free. Write transactions of this process
+    /// queue here instead, first come first served, and each starts the
+    /// moment the previous one ends (docs/decisions.md, "SQLite's write
+    /// gate"). `None` on PostgreSQL, whose row locks queue by themselves.
+    gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// The file of a `sqlite:` URL, if it names one (not `:memory:`).
@@ -343,6 +396,7 @@ impl Store {
             pool,
             engine,
             url: opts.url.clone(),
+            gate: (engine == Engine::Sqlite).then(Default::default),
         })
     }
 
@@ -367,8 +421,37 @@ impl Store {
 
     /// Starts a transaction. A transaction that writes must make its first
     /// statement a write (usually [`orgs::lock`]); see the crate docs.
+    /// Begins a transaction that may write. On SQLite it first waits its
+    /// turn at the store's write gate (see [`Store`]), and holds it until
+    /// the transaction ends.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        let gate = match &self.gate {
+            Some(gate) => {
+                match tokio::time::timeout(GATE_PATIENCE, gate.clone().lock_owned()).await {
+                    Ok(guard) => Some(guard),
+                    Err(_) => {
+                        tracing::warn!(
+                            "a write transaction waited {GATE_PATIENCE:?} at SQLite's write gate; going ahead without it"
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        Ok(Tx {
+            inner: self.pool.begin().await?,
+            _gate: gate,
+        })
+    }
+
+    /// Begins a transaction that only reads (one snapshot), without the
+    /// write gate: on SQLite in WAL mode readers never wait for the writer.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        Ok(Tx {
+            inner: self.pool.begin().await?,
+            _gate: None,
+        })
     }
 
     /// Whether the database answers.

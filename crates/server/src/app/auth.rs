@@ -206,17 +206,26 @@ impl App {
         let result = self
             .password_sign_in_inner(email, password, second, may_owe, meta)
             .await;
-        let outcome = match &result {
+        self.count_sign_in("password", &result);
+        result
+    }
+
+    /// Counts a sign-in by `method` (`password`, `passkey`, `magic_link`)
+    /// and outcome in `roster_sign_ins_total`.
+    pub(crate) fn count_sign_in(&self, method: &'static str, result: &Result<Login>) {
+        let outcome = match result {
             Ok(_) => "success",
-            Err(AppError::InvalidCredentials) => "invalid_credentials",
+            Err(AppError::InvalidCredentials | AppError::Passkey(_) | AppError::InvalidLink) => {
+                "invalid_credentials"
+            }
             Err(AppError::MfaRequired(_)) => "mfa_required",
             Err(AppError::TooManyAttempts { .. }) => "throttled",
             Err(_) => "error",
         };
         self.observer().record(|| {
-            metrics::counter!("roster_sign_ins_total", "outcome" => outcome).increment(1)
+            metrics::counter!("roster_sign_ins_total", "method" => method, "outcome" => outcome)
+                .increment(1)
         });
-        result
     }
 
     async fn password_sign_in_inner(

@@ -710,6 +710,12 @@ impl App {
         token: &str,
         meta: &RequestMeta,
     ) -> Result<super::auth::Login> {
+        let result = self.link_sign_in(token, meta).await;
+        self.count_sign_in("magic_link", &result);
+        result
+    }
+
+    async fn link_sign_in(&self, token: &str, meta: &RequestMeta) -> Result<super::auth::Login> {
         if !token.starts_with(MAGIC_LINK_PREFIX) || token.len() > 100 {
             return Err(AppError::InvalidLink);
         }

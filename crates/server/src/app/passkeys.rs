@@ -405,8 +405,13 @@ impl App {
     /// Starts a sign-in ceremony: the options for
     /// `navigator.credentials.get()`, naming no account (the authenticator
     /// offers its discoverable credentials for this site).
-    pub async fn start_passkey_sign_in(&self) -> Result<Ceremony> {
+    ///
+    /// Each start stores a challenge for five minutes, and anyone may ask:
+    /// starts are counted per client address ([`throttle::CEREMONY_LIMIT`]
+    /// per window), so one client cannot fill the table.
+    pub async fn start_passkey_sign_in(&self, meta: &RequestMeta) -> Result<Ceremony> {
         let webauthn = self.webauthn()?;
+        throttle::ceremony_started(self.store(), self.now(), &meta.client_addr).await?;
         let (rcr, state) = webauthn
             .start_discoverable_authentication()
             .map_err(|e| internal("start authentication", e))?;
@@ -525,6 +530,16 @@ impl App {
     /// account and client like passwords; failures for a known account
     /// are in its audit.
     pub async fn sign_in_with_passkey(
+        &self,
+        a: &Assertion,
+        meta: &RequestMeta,
+    ) -> Result<super::auth::Login> {
+        let result = self.passkey_sign_in(a, meta).await;
+        self.count_sign_in("passkey", &result);
+        result
+    }
+
+    async fn passkey_sign_in(
         &self,
         a: &Assertion,
         meta: &RequestMeta,

@@ -28,6 +28,10 @@ pub const MAX_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 pub const PAIR_LIMIT: i64 = 5;
 /// Attempts per client address over every account, per window.
 pub const ADDRESS_LIMIT: i64 = 50;
+/// Unauthenticated ceremonies that store state (passkey sign-in
+/// challenges) started per client address, per window: twenty a minute,
+/// room for an office behind one address, not for filling a table.
+pub const CEREMONY_LIMIT: i64 = 300;
 
 /// What is being tried, for the keys it is counted under.
 #[derive(Debug, Clone, Copy)]
@@ -77,16 +81,35 @@ pub async fn attempt(
     };
     let mut conn = store.conn().await?;
     for (key, limit) in [(&attempt.pair, PAIR_LIMIT), (&attempt.addr, ADDRESS_LIMIT)] {
-        let w =
-            throttle::count_attempt(&mut conn, key, now, limit, WINDOW_MS, MAX_WINDOW_MS).await?;
-        if w.attempts > limit {
-            let left_ms = (w.started + w.length_ms - now).max(1000);
-            return Err(AppError::TooManyAttempts {
-                retry_after_secs: (left_ms as u64).div_ceil(1000),
-            });
-        }
+        count(&mut conn, key, now, limit).await?;
     }
     Ok(attempt)
+}
+
+/// Counts the start of an unauthenticated ceremony from client `addr`
+/// (it has no account yet, and no success clears it): refused when the
+/// address started more than [`CEREMONY_LIMIT`] in its window.
+pub async fn ceremony_started(store: &Store, now: Timestamp, addr: &str) -> Result<()> {
+    let mut conn = store.conn().await?;
+    count(
+        &mut conn,
+        &format!("ceremony:{addr}"),
+        now.unix_ms(),
+        CEREMONY_LIMIT,
+    )
+    .await
+}
+
+/// Counts one attempt under `key`; over `limit`, the seconds to wait.
+async fn count(conn: &mut roster_store::Conn, key: &str, now: i64, limit: i64) -> Result<()> {
+    let w = throttle::count_attempt(conn, key, now, limit, WINDOW_MS, MAX_WINDOW_MS).await?;
+    if w.attempts > limit {
+        let left_ms = (w.started + w.length_ms - now).max(1000);
+        return Err(AppError::TooManyAttempts {
+            retry_after_secs: (left_ms as u64).div_ceil(1000),
+        });
+    }
+    Ok(())
 }
 
 impl Attempt {

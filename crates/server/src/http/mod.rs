@@ -235,12 +235,7 @@ async fn observe(
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let request_id = req.headers().get("x-request-id").cloned();
     let res = next.run(req).await;
     let elapsed = started.elapsed();
     if let Some(InternalDetail(detail)) = res.extensions().get::<InternalDetail>() {
@@ -251,14 +246,31 @@ async fn observe(
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = res.status().as_u16();
     app.observer().http_request(&method, route, status, elapsed);
-    tracing::info!(
-        target: "roster::access",
-        method = %method,
-        route,
-        status,
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        request_id = %request_id,
-        "request"
-    );
+    let request_id = request_id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match crate::logging::access_log() {
+        Some(log) => {
+            if log.enabled() {
+                log.record(&crate::logging::AccessLine {
+                    method: method.as_str(),
+                    route,
+                    status,
+                    elapsed,
+                    request_id,
+                });
+            }
+        }
+        None => tracing::info!(
+            target: "roster::access",
+            method = %method,
+            route,
+            status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            request_id,
+            "request"
+        ),
+    }
     res.into_response()
 }

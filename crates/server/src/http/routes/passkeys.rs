@@ -177,9 +177,13 @@ async fn remove_passkey(
 /// `POST /auth/mfa` and the removals.
 #[utoipa::path(post, path = "/auth/passkey/challenge", tag = "auth",
     responses((status = 201, body = PasskeyChallengeView),
+        (status = 429, description = "`too_many_attempts`: this client started too many", body = Problem),
         (status = 501, description = "`passkeys_unavailable`", body = Problem)))]
-async fn start_sign_in(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let c = state.app.start_passkey_sign_in().await?;
+async fn start_sign_in(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+) -> Result<Response, ApiError> {
+    let c = state.app.start_passkey_sign_in(&meta).await?;
     Ok(no_store(StatusCode::CREATED, Json(challenge_view(c))))
 }
 
