@@ -23,9 +23,13 @@ command -v jq >/dev/null 2>&1 || apt-get install -y -q jq >/dev/null
 [ "${SKIP_BUILD:-0}" = 1 ] || timeout 1800 cargo build --release --bin roster
 
 WORK="$(mktemp -d)"
-PIDS=()
+# start() runs in $(...), a subshell: each server's pid goes to a file.
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for f in "$WORK"/*/pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"; kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -35,7 +39,7 @@ start() { # NAME METRICS RUST_LOG -> prints host:port
   ROSTER_METRICS="$2" RUST_LOG="$3" ROSTER_BOOTSTRAP_ORG=bench ROSTER_BOOTSTRAP_OWNER_EMAIL="$EMAIL" \
     ROSTER_BOOTSTRAP_OWNER_PASSWORD="$PASSWORD" \
     "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/$1" >"$WORK/$1/stdout.log" 2>"$WORK/$1/stderr.log" &
-  PIDS+=($!)
+  echo "$!" >"$WORK/$1/pid"
   await_roster "$WORK/$1/stderr.log" "$!"
 }
 

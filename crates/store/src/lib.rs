@@ -100,6 +100,26 @@ impl std::fmt::Debug for Tx {
     }
 }
 
+/// A pooled connection holding the write gate (see [`Store::write_conn`]).
+pub struct WriteConn {
+    conn: sqlx::pool::PoolConnection<Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
 /// How long [`Store::begin`] waits at the write gate before it goes ahead
 /// without it (SQLite's own busy timeout then applies, as without a gate).
 /// Longer than any write transaction should take; it exists so that a
@@ -377,6 +397,12 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // A pooled SQLite connection is a file handle in this process
+            // and cannot be dropped by a server: pinging it on every
+            // acquire (sqlx's default) costs a round trip to its worker
+            // thread per query for nothing. A PostgreSQL connection can
+            // be, so it is tested before use.
+            .test_before_acquire(engine == Engine::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
@@ -425,24 +451,38 @@ impl Store {
     /// turn at the store's write gate (see [`Store`]), and holds it until
     /// the transaction ends.
     pub async fn begin(&self) -> Result<Tx> {
-        let gate = match &self.gate {
-            Some(gate) => {
-                match tokio::time::timeout(GATE_PATIENCE, gate.clone().lock_owned()).await {
-                    Ok(guard) => Some(guard),
-                    Err(_) => {
-                        tracing::warn!(
-                            "a write transaction waited {GATE_PATIENCE:?} at SQLite's write gate; going ahead without it"
-                        );
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
+        let gate = self.pass_gate().await;
         Ok(Tx {
             inner: self.pool.begin().await?,
             _gate: gate,
         })
+    }
+
+    /// A connection for single writes outside a transaction (a background
+    /// worker's bookkeeping), holding the write gate on SQLite like
+    /// [`Store::begin`]: such writes would otherwise meet the gate's
+    /// transactions in SQLite's busy handler. Never call it while the same
+    /// task holds a transaction.
+    pub async fn write_conn(&self) -> Result<WriteConn> {
+        let gate = self.pass_gate().await;
+        Ok(WriteConn {
+            conn: self.pool.acquire().await?,
+            _gate: gate,
+        })
+    }
+
+    /// Waits for this process's turn to write, on SQLite.
+    async fn pass_gate(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let gate = self.gate.as_ref()?;
+        match tokio::time::timeout(GATE_PATIENCE, gate.clone().lock_owned()).await {
+            Ok(guard) => Some(guard),
+            Err(_) => {
+                tracing::warn!(
+                    "a writer waited {GATE_PATIENCE:?} at SQLite's write gate; going ahead without it"
+                );
+                None
+            }
+        }
     }
 
     /// Begins a transaction that only reads (one snapshot), without the

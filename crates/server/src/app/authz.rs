@@ -176,7 +176,8 @@ impl Slot {
 }
 
 impl AuthzCache {
-    /// Marks every index as needing confirmation before its next use.
+    /// Makes every cached credential go back to the database on its next
+    /// use.
     pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -273,8 +274,9 @@ impl AuthzCache {
 }
 
 impl App {
-    /// Makes the next authorization check in this process see what was
-    /// just committed (every [`super::change::Change`] calls it).
+    /// Makes the next request in this process see the credentials as just
+    /// committed (every [`super::change::Change`] calls it, but for one
+    /// that [`super::change::Change::only_adds_members`]).
     pub(crate) fn invalidate_caches(&self) {
         self.inner.authz.invalidate();
     }

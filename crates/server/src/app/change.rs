@@ -56,6 +56,9 @@ pub(crate) struct Change<'a> {
     /// org to.
     locked: Option<(OrgId, i64)>,
     touched: Touched,
+    /// Set by [`Change::only_adds_members`]: no credential validated before
+    /// this change can be affected by it.
+    credentials_untouched: bool,
 }
 
 /// What a change did to its org's access state, as the use case names it.
@@ -130,6 +133,7 @@ impl App {
             hooks: Vec::new(),
             locked: Some((org, lock.revision)),
             touched: Touched::default(),
+            credentials_untouched: false,
         })
     }
 
@@ -155,6 +159,7 @@ impl App {
             hooks: Vec::new(),
             locked: None,
             touched: Touched::default(),
+            credentials_untouched: false,
         })
     }
 }
@@ -273,6 +278,18 @@ impl Change<'_> {
         super::outbox::queue(&mut self.tx, self.app.keys(), now, org, recipient, &notice).await
     }
 
+    /// Says that the change only added new memberships (with their
+    /// accounts, groups and welcome): it ended no session, revoked no
+    /// token, disabled or demoted no one who was a member before, so the
+    /// credentials this process validated before it stay valid and are not
+    /// read again (every other change makes the next request of every
+    /// credential go back to the database: a revocation is honoured by the
+    /// very next request, SPEC §2). The new member's access reaches the
+    /// index through the change log as for any change.
+    pub(crate) fn only_adds_members(&mut self) {
+        self.credentials_untouched = true;
+    }
+
     /// Says that the change did (or may have done) something to this
     /// user's membership, groups or the rules naming them.
     pub(crate) fn touch_member(&mut self, user_id: roster_domain::UserId) {
@@ -387,7 +404,9 @@ impl Change<'_> {
             None => None,
         };
         roster_store::commit(self.tx).await?;
-        self.app.invalidate_caches();
+        if !self.credentials_untouched {
+            self.app.invalidate_caches();
+        }
         if let Some((org, revision, logged)) = logged {
             self.app.committed(org, revision, logged);
         }

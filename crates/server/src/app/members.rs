@@ -193,6 +193,7 @@ impl App {
         let groups: Vec<String> = new.groups.iter().map(|g| g.as_str().to_owned()).collect();
         members::set_groups(&mut c, org.id, user_id, &groups, now).await?;
         c.touch_member(user_id);
+        c.only_adds_members();
         c.audit(
             "member.create",
             target(user_id),

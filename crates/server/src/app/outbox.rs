@@ -197,7 +197,7 @@ impl App {
         use futures::stream::{FuturesUnordered, StreamExt};
         let now = self.now();
         let due = {
-            let mut conn = self.store().conn().await?;
+            let mut conn = self.store().write_conn().await?;
             outbox::claim_due(
                 &mut conn,
                 &self.inner.worker_id,
@@ -243,7 +243,7 @@ impl App {
                 .map(|(m, _)| m.id)
                 .collect();
             if !sent.is_empty() {
-                let mut conn = self.store().conn().await?;
+                let mut conn = self.store().write_conn().await?;
                 outbox::mark_sent_all(&mut conn, &sent, self.now()).await?;
                 self.inner
                     .outbox_metrics
@@ -266,7 +266,7 @@ impl App {
     /// Records the outcome of one delivery: sent, or failed and retried
     /// with backoff (given up after [`MAX_ATTEMPTS`]).
     async fn settle(&self, m: &Message, result: std::result::Result<(), String>) -> Result<()> {
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         let metrics = &self.inner.outbox_metrics;
         match result {
             Ok(()) => {

@@ -450,6 +450,7 @@ impl App {
         })?;
         write_directory_fields(&mut c, org.id, user_id, &u, now).await?;
         c.touch_member(user_id);
+        c.only_adds_members();
         c.audit(
             "member.create",
             user_target(user_id),
