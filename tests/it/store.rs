@@ -15,6 +15,37 @@ async fn sqlite_writers_queue_at_the_write_gate_and_readers_pass_it() {
     sqlite_write_gate().await
 }
 
+/// A task that begins a transaction while it holds SQLite's write gate
+/// would wait for itself; a debug build fails at once instead.
+#[tokio::test]
+async fn a_transaction_begun_inside_another_by_one_task_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(Engine::Sqlite, dir.path()).await;
+    let store = Store::open(&StoreOptions {
+        url: db.url.clone(),
+        max_connections: 4,
+    })
+    .await
+    .unwrap();
+    // Inside a task: the gate knows tasks, not the test's own thread.
+    let nested = tokio::spawn(async move {
+        let _outer = store.begin().await.unwrap();
+        let _inner = store.begin().await;
+    })
+    .await;
+    let panic = nested.expect_err("the nested transaction was let through");
+    let message = panic.into_panic();
+    let message = message
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| message.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(
+        message.contains("same task holds SQLite's write gate"),
+        "{message}"
+    );
+}
+
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_unix_ms(ms)
 }

@@ -65,7 +65,7 @@ pub struct Tx {
     // Dropped first: the rollback of a transaction dropped unfinished is
     // queued on its connection before the next writer passes the gate.
     inner: sqlx::Transaction<'static, Any>,
-    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _gate: Option<GatePass>,
 }
 
 impl Tx {
@@ -103,7 +103,7 @@ impl std::fmt::Debug for Tx {
 /// A pooled connection holding the write gate (see [`Store::write_conn`]).
 pub struct WriteConn {
     conn: sqlx::pool::PoolConnection<Any>,
-    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _gate: Option<GatePass>,
 }
 
 impl std::ops::Deref for WriteConn {
@@ -117,6 +117,27 @@ impl std::ops::Deref for WriteConn {
 impl std::ops::DerefMut for WriteConn {
     fn deref_mut(&mut self) -> &mut Conn {
         &mut self.conn
+    }
+}
+
+/// SQLite's write gate (see [`Store`]): whose turn it is, and which task
+/// holds it, so that a task that would wait for itself is caught.
+#[derive(Debug, Default)]
+struct WriteGate {
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    holder: std::sync::Mutex<Option<tokio::task::Id>>,
+}
+
+/// A writer's turn at the gate, until dropped.
+struct GatePass {
+    gate: std::sync::Arc<WriteGate>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for GatePass {
+    fn drop(&mut self) {
+        // Runs before the turn (a field) is given up.
+        *self.gate.holder.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 
@@ -277,7 +298,7 @@ pub struct Store {
     /// queue here instead, first come first served, and each starts the
     /// moment the previous one ends (docs/decisions.md, "SQLite's write
     /// gate"). `None` on PostgreSQL, whose row locks queue by themselves.
-    gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    gate: Option<std::sync::Arc<WriteGate>>,
 }
 
 /// The file of a `sqlite:` URL, if it names one (not `:memory:`).
@@ -451,7 +472,7 @@ impl Store {
     /// turn at the store's write gate (see [`Store`]), and holds it until
     /// the transaction ends.
     pub async fn begin(&self) -> Result<Tx> {
-        let gate = self.pass_gate().await;
+        let gate = self.pass_gate(true).await;
         Ok(Tx {
             inner: self.pool.begin().await?,
             _gate: gate,
@@ -464,18 +485,42 @@ impl Store {
     /// transactions in SQLite's busy handler. Never call it while the same
     /// task holds a transaction.
     pub async fn write_conn(&self) -> Result<WriteConn> {
-        let gate = self.pass_gate().await;
+        let gate = self.pass_gate(false).await;
         Ok(WriteConn {
             conn: self.pool.acquire().await?,
             _gate: gate,
         })
     }
 
-    /// Waits for this process's turn to write, on SQLite.
-    async fn pass_gate(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// Waits for this process's turn to write, on SQLite. A transaction
+    /// begun by the task that holds the gate would wait for itself: that
+    /// is a bug (caught in debug builds), and in release it goes ahead
+    /// without the gate, as before there was one. (`write_conn` is not
+    /// checked: futures joined in one task may take turns at it.)
+    async fn pass_gate(&self, transaction: bool) -> Option<GatePass> {
         let gate = self.gate.as_ref()?;
-        match tokio::time::timeout(GATE_PATIENCE, gate.clone().lock_owned()).await {
-            Ok(guard) => Some(guard),
+        let me = tokio::task::try_id();
+        if transaction && me.is_some() {
+            let holder = *gate.holder.lock().unwrap_or_else(|e| e.into_inner());
+            if holder == me {
+                debug_assert!(
+                    false,
+                    "a transaction begun while the same task holds SQLite's write gate"
+                );
+                tracing::error!(
+                    "a transaction begun while the same task holds SQLite's write gate; going ahead without it"
+                );
+                return None;
+            }
+        }
+        match tokio::time::timeout(GATE_PATIENCE, gate.turn.clone().lock_owned()).await {
+            Ok(turn) => {
+                *gate.holder.lock().unwrap_or_else(|e| e.into_inner()) = me;
+                Some(GatePass {
+                    gate: gate.clone(),
+                    _turn: turn,
+                })
+            }
             Err(_) => {
                 tracing::warn!(
                     "a writer waited {GATE_PATIENCE:?} at SQLite's write gate; going ahead without it"
