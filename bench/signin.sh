@@ -111,7 +111,7 @@ totp_rate() {
 
 # Other work on the machine skews both rates. For each run: CPU seconds
 # the machine spent busy (/proc/stat) less those of this benchmark (the
-# server, and the children this shell waited for: wrk, argon2_rate), i.e.
+# server, and the children this shell waited for: signin_totp, argon2_rate), i.e.
 # CPU taken by someone else, and the hypervisor's steal time.
 HZ="$(getconf CLK_TCK)"
 machine_cpu() { awk -v hz="$HZ" '/^cpu / { printf "%.2f %.2f\n", ($2 + $3 + $4 + $7 + $8) / hz, $9 / hz }' /proc/stat; }
@@ -143,7 +143,7 @@ TOTP=()
 echo "--- raw argon2id verification rate (${DURATION} s, all cores, server idle)"
 run_measured ARGON2 argon2_rate
 for r in $(seq 1 "$ROUNDS"); do
-  echo "--- round $r: sign-in throughput, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+  echo "--- round $r: password sign-in, $CONNECTIONS in flight over $PASSWORD_ACCOUNTS accounts, ${DURATION}s"
   run_measured SIGNIN signin_rate
   echo "--- round $r: sign-in with TOTP, $CONNECTIONS in flight, ${DURATION}s"
   run_measured TOTP totp_rate
