@@ -18,7 +18,7 @@ use commands::auth::{LoginArgs, PasswordCommand, ProfileCommand, SignupArgs};
 use commands::check::CheckArgs;
 use commands::groups::GroupsCommand;
 use commands::invitations::InvitationsCommand;
-use commands::mfa::{MfaCommand, SessionsCommand};
+use commands::mfa::{MfaCommand, PasskeysCommand, SessionsCommand};
 use commands::orgs::OrgsCommand;
 use commands::outbox::OutboxCommand;
 use commands::requests::RequestsCommand;
@@ -234,6 +234,9 @@ Examples:
     /// Your second factor: an authenticator app and recovery codes
     #[command(subcommand)]
     Mfa(MfaCommand),
+    /// Your passkeys (add one from the console's profile page)
+    #[command(subcommand)]
+    Passkeys(PasskeysCommand),
     /// Your sign-in sessions
     #[command(subcommand)]
     Sessions(SessionsCommand),

@@ -575,3 +575,84 @@ async fn sign_in_challenges_are_limited_per_client(engine: Engine) {
         .await
         .refused(429, "too_many_attempts");
 }
+
+/// `roster passkeys list|rename|remove` with the real binary: the list in
+/// the CLI's one JSON shape, a rename, and a removal that needs the
+/// password and a code (a recovery code here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_renames_and_removes_passkeys() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let owner = app.owner().await;
+    let (_, pam) = app.member(ORG, &owner, PAM, "viewer").await;
+    let first = register(&app, &pam, &mut Device::new(), "Laptop").await;
+    let step = crate::mfa::fresh_step().await;
+    let (_, recovery) = crate::mfa::enrol(&pam, step - 1).await;
+    let config = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>, stdin: &str| {
+        let (base, token, dir, stdin) = (
+            app.base.clone(),
+            pam.token().to_owned(),
+            config.path().to_owned(),
+            stdin.to_owned(),
+        );
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = std::process::Command::new(crate::helpers::BIN)
+                .args(&args)
+                .env("ROSTER_SERVER", base)
+                .env("ROSTER_TOKEN", token)
+                .env("ROSTER_CONFIG_DIR", dir)
+                .env_remove("ROSTER_ORG")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(stdin.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let out = run(args(&["passkeys", "list", "--output", "json"]), "")
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["items"][0]["id"], first, "{listed}");
+    assert_eq!(listed["items"][0]["name"], "Laptop", "{listed}");
+    assert!(listed.get("next_cursor").is_some(), "{listed}");
+
+    let id = first.to_string();
+    let out = run(args(&["passkeys", "rename", &id, "Work laptop"]), "")
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(pam.passkeys().await.unwrap()[0].name, "Work laptop");
+
+    // A wrong password: one line on stderr, a non-zero exit, nothing removed.
+    let out = run(
+        args(&["passkeys", "remove", &id, "--stdin"]),
+        &format!("wrong-password\n{}\n", recovery[0]),
+    )
+    .await
+    .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(pam.passkeys().await.unwrap().len(), 1);
+
+    let out = run(
+        args(&["passkeys", "remove", &id, "--stdin"]),
+        &format!("{PAM_PW}\n{}\n", recovery[1]),
+    )
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(pam.passkeys().await.unwrap().is_empty());
+}

@@ -1,5 +1,7 @@
-//! `roster mfa enroll|status|recovery-codes|disable` (your second factor)
-//! and `roster sessions list|revoke` (your sign-in sessions).
+//! `roster mfa enroll|status|recovery-codes|disable` (your second factor),
+//! `roster passkeys list|rename|remove` (your passkeys; adding one needs a
+//! browser, the console's profile page) and `roster sessions list|revoke`
+//! (your sign-in sessions).
 //!
 //! Codes and passwords come from the terminal or, with `--stdin`, from
 //! lines on standard input; never from flags.
@@ -11,7 +13,7 @@ use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use qrcode::render::unicode::Dense1x2;
 use qrcode::QrCode;
-use roster_proto::{RemoveMfaRequest, SessionView};
+use roster_proto::{PasskeyView, RemoveMfaRequest, SessionView};
 
 #[derive(Debug, Subcommand)]
 pub enum MfaCommand {
@@ -32,6 +34,27 @@ pub struct StdinArg {
     /// Read the answers (code; or password then code) from lines on standard input
     #[arg(long)]
     pub stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasskeysCommand {
+    /// Your passkeys: id, name, added, last used
+    List,
+    /// Rename one of your passkeys
+    Rename {
+        /// The passkey's id (from `roster passkeys list`)
+        id: i64,
+        /// Its new name
+        name: String,
+    },
+    /// Remove one of your passkeys (asks for your password and a code from
+    /// your authenticator app or a recovery code); ends your other sessions
+    Remove {
+        /// The passkey's id (from `roster passkeys list`)
+        id: i64,
+        #[command(flatten)]
+        stdin: StdinArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,20 +157,7 @@ pub async fn run(ctx: &Context, cmd: MfaCommand) -> anyhow::Result<()> {
             })
         }
         MfaCommand::Disable(a) => {
-            let answers = input::secrets(
-                a.stdin,
-                2,
-                "the password and a code on two lines",
-                "no terminal to ask on; pipe the password and a code on two lines to `roster mfa disable --stdin`",
-                || {
-                    let password = input::prompt_password("Password: ")?;
-                    let code = input::prompt_line("Code from the app (or a recovery code): ")?;
-                    Ok(vec![password, code])
-                },
-            )?;
-            let Ok([password, code]) = <[String; 2]>::try_from(answers) else {
-                bail!("expected the password and a code on two lines");
-            };
+            let (password, code) = password_and_code(a.stdin, "roster mfa disable")?;
             let (totp_code, recovery_code) = code_fields(&code);
             client
                 .remove_mfa(&RemoveMfaRequest {
@@ -179,6 +189,75 @@ impl Row for SessionView {
                 String::new()
             },
         ]
+    }
+}
+
+impl Row for PasskeyView {
+    const HEADER: &'static [&'static str] = &["ID", "NAME", "ADDED", "LAST USED"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            output::truncate(&self.name, 40),
+            output::time(&self.created_at),
+            self.last_used_at
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), output::time),
+        ]
+    }
+}
+
+/// Asks for the password and a code (app or recovery), as `mfa disable`
+/// does: on the terminal, or two lines of stdin.
+fn password_and_code(from_stdin: bool, command: &str) -> anyhow::Result<(String, String)> {
+    let answers = input::secrets(
+        from_stdin,
+        2,
+        "the password and a code on two lines",
+        &format!("no terminal to ask on; pipe the password and a code on two lines to `{command} --stdin`"),
+        || {
+            let password = input::prompt_password("Password: ")?;
+            let code = input::prompt_line("Code from the app (or a recovery code): ")?;
+            Ok(vec![password, code])
+        },
+    )?;
+    let Ok([password, code]) = <[String; 2]>::try_from(answers) else {
+        bail!("expected the password and a code on two lines");
+    };
+    Ok((password, code))
+}
+
+pub async fn run_passkeys(ctx: &Context, cmd: PasskeysCommand) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    match cmd {
+        PasskeysCommand::List => {
+            let passkeys = client.passkeys().await?;
+            ctx.show_list(&passkeys, |p| Ok(output::rows(p)?))
+        }
+        PasskeysCommand::Rename { id, name } => {
+            let p = client.rename_passkey(id, &name).await?;
+            ctx.show(&p, |p| {
+                ctx.done(format!("Passkey {} is now {:?}.", p.id, p.name))
+            })
+        }
+        PasskeysCommand::Remove { id, stdin } => {
+            let (password, code) = password_and_code(stdin.stdin, "roster passkeys remove ID")?;
+            let (totp_code, recovery_code) = code_fields(&code);
+            client
+                .remove_passkey(
+                    id,
+                    &RemoveMfaRequest {
+                        password,
+                        totp_code,
+                        recovery_code,
+                        passkey: None,
+                    },
+                )
+                .await?;
+            ctx.done(format!(
+                "Passkey {id} removed; your other sessions were ended."
+            ))
+        }
     }
 }
 

@@ -101,6 +101,7 @@ async fn run_client(global: GlobalArgs, command: Command) -> anyhow::Result<()> 
         Command::Completions { .. } => Ok(()),
         Command::Whoami => whoami(&ctx).await,
         Command::Mfa(cmd) => mfa::run(&ctx, cmd).await,
+        Command::Passkeys(cmd) => mfa::run_passkeys(&ctx, cmd).await,
         Command::Sessions(cmd) => mfa::run_sessions(&ctx, cmd).await,
     }
 }
