@@ -8,29 +8,11 @@ use crate::helpers::*;
 use reqwest::Method;
 use roster_proto::{SignupRequest, UpdateOrgRequest};
 use serde_json::{json, Value};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// Runs `roster ARGS` against `server` with the config dir `config`.
 fn roster(server: &Server, config: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("ROSTER_SERVER", &server.url)
-        .env("ROSTER_CONFIG_DIR", config)
-        .env_remove("ROSTER_ORG")
-        .env_remove("ROSTER_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_cli(&server.url, config, None, args, stdin)
 }
 
 #[track_caller]

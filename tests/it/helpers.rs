@@ -509,6 +509,18 @@ pub fn new_member(email: &str, role: &str) -> CreateMemberRequest {
 }
 
 impl TestApp {
+    /// What `GET /metrics` answers now (Prometheus text).
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The URL of the test's database, as the server was given it.
     pub fn db_url(&self) -> &str {
         &self._db.url
@@ -861,6 +873,42 @@ impl Proxy {
 
 /// The real `roster` binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
+
+/// Runs `roster ARGS` against the server at `url` with the config dir
+/// `config`, `stdin` on its standard input, and, when given, `token` as
+/// `ROSTER_TOKEN` (otherwise none from the environment).
+pub fn run_cli(
+    url: &str,
+    config: &std::path::Path,
+    token: Option<&str>,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("ROSTER_SERVER", url)
+        .env("ROSTER_CONFIG_DIR", config)
+        .env_remove("ROSTER_ORG");
+    match token {
+        Some(t) => cmd.env("ROSTER_TOKEN", t),
+        None => cmd.env_remove("ROSTER_TOKEN"),
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
 
 /// A `roster serve` child process, killed on drop.
 pub struct Server {

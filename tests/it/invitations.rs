@@ -528,15 +528,7 @@ async fn nothing_is_lost_or_sent_twice_while_the_mail_server_is_down(engine: Eng
     // The outbox gauges are refreshed every five seconds, not per scrape.
     let mut metrics = String::new();
     for _ in 0..150 {
-        metrics = app
-            .http
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = app.metrics().await;
         if metrics.contains("roster_outbox_waiting 3") {
             break;
         }

@@ -249,15 +249,7 @@ async fn a_passkey_is_registered_then_signs_in_as_the_second_factor_and_alone(en
     assert!(emails(&page).contains(&PAM.to_owned()), "{page:?}");
 
     // Sign-ins with a passkey alone are counted by method and outcome.
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics
             .lines()
@@ -588,6 +580,7 @@ async fn the_cli_lists_renames_and_removes_passkeys() {
     let step = crate::mfa::fresh_step().await;
     let (_, recovery) = crate::mfa::enrol(&pam, step - 1).await;
     let config = tempfile::tempdir().unwrap();
+    // Run on a blocking thread: the server answers on this runtime.
     let run = |args: Vec<String>, stdin: &str| {
         let (base, token, dir, stdin) = (
             app.base.clone(),
@@ -596,25 +589,8 @@ async fn the_cli_lists_renames_and_removes_passkeys() {
             stdin.to_owned(),
         );
         tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            let mut child = std::process::Command::new(crate::helpers::BIN)
-                .args(&args)
-                .env("ROSTER_SERVER", base)
-                .env("ROSTER_TOKEN", token)
-                .env("ROSTER_CONFIG_DIR", dir)
-                .env_remove("ROSTER_ORG")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(stdin.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::helpers::run_cli(&base, &dir, Some(&token), &args, &stdin)
         })
     };
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();

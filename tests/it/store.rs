@@ -22,13 +22,7 @@ async fn sqlite_writers_queue_at_the_write_gate_and_readers_pass_it() {
 #[tokio::test]
 async fn a_transaction_begun_inside_another_by_one_task_is_caught() {
     let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::create(Engine::Sqlite, dir.path()).await;
-    let store = Store::open(&StoreOptions {
-        url: db.url.clone(),
-        max_connections: 4,
-    })
-    .await
-    .unwrap();
+    let store = sqlite_store(dir.path()).await;
     // Inside a task: the gate knows tasks, not the test's own thread.
     let nested = tokio::spawn(async move {
         let _outer = store.begin().await.unwrap();
@@ -274,15 +268,20 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
 /// the first ends (rather than in SQLite's busy handler), a read snapshot
 /// does not wait at all, and a writer that gave up its transaction lets
 /// the next one in.
-async fn sqlite_write_gate() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::create(Engine::Sqlite, dir.path()).await;
-    let store = Store::open(&StoreOptions {
+/// A store on a fresh SQLite database in `dir`.
+async fn sqlite_store(dir: &std::path::Path) -> Store {
+    let db = TestDatabase::create(Engine::Sqlite, dir).await;
+    Store::open(&StoreOptions {
         url: db.url.clone(),
         max_connections: 4,
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+async fn sqlite_write_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
     let mut first = store.begin().await.unwrap();
     let org = orgs::insert(&mut first, "gate", "Gate", None, at(1))
         .await

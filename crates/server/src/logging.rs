@@ -211,8 +211,10 @@ impl Drop for LogGuard {
 /// fields as a prefix), in the same shapes: text like
 /// `2026-12-02T11:20:00.123456Z  INFO roster::access: request method=GET
 /// route=/api/v1/orgs/{org}/check status=200 duration_ms=0.412
-/// request_id=…`, or the JSON object `tracing`'s JSON formatter writes for
-/// such an event. Whether it is written still follows `RUST_LOG`
+/// request_id=…`, or a JSON object with the keys `tracing`'s JSON
+/// formatter gives such an event (`timestamp`, `level`, `fields`,
+/// `target`; without the span list, whose fields the line already has).
+/// Whether it is written still follows `RUST_LOG`
 /// (`roster::access=off` turns it off).
 pub struct AccessLog {
     writer: LogWriter,
