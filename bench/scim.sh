@@ -39,7 +39,9 @@ command -v jq >/dev/null 2>&1 || apt-get install -y -q jq >/dev/null
 DATA="$(mktemp -d)"
 SERVER_PID=""
 DB=""
+ANALYZE_PID=""
 cleanup() {
+  [ -z "$ANALYZE_PID" ] || kill "$ANALYZE_PID" 2>/dev/null || true
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -88,6 +90,23 @@ DELAY_MS="$DELAY_MS" BODY_FILE="$DATA/check.json" TOKEN="$CHECK_TOKEN" \
   wrk -t1 -c8 -d3600s --latency -s bench/check.lua "$BASE/orgs/bench/check" >"$DATA/checks.txt" 2>&1 &
 CHECK_PID=$!
 sleep 1
+# PostgreSQL plans a prepared statement from the table statistics it has;
+# autovacuum refreshes them as the tables grow (which also makes the
+# server's connections plan their statements again). Without it (this
+# machine's PostgreSQL runs with autovacuum off) every statement keeps the
+# plan it got when the org was empty, and its cost grows with the org. So
+# the tables are analysed after the setup and then every ANALYZE_EVERY
+# seconds, about what autovacuum does with its defaults for tables
+# growing like these.
+if [ "$ENGINE" = postgres ]; then
+  ANALYZE_EVERY="${ANALYZE_EVERY:-30}"
+  psql "$PG/$DB" -qc ANALYZE >/dev/null
+  if [ "$(psql "$PG/$DB" -Atc 'SHOW autovacuum')" = off ]; then
+    echo "autovacuum is off: ANALYZE every $ANALYZE_EVERY s stands in for it"
+    (while sleep "$ANALYZE_EVERY"; do psql "$PG/$DB" -qc ANALYZE >/dev/null 2>&1 || exit 0; done) &
+    ANALYZE_PID=$!
+  fi
+fi
 START="$(date +%s.%N)"
 TOKEN="$SCIM_TOKEN" PER_THREAD="$PER_THREAD" \
   wrk -t"$CLIENTS" -c"$CLIENTS" -d3600s --latency -s bench/scim.lua "http://$ADDR/scim/v2/Users" >"$DATA/scim.txt" 2>&1 &
