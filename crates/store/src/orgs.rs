@@ -62,24 +62,41 @@ pub async fn insert(
 /// bumps its revision. Call it first in every transaction that changes the
 /// org or its members.
 pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<OrgLock> {
-    let text = "UPDATE orgs SET revision = revision + 1 WHERE id = $1
-                RETURNING revision, audit_seq, audit_head";
-    let (revision, seq, hash): (i64, i64, String) = fetch_one(conn, text, (org_id,)).await?;
+    let text = format!(
+        "UPDATE orgs SET revision = revision + 1 WHERE id = $1
+         RETURNING {COLUMNS}, revision, audit_seq, audit_head"
+    );
+    let row: LockRow = fetch_one(conn, &text, (org_id,)).await?;
     Ok(OrgLock {
-        revision,
-        audit_head: ChainHead { seq, hash },
+        revision: row.revision,
+        audit_head: ChainHead {
+            seq: row.audit_seq,
+            hash: row.audit_head,
+        },
+        org: row.org,
     })
 }
 
+#[derive(FromRow)]
+struct LockRow {
+    #[sqlx(flatten)]
+    org: Org,
+    revision: i64,
+    audit_seq: i64,
+    audit_head: String,
+}
+
 /// What an org's lock returns: the revision the transaction moves the org
-/// to, and the head of the org's audit chain as of the lock (the newest
+/// to, the head of the org's audit chain as of the lock (the newest
 /// committed event: the lock orders appenders, on both engines and
 /// across replicas, since PostgreSQL returns the row as the lock's holder
-/// committed it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// committed it), and the org as the lock read it (so a change need not
+/// read it again).
+#[derive(Debug, Clone)]
 pub struct OrgLock {
     pub revision: i64,
     pub audit_head: ChainHead,
+    pub org: Org,
 }
 
 pub async fn get(conn: &mut Conn, id: OrgId) -> Result<Org> {

@@ -3,9 +3,9 @@
 //! directory's displayName and externalId on a group (migration 16).
 
 use crate::members::Member;
-use crate::sql::{exec, exec_one, fetch_all, fetch_optional, Sql};
+use crate::sql::{exec, exec_one, fetch_all, fetch_optional, scalar, Sql};
 use crate::{Conn, Result};
-use roster_domain::{GroupId, OrgId, Timestamp, UserId};
+use roster_domain::{GroupId, MembershipId, OrgId, Timestamp, UserId};
 use sqlx::FromRow;
 use std::collections::HashMap;
 
@@ -54,11 +54,24 @@ pub async fn members(
         .push(" AND u.kind = 'person'");
     q.and("m.user_id = ", lookup.user_id);
     if let Some(name) = lookup.user_name_folded {
-        q.push(" AND (m.scim_user_name_folded = ")
+        // A member's userName is the directory's, or their email when the
+        // directory never wrote one. Both ways in are indexed lookups, and
+        // the test that picks between them is a CASE, from which neither
+        // engine derives a scan of the org's memberships (an OR here made
+        // SQLite read every membership of the org, and PostgreSQL every
+        // one the directory never wrote, on each lookup).
+        q.push(" AND m.user_id IN (SELECT user_id FROM memberships WHERE org_id = ")
+            .bind(org_id)
+            .push(" AND scim_user_name_folded = ")
             .bind(name)
-            .push(" OR (m.scim_user_name_folded IS NULL AND u.email = ")
+            .push(" UNION ALL SELECT id FROM users WHERE email = ")
             .bind(name)
-            .push("))");
+            .push(")");
+        q.push(" AND CASE WHEN m.scim_user_name_folded IS NULL THEN u.email = ")
+            .bind(name)
+            .push(" ELSE m.scim_user_name_folded = ")
+            .bind(name)
+            .push(" END");
     }
     q.and("m.scim_external_id = ", lookup.external_id);
     q.push(" ORDER BY m.user_id");
@@ -89,6 +102,43 @@ pub struct DirectoryFields<'a> {
     pub user_name: &'a str,
     pub external_id: Option<&'a str>,
     pub document: &'a str,
+}
+
+/// Adds a person the directory provisions: the membership together with
+/// what the directory wrote about it, in one statement (one row version
+/// and one round of index writes, where [`crate::members::insert`] and
+/// [`set_member_fields`] take two). An existing membership and a userName
+/// another member has are each a [`crate::StoreError::Conflict`].
+pub async fn insert_member(
+    conn: &mut Conn,
+    m: crate::members::NewMembership<'_>,
+    f: &DirectoryFields<'_>,
+) -> Result<MembershipId> {
+    let id = scalar(
+        conn,
+        "INSERT INTO memberships (org_id, user_id, role, team, status, identity_provider, mfa_required,
+             joined_at, updated_at, name_folded, email,
+             scim_user_name, scim_user_name_folded, scim_external_id, scim_document)
+         SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $8, u.name_folded, u.email, $9, $10, $11, $12
+         FROM users u WHERE u.id = $2
+         RETURNING id",
+        (
+            m.org_id,
+            m.user_id,
+            m.role,
+            m.team,
+            m.status,
+            m.identity_provider,
+            m.mfa_required,
+            m.now,
+            f.user_name,
+            f.user_name.to_lowercase(),
+            f.external_id,
+            f.document,
+        ),
+    )
+    .await?;
+    Ok(MembershipId::new(id))
 }
 
 /// Records what the directory wrote about a membership. A userName another

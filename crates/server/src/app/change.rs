@@ -55,6 +55,8 @@ pub(crate) struct Change<'a> {
     /// The org whose lock the change holds and the revision it moves the
     /// org to.
     locked: Option<(OrgId, i64)>,
+    /// That org's row as the lock returned it.
+    locked_org: Option<orgs::Org>,
     touched: Touched,
     /// Set by [`Change::only_adds_members`]: no credential validated before
     /// this change can be affected by it.
@@ -70,6 +72,10 @@ struct Touched {
     groups: BTreeSet<i64>,
     requests: BTreeSet<i64>,
     new_resources: BTreeSet<i64>,
+    /// Members of accounts the change created, with their facts as
+    /// written: no group or rule can name an account made in this very
+    /// change, so their deltas need no read.
+    new_accounts: Vec<access_state::MemberFact>,
 }
 
 impl App {
@@ -132,6 +138,7 @@ impl App {
             chains: vec![(audit::chain_of(Some(org)), lock.audit_head)],
             hooks: Vec::new(),
             locked: Some((org, lock.revision)),
+            locked_org: Some(lock.org),
             touched: Touched::default(),
             credentials_untouched: false,
         })
@@ -158,6 +165,7 @@ impl App {
             chains: Vec::new(),
             hooks: Vec::new(),
             locked: None,
+            locked_org: None,
             touched: Touched::default(),
             credentials_untouched: false,
         })
@@ -170,6 +178,16 @@ impl Change<'_> {
         self.held
             .as_ref()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("this change has no acting member")))
+    }
+
+    /// The org `id`: the row its lock returned when this change holds that
+    /// org's lock (no read; a change that writes the org's own row reads
+    /// it back with [`orgs::get`] instead), else as stored.
+    pub(crate) async fn org_row(&mut self, id: OrgId) -> Result<orgs::Org> {
+        match &self.locked_org {
+            Some(org) if org.id == id => Ok(org.clone()),
+            _ => Ok(orgs::get(&mut self.tx, id).await?),
+        }
     }
 
     /// The time of the change: every row it writes carries it.
@@ -297,6 +315,29 @@ impl Change<'_> {
         self.touched.users.insert(user_id.get());
     }
 
+    /// Says that the change made this member of an account it also
+    /// created (so in no group and named by no rule yet), with the email,
+    /// role and status it wrote: its delta is logged from these facts,
+    /// without reading them back. Debug builds read them back anyway and
+    /// panic if the two differ. A change that also puts the new member in
+    /// groups or rules names it with [`Change::touch_member`] instead.
+    pub(crate) fn new_account_member(
+        &mut self,
+        user_id: roster_domain::UserId,
+        email: &str,
+        role: &str,
+        status: MemberStatus,
+    ) {
+        self.touched.precise = true;
+        self.touched.new_accounts.push(access_state::MemberFact {
+            user_id: user_id.get(),
+            email: email.to_owned(),
+            role: role.to_owned(),
+            status: status.as_str().to_owned(),
+            disabled: 0,
+        });
+    }
+
     /// Says that the change created or renamed this group, or changed the
     /// rules naming it (a deleted group is left unnamed: a full build).
     pub(crate) fn touch_group(&mut self, group_id: roster_domain::GroupId) {
@@ -372,6 +413,20 @@ impl Change<'_> {
                     .collect(),
             });
         }
+        for fact in t.new_accounts {
+            if t.users.contains(&fact.user_id) {
+                continue;
+            }
+            let delta = Delta::Member {
+                user_id: fact.user_id,
+                member: Some(super::authz::member_fact(fact)),
+                groups: Vec::new(),
+                rules: Vec::new(),
+            };
+            #[cfg(debug_assertions)]
+            Self::same_as_stored(conn, org, &delta).await?;
+            deltas.push(delta);
+        }
         for &request_id in &t.requests {
             let grant = access_state::approved_request(conn, org, request_id).await?;
             deltas.push(Delta::Grant {
@@ -380,6 +435,34 @@ impl Change<'_> {
             });
         }
         Ok(Logged::Deltas(deltas))
+    }
+
+    /// Panics unless a member's delta built from what a change wrote is
+    /// the one reading it back gives (debug builds: the tests).
+    #[cfg(debug_assertions)]
+    async fn same_as_stored(conn: &mut Conn, org: OrgId, delta: &Delta) -> Result<()> {
+        let Delta::Member { user_id, .. } = *delta else {
+            return Ok(());
+        };
+        let member = access_state::member(conn, org, user_id).await?;
+        let groups = access_state::groups_of(conn, org, user_id).await?;
+        let rules = access_state::rules_of_user(conn, org, user_id).await?;
+        let stored = Delta::Member {
+            user_id,
+            member: member.map(super::authz::member_fact),
+            groups,
+            rules: rules
+                .into_iter()
+                .filter_map(super::authz::rule_fact)
+                .collect(),
+        };
+        let (written, stored) = (serde_json::to_value(delta), serde_json::to_value(&stored));
+        assert_eq!(
+            written.ok(),
+            stored.ok(),
+            "a new member's delta differs from what is stored"
+        );
+        Ok(())
     }
 
     /// Commits the change. A change that recorded no audit event is a bug

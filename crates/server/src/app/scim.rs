@@ -40,10 +40,10 @@ use roster_domain::{
     ManagementPermission, MemberStatus, OrgId, Team, Timestamp, TokenId, UserId,
 };
 use roster_store::members::{self, MemberFields};
-use roster_store::orgs::{self, Org};
+use roster_store::orgs::Org;
 use roster_store::scim::{self, DirectoryFields, DirectoryGroup, DirectoryMember, MemberLookup};
 use roster_store::tokens::{self, NewToken, Token, TokenKind};
-use roster_store::{groups, users, Conn};
+use roster_store::{groups, users, Conn, StoreError};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -395,7 +395,7 @@ impl App {
         let mut c = self
             .change_org(d.org, Some(d.caller.actor.clone()), meta)
             .await?;
-        let org = orgs::get(&mut c, d.org).await?;
+        let org = c.org_row(d.org).await?;
         let now = c.now();
         Self::ensure_user_name_free(&mut c, org.id, &u.user_name, None).await?;
         let existing = users::find_by_email(&mut c, email.as_str()).await?;
@@ -431,25 +431,32 @@ impl App {
         } else {
             MemberStatus::Disabled
         };
-        members::insert(
-            &mut c,
-            members::NewMembership {
-                org_id: org.id,
-                user_id,
-                role: &role,
-                team: u.team.as_str(),
-                status,
-                identity_provider: IdentityProvider::password().as_str(),
-                mfa_required: false,
-                now,
-            },
-        )
-        .await
-        .on_conflict(Conflict::AlreadyMember, || {
-            format!("{email} is already a member of {}", org.slug)
-        })?;
-        write_directory_fields(&mut c, org.id, user_id, &u, now).await?;
-        c.touch_member(user_id);
+        let provider = IdentityProvider::password();
+        let membership = members::NewMembership {
+            org_id: org.id,
+            user_id,
+            role: &role,
+            team: u.team.as_str(),
+            status,
+            identity_provider: provider.as_str(),
+            mfa_required: false,
+            now,
+        };
+        scim::insert_member(&mut c, membership, &directory_fields(&u))
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(Conflict::AlreadyMember) => AppError::conflict(
+                    Conflict::AlreadyMember,
+                    format!("{email} is already a member of {}", org.slug),
+                ),
+                StoreError::Conflict(Conflict::UserNameTaken) => user_name_conflict(&u),
+                other => other.into(),
+            })?;
+        if account_created {
+            c.new_account_member(user_id, email.as_str(), &role, status);
+        } else {
+            c.touch_member(user_id);
+        }
         c.only_adds_members();
         c.audit(
             "member.create",
@@ -508,7 +515,7 @@ impl App {
         let mut c = self
             .change_org(d.org, Some(d.caller.actor.clone()), meta)
             .await?;
-        let org = orgs::get(&mut c, d.org).await?;
+        let org = c.org_row(d.org).await?;
         let current = scim::member(&mut c, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("user"))?;
@@ -632,7 +639,7 @@ impl App {
         let mut c = self
             .change_org(d.org, Some(d.caller.actor.clone()), meta)
             .await?;
-        let org = orgs::get(&mut c, d.org).await?;
+        let org = c.org_row(d.org).await?;
         let current = scim::member(&mut c, org.id, user_id)
             .await?
             .ok_or(AppError::NotFound("user"))?;
@@ -956,24 +963,32 @@ async fn write_directory_fields(
     u: &DirectoryUser,
     now: Timestamp,
 ) -> Result<()> {
-    scim::set_member_fields(
-        conn,
-        org,
-        user,
-        &DirectoryFields {
-            user_name: &u.user_name,
-            external_id: u.external_id.as_deref(),
-            document: &u.document,
-        },
-        now,
-    )
-    .await
-    .on_conflict(Conflict::UserNameTaken, || {
+    scim::set_member_fields(conn, org, user, &directory_fields(u), now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(Conflict::UserNameTaken) => user_name_conflict(u),
+            other => other.into(),
+        })
+}
+
+fn directory_fields(u: &DirectoryUser) -> DirectoryFields<'_> {
+    DirectoryFields {
+        user_name: &u.user_name,
+        external_id: u.external_id.as_deref(),
+        document: &u.document,
+    }
+}
+
+/// Another member has the userName `u` names (the unique index caught what
+/// the lookup before the write could not: only a race gets here).
+fn user_name_conflict(u: &DirectoryUser) -> AppError {
+    AppError::conflict(
+        Conflict::UserNameTaken,
         format!(
             "a member of this org has the userName {:?} already",
             u.user_name
-        )
-    })
+        ),
+    )
 }
 
 #[cfg(test)]

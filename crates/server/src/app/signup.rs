@@ -183,7 +183,7 @@ impl App {
         let pending = signups::take(&mut c, &token_hash, now)
             .await?
             .ok_or(AppError::InvalidLink)?;
-        let org = orgs::get(&mut c, pending.org_id).await?;
+        let org = c.org_row(pending.org_id).await?;
         let email = Email::parse(&pending.email)?;
         if !accepts_signup(&org, &email) {
             return Err(not_allowed());

@@ -926,7 +926,7 @@ impl App {
         let member_created = match &member {
             Some(_) => false,
             None if connection.jit => {
-                let o = orgs::get(&mut c, org).await?;
+                let o = c.org_row(org).await?;
                 members::insert(
                     &mut c,
                     members::NewMembership {
