@@ -21,6 +21,7 @@ both_engines!(
     etags_guard_writes_with_if_match,
     members_added_to_one_group_at_the_same_moment_all_stay,
     joining_a_mapped_directory_group_gives_its_role,
+    one_user_name_posted_by_several_clients_at_once_is_created_once,
 );
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -1039,6 +1040,54 @@ async fn members_added_to_one_group_at_the_same_moment_all_stay(engine: Engine) 
         "{}",
         now.body
     );
+}
+
+/// Four clients create the same userName (in different cases, with
+/// different addresses) at the same moment: one is created, the others get
+/// 409 `uniqueness`, and none of their accounts became a member.
+async fn one_user_name_posted_by_several_clients_at_once_is_created_once(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let token = scim_token(&owner).await;
+    let names = ["same.person", "Same.Person", "SAME.PERSON", "same.Person"];
+    let creates = names.iter().enumerate().map(|(i, name)| {
+        let (app, token) = (&app, &token);
+        async move {
+            scim(
+                app,
+                Method::POST,
+                "/Users",
+                token,
+                Some(json!({"schemas": [USER], "userName": name,
+                    "emails": [{"value": format!("same{i}@acme.test"), "primary": true}]})),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(creates).await;
+    let created: Vec<&Res> = answers.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for res in answers.iter().filter(|r| r.status != 201) {
+        scim_error(res, 409, Some("uniqueness"));
+    }
+    let found = scim(
+        &app,
+        Method::GET,
+        "/Users?filter=userName%20eq%20%22SAME.person%22",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+    assert_eq!(found.body["Resources"][0]["id"], created[0].body["id"]);
+    let members: Vec<String> = team(&app, &owner).await.into_iter().map(|m| m.0).collect();
+    let same: Vec<&String> = members.iter().filter(|e| e.starts_with("same")).collect();
+    assert_eq!(same.len(), 1, "{members:?}");
 }
 
 /// The org's group mappings (shared with SSO) give roles to the members of
