@@ -313,7 +313,7 @@ impl App {
         let token_hash = self.keys().hash_token(&token);
         let now = self.now();
         let expires_at = now.plus(self.settings().session_ttl);
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         let owing = owing && mfa::enrolled(&mut conn, user.id).await?;
         sessions::insert(
             &mut conn,
@@ -442,6 +442,8 @@ impl App {
             return Err(AppError::Unauthenticated);
         };
         if now.since(s.last_seen_at) > ACTIVITY_RESOLUTION {
+            drop(conn);
+            let mut conn = self.store().write_conn().await?;
             sessions::touch(&mut conn, s.session_id, now).await?;
             users::touch_activity(&mut conn, s.user_id, now, ACTIVITY_RESOLUTION).await?;
         }
@@ -496,7 +498,7 @@ impl App {
             .last_used_at
             .is_none_or(|at| now.since(at) > ACTIVITY_RESOLUTION)
         {
-            let mut conn = self.store().conn().await?;
+            let mut conn = self.store().write_conn().await?;
             tokens::touch(&mut conn, t.id, now, &meta.client_addr).await?;
         }
         let caller = Caller {

@@ -340,7 +340,7 @@ impl App {
         }
         self.check_second_factor(&caller.actor, factor, meta)
             .await?;
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         sessions::second_factor_given(&mut conn, session).await?;
         self.invalidate_caches();
         Ok(())

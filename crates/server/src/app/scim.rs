@@ -295,6 +295,8 @@ impl App {
                     || t.last_used_at
                         .is_none_or(|at| now.since(at) > ACTIVITY_RESOLUTION)
                 {
+                    drop(conn);
+                    let mut conn = self.store().write_conn().await?;
                     tokens::touch(&mut conn, t.id, now, &meta.client_addr).await?;
                 }
                 let caller = Caller {

@@ -79,10 +79,17 @@ pub async fn attempt(
         pair: format!("{}:{subject}|{addr}", what.prefix()),
         addr: format!("addr:{addr}"),
     };
-    let mut conn = store.conn().await?;
+    // Both keys in one transaction: one commit, and on SQLite one turn at
+    // the write gate.
+    let mut tx = store.begin().await?;
     for (key, limit) in [(&attempt.pair, PAIR_LIMIT), (&attempt.addr, ADDRESS_LIMIT)] {
-        count(&mut conn, key, now, limit).await?;
+        if let Err(e) = count(&mut tx, key, now, limit).await {
+            // A refusal still counts: what was counted is committed.
+            roster_store::commit(tx).await?;
+            return Err(e);
+        }
     }
+    roster_store::commit(tx).await?;
     Ok(attempt)
 }
 
@@ -90,7 +97,7 @@ pub async fn attempt(
 /// (it has no account yet, and no success clears it): refused when the
 /// address started more than [`CEREMONY_LIMIT`] in its window.
 pub async fn ceremony_started(store: &Store, now: Timestamp, addr: &str) -> Result<()> {
-    let mut conn = store.conn().await?;
+    let mut conn = store.write_conn().await?;
     count(
         &mut conn,
         &format!("ceremony:{addr}"),
@@ -116,9 +123,10 @@ impl Attempt {
     /// The credential was right: the account-and-client key starts over
     /// and the attempt does not count against the address.
     pub async fn succeeded(self, store: &Store) -> Result<()> {
-        let mut conn = store.conn().await?;
-        throttle::clear(&mut conn, &self.pair).await?;
-        throttle::uncount(&mut conn, &self.addr).await?;
+        let mut tx = store.begin().await?;
+        throttle::clear(&mut tx, &self.pair).await?;
+        throttle::uncount(&mut tx, &self.addr).await?;
+        roster_store::commit(tx).await?;
         Ok(())
     }
 }
@@ -128,7 +136,7 @@ impl super::App {
     /// minutes by every replica; it is idempotent.
     pub async fn housekeeping(&self) -> Result<()> {
         let now = self.now();
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         let windows = throttle::prune(&mut conn, now.unix_ms()).await?;
         let sessions = roster_store::sessions::prune_expired(&mut conn, now).await?;
         drop(conn);
