@@ -422,6 +422,18 @@ impl App {
         Ok(())
     }
 
+    /// The revision of the org's index in this process (-1 when it has
+    /// none).
+    fn index_revision(&self, org_id: OrgId) -> i64 {
+        self.inner
+            .authz
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&org_id)
+            .map_or(-1, |slot| slot.revision())
+    }
+
     /// Asks for a loaded org's index to catch up with changes made
     /// elsewhere, in the background: one task per org at a time, which
     /// goes round again when more requests came in meanwhile.
@@ -651,12 +663,14 @@ impl App {
                 tokio::select! {
                     n = listener.try_recv() => match n {
                         Ok(Some(n)) => {
-                            let org = n
-                                .payload()
-                                .split_once(':')
-                                .and_then(|(org, _)| org.parse::<i64>().ok());
+                            let (org, revision) = notified(n.payload());
                             if let Some(org) = org {
-                                self.request_catch_up(OrgId::new(org));
+                                let org = OrgId::new(org);
+                                // This process's own changes (applied at
+                                // commit) come back too: nothing to read.
+                                if revision.is_none_or(|r| self.index_revision(org) < r) {
+                                    self.request_catch_up(org);
+                                }
                             }
                         }
                         // The connection dropped: notifications may have
@@ -671,5 +685,28 @@ impl App {
                 }
             }
         }
+    }
+}
+
+/// The org and revision of an access change notification (`org:revision`);
+/// a payload without a readable revision still names its org.
+fn notified(payload: &str) -> (Option<i64>, Option<i64>) {
+    match payload.split_once(':') {
+        Some((org, revision)) => (org.parse().ok(), revision.parse().ok()),
+        None => (payload.parse().ok(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::notified;
+
+    #[test]
+    fn a_notification_names_its_org_and_revision() {
+        assert_eq!(notified("12:345"), (Some(12), Some(345)));
+        assert_eq!(notified("12"), (Some(12), None));
+        assert_eq!(notified("12:x"), (Some(12), None));
+        assert_eq!(notified("x:3"), (None, Some(3)));
+        assert_eq!(notified(""), (None, None));
     }
 }
