@@ -515,7 +515,7 @@ impl App {
     /// Ends the caller's session.
     pub async fn logout(&self, caller: &Caller) -> Result<()> {
         let id = caller.person_session()?;
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         let done = match sessions::delete(&mut conn, id).await {
             Ok(()) | Err(roster_store::StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
@@ -628,7 +628,7 @@ impl App {
 
     pub async fn end_session(&self, caller: &Caller, session_id: SessionId) -> Result<()> {
         caller.person_session()?;
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         let done = sessions::delete_for_user(&mut conn, caller.user_id(), session_id)
             .await
             .or_not_found("session");

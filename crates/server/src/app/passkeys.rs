@@ -148,7 +148,7 @@ impl App {
         let challenge_id = crypto::new_token(CHALLENGE_PREFIX);
         let now = self.now();
         let expires_at = now.plus(CHALLENGE_TTL);
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         store::insert_challenge(
             &mut conn,
             &self.keys().hash_token(&challenge_id),

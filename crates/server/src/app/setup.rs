@@ -41,7 +41,7 @@ impl App {
     pub async fn new_setup_token(&self) -> Result<String> {
         let token = crypto::new_token(SETUP_PREFIX);
         let now = self.now();
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         setup::insert(
             &mut conn,
             &self.keys().hash_token(&token),

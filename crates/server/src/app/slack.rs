@@ -289,7 +289,7 @@ impl App {
                     .to_uppercase()
                     .replace(['-', '_'], "X");
                 let expires = self.now().plus(LINK_CODE_TTL);
-                let mut db = self.store().conn().await?;
+                let mut db = self.store().write_conn().await?;
                 slack::insert_link_code(
                     &mut db,
                     &self.keys().hash_token(&code),

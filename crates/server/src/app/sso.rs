@@ -745,7 +745,7 @@ impl App {
             } => (redirect.clone(), challenge.clone()),
             Purpose::Api | Purpose::Test => (String::new(), String::new()),
         };
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         sso::insert_state(
             &mut conn,
             &NewState {
@@ -1009,7 +1009,7 @@ impl App {
     ) -> Result<String> {
         let code = crypto::new_token("rsh_");
         let now = self.now();
-        let mut conn = self.store().conn().await?;
+        let mut conn = self.store().write_conn().await?;
         sso::insert_handoff(
             &mut conn,
             &self.keys().hash_token(&code),
