@@ -63,11 +63,24 @@ pub struct NewMembership<'a> {
 /// Adds a user to an org. An existing membership is
 /// [`crate::StoreError::Conflict`].
 pub async fn insert(conn: &mut Conn, m: NewMembership<'_>) -> Result<MembershipId> {
+    insert_row(conn, m, None).await
+}
+
+/// Inserts the membership row, with what a directory wrote about it when
+/// `directory` says (`crate::scim::insert_member`).
+pub(crate) async fn insert_row(
+    conn: &mut Conn,
+    m: NewMembership<'_>,
+    directory: Option<&crate::scim::DirectoryFields<'_>>,
+) -> Result<MembershipId> {
+    let folded = directory.map(|d| d.user_name.to_lowercase());
     let id = scalar(
         conn,
         "INSERT INTO memberships (org_id, user_id, role, team, status, identity_provider, mfa_required,
-             joined_at, updated_at, name_folded, email)
-         SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $8, u.name_folded, u.email FROM users u WHERE u.id = $2
+             joined_at, updated_at, name_folded, email,
+             scim_user_name, scim_user_name_folded, scim_external_id, scim_document)
+         SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $8, u.name_folded, u.email, $9, $10, $11, $12
+         FROM users u WHERE u.id = $2
          RETURNING id",
         (
             m.org_id,
@@ -78,6 +91,10 @@ pub async fn insert(conn: &mut Conn, m: NewMembership<'_>) -> Result<MembershipI
             m.identity_provider,
             m.mfa_required,
             m.now,
+            directory.map(|d| d.user_name),
+            folded.as_deref(),
+            directory.and_then(|d| d.external_id),
+            directory.map(|d| d.document),
         ),
     )
     .await?;

@@ -3,7 +3,7 @@
 //! directory's displayName and externalId on a group (migration 16).
 
 use crate::members::Member;
-use crate::sql::{exec, exec_one, fetch_all, fetch_optional, scalar, Sql};
+use crate::sql::{exec, exec_one, fetch_all, fetch_optional, Sql};
 use crate::{Conn, Result};
 use roster_domain::{GroupId, MembershipId, OrgId, Timestamp, UserId};
 use sqlx::FromRow;
@@ -114,31 +114,7 @@ pub async fn insert_member(
     m: crate::members::NewMembership<'_>,
     f: &DirectoryFields<'_>,
 ) -> Result<MembershipId> {
-    let id = scalar(
-        conn,
-        "INSERT INTO memberships (org_id, user_id, role, team, status, identity_provider, mfa_required,
-             joined_at, updated_at, name_folded, email,
-             scim_user_name, scim_user_name_folded, scim_external_id, scim_document)
-         SELECT $1, u.id, $3, $4, $5, $6, $7, $8, $8, u.name_folded, u.email, $9, $10, $11, $12
-         FROM users u WHERE u.id = $2
-         RETURNING id",
-        (
-            m.org_id,
-            m.user_id,
-            m.role,
-            m.team,
-            m.status,
-            m.identity_provider,
-            m.mfa_required,
-            m.now,
-            f.user_name,
-            f.user_name.to_lowercase(),
-            f.external_id,
-            f.document,
-        ),
-    )
-    .await?;
-    Ok(MembershipId::new(id))
+    crate::members::insert_row(conn, m, Some(f)).await
 }
 
 /// Records what the directory wrote about a membership. A userName another

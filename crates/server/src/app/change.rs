@@ -400,18 +400,7 @@ impl Change<'_> {
             deltas.push(Delta::NewResource(super::authz::resource_fact(r, groups)));
         }
         for &user_id in &t.users {
-            let member = access_state::member(conn, org, user_id).await?;
-            let groups = access_state::groups_of(conn, org, user_id).await?;
-            let rules = access_state::rules_of_user(conn, org, user_id).await?;
-            deltas.push(Delta::Member {
-                user_id,
-                member: member.map(super::authz::member_fact),
-                groups,
-                rules: rules
-                    .into_iter()
-                    .filter_map(super::authz::rule_fact)
-                    .collect(),
-            });
+            deltas.push(Self::stored_member(conn, org, user_id).await?);
         }
         for fact in t.new_accounts {
             if t.users.contains(&fact.user_id) {
@@ -437,17 +426,13 @@ impl Change<'_> {
         Ok(Logged::Deltas(deltas))
     }
 
-    /// Panics unless a member's delta built from what a change wrote is
-    /// the one reading it back gives (debug builds: the tests).
-    #[cfg(debug_assertions)]
-    async fn same_as_stored(conn: &mut Conn, org: OrgId, delta: &Delta) -> Result<()> {
-        let Delta::Member { user_id, .. } = *delta else {
-            return Ok(());
-        };
+    /// A member's delta as the database has it: the membership, the
+    /// groups and the rules naming them.
+    async fn stored_member(conn: &mut Conn, org: OrgId, user_id: i64) -> Result<Delta> {
         let member = access_state::member(conn, org, user_id).await?;
         let groups = access_state::groups_of(conn, org, user_id).await?;
         let rules = access_state::rules_of_user(conn, org, user_id).await?;
-        let stored = Delta::Member {
+        Ok(Delta::Member {
             user_id,
             member: member.map(super::authz::member_fact),
             groups,
@@ -455,7 +440,17 @@ impl Change<'_> {
                 .into_iter()
                 .filter_map(super::authz::rule_fact)
                 .collect(),
+        })
+    }
+
+    /// Panics unless a member's delta built from what a change wrote is
+    /// the one reading it back gives (debug builds: the tests).
+    #[cfg(debug_assertions)]
+    async fn same_as_stored(conn: &mut Conn, org: OrgId, delta: &Delta) -> Result<()> {
+        let Delta::Member { user_id, .. } = *delta else {
+            return Ok(());
         };
+        let stored = Self::stored_member(conn, org, user_id).await?;
         let (written, stored) = (serde_json::to_value(delta), serde_json::to_value(&stored));
         assert_eq!(
             written.ok(),
