@@ -264,10 +264,6 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
     store.close().await;
 }
 
-/// On SQLite, a second write transaction waits at the store's gate until
-/// the first ends (rather than in SQLite's busy handler), a read snapshot
-/// does not wait at all, and a writer that gave up its transaction lets
-/// the next one in.
 /// A store on a fresh SQLite database in `dir`.
 async fn sqlite_store(dir: &std::path::Path) -> Store {
     let db = TestDatabase::create(Engine::Sqlite, dir).await;
@@ -279,6 +275,10 @@ async fn sqlite_store(dir: &std::path::Path) -> Store {
     .unwrap()
 }
 
+/// On SQLite, a second write transaction waits at the store's gate until
+/// the first ends (rather than in SQLite's busy handler), a read snapshot
+/// does not wait at all, and a writer that gave up its transaction lets
+/// the next one in.
 async fn sqlite_write_gate() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path()).await;

@@ -157,16 +157,8 @@ pub async fn run(ctx: &Context, cmd: MfaCommand) -> anyhow::Result<()> {
             })
         }
         MfaCommand::Disable(a) => {
-            let (password, code) = password_and_code(a.stdin, "roster mfa disable")?;
-            let (totp_code, recovery_code) = code_fields(&code);
-            client
-                .remove_mfa(&RemoveMfaRequest {
-                    password,
-                    totp_code,
-                    recovery_code,
-                    passkey: None,
-                })
-                .await?;
+            let request = removal_request(a.stdin, "roster mfa disable")?;
+            client.remove_mfa(&request).await?;
             ctx.done("Second factor removed; your other sessions were ended.")
         }
     }
@@ -207,9 +199,10 @@ impl Row for PasskeyView {
     }
 }
 
-/// Asks for the password and a code (app or recovery), as `mfa disable`
-/// does: on the terminal, or two lines of stdin.
-fn password_and_code(from_stdin: bool, command: &str) -> anyhow::Result<(String, String)> {
+/// What removing a second factor needs (`mfa disable`, `passkeys
+/// remove`): the password and a code (app or recovery), asked on the
+/// terminal or read as two lines of stdin.
+fn removal_request(from_stdin: bool, command: &str) -> anyhow::Result<RemoveMfaRequest> {
     let answers = input::secrets(
         from_stdin,
         2,
@@ -224,7 +217,13 @@ fn password_and_code(from_stdin: bool, command: &str) -> anyhow::Result<(String,
     let Ok([password, code]) = <[String; 2]>::try_from(answers) else {
         bail!("expected the password and a code on two lines");
     };
-    Ok((password, code))
+    let (totp_code, recovery_code) = code_fields(&code);
+    Ok(RemoveMfaRequest {
+        password,
+        totp_code,
+        recovery_code,
+        passkey: None,
+    })
 }
 
 pub async fn run_passkeys(ctx: &Context, cmd: PasskeysCommand) -> anyhow::Result<()> {
@@ -241,19 +240,8 @@ pub async fn run_passkeys(ctx: &Context, cmd: PasskeysCommand) -> anyhow::Result
             })
         }
         PasskeysCommand::Remove { id, stdin } => {
-            let (password, code) = password_and_code(stdin.stdin, "roster passkeys remove ID")?;
-            let (totp_code, recovery_code) = code_fields(&code);
-            client
-                .remove_passkey(
-                    id,
-                    &RemoveMfaRequest {
-                        password,
-                        totp_code,
-                        recovery_code,
-                        passkey: None,
-                    },
-                )
-                .await?;
+            let request = removal_request(stdin.stdin, "roster passkeys remove ID")?;
+            client.remove_passkey(id, &request).await?;
             ctx.done(format!(
                 "Passkey {id} removed; your other sessions were ended."
             ))

@@ -83,10 +83,15 @@ pub async fn attempt(
     // the write gate.
     let mut tx = store.begin().await?;
     for (key, limit) in [(&attempt.pair, PAIR_LIMIT), (&attempt.addr, ADDRESS_LIMIT)] {
-        if let Err(e) = count(&mut tx, key, now, limit).await {
+        match count(&mut tx, key, now, limit).await {
+            Ok(()) => {}
             // A refusal still counts: what was counted is committed.
-            roster_store::commit(tx).await?;
-            return Err(e);
+            Err(refused @ AppError::TooManyAttempts { .. }) => {
+                roster_store::commit(tx).await?;
+                return Err(refused);
+            }
+            // Anything else rolls back (the transaction is dropped).
+            Err(e) => return Err(e),
         }
     }
     roster_store::commit(tx).await?;
