@@ -273,6 +273,29 @@ async fn spawn_tweaked(
     }
 }
 
+impl TestApp {
+    /// A second server on this one's database, as a process started now
+    /// would be: no index, no cache. Returns it and its base URL.
+    pub async fn second_server(&self) -> (roster_server::app::App, String) {
+        let dir = self.data_dir.join("second");
+        std::fs::create_dir_all(&dir).expect("data dir");
+        let config = Config::resolve(ConfigLayer {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir),
+            database_url: Some(self._db.url.clone()),
+            secret_key: Some(Secret::new("11".repeat(32))),
+            max_connections: Some(8),
+            ..Default::default()
+        })
+        .expect("config");
+        let application = Application::build(config).await.expect("server starts");
+        let base = format!("http://{}", application.addr());
+        let app = application.app().clone();
+        tokio::spawn(application.run_until_stopped(std::future::pending()));
+        (app, base)
+    }
+}
+
 /// A response: status and JSON body (`Null` when empty).
 #[derive(Debug)]
 pub struct Res {

@@ -6,11 +6,26 @@ use crate::both_engines;
 use crate::helpers::*;
 use roster_proto::{
     AccessRuleRequest, CheckRequest, GroupMemberRequest, GroupRequest, ResourceRequest,
-    UpdateMemberRequest,
+    ReviewDecisionRequest, ReviewPolicyView, ReviewRequestRequest, UpdateMemberRequest,
 };
+use roster_store::access_state::{GrantFact, MemberFact, ResourceFact, RuleFact};
 use sqlx::Row;
 
-both_engines!(changes_are_applied_in_place_and_the_next_check_sees_each);
+both_engines!(
+    changes_are_applied_in_place_and_the_next_check_sees_each,
+    the_access_state_is_read_as_its_rows_hold_it,
+    a_slice_decides_as_the_whole_org,
+    the_first_checks_after_a_start_do_not_wait_for_the_org
+);
+
+async fn org_id(app: &TestApp, slug: &str) -> roster_domain::OrgId {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1")
+        .bind(slug)
+        .fetch_one(app.app.store().pool())
+        .await
+        .unwrap();
+    roster_domain::OrgId::new(id)
+}
 
 fn may_update() -> CheckRequest {
     CheckRequest {
@@ -56,9 +71,11 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
         .await
         .unwrap();
     let allowed = || async { owner.check(ORG, &may_update()).await.unwrap().allowed };
-    // The first check builds the index.
+    // The first check starts building the index in the background (it is
+    // answered from a slice of the org meanwhile); wait for the build.
     assert!(!allowed().await);
-    let (deltas_before, builds_before, _) = app.app.authz_stats();
+    app.app.org_index(org_id(&app, ORG).await).await.unwrap();
+    let before = app.app.authz_stats();
     let logged_before = logged_kinds(&app).await.len();
 
     let rule = owner
@@ -136,7 +153,407 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
         vec!["deltas"; changes],
         "every change was logged with its facts"
     );
-    let (deltas, builds, _) = app.app.authz_stats();
-    assert_eq!(builds, builds_before, "no change made the org load again");
-    assert_eq!(deltas - deltas_before, changes as u64);
+    let after = app.app.authz_stats();
+    assert_eq!(
+        after.full_builds, before.full_builds,
+        "no change made the org load again"
+    );
+    assert_eq!(after.deltas_applied - before.deltas_applied, changes as u64);
+}
+
+/// An org with every kind of fact: members active, disabled and of each
+/// role (one with an email JSON must escape), groups, a resource tree
+/// with a gate and a review policy, rules of each kind, an approved
+/// request; and another org beside it.
+async fn seed_every_kind_of_fact(app: &TestApp, owner: &Api) {
+    let (dwight, dwight_t) = app.member(ORG, owner, "dwight@acme.test", "viewer").await;
+    let (zoe, _) = app
+        .member(ORG, owner, "zoë.o'hara@acme.test", "contributor")
+        .await;
+    let (pam, _) = app.member(ORG, owner, "pam@acme.test", "admin").await;
+    owner
+        .update_member(
+            ORG,
+            pam,
+            &UpdateMemberRequest {
+                status: Some("disabled".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for g in ["dev", "ops"] {
+        owner
+            .create_group(ORG, &GroupRequest { name: g.into() })
+            .await
+            .unwrap();
+    }
+    // The owner reviews requests on the gated cluster: in one of its
+    // groups.
+    let me = app.users(ORG, owner, "role=owner").await.items[0]
+        .id
+        .unwrap();
+    for (g, u) in [("dev", dwight), ("dev", zoe), ("ops", zoe), ("ops", me)] {
+        let join = GroupMemberRequest { user_id: u };
+        owner.add_group_member(ORG, g, &join).await.unwrap();
+    }
+    let resource =
+        |key: &str, parent: Option<&str>, groups: &[&str], review: bool| ResourceRequest {
+            key: key.into(),
+            parent: parent.map(Into::into),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            review: review.then(|| ReviewPolicyView {
+                actions: vec!["clusters:deploy".into(), "clusters:delete".into()],
+                approvals: 1,
+            }),
+        };
+    for r in [
+        resource("projects/payments", None, &[], true),
+        resource(
+            "clusters/eu-1",
+            Some("projects/payments"),
+            &["dev", "ops"],
+            false,
+        ),
+        resource("clusters/us-1", None, &[], false),
+    ] {
+        owner.create_resource(ORG, &r).await.unwrap();
+    }
+    let rule = |user: Option<&str>, group: Option<&str>, role: &str, resource: Option<&str>| {
+        AccessRuleRequest {
+            user: user.map(Into::into),
+            group: group.map(Into::into),
+            role: role.into(),
+            resource: resource.map(Into::into),
+        }
+    };
+    for r in [
+        rule(
+            Some("dwight@acme.test"),
+            None,
+            "contributor",
+            Some("clusters/eu-1"),
+        ),
+        rule(None, Some("ops"), "viewer", None),
+        rule(None, Some("dev"), "contributor", Some("projects/payments")),
+    ] {
+        owner.grant_access(ORG, &r).await.unwrap();
+    }
+    let asked = dwight_t
+        .create_review_request(
+            ORG,
+            &ReviewRequestRequest {
+                resource: "clusters/eu-1".into(),
+                action: "clusters:deploy".into(),
+                reason: "hotfix \"4521\"".into(),
+                duration_seconds: 3600,
+            },
+        )
+        .await
+        .unwrap();
+    owner
+        .approve_review_request(ORG, asked.id, &ReviewDecisionRequest::default())
+        .await
+        .unwrap();
+    // Another org's rows must not come along.
+    owner
+        .create_org(&roster_proto::CreateOrgRequest {
+            slug: "other".into(),
+            name: "Other".into(),
+        })
+        .await
+        .unwrap();
+    owner
+        .create_group("other", &GroupRequest { name: "dev".into() })
+        .await
+        .unwrap();
+}
+
+/// The org's access state is read in one value per list on SQLite (JSON built
+/// by the database); it must hold exactly what the rows hold, read here one by
+/// one: every kind of member, group, resource, rule and approved request,
+/// text that JSON escapes, and no row of another org.
+async fn the_access_state_is_read_as_its_rows_hold_it(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    seed_every_kind_of_fact(&app, &owner).await;
+
+    let store = app.app.store();
+    let org: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1")
+        .bind(ORG)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let facts = roster_store::access_state::load_snapshot(
+        store,
+        roster_domain::OrgId::new(org),
+        app.app.now(),
+    )
+    .await
+    .unwrap();
+
+    // The same, row by row.
+    let pool = store.pool();
+    let mut members: Vec<MemberFact> = sqlx::query_as(
+        "SELECT m.user_id, u.email, m.role, m.status, u.disabled
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let pairs = |text: &'static str| async move {
+        let mut rows: Vec<(i64, i64)> = sqlx::query_as(text)
+            .bind(org)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        rows.sort_unstable();
+        rows
+    };
+    let groups: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM groups WHERE org_id = $1 ORDER BY id")
+            .bind(org)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let resources: Vec<ResourceFact> = sqlx::query_as(
+        "SELECT id, resource_type, name, parent_id, review_actions, review_approvals
+         FROM resources WHERE org_id = $1 ORDER BY id",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let rules: Vec<RuleFact> = sqlx::query_as(
+        "SELECT id, user_id, group_id, role, resource_id FROM access_rules
+         WHERE org_id = $1 ORDER BY id",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let grants: Vec<GrantFact> = sqlx::query_as(
+        "SELECT id, requester_id, resource_id, action, expires_at FROM review_requests
+         WHERE org_id = $1 AND status = 'approved'",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+
+    members.sort_by_key(|m| m.user_id);
+    let mut loaded_members = facts.members.clone();
+    loaded_members.sort_by_key(|m| m.user_id);
+    assert_eq!(loaded_members, members);
+    assert!(members.iter().any(|m| m.email == "zoë.o'hara@acme.test"));
+    assert!(members.iter().any(|m| m.status == "disabled"));
+    assert_eq!(facts.groups, groups);
+    let mut loaded = facts.group_members.clone();
+    loaded.sort_unstable();
+    assert_eq!(
+        loaded,
+        pairs("SELECT group_id, user_id FROM group_members WHERE org_id = $1").await
+    );
+    assert_eq!(loaded.len(), 4);
+    assert_eq!(facts.resources, resources);
+    assert!(resources.iter().any(|r| r.parent_id.is_none()));
+    assert!(resources.iter().any(|r| r.parent_id.is_some()));
+    assert!(resources.iter().any(|r| !r.review_actions.is_empty()));
+    let mut loaded = facts.resource_groups.clone();
+    loaded.sort_unstable();
+    assert_eq!(
+        loaded,
+        pairs("SELECT resource_id, group_id FROM resource_groups WHERE org_id = $1").await
+    );
+    assert_eq!(loaded.len(), 2);
+    assert_eq!(facts.rules, rules);
+    assert_eq!(rules.len(), 3);
+    assert_eq!(facts.grants, grants);
+    assert_eq!(grants.len(), 1);
+}
+
+/// Every check about every member (by id and by email, in any case), an
+/// unknown user, and every action on every resource and on the org, is
+/// decided by a slice of the org (what the first checks after a start are
+/// answered from) exactly as by the whole org's index: the same answer,
+/// reason, rule and request.
+async fn a_slice_decides_as_the_whole_org(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    seed_every_kind_of_fact(&app, &owner).await;
+    let org = org_id(&app, ORG).await;
+    let whole = app.app.org_index(org).await.unwrap();
+    let now = app.app.now().unix_ms();
+
+    let mut actions: Vec<String> = roster_domain::ManagementPermission::ALL
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    for t in owner.resource_types(ORG).await.unwrap() {
+        actions.extend(t.actions.iter().map(|a| format!("{}:{}", t.name, a.name)));
+    }
+    let resources: Vec<String> = owner
+        .list_resources(ORG, &roster_client::ResourceQuery::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(resources.len(), 3);
+    let members = app.users(ORG, &owner, "").await.items;
+    let mut users: Vec<String> = Vec::new();
+    for m in &members {
+        users.push(m.id.expect("a member").to_string());
+        users.push(m.email.clone());
+        users.push(m.email.to_uppercase());
+    }
+    users.extend(["nobody@acme.test".to_owned(), "999999".to_owned()]);
+
+    let mut compared = 0;
+    let mut allowed = 0;
+    for user in &users {
+        let (id, email) = match user.parse::<i64>() {
+            Ok(id) => (Some(id), None),
+            Err(_) => (None, Some(user.to_lowercase())),
+        };
+        for resource in resources.iter().map(Some).chain([None]) {
+            let slice = roster_store::access_state::Slice {
+                user_ids: id.into_iter().collect(),
+                emails: email.clone().into_iter().collect(),
+                resource: resource.cloned(),
+            };
+            let part = app.app.slice_index(org, &slice).await.unwrap();
+            let uid = |ix: &roster_authz::OrgIndex| match (id, &email) {
+                (Some(id), _) => id,
+                (None, Some(e)) => ix.user_by_email(e).unwrap_or(0),
+                (None, None) => 0,
+            };
+            assert_eq!(uid(&part), uid(&whole), "{user}");
+            for action in &actions {
+                let answer = |ix: &roster_authz::OrgIndex| {
+                    let a = ix.action(action).expect("every action is in the catalog");
+                    let r = resource.map(|k| ix.resource(k).expect("the resource is there"));
+                    let d = ix.check(uid(ix), a, r, now);
+                    (
+                        d.allowed,
+                        d.reason.code(),
+                        d.reason.rule_id(),
+                        d.request_id(),
+                        ix.explain(&d, a, r),
+                    )
+                };
+                let expected = answer(&whole);
+                assert_eq!(answer(&part), expected, "{user} {action} on {resource:?}");
+                compared += 1;
+                allowed += usize::from(expected.0);
+            }
+        }
+    }
+    // The comparison covered both answers, and every kind of reason.
+    assert!(allowed > 0 && allowed < compared, "{allowed} of {compared}");
+}
+
+/// The first checks in an org after a start are answered before its index
+/// is built (from slices of the org), and answered right: a check right
+/// after a change this process made sees it, whether the index is built
+/// yet or not.
+async fn the_first_checks_after_a_start_do_not_wait_for_the_org(engine: Engine) {
+    let first = spawn_app(engine).await;
+    seed_every_kind_of_fact(&first, &first.owner().await).await;
+    let org = org_id(&first, ORG).await;
+    // A server started now, on the same database.
+    let (app, base) = first.second_server().await;
+    let owner = login_to(&base, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let before = app.authz_stats();
+    assert!(!app.has_index(org), "nothing has checked yet");
+
+    let eu = |user: &str, action: &str| CheckRequest {
+        user: user.into(),
+        action: action.into(),
+        resource: Some("clusters/eu-1".into()),
+    };
+    // Dwight: a rule on the cluster and in its group; deploying needs a
+    // request, which he has.
+    let d = owner
+        .check(ORG, &eu("dwight@acme.test", "clusters:update"))
+        .await
+        .unwrap();
+    assert!(d.allowed, "{d:?}");
+    let d = owner
+        .check(ORG, &eu("DWIGHT@acme.test", "clusters:deploy"))
+        .await
+        .unwrap();
+    assert!(d.allowed && d.request_id.is_some(), "{d:?}");
+    // Pam is disabled.
+    let d = owner
+        .check(ORG, &eu("pam@acme.test", "clusters:read"))
+        .await
+        .unwrap();
+    assert_eq!(d.code, "inactive");
+    let d = owner
+        .check(
+            ORG,
+            &CheckRequest {
+                user: "nobody@acme.test".into(),
+                action: "clusters:read".into(),
+                resource: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.code, "not_member");
+    owner
+        .check(ORG, &eu("dwight@acme.test", "clusters:fly"))
+        .await
+        .refused(422, "validation_failed");
+    owner
+        .check(
+            ORG,
+            &CheckRequest {
+                resource: Some("clusters/nowhere".into()),
+                ..eu("dwight@acme.test", "clusters:update")
+            },
+        )
+        .await
+        .refused(422, "validation_failed");
+    assert!(
+        app.authz_stats().slices > before.slices,
+        "answered from slices"
+    );
+
+    // A change through this server, and the very next check, while the
+    // index may or may not be built: either way the check sees it.
+    let dwight = first
+        .users(ORG, &owner, "email=dwight%40acme.test")
+        .await
+        .items[0]
+        .id
+        .unwrap();
+    owner.remove_group_member(ORG, "dev", dwight).await.unwrap();
+    let d = owner
+        .check(ORG, &eu("dwight@acme.test", "clusters:update"))
+        .await
+        .unwrap();
+    assert!(
+        !d.allowed,
+        "leaving the cluster's group is seen at once: {d:?}"
+    );
+
+    // The build finishes in the background; checks are then answered
+    // from the index.
+    app.org_index(org).await.unwrap();
+    let built = app.authz_stats();
+    assert_eq!(built.full_builds, before.full_builds + 1, "one build");
+    let d = owner
+        .check(ORG, &eu("dwight@acme.test", "clusters:update"))
+        .await
+        .unwrap();
+    assert!(!d.allowed);
+    assert_eq!(
+        app.authz_stats().slices,
+        built.slices,
+        "no slice once built"
+    );
 }

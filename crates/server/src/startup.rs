@@ -371,11 +371,12 @@ async fn observe_outbox(app: App, mut stop: tokio::sync::watch::Receiver<bool>) 
             }
             Err(e) => tracing::debug!(error = %e, "reading the outbox's size failed; will retry"),
         }
-        let (deltas, builds, build_ms) = app.authz_stats();
+        let authz = app.authz_stats();
         app.observer().record(|| {
-            metrics::counter!("roster_authz_deltas_applied_total").absolute(deltas);
-            metrics::counter!("roster_authz_full_builds_total").absolute(builds);
-            metrics::counter!("roster_authz_build_milliseconds_total").absolute(build_ms);
+            metrics::counter!("roster_authz_deltas_applied_total").absolute(authz.deltas_applied);
+            metrics::counter!("roster_authz_full_builds_total").absolute(authz.full_builds);
+            metrics::counter!("roster_authz_build_milliseconds_total").absolute(authz.build_ms);
+            metrics::counter!("roster_authz_slice_checks_total").absolute(authz.slices);
         });
         app.observer().upkeep();
         tokio::select! {

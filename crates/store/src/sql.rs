@@ -225,6 +225,46 @@ pub(crate) async fn fetch_all<'a, T: Record>(
     rows(statement(text, params).fetch_all(conn).await?)
 }
 
+/// Every row of `SELECT columns from`, ordered by `order` when it is not
+/// empty, for reads of many thousands of rows (an org's access state).
+///
+/// On SQLite the driver's work per row (a hop between its worker thread
+/// and the task, and a copy into the `Any` row) costs several times the
+/// query itself, so the database hands the rows over in one value: a JSON
+/// array of arrays (`json_group_array`), read here with serde. `T` reads
+/// one inner array: a tuple, or a struct deriving `Deserialize` whose
+/// fields are declared in the order of `columns`. On PostgreSQL building
+/// that JSON costs more than the rows do, so they are read one by one.
+/// docs/decisions.md, "Reading an org's access state", has the figures.
+pub(crate) async fn fetch_bulk<'a, T>(
+    conn: &mut Conn,
+    engine: crate::Engine,
+    columns: &str,
+    from: &str,
+    order: &str,
+    params: impl Params<'a>,
+) -> Result<Vec<T>>
+where
+    T: Record + serde::de::DeserializeOwned,
+{
+    let order = if order.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {order}")
+    };
+    match engine {
+        crate::Engine::Sqlite => {
+            let text = format!("SELECT json_group_array(json_array({columns}){order}) {from}");
+            let json: String = scalar(conn, &text, params).await?;
+            serde_json::from_str(&json)
+                .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))
+        }
+        crate::Engine::Postgres => {
+            fetch_all(conn, &format!("SELECT {columns} {from}{order}"), params).await
+        }
+    }
+}
+
 /// The one value of the row a statement returns (a count, a new row's
 /// id); no row is [`StoreError::NotFound`].
 pub(crate) async fn scalar<'a, T>(conn: &mut Conn, text: &str, params: impl Params<'a>) -> Result<T>

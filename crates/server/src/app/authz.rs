@@ -96,6 +96,9 @@ pub(crate) struct AuthzStats {
     pub(crate) deltas_applied: AtomicU64,
     pub(crate) full_builds: AtomicU64,
     pub(crate) build_ms_total: AtomicU64,
+    /// Checks answered from a slice of an org whose index was not built
+    /// yet ([`App::slice_index`]).
+    pub(crate) slices: AtomicU64,
 }
 
 struct Slot {
@@ -112,6 +115,9 @@ struct Slot {
     /// it ([`App::request_catch_up`]).
     wanted: AtomicU64,
     running: AtomicBool,
+    /// Whether a task is building the org's first index in the background
+    /// ([`App::warm`]).
+    warming: AtomicBool,
 }
 
 /// Past this many unapplied changes an org's queue starts over (the next
@@ -257,6 +263,7 @@ impl AuthzCache {
                     loading: tokio::sync::Mutex::new(()),
                     wanted: AtomicU64::new(0),
                     running: AtomicBool::new(false),
+                    warming: AtomicBool::new(false),
                 })
             })
             .clone()
@@ -334,6 +341,50 @@ impl App {
             .ok_or_else(|| super::AppError::Internal(anyhow::anyhow!("no index after a build")))
     }
 
+    /// Whether this process holds an index of the org (perhaps behind a
+    /// change; [`App::org_index`] brings it up to date from the log).
+    pub fn has_index(&self, org_id: OrgId) -> bool {
+        self.inner.authz.slot(org_id).current().is_some()
+    }
+
+    /// Starts building the org's index in the background, unless it is
+    /// built or being built.
+    pub(crate) fn warm(&self, org_id: OrgId) {
+        let slot = self.inner.authz.slot(org_id);
+        if slot.current().is_some() || slot.warming.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = app.org_index(org_id).await {
+                tracing::warn!(error = %e, org_id = org_id.get(), "building an org's authorization index failed");
+            }
+            slot.warming.store(false, Ordering::Release);
+        });
+    }
+
+    /// An index of the part of the org that checks about `slice`'s users
+    /// on its resource need, read from the database now: what a check is
+    /// answered from while the org's own index is being built, so that
+    /// the first checks in a big org after a start do not wait for it.
+    /// It decides those checks as the whole index would (the property
+    /// test `a_slice_decides_as_the_whole_org` holds it to that); it is
+    /// not kept.
+    pub async fn slice_index(
+        &self,
+        org_id: OrgId,
+        slice: &roster_store::access_state::Slice,
+    ) -> Result<Arc<OrgIndex>> {
+        let facts =
+            roster_store::access_state::load_slice(self.store(), org_id, slice, self.now()).await?;
+        self.inner
+            .authz
+            .stats
+            .slices
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(OrgIndex::build(compile(facts))))
+    }
+
     /// Reads the logged changes after the index's revision and applies
     /// what follows it without a gap.
     async fn read_log(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
@@ -368,6 +419,7 @@ impl App {
         let started = std::time::Instant::now();
         let facts =
             roster_store::access_state::load_snapshot(self.store(), org_id, self.now()).await?;
+        let read_ms = started.elapsed().as_millis() as u64;
         let revision = facts.revision;
         let ix = Arc::new(OrgIndex::build(compile(facts)));
         let stats = &self.inner.authz.stats;
@@ -379,6 +431,7 @@ impl App {
             org_id = org_id.get(),
             revision,
             members = ix.member_count(),
+            read_ms,
             ms = started.elapsed().as_millis() as u64,
             "authorization index built"
         );
@@ -532,16 +585,29 @@ impl App {
         Ok(())
     }
 
-    /// Deltas applied and full builds since start, and the milliseconds
-    /// spent building.
-    pub fn authz_stats(&self) -> (u64, u64, u64) {
+    /// How the indexes have been kept current since the process started.
+    pub fn authz_stats(&self) -> AuthzCounts {
         let s = &self.inner.authz.stats;
-        (
-            s.deltas_applied.load(Ordering::Relaxed),
-            s.full_builds.load(Ordering::Relaxed),
-            s.build_ms_total.load(Ordering::Relaxed),
-        )
+        AuthzCounts {
+            deltas_applied: s.deltas_applied.load(Ordering::Relaxed),
+            full_builds: s.full_builds.load(Ordering::Relaxed),
+            build_ms: s.build_ms_total.load(Ordering::Relaxed),
+            slices: s.slices.load(Ordering::Relaxed),
+        }
     }
+}
+
+/// [`App::authz_stats`]: counters since the process started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthzCounts {
+    /// Logged changes applied to an index in place.
+    pub deltas_applied: u64,
+    /// Indexes built from the whole org.
+    pub full_builds: u64,
+    /// Milliseconds spent on those builds.
+    pub build_ms: u64,
+    /// Checks answered from a slice of an org whose index was being built.
+    pub slices: u64,
 }
 
 pub(crate) fn member_fact(m: roster_store::access_state::MemberFact) -> MemberFact {

@@ -12,8 +12,9 @@ use super::orgs::invalid;
 use super::{App, AppError};
 use roster_authz::{Action, Decision, OrgIndex, Reason, ResourceId};
 use roster_domain::{
-    DomainError, ManagementPermission, ManagementPermissionName, MemberStatus, Timestamp,
+    DomainError, ManagementPermission, ManagementPermissionName, MemberStatus, OrgId, Timestamp,
 };
+use roster_store::access_state::Slice;
 use std::sync::Arc;
 
 /// One question.
@@ -48,27 +49,72 @@ pub struct CheckContext {
     limit: Option<Arc<str>>,
     caller: i64,
     may_read_users: bool,
+    /// Set while this process has no index of the org yet: `index` is
+    /// then a slice holding only the caller, and a check first reads the
+    /// slice it needs ([`CheckContext::covering`]).
+    slice_of: Option<OrgId>,
 }
 
 impl CheckContext {
+    /// A context whose index can answer questions about `user` on
+    /// `resource` (or the org): this one when it holds the whole org, else
+    /// one over the slice of the org they need, read now (the org's index
+    /// is being built meanwhile).
+    pub async fn covering(
+        self,
+        app: &App,
+        user: &str,
+        resource: Option<&str>,
+    ) -> Result<CheckContext> {
+        let Some(org_id) = self.slice_of else {
+            return Ok(self);
+        };
+        if app.has_index(org_id) {
+            return self.whole(app).await;
+        }
+        let mut slice = Slice {
+            user_ids: vec![self.caller],
+            ..Slice::default()
+        };
+        match user_ref(user) {
+            Some(UserRef::Id(id)) => slice.user_ids.push(id),
+            Some(UserRef::Email(email)) => slice.emails.push(email),
+            None => {}
+        }
+        slice.resource = resource
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned);
+        let index = app.slice_index(org_id, &slice).await?;
+        Ok(CheckContext { index, ..self })
+    }
+
+    /// A context over the org's whole index, waiting for it to be built
+    /// if this one holds a slice (for questions about every resource or
+    /// many users).
+    pub async fn whole(self, app: &App) -> Result<CheckContext> {
+        let Some(org_id) = self.slice_of else {
+            return Ok(self);
+        };
+        let index = app.org_index(org_id).await?;
+        Ok(CheckContext {
+            index,
+            slice_of: None,
+            ..self
+        })
+    }
+
     /// Resolves a user reference to an id: a number is an id, anything
     /// else an email. An unknown email resolves to no one (id 0), which
     /// every check denies as "not a member".
     pub fn user_id(&self, user: &str) -> Result<i64> {
-        let user = user.trim();
-        let id = match user.parse::<i64>() {
-            Ok(id) => id,
-            Err(_) if user.contains('@') => {
-                if user.bytes().any(|b| b.is_ascii_uppercase()) {
-                    self.index.user_by_email(&user.to_lowercase()).unwrap_or(0)
-                } else {
-                    self.index.user_by_email(user).unwrap_or(0)
-                }
-            }
-            Err(_) => {
+        let id = match user_ref(user) {
+            Some(UserRef::Id(id)) => id,
+            Some(UserRef::Email(email)) => self.index.user_by_email(&email).unwrap_or(0),
+            None => {
                 return Err(invalid(
                     "user",
-                    format!("{user:?} is neither an email nor a user id"),
+                    format!("{:?} is neither an email nor a user id", user.trim()),
                 ))
             }
         };
@@ -145,6 +191,23 @@ impl CheckContext {
     }
 }
 
+/// How a check names a user.
+enum UserRef {
+    Id(i64),
+    /// As stored: lower case.
+    Email(String),
+}
+
+/// A number is a user id; anything with an `@` an email.
+fn user_ref(user: &str) -> Option<UserRef> {
+    let user = user.trim();
+    match user.parse::<i64>() {
+        Ok(id) => Some(UserRef::Id(id)),
+        Err(_) if user.contains('@') => Some(UserRef::Email(user.to_lowercase())),
+        Err(_) => None,
+    }
+}
+
 /// Whether a stored permission list (an API token's) holds `action` named
 /// `name`: the management permission itself, or the platform action, its
 /// type's `type:*`, or its class's `*:class`.
@@ -164,15 +227,30 @@ impl App {
     /// The index of the org named `slug`, for a caller who is an active
     /// member of it. Like [`App::org_access`], an org the caller is not in
     /// is "not found".
+    ///
+    /// While this process has no index of the org yet (the first check
+    /// after a start), its building starts in the background and the
+    /// context holds a slice of the org with the caller only; a check
+    /// reads what else it needs ([`CheckContext::covering`]), so that no
+    /// check waits for a whole big org to be read.
     pub async fn check_context(&self, caller: &Caller, slug: &str) -> Result<CheckContext> {
         caller.admits(Reach::Everything)?;
         let org_id = self.org_id_by_slug(slug).await?;
         if caller.bound_org().is_some_and(|bound| bound != org_id) {
             return Err(AppError::NotFound("organization"));
         }
-        let index = self.org_index(org_id).await?;
-        let read = Action::Management(ManagementPermission::UsersRead);
         let me = caller.user_id().get();
+        let (index, slice_of) = if self.has_index(org_id) {
+            (self.org_index(org_id).await?, None)
+        } else {
+            self.warm(org_id);
+            let caller_only = Slice {
+                user_ids: vec![me],
+                ..Slice::default()
+            };
+            (self.slice_index(org_id, &caller_only).await?, Some(org_id))
+        };
+        let read = Action::Management(ManagementPermission::UsersRead);
         let decision = index.check(me, read, None, self.now().unix_ms());
         match decision.reason {
             Reason::NotMember => return Err(AppError::NotFound("organization")),
@@ -196,12 +274,14 @@ impl App {
             limit: caller.shared_limit(),
             caller: me,
             may_read_users: decision.allowed && token_keeps_read,
+            slice_of,
         })
     }
 
     /// Answers one check.
     pub async fn check(&self, caller: &Caller, slug: &str, q: &CheckQuery) -> Result<CheckOutcome> {
         let cx = self.check_context(caller, slug).await?;
+        let cx = cx.covering(self, &q.user, q.resource.as_deref()).await?;
         cx.check(q, self.now())
     }
 
@@ -253,7 +333,7 @@ impl App {
         user: &str,
         action: &str,
     ) -> Result<Vec<String>> {
-        let cx = self.check_context(caller, slug).await?;
+        let cx = self.check_context(caller, slug).await?.whole(self).await?;
         let user = cx.user_id(user)?;
         let action = cx.action(action)?;
         Ok(cx

@@ -36,6 +36,7 @@ pub mod tokens;
 pub mod webhooks;
 
 pub use audit::{AuditQuery, MAX_RETENTION_DAYS};
+pub use authz::AuthzCounts;
 pub use caller::{Actor, Caller, Credential, Reach, SessionStage};
 pub use error::{AppError, MfaMethods, PasskeyFailure, SsoFailure};
 pub use orgs::OrgAccess;

@@ -63,8 +63,10 @@ async fn check(
     Checking { app, cx }: Checking,
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResponse>, ApiError> {
+    let q = query(req);
+    let cx = cx.covering(&app, &q.user, q.resource.as_deref()).await?;
     let started = std::time::Instant::now();
-    let outcome = cx.check(&query(req), app.now());
+    let outcome = cx.check(&q, app.now());
     let elapsed = started.elapsed();
     let series = app.observer().checks();
     match &outcome {
@@ -93,6 +95,7 @@ async fn check_batch(
             format!("a batch holds at most {MAX_BATCH} checks"),
         ));
     }
+    let cx = cx.whole(&app).await?;
     let now = app.now();
     let started = std::time::Instant::now();
     let results: Vec<CheckBatchItem> = req
@@ -152,7 +155,9 @@ async fn permissions(
     PathId(id): PathId<UserId>,
     ApiQuery(q): ApiQuery<PermissionsQuery>,
 ) -> Result<Json<PermissionsResponse>, ApiError> {
-    let list = app.permissions(&cx, &id.to_string(), q.resource.as_deref())?;
+    let user = id.to_string();
+    let cx = cx.covering(&app, &user, q.resource.as_deref()).await?;
+    let list = app.permissions(&cx, &user, q.resource.as_deref())?;
     let id = id.get();
     Ok(Json(PermissionsResponse {
         user: id,
