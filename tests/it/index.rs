@@ -6,7 +6,8 @@ use crate::both_engines;
 use crate::helpers::*;
 use roster_proto::{
     AccessRuleRequest, CheckRequest, GroupMemberRequest, GroupRequest, ResourceRequest,
-    ReviewDecisionRequest, ReviewPolicyView, ReviewRequestRequest, UpdateMemberRequest,
+    ReviewDecisionRequest, ReviewPolicyView, ReviewRequestRequest, RoleRequest, RoleUpdateRequest,
+    UpdateMemberRequest,
 };
 use roster_store::access_state::{GrantFact, MemberFact, ResourceFact, RuleFact};
 use sqlx::Row;
@@ -15,7 +16,8 @@ both_engines!(
     changes_are_applied_in_place_and_the_next_check_sees_each,
     the_access_state_is_read_as_its_rows_hold_it,
     a_slice_decides_as_the_whole_org,
-    the_first_checks_after_a_start_do_not_wait_for_the_org
+    the_first_checks_after_a_start_do_not_wait_for_the_org,
+    a_change_only_a_build_can_apply_does_not_make_checks_wait
 );
 
 async fn org_id(app: &TestApp, slug: &str) -> roster_domain::OrgId {
@@ -556,4 +558,84 @@ async fn the_first_checks_after_a_start_do_not_wait_for_the_org(engine: Engine) 
         built.slices,
         "no slice once built"
     );
+}
+
+/// A change the log cannot apply in place (a role's new definition) is
+/// built afresh in the background; the checks of the process that made it
+/// do not wait for the build: they are answered from slices, and see the
+/// change at once, both ways.
+async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
+    owner
+        .create_resource(
+            ORG,
+            &ResourceRequest {
+                key: "clusters/eu-1".into(),
+                parent: None,
+                groups: Vec::new(),
+                review: None,
+            },
+        )
+        .await
+        .unwrap();
+    owner
+        .create_role(
+            ORG,
+            &RoleRequest {
+                name: "operator".into(),
+                description: None,
+                permissions: vec!["clusters:read".into()],
+            },
+        )
+        .await
+        .unwrap();
+    owner
+        .grant_access(
+            ORG,
+            &AccessRuleRequest {
+                user: Some("dwight@acme.test".into()),
+                group: None,
+                role: "operator".into(),
+                resource: Some("clusters/eu-1".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let org = org_id(&app, ORG).await;
+    let allowed = || async { owner.check(ORG, &may_update()).await.unwrap().allowed };
+    assert!(!allowed().await);
+    app.app.org_index(org).await.unwrap();
+
+    let redefine = |permissions: &[&str]| RoleUpdateRequest {
+        description: None,
+        permissions: Some(permissions.iter().map(|p| p.to_string()).collect()),
+    };
+    for (permissions, expected) in [
+        (&["clusters:read", "clusters:update"][..], true),
+        (&["clusters:read"][..], false),
+    ] {
+        let before = app.app.authz_stats();
+        owner
+            .update_role(ORG, "operator", &redefine(permissions))
+            .await
+            .unwrap();
+        assert_eq!(
+            allowed().await,
+            expected,
+            "the very next check sees the role's new definition"
+        );
+        // From a slice while the org is built afresh, or, on PostgreSQL,
+        // from the index already rebuilt by the catch-up that the change's
+        // own notification started.
+        let after = app.app.authz_stats();
+        assert!(
+            after.slices > before.slices || after.full_builds > before.full_builds,
+            "the change was applied by a build"
+        );
+        app.app.org_index(org).await.unwrap();
+        assert!(app.app.authz_stats().full_builds > before.full_builds);
+        assert_eq!(allowed().await, expected, "and by the rebuilt index");
+    }
 }

@@ -115,9 +115,11 @@ struct Slot {
     /// it ([`App::request_catch_up`]).
     wanted: AtomicU64,
     running: AtomicBool,
-    /// Whether a task is building the org's first index in the background
-    /// ([`App::warm`]).
+    /// Whether a task started by [`App::warm`] is bringing the index up to
+    /// date in the background.
     warming: AtomicBool,
+    /// Whether a full build is under way.
+    building: AtomicBool,
 }
 
 /// Past this many unapplied changes an org's queue starts over (the next
@@ -134,6 +136,12 @@ impl Slot {
 
     fn revision(&self) -> i64 {
         self.current().map_or(-1, |ix| ix.revision())
+    }
+
+    /// The index, if it has reached every change this process committed.
+    fn ready(&self) -> Option<Arc<OrgIndex>> {
+        self.current()
+            .filter(|ix| ix.revision() >= self.required.load(Ordering::Acquire))
     }
 
     /// Installs a freshly built index unless the one held is as new.
@@ -264,6 +272,7 @@ impl AuthzCache {
                     wanted: AtomicU64::new(0),
                     running: AtomicBool::new(false),
                     warming: AtomicBool::new(false),
+                    building: AtomicBool::new(false),
                 })
             })
             .clone()
@@ -347,11 +356,33 @@ impl App {
         self.inner.authz.slot(org_id).current().is_some()
     }
 
-    /// Starts building the org's index in the background, unless it is
-    /// built or being built.
+    /// The org's index when it can be had without a full build: the one
+    /// held, brought up to the changes this process committed from the
+    /// change log if need be. `None` when no index is loaded, or a build
+    /// is under way, or only a build can catch up (a change the log cannot
+    /// apply, such as a role's new definition): the caller then starts one
+    /// in the background ([`App::warm`]) and answers from a slice.
+    pub(crate) async fn index_without_build(&self, org_id: OrgId) -> Result<Option<Arc<OrgIndex>>> {
+        let slot = self.inner.authz.slot(org_id);
+        if let Some(ix) = slot.ready() {
+            return Ok(Some(ix));
+        }
+        if slot.current().is_none() || slot.building.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let _one = slot.loading.lock().await;
+        if slot.ready().is_none() {
+            self.read_log(org_id, &slot).await?;
+        }
+        Ok(slot.ready())
+    }
+
+    /// Starts bringing the org's index up to date in the background (a
+    /// first build, or a build after a change the log cannot apply),
+    /// unless it is up to date or a task is on it.
     pub(crate) fn warm(&self, org_id: OrgId) {
         let slot = self.inner.authz.slot(org_id);
-        if slot.current().is_some() || slot.warming.swap(true, Ordering::AcqRel) {
+        if slot.ready().is_some() || slot.warming.swap(true, Ordering::AcqRel) {
             return;
         }
         let app = self.clone();
@@ -416,6 +447,15 @@ impl App {
     /// Builds the org's index afresh from one snapshot, installs it, and
     /// applies the changes logged since.
     async fn build(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
+        /// Clears [`Slot::building`] however the build ends.
+        struct Building<'a>(&'a AtomicBool);
+        impl Drop for Building<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        slot.building.store(true, Ordering::Release);
+        let _building = Building(&slot.building);
         let started = std::time::Instant::now();
         let facts =
             roster_store::access_state::load_snapshot(self.store(), org_id, self.now()).await?;

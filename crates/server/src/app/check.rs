@@ -49,9 +49,10 @@ pub struct CheckContext {
     limit: Option<Arc<str>>,
     caller: i64,
     may_read_users: bool,
-    /// Set while this process has no index of the org yet: `index` is
-    /// then a slice holding only the caller, and a check first reads the
-    /// slice it needs ([`CheckContext::covering`]).
+    /// Set while this process has no index of the org that is up to date
+    /// without a build (none yet, or a change only a build can apply):
+    /// `index` is then a slice holding only the caller, and a check first
+    /// reads the slice it needs ([`CheckContext::covering`]).
     slice_of: Option<OrgId>,
 }
 
@@ -69,8 +70,12 @@ impl CheckContext {
         let Some(org_id) = self.slice_of else {
             return Ok(self);
         };
-        if app.has_index(org_id) {
-            return self.whole(app).await;
+        if let Some(index) = app.index_without_build(org_id).await? {
+            return Ok(CheckContext {
+                index,
+                slice_of: None,
+                ..self
+            });
         }
         let mut slice = Slice {
             user_ids: vec![self.caller],
@@ -228,11 +233,13 @@ impl App {
     /// member of it. Like [`App::org_access`], an org the caller is not in
     /// is "not found".
     ///
-    /// While this process has no index of the org yet (the first check
-    /// after a start), its building starts in the background and the
-    /// context holds a slice of the org with the caller only; a check
-    /// reads what else it needs ([`CheckContext::covering`]), so that no
-    /// check waits for a whole big org to be read.
+    /// While this process has no index of the org that is up to date
+    /// without a build (the first check after a start, or a change only a
+    /// build can apply, such as a role's new definition), the build starts
+    /// in the background and the context holds a slice of the org with the
+    /// caller only; a check reads what else it needs
+    /// ([`CheckContext::covering`]), so that no check waits for a whole big
+    /// org to be read.
     pub async fn check_context(&self, caller: &Caller, slug: &str) -> Result<CheckContext> {
         caller.admits(Reach::Everything)?;
         let org_id = self.org_id_by_slug(slug).await?;
@@ -240,15 +247,16 @@ impl App {
             return Err(AppError::NotFound("organization"));
         }
         let me = caller.user_id().get();
-        let (index, slice_of) = if self.has_index(org_id) {
-            (self.org_index(org_id).await?, None)
-        } else {
-            self.warm(org_id);
-            let caller_only = Slice {
-                user_ids: vec![me],
-                ..Slice::default()
-            };
-            (self.slice_index(org_id, &caller_only).await?, Some(org_id))
+        let (index, slice_of) = match self.index_without_build(org_id).await? {
+            Some(index) => (index, None),
+            None => {
+                self.warm(org_id);
+                let caller_only = Slice {
+                    user_ids: vec![me],
+                    ..Slice::default()
+                };
+                (self.slice_index(org_id, &caller_only).await?, Some(org_id))
+            }
         };
         let read = Action::Management(ManagementPermission::UsersRead);
         let decision = index.check(me, read, None, self.now().unix_ms());
