@@ -56,10 +56,8 @@ async fn logged_kinds(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engine) {
-    let app = spawn_app(engine).await;
-    let owner = app.owner().await;
-    let (dwight, _) = app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
+/// Registers `clusters/eu-1`: no parent, group or review policy.
+async fn create_cluster(owner: &Api) {
     owner
         .create_resource(
             ORG,
@@ -72,6 +70,13 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
         )
         .await
         .unwrap();
+}
+
+async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let (dwight, _) = app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
+    create_cluster(&owner).await;
     let allowed = || async { owner.check(ORG, &may_update()).await.unwrap().allowed };
     // The first check starts building the index in the background (it is
     // answered from a slice of the org meanwhile); wait for the build.
@@ -568,18 +573,7 @@ async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engin
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
-    owner
-        .create_resource(
-            ORG,
-            &ResourceRequest {
-                key: "clusters/eu-1".into(),
-                parent: None,
-                groups: Vec::new(),
-                review: None,
-            },
-        )
-        .await
-        .unwrap();
+    create_cluster(&owner).await;
     owner
         .create_role(
             ORG,

@@ -11,9 +11,12 @@
 //! from PostgreSQL notifications or, as the fallback, by polling the orgs'
 //! revisions, and apply the logged changes in revision order
 //! ([`App::catch_up`]). A full build from the database happens at first use
-//! and when the log cannot bridge the gap (a "rebuild" entry, pruned rows);
-//! on another replica's change it runs in the background while checks use
-//! the index they have.
+//! and when the log cannot bridge the gap (a "rebuild" entry, pruned rows),
+//! always in the background: on another replica's change checks use the
+//! index they have meanwhile; at first use, or after a change made here
+//! that only a build can apply, each single check is answered from a slice
+//! of the org read for it ([`App::slice_index`]), so no check waits for a
+//! whole org to be read.
 
 use super::error::Result;
 use super::App;
@@ -96,8 +99,8 @@ pub(crate) struct AuthzStats {
     pub(crate) deltas_applied: AtomicU64,
     pub(crate) full_builds: AtomicU64,
     pub(crate) build_ms_total: AtomicU64,
-    /// Checks answered from a slice of an org whose index was not built
-    /// yet ([`App::slice_index`]).
+    /// Slices read for checks while an org's index was being built
+    /// ([`App::slice_index`]).
     pub(crate) slices: AtomicU64,
 }
 
@@ -646,7 +649,7 @@ pub struct AuthzCounts {
     pub full_builds: u64,
     /// Milliseconds spent on those builds.
     pub build_ms: u64,
-    /// Checks answered from a slice of an org whose index was being built.
+    /// Slices read for checks while an org's index was being built.
     pub slices: u64,
 }
 

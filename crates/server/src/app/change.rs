@@ -58,8 +58,9 @@ pub(crate) struct Change<'a> {
     /// That org's row as the lock returned it.
     locked_org: Option<orgs::Org>,
     touched: Touched,
-    /// Set by [`Change::only_adds_members`]: no credential validated before
-    /// this change can be affected by it.
+    /// Set by [`Change::only_adds_members`] and
+    /// [`Change::only_moves_access`]: no credential validated before this
+    /// change can be affected by it.
     credentials_untouched: bool,
 }
 
@@ -305,6 +306,17 @@ impl Change<'_> {
     /// very next request, SPEC §2). The new member's access reaches the
     /// index through the change log as for any change.
     pub(crate) fn only_adds_members(&mut self) {
+        self.credentials_untouched = true;
+    }
+
+    /// Says that the change only moved access: group memberships or
+    /// access rules. No session, token, account, membership or org policy
+    /// changed, so every credential validated before it stays valid (as
+    /// for [`Change::only_adds_members`]); the access it grants or revokes
+    /// reaches the index, which the very next check reads. Without this,
+    /// every such write made the next request of every credential go back
+    /// to the database, and the checks in flight on it waited for that.
+    pub(crate) fn only_moves_access(&mut self) {
         self.credentials_untouched = true;
     }
 

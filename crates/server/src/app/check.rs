@@ -15,6 +15,7 @@ use roster_domain::{
     DomainError, ManagementPermission, ManagementPermissionName, MemberStatus, OrgId, Timestamp,
 };
 use roster_store::access_state::Slice;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// One question.
@@ -83,7 +84,7 @@ impl CheckContext {
         };
         match user_ref(user) {
             Some(UserRef::Id(id)) => slice.user_ids.push(id),
-            Some(UserRef::Email(email)) => slice.emails.push(email),
+            Some(UserRef::Email(email)) => slice.emails.push(email.into_owned()),
             None => {}
         }
         slice.resource = resource
@@ -197,18 +198,24 @@ impl CheckContext {
 }
 
 /// How a check names a user.
-enum UserRef {
+enum UserRef<'a> {
     Id(i64),
-    /// As stored: lower case.
-    Email(String),
+    /// As stored: lower case (copied only when it was not).
+    Email(Cow<'a, str>),
 }
 
 /// A number is a user id; anything with an `@` an email.
-fn user_ref(user: &str) -> Option<UserRef> {
+fn user_ref(user: &str) -> Option<UserRef<'_>> {
     let user = user.trim();
     match user.parse::<i64>() {
         Ok(id) => Some(UserRef::Id(id)),
-        Err(_) if user.contains('@') => Some(UserRef::Email(user.to_lowercase())),
+        Err(_) if user.contains('@') => Some(UserRef::Email(
+            if user.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(user.to_lowercase())
+            } else {
+                Cow::Borrowed(user)
+            },
+        )),
         Err(_) => None,
     }
 }

@@ -174,6 +174,7 @@ impl App {
             return Ok(());
         }
         c.touch_member(user_id);
+        c.only_moves_access();
         c.audit(
             "group.member_add",
             target(&group.name),
@@ -196,6 +197,7 @@ impl App {
             return Err(AppError::NotFound("group member"));
         }
         c.touch_member(user_id);
+        c.only_moves_access();
         c.audit(
             "group.member_remove",
             target(&group.name),

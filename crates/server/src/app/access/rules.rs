@@ -120,6 +120,7 @@ impl App {
             return Ok((rule, false));
         }
         touch_subject(&mut c, &rule);
+        c.only_moves_access();
         c.audit("access.grant", format!("rule:{id}"), rule_details(&rule))
             .await?;
         c.commit().await?;
@@ -141,6 +142,7 @@ impl App {
             .or_not_found("access rule")?;
         rules::delete(&mut c, access.org.id, id).await?;
         touch_subject(&mut c, &rule);
+        c.only_moves_access();
         c.audit("access.revoke", format!("rule:{id}"), rule_details(&rule))
             .await?;
         c.commit().await
