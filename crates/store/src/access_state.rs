@@ -7,9 +7,40 @@ use roster_domain::{OrgId, Timestamp};
 use serde::Deserialize;
 use sqlx::FromRow;
 
-// On SQLite, [`load`] reads the facts below from JSON arrays (see
-// [`fetch_bulk`]): their fields are declared in the order of the columns
-// the statements select.
+// Every statement reads a fact's columns from the one list beside it. On
+// SQLite, [`load`] reads the facts from JSON arrays (see [`fetch_bulk`]),
+// so their fields are declared in the order of those columns.
+
+/// [`MemberFact`]'s columns, and the tables they come from (the org is
+/// `m.org_id`).
+macro_rules! member_columns {
+    () => {
+        "m.user_id, u.email, m.role, m.status, u.disabled"
+    };
+}
+macro_rules! member_from {
+    () => {
+        "FROM memberships m JOIN users u ON u.id = m.user_id"
+    };
+}
+/// [`ResourceFact`]'s columns, of `resources`.
+macro_rules! resource_columns {
+    () => {
+        "id, resource_type, name, parent_id, review_actions, review_approvals"
+    };
+}
+/// [`RuleFact`]'s columns, of `access_rules`.
+macro_rules! rule_columns {
+    () => {
+        "id, user_id, group_id, role, resource_id"
+    };
+}
+/// [`GrantFact`]'s columns, of `review_requests`.
+macro_rules! grant_columns {
+    () => {
+        "id, requester_id, resource_id, action, expires_at"
+    };
+}
 
 #[derive(Debug, Clone, PartialEq, FromRow, Deserialize)]
 pub struct MemberFact {
@@ -94,8 +125,8 @@ async fn load(
             actions: crate::roles::actions(conn, org_id).await?,
             roles: crate::roles::list(conn, org_id).await?,
             members: of_org!(
-                "m.user_id, u.email, m.role, m.status, u.disabled",
-                "FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+                member_columns!(),
+                concat!(member_from!(), " WHERE m.org_id = $1"),
                 ""
             ),
             groups: of_org!("id, name", "FROM groups WHERE org_id = $1", "id"),
@@ -105,7 +136,7 @@ async fn load(
                 ""
             ),
             resources: of_org!(
-                "id, resource_type, name, parent_id, review_actions, review_approvals",
+                resource_columns!(),
                 "FROM resources WHERE org_id = $1",
                 "id"
             ),
@@ -114,15 +145,11 @@ async fn load(
                 "FROM resource_groups WHERE org_id = $1",
                 ""
             ),
-            rules: of_org!(
-                "id, user_id, group_id, role, resource_id",
-                "FROM access_rules WHERE org_id = $1",
-                "id"
-            ),
+            rules: of_org!(rule_columns!(), "FROM access_rules WHERE org_id = $1", "id"),
             grants: fetch_bulk(
                 conn,
                 engine,
-                "id, requester_id, resource_id, action, expires_at",
+                grant_columns!(),
                 "FROM review_requests
                  WHERE org_id = $1 AND status = 'approved' AND expires_at > $2",
                 "",
@@ -219,8 +246,13 @@ async fn read_slice(
     slice: &Slice,
     now: Timestamp,
 ) -> Result<AccessFacts> {
-    const MEMBER: &str = "SELECT m.user_id, u.email, m.role, m.status, u.disabled
-         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ";
+    const MEMBER: &str = concat!(
+        "SELECT ",
+        member_columns!(),
+        " ",
+        member_from!(),
+        " WHERE m.org_id = "
+    );
     let mut members: Vec<MemberFact> = Vec::new();
     if !slice.user_ids.is_empty() {
         let mut q = Sql::new(MEMBER);
@@ -255,14 +287,17 @@ async fn read_slice(
         // storage refuses anyway).
         resources = fetch_all(
             conn,
-            "WITH RECURSIVE chain(id) AS (
+            concat!(
+                "WITH RECURSIVE chain(id) AS (
                  SELECT id FROM resources WHERE org_id = $1 AND resource_type = $2 AND name = $3
                  UNION
                  SELECT r.parent_id FROM resources r JOIN chain c ON r.id = c.id
                  WHERE r.parent_id IS NOT NULL
              )
-             SELECT id, resource_type, name, parent_id, review_actions, review_approvals
-             FROM resources WHERE org_id = $1 AND id IN (SELECT id FROM chain) ORDER BY id",
+             SELECT ",
+                resource_columns!(),
+                " FROM resources WHERE org_id = $1 AND id IN (SELECT id FROM chain) ORDER BY id"
+            ),
             (org_id, resource_type, name),
         )
         .await?;
@@ -278,9 +313,11 @@ async fn read_slice(
     let mut rules: Vec<RuleFact> = Vec::new();
     let mut grants: Vec<GrantFact> = Vec::new();
     if !ids.is_empty() {
-        let mut q = Sql::new(
-            "SELECT id, user_id, group_id, role, resource_id FROM access_rules WHERE org_id = ",
-        );
+        let mut q = Sql::new(concat!(
+            "SELECT ",
+            rule_columns!(),
+            " FROM access_rules WHERE org_id = "
+        ));
         q.bind(org_id).push(" AND (user_id IN ");
         q.in_list(ids.iter().copied());
         if !group_members.is_empty() {
@@ -290,10 +327,11 @@ async fn read_slice(
         q.push(") ORDER BY id");
         rules = q.fetch_all(conn).await?;
 
-        let mut q = Sql::new(
-            "SELECT id, requester_id, resource_id, action, expires_at FROM review_requests
-             WHERE status = 'approved' AND org_id = ",
-        );
+        let mut q = Sql::new(concat!(
+            "SELECT ",
+            grant_columns!(),
+            " FROM review_requests WHERE status = 'approved' AND org_id = "
+        ));
         q.bind(org_id)
             .push(" AND expires_at > ")
             .bind(now)
@@ -377,8 +415,13 @@ pub async fn changes_since(
 pub async fn member(conn: &mut Conn, org_id: OrgId, user_id: i64) -> Result<Option<MemberFact>> {
     crate::sql::fetch_optional(
         conn,
-        "SELECT m.user_id, u.email, m.role, m.status, u.disabled
-         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2",
+        concat!(
+            "SELECT ",
+            member_columns!(),
+            " ",
+            member_from!(),
+            " WHERE m.org_id = $1 AND m.user_id = $2"
+        ),
         (org_id, user_id),
     )
     .await
@@ -399,8 +442,11 @@ pub async fn groups_of(conn: &mut Conn, org_id: OrgId, user_id: i64) -> Result<V
 pub async fn rules_of_user(conn: &mut Conn, org_id: OrgId, user_id: i64) -> Result<Vec<RuleFact>> {
     fetch_all(
         conn,
-        "SELECT id, user_id, group_id, role, resource_id FROM access_rules
-         WHERE org_id = $1 AND user_id = $2 ORDER BY id",
+        concat!(
+            "SELECT ",
+            rule_columns!(),
+            " FROM access_rules WHERE org_id = $1 AND user_id = $2 ORDER BY id"
+        ),
         (org_id, user_id),
     )
     .await
@@ -425,8 +471,11 @@ pub async fn rules_of_group(
 ) -> Result<Vec<RuleFact>> {
     fetch_all(
         conn,
-        "SELECT id, user_id, group_id, role, resource_id FROM access_rules
-         WHERE org_id = $1 AND group_id = $2 ORDER BY id",
+        concat!(
+            "SELECT ",
+            rule_columns!(),
+            " FROM access_rules WHERE org_id = $1 AND group_id = $2 ORDER BY id"
+        ),
         (org_id, group_id),
     )
     .await
@@ -440,8 +489,11 @@ pub async fn approved_request(
 ) -> Result<Option<GrantFact>> {
     crate::sql::fetch_optional(
         conn,
-        "SELECT id, requester_id, resource_id, action, expires_at FROM review_requests
-         WHERE org_id = $1 AND id = $2 AND status = 'approved'",
+        concat!(
+            "SELECT ",
+            grant_columns!(),
+            " FROM review_requests WHERE org_id = $1 AND id = $2 AND status = 'approved'"
+        ),
         (org_id, request_id),
     )
     .await
@@ -455,8 +507,11 @@ pub async fn resource(
 ) -> Result<Option<(ResourceFact, Vec<i64>)>> {
     let Some(r): Option<ResourceFact> = crate::sql::fetch_optional(
         conn,
-        "SELECT id, resource_type, name, parent_id, review_actions, review_approvals
-         FROM resources WHERE org_id = $1 AND id = $2",
+        concat!(
+            "SELECT ",
+            resource_columns!(),
+            " FROM resources WHERE org_id = $1 AND id = $2"
+        ),
         (org_id, resource_id),
     )
     .await?

@@ -121,8 +121,6 @@ struct Slot {
     /// Whether a task started by [`App::warm`] is bringing the index up to
     /// date in the background.
     warming: AtomicBool,
-    /// Whether a full build is under way.
-    building: AtomicBool,
 }
 
 /// Past this many unapplied changes an org's queue starts over (the next
@@ -275,7 +273,6 @@ impl AuthzCache {
                     wanted: AtomicU64::new(0),
                     running: AtomicBool::new(false),
                     warming: AtomicBool::new(false),
-                    building: AtomicBool::new(false),
                 })
             })
             .clone()
@@ -359,21 +356,25 @@ impl App {
         self.inner.authz.slot(org_id).current().is_some()
     }
 
-    /// The org's index when it can be had without a full build: the one
-    /// held, brought up to the changes this process committed from the
-    /// change log if need be. `None` when no index is loaded, or a build
-    /// is under way, or only a build can catch up (a change the log cannot
-    /// apply, such as a role's new definition): the caller then starts one
-    /// in the background ([`App::warm`]) and answers from a slice.
+    /// The org's index when it can be had without waiting for a build:
+    /// the one held, brought up to the changes this process committed from
+    /// the change log if need be. `None` when no index is loaded, or a log
+    /// read or build is under way (its lock is taken: waiting for it could
+    /// mean waiting for a whole org to be read), or only a build can catch
+    /// up (a change the log cannot apply, such as a role's new definition):
+    /// the caller then starts one in the background ([`App::warm`]) and
+    /// answers from a slice.
     pub(crate) async fn index_without_build(&self, org_id: OrgId) -> Result<Option<Arc<OrgIndex>>> {
         let slot = self.inner.authz.slot(org_id);
         if let Some(ix) = slot.ready() {
             return Ok(Some(ix));
         }
-        if slot.current().is_none() || slot.building.load(Ordering::Acquire) {
+        if slot.current().is_none() {
             return Ok(None);
         }
-        let _one = slot.loading.lock().await;
+        let Ok(_one) = slot.loading.try_lock() else {
+            return Ok(None);
+        };
         if slot.ready().is_none() {
             self.read_log(org_id, &slot).await?;
         }
@@ -450,15 +451,6 @@ impl App {
     /// Builds the org's index afresh from one snapshot, installs it, and
     /// applies the changes logged since.
     async fn build(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
-        /// Clears [`Slot::building`] however the build ends.
-        struct Building<'a>(&'a AtomicBool);
-        impl Drop for Building<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Release);
-            }
-        }
-        slot.building.store(true, Ordering::Release);
-        let _building = Building(&slot.building);
         let started = std::time::Instant::now();
         let facts =
             roster_store::access_state::load_snapshot(self.store(), org_id, self.now()).await?;
