@@ -734,6 +734,9 @@ pub fn emails(page: &MemberPage) -> Vec<String> {
 /// load balancer would be. The first one seeds `acme` and its owner.
 pub struct Replicas {
     pub bases: Vec<String>,
+    /// Each replica's application, for what only the process can tell
+    /// (its counters).
+    pub apps: Vec<roster_server::app::App>,
     _db: TestDatabase,
     _dir: tempfile::TempDir,
 }
@@ -766,16 +769,18 @@ pub async fn spawn_replicas(n: usize, smtp_url: Option<String>) -> Replicas {
 pub async fn spawn_replicas_with(n: usize, tweak: impl Fn(&mut Config)) -> Replicas {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::create(Engine::Postgres, dir.path()).await;
-    let mut bases = Vec::new();
+    let (mut bases, mut apps) = (Vec::new(), Vec::new());
     for i in 0..n {
         let mut config = replica_config(&db.url, &dir.path().join(format!("replica-{i}")));
         tweak(&mut config);
         let app = Application::build(config).await.expect("replica starts");
         bases.push(format!("http://{}", app.addr()));
+        apps.push(app.app().clone());
         tokio::spawn(app.run_until_stopped(std::future::pending()));
     }
     Replicas {
         bases,
+        apps,
         _db: db,
         _dir: dir,
     }

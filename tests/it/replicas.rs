@@ -2,7 +2,8 @@
 
 use crate::helpers::*;
 use roster_proto::{
-    AccessRuleRequest, CheckRequest, CreateInvitationsRequest, ResourceRequest, UpdateMemberRequest,
+    AccessRuleRequest, CheckRequest, CreateInvitationsRequest, GroupMemberRequest, GroupRequest,
+    ResourceRequest, UpdateMemberRequest,
 };
 
 /// Failed sign-ins spread over replicas count together.
@@ -324,4 +325,118 @@ async fn a_rule_revoked_through_one_replica_stops_allowing_on_the_others() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// A group join through one replica reaches the others' indexes and
+/// leaves the credentials they validated in place (it moves access only,
+/// which the index holds); a role change, which changes a membership,
+/// makes them read every credential again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_moved_through_one_replica_leaves_the_others_credentials_cached() {
+    let r = spawn_replicas(2, None).await;
+    let (_, owner) = r.login(0, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let (dwight, _) = r
+        .member(0, owner.token(), "dwight@acme.test", "viewer", 0)
+        .await;
+    for key in ["clusters/eu-1", "clusters/us-1"] {
+        owner
+            .create_resource(
+                ORG,
+                &ResourceRequest {
+                    key: key.into(),
+                    parent: None,
+                    groups: Vec::new(),
+                    review: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    owner
+        .create_group(ORG, &GroupRequest { name: "ops".into() })
+        .await
+        .unwrap();
+    owner
+        .grant_access(
+            ORG,
+            &AccessRuleRequest {
+                user: None,
+                group: Some("ops".into()),
+                role: "contributor".into(),
+                resource: Some("clusters/eu-1".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let owner_on_1 = r.client(1, Some(owner.token()));
+    let allowed = |resource: &'static str| {
+        let owner_on_1 = &owner_on_1;
+        async move {
+            owner_on_1
+                .check(
+                    ORG,
+                    &CheckRequest {
+                        user: "dwight@acme.test".into(),
+                        action: "clusters:update".into(),
+                        resource: Some(resource.into()),
+                    },
+                )
+                .await
+                .expect("a decision")
+                .allowed
+        }
+    };
+    let until_allowed = |resource: &'static str, what: &'static str| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !allowed(resource).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "replica 1 never saw {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    assert!(!allowed("clusters/eu-1").await);
+    // Replica 1 builds the org once (its first checks read slices).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while r.apps[1].authz_stats().full_builds == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica 1 never built the org"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let before = r.apps[1].authz_stats();
+
+    owner
+        .add_group_member(ORG, "ops", &GroupMemberRequest { user_id: dwight })
+        .await
+        .unwrap();
+    until_allowed("clusters/eu-1", "the group join").await;
+    let joined = r.apps[1].authz_stats();
+    assert!(joined.deltas_applied > before.deltas_applied, "{joined:?}");
+    assert_eq!(joined.full_builds, before.full_builds, "{joined:?}");
+    assert_eq!(
+        joined.credential_cache_resets, before.credential_cache_resets,
+        "a group join made replica 1 drop its validated credentials"
+    );
+
+    assert!(!allowed("clusters/us-1").await);
+    owner
+        .update_member(
+            ORG,
+            dwight,
+            &UpdateMemberRequest {
+                role: Some("admin".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    until_allowed("clusters/us-1", "the role change").await;
+    let promoted = r.apps[1].authz_stats();
+    assert!(
+        promoted.credential_cache_resets > joined.credential_cache_resets,
+        "a role change left replica 1's validated credentials in place: {promoted:?}"
+    );
 }

@@ -377,6 +377,8 @@ async fn observe_outbox(app: App, mut stop: tokio::sync::watch::Receiver<bool>) 
             metrics::counter!("roster_authz_full_builds_total").absolute(authz.full_builds);
             metrics::counter!("roster_authz_build_milliseconds_total").absolute(authz.build_ms);
             metrics::counter!("roster_authz_slice_checks_total").absolute(authz.slices);
+            metrics::counter!("roster_credential_cache_resets_total")
+                .absolute(authz.credential_cache_resets);
         });
         app.observer().upkeep();
         tokio::select! {

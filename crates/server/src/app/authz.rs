@@ -90,7 +90,34 @@ struct CachedSession {
 pub(crate) enum Logged {
     /// Anything may have changed: build the index afresh.
     Rebuild,
+    /// What changed, from a change that may also have ended a session,
+    /// revoked a token or changed someone's membership: the replicas that
+    /// apply it drop the credentials they validated before.
     Deltas(Vec<Delta>),
+    /// What changed, from a change that left every credential as it was
+    /// ([`super::change::Change::only_adds_members`],
+    /// [`super::change::Change::only_moves_access`]): the replicas that
+    /// apply it keep their validated credentials. Logged as kind `access`;
+    /// a build that does not know the kind reads it as [`Logged::Rebuild`].
+    Access(Vec<Delta>),
+}
+
+impl Logged {
+    /// The same change, said to leave every credential as it was.
+    pub(crate) fn leaving_credentials(self) -> Self {
+        match self {
+            Logged::Deltas(deltas) => Logged::Access(deltas),
+            other => other,
+        }
+    }
+}
+
+/// What [`Slot::offer`] applied.
+#[derive(Debug, Default, Clone, Copy)]
+struct Applied {
+    changes: u64,
+    /// Whether one of them may have touched a credential.
+    credentials: bool,
 }
 
 /// How the indexes have been kept current since the process started.
@@ -154,11 +181,11 @@ impl Slot {
     }
 
     /// Queues logged changes and applies every one that follows the index
-    /// without a gap. Returns how many were applied.
-    fn offer(&self, changes: impl IntoIterator<Item = (i64, Logged)>) -> u64 {
+    /// without a gap.
+    fn offer(&self, changes: impl IntoIterator<Item = (i64, Logged)>) -> Applied {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.extend(changes);
-        let mut applied = 0;
+        let mut applied = Applied::default();
         while let Some(ix) = self.current() {
             // What the index already has.
             let have = ix.revision();
@@ -174,14 +201,16 @@ impl Slot {
             if *entry.key() != have + 1 {
                 break;
             }
-            let next = match entry.get() {
-                Logged::Deltas(deltas) => ix.apply(have + 1, deltas),
-                Logged::Rebuild => None,
+            let (next, credentials) = match entry.get() {
+                Logged::Deltas(deltas) => (ix.apply(have + 1, deltas), true),
+                Logged::Access(deltas) => (ix.apply(have + 1, deltas), false),
+                Logged::Rebuild => (None, true),
             };
             let Some(next) = next else { break };
             entry.remove();
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(next));
-            applied += 1;
+            applied.changes += 1;
+            applied.credentials |= credentials;
         }
         if pending.len() > PENDING_MAX {
             pending.clear();
@@ -420,6 +449,24 @@ impl App {
         Ok(Arc::new(OrgIndex::build(compile(facts))))
     }
 
+    /// Offers logged changes to the org's index ([`Slot::offer`]) and
+    /// returns how many it applied. When one of them may have touched a
+    /// credential (another replica's change: this process's own changes
+    /// did so at commit), the credentials validated before are read
+    /// again on their next use.
+    fn offer(&self, slot: &Slot, changes: impl IntoIterator<Item = (i64, Logged)>) -> u64 {
+        let applied = slot.offer(changes);
+        let cache = &self.inner.authz;
+        cache
+            .stats
+            .deltas_applied
+            .fetch_add(applied.changes, Ordering::Relaxed);
+        if applied.credentials {
+            cache.invalidate();
+        }
+        applied.changes
+    }
+
     /// Reads the logged changes after the index's revision and applies
     /// what follows it without a gap.
     async fn read_log(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
@@ -436,12 +483,7 @@ impl App {
                     serde_json::from_str(&payload).unwrap_or(Logged::Rebuild),
                 )
             });
-            let applied = slot.offer(changes);
-            self.inner
-                .authz
-                .stats
-                .deltas_applied
-                .fetch_add(applied, Ordering::Relaxed);
+            let applied = self.offer(slot, changes);
             if n < 500 || applied == 0 {
                 return Ok(());
             }
@@ -470,8 +512,14 @@ impl App {
             ms = started.elapsed().as_millis() as u64,
             "authorization index built"
         );
+        let replaced = slot.current().is_some();
         slot.install(ix);
-        slot.offer([]);
+        if replaced {
+            // What changed since the old index is not known: credentials
+            // too, perhaps.
+            self.inner.authz.invalidate();
+        }
+        self.offer(slot, []);
         self.read_log(org_id, slot).await
     }
 
@@ -489,11 +537,7 @@ impl App {
             return;
         };
         slot.required.fetch_max(revision, Ordering::AcqRel);
-        let applied = slot.offer([(revision, logged)]);
-        cache
-            .stats
-            .deltas_applied
-            .fetch_add(applied, Ordering::Relaxed);
+        self.offer(&slot, [(revision, logged)]);
     }
 
     /// Tells other replicas, on PostgreSQL, that `org_id` moved to
@@ -567,7 +611,6 @@ impl App {
     /// with the index they have (they wait only for changes made here).
     async fn catch_up(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
         let _one = slot.loading.lock().await;
-        let before = slot.revision();
         // Changes keep committing while the log is read: go round while
         // the log brings the index forward, and build afresh only when a
         // round makes no progress twice although the org has moved (a gap,
@@ -589,11 +632,6 @@ impl App {
                     break;
                 }
             }
-        }
-        if slot.revision() != before {
-            // Sessions are cached by generation too: another replica's
-            // change may have ended one.
-            self.inner.authz.invalidate();
         }
         Ok(())
     }
@@ -628,6 +666,7 @@ impl App {
             full_builds: s.full_builds.load(Ordering::Relaxed),
             build_ms: s.build_ms_total.load(Ordering::Relaxed),
             slices: s.slices.load(Ordering::Relaxed),
+            credential_cache_resets: self.inner.authz.generation(),
         }
     }
 }
@@ -643,6 +682,10 @@ pub struct AuthzCounts {
     pub build_ms: u64,
     /// Slices read for checks while an org's index was being built.
     pub slices: u64,
+    /// Times every credential validated before had to be read again
+    /// from the database on its next use (a change that may have touched
+    /// one, here or on another replica).
+    pub credential_cache_resets: u64,
 }
 
 pub(crate) fn member_fact(m: roster_store::access_state::MemberFact) -> MemberFact {

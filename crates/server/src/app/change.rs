@@ -482,7 +482,10 @@ impl Change<'_> {
         }
         let logged = match self.locked {
             Some((org, revision)) => {
-                let logged = self.logged(org).await?;
+                let mut logged = self.logged(org).await?;
+                if self.credentials_untouched {
+                    logged = logged.leaving_credentials();
+                }
                 let payload = serde_json::to_string(&logged)
                     .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
                 access_state::log_change(&mut self.tx, org, revision, &payload, self.now).await?;
