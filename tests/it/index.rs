@@ -162,8 +162,8 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
     );
 
     // Every change was logged with its facts; the ones that only moved
-    // access (rules, group joins and leaves) say so, and other replicas
-    // keep their validated credentials when they apply them.
+    // access (rules, groups, roles) say so, and other replicas keep their
+    // validated credentials when they apply them.
     let kinds = logged_kinds(&app).await;
     assert_eq!(
         kinds[logged_before..],
@@ -174,9 +174,9 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
             "access", // group's rule granted
             "access", // joined the group
             "access", // left the group
-            "deltas", // promoted
-            "deltas", // demoted
-            "deltas", // groups set by a member update
+            "access", // promoted
+            "access", // demoted
+            "access", // groups set by a member update
             "deltas", // removed
         ],
         "every change was logged with its facts"

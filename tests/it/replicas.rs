@@ -327,10 +327,11 @@ async fn a_rule_revoked_through_one_replica_stops_allowing_on_the_others() {
     }
 }
 
-/// A group join through one replica reaches the others' indexes and
-/// leaves the credentials they validated in place (it moves access only,
-/// which the index holds); a role change, which changes a membership,
-/// makes them read every credential again.
+/// A group join or a role change through one replica reaches the others'
+/// indexes and leaves the credentials they validated in place (they move
+/// access only, which the index holds and management requests read from
+/// the database); disabling a member makes them read every credential
+/// again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_moved_through_one_replica_leaves_the_others_credentials_cached() {
     let r = spawn_replicas(2, None).await;
@@ -386,15 +387,18 @@ async fn access_moved_through_one_replica_leaves_the_others_credentials_cached()
                 .allowed
         }
     };
-    let until_allowed = |resource: &'static str, what: &'static str| async move {
+    let r = &r;
+    let allowed = &allowed;
+    let until = |resource: &'static str, want: bool, what: &'static str| async move {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !allowed(resource).await {
+        while allowed(resource).await != want {
             assert!(
                 std::time::Instant::now() < deadline,
                 "replica 1 never saw {what}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        r.apps[1].authz_stats()
     };
     assert!(!allowed("clusters/eu-1").await);
     // Replica 1 builds the org once (its first checks read slices).
@@ -412,8 +416,7 @@ async fn access_moved_through_one_replica_leaves_the_others_credentials_cached()
         .add_group_member(ORG, "ops", &GroupMemberRequest { user_id: dwight })
         .await
         .unwrap();
-    until_allowed("clusters/eu-1", "the group join").await;
-    let joined = r.apps[1].authz_stats();
+    let joined = until("clusters/eu-1", true, "the group join").await;
     assert!(joined.deltas_applied > before.deltas_applied, "{joined:?}");
     assert_eq!(joined.full_builds, before.full_builds, "{joined:?}");
     assert_eq!(
@@ -422,21 +425,28 @@ async fn access_moved_through_one_replica_leaves_the_others_credentials_cached()
     );
 
     assert!(!allowed("clusters/us-1").await);
+    let update = |role: Option<&str>, status: Option<&str>| UpdateMemberRequest {
+        role: role.map(Into::into),
+        status: status.map(Into::into),
+        ..Default::default()
+    };
     owner
-        .update_member(
-            ORG,
-            dwight,
-            &UpdateMemberRequest {
-                role: Some("admin".into()),
-                ..Default::default()
-            },
-        )
+        .update_member(ORG, dwight, &update(Some("admin"), None))
         .await
         .unwrap();
-    until_allowed("clusters/us-1", "the role change").await;
-    let promoted = r.apps[1].authz_stats();
+    let promoted = until("clusters/us-1", true, "the role change").await;
+    assert_eq!(
+        promoted.credential_cache_resets, joined.credential_cache_resets,
+        "a role change made replica 1 drop its validated credentials"
+    );
+
+    owner
+        .update_member(ORG, dwight, &update(None, Some("disabled")))
+        .await
+        .unwrap();
+    let disabled = until("clusters/us-1", false, "the member disabled").await;
     assert!(
-        promoted.credential_cache_resets > joined.credential_cache_resets,
-        "a role change left replica 1's validated credentials in place: {promoted:?}"
+        disabled.credential_cache_resets > promoted.credential_cache_resets,
+        "disabling a member left replica 1's validated credentials in place: {disabled:?}"
     );
 }

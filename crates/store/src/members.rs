@@ -36,17 +36,21 @@ pub struct Member {
     /// The account has a confirmed second factor.
     #[sqlx(try_from = "crate::sql::Flag")]
     pub mfa_enabled: bool,
-    /// Read separately ([`groups_of`]).
-    #[sqlx(skip)]
+    /// The member's groups in the org, by name.
+    #[sqlx(try_from = "crate::sql::LineList")]
     pub groups: Vec<String>,
 }
 
-pub(crate) const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \
+/// The head of every statement that reads [`Member`] rows (public so that
+/// `examples/member_list_bench.rs` explains the very statement).
+pub const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \
     m.team, m.status, m.identity_provider, m.mfa_required, m.joined_at, m.last_active_at, \
     CASE WHEN u.kind = 'service' THEN 1 ELSE 0 END AS service_account, \
     CASE WHEN EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = m.user_id AND t.confirmed_at IS NOT NULL) \
     OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id) \
-    THEN 1 ELSE 0 END AS mfa_enabled \
+    THEN 1 ELSE 0 END AS mfa_enabled, \
+    (SELECT string_agg(g.name, '\n' ORDER BY g.name) FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+    WHERE gm.org_id = m.org_id AND gm.user_id = m.user_id) AS \"groups\" \
     FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub struct NewMembership<'a> {
@@ -104,10 +108,7 @@ pub(crate) async fn insert_row(
 /// One member of an org, with groups; `None` if the user is not a member.
 pub async fn find(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Option<Member>> {
     let text = format!("{SELECT} WHERE m.org_id = $1 AND m.user_id = $2");
-    let found = fetch_optional(conn, &text, (org_id, user_id)).await?;
-    Ok(with_groups(conn, org_id, found.into_iter().collect())
-        .await?
-        .pop())
+    fetch_optional(conn, &text, (org_id, user_id)).await
 }
 
 /// The filters of `GET /orgs/{org}/users`. They combine with AND; `name` and
@@ -197,24 +198,7 @@ pub async fn list(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Member>> {
-    let members = list_sql(org_id, filter, after, limit)
-        .fetch_all(conn)
-        .await?;
-    with_groups(conn, org_id, members).await
-}
-
-/// Fills in the groups of `members` of one org.
-async fn with_groups(
-    conn: &mut Conn,
-    org_id: OrgId,
-    mut members: Vec<Member>,
-) -> Result<Vec<Member>> {
-    let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
-    let mut groups = groups_of(conn, org_id, &ids).await?;
-    for m in &mut members {
-        m.groups = groups.remove(&m.user_id).unwrap_or_default();
-    }
-    Ok(members)
+    list_sql(org_id, filter, after, limit).fetch_all(conn).await
 }
 
 /// Group names of each of `user_ids` in the org, sorted.

@@ -75,13 +75,7 @@ pub async fn members(
     }
     q.and("m.scim_external_id = ", lookup.external_id);
     q.push(" ORDER BY m.user_id");
-    let mut found: Vec<DirectoryMember> = q.fetch_all(conn).await?;
-    let ids: Vec<UserId> = found.iter().map(|m| m.member.user_id).collect();
-    let mut groups = crate::members::groups_of(conn, org_id, &ids).await?;
-    for m in &mut found {
-        m.member.groups = groups.remove(&m.member.user_id).unwrap_or_default();
-    }
-    Ok(found)
+    q.fetch_all(conn).await
 }
 
 /// One person of the org, if they are a member.

@@ -413,6 +413,21 @@ column_type!(
         .collect()
 );
 
+column_type!(
+    /// A nullable TEXT column of names joined by line feeds (what
+    /// `string_agg(name, '<line feed>' ORDER BY name)` makes), read as the names; NULL is
+    /// none. For names that cannot hold a line feed (group names).
+    LineList(Vec<String>) from Option<String>, |v: Option<String>| v
+        .map(|joined| joined.split('\n').map(str::to_owned).collect())
+        .unwrap_or_default()
+);
+
+impl From<LineList> for Vec<String> {
+    fn from(v: LineList) -> Self {
+        v.0
+    }
+}
+
 impl From<Flag> for bool {
     fn from(v: Flag) -> Self {
         v.0

@@ -309,9 +309,10 @@ impl Change<'_> {
         self.credentials_untouched = true;
     }
 
-    /// Says that the change only moved access: group memberships or
-    /// access rules. No session, token, account, membership or org policy
-    /// changed, so every credential validated before it stays valid (as
+    /// Says that the change only moved access: group memberships, access
+    /// rules, or a member's role, team or groups (an org's access is read
+    /// per request, never cached with a credential). No session, token,
+    /// account, membership status or org policy changed, so every credential validated before it stays valid (as
     /// for [`Change::only_adds_members`]); the access it grants or revokes
     /// reaches the index, which the very next check reads. Without this,
     /// every such write made the next request of every credential go back

@@ -445,6 +445,15 @@ impl App {
             members::set_groups(&mut c, org.id, user_id, gs, now).await?;
         }
         c.touch_member(user_id);
+        if status == current_status
+            && idp == current.identity_provider
+            && mfa_required == current.mfa_required
+        {
+            // Role, team and groups are read for each request (the org
+            // access from the database, a check from the index), never
+            // kept with a validated credential.
+            c.only_moves_access();
+        }
 
         let mut changes = Map::new();
         let mut change = |field: &str, from: Value, to: Value| {

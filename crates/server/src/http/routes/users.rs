@@ -146,12 +146,42 @@ pub(crate) async fn team_page(
             .as_deref()
             .is_none_or(|i| i == "password");
 
+    // The one-owner warning's question is read beside the page, on a
+    // connection of its own.
+    let (mut page, owners) = tokio::try_join!(
+        members_then_invitations(
+            app,
+            access,
+            &filter,
+            position,
+            limit,
+            invited_only,
+            invitations_wanted
+        ),
+        async { Ok(app.active_owners_up_to_two(access.org.id).await?) },
+    )?;
+    let personal = access.org.personal_user_id.is_some();
+    page.warnings = warnings(owners, personal);
+    Ok(page)
+}
+
+/// The team list's rows: members from `position`, then, once they run out,
+/// pending invitations when `invitations_wanted`.
+async fn members_then_invitations(
+    app: &App,
+    access: &crate::app::OrgAccess,
+    filter: &roster_store::members::MemberFilter,
+    position: Position,
+    limit: i64,
+    invited_only: bool,
+    invitations_wanted: bool,
+) -> Result<MemberPage, ApiError> {
     let mut items = Vec::new();
     let mut next_cursor = None;
     let mut after_invitation = None;
     match position {
         Position::Members(after) if !invited_only => {
-            let mut rows = app.list_members(access, &filter, after, limit + 1).await?;
+            let mut rows = app.list_members(access, filter, after, limit + 1).await?;
             next_cursor = pagination::next(&mut rows, limit, "m", |m| m.membership_id.get());
             items.extend(rows.iter().map(views::member));
         }
@@ -179,12 +209,10 @@ pub(crate) async fn team_page(
             items.extend(rows.iter().map(views::invited_member));
         }
     }
-    let owners = app.active_owners_up_to_two(access.org.id).await?;
-    let personal = access.org.personal_user_id.is_some();
     Ok(MemberPage {
         items,
         next_cursor,
-        warnings: warnings(owners, personal),
+        warnings: Vec::new(),
     })
 }
 
