@@ -132,12 +132,13 @@ run_engine() { # NAME
   team="$(curl -fsS -o /dev/null -w '%{time_total}' -H "authorization: Bearer $owner" "$base/orgs/bench/users?role=viewer")"
   echo "team_list_page_ms=$(awk -v t="$team" 'BEGIN { printf "%.1f", t * 1000 }') (one request through curl)"
 
-  echo "| engine | writes/s asked | writes/s done | write errors | checks/s | p50 ms | p99 ms | deltas applied | full builds | RSS / peak MiB | load avg |"
+  echo "| engine | writes/s asked | writes/s done | write errors | checks/s | p50 ms | p99 ms | deltas applied | full builds | slices read | RSS / peak MiB | load avg |"
   local rate
   for rate in $RATES; do
-    local d0 b0
+    local d0 b0 s0
     d0="$(sum_metric roster_authz_deltas_applied_total)"
     b0="$(sum_metric roster_authz_full_builds_total)"
+    s0="$(sum_metric roster_authz_slice_checks_total)"
     target/release/examples/bigorg write "http://${ADDRS[0]}" "$owner" bench "$rate" "$((DURATION + 1))" >"$dir/write-$rate.txt" 2>"$dir/write-$rate.err" &
     local writer=$!
     sleep 0.5
@@ -157,11 +158,12 @@ run_engine() { # NAME
     rps="$(cat "${outs[@]}" | sed -n 's/^Requests\/sec: *//p' | awk '{ t += $1 } END { printf "%.0f", t }')"
     p50="$(cat "${outs[@]}" | sed -n 's/^latency_p50_ms=//p' | sort -n | tail -n1)"
     p99="$(cat "${outs[@]}" | sed -n 's/^latency_p99_ms=//p' | sort -n | tail -n1)"
+    echo "  per replica: checks/s $(sed -n 's/^Requests\/sec: *//p' "${outs[@]}" | tr '\n' ' ')p99 ms $(sed -n 's/^latency_p99_ms=//p' "${outs[@]}" | tr '\n' ' ')"
     w="$(cat "$dir/write-$rate.txt")"
     local done_rate errs
     done_rate="$(echo "$w" | sed -n 's/.*writes_per_second=\([0-9.]*\).*/\1/p')"
     errs="$(echo "$w" | sed -n 's/.*write_errors=\([0-9]*\).*/\1/p')"
-    echo "| $name | $rate | ${done_rate:-?} | ${errs:-?} | $rps | $p50 | $p99 | $(( $(sum_metric roster_authz_deltas_applied_total) - d0 )) | $(( $(sum_metric roster_authz_full_builds_total) - b0 )) | $(memory "${PIDS[0]}" | tr ' ' /) | $(cut -d' ' -f1 /proc/loadavg) |"
+    echo "| $name | $rate | ${done_rate:-?} | ${errs:-?} | $rps | $p50 | $p99 | $(( $(sum_metric roster_authz_deltas_applied_total) - d0 )) | $(( $(sum_metric roster_authz_full_builds_total) - b0 )) | $(( $(sum_metric roster_authz_slice_checks_total) - s0 )) | $(memory "${PIDS[0]}" | tr ' ' /) | $(cut -d' ' -f1 /proc/loadavg) |"
     echo "$name rate=$rate checks_per_second=$rps p50_ms=$p50 p99_ms=$p99 $w" >>"$DATA/summary.txt"
     [ -s "$dir/write-$rate.err" ] && head -n3 "$dir/write-$rate.err" >&2
   done
