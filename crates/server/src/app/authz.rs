@@ -536,8 +536,13 @@ impl App {
         else {
             return;
         };
-        slot.required.fetch_max(revision, Ordering::AcqRel);
+        // Offered before it is required: while the delta is applied (a
+        // shard copied), checks go on with the index as it was, which is
+        // right until this change returns. Required first, each of them
+        // found the index behind and read the log or, when another task
+        // held the log's lock, a slice of the org.
         self.offer(&slot, [(revision, logged)]);
+        slot.required.fetch_max(revision, Ordering::AcqRel);
     }
 
     /// Tells other replicas, on PostgreSQL, that `org_id` moved to

@@ -312,8 +312,9 @@ impl Change<'_> {
     /// Says that the change only moved access: group memberships, access
     /// rules, or a member's role, team or groups (an org's access is read
     /// per request, never cached with a credential). No session, token,
-    /// account, membership status or org policy changed, so every credential validated before it stays valid (as
-    /// for [`Change::only_adds_members`]); the access it grants or revokes
+    /// account, membership status or org policy changed, so every
+    /// credential validated before it stays valid (as for
+    /// [`Change::only_adds_members`]); the access it grants or revokes
     /// reaches the index, which the very next check reads. Without this,
     /// every such write made the next request of every credential go back
     /// to the database, and the checks in flight on it waited for that.
