@@ -27,7 +27,8 @@
 
 use anyhow::{bail, Context};
 use roster_domain::OrgId;
-use roster_store::members::{self, MemberFilter};
+// `SELECT`: the head of the team list's statement, as the store writes it.
+use roster_store::members::{self, MemberFilter, SELECT};
 use roster_store::{Engine, Store, StoreOptions};
 use sqlx::{Connection, Row};
 use std::collections::HashMap;
@@ -260,9 +261,6 @@ enum Bind {
     I64(i64),
     Text(String),
 }
-
-/// The head of the team list's statement, as the store writes it.
-use roster_store::members::SELECT;
 
 fn like_contains(needle: &str) -> String {
     let mut out = String::from("%");

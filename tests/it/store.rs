@@ -125,6 +125,31 @@ async fn store_story(engine: Engine) {
         .unwrap();
     let found = members::find(&mut conn, org, ann).await.unwrap().unwrap();
     assert_eq!(found.groups, ["ops"]);
+    // A row carries its groups in name order, whatever order they were
+    // set in; none reads as none.
+    members::set_groups(
+        &mut conn,
+        org,
+        ann,
+        &["zeta".into(), "alpha".into(), "ops".into()],
+        at(3),
+    )
+    .await
+    .unwrap();
+    let found = members::find(&mut conn, org, ann).await.unwrap().unwrap();
+    assert_eq!(found.groups, ["alpha", "ops", "zeta"]);
+    let page = members::list(&mut conn, org, &Default::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page[0].groups, ["alpha", "ops", "zeta"]);
+    members::set_groups(&mut conn, org, ann, &[], at(3))
+        .await
+        .unwrap();
+    let found = members::find(&mut conn, org, ann).await.unwrap().unwrap();
+    assert!(found.groups.is_empty(), "{:?}", found.groups);
+    members::set_groups(&mut conn, org, ann, &["ops".into()], at(3))
+        .await
+        .unwrap();
     assert_eq!(
         members::count_active_owners(&mut conn, org).await.unwrap(),
         1

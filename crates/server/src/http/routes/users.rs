@@ -148,7 +148,7 @@ pub(crate) async fn team_page(
 
     // The one-owner warning's question is read beside the page, on a
     // connection of its own.
-    let (mut page, owners) = tokio::try_join!(
+    let ((items, next_cursor), owners) = tokio::try_join!(
         members_then_invitations(
             app,
             access,
@@ -161,12 +161,16 @@ pub(crate) async fn team_page(
         async { Ok(app.active_owners_up_to_two(access.org.id).await?) },
     )?;
     let personal = access.org.personal_user_id.is_some();
-    page.warnings = warnings(owners, personal);
-    Ok(page)
+    Ok(MemberPage {
+        items,
+        next_cursor,
+        warnings: warnings(owners, personal),
+    })
 }
 
-/// The team list's rows: members from `position`, then, once they run out,
-/// pending invitations when `invitations_wanted`.
+/// The team list's rows and the next page's cursor: members from
+/// `position`, then, once they run out, pending invitations when
+/// `invitations_wanted`.
 async fn members_then_invitations(
     app: &App,
     access: &crate::app::OrgAccess,
@@ -175,7 +179,7 @@ async fn members_then_invitations(
     limit: i64,
     invited_only: bool,
     invitations_wanted: bool,
-) -> Result<MemberPage, ApiError> {
+) -> Result<(Vec<MemberView>, Option<String>), ApiError> {
     let mut items = Vec::new();
     let mut next_cursor = None;
     let mut after_invitation = None;
@@ -209,11 +213,7 @@ async fn members_then_invitations(
             items.extend(rows.iter().map(views::invited_member));
         }
     }
-    Ok(MemberPage {
-        items,
-        next_cursor,
-        warnings: Vec::new(),
-    })
+    Ok((items, next_cursor))
 }
 
 /// Add a person. A new email gets an account with a temporary password
