@@ -154,12 +154,49 @@ async fn store_story(engine: Engine) {
         members::count_active_owners(&mut conn, org).await.unwrap(),
         1
     );
-    assert_eq!(
-        members::count_active_owners_except(&mut conn, org, ann)
+    // The last-owner rule's question: another active owner, a person.
+    assert!(!members::another_active_owner(&mut conn, org, ann)
+        .await
+        .unwrap());
+    let robot = users::insert_service_account(&mut conn, "ci@svc.test", "CI", "ci", "", at(2))
+        .await
+        .unwrap();
+    members::insert(&mut conn, m(robot)).await.unwrap();
+    let bob = users::insert(&mut conn, new_user("bob@example.test"))
+        .await
+        .unwrap();
+    members::insert(
+        &mut conn,
+        NewMembership {
+            status: MemberStatus::Disabled,
+            ..m(bob)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        !members::another_active_owner(&mut conn, org, ann)
             .await
             .unwrap(),
-        0
+        "a service account and a disabled owner keep no org owned"
     );
+    let cy = users::insert(&mut conn, new_user("cy@example.test"))
+        .await
+        .unwrap();
+    members::insert(&mut conn, m(cy)).await.unwrap();
+    assert!(members::another_active_owner(&mut conn, org, ann)
+        .await
+        .unwrap());
+    assert!(members::another_active_owner(&mut conn, org, cy)
+        .await
+        .unwrap());
+    assert_eq!(
+        members::count_active_owners(&mut conn, org).await.unwrap(),
+        2
+    );
+    for user in [robot, bob, cy] {
+        members::delete(&mut conn, org, user).await.unwrap();
+    }
 
     let fields = MemberFields {
         role: "admin",

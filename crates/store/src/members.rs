@@ -318,26 +318,33 @@ pub async fn service_accounts(conn: &mut Conn, org_id: OrgId) -> Result<Vec<Memb
     crate::sql::fetch_all(conn, &text, (org_id,)).await
 }
 
-/// Active owners of the org other than `user_id`, counting people only: a
-/// service account never keeps an org owned. Read it after
-/// [`crate::orgs::lock`] so that concurrent demotions see each other.
-pub async fn count_active_owners_except(
-    conn: &mut Conn,
-    org_id: OrgId,
-    user_id: UserId,
-) -> Result<i64> {
+/// Whether the org has an active owner other than `user_id`, counting
+/// people only: a service account never keeps an org owned. It stops at
+/// the first one found, so it costs the same in an org of any size. Read
+/// it after [`crate::orgs::lock`] so that concurrent demotions see each
+/// other.
+pub async fn another_active_owner(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<bool> {
+    let found: i64 = scalar(
+        conn,
+        "SELECT COUNT(*) FROM (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND m.user_id <> $2
+           AND u.kind = 'person'
+         LIMIT 1) AS owners",
+        (org_id, user_id),
+    )
+    .await?;
+    Ok(found > 0)
+}
+
+/// Active owners (people) of the org: the count the org's page shows.
+pub async fn count_active_owners(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
     scalar(
         conn,
         "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
-         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND m.user_id <> $2
-           AND u.kind = 'person'",
-        (org_id, user_id),
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND u.kind = 'person'",
+        (org_id,),
     )
     .await
-}
-
-pub async fn count_active_owners(conn: &mut Conn, org_id: OrgId) -> Result<i64> {
-    count_active_owners_except(conn, org_id, UserId::new(0)).await
 }
 
 /// Active owners (people) of the org, counted up to two: enough to tell

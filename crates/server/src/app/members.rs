@@ -9,11 +9,11 @@ use super::notice::{
     MemberDisabledNotice, MemberEnabledNotice, MemberRemovedNotice, Notice, RoleChangedNotice,
     SignIn, WelcomeNotice,
 };
-use super::orgs::{invalid, remove_checked, resolve_role, OrgAccess};
+use super::orgs::{invalid, owner_remains, remove_checked, resolve_role, OrgAccess};
 use super::tokens::person_email;
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
-use roster_domain::policy::{self, ensure_owner_remains, is_active_owner};
+use roster_domain::policy::{self, is_active_owner};
 use roster_domain::{
     Conflict, DisplayName, DomainError, Email, GroupName, IdentityProvider, ManagementPermission,
     MemberStatus, Team, UserId,
@@ -407,12 +407,14 @@ impl App {
                 },
             )?;
         }
-        let others = members::count_active_owners_except(&mut c, org.id, user_id).await?;
-        ensure_owner_remains(
+        owner_remains(
+            &mut c,
+            org.id,
+            user_id,
             is_active_owner(&current_role, current_status),
             is_active_owner(&role, status),
-            others,
-        )?;
+        )
+        .await?;
 
         let team = new_team
             .as_ref()

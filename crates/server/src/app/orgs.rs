@@ -502,12 +502,34 @@ impl App {
 /// Removes a membership after checking the last-owner rule, under the org's
 /// lock (which the caller holds).
 pub(crate) async fn remove_checked(conn: &mut Conn, org: &Org, member: &Member) -> Result<()> {
-    let others = members::count_active_owners_except(conn, org.id, member.user_id).await?;
-    ensure_owner_remains(
+    owner_remains(
+        conn,
+        org.id,
+        member.user_id,
         is_active_owner(&resolve_role(&member.role), member.status),
         false,
-        others,
-    )?;
+    )
+    .await?;
     members::delete(conn, org.id, member.user_id).await?;
+    Ok(())
+}
+
+/// The last-owner rule (SPEC §2) for a change that makes `user_id` go from
+/// being an active owner (`was`) or not to being one (`stays`) or not,
+/// under the org's lock (which the caller holds). Whether another active
+/// owner remains is read only when the member stops being one, and then
+/// only until one is found: a change to anyone else reads nothing,
+/// whatever the org's size.
+pub(crate) async fn owner_remains(
+    conn: &mut Conn,
+    org_id: OrgId,
+    user_id: UserId,
+    was: bool,
+    stays: bool,
+) -> Result<()> {
+    if was && !stays {
+        let others = members::another_active_owner(conn, org_id, user_id).await?;
+        ensure_owner_remains(was, stays, i64::from(others))?;
+    }
     Ok(())
 }

@@ -29,12 +29,12 @@ use super::error::{Result, StoreResultExt};
 use super::notice::{
     MemberDisabledNotice, MemberEnabledNotice, MemberRemovedNotice, Notice, SignIn, WelcomeNotice,
 };
-use super::orgs::{invalid, remove_checked, resolve_role, OrgAccess};
+use super::orgs::{invalid, owner_remains, remove_checked, resolve_role, OrgAccess};
 use super::time::{parse_rfc3339, rfc3339};
 use super::tokens::{person_email, token_name, MAX_TOKEN_LIFETIME, SERVICE_ACCOUNT_DOMAIN};
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
-use roster_domain::policy::{ensure_owner_remains, is_active_owner};
+use roster_domain::policy::is_active_owner;
 use roster_domain::{
     Conflict, DisplayName, DomainError, Email, GroupId, GroupName, IdentityProvider,
     ManagementPermission, MemberStatus, OrgId, Team, Timestamp, TokenId, UserId,
@@ -545,12 +545,14 @@ impl App {
             MemberStatus::Disabled
         };
         let role = resolve_role(&m.role);
-        let others = members::count_active_owners_except(c, org.id, m.user_id).await?;
-        ensure_owner_remains(
+        owner_remains(
+            c,
+            org.id,
+            m.user_id,
             is_active_owner(&role, m.status),
             is_active_owner(&role, status),
-            others,
-        )?;
+        )
+        .await?;
         let now = c.now();
         let mut changes = serde_json::Map::new();
         let mut change = |field: &str, from: serde_json::Value, to: serde_json::Value| {

@@ -191,10 +191,12 @@ pub(crate) async fn apply_mappings(
         .ok_or(AppError::NotFound("member"))?;
     if let Some(role) = mapped.role.as_deref().filter(|r| *r != member.role) {
         let was_owner = member.role == BuiltinRole::Owner.name();
-        let others = members::count_active_owners_except(conn, org, user).await?;
         let stays = role == BuiltinRole::Owner.name();
         let active = member.status == MemberStatus::Active;
-        if policy::ensure_owner_remains(was_owner && active, stays, others).is_err() {
+        if super::orgs::owner_remains(conn, org, user, was_owner && active, stays)
+            .await
+            .is_err()
+        {
             out.kept_last_owner = true;
         } else {
             members::update(
