@@ -257,7 +257,7 @@ async fn one_write(
         bail!("write {n}: {status} {body}");
     }
     if n % 5 == 3 {
-        if let Some(id) = body["rule"]["id"].as_i64() {
+        if let Some(id) = body["id"].as_i64() {
             rules.lock().await.push(id);
         }
     }
