@@ -208,6 +208,25 @@ async fn store_story(engine: Engine) {
     members::update(&mut conn, org, ann, &fields, at(4))
         .await
         .unwrap();
+    // A member's standing reads as the full row does.
+    let full = members::find(&mut conn, org, ann).await.unwrap().unwrap();
+    let standing = members::standing(&mut conn, org, ann)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            standing.role.as_str(),
+            standing.status,
+            standing.last_active_at
+        ),
+        ("admin", full.status, full.last_active_at)
+    );
+    assert_eq!(full.role, "admin");
+    assert!(members::standing(&mut conn, org, UserId::new(999))
+        .await
+        .unwrap()
+        .is_none());
     assert!(matches!(
         members::update(&mut conn, org, UserId::new(999), &fields, at(4)).await,
         Err(StoreError::NotFound)

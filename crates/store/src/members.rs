@@ -41,6 +41,29 @@ pub struct Member {
     pub groups: Vec<String>,
 }
 
+/// A member's standing in an org: what authorizing a request needs of
+/// the caller's own membership (every management request reads it, and
+/// every change reads it again under the org's lock), without the account,
+/// second-factor and group columns of a team list row.
+#[derive(Debug, Clone, FromRow)]
+pub struct Standing {
+    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub status: MemberStatus,
+    #[sqlx(try_from = "crate::sql::Nullable")]
+    pub last_active_at: Option<Timestamp>,
+}
+
+/// `user_id`'s standing in the org; `None` if they are not a member.
+pub async fn standing(conn: &mut Conn, org_id: OrgId, user_id: UserId) -> Result<Option<Standing>> {
+    fetch_optional(
+        conn,
+        "SELECT role, status, last_active_at FROM memberships WHERE org_id = $1 AND user_id = $2",
+        (org_id, user_id),
+    )
+    .await
+}
+
 /// The head of every statement that reads [`Member`] rows (public so that
 /// `examples/member_list_bench.rs` explains the very statement).
 pub const SELECT: &str = "SELECT m.id AS membership_id, m.org_id, m.user_id, u.email, u.name, m.role, \

@@ -92,7 +92,7 @@ impl App {
         let mut c = self
             .change_org(access.org.id, Some(access.caller.actor.clone()), meta)
             .await?;
-        let me = members::find(&mut c, access.org.id, access.caller.user_id())
+        let me = members::standing(&mut c, access.org.id, access.caller.user_id())
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         if me.status != MemberStatus::Active {

@@ -271,7 +271,7 @@ impl App {
             Reason::NotMember => return Err(AppError::NotFound("organization")),
             Reason::Inactive => {
                 let mut conn = self.store().conn().await?;
-                let status = roster_store::members::find(&mut conn, org_id, caller.user_id())
+                let status = roster_store::members::standing(&mut conn, org_id, caller.user_id())
                     .await?
                     .map_or(MemberStatus::Disabled, |m| m.status);
                 return Err(AppError::MembershipInactive { status });

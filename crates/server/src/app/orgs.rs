@@ -24,7 +24,8 @@ use serde_json::json;
 pub struct OrgAccess {
     pub caller: Caller,
     pub org: Org,
-    pub member: Member,
+    /// The caller's own membership, as this request read it.
+    pub member: members::Standing,
     /// Everything the caller holds org-wide: their org role merged with the
     /// org-wide access rules naming them or one of their groups.
     pub role: Role,
@@ -239,7 +240,7 @@ impl App {
             .await?
             .filter(|o| caller.bound_org().is_none_or(|bound| bound == o.id))
             .ok_or(AppError::NotFound("organization"))?;
-        let member = members::find(&mut conn, org.id, caller.user_id())
+        let member = members::standing(&mut conn, org.id, caller.user_id())
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         if member.status != MemberStatus::Active {

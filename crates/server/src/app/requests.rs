@@ -294,7 +294,7 @@ impl App {
                 format!("request {id} is {} already", req.status),
             ));
         }
-        let me = members::find(&mut c, access.org.id, access.user_id())
+        let me = members::standing(&mut c, access.org.id, access.user_id())
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         if let Some(why) = reviewer_refusal(&mut c, access, &me.role, &req).await? {

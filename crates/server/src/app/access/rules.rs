@@ -86,7 +86,7 @@ impl App {
             None => (None, Vec::new()),
         };
         // What the actor holds at that scope, under the lock.
-        let me = members::find(&mut c, access.org.id, access.user_id())
+        let me = members::standing(&mut c, access.org.id, access.user_id())
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         let actor = effective_role(
