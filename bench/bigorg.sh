@@ -11,8 +11,10 @@
 # single checks with wrk for DURATION s while a second process writes 0, 5,
 # 20 and 50 changes per second into the org through the API (role changes,
 # group joins and leaves, rules granted and revoked). Reports checks/s,
-# p50/p99, writes/s achieved, deltas applied and full builds (from
-# /metrics), and the server's memory. The first check is answered from a
+# p50/p99, writes/s achieved, deltas applied, full builds and slices read
+# (from /metrics), the server's memory, and per replica its checks/s, p99
+# and credential cache resets (metrics are refreshed every 5 s, so the
+# counts of a window are approximate). The first check is answered from a
 # slice of the org while the index builds; the script then waits for the
 # build (a batch check) before the runs. `pg3` is three replicas on one
 # PostgreSQL database: wrk spreads over the three, writes go through the
@@ -135,7 +137,8 @@ run_engine() { # NAME
   echo "| engine | writes/s asked | writes/s done | write errors | checks/s | p50 ms | p99 ms | deltas applied | full builds | slices read | RSS / peak MiB | load avg |"
   local rate
   for rate in $RATES; do
-    local d0 b0 s0
+    local d0 b0 s0 r0=()
+    for i in "${!ADDRS[@]}"; do r0+=("$(metric "${ADDRS[$i]}" roster_credential_cache_resets_total)"); done
     d0="$(sum_metric roster_authz_deltas_applied_total)"
     b0="$(sum_metric roster_authz_full_builds_total)"
     s0="$(sum_metric roster_authz_slice_checks_total)"
@@ -158,7 +161,9 @@ run_engine() { # NAME
     rps="$(cat "${outs[@]}" | sed -n 's/^Requests\/sec: *//p' | awk '{ t += $1 } END { printf "%.0f", t }')"
     p50="$(cat "${outs[@]}" | sed -n 's/^latency_p50_ms=//p' | sort -n | tail -n1)"
     p99="$(cat "${outs[@]}" | sed -n 's/^latency_p99_ms=//p' | sort -n | tail -n1)"
-    echo "  per replica: checks/s $(sed -n 's/^Requests\/sec: *//p' "${outs[@]}" | tr '\n' ' ')p99 ms $(sed -n 's/^latency_p99_ms=//p' "${outs[@]}" | tr '\n' ' ')"
+    local resets=""
+    for i in "${!ADDRS[@]}"; do resets+="$(( $(metric "${ADDRS[$i]}" roster_credential_cache_resets_total) - r0[i] )) "; done
+    echo "  per replica: checks/s $(sed -n 's/^Requests\/sec: *//p' "${outs[@]}" | tr '\n' ' ')p99 ms $(sed -n 's/^latency_p99_ms=//p' "${outs[@]}" | tr '\n' ' ')credential cache resets ${resets}"
     w="$(cat "$dir/write-$rate.txt")"
     local done_rate errs
     done_rate="$(echo "$w" | sed -n 's/.*writes_per_second=\([0-9.]*\).*/\1/p')"
