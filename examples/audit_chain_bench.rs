@@ -1,10 +1,12 @@
 //! What the audit hash chain costs a write: members created per second
 //! through the store, each in its own transaction as `App::change` runs it
 //! (the org's lock, the user, the membership, one `member.create` audit
-//! event, commit), with the event appended to the org's chain (the head as
-//! the org's lock returned it, hash, insert with `seq`/`prev_hash`/`hash`,
-//! which moves the stored head) or inserted plainly as before chains (the
-//! `plain` variant exists only in this harness). Both variants
+//! event, commit), with the event appended to the org's chain (the store's
+//! lock, which returns the head; hash; insert with `seq`/`prev_hash`/`hash`,
+//! whose statement stores the org's revision and head on PostgreSQL) or
+//! inserted plainly as before chains, after the lock a change took then
+//! (`UPDATE orgs SET revision = revision + 1`; the `plain` variant exists
+//! only in this harness). Both variants
 //! run in the same process, alternating in rounds, on SQLite or PostgreSQL,
 //! with 1 and with 8 concurrent writers (docs/benchmarks.md).
 //!
@@ -44,7 +46,16 @@ async fn create_member(store: &Store, org: OrgId, n: usize, v: Variant) -> anyho
     let now = Timestamp::from_unix_ms(1_767_225_600_000 + n as i64);
     let email = format!("m{n}@bench.test");
     let mut tx = store.begin().await?;
-    let lock = orgs::lock(&mut tx, org).await?;
+    let lock = match v {
+        Variant::Chained => Some(orgs::lock(&mut tx, org).await?),
+        Variant::Plain => {
+            sqlx::query("UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING revision")
+                .bind(org.get())
+                .fetch_one(&mut *tx)
+                .await?;
+            None
+        }
+    };
     let user = users::insert(
         &mut tx,
         NewUser {
@@ -88,9 +99,12 @@ async fn create_member(store: &Store, org: OrgId, n: usize, v: Variant) -> anyho
     };
     match v {
         Variant::Chained => {
-            // The org's lock returned the chain's head; the insert moves it.
+            // The org's lock returned the chain's head; the event's insert
+            // stores the org's revision and the moved head, as
+            // `Change::audit_in` does.
+            let lock = lock.context("the chained variant takes the store's lock")?;
             let mut head = lock.audit_head;
-            audit::insert(&mut tx, &e, &mut head).await?;
+            audit::insert(&mut tx, &e, &mut head, Some(lock.revision)).await?;
         }
         Variant::Plain => {
             // The statement audit events were written with before chains.

@@ -449,6 +449,7 @@ async fn append(
             request_id: "",
         },
         head,
+        None,
     )
     .await
     .unwrap()
@@ -474,6 +475,9 @@ async fn two_writers_racing_in_one_org_append_one_after_the_other(engine: Engine
     );
     let mut head = lock.audit_head;
     append(&mut first, org, &mut head, "user:first").await;
+    orgs::commit_revision(&mut first, OrgId::new(org), lock.revision, &head)
+        .await
+        .unwrap();
     let first_hash = head.hash.clone();
 
     let second = tokio::spawn({
@@ -483,6 +487,9 @@ async fn two_writers_racing_in_one_org_append_one_after_the_other(engine: Engine
             let lock = orgs::lock(&mut tx, OrgId::new(org)).await.unwrap();
             let mut head = lock.audit_head.clone();
             append(&mut tx, org, &mut head, "user:second").await;
+            orgs::commit_revision(&mut tx, OrgId::new(org), lock.revision, &head)
+                .await
+                .unwrap();
             roster_store::commit(tx).await.unwrap();
             lock.audit_head
         }
@@ -501,7 +508,7 @@ async fn two_writers_racing_in_one_org_append_one_after_the_other(engine: Engine
     let v = owner.audit_verify(ORG).await.unwrap();
     assert!(v.ok, "{v:?}");
     assert_eq!(v.count, before.count + 2);
-    // The stored head moved with each insert.
+    // The stored head moved with each writer.
     let targets = app.audit(ORG, &owner, "action=member.update").await;
     assert_eq!(targets[0].target, "user:second");
     assert_eq!(targets[0].prev_hash, first_hash);

@@ -107,10 +107,8 @@ pub async fn lock_chain(conn: &mut Conn, chain_id: i64) -> Result<ChainHead> {
     fetch_one(conn, place(chain_id).lock, (chain_id,)).await
 }
 
-/// Writes the chain's head (in the transaction that holds its lock). Only
-/// events chained after they were written need it: inserting a chained
-/// event moves the head in the same statement (a trigger of migration
-/// 0019), forward only.
+/// Writes the chain's head (in the transaction that holds its lock), on
+/// both engines: for events chained after they were written.
 pub async fn set_head(conn: &mut Conn, chain_id: i64, head: &ChainHead) -> Result<()> {
     exec(
         conn,
@@ -118,6 +116,18 @@ pub async fn set_head(conn: &mut Conn, chain_id: i64, head: &ChainHead) -> Resul
         (head.seq, &head.hash, chain_id),
     )
     .await
+}
+
+/// Stores the head of a chain that the transaction appended to, just
+/// before it commits: on PostgreSQL, where inserting an event no longer
+/// moves it (migration 20; an org's own chain is written with its revision
+/// by [`crate::orgs::commit_revision`]). On SQLite each event's insert
+/// moved it already (a trigger).
+pub async fn store_head(conn: &mut Conn, chain_id: i64, head: &ChainHead) -> Result<()> {
+    if !crate::sql::is_postgres(conn) {
+        return Ok(());
+    }
+    set_head(conn, chain_id, head).await
 }
 
 /// A chain's state, if it has ever had an event (an org's: if the org
@@ -175,32 +185,56 @@ pub fn event_hash(prev_hash: &str, e: &NewEvent<'_>) -> String {
 
 /// Appends an event to the chain whose head is `head` (locked in this
 /// transaction: by [`crate::orgs::lock`] or [`lock_chain`]) and moves
-/// `head` to it. The stored head moves with the insert (a trigger).
-pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>, head: &mut ChainHead) -> Result<i64> {
+/// `head` to it. On SQLite the stored head moves with the insert (a
+/// trigger); on PostgreSQL the transaction stores it before it commits
+/// ([`store_head`], [`crate::orgs::commit_revision`]), or the insert does
+/// when `locked_org_revision` is given: the event belongs to the org whose
+/// lock the transaction holds, and the same statement writes the org's new
+/// revision and head (one write of the org's row per change, and no
+/// statement of its own).
+pub async fn insert(
+    conn: &mut Conn,
+    e: &NewEvent<'_>,
+    head: &mut ChainHead,
+    locked_org_revision: Option<i64>,
+) -> Result<i64> {
     let seq = head.seq + 1;
     let hash = event_hash(&head.hash, e);
-    let id = scalar(
-        conn,
-        "INSERT INTO audit_events (org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id, seq, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-        (
-            e.org_id,
-            e.at,
-            e.actor_id,
-            e.actor_email,
-            e.actor_name,
-            e.channel,
-            e.action,
-            e.target,
-            e.details,
-            e.client_addr,
-            e.request_id,
-            seq,
-            &head.hash,
-            &hash,
-        ),
-    )
-    .await?;
+    let params = (
+        e.org_id,
+        e.at,
+        e.actor_id,
+        e.actor_email,
+        e.actor_name,
+        e.channel,
+        e.action,
+        e.target,
+        e.details,
+        e.client_addr,
+        e.request_id,
+        seq,
+        &head.hash,
+        &hash,
+    );
+    const INSERT: &str = "INSERT INTO audit_events (org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id, seq, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id";
+    let id = match locked_org_revision {
+        Some(revision) if crate::sql::is_postgres(conn) => {
+            let text = format!(
+                "WITH e AS ({INSERT}),
+                      o AS (UPDATE orgs SET revision = $15, audit_seq = $12, audit_head = $14 WHERE id = $1)
+                 SELECT id FROM e"
+            );
+            let (a, b, c, d, e_, f, g, h, i, j, k, l, m, n) = params;
+            scalar(
+                conn,
+                &text,
+                (a, b, c, d, e_, f, g, h, i, j, k, l, m, n, revision),
+            )
+            .await?
+        }
+        _ => scalar(conn, INSERT, params).await?,
+    };
     head.seq = seq;
     head.hash = hash;
     Ok(id)

@@ -7,10 +7,14 @@
 //!   function runs on a pooled connection or inside a transaction. The
 //!   caller owns transactions; this crate never commits on its own.
 //! - SQL sticks to what both engines accept: `$N` placeholders, BIGINT,
-//!   TEXT, `RETURNING`, 0/1 flags, Unix-millisecond times. No
-//!   `if sqlite {..} else {..}` in queries; the differences (the
-//!   primary-key column type, the trigger that moves an audit chain's
-//!   head) are handled when migrations load.
+//!   TEXT, `RETURNING`, 0/1 flags, Unix-millisecond times. The
+//!   differences in schema (the primary-key column type, SQLite's
+//!   triggers that move an audit chain's head) are handled when
+//!   migrations load; the few statements that must differ choose with
+//!   `sql::is_postgres` or the store's engine: the org's lock and the
+//!   audit head written with it ([`orgs::lock`], [`orgs::commit_revision`],
+//!   [`audit::insert`], [`audit::store_head`]) and bulk reads
+//!   (`sql::fetch_bulk`).
 //! - Errors are [`StoreError`]: `NotFound`, `Conflict` (with its meaning,
 //!   read from the constraint that refused the write), or a database
 //!   fault. Nothing here knows HTTP, and no database message leaves as an

@@ -59,13 +59,29 @@ pub async fn insert(
 }
 
 /// Takes the organization's write lock for the rest of the transaction and
-/// bumps its revision. Call it first in every transaction that changes the
-/// org or its members.
+/// returns the revision the transaction moves the org to. Call it first in
+/// every transaction that changes the org or its members, and
+/// [`commit_revision`] last.
+///
+/// SQLite bumps the revision here (`UPDATE ... RETURNING`, which takes the
+/// database's write lock at once). PostgreSQL only locks the row here
+/// (`SELECT ... FOR NO KEY UPDATE`, no new row version) and writes the
+/// revision with the audit chain's head in [`commit_revision`]: one
+/// version of the org's row per change instead of two (docs/decisions.md,
+/// "The audit chain"). A writer waiting for the lock gets the row as its
+/// holder committed it, on both engines.
 pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<OrgLock> {
-    let text = format!(
-        "UPDATE orgs SET revision = revision + 1 WHERE id = $1
-         RETURNING {COLUMNS}, revision, audit_seq, audit_head"
-    );
+    let text = if crate::sql::is_postgres(conn) {
+        format!(
+            "SELECT {COLUMNS}, revision + 1 AS revision, audit_seq, audit_head FROM orgs
+             WHERE id = $1 FOR NO KEY UPDATE"
+        )
+    } else {
+        format!(
+            "UPDATE orgs SET revision = revision + 1 WHERE id = $1
+             RETURNING {COLUMNS}, revision, audit_seq, audit_head"
+        )
+    };
     let row: LockRow = fetch_one(conn, &text, (org_id,)).await?;
     Ok(OrgLock {
         revision: row.revision,
@@ -75,6 +91,28 @@ pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<OrgLock> {
         },
         org: row.org,
     })
+}
+
+/// Ends what [`lock`] began, just before the transaction commits: on
+/// PostgreSQL, writes the org's new revision and its audit chain's head
+/// (as the change's events left it) in one statement. On SQLite the lock
+/// bumped the revision and each event's insert moved the head (a trigger),
+/// so there is nothing left to write.
+pub async fn commit_revision(
+    conn: &mut Conn,
+    org_id: OrgId,
+    revision: i64,
+    head: &ChainHead,
+) -> Result<()> {
+    if !crate::sql::is_postgres(conn) {
+        return Ok(());
+    }
+    exec(
+        conn,
+        "UPDATE orgs SET revision = $1, audit_seq = $2, audit_head = $3 WHERE id = $4",
+        (revision, head.seq, &head.hash, org_id),
+    )
+    .await
 }
 
 #[derive(FromRow)]

@@ -265,6 +265,12 @@ where
     }
 }
 
+/// Whether `conn` is a PostgreSQL connection (else SQLite), for the few
+/// statements that differ between the engines.
+pub(crate) fn is_postgres(conn: &Conn) -> bool {
+    conn.backend_name() == "PostgreSQL"
+}
+
 /// The one value of the row a statement returns (a count, a new row's
 /// id); no row is [`StoreError::NotFound`].
 pub(crate) async fn scalar<'a, T>(conn: &mut Conn, text: &str, params: impl Params<'a>) -> Result<T>

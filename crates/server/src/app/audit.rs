@@ -37,6 +37,7 @@ pub(super) async fn record(
     e: &AuditEntry<'_>,
     details: &str,
     head: &mut ChainHead,
+    locked_org_revision: Option<i64>,
 ) -> Result<Recorded> {
     let prev_hash = head.hash.clone();
     let id = audit::insert(
@@ -55,6 +56,7 @@ pub(super) async fn record(
             request_id: &meta.request_id,
         },
         head,
+        locked_org_revision,
     )
     .await?;
     Ok(Recorded {

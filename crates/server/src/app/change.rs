@@ -57,6 +57,9 @@ pub(crate) struct Change<'a> {
     locked: Option<(OrgId, i64)>,
     /// That org's row as the lock returned it.
     locked_org: Option<orgs::Org>,
+    /// An event of the locked org wrote its revision and audit head
+    /// (PostgreSQL), so the commit need not.
+    locked_org_written: bool,
     touched: Touched,
     /// Set by [`Change::only_adds_members`] and
     /// [`Change::only_moves_access`]: no credential validated before this
@@ -140,6 +143,7 @@ impl App {
             hooks: Vec::new(),
             locked: Some((org, lock.revision)),
             locked_org: Some(lock.org),
+            locked_org_written: false,
             touched: Touched::default(),
             credentials_untouched: false,
         })
@@ -167,6 +171,7 @@ impl App {
             hooks: Vec::new(),
             locked: None,
             locked_org: None,
+            locked_org_written: false,
             touched: Touched::default(),
             credentials_untouched: false,
         })
@@ -244,6 +249,12 @@ impl Change<'_> {
             details,
         };
         let details_text = entry.details.to_string();
+        // An event of the locked org writes the org's revision and head
+        // with it (PostgreSQL; see `Change::commit`).
+        let locked_revision = self
+            .locked
+            .filter(|(o, _)| Some(*o) == org)
+            .map(|(_, revision)| revision);
         let recorded = record(
             &mut self.tx,
             self.meta,
@@ -251,8 +262,12 @@ impl Change<'_> {
             &entry,
             &details_text,
             &mut self.chains[i].1,
+            locked_revision,
         )
         .await?;
+        if locked_revision.is_some() {
+            self.locked_org_written = true;
+        }
         self.audited = true;
         if let Some(org) = org {
             let at = self.now;
@@ -481,6 +496,26 @@ impl Change<'_> {
             return Err(AppError::Internal(anyhow::anyhow!(
                 "a change must record what it did before it commits"
             )));
+        }
+        // The heads of the chains this change appended to, and the locked
+        // org's new revision unless one of its events wrote them
+        // (PostgreSQL writes them here; SQLite's lock and inserts did).
+        let locked_chain = self.locked.map(|(org, _)| audit::chain_of(Some(org)));
+        for (chain, head) in &self.chains {
+            if Some(*chain) != locked_chain {
+                audit::store_head(&mut self.tx, *chain, head).await?;
+            }
+        }
+        if let (Some((org, revision)), false) = (self.locked, self.locked_org_written) {
+            let head = self
+                .chains
+                .iter()
+                .find(|(c, _)| Some(*c) == locked_chain)
+                .map(|(_, h)| h)
+                .ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("a locked org without its chain"))
+                })?;
+            orgs::commit_revision(&mut self.tx, org, revision, head).await?;
         }
         let logged = match self.locked {
             Some((org, revision)) => {

@@ -1,0 +1,2 @@
+-- Nothing changes on SQLite.
+SELECT 1;
