@@ -60,16 +60,18 @@ pub async fn insert(
 
 /// Takes the organization's write lock for the rest of the transaction and
 /// returns the revision the transaction moves the org to. Call it first in
-/// every transaction that changes the org or its members, and
-/// [`commit_revision`] last.
+/// every transaction that changes the org or its members, and end it as
+/// [`commit_revision`] says.
 ///
 /// SQLite bumps the revision here (`UPDATE ... RETURNING`, which takes the
 /// database's write lock at once). PostgreSQL only locks the row here
-/// (`SELECT ... FOR NO KEY UPDATE`, no new row version) and writes the
-/// revision with the audit chain's head in [`commit_revision`]: one
-/// version of the org's row per change instead of two (docs/decisions.md,
-/// "The audit chain"). A writer waiting for the lock gets the row as its
-/// holder committed it, on both engines.
+/// (`SELECT ... FOR NO KEY UPDATE`, no new row version); the revision is
+/// written with the audit chain's head by the insert of the change's event
+/// in the org ([`crate::audit::insert`] given the revision), or by
+/// [`commit_revision`] when the change recorded none there: one version of
+/// the org's row per change instead of two (docs/decisions.md, "The audit
+/// chain"). A writer waiting for the lock gets the row as its holder
+/// committed it, on both engines.
 pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<OrgLock> {
     let text = if crate::sql::is_postgres(conn) {
         format!(
@@ -93,11 +95,11 @@ pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<OrgLock> {
     })
 }
 
-/// Ends what [`lock`] began, just before the transaction commits: on
-/// PostgreSQL, writes the org's new revision and its audit chain's head
-/// (as the change's events left it) in one statement. On SQLite the lock
-/// bumped the revision and each event's insert moved the head (a trigger),
-/// so there is nothing left to write.
+/// Ends what [`lock`] began, just before the transaction commits, when no
+/// event of the org written in it did already: on PostgreSQL, writes the
+/// org's new revision and its audit chain's head in one statement. On
+/// SQLite the lock bumped the revision and each event's insert moved the
+/// head (a trigger), so there is nothing left to write.
 pub async fn commit_revision(
     conn: &mut Conn,
     org_id: OrgId,
