@@ -216,24 +216,31 @@ pub async fn insert(
         &head.hash,
         &hash,
     );
-    const INSERT: &str = "INSERT INTO audit_events (org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id, seq, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id";
+    // One text, written once: the statement with and without the org's
+    // row (no string is built per event).
+    macro_rules! insert_event {
+        () => {
+            "INSERT INTO audit_events (org_id, at, actor_id, actor_email, actor_name, channel, action, target, details, client_addr, request_id, seq, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id"
+        };
+    }
+    const WITH_ORG_ROW: &str = concat!(
+        "WITH e AS (",
+        insert_event!(),
+        "), o AS (UPDATE orgs SET revision = $15, audit_seq = $12, audit_head = $14 WHERE id = $1)
+         SELECT id FROM e"
+    );
     let id = match locked_org_revision {
         Some(revision) if crate::sql::is_postgres(conn) => {
-            let text = format!(
-                "WITH e AS ({INSERT}),
-                      o AS (UPDATE orgs SET revision = $15, audit_seq = $12, audit_head = $14 WHERE id = $1)
-                 SELECT id FROM e"
-            );
             let (a, b, c, d, e_, f, g, h, i, j, k, l, m, n) = params;
             scalar(
                 conn,
-                &text,
+                WITH_ORG_ROW,
                 (a, b, c, d, e_, f, g, h, i, j, k, l, m, n, revision),
             )
             .await?
         }
-        _ => scalar(conn, INSERT, params).await?,
+        _ => scalar(conn, insert_event!(), params).await?,
     };
     head.seq = seq;
     head.hash = hash;
