@@ -5,13 +5,18 @@
 //! m=19456 KiB, t=2, p=1, the parameters the server uses), then verifies it
 //! with `roster_server::crypto::verify_password` on as many threads as the
 //! machine has cores, for a fixed time, and prints
-//! `argon2id_verifications_per_second=<f64>`.
+//! `argon2id_verifications_per_second=<f64>` and the CPU one verification
+//! took (`cpu_ms_per_verification=<f64>`, this process's CPU time over the
+//! timed part divided by the verifications).
 //!
 //! ```sh
 //! cargo run --release --example argon2_rate -- 15   # seconds, default 15
 //! ```
 
 use roster_server::crypto;
+
+#[path = "support/cpu.rs"]
+mod cpu;
 
 /// The server's allocator (src/main.rs), so that the ceiling and the
 /// server allocate argon2's blocks the same way.
@@ -42,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         crypto::ARGON2_P_COST
     );
 
+    let cpu_before = cpu::process_cpu_secs("self");
     let start = Instant::now();
     let deadline = start + duration;
     let workers: Vec<_> = (0..threads)
@@ -77,5 +83,11 @@ fn main() -> anyhow::Result<()> {
         "argon2id_verifications_per_second={:.3}",
         total as f64 / elapsed
     );
+    if let (Some(before), Some(after)) = (cpu_before, cpu::process_cpu_secs("self")) {
+        println!(
+            "cpu_ms_per_verification={:.3}",
+            1000.0 * (after - before) / total.max(1) as f64
+        );
+    }
     Ok(())
 }

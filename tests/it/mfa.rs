@@ -19,6 +19,7 @@ both_engines!(
     removing_mfa_needs_the_password_and_a_code_and_ends_other_sessions,
     regenerated_recovery_codes_replace_the_old_set,
     second_factor_guesses_are_throttled,
+    a_sign_in_with_a_code_clears_its_counts_and_keeps_validated_credentials,
     the_mfa_required_flag_of_one_member_sends_them_to_enrolment,
     an_admin_resets_mfa_only_for_an_account_in_no_other_org,
     a_magic_link_works_once_and_still_asks_for_the_second_factor,
@@ -412,6 +413,56 @@ async fn second_factor_guesses_are_throttled(engine: Engine) {
             OWNER_EMAIL,
             OWNER_PASSWORD,
             &totp(&secret, step),
+        ))
+        .await
+        .refused(429, "too_many_attempts");
+}
+
+/// A sign-in with a password and a code commits the password's success
+/// with the code's attempt, and the code's use with its success and the
+/// session: the counts still start over after each success, and a
+/// sign-in leaves the credentials this process validated alone.
+async fn a_sign_in_with_a_code_clears_its_counts_and_keeps_validated_credentials(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let step = fresh_step().await;
+    let (secret, _) = enrol(&owner, step - 1).await;
+    let wrong = |i: i64| with_code(OWNER_EMAIL, OWNER_PASSWORD, &totp(&secret, step + 10 + i));
+    // One guess short of the limit, for the password (always right here)
+    // and for the code.
+    for i in 0..4 {
+        app.client()
+            .login(&wrong(i))
+            .await
+            .refused(401, "invalid_second_factor");
+    }
+    owner.me().await.expect("the owner's session works");
+    let before = app.app.authz_stats().credential_cache_resets;
+    app.client()
+        .login(&with_code(
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            &totp(&secret, step),
+        ))
+        .await
+        .expect("the right code signs in");
+    assert_eq!(
+        app.app.authz_stats().credential_cache_resets,
+        before,
+        "a sign-in made every validated credential be read again"
+    );
+    // Both counts started over: five more wrong codes are each checked.
+    for i in 4..9 {
+        app.client()
+            .login(&wrong(i))
+            .await
+            .refused(401, "invalid_second_factor");
+    }
+    app.client()
+        .login(&with_code(
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            &totp(&secret, step + 1),
         ))
         .await
         .refused(429, "too_many_attempts");

@@ -272,22 +272,65 @@ impl App {
                 return Err(AppError::InvalidCredentials);
             }
         };
-        attempt.succeeded(self.store()).await?;
         let methods = {
             let mut conn = self.store().conn().await?;
             self.mfa_methods(&mut conn, user.id).await?
         };
-        let owing = match (methods.any(), second) {
-            (false, _) => false,
-            (true, Some(factor)) => {
+        match (methods.any(), second) {
+            // The password's success commits with the session.
+            (false, _) => self.open_session_after(user, false, attempt, meta).await,
+            (true, None) if may_owe => self.open_session_after(user, true, attempt, meta).await,
+            (true, None) => {
+                attempt.succeeded(self.store()).await?;
+                Err(AppError::MfaRequired(methods))
+            }
+            (true, Some(factor @ SecondFactor::Passkey(_))) => {
+                attempt.succeeded(self.store()).await?;
                 let actor = Actor::new(user.id, &user.email, &user.name);
                 self.check_second_factor(&actor, factor, meta).await?;
-                false
+                self.open_session(user, false, meta).await
             }
-            (true, None) if may_owe => true,
-            (true, None) => return Err(AppError::MfaRequired(methods)),
-        };
-        self.open_session(user, owing, meta).await
+            // A code: the password's success and the code's attempt are
+            // one commit, and the code's use, its success and the session
+            // another.
+            (true, Some(factor)) => {
+                let actor = Actor::new(user.id, &user.email, &user.name);
+                let attempt = attempt
+                    .succeeded_then(
+                        self.store(),
+                        self.now(),
+                        throttle::Try::SecondFactor,
+                        &user.id.get().to_string(),
+                        &meta.client_addr,
+                    )
+                    .await?;
+                let mut c = self
+                    .accept_second_factor(&actor, factor, attempt, meta)
+                    .await?;
+                let login = self.insert_session(&mut c, user, false, None, meta).await?;
+                c.only_signs_in();
+                c.commit().await?;
+                Ok(login)
+            }
+        }
+    }
+
+    /// Opens a session for `user` as [`App::open_session`] does, and
+    /// commits the success of the sign-in's `attempt` with it.
+    async fn open_session_after(
+        &self,
+        user: users::User,
+        owing: bool,
+        attempt: throttle::Attempt,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
+        let mut tx = self.store().begin().await?;
+        attempt.succeeded_in(&mut tx).await?;
+        let login = self
+            .insert_session(&mut tx, user, owing, None, meta)
+            .await?;
+        roster_store::commit(tx).await?;
+        Ok(login)
     }
 
     /// Opens a session for `user`; `owing`: it owes the second factor
@@ -309,14 +352,30 @@ impl App {
         sso: Option<i64>,
         meta: &RequestMeta,
     ) -> Result<Login> {
+        let mut tx = self.store().begin().await?;
+        let login = self.insert_session(&mut tx, user, owing, sso, meta).await?;
+        roster_store::commit(tx).await?;
+        Ok(login)
+    }
+
+    /// Inserts a session for `user` in the caller's transaction (and
+    /// records the account's activity): [`App::open_session_through`]
+    /// without the commit.
+    pub(crate) async fn insert_session(
+        &self,
+        conn: &mut Conn,
+        user: users::User,
+        owing: bool,
+        sso: Option<i64>,
+        meta: &RequestMeta,
+    ) -> Result<Login> {
         let token = crypto::new_token(SESSION_PREFIX);
         let token_hash = self.keys().hash_token(&token);
         let now = self.now();
         let expires_at = now.plus(self.settings().session_ttl);
-        let mut conn = self.store().write_conn().await?;
-        let owing = owing && mfa::enrolled(&mut conn, user.id).await?;
+        let owing = owing && mfa::enrolled(conn, user.id).await?;
         sessions::insert(
-            &mut conn,
+            conn,
             sessions::NewSession {
                 token_hash: &token_hash,
                 user_id: user.id,
@@ -329,8 +388,8 @@ impl App {
             },
         )
         .await?;
-        users::touch_activity(&mut conn, user.id, now, ACTIVITY_RESOLUTION).await?;
-        let stage = match sessions::find_live(&mut conn, &token_hash, now).await? {
+        users::touch_activity(conn, user.id, now, ACTIVITY_RESOLUTION).await?;
+        let stage = match sessions::find_live(conn, &token_hash, now).await? {
             Some(s) => stage_of(&s),
             None => return Err(AppError::Unauthenticated),
         };

@@ -337,6 +337,16 @@ impl Change<'_> {
         self.credentials_untouched = true;
     }
 
+    /// Says that the change only records a sign-in: a second factor used
+    /// and a session opened. A new credential is not in any cache yet and
+    /// no credential validated before changed, so those stay valid (as for
+    /// [`Change::only_adds_members`]). Without this, every sign-in with a
+    /// second factor made the next request of every credential go back to
+    /// the database.
+    pub(crate) fn only_signs_in(&mut self) {
+        self.credentials_untouched = true;
+    }
+
     /// Says that the change did (or may have done) something to this
     /// user's membership, groups or the rules naming them.
     pub(crate) fn touch_member(&mut self, user_id: roster_domain::UserId) {

@@ -356,11 +356,36 @@ impl App {
         factor: SecondFactor,
         meta: &RequestMeta,
     ) -> Result<()> {
-        let user_id = actor.user_id;
         if let SecondFactor::Passkey(a) = &factor {
             return self.check_passkey_factor(actor, a, meta).await;
         }
-        let attempt = self.second_factor_attempt(user_id, meta).await?;
+        let attempt = self.second_factor_attempt(actor.user_id, meta).await?;
+        self.accept_second_factor(actor, factor, attempt, meta)
+            .await?
+            .commit()
+            .await
+    }
+
+    /// Checks a code (TOTP or recovery code) counted by `attempt`, as
+    /// [`App::check_second_factor`] does, and when it is right returns the
+    /// change that records its use, its audit event and the attempt's
+    /// success, uncommitted: the caller adds what the code was for (a
+    /// sign-in's session) and commits, so a code is used up exactly when
+    /// what it was for is done. A passkey is refused here: it has its own
+    /// check ([`App::check_passkey_factor`]).
+    pub(crate) async fn accept_second_factor<'a>(
+        &'a self,
+        actor: &Actor,
+        factor: SecondFactor,
+        attempt: throttle::Attempt,
+        meta: &'a RequestMeta,
+    ) -> Result<super::change::Change<'a>> {
+        let user_id = actor.user_id;
+        if matches!(factor, SecondFactor::Passkey(_)) {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "a passkey is checked by check_passkey_factor"
+            )));
+        }
         let now = self.now();
         let step = match &factor {
             SecondFactor::Totp(code) => self.match_totp(user_id, code, false, now).await?,
@@ -404,7 +429,6 @@ impl App {
                     json!({ "recovery_codes_left": left }),
                 )
                 .await?;
-                c.commit().await?;
             }
             // The accepted step is written with the change.
             SecondFactor::Totp(_) | SecondFactor::Passkey(_) => {
@@ -415,11 +439,10 @@ impl App {
                     json!({ "method": "totp" }),
                 )
                 .await?;
-                c.commit().await?;
             }
         }
-        attempt.succeeded(self.store()).await?;
-        Ok(())
+        attempt.succeeded_in(&mut c).await?;
+        Ok(c)
     }
 
     async fn second_factor_attempt(

@@ -74,14 +74,26 @@ pub async fn attempt(
     subject: &str,
     addr: &str,
 ) -> Result<Attempt> {
+    // Both keys in one transaction: one commit, and on SQLite one turn at
+    // the write gate.
+    let tx = store.begin().await?;
+    counted(tx, now, what, subject, addr).await
+}
+
+/// Counts an attempt as [`attempt`] does, in `tx`, and commits it: also
+/// when the attempt is refused, since what was counted must stay counted.
+async fn counted(
+    mut tx: roster_store::Tx,
+    now: Timestamp,
+    what: Try,
+    subject: &str,
+    addr: &str,
+) -> Result<Attempt> {
     let now = now.unix_ms();
     let attempt = Attempt {
         pair: format!("{}:{subject}|{addr}", what.prefix()),
         addr: format!("addr:{addr}"),
     };
-    // Both keys in one transaction: one commit, and on SQLite one turn at
-    // the write gate.
-    let mut tx = store.begin().await?;
     for (key, limit) in [(&attempt.pair, PAIR_LIMIT), (&attempt.addr, ADDRESS_LIMIT)] {
         match count(&mut tx, key, now, limit).await {
             Ok(()) => {}
@@ -129,10 +141,35 @@ impl Attempt {
     /// and the attempt does not count against the address.
     pub async fn succeeded(self, store: &Store) -> Result<()> {
         let mut tx = store.begin().await?;
-        throttle::clear(&mut tx, &self.pair).await?;
-        throttle::uncount(&mut tx, &self.addr).await?;
+        self.succeeded_in(&mut tx).await?;
         roster_store::commit(tx).await?;
         Ok(())
+    }
+
+    /// [`Attempt::succeeded`] as part of the caller's transaction, which
+    /// commits it with what the credential was for (a sign-in's session):
+    /// one commit instead of two.
+    pub async fn succeeded_in(self, conn: &mut roster_store::Conn) -> Result<()> {
+        throttle::clear(conn, &self.pair).await?;
+        throttle::uncount(conn, &self.addr).await?;
+        Ok(())
+    }
+
+    /// [`Attempt::succeeded`], then [`attempt`] for the next credential
+    /// of the same sign-in (the second factor after the password), in one
+    /// transaction. A refusal of the next attempt still commits this
+    /// one's success.
+    pub async fn succeeded_then(
+        self,
+        store: &Store,
+        now: Timestamp,
+        what: Try,
+        subject: &str,
+        addr: &str,
+    ) -> Result<Attempt> {
+        let mut tx = store.begin().await?;
+        self.succeeded_in(&mut tx).await?;
+        counted(tx, now, what, subject, addr).await
     }
 }
 

@@ -1,0 +1,17 @@
+//! CPU time of a process, for benchmarks that compare what one unit of
+//! work costs the machine rather than how many units fit in a second
+//! (which also counts whoever else used the cores meanwhile).
+
+/// The CPU seconds (user and system, every thread) process `pid` has used
+/// so far, from `/proc/PID/stat`; `None` where there is no such file.
+pub fn process_cpu_secs(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count from after it.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the file: utime and stime, in clock ticks of
+    // USER_HZ, which Linux fixes at 100 for /proc on every architecture
+    // this runs on.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
