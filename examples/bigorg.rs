@@ -113,6 +113,10 @@ async fn seed(url: &str, slug: &str) -> anyhow::Result<()> {
         ),
     )
     .await?;
+    // The grams the team list's name filter reads (members::insert).
+    let mut conn = store.conn().await?;
+    roster_store::members::reindex_names_of_org(&mut conn, roster_domain::OrgId::new(org)).await?;
+    drop(conn);
     exec(
         &store,
         "groups",

@@ -229,6 +229,12 @@ async fn seed(store: &Store) -> anyhow::Result<()> {
            email = (SELECT u.email FROM users u WHERE u.id = memberships.user_id)",
     )
     .await?;
+    // The grams the name filter reads (migration 0021; members::insert).
+    let mut conn = store.conn().await?;
+    for org in 1..=ORGS {
+        members::reindex_names_of_org(&mut conn, OrgId::new(org)).await?;
+    }
+    drop(conn);
     // 40% of memberships are in one group, 10% in a second one as well.
     let pick = pct("m.id", 374_761_393);
     let group = pct("m.id", 1_181_783_497);
@@ -941,6 +947,9 @@ async fn seed_big_org(store: &Store) -> anyhow::Result<()> {
         ),
     )
     .await?;
+    let mut conn = store.conn().await?;
+    members::reindex_names_of_org(&mut conn, OrgId::new(1)).await?;
+    drop(conn);
     let pick = pct("m.id", 374_761_393);
     let group = pct("m.id", 1_181_783_497);
     exec(

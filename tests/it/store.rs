@@ -8,7 +8,11 @@ use roster_store::members::{MemberFields, MemberFilter, NewMembership};
 use roster_store::users::NewUser;
 use roster_store::{members, orgs, users, Store, StoreError, StoreOptions, CONSTRAINTS};
 
-both_engines!(store_story, every_unique_index_has_a_meaning);
+both_engines!(
+    store_story,
+    every_unique_index_has_a_meaning,
+    the_name_filter_finds_what_a_substring_search_finds,
+);
 
 #[tokio::test]
 async fn sqlite_writers_queue_at_the_write_gate_and_readers_pass_it() {
@@ -323,6 +327,7 @@ async fn every_unique_index_has_a_meaning(engine: Engine) {
         "pk:access_changes",
         "pk:sso_states",
         "pk:sso_handoffs",
+        "pk:member_name_grams",
         "sso_identities_subject_key",
     ];
     let missing: Vec<String> = names
@@ -403,4 +408,147 @@ async fn sqlite_write_gate() {
         .unwrap();
     assert_eq!(orgs::lock(&mut third, org).await.unwrap().revision, 2);
     third.rollback().await.unwrap();
+}
+
+/// The team list's name filter reads the memberships holding the search's
+/// rarest three-character gram (`member_name_grams`) when it has one, and
+/// scans the org otherwise. Over names from a small alphabet (so grams
+/// repeat, with a letter of two bytes), after inserts, renames and
+/// removals in two orgs, every search pages (three at a time) through
+/// exactly the members of its org whose folded name contains it, in id
+/// order.
+async fn the_name_filter_finds_what_a_substring_search_finds(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(engine, dir.path()).await;
+    let store = Store::open(&StoreOptions {
+        url: db.url.clone(),
+        max_connections: 2,
+    })
+    .await
+    .unwrap();
+    let mut conn = store.conn().await.unwrap();
+    // A small generator with a fixed seed: the same names every run.
+    let mut rng = Names(0x9e37_79b9_7f4a_7c15);
+    let orgs = [
+        orgs::insert(&mut conn, "one", "One", None, at(1))
+            .await
+            .unwrap(),
+        orgs::insert(&mut conn, "two", "Two", None, at(1))
+            .await
+            .unwrap(),
+    ];
+    // (org, user, folded name) of every membership.
+    let mut people: Vec<(OrgId, UserId, String)> = Vec::new();
+    for i in 0..60u64 {
+        let folded = rng.name(i % 9);
+        let email = format!("p{i}@example.test");
+        let user = users::insert(
+            &mut conn,
+            NewUser {
+                email: &email,
+                name: &folded,
+                name_folded: &folded,
+                password_hash: None,
+                must_change_password: false,
+                now: at(1),
+            },
+        )
+        .await
+        .unwrap();
+        // Most in one org, some in both.
+        let mut of = vec![orgs[(i % 2) as usize]];
+        if i % 5 == 0 {
+            of.push(orgs[((i + 1) % 2) as usize]);
+        }
+        for org in of {
+            members::insert(
+                &mut conn,
+                NewMembership {
+                    org_id: org,
+                    user_id: user,
+                    role: "viewer",
+                    team: "",
+                    status: MemberStatus::Active,
+                    identity_provider: "password",
+                    mfa_required: false,
+                    now: at(2),
+                },
+            )
+            .await
+            .unwrap();
+            people.push((org, user, folded.clone()));
+        }
+    }
+    // Renames (every membership of the account follows) and removals.
+    for i in (0..people.len()).step_by(7) {
+        let (_, user, _) = people[i];
+        let len = 3 + rng.below(5);
+        let folded = rng.name(len);
+        users::set_name(&mut conn, user, &folded, &folded, at(3))
+            .await
+            .unwrap();
+        for p in people.iter_mut().filter(|p| p.1 == user) {
+            p.2 = folded.clone();
+        }
+    }
+    let removed: Vec<(OrgId, UserId)> = (3..people.len())
+        .step_by(11)
+        .map(|i| (people[i].0, people[i].1))
+        .collect();
+    for (org, user) in removed {
+        members::delete(&mut conn, org, user).await.unwrap();
+        people.retain(|p| !(p.0 == org && p.1 == user));
+    }
+
+    let mut needles: Vec<String> = vec!["a".into(), "é1".into(), "zzz".into(), "bé ".into()];
+    needles.extend((0..40).map(|i| rng.name(2 + i % 5)));
+    needles.extend(people.iter().take(10).map(|p| p.2.clone()));
+    for needle in needles {
+        for org in orgs {
+            let filter = MemberFilter {
+                name: Some(needle.clone()),
+                ..Default::default()
+            };
+            let mut found = Vec::new();
+            let mut after = None;
+            loop {
+                let page = members::list(&mut conn, org, &filter, after, 3)
+                    .await
+                    .unwrap();
+                found.extend(page.iter().map(|m| m.user_id));
+                match page.last() {
+                    Some(last) if page.len() == 3 => after = Some(last.membership_id.get()),
+                    _ => break,
+                }
+            }
+            let expected: Vec<UserId> = people
+                .iter()
+                .filter(|p| p.0 == org && p.2.contains(needle.as_str()))
+                .map(|p| p.1)
+                .collect();
+            // Membership ids grow with insertion, so the expected order
+            // is the order of insertion.
+            assert_eq!(found, expected, "name filter {needle:?} in {org:?}");
+        }
+    }
+}
+
+/// Names from the letters `abé 1`, by a linear congruential generator.
+struct Names(u64);
+
+impl Names {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+
+    fn name(&mut self, len: u64) -> String {
+        const LETTERS: [char; 5] = ['a', 'b', 'é', ' ', '1'];
+        (0..len)
+            .map(|_| LETTERS[self.below(LETTERS.len() as u64) as usize])
+            .collect()
+    }
 }

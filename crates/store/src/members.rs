@@ -125,7 +125,120 @@ pub(crate) async fn insert_row(
         ),
     )
     .await?;
+    exec(conn, INDEX_NAME_OF_MEMBERSHIP, (id,)).await?;
     Ok(MembershipId::new(id))
+}
+
+/// The grams of the folded names of the memberships `$cond` picks
+/// (an SQL condition on `memberships`), into `member_name_grams`: every
+/// three characters of the name, as SQL's `substr` and `length` count
+/// characters on both engines (migration 0021 fills the table the same
+/// way, and [`name_grams`] cuts a search the same way).
+macro_rules! index_names_where {
+    ($cond:literal) => {
+        concat!(
+            "WITH RECURSIVE g (id, org_id, name, i) AS (
+                SELECT id, org_id, name_folded, 1 FROM memberships WHERE ",
+            $cond,
+            " AND length(name_folded) >= 3
+                UNION ALL
+                SELECT id, org_id, name, i + 1 FROM g WHERE i + 3 <= length(name))
+             INSERT INTO member_name_grams (org_id, gram, membership_id)
+             SELECT DISTINCT org_id, substr(name, i, 3), id FROM g"
+        )
+    };
+}
+
+const INDEX_NAME_OF_MEMBERSHIP: &str = index_names_where!("id = $1");
+const INDEX_NAMES_OF_USER: &str = index_names_where!("user_id = $1");
+const INDEX_NAMES_OF_ORG: &str = index_names_where!("org_id = $1");
+
+/// Indexes the names of `user_id`'s memberships again, after their
+/// folded name changed (`users::set_name`).
+pub(crate) async fn reindex_names_of_user(conn: &mut Conn, user_id: UserId) -> Result<()> {
+    exec(
+        conn,
+        "DELETE FROM member_name_grams WHERE membership_id IN (SELECT id FROM memberships WHERE user_id = $1)",
+        (user_id,),
+    )
+    .await?;
+    exec(conn, INDEX_NAMES_OF_USER, (user_id,)).await
+}
+
+/// Indexes the names of every membership of `org_id` again: for rows
+/// written without the store (the benchmarks' set-based seeding).
+pub async fn reindex_names_of_org(conn: &mut Conn, org_id: OrgId) -> Result<()> {
+    exec(
+        conn,
+        "DELETE FROM member_name_grams WHERE org_id = $1",
+        (org_id,),
+    )
+    .await?;
+    exec(conn, INDEX_NAMES_OF_ORG, (org_id,)).await
+}
+
+/// The distinct grams of a folded search string, as
+/// [`index_names_where`] cuts names: empty when it has fewer than three
+/// characters.
+fn name_grams(needle: &str) -> Vec<String> {
+    let chars: Vec<char> = needle.chars().collect();
+    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    let mut seen = std::collections::HashSet::new();
+    grams.retain(|g| seen.insert(g.clone()));
+    grams
+}
+
+/// Grams of a search probed for their memberships, at most.
+const GRAM_PROBES: usize = 6;
+/// A gram is used when fewer than this many memberships after the cursor
+/// hold it; past it, matches are common enough that the scan in id order
+/// fills its page soon.
+const GRAM_PROBE_LIMIT: i64 = 2_000;
+
+/// The gram of `needle` held by the fewest memberships of the org after
+/// `after` (counted up to [`GRAM_PROBE_LIMIT`]), if one is under the
+/// limit: a name search then reads that gram's memberships, in id order,
+/// instead of the org's. Up to [`GRAM_PROBES`] grams are probed, spread
+/// over the needle, last first.
+async fn rarest_gram(
+    conn: &mut Conn,
+    org_id: OrgId,
+    needle: &str,
+    after: Option<i64>,
+) -> Result<Option<String>> {
+    let grams = name_grams(needle);
+    let n = grams.len();
+    // From the end of the search: what is typed last usually narrows it
+    // most ("user 12"), and a rare gram found first bounds the counts of
+    // the others.
+    let probed: Vec<&String> = if n <= GRAM_PROBES {
+        grams.iter().rev().collect()
+    } else {
+        (0..GRAM_PROBES)
+            .rev()
+            .map(|k| &grams[k * (n - 1) / (GRAM_PROBES - 1)])
+            .collect()
+    };
+    // Once a gram is under the limit, the next ones are counted only up
+    // to its count: only a rarer one matters.
+    let mut best: Option<(i64, &String)> = None;
+    for gram in probed {
+        let limit = best.map_or(GRAM_PROBE_LIMIT, |(held, _)| held);
+        let held: i64 = scalar(
+            conn,
+            "SELECT count(*) FROM (SELECT 1 FROM member_name_grams
+               WHERE org_id = $1 AND gram = $2 AND membership_id > $3 LIMIT $4) p",
+            (org_id, gram.as_str(), after.unwrap_or(0), limit),
+        )
+        .await?;
+        if held < limit {
+            best = Some((held, gram));
+            if held == 0 {
+                break;
+            }
+        }
+    }
+    Ok(best.map(|(_, g)| g.clone()))
 }
 
 /// One member of an org, with groups; `None` if the user is not a member.
@@ -149,9 +262,28 @@ pub struct MemberFilter {
     pub mfa: Option<bool>,
 }
 
-fn list_sql<'a>(org_id: OrgId, f: &'a MemberFilter, after: Option<i64>, limit: i64) -> Sql<'a> {
+fn list_sql<'a>(
+    org_id: OrgId,
+    f: &'a MemberFilter,
+    after: Option<i64>,
+    limit: i64,
+    gram: Option<&'a str>,
+) -> Sql<'a> {
     let mut q = Sql::new(SELECT);
-    if f.name.is_some() || f.email.is_some() {
+    if let Some(gram) = gram {
+        // The memberships holding the name's rarest gram, in id order
+        // (the gram index's own order), each checked against every filter.
+        q.push(" WHERE m.id IN (SELECT ng.membership_id FROM member_name_grams ng JOIN memberships s ON s.id = ng.membership_id WHERE ng.org_id = ")
+            .bind(org_id)
+            .push(" AND ng.gram = ")
+            .bind(gram);
+        q.and("ng.membership_id > ", after);
+        q.push(" AND ");
+        push_filters(&mut q, "s", org_id, f);
+        q.push(" ORDER BY ng.membership_id LIMIT ")
+            .bind(limit)
+            .push(") ORDER BY m.id");
+    } else if f.name.is_some() || f.email.is_some() {
         // The page's membership ids are found first by scanning
         // `memberships_org_search_idx` (org, id, name, email) alone, then
         // only those rows are read and joined.
@@ -174,8 +306,14 @@ fn push_page<'a>(
     after: Option<i64>,
     limit: i64,
 ) {
-    q.push(&format!("{m}.org_id = ")).bind(org_id);
+    push_filters(q, m, org_id, f);
     q.and(&format!("{m}.id > "), after);
+    q.push(&format!(" ORDER BY {m}.id LIMIT ")).bind(limit);
+}
+
+/// The org and the filters' conditions, on memberships aliased `m`.
+fn push_filters<'a>(q: &mut Sql<'a>, m: &str, org_id: OrgId, f: &'a MemberFilter) {
+    q.push(&format!("{m}.org_id = ")).bind(org_id);
     for (col, val) in [
         ("role", &f.role),
         ("status", &f.status),
@@ -207,7 +345,6 @@ fn push_page<'a>(
             .bind(group)
             .push("))");
     }
-    q.push(&format!(" ORDER BY {m}.id LIMIT ")).bind(limit);
 }
 
 /// A page of the team list in join order: members whose membership id is
@@ -221,7 +358,13 @@ pub async fn list(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Member>> {
-    list_sql(org_id, filter, after, limit).fetch_all(conn).await
+    let gram = match &filter.name {
+        Some(name) => rarest_gram(conn, org_id, name, after).await?,
+        None => None,
+    };
+    list_sql(org_id, filter, after, limit, gram.as_deref())
+        .fetch_all(conn)
+        .await
 }
 
 /// Group names of each of `user_ids` in the org, sorted.

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit heads at commit",
         include_str!("../migrations/0020_audit_heads_at_commit.sql"),
     ),
+    (
+        21,
+        "member name grams",
+        include_str!("../migrations/0021_member_name_grams.sql"),
+    ),
 ];
 
 /// The parts of a migration that differ between the engines (a trigger's

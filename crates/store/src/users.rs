@@ -143,7 +143,8 @@ pub async fn set_name(
         "UPDATE memberships SET name_folded = $1 WHERE user_id = $2",
         (name_folded, id),
     )
-    .await
+    .await?;
+    crate::members::reindex_names_of_user(conn, id).await
 }
 
 /// Records activity, at most once per `resolution_ms` so that reads do not
