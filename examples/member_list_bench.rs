@@ -518,6 +518,15 @@ fn cases() -> Vec<Case> {
                 ..Default::default()
             },
         },
+        // Every gram common ("r 5" is in 11% of names), the matches in
+        // runs of ids (5, 50-59, ..., 50000-59999).
+        Case {
+            label: "name=\"ser 5\"",
+            filter: MemberFilter {
+                name: s("ser 5"),
+                ..Default::default()
+            },
+        },
         Case {
             label: "email=\"7@bench\"",
             filter: MemberFilter {

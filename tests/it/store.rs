@@ -503,32 +503,41 @@ async fn the_name_filter_finds_what_a_substring_search_finds(engine: Engine) {
     let mut needles: Vec<String> = vec!["a".into(), "é1".into(), "zzz".into(), "bé ".into()];
     needles.extend((0..40).map(|i| rng.name(2 + i % 5)));
     needles.extend(people.iter().take(10).map(|p| p.2.clone()));
-    for needle in needles {
-        for org in orgs {
-            let filter = MemberFilter {
-                name: Some(needle.clone()),
-                ..Default::default()
-            };
-            let mut found = Vec::new();
-            let mut after = None;
-            loop {
-                let page = members::list(&mut conn, org, &filter, after, 3)
-                    .await
-                    .unwrap();
-                found.extend(page.iter().map(|m| m.user_id));
-                match page.last() {
-                    Some(last) if page.len() == 3 => after = Some(last.membership_id.get()),
-                    _ => break,
-                }
+    // As the store wrote the grams, then as SQL writes them again (the
+    // benchmarks' seeding and migration 0021 cut them that way).
+    for pass in ["as written", "reindexed in SQL"] {
+        if pass == "reindexed in SQL" {
+            for org in orgs {
+                members::reindex_names_of_org(&mut conn, org).await.unwrap();
             }
-            let expected: Vec<UserId> = people
-                .iter()
-                .filter(|p| p.0 == org && p.2.contains(needle.as_str()))
-                .map(|p| p.1)
-                .collect();
-            // Membership ids grow with insertion, so the expected order
-            // is the order of insertion.
-            assert_eq!(found, expected, "name filter {needle:?} in {org:?}");
+        }
+        for needle in &needles {
+            for org in orgs {
+                let filter = MemberFilter {
+                    name: Some(needle.to_string()),
+                    ..Default::default()
+                };
+                let mut found = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = members::list(&mut conn, org, &filter, after, 3)
+                        .await
+                        .unwrap();
+                    found.extend(page.iter().map(|m| m.user_id));
+                    match page.last() {
+                        Some(last) if page.len() == 3 => after = Some(last.membership_id.get()),
+                        _ => break,
+                    }
+                }
+                let expected: Vec<UserId> = people
+                    .iter()
+                    .filter(|p| p.0 == org && p.2.contains(needle.as_str()))
+                    .map(|p| p.1)
+                    .collect();
+                // Membership ids grow with insertion, so the expected order
+                // is the order of insertion.
+                assert_eq!(found, expected, "name filter {needle:?} in {org:?}, {pass}");
+            }
         }
     }
 }

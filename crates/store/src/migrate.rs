@@ -96,7 +96,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 /// The parts of a migration that differ between the engines (a trigger's
-/// body), put where its text says `{{ENGINE_PART}}`: (version, SQLite's,
+/// body, a table's storage), put where its text says `{{ENGINE_PART}}`: (version, SQLite's,
 /// PostgreSQL's).
 const ENGINE_PARTS: &[(i64, &str, &str)] = &[
     (
@@ -108,6 +108,11 @@ const ENGINE_PARTS: &[(i64, &str, &str)] = &[
         20,
         include_str!("../migrations/0020_audit_heads_at_commit.sqlite.sql"),
         include_str!("../migrations/0020_audit_heads_at_commit.postgres.sql"),
+    ),
+    (
+        21,
+        include_str!("../migrations/0021_member_name_grams.sqlite.sql"),
+        include_str!("../migrations/0021_member_name_grams.postgres.sql"),
     ),
 ];
 

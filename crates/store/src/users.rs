@@ -144,7 +144,7 @@ pub async fn set_name(
         (name_folded, id),
     )
     .await?;
-    crate::members::reindex_names_of_user(conn, id).await
+    crate::members::reindex_names_of_user(conn, id, name_folded).await
 }
 
 /// Records activity, at most once per `resolution_ms` so that reads do not
