@@ -329,6 +329,11 @@ fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> (S
                 .bind(Bind::Text(v.clone()));
         }
     }
+    // The store reads a name filter of three characters or more through
+    // the rarest of its grams (`members::list`, migration 0021), a choice
+    // it makes per page. This mirror keeps the substring scan that shorter
+    // searches use, so the plans printed for `name` are the scan's (the
+    // rows, checked by `mirror_matches_the_store`, are the same).
     if let Some(name) = &f.name {
         q.push(&format!(" AND {m}.name_folded LIKE "))
             .bind(Bind::Text(like_contains(name)))

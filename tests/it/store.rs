@@ -46,6 +46,16 @@ async fn a_transaction_begun_inside_another_by_one_task_is_caught() {
     );
 }
 
+/// The store on a test database, with `max_connections` in its pool.
+async fn open_store(db: &TestDatabase, max_connections: u32) -> Store {
+    Store::open(&StoreOptions {
+        url: db.url.clone(),
+        max_connections,
+    })
+    .await
+    .unwrap()
+}
+
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_unix_ms(ms)
 }
@@ -53,19 +63,9 @@ fn at(ms: i64) -> Timestamp {
 async fn store_story(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(engine, dir.path()).await;
-    let store = Store::open(&StoreOptions {
-        url: db.url.clone(),
-        max_connections: 4,
-    })
-    .await
-    .unwrap();
+    let store = open_store(&db, 4).await;
     // Opening again re-runs migrations as a no-op.
-    let store2 = Store::open(&StoreOptions {
-        url: db.url.clone(),
-        max_connections: 2,
-    })
-    .await
-    .unwrap();
+    let store2 = open_store(&db, 2).await;
     store2.close().await;
 
     let mut tx = store.begin().await.unwrap();
@@ -279,12 +279,7 @@ async fn store_story(engine: Engine) {
 async fn every_unique_index_has_a_meaning(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(engine, dir.path()).await;
-    let store = Store::open(&StoreOptions {
-        url: db.url.clone(),
-        max_connections: 2,
-    })
-    .await
-    .unwrap();
+    let store = open_store(&db, 2).await;
     // Unique indexes by name, and primary keys other than an integer `id`
     // as `pk:<table>`.
     let sql = match engine {
@@ -420,12 +415,7 @@ async fn sqlite_write_gate() {
 async fn the_name_filter_finds_what_a_substring_search_finds(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(engine, dir.path()).await;
-    let store = Store::open(&StoreOptions {
-        url: db.url.clone(),
-        max_connections: 2,
-    })
-    .await
-    .unwrap();
+    let store = open_store(&db, 2).await;
     let mut conn = store.conn().await.unwrap();
     // A small generator with a fixed seed: the same names every run.
     let mut rng = Names(0x9e37_79b9_7f4a_7c15);
