@@ -36,8 +36,28 @@ pub struct OrgSettings {
     pub default_role: String,
 }
 
-const COLUMNS: &str = "id, slug, name, personal_user_id, allowed_domains, self_registration, \
-    invitation_ttl_seconds, mfa_policy, default_role, created_at, updated_at";
+/// An org's columns, as a literal so that constant statements can hold
+/// them (`concat!`).
+macro_rules! columns {
+    () => {
+        "id, slug, name, personal_user_id, allowed_domains, self_registration, \
+         invitation_ttl_seconds, mfa_policy, default_role, created_at, updated_at"
+    };
+}
+const COLUMNS: &str = columns!();
+
+/// [`lock`] on PostgreSQL and on SQLite: constant texts, since every
+/// change runs one.
+const LOCK_POSTGRES: &str = concat!(
+    "SELECT ",
+    columns!(),
+    ", revision + 1 AS revision, audit_seq, audit_head FROM orgs WHERE id = $1 FOR NO KEY UPDATE"
+);
+const LOCK_SQLITE: &str = concat!(
+    "UPDATE orgs SET revision = revision + 1 WHERE id = $1 RETURNING ",
+    columns!(),
+    ", revision, audit_seq, audit_head"
+);
 
 /// Inserts an organization with default settings. A taken slug is
 /// [`crate::StoreError::Conflict`].
@@ -74,17 +94,11 @@ pub async fn insert(
 /// committed it, on both engines.
 pub async fn lock(conn: &mut Conn, org_id: OrgId) -> Result<OrgLock> {
     let text = if crate::sql::is_postgres(conn) {
-        format!(
-            "SELECT {COLUMNS}, revision + 1 AS revision, audit_seq, audit_head FROM orgs
-             WHERE id = $1 FOR NO KEY UPDATE"
-        )
+        LOCK_POSTGRES
     } else {
-        format!(
-            "UPDATE orgs SET revision = revision + 1 WHERE id = $1
-             RETURNING {COLUMNS}, revision, audit_seq, audit_head"
-        )
+        LOCK_SQLITE
     };
-    let row: LockRow = fetch_one(conn, &text, (org_id,)).await?;
+    let row: LockRow = fetch_one(conn, text, (org_id,)).await?;
     Ok(OrgLock {
         revision: row.revision,
         audit_head: ChainHead {

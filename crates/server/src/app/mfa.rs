@@ -371,8 +371,8 @@ impl App {
     /// change that records its use, its audit event and the attempt's
     /// success, uncommitted: the caller adds what the code was for (a
     /// sign-in's session) and commits, so a code is used up exactly when
-    /// what it was for is done. A passkey is refused here: it has its own
-    /// check ([`App::check_passkey_factor`]).
+    /// what it was for is done. A passkey is refused here as a wrong
+    /// factor: it has its own check ([`App::check_passkey_factor`]).
     pub(crate) async fn accept_second_factor<'a>(
         &'a self,
         actor: &Actor,
@@ -381,11 +381,6 @@ impl App {
         meta: &'a RequestMeta,
     ) -> Result<super::change::Change<'a>> {
         let user_id = actor.user_id;
-        if matches!(factor, SecondFactor::Passkey(_)) {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "a passkey is checked by check_passkey_factor"
-            )));
-        }
         let now = self.now();
         let step = match &factor {
             SecondFactor::Totp(code) => self.match_totp(user_id, code, false, now).await?,
