@@ -20,6 +20,8 @@ both_engines!(
     regenerated_recovery_codes_replace_the_old_set,
     second_factor_guesses_are_throttled,
     a_sign_in_with_a_code_clears_its_counts_and_keeps_validated_credentials,
+    a_wrong_password_does_not_spend_the_guesses_of_the_code_sent_with_it,
+    a_sign_in_with_a_code_counts_once_against_its_address,
     the_mfa_required_flag_of_one_member_sends_them_to_enrolment,
     an_admin_resets_mfa_only_for_an_account_in_no_other_org,
     a_magic_link_works_once_and_still_asks_for_the_second_factor,
@@ -464,6 +466,77 @@ async fn a_sign_in_with_a_code_clears_its_counts_and_keeps_validated_credentials
             OWNER_PASSWORD,
             &totp(&secret, step + 1),
         ))
+        .await
+        .refused(429, "too_many_attempts");
+}
+
+/// A code sent with a wrong password is counted with the password (one
+/// commit before either is checked) and taken back, since it was never
+/// checked: the account keeps its five guesses of the code.
+async fn a_wrong_password_does_not_spend_the_guesses_of_the_code_sent_with_it(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let step = fresh_step().await;
+    let (secret, _) = enrol(&owner, step - 1).await;
+    let code = |i: i64| totp(&secret, step + 10 + i);
+    for i in 0..4 {
+        app.client()
+            .login(&with_code(OWNER_EMAIL, "a-wrong-password", &code(i)))
+            .await
+            .refused(401, "invalid_credentials");
+    }
+    // The right password clears its count; each of five wrong codes is
+    // checked, and the sixth guess waits.
+    for i in 4..9 {
+        app.client()
+            .login(&with_code(OWNER_EMAIL, OWNER_PASSWORD, &code(i)))
+            .await
+            .refused(401, "invalid_second_factor");
+    }
+    app.client()
+        .login(&with_code(
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            &totp(&secret, step),
+        ))
+        .await
+        .refused(429, "too_many_attempts");
+}
+
+/// A sign-in with a password and a code counts once against the client's
+/// address (limit 50 over every account), and a success takes that count
+/// back: the address's count is exactly what its failures left.
+async fn a_sign_in_with_a_code_counts_once_against_its_address(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let step = fresh_step().await;
+    let (secret, recovery) = enrol(&owner, step - 1).await;
+    // 49 failures from this address, four per unknown email (each under
+    // its own limit of five).
+    for i in 0..49 {
+        app.login_res(&format!("ghost{}@acme.test", i / 4), "wrong-password")
+            .await
+            .refused(401, "invalid_credentials");
+    }
+    // Each sign-in is the address's 50th attempt: counted twice it would
+    // be refused, and left counted the next would be.
+    app.client()
+        .login(&with_recovery(OWNER_EMAIL, OWNER_PASSWORD, &recovery[0]))
+        .await
+        .expect("a sign-in with a recovery code");
+    app.client()
+        .login(&with_code(
+            OWNER_EMAIL,
+            OWNER_PASSWORD,
+            &totp(&secret, step),
+        ))
+        .await
+        .expect("a sign-in with a code");
+    // 49 still: one more failure is checked, the next waits.
+    app.login_res("last@acme.test", "wrong-password")
+        .await
+        .refused(401, "invalid_credentials");
+    app.login_res("last@acme.test", "wrong-password")
         .await
         .refused(429, "too_many_attempts");
 }

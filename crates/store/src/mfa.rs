@@ -15,6 +15,50 @@ pub struct Totp {
     pub last_step: i64,
 }
 
+/// What a sign-in needs to know of an account's second factors: its TOTP
+/// factor (confirmed or not) and how many passkeys it has.
+#[derive(Debug, Clone)]
+pub struct Factors {
+    pub totp: Option<Totp>,
+    pub passkeys: i64,
+}
+
+impl Factors {
+    /// Whether the TOTP factor is confirmed (an unconfirmed one is an
+    /// enrolment in progress, not a factor).
+    pub fn totp_enrolled(&self) -> bool {
+        self.totp.as_ref().is_some_and(|t| t.confirmed_at.is_some())
+    }
+}
+
+/// An account's [`Factors`] in one statement (a sign-in reads them
+/// between the password and the code).
+pub async fn factors(conn: &mut Conn, user_id: UserId) -> Result<Factors> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        secret: Option<String>,
+        confirmed_at: Option<i64>,
+        last_step: Option<i64>,
+        passkeys: i64,
+    }
+    let row: Row = crate::sql::fetch_one(
+        conn,
+        "SELECT t.secret, t.confirmed_at, t.last_step,
+                (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys
+         FROM (SELECT 1 AS one) AS o LEFT JOIN totp_factors t ON t.user_id = $1",
+        (user_id,),
+    )
+    .await?;
+    Ok(Factors {
+        totp: row.secret.map(|secret| Totp {
+            secret,
+            confirmed_at: row.confirmed_at,
+            last_step: row.last_step.unwrap_or(0),
+        }),
+        passkeys: row.passkeys,
+    })
+}
+
 pub async fn totp(conn: &mut Conn, user_id: UserId) -> Result<Option<Totp>> {
     fetch_optional(
         conn,

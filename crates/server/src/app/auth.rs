@@ -243,74 +243,92 @@ impl App {
         let email_key = Email::parse(email)
             .map(|e| e.as_str().to_owned())
             .unwrap_or_else(|_| email.trim().to_lowercase());
-        let attempt = throttle::attempt(
+        // The account and its second factors are read first, so that a
+        // code sent with the password is counted with it: one commit
+        // before either is checked. An unknown email reads the factors of
+        // no account, to take the same time.
+        let (user, factors) = {
+            let mut conn = self.store().conn().await?;
+            let user = match Email::parse(email) {
+                Ok(e) => users::find_by_email(&mut conn, e.as_str()).await?,
+                Err(_) => None,
+            };
+            let id = user.as_ref().map_or(UserId::new(0), |u| u.id);
+            (user, mfa::factors(&mut conn, id).await?)
+        };
+        let methods = super::mfa::methods_of(&factors);
+        let code_of = match (&user, &second) {
+            (Some(u), Some(SecondFactor::Totp(_) | SecondFactor::RecoveryCode(_)))
+                if methods.any() =>
+            {
+                Some(u.id.get().to_string())
+            }
+            _ => None,
+        };
+        let (attempt, code_attempt) = throttle::attempt_with(
             self.store(),
             self.now(),
-            throttle::Try::Password,
-            &email_key,
+            (throttle::Try::Password, &email_key),
+            code_of
+                .as_deref()
+                .map(|id| (throttle::Try::SecondFactor, id)),
             &meta.client_addr,
         )
         .await?;
-        let password =
-            Password::parse_offered(password).map_err(|_| AppError::InvalidCredentials)?;
-        let user = match Email::parse(email) {
-            Ok(e) => {
-                let mut conn = self.store().conn().await?;
-                users::find_by_email(&mut conn, e.as_str()).await?
-            }
-            Err(_) => None,
-        };
         let hash = user
             .as_ref()
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.inner.dummy_hash.clone());
-        let matches = verify_blocking(hash, password).await?;
+        let matches = match Password::parse_offered(password) {
+            Ok(password) => verify_blocking(hash, password).await?,
+            Err(_) => false,
+        };
         let user = match user {
             Some(u) if matches && u.password_hash.is_some() && !u.disabled => u,
             _ => {
                 tracing::info!(client = %meta.client_addr, "failed sign-in");
+                if let Some(code) = code_attempt {
+                    code.withdrawn(self.store()).await?;
+                }
                 return Err(AppError::InvalidCredentials);
             }
         };
-        let methods = {
-            let mut conn = self.store().conn().await?;
-            self.mfa_methods(&mut conn, user.id).await?
-        };
-        match (methods.any(), second) {
+        match (methods.any(), second, code_attempt) {
             // The password's success commits with the session.
-            (false, _) => self.open_session_after(user, false, attempt, meta).await,
-            (true, None) if may_owe => self.open_session_after(user, true, attempt, meta).await,
-            (true, None) => {
+            (false, _, _) => self.open_session_after(user, false, attempt, meta).await,
+            (true, None, _) if may_owe => self.open_session_after(user, true, attempt, meta).await,
+            (true, None, _) => {
                 attempt.succeeded(self.store()).await?;
                 Err(AppError::MfaRequired(methods))
             }
-            (true, Some(factor @ SecondFactor::Passkey(_))) => {
-                attempt.succeeded(self.store()).await?;
+            // A code: its use, its success, the password's success and the
+            // session are one commit.
+            (true, Some(factor), Some(code_attempt)) => {
                 let actor = Actor::new(user.id, &user.email, &user.name);
-                self.check_second_factor(&actor, factor, meta).await?;
-                self.open_session(user, false, meta).await
-            }
-            // A code: the password's success and the code's attempt are
-            // one commit, and the code's use, its success and the session
-            // another.
-            (true, Some(factor)) => {
-                let actor = Actor::new(user.id, &user.email, &user.name);
-                let attempt = attempt
-                    .succeeded_then(
-                        self.store(),
-                        self.now(),
-                        throttle::Try::SecondFactor,
-                        &user.id.get().to_string(),
-                        &meta.client_addr,
-                    )
-                    .await?;
-                let mut c = self
-                    .accept_second_factor(&actor, factor, attempt, meta)
-                    .await?;
+                let (attempt, code_attempt) = attempt.hands_address_to(code_attempt);
+                let accepted = self
+                    .accept_second_factor(&actor, factor, &factors, code_attempt, meta)
+                    .await;
+                let mut c = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        attempt.succeeded(self.store()).await?;
+                        return Err(e);
+                    }
+                };
+                attempt.succeeded_in(&mut c).await?;
                 let login = self.insert_session(&mut c, user, false, None, meta).await?;
                 c.only_signs_in();
                 c.commit().await?;
                 Ok(login)
+            }
+            // A passkey: it has its own check (a code always has its
+            // attempt counted with the password).
+            (true, Some(factor), None) => {
+                attempt.succeeded(self.store()).await?;
+                let actor = Actor::new(user.id, &user.email, &user.name);
+                self.check_second_factor(&actor, factor, meta).await?;
+                self.open_session(user, false, meta).await
             }
         }
     }

@@ -94,6 +94,14 @@ pub fn qr_svg(text: &str) -> Result<String> {
 
 /// Whether `code` is what `totp` gives at time step `step`, compared in
 /// constant time.
+/// The second factors `factors` offer, for an `mfa_required` answer.
+pub(crate) fn methods_of(factors: &mfa::Factors) -> super::MfaMethods {
+    super::MfaMethods {
+        totp: factors.totp_enrolled(),
+        passkey: factors.passkeys > 0,
+    }
+}
+
 fn code_at(totp: &TOTP, step: i64, code: &str) -> bool {
     let expected = totp.generate((step * TOTP_STEP_SECS) as u64);
     expected.as_bytes().ct_eq(code.as_bytes()).into()
@@ -135,10 +143,7 @@ impl App {
         conn: &mut roster_store::Conn,
         user_id: UserId,
     ) -> Result<super::MfaMethods> {
-        Ok(super::MfaMethods {
-            totp: mfa::totp_enrolled(conn, user_id).await?,
-            passkey: roster_store::passkeys::count(conn, user_id).await? > 0,
-        })
+        Ok(methods_of(&mfa::factors(conn, user_id).await?))
     }
 
     /// Starts a TOTP enrolment: a new seed (replacing an unconfirmed
@@ -360,14 +365,20 @@ impl App {
             return self.check_passkey_factor(actor, a, meta).await;
         }
         let attempt = self.second_factor_attempt(actor.user_id, meta).await?;
-        self.accept_second_factor(actor, factor, attempt, meta)
+        let factors = {
+            let mut conn = self.store().conn().await?;
+            mfa::factors(&mut conn, actor.user_id).await?
+        };
+        self.accept_second_factor(actor, factor, &factors, attempt, meta)
             .await?
             .commit()
             .await
     }
 
     /// Checks a code (TOTP or recovery code) counted by `attempt`, as
-    /// [`App::check_second_factor`] does, and when it is right returns the
+    /// [`App::check_second_factor`] does, against the account's `factors`
+    /// (read by the caller after the attempt was counted: the TOTP factor's
+    /// step is claimed again in the change), and when it is right returns the
     /// change that records its use, its audit event and the attempt's
     /// success, uncommitted: the caller adds what the code was for (a
     /// sign-in's session) and commits, so a code is used up exactly when
@@ -377,13 +388,14 @@ impl App {
         &'a self,
         actor: &Actor,
         factor: SecondFactor,
+        factors: &mfa::Factors,
         attempt: throttle::Attempt,
         meta: &'a RequestMeta,
     ) -> Result<super::change::Change<'a>> {
         let user_id = actor.user_id;
         let now = self.now();
         let step = match &factor {
-            SecondFactor::Totp(code) => self.match_totp(user_id, code, false, now).await?,
+            SecondFactor::Totp(code) => self.totp_step(factors.totp.as_ref(), code, false, now)?,
             SecondFactor::RecoveryCode(_) | SecondFactor::Passkey(_) => None,
         };
         let mut c = self.person_change(actor.clone(), meta).await?;
@@ -488,14 +500,25 @@ impl App {
         confirm: bool,
         now: Timestamp,
     ) -> Result<Option<i64>> {
-        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(None);
-        }
         let found = {
             let mut conn = self.store().conn().await?;
             mfa::totp(&mut conn, user_id).await?
         };
+        self.totp_step(found.as_ref(), code, confirm, now)
+    }
+
+    /// [`App::match_totp`] against a factor already read.
+    fn totp_step(
+        &self,
+        found: Option<&mfa::Totp>,
+        code: &str,
+        confirm: bool,
+        now: Timestamp,
+    ) -> Result<Option<i64>> {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(None);
+        }
         let Some(t) = found else {
             return Ok(None);
         };

@@ -61,7 +61,10 @@ impl Try {
 #[derive(Debug)]
 pub struct Attempt {
     pair: String,
-    addr: String,
+    /// The client address's key, when this attempt holds its count: the
+    /// second of two attempts counted together ([`attempt_with`]) holds it
+    /// only once the first has handed it over.
+    addr: Option<String>,
 }
 
 /// Counts an attempt of `what` for `subject` (an email or an account id)
@@ -77,24 +80,53 @@ pub async fn attempt(
     // Both keys in one transaction: one commit, and on SQLite one turn at
     // the write gate.
     let tx = store.begin().await?;
-    counted(tx, now, what, subject, addr).await
+    let (attempt, _) = counted(tx, now, (what, subject), None, addr).await?;
+    Ok(attempt)
 }
 
-/// Counts an attempt as [`attempt`] does, in `tx`, and commits it: also
-/// when the attempt is refused, since what was counted must stay counted.
+/// Counts a password attempt as [`attempt`] does and, with `then`, the
+/// attempt of the second factor sent with it (`then`'s subject is the
+/// account), in one transaction: one commit before either credential is
+/// checked. The client address counts once for both; its count stays with
+/// the first until [`Attempt::hands_address_to`] gives it to the second.
+/// When the first credential is wrong the second was never checked:
+/// [`Attempt::withdrawn`] takes it back.
+pub async fn attempt_with(
+    store: &Store,
+    now: Timestamp,
+    first: (Try, &str),
+    then: Option<(Try, &str)>,
+    addr: &str,
+) -> Result<(Attempt, Option<Attempt>)> {
+    let tx = store.begin().await?;
+    counted(tx, now, first, then, addr).await
+}
+
+/// Counts the attempts of [`attempt_with`] in `tx`, and commits them: also
+/// when one is refused, since what was counted must stay counted.
 async fn counted(
     mut tx: roster_store::Tx,
     now: Timestamp,
-    what: Try,
-    subject: &str,
+    first: (Try, &str),
+    then: Option<(Try, &str)>,
     addr: &str,
-) -> Result<Attempt> {
+) -> Result<(Attempt, Option<Attempt>)> {
     let now = now.unix_ms();
-    let attempt = Attempt {
-        pair: format!("{}:{subject}|{addr}", what.prefix()),
-        addr: format!("addr:{addr}"),
+    let pair = |(what, subject): (Try, &str)| format!("{}:{subject}|{addr}", what.prefix());
+    let first = Attempt {
+        pair: pair(first),
+        addr: Some(format!("addr:{addr}")),
     };
-    for (key, limit) in [(&attempt.pair, PAIR_LIMIT), (&attempt.addr, ADDRESS_LIMIT)] {
+    let then = then.map(|t| Attempt {
+        pair: pair(t),
+        addr: None,
+    });
+    let keys = [
+        Some((&first.pair, PAIR_LIMIT)),
+        then.as_ref().map(|t| (&t.pair, PAIR_LIMIT)),
+        first.addr.as_ref().map(|a| (a, ADDRESS_LIMIT)),
+    ];
+    for (key, limit) in keys.into_iter().flatten() {
         match count(&mut tx, key, now, limit).await {
             Ok(()) => {}
             // A refusal still counts: what was counted is committed.
@@ -107,7 +139,7 @@ async fn counted(
         }
     }
     roster_store::commit(tx).await?;
-    Ok(attempt)
+    Ok((first, then))
 }
 
 /// Counts the start of an unauthenticated ceremony from client `addr`
@@ -151,25 +183,29 @@ impl Attempt {
     /// one commit instead of two.
     pub async fn succeeded_in(self, conn: &mut roster_store::Conn) -> Result<()> {
         throttle::clear(conn, &self.pair).await?;
-        throttle::uncount(conn, &self.addr).await?;
+        if let Some(addr) = &self.addr {
+            throttle::uncount(conn, addr).await?;
+        }
         Ok(())
     }
 
-    /// [`Attempt::succeeded`], then [`attempt`] for the next credential
-    /// of the same sign-in (the second factor after the password), in one
-    /// transaction. A refusal of the next attempt still commits this
-    /// one's success.
-    pub async fn succeeded_then(
-        self,
-        store: &Store,
-        now: Timestamp,
-        what: Try,
-        subject: &str,
-        addr: &str,
-    ) -> Result<Attempt> {
-        let mut tx = store.begin().await?;
-        self.succeeded_in(&mut tx).await?;
-        counted(tx, now, what, subject, addr).await
+    /// The first of two attempts counted together ([`attempt_with`]) was
+    /// right, and the second is checked next: the address's count moves
+    /// to the second, so that it is taken back when the second is right
+    /// too and stays when it is wrong. Nothing is written; the first's
+    /// success is still to be recorded ([`Attempt::succeeded_in`]).
+    pub fn hands_address_to(mut self, mut next: Attempt) -> (Attempt, Attempt) {
+        next.addr = self.addr.take();
+        (self, next)
+    }
+
+    /// Takes back the second of two attempts counted together whose first
+    /// credential was wrong: the second was never checked, so it does not
+    /// count (the address's count stays with the first).
+    pub async fn withdrawn(self, store: &Store) -> Result<()> {
+        let mut conn = store.write_conn().await?;
+        throttle::uncount(&mut conn, &self.pair).await?;
+        Ok(())
     }
 }
 
