@@ -154,6 +154,8 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
     };
     owner.update_member(ORG, dwight, &groups).await.unwrap();
     assert!(allowed().await, "back in dev through the member update");
+    owner.delete_group(ORG, "dev").await.unwrap();
+    assert!(!allowed().await, "a group deleted is seen at once");
     owner.delete_member(ORG, dwight).await.unwrap();
     let d = owner.check(ORG, &may_update()).await;
     assert!(
@@ -177,6 +179,7 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
             "access", // promoted
             "access", // demoted
             "access", // groups set by a member update
+            "access", // group deleted
             "deltas", // removed
         ],
         "every change was logged with its facts"

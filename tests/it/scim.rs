@@ -22,6 +22,7 @@ both_engines!(
     members_added_to_one_group_at_the_same_moment_all_stay,
     joining_a_mapped_directory_group_gives_its_role,
     one_user_name_posted_by_several_clients_at_once_is_created_once,
+    a_group_the_directory_deletes_takes_its_access_away_at_the_next_check,
 );
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -1275,4 +1276,102 @@ fn the_public_scim_testers_pass_against_the_real_binary() {
         "scim-sanity failed:\n{report}\n--- server log ---\n{}",
         server.log()
     );
+}
+
+/// A group the directory deletes takes away the access its rules gave, at
+/// the very next check (SPEC §2), applied to the org's index in place:
+/// no full build of the org.
+async fn a_group_the_directory_deletes_takes_its_access_away_at_the_next_check(engine: Engine) {
+    use roster_proto::{AccessRuleRequest, CheckRequest, ResourceRequest};
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    let token = scim_token(&owner).await;
+    let user = scim(
+        &app,
+        Method::POST,
+        "/Users",
+        &token,
+        Some(json!({"schemas": [USER], "userName": "pat@acme.test",
+            "emails": [{"value": "pat@acme.test"}]})),
+    )
+    .await;
+    let pat = user.body["id"].as_str().unwrap().to_owned();
+    let group = scim(
+        &app,
+        Method::POST,
+        "/Groups",
+        &token,
+        Some(json!({"schemas": [GROUP], "displayName": "Deployers",
+            "members": [{"value": pat}]})),
+    )
+    .await;
+    assert_eq!(group.status.as_u16(), 201, "{}", group.body);
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    owner
+        .create_resource(
+            ORG,
+            &ResourceRequest {
+                key: "clusters/eu-1".into(),
+                parent: None,
+                groups: Vec::new(),
+                review: None,
+            },
+        )
+        .await
+        .unwrap();
+    owner
+        .grant_access(
+            ORG,
+            &AccessRuleRequest {
+                user: None,
+                group: Some("Deployers".into()),
+                role: "contributor".into(),
+                resource: None,
+            },
+        )
+        .await
+        .unwrap();
+    let may_update = || async {
+        owner
+            .check(
+                ORG,
+                &CheckRequest {
+                    user: "pat@acme.test".into(),
+                    action: "clusters:update".into(),
+                    resource: Some("clusters/eu-1".into()),
+                },
+            )
+            .await
+            .unwrap()
+            .allowed
+    };
+    // The org's index is built (the first check answers from a slice of
+    // the org meanwhile).
+    let org: i64 = sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1")
+        .bind(ORG)
+        .fetch_one(app.app.store().pool())
+        .await
+        .unwrap();
+    app.app
+        .org_index(roster_domain::OrgId::new(org))
+        .await
+        .unwrap();
+    assert!(may_update().await, "the group's rule gives pat the update");
+    let before = app.app.authz_stats();
+    let gone = scim(
+        &app,
+        Method::DELETE,
+        &format!("/Groups/{group_id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status.as_u16(), 204, "{}", gone.body);
+    assert!(!may_update().await, "a deleted group gives nothing");
+    let after = app.app.authz_stats();
+    assert_eq!(
+        after.full_builds, before.full_builds,
+        "the org was built again"
+    );
+    assert!(after.deltas_applied > before.deltas_applied);
 }

@@ -7,8 +7,7 @@
 //! for that thing and copies only the parts it touched; the result decides
 //! exactly as [`OrgIndex::build`] would from the same facts (the property
 //! tests in `tests.rs` check it). What a delta cannot express (a role's
-//! permissions, the catalog, a resource moved or deleted, a group deleted)
-//! is a full build.
+//! permissions, the catalog, a resource moved or deleted) is a full build.
 
 use crate::build::{GrantFact, MemberFact, ResourceFact, RuleFact, Subject};
 use crate::{shard_of, Action, Member, OrgIndex, Resource, Rule, RuleSubject, NONE};
@@ -40,6 +39,9 @@ pub enum Delta {
     },
     /// A resource just created (no rules name it yet).
     NewResource(ResourceFact),
+    /// A group deleted, with the users who were in it. The rules naming it
+    /// went with it; a group that gates a resource cannot be deleted.
+    GroupRemoved { id: i64, members: Vec<i64> },
 }
 
 impl OrgIndex {
@@ -59,6 +61,7 @@ impl OrgIndex {
                 Delta::Group { id, name, rules } => next.apply_group(*id, name, rules)?,
                 Delta::Grant { request_id, grant } => next.apply_grant(*request_id, grant.as_ref()),
                 Delta::NewResource(r) => next.apply_new_resource(r)?,
+                Delta::GroupRemoved { id, members } => next.apply_group_removed(*id, members)?,
             }
         }
         next.revision = revision;
@@ -207,6 +210,35 @@ impl OrgIndex {
         let group = &mut Arc::make_mut(&mut self.groups)[gi as usize];
         group.name = Box::from(name);
         group.org_rules = org_rules.into_boxed_slice();
+        Some(())
+    }
+
+    /// Forgets group `id`: its rules, and its place in its members' groups.
+    /// Its slot stays, unnamed and without rules, so that the indexes of
+    /// the groups after it (in members, rules and gates) stay as they are;
+    /// a full build leaves it out. `None` when a resource names it as its
+    /// gate (the stored facts allow no such deletion).
+    fn apply_group_removed(&mut self, id: i64, members: &[i64]) -> Option<()> {
+        let Some(&gi) = self.group_ids.get(&id) else {
+            return Some(());
+        };
+        if self.resources.iter().any(|r| r.groups.contains(&gi)) {
+            return None;
+        }
+        self.replace_resource_rules(RuleSubject::Group(gi), Vec::new());
+        for user_id in members {
+            let shard = &mut self.members[shard_of(user_id)];
+            if !shard.get(user_id).is_some_and(|m| m.groups.contains(&gi)) {
+                continue;
+            }
+            if let Some(m) = Arc::make_mut(shard).get_mut(user_id) {
+                m.groups = m.groups.iter().copied().filter(|&g| g != gi).collect();
+            }
+        }
+        let group = &mut Arc::make_mut(&mut self.groups)[gi as usize];
+        group.name = Box::from("");
+        group.org_rules = Box::new([]);
+        Arc::make_mut(&mut self.group_ids).remove(&id);
         Some(())
     }
 

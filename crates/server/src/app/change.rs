@@ -76,6 +76,8 @@ struct Touched {
     groups: BTreeSet<i64>,
     requests: BTreeSet<i64>,
     new_resources: BTreeSet<i64>,
+    /// Groups the change deleted, with the users who were in them.
+    removed_groups: Vec<(i64, Vec<i64>)>,
     /// Members of accounts the change created, with their facts as
     /// written: no group or rule can name an account made in this very
     /// change, so their deltas need no read.
@@ -378,10 +380,25 @@ impl Change<'_> {
     }
 
     /// Says that the change created or renamed this group, or changed the
-    /// rules naming it (a deleted group is left unnamed: a full build).
+    /// rules naming it (a deleted group: [`Change::touch_removed_group`]).
     pub(crate) fn touch_group(&mut self, group_id: roster_domain::GroupId) {
         self.touched.precise = true;
         self.touched.groups.insert(group_id.get());
+    }
+
+    /// Says that the change deleted this group, of which `members` were
+    /// members (read before the delete).
+    pub(crate) fn touch_removed_group(
+        &mut self,
+        group_id: roster_domain::GroupId,
+        members: Vec<roster_domain::UserId>,
+    ) {
+        self.touched.precise = true;
+        self.touched.groups.remove(&group_id.get());
+        self.touched.removed_groups.push((
+            group_id.get(),
+            members.into_iter().map(|u| u.get()).collect(),
+        ));
     }
 
     /// Says that the change approved, revoked or otherwise decided this
@@ -431,6 +448,9 @@ impl Change<'_> {
                     .filter_map(super::authz::rule_fact)
                     .collect(),
             });
+        }
+        for (id, members) in t.removed_groups {
+            deltas.push(Delta::GroupRemoved { id, members });
         }
         for &id in &t.new_resources {
             let Some((r, groups)) = access_state::resource(conn, org, id).await? else {

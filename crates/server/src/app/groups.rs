@@ -146,7 +146,10 @@ impl App {
                 ),
             ));
         }
+        let members = groups::member_ids(&mut c, group.id).await?;
         groups::delete(&mut c, group.id).await?;
+        c.touch_removed_group(group.id, members);
+        c.only_moves_access();
         c.audit(
             "group.delete",
             target(&group.name),

@@ -946,12 +946,14 @@ impl App {
             ));
         }
         let members = groups::member_ids(&mut c, id).await?;
-        // A deleted group is left unnamed: the org's index is built afresh.
+        let count = members.len();
         groups::delete(&mut c, id).await?;
+        c.touch_removed_group(id, members);
+        c.only_moves_access();
         c.audit(
             "group.delete",
             group_target(&group.name),
-            json!({ "members": members.len() }),
+            json!({ "members": count }),
         )
         .await?;
         c.commit().await
