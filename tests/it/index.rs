@@ -6,8 +6,8 @@ use crate::both_engines;
 use crate::helpers::*;
 use roster_proto::{
     AccessRuleRequest, CheckRequest, GroupMemberRequest, GroupRequest, ResourceRequest,
-    ReviewDecisionRequest, ReviewPolicyView, ReviewRequestRequest, RoleRequest, RoleUpdateRequest,
-    UpdateMemberRequest,
+    ResourceUpdateRequest, ReviewDecisionRequest, ReviewPolicyView, ReviewRequestRequest,
+    RoleRequest, RoleUpdateRequest, UpdateMemberRequest,
 };
 use roster_store::access_state::{GrantFact, MemberFact, ResourceFact, RuleFact};
 use sqlx::Row;
@@ -156,6 +156,69 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
     assert!(allowed().await, "back in dev through the member update");
     owner.delete_group(ORG, "dev").await.unwrap();
     assert!(!allowed().await, "a group deleted is seen at once");
+
+    // A rule on a project reaches the cluster moved below it.
+    owner
+        .create_resource(
+            ORG,
+            &ResourceRequest {
+                key: "projects/apollo".into(),
+                parent: None,
+                groups: Vec::new(),
+                review: None,
+            },
+        )
+        .await
+        .unwrap();
+    owner
+        .grant_access(
+            ORG,
+            &rule(
+                Some("dwight@acme.test"),
+                None,
+                "contributor",
+                Some("projects/apollo"),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(!allowed().await, "the cluster is not below the project yet");
+    let parent = |p: Option<&str>| ResourceUpdateRequest {
+        parent: Some(p.map(Into::into)),
+        ..Default::default()
+    };
+    owner
+        .update_resource(ORG, "clusters/eu-1", &parent(Some("projects/apollo")))
+        .await
+        .unwrap();
+    assert!(allowed().await, "a resource moved is seen at once");
+    owner
+        .update_resource(ORG, "clusters/eu-1", &parent(None))
+        .await
+        .unwrap();
+    assert!(!allowed().await, "a resource moved away is seen at once");
+    let on_project = || async {
+        owner
+            .check(
+                ORG,
+                &CheckRequest {
+                    resource: Some("projects/apollo".into()),
+                    action: "projects:update".into(),
+                    ..may_update()
+                },
+            )
+            .await
+    };
+    assert!(on_project().await.unwrap().allowed);
+    owner
+        .delete_resource(ORG, "projects/apollo", false)
+        .await
+        .unwrap();
+    let d = on_project().await;
+    assert!(
+        d.is_err() || !d.unwrap().allowed,
+        "a resource deleted is seen at once"
+    );
     owner.delete_member(ORG, dwight).await.unwrap();
     let d = owner.check(ORG, &may_update()).await;
     assert!(
@@ -180,6 +243,11 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
             "access", // demoted
             "access", // groups set by a member update
             "access", // group deleted
+            "deltas", // project created
+            "access", // rule on the project granted
+            "access", // cluster moved below the project
+            "access", // cluster moved away
+            "access", // project deleted
             "deltas", // removed
         ],
         "every change was logged with its facts"

@@ -7,7 +7,7 @@
 //! for that thing and copies only the parts it touched; the result decides
 //! exactly as [`OrgIndex::build`] would from the same facts (the property
 //! tests in `tests.rs` check it). What a delta cannot express (a role's
-//! permissions, the catalog, a resource moved or deleted) is a full build.
+//! permissions, the catalog) is a full build.
 
 use crate::build::{GrantFact, MemberFact, ResourceFact, RuleFact, Subject};
 use crate::{shard_of, Action, Member, OrgIndex, Resource, Rule, RuleSubject, NONE};
@@ -39,6 +39,12 @@ pub enum Delta {
     },
     /// A resource just created (no rules name it yet).
     NewResource(ResourceFact),
+    /// A resource the index holds, with its parent, groups and review
+    /// policy as they are now (its key does not change).
+    Resource(ResourceFact),
+    /// Resources deleted (a resource with everything below it). The rules
+    /// on them and the requests for them went with them.
+    ResourcesRemoved { ids: Vec<i64> },
     /// A group deleted, with the users who were in it. The rules naming it
     /// went with it; a group that gates a resource cannot be deleted.
     GroupRemoved { id: i64, members: Vec<i64> },
@@ -62,6 +68,8 @@ impl OrgIndex {
                 Delta::Grant { request_id, grant } => next.apply_grant(*request_id, grant.as_ref()),
                 Delta::NewResource(r) => next.apply_new_resource(r)?,
                 Delta::GroupRemoved { id, members } => next.apply_group_removed(*id, members)?,
+                Delta::Resource(r) => next.apply_resource(r)?,
+                Delta::ResourcesRemoved { ids } => next.apply_resources_removed(ids),
             }
         }
         next.revision = revision;
@@ -278,6 +286,133 @@ impl OrgIndex {
         }
     }
 
+    /// The groups a resource names, as `build` places them: a list that
+    /// names only groups the index lacks still gates (it admits only
+    /// administrators).
+    fn place_gate(&self, named: &[i64]) -> Vec<u32> {
+        let mut groups: Vec<u32> = named
+            .iter()
+            .filter_map(|g| self.group_ids.get(g).copied())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        if groups.is_empty() && !named.is_empty() {
+            groups.push(NONE);
+        }
+        groups
+    }
+
+    /// Changes a resource's parent, groups and review policy, then the
+    /// nearest gate and policy of every resource (a move or a new gate
+    /// reaches everything below). `None` when the index does not hold the
+    /// resource, or the new parent would make a cycle (storage refuses
+    /// both).
+    fn apply_resource(&mut self, r: &ResourceFact) -> Option<()> {
+        if !self.type_ids.contains_key(r.resource_type.as_str()) {
+            // `build` leaves out resources of types the catalog lacks.
+            return Some(());
+        }
+        let ri = *self.resource_ids.get(&r.id)?;
+        let parent = match r.parent_id {
+            Some(p) => *self.resource_ids.get(&p)?,
+            None => NONE,
+        };
+        let mut cur = parent;
+        while cur != NONE {
+            if cur == ri {
+                return None;
+            }
+            cur = self.resources[cur as usize].parent;
+        }
+        let groups = self.place_gate(&r.groups).into_boxed_slice();
+        let review: Box<[Action]> = r
+            .review_actions
+            .iter()
+            .filter_map(|a| self.action(a))
+            .collect();
+        let resources = Arc::make_mut(&mut self.resources);
+        let res = Arc::make_mut(&mut resources[ri as usize]);
+        res.parent = parent;
+        res.groups = groups;
+        res.review = review;
+        self.place_gates_and_policies();
+        Some(())
+    }
+
+    /// Forgets deleted resources: their keys, and the grants for them.
+    /// Their slots stay, empty, so that the indexes of the others stay as
+    /// they are; nothing left points at them (what was below a deleted
+    /// resource was deleted with it, and a full build leaves them out).
+    fn apply_resources_removed(&mut self, ids: &[i64]) {
+        let gone: FxHashSet<u32> = ids
+            .iter()
+            .filter_map(|id| self.resource_ids.get(id).copied())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let resource_ids = Arc::make_mut(&mut self.resource_ids);
+        for id in ids {
+            resource_ids.remove(id);
+        }
+        Arc::make_mut(&mut self.resource_keys).retain(|_, ri| !gone.contains(ri));
+        if self.grants.keys().any(|(_, ri, _)| gone.contains(ri)) {
+            Arc::make_mut(&mut self.grants).retain(|(_, ri, _), _| !gone.contains(ri));
+        }
+        let resources = Arc::make_mut(&mut self.resources);
+        for &ri in &gone {
+            let res = Arc::make_mut(&mut resources[ri as usize]);
+            res.parent = NONE;
+            res.groups = Box::new([]);
+            res.review = Box::new([]);
+            res.rules = Box::new([]);
+        }
+        // A resource below one deleted would have been deleted with it;
+        // should one be left, it loses the gate and policy it inherited
+        // as a full build would (its parent no longer exists).
+        for r in resources.iter_mut() {
+            if r.parent != NONE && gone.contains(&r.parent) {
+                Arc::make_mut(r).parent = NONE;
+            }
+        }
+        self.place_gates_and_policies();
+    }
+
+    /// Sets every resource's nearest gate and policy from the tree, as
+    /// `build` does, copying only the resources whose pointers change.
+    fn place_gates_and_policies(&mut self) {
+        let limit = self.resources.len();
+        let mut changed: Vec<(usize, u32, u32)> = Vec::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            let (mut gate, mut policy) = (NONE, NONE);
+            let mut cur = i as u32;
+            let mut steps = 0;
+            while cur != NONE && steps <= limit && (gate == NONE || policy == NONE) {
+                let res = &self.resources[cur as usize];
+                if gate == NONE && !res.groups.is_empty() {
+                    gate = cur;
+                }
+                if policy == NONE && !res.review.is_empty() {
+                    policy = cur;
+                }
+                cur = res.parent;
+                steps += 1;
+            }
+            if (gate, policy) != (r.gate_from, r.policy_from) {
+                changed.push((i, gate, policy));
+            }
+        }
+        if changed.is_empty() {
+            return;
+        }
+        let resources = Arc::make_mut(&mut self.resources);
+        for (i, gate, policy) in changed {
+            let res = Arc::make_mut(&mut resources[i]);
+            res.gate_from = gate;
+            res.policy_from = policy;
+        }
+    }
+
     fn apply_new_resource(&mut self, r: &ResourceFact) -> Option<()> {
         if self.resource_ids.contains_key(&r.id) || self.resource_ids.keys().any(|&k| k > r.id) {
             return None;
@@ -286,16 +421,7 @@ impl OrgIndex {
             // `build` leaves out resources of types the catalog lacks.
             return Some(());
         };
-        let mut groups: Vec<u32> = r
-            .groups
-            .iter()
-            .filter_map(|g| self.group_ids.get(g).copied())
-            .collect();
-        groups.sort_unstable();
-        groups.dedup();
-        if groups.is_empty() && !r.groups.is_empty() {
-            groups.push(NONE);
-        }
+        let groups = self.place_gate(&r.groups);
         let review: Vec<Action> = r
             .review_actions
             .iter()

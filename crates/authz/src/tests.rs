@@ -408,6 +408,15 @@ mod incremental {
             mask: u8,
             review: bool,
         },
+        UpdateResource {
+            pick: usize,
+            parent: Option<usize>,
+            mask: u8,
+            review: bool,
+        },
+        DeleteResource {
+            pick: usize,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -458,6 +467,19 @@ mod incremental {
                     mask,
                     review
                 }),
+            (
+                0..12usize,
+                proptest::option::of(0..12usize),
+                any::<u8>(),
+                any::<bool>()
+            )
+                .prop_map(|(pick, parent, mask, review)| Op::UpdateResource {
+                    pick,
+                    parent,
+                    mask,
+                    review
+                }),
+            (0..12usize).prop_map(|pick| Op::DeleteResource { pick }),
         ]
     }
 
@@ -537,6 +559,9 @@ mod incremental {
                     None if s.groups.is_empty() => return vec![],
                     None => Subject::Group(s.groups[group % s.groups.len()].id),
                 };
+                if resource.is_some() && s.resources.is_empty() {
+                    return vec![];
+                }
                 let resource_id = resource.map(|r| s.resources[r % s.resources.len()].id);
                 let id = next_id(s.rules.iter().map(|r| r.id));
                 s.rules.push(RuleFact {
@@ -597,6 +622,9 @@ mod incremental {
                 action,
                 expires_at,
             } => {
+                if s.resources.is_empty() {
+                    return vec![];
+                }
                 let request_id = next_id(s.grants.iter().map(|g| g.request_id));
                 let g = GrantFact {
                     request_id,
@@ -629,18 +657,14 @@ mod incremental {
             } => {
                 let id = next_id(s.resources.iter().map(|r| r.id));
                 let t = TYPES[kind];
-                let groups = s
-                    .groups
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i < 8 && mask & (1 << i) != 0)
-                    .map(|(_, g)| g.id)
-                    .collect();
+                let groups = masked_groups(s, mask);
                 let r = ResourceFact {
                     id,
                     resource_type: t.into(),
                     name: format!("r{id}"),
-                    parent_id: parent.map(|p| s.resources[p % s.resources.len()].id),
+                    parent_id: parent
+                        .filter(|_| !s.resources.is_empty())
+                        .map(|p| s.resources[p % s.resources.len()].id),
                     groups,
                     review_actions: if review {
                         vec![format!("{t}:update")]
@@ -651,7 +675,73 @@ mod incremental {
                 s.resources.push(r.clone());
                 vec![Delta::NewResource(r)]
             }
+            Op::UpdateResource {
+                pick,
+                parent,
+                mask,
+                review,
+            } => {
+                if s.resources.is_empty() {
+                    return vec![];
+                }
+                let i = pick % s.resources.len();
+                let id = s.resources[i].id;
+                let parent_id = parent.map(|p| s.resources[p % s.resources.len()].id);
+                // Storage refuses a parent below the resource itself.
+                if parent_id.is_some_and(|p| subtree(s, id).contains(&p)) {
+                    return vec![];
+                }
+                let groups = masked_groups(s, mask);
+                let r = &mut s.resources[i];
+                r.parent_id = parent_id;
+                r.groups = groups;
+                r.review_actions = if review {
+                    vec![format!("{}:update", r.resource_type)]
+                } else {
+                    vec![]
+                };
+                vec![Delta::Resource(r.clone())]
+            }
+            Op::DeleteResource { pick } => {
+                if s.resources.is_empty() {
+                    return vec![];
+                }
+                // A cascading delete: the resource and everything below.
+                let ids = subtree(s, s.resources[pick % s.resources.len()].id);
+                s.resources.retain(|r| !ids.contains(&r.id));
+                s.rules
+                    .retain(|r| !r.resource_id.is_some_and(|id| ids.contains(&id)));
+                s.grants.retain(|g| !ids.contains(&g.resource_id));
+                vec![Delta::ResourcesRemoved { ids }]
+            }
         }
+    }
+
+    /// The groups among the first eight that `mask` picks.
+    fn masked_groups(s: &OrgState, mask: u8) -> Vec<i64> {
+        s.groups
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < 8 && mask & (1 << i) != 0)
+            .map(|(_, g)| g.id)
+            .collect()
+    }
+
+    /// `id` and the ids of every resource below it.
+    fn subtree(s: &OrgState, id: i64) -> Vec<i64> {
+        let mut ids = vec![id];
+        let mut i = 0;
+        while i < ids.len() {
+            let p = ids[i];
+            ids.extend(
+                s.resources
+                    .iter()
+                    .filter(|r| r.parent_id == Some(p))
+                    .map(|r| r.id),
+            );
+            i += 1;
+        }
+        ids
     }
 
     fn subject_delta(s: &OrgState, subject: Subject) -> Delta {
@@ -681,30 +771,36 @@ mod incremental {
     }
 
     /// Every decision the two indexes can make about these users.
-    fn assert_same(applied: &OrgIndex, fresh: &OrgIndex, s: &OrgState) {
-        let mut keys: Vec<Option<String>> = vec![None];
-        keys.extend(
-            s.resources
-                .iter()
-                .map(|r| Some(format!("{}/{}", r.resource_type, r.name))),
-        );
+    /// Every decision the two indexes can make about these users, on the
+    /// org and on every resource `keys` ever named (a deleted one must be
+    /// unknown to both). Each index resolves names itself: an applied
+    /// index keeps the slots of deleted resources.
+    fn assert_same(
+        applied: &OrgIndex,
+        fresh: &OrgIndex,
+        keys: &std::collections::BTreeSet<String>,
+    ) {
+        let mut keys: Vec<Option<&str>> = keys.iter().map(|k| Some(k.as_str())).collect();
+        keys.push(None);
         for user in 1..=USERS + 1 {
             assert_eq!(applied.is_member(user), fresh.is_member(user));
             let email = format!("u{user}@example.com");
             assert_eq!(applied.user_by_email(&email), fresh.user_by_email(&email));
-            for key in &keys {
-                let r = key.as_deref().map(|k| fresh.resource(k));
-                let r = match r {
-                    Some(None) => continue,
-                    Some(Some(r)) => Some(r),
-                    None => None,
+            for &key in &keys {
+                let (ra, rf) = match key {
+                    Some(k) => match (applied.resource(k), fresh.resource(k)) {
+                        (None, None) => continue,
+                        (Some(ra), Some(rf)) => (Some(ra), Some(rf)),
+                        (ra, rf) => panic!("{k}: applied {ra:?}, fresh {rf:?}"),
+                    },
+                    None => (None, None),
                 };
-                if let (Some(k), Some(r)) = (key, r) {
-                    assert_eq!(applied.resource(k), Some(r), "{k}");
+                if let (Some(ra), Some(rf)) = (ra, rf) {
                     for requester in 1..=USERS {
                         assert_eq!(
-                            applied.may_review(user, requester, r),
-                            fresh.may_review(user, requester, r)
+                            applied.may_review(user, requester, ra),
+                            fresh.may_review(user, requester, rf),
+                            "{key:?}"
                         );
                     }
                 }
@@ -714,8 +810,8 @@ mod incremental {
                     };
                     for now in [100, 1_000, 10_000] {
                         assert_eq!(
-                            public(applied, applied.check(user, a, r, now), a, r),
-                            public(fresh, fresh.check(user, a, r, now), a, r),
+                            public(applied, applied.check(user, a, ra, now), a, ra),
+                            public(fresh, fresh.check(user, a, rf, now), a, rf),
                             "user {user} {name} on {key:?} at {now}"
                         );
                     }
@@ -731,8 +827,12 @@ mod incremental {
         fn applied_changes_decide_as_a_fresh_build(ops in proptest::collection::vec(op(), 1..40)) {
             let mut s = state();
             let mut applied = OrgIndex::build(s.clone());
+            let key_of = |r: &ResourceFact| format!("{}/{}", r.resource_type, r.name);
+            let mut keys: std::collections::BTreeSet<String> =
+                s.resources.iter().map(key_of).collect();
             for (i, op) in ops.iter().enumerate() {
                 let deltas = run(&mut s, op);
+                keys.extend(s.resources.iter().map(key_of));
                 // Deltas travel through the change log as JSON.
                 let text = serde_json::to_string(&deltas).unwrap();
                 let deltas: Vec<Delta> = serde_json::from_str(&text).unwrap();
@@ -744,7 +844,7 @@ mod incremental {
                 let mut now = s.clone();
                 now.revision = revision;
                 let fresh = OrgIndex::build(now);
-                assert_same(&applied, &fresh, &s);
+                assert_same(&applied, &fresh, &keys);
             }
         }
     }

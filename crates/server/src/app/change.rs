@@ -78,6 +78,11 @@ struct Touched {
     new_resources: BTreeSet<i64>,
     /// Groups the change deleted, with the users who were in them.
     removed_groups: Vec<(i64, Vec<i64>)>,
+    /// Resources the index holds whose parent, groups or review policy
+    /// the change set.
+    resources: BTreeSet<i64>,
+    /// Resources the change deleted.
+    removed_resources: Vec<i64>,
     /// Members of accounts the change created, with their facts as
     /// written: no group or rule can name an account made in this very
     /// change, so their deltas need no read.
@@ -408,6 +413,22 @@ impl Change<'_> {
         self.touched.requests.insert(request_id.get());
     }
 
+    /// Says that the change set this resource's parent, groups or review
+    /// policy.
+    pub(crate) fn touch_resource(&mut self, resource_id: roster_domain::ResourceId) {
+        self.touched.precise = true;
+        self.touched.resources.insert(resource_id.get());
+    }
+
+    /// Says that the change deleted these resources (with the rules on
+    /// them and the requests for them).
+    pub(crate) fn touch_removed_resources(&mut self, ids: &[roster_domain::ResourceId]) {
+        self.touched.precise = true;
+        self.touched
+            .removed_resources
+            .extend(ids.iter().map(|id| id.get()));
+    }
+
     /// Says that the change created this resource (and changed nothing
     /// else about resources).
     pub(crate) fn touch_new_resource(&mut self, resource_id: roster_domain::ResourceId) {
@@ -457,6 +478,17 @@ impl Change<'_> {
                 return Ok(Logged::Rebuild);
             };
             deltas.push(Delta::NewResource(super::authz::resource_fact(r, groups)));
+        }
+        for &id in &t.resources {
+            let Some((r, groups)) = access_state::resource(conn, org, id).await? else {
+                return Ok(Logged::Rebuild);
+            };
+            deltas.push(Delta::Resource(super::authz::resource_fact(r, groups)));
+        }
+        if !t.removed_resources.is_empty() {
+            deltas.push(Delta::ResourcesRemoved {
+                ids: t.removed_resources,
+            });
         }
         for &user_id in &t.users {
             deltas.push(Self::stored_member(conn, org, user_id).await?);

@@ -246,6 +246,8 @@ impl App {
         }
         let now = c.now();
         resources::update(&mut c, row.id, parent_id, &review_actions, approvals, now).await?;
+        c.touch_resource(row.id);
+        c.only_moves_access();
         let key = format!("{}/{}", row.resource_type, row.name);
         c.audit(
             "resource.update",
@@ -292,6 +294,8 @@ impl App {
             ));
         }
         resources::delete_all(&mut c, &subtree).await?;
+        c.touch_removed_resources(&subtree);
+        c.only_moves_access();
         c.audit(
             "resource.delete",
             format!("resource:{}/{}", row.resource_type, row.name),
