@@ -1110,3 +1110,13 @@ pub fn pytool(name: &str) -> PathBuf {
     assert!(tool.exists(), "{} is not in {}", name, bin.display());
     tool
 }
+
+/// A resource registered as a root: no parent, group or review policy.
+pub fn root_resource(key: &str) -> roster_proto::ResourceRequest {
+    roster_proto::ResourceRequest {
+        key: key.into(),
+        parent: None,
+        groups: Vec::new(),
+        review: None,
+    }
+}

@@ -75,15 +75,7 @@ fn rule(
 /// Registers `clusters/eu-1`: no parent, group or review policy.
 async fn create_cluster(owner: &Api) {
     owner
-        .create_resource(
-            ORG,
-            &ResourceRequest {
-                key: "clusters/eu-1".into(),
-                parent: None,
-                groups: Vec::new(),
-                review: None,
-            },
-        )
+        .create_resource(ORG, &root_resource("clusters/eu-1"))
         .await
         .unwrap();
 }
@@ -159,15 +151,7 @@ async fn changes_are_applied_in_place_and_the_next_check_sees_each(engine: Engin
 
     // A rule on a project reaches the cluster moved below it.
     owner
-        .create_resource(
-            ORG,
-            &ResourceRequest {
-                key: "projects/apollo".into(),
-                parent: None,
-                groups: Vec::new(),
-                review: None,
-            },
-        )
+        .create_resource(ORG, &root_resource("projects/apollo"))
         .await
         .unwrap();
     owner

@@ -6,7 +6,7 @@ use crate::smtp::SmtpSink;
 use roster_client::AuditQuery;
 use roster_proto::{
     AccessRuleRequest, ChangePasswordRequest, CheckRequest, CreateInvitationsRequest, InviteItem,
-    LoginRequest, ResourceRequest, UpdateMemberRequest,
+    LoginRequest, UpdateMemberRequest,
 };
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -178,15 +178,7 @@ async fn changes_through_one_process_are_enforced_by_the_others_within_a_second(
     let (dwight, token) = add_member(&r[0], &owner, "dwight@acme.test", "viewer", &r[1]).await;
     let dwight_on = |i: usize| client(&r[i], Some(&token));
     owner_on(0)
-        .create_resource(
-            ORG,
-            &ResourceRequest {
-                key: "clusters/eu-1".into(),
-                parent: None,
-                groups: Vec::new(),
-                review: None,
-            },
-        )
+        .create_resource(ORG, &root_resource("clusters/eu-1"))
         .await
         .unwrap();
     let on_0 = owner_on(0);

@@ -276,15 +276,7 @@ async fn a_rule_revoked_through_one_replica_stops_allowing_on_the_others() {
     r.member(0, owner.token(), "dwight@acme.test", "viewer", 0)
         .await;
     owner
-        .create_resource(
-            ORG,
-            &ResourceRequest {
-                key: "clusters/eu-1".into(),
-                parent: None,
-                groups: Vec::new(),
-                review: None,
-            },
-        )
+        .create_resource(ORG, &root_resource("clusters/eu-1"))
         .await
         .unwrap();
     let rule = owner

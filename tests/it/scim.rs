@@ -1282,7 +1282,7 @@ fn the_public_scim_testers_pass_against_the_real_binary() {
 /// the very next check (SPEC §2), applied to the org's index in place:
 /// no full build of the org.
 async fn a_group_the_directory_deletes_takes_its_access_away_at_the_next_check(engine: Engine) {
-    use roster_proto::{AccessRuleRequest, CheckRequest, ResourceRequest};
+    use roster_proto::{AccessRuleRequest, CheckRequest};
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
     let token = scim_token(&owner).await;
@@ -1308,15 +1308,7 @@ async fn a_group_the_directory_deletes_takes_its_access_away_at_the_next_check(e
     assert_eq!(group.status.as_u16(), 201, "{}", group.body);
     let group_id = group.body["id"].as_str().unwrap().to_owned();
     owner
-        .create_resource(
-            ORG,
-            &ResourceRequest {
-                key: "clusters/eu-1".into(),
-                parent: None,
-                groups: Vec::new(),
-                review: None,
-            },
-        )
+        .create_resource(ORG, &root_resource("clusters/eu-1"))
         .await
         .unwrap();
     owner

@@ -7,6 +7,7 @@ use crate::{
 use roster_domain::{BuiltinRole, Catalog, ManagementPermission, RolePermissions};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 /// Everything the engine needs to know about one org, as read from storage.
@@ -85,6 +86,32 @@ pub struct GrantFact {
     /// `type:action`.
     pub action: String,
     pub expires_at: i64,
+}
+
+/// The nearest resource, `i` itself included, that names groups, and the
+/// nearest with a review policy (`NONE` when there is none): a walk up the
+/// tree of at most as many steps as there are resources, so that facts
+/// holding a cycle cannot hold it.
+pub(crate) fn nearest_gate_and_policy<R: Borrow<Resource>>(
+    resources: &[R],
+    i: usize,
+) -> (u32, u32) {
+    let limit = resources.len();
+    let (mut gate, mut policy) = (NONE, NONE);
+    let mut cur = i as u32;
+    let mut steps = 0;
+    while cur != NONE && steps <= limit && (gate == NONE || policy == NONE) {
+        let res: &Resource = resources[cur as usize].borrow();
+        if gate == NONE && !res.groups.is_empty() {
+            gate = cur;
+        }
+        if policy == NONE && !res.review.is_empty() {
+            policy = cur;
+        }
+        cur = res.parent;
+        steps += 1;
+    }
+    (gate, policy)
 }
 
 impl OrgIndex {
@@ -276,20 +303,7 @@ impl OrgIndex {
         }
         // Nearest gate and policy.
         for i in 0..resources.len() {
-            let (mut gate, mut policy) = (NONE, NONE);
-            let mut cur = i as u32;
-            let mut steps = 0;
-            while cur != NONE && steps <= limit && (gate == NONE || policy == NONE) {
-                let res = &resources[cur as usize];
-                if gate == NONE && !res.groups.is_empty() {
-                    gate = cur;
-                }
-                if policy == NONE && !res.review.is_empty() {
-                    policy = cur;
-                }
-                cur = res.parent;
-                steps += 1;
-            }
+            let (gate, policy) = nearest_gate_and_policy(&resources, i);
             resources[i].gate_from = gate;
             resources[i].policy_from = policy;
         }

@@ -9,7 +9,9 @@
 //! tests in `tests.rs` check it). What a delta cannot express (a role's
 //! permissions, the catalog) is a full build.
 
-use crate::build::{GrantFact, MemberFact, ResourceFact, RuleFact, Subject};
+use crate::build::{
+    nearest_gate_and_policy, GrantFact, MemberFact, ResourceFact, RuleFact, Subject,
+};
 use crate::{shard_of, Action, Member, OrgIndex, Resource, Rule, RuleSubject, NONE};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
@@ -381,23 +383,9 @@ impl OrgIndex {
     /// Sets every resource's nearest gate and policy from the tree, as
     /// `build` does, copying only the resources whose pointers change.
     fn place_gates_and_policies(&mut self) {
-        let limit = self.resources.len();
         let mut changed: Vec<(usize, u32, u32)> = Vec::new();
         for (i, r) in self.resources.iter().enumerate() {
-            let (mut gate, mut policy) = (NONE, NONE);
-            let mut cur = i as u32;
-            let mut steps = 0;
-            while cur != NONE && steps <= limit && (gate == NONE || policy == NONE) {
-                let res = &self.resources[cur as usize];
-                if gate == NONE && !res.groups.is_empty() {
-                    gate = cur;
-                }
-                if policy == NONE && !res.review.is_empty() {
-                    policy = cur;
-                }
-                cur = res.parent;
-                steps += 1;
-            }
+            let (gate, policy) = nearest_gate_and_policy(&self.resources, i);
             if (gate, policy) != (r.gate_from, r.policy_from) {
                 changed.push((i, gate, policy));
             }
