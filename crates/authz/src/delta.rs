@@ -319,12 +319,16 @@ impl OrgIndex {
             Some(p) => *self.resource_ids.get(&p)?,
             None => NONE,
         };
+        // The walk up from the new parent is bounded like `build`'s, so
+        // that no tree the index holds can keep it going.
         let mut cur = parent;
+        let mut steps = 0;
         while cur != NONE {
-            if cur == ri {
+            if cur == ri || steps > self.resources.len() {
                 return None;
             }
             cur = self.resources[cur as usize].parent;
+            steps += 1;
         }
         let groups = self.place_gate(&r.groups).into_boxed_slice();
         let review: Box<[Action]> = r
