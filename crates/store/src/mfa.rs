@@ -31,8 +31,8 @@ impl Factors {
     }
 }
 
-/// An account's [`Factors`] in one statement (a sign-in reads them
-/// between the password and the code).
+/// An account's [`Factors`] in one statement (a sign-in reads them with
+/// the account, before the password is checked).
 pub async fn factors(conn: &mut Conn, user_id: UserId) -> Result<Factors> {
     #[derive(sqlx::FromRow)]
     struct Row {

@@ -92,8 +92,6 @@ pub fn qr_svg(text: &str) -> Result<String> {
         .build())
 }
 
-/// Whether `code` is what `totp` gives at time step `step`, compared in
-/// constant time.
 /// The second factors `factors` offer, for an `mfa_required` answer.
 pub(crate) fn methods_of(factors: &mfa::Factors) -> super::MfaMethods {
     super::MfaMethods {
@@ -102,6 +100,8 @@ pub(crate) fn methods_of(factors: &mfa::Factors) -> super::MfaMethods {
     }
 }
 
+/// Whether `code` is what `totp` gives at time step `step`, compared in
+/// constant time.
 fn code_at(totp: &TOTP, step: i64, code: &str) -> bool {
     let expected = totp.generate((step * TOTP_STEP_SECS) as u64);
     expected.as_bytes().ct_eq(code.as_bytes()).into()
@@ -377,8 +377,9 @@ impl App {
 
     /// Checks a code (TOTP or recovery code) counted by `attempt`, as
     /// [`App::check_second_factor`] does, against the account's `factors`
-    /// (read by the caller after the attempt was counted: the TOTP factor's
-    /// step is claimed again in the change), and when it is right returns the
+    /// as the caller read them outside any transaction (the TOTP step is
+    /// claimed by a conditional UPDATE in the change, so a read gone stale
+    /// accepts no code twice), and when it is right returns the
     /// change that records its use, its audit event and the attempt's
     /// success, uncommitted: the caller adds what the code was for (a
     /// sign-in's session) and commits, so a code is used up exactly when
