@@ -18,6 +18,7 @@ both_engines!(
     concurrent_sign_ins_check_only_the_allowed_number,
     the_owner_signs_in_from_a_clean_client_while_another_is_locked_out,
     lockouts_back_off_and_a_success_starts_over,
+    attempts_refused_for_their_account_do_not_count_against_the_address,
     forwarding_headers_are_believed_only_from_trusted_proxies,
 );
 
@@ -327,6 +328,26 @@ async fn lockouts_back_off_and_a_success_starts_over(engine: Engine) {
         login_from(&app, me, OWNER_EMAIL, OWNER_PASSWORD).await.0,
         200
     );
+}
+
+/// The keys of an attempt are counted in one statement, as if one after
+/// another: an attempt refused for its account and client stops there and
+/// is not counted against its address. Five wrong passwords and 46 refused
+/// attempts from one address would be 51 against the address's 50 if they
+/// were; the address still tries another account.
+async fn attempts_refused_for_their_account_do_not_count_against_the_address(engine: Engine) {
+    let app = spawn_behind_proxy(engine, ManualClock::default()).await;
+    let me = "192.0.2.44";
+    for _ in 0..5 {
+        let a = login_from(&app, me, OWNER_EMAIL, "wrong-password").await;
+        assert_eq!(a, (401, "invalid_credentials".into()));
+    }
+    for _ in 0..46 {
+        let a = login_from(&app, me, OWNER_EMAIL, OWNER_PASSWORD).await;
+        assert_eq!(a, (429, "too_many_attempts".into()));
+    }
+    let other = login_from(&app, me, "someone-else@acme.test", "wrong-password").await;
+    assert_eq!(other, (401, "invalid_credentials".into()));
 }
 
 /// Without trusted proxies, X-Forwarded-For is the client's own word and

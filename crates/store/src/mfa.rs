@@ -16,8 +16,9 @@ pub struct Totp {
 }
 
 /// What a sign-in needs to know of an account's second factors: its TOTP
-/// factor (confirmed or not) and how many passkeys it has.
-#[derive(Debug, Clone)]
+/// factor (confirmed or not) and how many passkeys it has. The default is
+/// none of either.
+#[derive(Debug, Clone, Default)]
 pub struct Factors {
     pub totp: Option<Totp>,
     pub passkeys: i64,

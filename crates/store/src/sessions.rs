@@ -1,10 +1,11 @@
 //! Sign-in sessions. The token itself is never stored: callers pass its
 //! keyed hash.
 
-use crate::sql::{exec, exec_count, exec_one, fetch_all, fetch_optional, scalar};
+use crate::sql::{exec, exec_count, exec_one, fetch_all, fetch_one, fetch_optional};
 use crate::{Conn, Result};
 use roster_domain::{SessionId, Timestamp, UserId};
 use sqlx::FromRow;
+use std::sync::LazyLock;
 
 pub struct NewSession<'a> {
     pub token_hash: &'a str,
@@ -19,12 +20,10 @@ pub struct NewSession<'a> {
     pub sso_connection_id: Option<i64>,
 }
 
-pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
-    let id = scalar(
+pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<Opened> {
+    fetch_one(
         conn,
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr, user_agent,
-                               second_factor_pending, sso_connection_id)
-         VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $8) RETURNING id",
+        &INSERT,
         (
             s.token_hash,
             s.user_id,
@@ -36,9 +35,69 @@ pub async fn insert(conn: &mut Conn, s: NewSession<'_>) -> Result<SessionId> {
             s.sso_connection_id,
         ),
     )
-    .await?;
-    Ok(SessionId::new(id))
+    .await
 }
+
+/// A session just inserted, with what its stage depends on, read by the
+/// insert itself (as [`find_live`] would read them).
+#[derive(Debug, Clone, FromRow)]
+pub struct Opened {
+    #[sqlx(try_from = "i64")]
+    pub id: SessionId,
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub must_change_password: bool,
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub has_second_factor: bool,
+    #[sqlx(try_from = "crate::sql::Flag")]
+    pub second_factor_required: bool,
+}
+
+/// The facts about user `u` (an SQL expression for its id) that a
+/// session's stage depends on, as the columns `has_second_factor`,
+/// `has_totp`, `has_passkey` and `second_factor_required`.
+fn second_factor_columns(u: &str) -> String {
+    format!(
+        "CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
+                           WHERE t.user_id = {u} AND t.confirmed_at IS NOT NULL)
+                OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = {u})
+              THEN 1 ELSE 0 END AS has_second_factor,
+         CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
+                           WHERE t.user_id = {u} AND t.confirmed_at IS NOT NULL)
+              THEN 1 ELSE 0 END AS has_totp,
+         CASE WHEN EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = {u})
+              THEN 1 ELSE 0 END AS has_passkey,
+         CASE WHEN EXISTS (SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id
+                           WHERE m.user_id = {u} AND m.status = 'active'
+                             AND (m.mfa_required = 1 OR o.mfa_policy = 'required'))
+              THEN 1 ELSE 0 END AS second_factor_required"
+    )
+}
+
+/// [`insert`]'s statement: the row, and in its RETURNING clause what
+/// [`Opened`] holds (subqueries on the user, `$2`), so that a sign-in
+/// does not read its new session back.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, client_addr, user_agent,
+                               second_factor_pending, sso_connection_id)
+         VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $8)
+         RETURNING id, (SELECT must_change_password FROM users WHERE id = $2) AS must_change_password,
+                   {}",
+        second_factor_columns("$2")
+    )
+});
+
+/// [`find_live`]'s statement.
+static FIND_LIVE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
+                s.expires_at, s.second_factor_pending, s.sso_connection_id,
+                {}
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+        second_factor_columns("s.user_id")
+    )
+});
 
 /// A live session with the facts about its user that every request needs.
 #[derive(Debug, Clone, FromRow)]
@@ -83,28 +142,7 @@ pub async fn find_live(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<SessionUser>> {
-    fetch_optional(
-        conn,
-        "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
-                s.expires_at, s.second_factor_pending, s.sso_connection_id,
-                CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
-                                  WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
-                       OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = s.user_id)
-                     THEN 1 ELSE 0 END AS has_second_factor,
-                CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
-                                  WHERE t.user_id = s.user_id AND t.confirmed_at IS NOT NULL)
-                     THEN 1 ELSE 0 END AS has_totp,
-                CASE WHEN EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = s.user_id)
-                     THEN 1 ELSE 0 END AS has_passkey,
-                CASE WHEN EXISTS (SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id
-                                  WHERE m.user_id = s.user_id AND m.status = 'active'
-                                    AND (m.mfa_required = 1 OR o.mfa_policy = 'required'))
-                     THEN 1 ELSE 0 END AS second_factor_required
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
-        (token_hash, now),
-    )
-    .await
+    fetch_optional(conn, &FIND_LIVE, (token_hash, now)).await
 }
 
 /// Marks a session's second factor as given; false if it owed none.

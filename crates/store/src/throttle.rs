@@ -1,7 +1,7 @@
 //! Sign-in attempt counters in windows that lengthen on repeated lockouts,
 //! shared by every replica.
 
-use crate::sql::{exec, exec_count, fetch_one};
+use crate::sql::{exec, exec_count, Sql};
 use crate::{Conn, Result};
 
 /// A key's window after one attempt was counted.
@@ -28,30 +28,75 @@ pub async fn count_attempt(
     base_ms: i64,
     max_ms: i64,
 ) -> Result<Window> {
-    let (started, length_ms, attempts): (i64, i64, i64) = fetch_one(
-        conn,
-        "INSERT INTO login_failures (throttle_key, window_start, failures, window_ms)
-         VALUES ($1, $2, 1, $4)
-         ON CONFLICT (throttle_key) DO UPDATE SET
-             failures = CASE WHEN login_failures.window_start + login_failures.window_ms > $2
+    let windows = count_attempts(conn, &[(key, limit)], now, base_ms, max_ms).await?;
+    Ok(windows[0])
+}
+
+/// Counts one attempt for each of `keys` (each with its own `limit`), as
+/// [`count_attempt`] does for one, in one statement: one round trip and,
+/// outside a transaction, one commit for all of them. The windows come
+/// back in the order of `keys`, which must be distinct.
+pub async fn count_attempts(
+    conn: &mut Conn,
+    keys: &[(&str, i64)],
+    now: i64,
+    base_ms: i64,
+    max_ms: i64,
+) -> Result<Vec<Window>> {
+    debug_assert!(keys
+        .iter()
+        .enumerate()
+        .all(|(i, (k, _))| keys[..i].iter().all(|(other, _)| other != k)));
+    let mut q = Sql::new(
+        "INSERT INTO login_failures (throttle_key, window_start, failures, window_ms) VALUES ",
+    );
+    for (i, (key, _)) in keys.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" })
+            .bind(*key)
+            .push(", ")
+            .bind(now)
+            .push(", 1, ")
+            .bind(base_ms)
+            .push(")");
+    }
+    // `excluded` is the row that would have been inserted: its start is
+    // now and its length the base. A window that has ended doubles when
+    // its key reached its own limit in it.
+    q.push(
+        " ON CONFLICT (throttle_key) DO UPDATE SET
+             failures = CASE WHEN login_failures.window_start + login_failures.window_ms > excluded.window_start
                  THEN login_failures.failures + 1 ELSE 1 END,
-             window_start = CASE WHEN login_failures.window_start + login_failures.window_ms > $2
-                 THEN login_failures.window_start ELSE $2 END,
+             window_start = CASE WHEN login_failures.window_start + login_failures.window_ms > excluded.window_start
+                 THEN login_failures.window_start ELSE excluded.window_start END,
              window_ms = CASE
-                 WHEN login_failures.window_start + login_failures.window_ms > $2
+                 WHEN login_failures.window_start + login_failures.window_ms > excluded.window_start
                      THEN login_failures.window_ms
-                 WHEN login_failures.failures < $3 THEN $4
-                 WHEN login_failures.window_ms * 2 > $5 THEN $5
-                 ELSE login_failures.window_ms * 2 END
-         RETURNING window_start, window_ms, failures",
-        (key, now, limit, base_ms, max_ms),
-    )
-    .await?;
-    Ok(Window {
-        started,
-        length_ms,
-        attempts,
-    })
+                 WHEN login_failures.failures < CASE login_failures.throttle_key",
+    );
+    for (key, limit) in keys {
+        q.push(" WHEN ").bind(*key).push(" THEN ").bind(*limit);
+    }
+    q.push(" END THEN excluded.window_ms WHEN login_failures.window_ms * 2 > ")
+        .bind(max_ms)
+        .push(" THEN ")
+        .bind(max_ms)
+        .push(
+            " ELSE login_failures.window_ms * 2 END
+             RETURNING throttle_key, window_start, window_ms, failures",
+        );
+    let rows: Vec<(String, i64, i64, i64)> = q.fetch_all(conn).await?;
+    keys.iter()
+        .map(|(key, _)| {
+            rows.iter()
+                .find(|(k, ..)| k == key)
+                .map(|&(_, started, length_ms, attempts)| Window {
+                    started,
+                    length_ms,
+                    attempts,
+                })
+                .ok_or(crate::StoreError::Database(sqlx::Error::RowNotFound))
+        })
+        .collect()
 }
 
 /// Forgets `key` (a successful sign-in clears its account and client).
@@ -73,6 +118,22 @@ pub async fn uncount(conn: &mut Conn, key: &str) -> Result<()> {
         (key,),
     )
     .await
+}
+
+/// Forgets every one of `keys` (a sign-in with a second factor clears the
+/// keys of both credentials), in one statement.
+pub async fn clear_all(conn: &mut Conn, keys: &[&str]) -> Result<()> {
+    let mut q = Sql::new("DELETE FROM login_failures WHERE throttle_key IN ");
+    q.in_list(keys.iter().copied());
+    q.execute(conn).await
+}
+
+/// Takes back one counted attempt of each of `keys`, in one statement.
+pub async fn uncount_all(conn: &mut Conn, keys: &[&str]) -> Result<()> {
+    let mut q = Sql::new("UPDATE login_failures SET failures = failures - 1 WHERE failures > 0");
+    q.push(" AND throttle_key IN ")
+        .in_list(keys.iter().copied());
+    q.execute(conn).await
 }
 
 /// Drops counters whose window ended at least one window length before

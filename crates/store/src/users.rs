@@ -107,6 +107,43 @@ pub async fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<User>>
     fetch_optional(conn, &text, (email,)).await
 }
 
+/// The account with `email` and its second factors ([`crate::mfa::Factors`],
+/// as [`crate::mfa::factors`] reads them), in one statement: what a
+/// password sign-in reads before it counts its attempt.
+pub async fn find_by_email_with_factors(
+    conn: &mut Conn,
+    email: &str,
+) -> Result<Option<(User, crate::mfa::Factors)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: User,
+        totp_secret: Option<String>,
+        totp_confirmed_at: Option<i64>,
+        totp_last_step: Option<i64>,
+        passkeys: i64,
+    }
+    let text = format!(
+        "SELECT u.*, t.secret AS totp_secret, t.confirmed_at AS totp_confirmed_at,
+                t.last_step AS totp_last_step,
+                (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys
+         FROM (SELECT {COLUMNS} FROM users WHERE email = $1) AS u
+         LEFT JOIN totp_factors t ON t.user_id = u.id"
+    );
+    let row: Option<Row> = fetch_optional(conn, &text, (email,)).await?;
+    Ok(row.map(|r| {
+        let factors = crate::mfa::Factors {
+            totp: r.totp_secret.map(|secret| crate::mfa::Totp {
+                secret,
+                confirmed_at: r.totp_confirmed_at,
+                last_step: r.totp_last_step.unwrap_or(0),
+            }),
+            passkeys: r.passkeys,
+        };
+        (r.user, factors)
+    }))
+}
+
 /// Sets a new password hash and whether it must be changed at next sign-in.
 pub async fn set_password(
     conn: &mut Conn,

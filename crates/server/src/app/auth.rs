@@ -243,19 +243,18 @@ impl App {
         let email_key = Email::parse(email)
             .map(|e| e.as_str().to_owned())
             .unwrap_or_else(|_| email.trim().to_lowercase());
-        // The account and its second factors are read first, so that a
-        // code sent with the password is counted with it: one commit
-        // before either is checked. An unknown email reads the factors of
-        // no account, to take the same time.
-        let (user, factors) = {
-            let mut conn = self.store().conn().await?;
-            let user = match Email::parse(email) {
-                Ok(e) => users::find_by_email(&mut conn, e.as_str()).await?,
-                Err(_) => None,
-            };
-            let id = user.as_ref().map_or(UserId::new(0), |u| u.id);
-            (user, mfa::factors(&mut conn, id).await?)
-        };
+        // The account and its second factors are read first, in one
+        // statement, so that a code sent with the password is counted with
+        // it: one commit before either is checked. An unknown email runs
+        // the same statement and finds no row.
+        let (user, factors) = match Email::parse(email) {
+            Ok(e) => {
+                let mut conn = self.store().conn().await?;
+                users::find_by_email_with_factors(&mut conn, e.as_str()).await?
+            }
+            Err(_) => None,
+        }
+        .map_or((None, mfa::Factors::default()), |(u, f)| (Some(u), f));
         let methods = super::mfa::methods_of(&factors);
         let code_of = match (&user, &second) {
             (Some(u), Some(SecondFactor::Totp(_) | SecondFactor::RecoveryCode(_)))
@@ -306,17 +305,16 @@ impl App {
             (true, Some(factor), Some(code_attempt)) => {
                 let actor = Actor::new(user.id, &user.email, &user.name);
                 let (attempt, code_attempt) = attempt.hands_address_to(code_attempt);
-                let accepted = self
-                    .accept_second_factor(&actor, factor, &factors, code_attempt, meta)
-                    .await;
-                let mut c = match accepted {
-                    Ok(c) => c,
-                    Err(e) => {
-                        attempt.succeeded(self.store()).await?;
-                        return Err(e);
-                    }
-                };
-                attempt.succeeded_in(&mut c).await?;
+                let mut c = self
+                    .accept_second_factor(
+                        &actor,
+                        factor,
+                        &factors,
+                        code_attempt,
+                        Some(attempt),
+                        meta,
+                    )
+                    .await?;
                 let login = self.insert_session(&mut c, user, false, None, meta).await?;
                 c.only_signs_in();
                 c.commit().await?;
@@ -392,7 +390,7 @@ impl App {
         let now = self.now();
         let expires_at = now.plus(self.settings().session_ttl);
         let owing = owing && mfa::enrolled(conn, user.id).await?;
-        sessions::insert(
+        let opened = sessions::insert(
             conn,
             sessions::NewSession {
                 token_hash: &token_hash,
@@ -406,11 +404,23 @@ impl App {
             },
         )
         .await?;
-        users::touch_activity(conn, user.id, now, ACTIVITY_RESOLUTION).await?;
-        let stage = match sessions::find_live(conn, &token_hash, now).await? {
-            Some(s) => stage_of(&s),
-            None => return Err(AppError::Unauthenticated),
-        };
+        // The account's activity only moves once per resolution: the row
+        // read for this sign-in says whether it is due (it can only be
+        // later in the database, never earlier).
+        if user
+            .last_active_at
+            .is_none_or(|at| at < now.minus(ACTIVITY_RESOLUTION))
+        {
+            users::touch_activity(conn, user.id, now, ACTIVITY_RESOLUTION).await?;
+        }
+        // The stage as `find_live` would read it, from what the insert
+        // returned.
+        let stage = SessionStage::of_session(StageFacts {
+            must_change_password: opened.must_change_password,
+            second_factor_pending: owing,
+            has_second_factor: opened.has_second_factor,
+            second_factor_required: opened.second_factor_required,
+        });
         Ok(Login {
             token,
             expires_at,

@@ -369,7 +369,7 @@ impl App {
             let mut conn = self.store().conn().await?;
             mfa::factors(&mut conn, actor.user_id).await?
         };
-        self.accept_second_factor(actor, factor, &factors, attempt, meta)
+        self.accept_second_factor(actor, factor, &factors, attempt, None, meta)
             .await?
             .commit()
             .await
@@ -385,12 +385,18 @@ impl App {
     /// sign-in's session) and commits, so a code is used up exactly when
     /// what it was for is done. A passkey is refused here as a wrong
     /// factor: it has its own check ([`App::check_passkey_factor`]).
+    ///
+    /// `with`: the attempt of a credential that came with the code and was
+    /// right (a sign-in's password). Its success is recorded with the
+    /// code's, in the change when the code is right and on its own when it
+    /// is wrong.
     pub(crate) async fn accept_second_factor<'a>(
         &'a self,
         actor: &Actor,
         factor: SecondFactor,
         factors: &mfa::Factors,
         attempt: throttle::Attempt,
+        with: Option<throttle::Attempt>,
         meta: &'a RequestMeta,
     ) -> Result<super::change::Change<'a>> {
         let user_id = actor.user_id;
@@ -425,6 +431,9 @@ impl App {
         if !ok {
             c.nothing_changed();
             self.second_factor_failed(actor, method, meta).await?;
+            if let Some(with) = with {
+                with.succeeded(self.store()).await?;
+            }
             return Err(AppError::InvalidSecondFactor);
         }
         match factor {
@@ -449,7 +458,10 @@ impl App {
                 .await?;
             }
         }
-        attempt.succeeded_in(&mut c).await?;
+        match with {
+            Some(with) => with.both_succeeded_in(attempt, &mut c).await?,
+            None => attempt.succeeded_in(&mut c).await?,
+        }
         Ok(c)
     }
 

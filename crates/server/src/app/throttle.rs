@@ -2,7 +2,7 @@
 //! one-time links), per account and client, and per client address.
 //!
 //! Every attempt is counted *before* the credential is checked, by one
-//! atomic statement per key ([`roster_store::throttle::count_attempt`]), so
+//! atomic statement for its keys ([`roster_store::throttle::count_attempts`]), so
 //! concurrent attempts through any number of replicas cannot slip past the
 //! limit: of 40 simultaneous guesses exactly [`PAIR_LIMIT`] are checked.
 //!
@@ -77,16 +77,13 @@ pub async fn attempt(
     subject: &str,
     addr: &str,
 ) -> Result<Attempt> {
-    // Both keys in one transaction: one commit, and on SQLite one turn at
-    // the write gate.
-    let tx = store.begin().await?;
-    let (attempt, _) = counted(tx, now, (what, subject), None, addr).await?;
+    let (attempt, _) = counted(store, now, (what, subject), None, addr).await?;
     Ok(attempt)
 }
 
 /// Counts a password attempt as [`attempt`] does and, with `then`, the
 /// attempt of the second factor sent with it (`then`'s subject is the
-/// account), in one transaction: one commit before either credential is
+/// account), in one statement: one commit before either credential is
 /// checked. The client address counts once for both; its count stays with
 /// the first until [`Attempt::hands_address_to`] gives it to the second.
 /// When the first credential is wrong the second was never checked:
@@ -98,14 +95,17 @@ pub async fn attempt_with(
     then: Option<(Try, &str)>,
     addr: &str,
 ) -> Result<(Attempt, Option<Attempt>)> {
-    let tx = store.begin().await?;
-    counted(tx, now, first, then, addr).await
+    counted(store, now, first, then, addr).await
 }
 
-/// Counts the attempts of [`attempt_with`] in `tx`, and commits them: also
-/// when one is refused, since what was counted must stay counted.
+/// Counts the attempts of [`attempt_with`] (or one, for [`attempt`]) and
+/// the address: every key in one statement, one commit, and on SQLite
+/// one turn at the write gate. The keys are counted as if one after
+/// another, password first and address last, and a refused key stops the
+/// count: the keys after it are taken back (on that path only), and what
+/// was counted up to the refusal stays counted.
 async fn counted(
-    mut tx: roster_store::Tx,
+    store: &Store,
     now: Timestamp,
     first: (Try, &str),
     then: Option<(Try, &str)>,
@@ -121,25 +121,37 @@ async fn counted(
         pair: pair(t),
         addr: None,
     });
-    let keys = [
-        Some((&first.pair, PAIR_LIMIT)),
-        then.as_ref().map(|t| (&t.pair, PAIR_LIMIT)),
-        first.addr.as_ref().map(|a| (a, ADDRESS_LIMIT)),
-    ];
-    for (key, limit) in keys.into_iter().flatten() {
-        match count(&mut tx, key, now, limit).await {
-            Ok(()) => {}
-            // A refusal still counts: what was counted is committed.
-            Err(refused @ AppError::TooManyAttempts { .. }) => {
-                roster_store::commit(tx).await?;
-                return Err(refused);
-            }
-            // Anything else rolls back (the transaction is dropped).
-            Err(e) => return Err(e),
+    let keys: Vec<(&str, i64)> = [
+        Some((first.pair.as_str(), PAIR_LIMIT)),
+        then.as_ref().map(|t| (t.pair.as_str(), PAIR_LIMIT)),
+        first.addr.as_deref().map(|a| (a, ADDRESS_LIMIT)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut conn = store.write_conn().await?;
+    let windows = throttle::count_attempts(&mut conn, &keys, now, WINDOW_MS, MAX_WINDOW_MS).await?;
+    let refused = windows
+        .iter()
+        .zip(&keys)
+        .position(|(w, (_, limit))| w.attempts > *limit);
+    if let Some(i) = refused {
+        let later: Vec<&str> = keys[i + 1..].iter().map(|(key, _)| *key).collect();
+        if !later.is_empty() {
+            throttle::uncount_all(&mut conn, &later).await?;
         }
+        return Err(refusal(&windows[i], now));
     }
-    roster_store::commit(tx).await?;
     Ok((first, then))
+}
+
+/// The answer to an attempt over its key's limit: the seconds left in
+/// the key's window.
+fn refusal(w: &throttle::Window, now: i64) -> AppError {
+    let left_ms = (w.started + w.length_ms - now).max(1000);
+    AppError::TooManyAttempts {
+        retry_after_secs: (left_ms as u64).div_ceil(1000),
+    }
 }
 
 /// Counts the start of an unauthenticated ceremony from client `addr`
@@ -160,10 +172,7 @@ pub async fn ceremony_started(store: &Store, now: Timestamp, addr: &str) -> Resu
 async fn count(conn: &mut roster_store::Conn, key: &str, now: i64, limit: i64) -> Result<()> {
     let w = throttle::count_attempt(conn, key, now, limit, WINDOW_MS, MAX_WINDOW_MS).await?;
     if w.attempts > limit {
-        let left_ms = (w.started + w.length_ms - now).max(1000);
-        return Err(AppError::TooManyAttempts {
-            retry_after_secs: (left_ms as u64).div_ceil(1000),
-        });
+        return Err(refusal(&w, now));
     }
     Ok(())
 }
@@ -184,6 +193,21 @@ impl Attempt {
     pub async fn succeeded_in(self, conn: &mut roster_store::Conn) -> Result<()> {
         throttle::clear(conn, &self.pair).await?;
         if let Some(addr) = &self.addr {
+            throttle::uncount(conn, addr).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Attempt::succeeded_in`] for two attempts counted together whose
+    /// credentials were both right (a password and its code): both keys
+    /// are cleared in one statement.
+    pub async fn both_succeeded_in(
+        self,
+        other: Attempt,
+        conn: &mut roster_store::Conn,
+    ) -> Result<()> {
+        throttle::clear_all(conn, &[&self.pair, &other.pair]).await?;
+        if let Some(addr) = self.addr.as_ref().or(other.addr.as_ref()) {
             throttle::uncount(conn, addr).await?;
         }
         Ok(())
