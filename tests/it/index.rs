@@ -17,6 +17,7 @@ both_engines!(
     the_access_state_is_read_as_its_rows_hold_it,
     a_slice_decides_as_the_whole_org,
     the_first_checks_after_a_start_do_not_wait_for_the_org,
+    a_role_redefined_is_applied_in_place,
     a_change_only_a_build_can_apply_does_not_make_checks_wait
 );
 
@@ -634,26 +635,31 @@ async fn the_first_checks_after_a_start_do_not_wait_for_the_org(engine: Engine) 
     );
 }
 
-/// A change the log cannot apply in place (a role's new definition) is
-/// built afresh in the background; the checks of the process that made it
-/// do not wait for the build: they are answered from slices, and see the
-/// change at once, both ways.
-async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engine) {
-    let app = spawn_app(engine).await;
-    let owner = app.owner().await;
-    app.member(ORG, &owner, "dwight@acme.test", "viewer").await;
-    create_cluster(&owner).await;
-    owner
-        .create_role(
-            ORG,
-            &RoleRequest {
-                name: "operator".into(),
-                description: None,
-                permissions: vec!["clusters:read".into()],
-            },
-        )
-        .await
-        .unwrap();
+/// The setup of the role tests: dwight, a viewer, holds custom role
+/// `operator` (`clusters:read`) on cluster eu-1 by a rule, beside the
+/// custom roles `others` names (each holding `clusters:read` and what it
+/// lists); the org's index is built.
+async fn operator_on_the_cluster(app: &TestApp, owner: &Api, others: &[(&str, &[&str])]) {
+    app.member(ORG, owner, "dwight@acme.test", "viewer").await;
+    create_cluster(owner).await;
+    let roles = [("operator", &[][..])]
+        .into_iter()
+        .chain(others.iter().copied());
+    for (name, more) in roles {
+        let mut permissions = vec!["clusters:read".to_owned()];
+        permissions.extend(more.iter().map(|p| p.to_string()));
+        owner
+            .create_role(
+                ORG,
+                &RoleRequest {
+                    name: name.into(),
+                    description: None,
+                    permissions,
+                },
+            )
+            .await
+            .unwrap();
+    }
     owner
         .grant_access(
             ORG,
@@ -666,11 +672,19 @@ async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engin
         )
         .await
         .unwrap();
-    let org = org_id(&app, ORG).await;
-    let allowed = || async { owner.check(ORG, &may_update()).await.unwrap().allowed };
-    assert!(!allowed().await);
-    app.app.org_index(org).await.unwrap();
+    assert!(!owner.check(ORG, &may_update()).await.unwrap().allowed);
+    app.app.org_index(org_id(app, ORG).await).await.unwrap();
+}
 
+/// A custom role given new permissions, and one deleted while no one
+/// holds it, are applied to the index in place: the very next check sees
+/// the new definition, both ways, and the org is not loaded again.
+async fn a_role_redefined_is_applied_in_place(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    operator_on_the_cluster(&app, &owner, &[("spare", &[])]).await;
+    let allowed = || async { owner.check(ORG, &may_update()).await.unwrap().allowed };
+    let before = app.app.authz_stats();
     let redefine = |permissions: &[&str]| RoleUpdateRequest {
         description: None,
         permissions: Some(permissions.iter().map(|p| p.to_string()).collect()),
@@ -678,8 +692,9 @@ async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engin
     for (permissions, expected) in [
         (&["clusters:read", "clusters:update"][..], true),
         (&["clusters:read"][..], false),
+        (&["clusters:*"][..], true),
+        (&[][..], false),
     ] {
-        let before = app.app.authz_stats();
         owner
             .update_role(ORG, "operator", &redefine(permissions))
             .await
@@ -687,7 +702,48 @@ async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engin
         assert_eq!(
             allowed().await,
             expected,
-            "the very next check sees the role's new definition"
+            "the very next check sees the role's new definition {permissions:?}"
+        );
+    }
+    owner.delete_role(ORG, "spare", None).await.unwrap();
+    assert!(!allowed().await);
+    let after = app.app.authz_stats();
+    assert_eq!(
+        after.full_builds, before.full_builds,
+        "no role change made the org load again"
+    );
+    assert_eq!(after.deltas_applied - before.deltas_applied, 5);
+}
+
+/// A change the log cannot apply in place (a role deleted with a
+/// replacement, which moves its holders) is built afresh in the
+/// background; the checks of the process that made it do not wait for the
+/// build: they are answered from slices, and see the change at once, both
+/// ways.
+async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let owner = app.owner().await;
+    operator_on_the_cluster(
+        &app,
+        &owner,
+        &[("deployer", &["clusters:update"]), ("reader", &[])],
+    )
+    .await;
+    let org = org_id(&app, ORG).await;
+    let allowed = || async { owner.check(ORG, &may_update()).await.unwrap().allowed };
+    for (role, replacement, expected) in [
+        ("operator", "deployer", true),
+        ("deployer", "reader", false),
+    ] {
+        let before = app.app.authz_stats();
+        owner
+            .delete_role(ORG, role, Some(replacement))
+            .await
+            .unwrap();
+        assert_eq!(
+            allowed().await,
+            expected,
+            "the very next check sees the rule move to {replacement}"
         );
         // From a slice while the org is built afresh. On PostgreSQL the
         // catch-up that the change's own notification starts may have

@@ -153,20 +153,7 @@ impl OrgIndex {
         }
 
         // Roles: the built-in ones, then the org's own.
-        let compile = |name: &str, p: &RolePermissions| CompiledRole {
-            name: Box::from(name),
-            management: p.management.bits(),
-            actions: types
-                .iter()
-                .map(|t| {
-                    t.actions
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (a, c))| p.grants_platform(&t.name, a, *c))
-                        .fold(0u64, |bits, (i, _)| bits | (1u64 << i))
-                })
-                .collect(),
-        };
+        let compile = |name: &str, p: &RolePermissions| compile_role(&types, name, p);
         let mut roles: Vec<CompiledRole> = BuiltinRole::ALL
             .iter()
             .map(|b| compile(b.name(), b.role().permissions()))
@@ -362,6 +349,7 @@ impl OrgIndex {
 
         OrgIndex {
             revision: state.revision,
+            catalog: Arc::new(catalog),
             types: types.into(),
             type_ids: Arc::new(type_ids),
             actions: Arc::new(actions),
@@ -384,5 +372,25 @@ impl OrgIndex {
                     .collect(),
             ),
         }
+    }
+}
+
+/// A role's permissions as bit sets over the index's actions: management
+/// permissions, and per resource type (in `types`' order) the actions it
+/// grants.
+pub(crate) fn compile_role(types: &[TypeInfo], name: &str, p: &RolePermissions) -> CompiledRole {
+    CompiledRole {
+        name: Box::from(name),
+        management: p.management.bits(),
+        actions: types
+            .iter()
+            .map(|t| {
+                t.actions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (a, c))| p.grants_platform(&t.name, a, *c))
+                    .fold(0u64, |bits, (i, _)| bits | (1u64 << i))
+            })
+            .collect(),
     }
 }

@@ -6,8 +6,9 @@
 //! change's transaction. [`OrgIndex::apply`] replaces what the index held
 //! for that thing and copies only the parts it touched; the result decides
 //! exactly as [`OrgIndex::build`] would from the same facts (the property
-//! tests in `tests.rs` check it). What a delta cannot express (a role's
-//! permissions, the catalog) is a full build.
+//! tests in `tests.rs` check it). A custom role's new definition, or its
+//! deletion, is a delta too; what a delta cannot express (a role the index
+//! has never seen, the catalog) is a full build.
 
 use crate::build::{
     nearest_gate_and_policy, GrantFact, MemberFact, ResourceFact, RuleFact, Subject,
@@ -50,6 +51,15 @@ pub enum Delta {
     /// A group deleted, with the users who were in it. The rules naming it
     /// went with it; a group that gates a resource cannot be deleted.
     GroupRemoved { id: i64, members: Vec<i64> },
+    /// A custom role the index holds, with its permissions as stored (the
+    /// space-separated list, read against the index's catalog as a build
+    /// reads it), or `None` once it is deleted (no member or rule holds
+    /// it then: storage moves them to a replacement first, and that change
+    /// is a full build).
+    Role {
+        name: String,
+        permissions: Option<String>,
+    },
 }
 
 impl OrgIndex {
@@ -72,10 +82,39 @@ impl OrgIndex {
                 Delta::GroupRemoved { id, members } => next.apply_group_removed(*id, members)?,
                 Delta::Resource(r) => next.apply_resource(r)?,
                 Delta::ResourcesRemoved { ids } => next.apply_resources_removed(ids),
+                Delta::Role { name, permissions } => {
+                    next.apply_role(name, permissions.as_deref())?
+                }
             }
         }
         next.revision = revision;
         Some(next)
+    }
+
+    /// Gives custom role `name` its new permissions in place (every
+    /// member and rule holding it points at its slot), or, deleted, takes
+    /// its name out so that nothing resolves to it again; the slot stays,
+    /// unnamed, so the other roles keep theirs. A role the index does not
+    /// hold (a new one: a fresh build would resolve names it never could
+    /// before) or a built-in one asks for a full build.
+    fn apply_role(&mut self, name: &str, permissions: Option<&str>) -> Option<()> {
+        // The built-in roles hold the first slots (`build`).
+        let &slot = self.role_ids.get(name)?;
+        if (slot as usize) < roster_domain::BuiltinRole::ALL.len() {
+            return None;
+        }
+        match permissions {
+            Some(list) => {
+                let p = roster_domain::RolePermissions::from_stored(list, &self.catalog);
+                let mut roles = self.roles.to_vec();
+                roles[slot as usize] = crate::build::compile_role(&self.types, name, &p);
+                self.roles = roles.into();
+            }
+            None => {
+                Arc::make_mut(&mut self.role_ids).remove(name);
+            }
+        }
+        Some(())
     }
 
     fn role_id(&self, name: &str) -> u32 {

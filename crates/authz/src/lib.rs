@@ -219,6 +219,9 @@ fn empty_shards<K, V>() -> Shards<K, V> {
 #[derive(Clone)]
 pub struct OrgIndex {
     revision: i64,
+    /// The catalog the index was built with: a role's new definition is
+    /// read against it ([`Delta::Role`]).
+    catalog: Arc<roster_domain::Catalog>,
     types: Arc<[TypeInfo]>,
     type_ids: Arc<FxHashMap<Box<str>, u16>>,
     /// `type:action` and management permission names to actions.

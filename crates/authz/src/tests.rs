@@ -417,7 +417,29 @@ mod incremental {
         DeleteResource {
             pick: usize,
         },
+        DefineRole {
+            pick: usize,
+            mask: u8,
+        },
+        DeleteRole {
+            pick: usize,
+        },
     }
+
+    /// The custom roles of [`state`] that ops redefine and delete.
+    const CUSTOM: &[&str] = &["devops", "reviewer"];
+    /// Entries of a custom role's stored permission list (the last one is
+    /// unknown to the catalog and grants nothing, as a build reads it).
+    const PERMISSIONS: &[&str] = &[
+        "clusters:read",
+        "clusters:deploy",
+        "clusters:*",
+        "*:read",
+        "requests:approve",
+        "users:manage",
+        "environments:update",
+        "gone:away",
+    ];
 
     fn op() -> impl Strategy<Value = Op> {
         let user = 1..=USERS;
@@ -480,6 +502,8 @@ mod incremental {
                     review
                 }),
             (0..12usize).prop_map(|pick| Op::DeleteResource { pick }),
+            (0..CUSTOM.len(), any::<u8>()).prop_map(|(pick, mask)| Op::DefineRole { pick, mask }),
+            (0..CUSTOM.len()).prop_map(|pick| Op::DeleteRole { pick }),
         ]
     }
 
@@ -713,6 +737,42 @@ mod incremental {
                     .retain(|r| !r.resource_id.is_some_and(|id| ids.contains(&id)));
                 s.grants.retain(|g| !ids.contains(&g.resource_id));
                 vec![Delta::ResourcesRemoved { ids }]
+            }
+            Op::DefineRole { pick, mask } => {
+                let name = CUSTOM[pick];
+                let list = PERMISSIONS
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, p)| *p)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                // A role the index has never held is a full build: the
+                // ops only redefine roles that exist.
+                let Some(role) = s.roles.iter_mut().find(|r| r.name == name) else {
+                    return vec![];
+                };
+                role.permissions = RolePermissions::from_stored(&list, &s.catalog);
+                vec![Delta::Role {
+                    name: name.into(),
+                    permissions: Some(list),
+                }]
+            }
+            Op::DeleteRole { pick } => {
+                let name = CUSTOM[pick];
+                // Storage refuses to delete a role in use (a replacement
+                // moves its holders first, and that change is a full
+                // build).
+                let in_use = s.members.iter().any(|m| m.role == name)
+                    || s.rules.iter().any(|r| r.role == name);
+                if in_use || !s.roles.iter().any(|r| r.name == name) {
+                    return vec![];
+                }
+                s.roles.retain(|r| r.name != name);
+                vec![Delta::Role {
+                    name: name.into(),
+                    permissions: None,
+                }]
             }
         }
     }

@@ -262,6 +262,20 @@ impl RolePermissions {
     }
 
     /// Adds everything `other` holds.
+    /// A custom role's permissions as stored (a space-separated list),
+    /// read leniently against the org's catalog: an entry the catalog no
+    /// longer has (a type or action removed since) grants nothing, and the
+    /// rest still count.
+    pub fn from_stored(list: &str, catalog: &Catalog) -> RolePermissions {
+        let mut out = RolePermissions::default();
+        for p in list.split_whitespace() {
+            if let Ok(one) = RolePermissions::parse(&[p], catalog) {
+                out.merge(&one);
+            }
+        }
+        out
+    }
+
     pub fn merge(&mut self, other: &RolePermissions) {
         self.management = self.management.union(other.management);
         self.classes = self.classes.union(other.classes);

@@ -87,6 +87,8 @@ struct Touched {
     /// written: no group or rule can name an account made in this very
     /// change, so their deltas need no read.
     new_accounts: Vec<access_state::MemberFact>,
+    /// Custom roles the change defined again or deleted (by name).
+    roles: BTreeSet<String>,
 }
 
 impl App {
@@ -386,6 +388,14 @@ impl Change<'_> {
 
     /// Says that the change created or renamed this group, or changed the
     /// rules naming it (a deleted group: [`Change::touch_removed_group`]).
+    /// Says that the change gave this custom role new permissions, or
+    /// deleted it while no member or rule held it (and changed nothing
+    /// else about access).
+    pub(crate) fn touch_role(&mut self, name: &str) {
+        self.touched.precise = true;
+        self.touched.roles.insert(name.to_owned());
+    }
+
     pub(crate) fn touch_group(&mut self, group_id: roster_domain::GroupId) {
         self.touched.precise = true;
         self.touched.groups.insert(group_id.get());
@@ -456,6 +466,17 @@ impl Change<'_> {
             return Ok(Logged::Rebuild);
         }
         let mut deltas = Vec::new();
+        // Roles first: a member or rule of the same change resolves its
+        // role by name against the new definitions.
+        for name in &t.roles {
+            let permissions = roster_store::roles::find(conn, org, name)
+                .await?
+                .map(|r| r.permissions);
+            deltas.push(Delta::Role {
+                name: name.clone(),
+                permissions,
+            });
+        }
         for &id in &t.groups {
             let Some(name) = access_state::group(conn, org, id).await? else {
                 return Ok(Logged::Rebuild);

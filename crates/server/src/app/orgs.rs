@@ -83,13 +83,7 @@ pub(crate) fn catalog_from_rows(rows: &[roster_store::roles::ActionRow]) -> Cata
 /// Parses a stored custom role's permission list, keeping the entries the
 /// catalog still knows.
 pub(crate) fn stored_permissions(list: &str, catalog: &Catalog) -> RolePermissions {
-    let mut out = RolePermissions::default();
-    for p in list.split_whitespace() {
-        if let Ok(one) = RolePermissions::parse(&[p], catalog) {
-            out.merge(&one);
-        }
-    }
-    out
+    RolePermissions::from_stored(list, catalog)
 }
 
 /// Resolves a stored role name, built-in or custom. Unknown names grant

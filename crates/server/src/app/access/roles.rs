@@ -255,6 +255,7 @@ impl App {
             now,
         )
         .await?;
+        c.touch_role(name.as_str());
         c.audit(
             "role.update",
             format!("role:{name}"),
@@ -319,6 +320,12 @@ impl App {
             }
         };
         roles::delete(&mut c, access.org.id, name.as_str()).await?;
+        // No member or rule holds a role deleted without a replacement: the
+        // index drops its name. One with a replacement moved its holders,
+        // and the index builds afresh.
+        if replaced_by.is_none() {
+            c.touch_role(name.as_str());
+        }
         c.audit(
             "role.delete",
             format!("role:{name}"),
