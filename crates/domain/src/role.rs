@@ -261,7 +261,6 @@ impl RolePermissions {
         self.classes.contains(class) || self.grants.iter().any(|g| g.covers(resource_type, action))
     }
 
-    /// Adds everything `other` holds.
     /// A custom role's permissions as stored (a space-separated list),
     /// read leniently against the org's catalog: an entry the catalog no
     /// longer has (a type or action removed since) grants nothing, and the
@@ -276,6 +275,7 @@ impl RolePermissions {
         out
     }
 
+    /// Adds everything `other` holds.
     pub fn merge(&mut self, other: &RolePermissions) {
         self.management = self.management.union(other.management);
         self.classes = self.classes.union(other.classes);

@@ -35,29 +35,39 @@ impl Factors {
 /// An account's [`Factors`] in one statement (a sign-in reads them with
 /// the account, before the password is checked).
 pub async fn factors(conn: &mut Conn, user_id: UserId) -> Result<Factors> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        secret: Option<String>,
-        confirmed_at: Option<i64>,
-        last_step: Option<i64>,
-        passkeys: i64,
-    }
-    let row: Row = crate::sql::fetch_one(
+    let row: FactorColumns = crate::sql::fetch_one(
         conn,
-        "SELECT t.secret, t.confirmed_at, t.last_step,
+        "SELECT t.secret AS totp_secret, t.confirmed_at AS totp_confirmed_at,
+                t.last_step AS totp_last_step,
                 (SELECT COUNT(*) FROM passkeys WHERE user_id = $1) AS passkeys
          FROM (SELECT 1 AS one) AS o LEFT JOIN totp_factors t ON t.user_id = $1",
         (user_id,),
     )
     .await?;
-    Ok(Factors {
-        totp: row.secret.map(|secret| Totp {
-            secret,
-            confirmed_at: row.confirmed_at,
-            last_step: row.last_step.unwrap_or(0),
-        }),
-        passkeys: row.passkeys,
-    })
+    Ok(row.into())
+}
+
+/// The columns a statement reads [`Factors`] from: the TOTP factor's,
+/// NULL without one, and the passkey count.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct FactorColumns {
+    totp_secret: Option<String>,
+    totp_confirmed_at: Option<i64>,
+    totp_last_step: Option<i64>,
+    passkeys: i64,
+}
+
+impl From<FactorColumns> for Factors {
+    fn from(c: FactorColumns) -> Factors {
+        Factors {
+            totp: c.totp_secret.map(|secret| Totp {
+                secret,
+                confirmed_at: c.totp_confirmed_at,
+                last_step: c.totp_last_step.unwrap_or(0),
+            }),
+            passkeys: c.passkeys,
+        }
+    }
 }
 
 pub async fn totp(conn: &mut Conn, user_id: UserId) -> Result<Option<Totp>> {

@@ -52,24 +52,30 @@ pub struct Opened {
     pub second_factor_required: bool,
 }
 
-/// The facts about user `u` (an SQL expression for its id) that a
-/// session's stage depends on, as the columns `has_second_factor`,
-/// `has_totp`, `has_passkey` and `second_factor_required`.
-fn second_factor_columns(u: &str) -> String {
+/// Whether user `u` (an SQL expression for its id) has a confirmed
+/// authenticator app.
+fn has_totp(u: &str) -> String {
     format!(
-        "CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
-                           WHERE t.user_id = {u} AND t.confirmed_at IS NOT NULL)
-                OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = {u})
-              THEN 1 ELSE 0 END AS has_second_factor,
-         CASE WHEN EXISTS (SELECT 1 FROM totp_factors t
-                           WHERE t.user_id = {u} AND t.confirmed_at IS NOT NULL)
-              THEN 1 ELSE 0 END AS has_totp,
-         CASE WHEN EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = {u})
-              THEN 1 ELSE 0 END AS has_passkey,
+        "EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = {u} AND t.confirmed_at IS NOT NULL)"
+    )
+}
+
+/// Whether user `u` has a passkey.
+fn has_passkey(u: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = {u})")
+}
+
+/// The columns `has_second_factor` and `second_factor_required` of user
+/// `u`: what a session's stage depends on besides the session itself.
+fn stage_columns(u: &str) -> String {
+    format!(
+        "CASE WHEN {} OR {} THEN 1 ELSE 0 END AS has_second_factor,
          CASE WHEN EXISTS (SELECT 1 FROM memberships m JOIN orgs o ON o.id = m.org_id
                            WHERE m.user_id = {u} AND m.status = 'active'
                              AND (m.mfa_required = 1 OR o.mfa_policy = 'required'))
-              THEN 1 ELSE 0 END AS second_factor_required"
+              THEN 1 ELSE 0 END AS second_factor_required",
+        has_totp(u),
+        has_passkey(u)
     )
 }
 
@@ -83,7 +89,7 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
          VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $8)
          RETURNING id, (SELECT must_change_password FROM users WHERE id = $2) AS must_change_password,
                    {}",
-        second_factor_columns("$2")
+        stage_columns("$2")
     )
 });
 
@@ -91,11 +97,14 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
 static FIND_LIVE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT s.id AS session_id, s.user_id, u.email, u.name, u.must_change_password, u.disabled, s.last_seen_at,
-                s.expires_at, s.second_factor_pending, s.sso_connection_id,
-                {}
+                s.expires_at, s.second_factor_pending, s.sso_connection_id, {},
+                CASE WHEN {} THEN 1 ELSE 0 END AS has_totp,
+                CASE WHEN {} THEN 1 ELSE 0 END AS has_passkey
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2",
-        second_factor_columns("s.user_id")
+        stage_columns("s.user_id"),
+        has_totp("s.user_id"),
+        has_passkey("s.user_id")
     )
 });
 

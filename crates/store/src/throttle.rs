@@ -1,7 +1,7 @@
 //! Sign-in attempt counters in windows that lengthen on repeated lockouts,
 //! shared by every replica.
 
-use crate::sql::{exec, exec_count, Sql};
+use crate::sql::{exec_count, Sql};
 use crate::{Conn, Result};
 
 /// A key's window after one attempt was counted.
@@ -101,23 +101,13 @@ pub async fn count_attempts(
 
 /// Forgets `key` (a successful sign-in clears its account and client).
 pub async fn clear(conn: &mut Conn, key: &str) -> Result<()> {
-    exec(
-        conn,
-        "DELETE FROM login_failures WHERE throttle_key = $1",
-        (key,),
-    )
-    .await
+    clear_all(conn, &[key]).await
 }
 
 /// Takes back one counted attempt of `key` (a success from a client
 /// address does not count against the address).
 pub async fn uncount(conn: &mut Conn, key: &str) -> Result<()> {
-    exec(
-        conn,
-        "UPDATE login_failures SET failures = failures - 1 WHERE throttle_key = $1 AND failures > 0",
-        (key,),
-    )
-    .await
+    uncount_all(conn, &[key]).await
 }
 
 /// Forgets every one of `keys` (a sign-in with a second factor clears the

@@ -118,10 +118,8 @@ pub async fn find_by_email_with_factors(
     struct Row {
         #[sqlx(flatten)]
         user: User,
-        totp_secret: Option<String>,
-        totp_confirmed_at: Option<i64>,
-        totp_last_step: Option<i64>,
-        passkeys: i64,
+        #[sqlx(flatten)]
+        factors: crate::mfa::FactorColumns,
     }
     let text = format!(
         "SELECT u.*, t.secret AS totp_secret, t.confirmed_at AS totp_confirmed_at,
@@ -131,17 +129,7 @@ pub async fn find_by_email_with_factors(
          LEFT JOIN totp_factors t ON t.user_id = u.id"
     );
     let row: Option<Row> = fetch_optional(conn, &text, (email,)).await?;
-    Ok(row.map(|r| {
-        let factors = crate::mfa::Factors {
-            totp: r.totp_secret.map(|secret| crate::mfa::Totp {
-                secret,
-                confirmed_at: r.totp_confirmed_at,
-                last_step: r.totp_last_step.unwrap_or(0),
-            }),
-            passkeys: r.passkeys,
-        };
-        (r.user, factors)
-    }))
+    Ok(row.map(|r| (r.user, r.factors.into())))
 }
 
 /// Sets a new password hash and whether it must be changed at next sign-in.

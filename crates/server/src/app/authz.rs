@@ -752,7 +752,7 @@ pub(crate) fn compile(f: AccessFacts) -> OrgState {
         .iter()
         .map(|r| RoleFact {
             name: r.name.clone(),
-            permissions: super::orgs::stored_permissions(&r.permissions, &catalog),
+            permissions: roster_domain::RolePermissions::from_stored(&r.permissions, &catalog),
         })
         .collect();
     let mut resource_groups: HashMap<i64, Vec<i64>> = HashMap::new();

@@ -80,12 +80,6 @@ pub(crate) fn catalog_from_rows(rows: &[roster_store::roles::ActionRow]) -> Cata
     catalog
 }
 
-/// Parses a stored custom role's permission list, keeping the entries the
-/// catalog still knows.
-pub(crate) fn stored_permissions(list: &str, catalog: &Catalog) -> RolePermissions {
-    RolePermissions::from_stored(list, catalog)
-}
-
 /// Resolves a stored role name, built-in or custom. Unknown names grant
 /// nothing (fail closed).
 pub(crate) async fn load_role(
@@ -102,7 +96,7 @@ pub(crate) async fn load_role(
     }
     Ok(
         match roster_store::roles::find(conn, org_id, n.as_str()).await? {
-            Some(row) => Role::custom(n, stored_permissions(&row.permissions, catalog)),
+            Some(row) => Role::custom(n, RolePermissions::from_stored(&row.permissions, catalog)),
             None => Role::nothing(n),
         },
     )
@@ -123,7 +117,7 @@ pub(crate) async fn parse_role(
     match roster_store::roles::find(conn, org_id, name.as_str()).await? {
         Some(row) => Ok(Role::custom(
             name,
-            stored_permissions(&row.permissions, catalog),
+            RolePermissions::from_stored(&row.permissions, catalog),
         )),
         None => Err(AppError::Domain(DomainError::Invalid {
             field: Field("role"),
@@ -140,7 +134,7 @@ pub(crate) async fn parse_role(
 pub(crate) fn limited(role: Role, caller: &Caller, catalog: &Catalog) -> Role {
     match caller.limit() {
         None => role,
-        Some(list) => role.limited_to(&stored_permissions(list, catalog), catalog),
+        Some(list) => role.limited_to(&RolePermissions::from_stored(list, catalog), catalog),
     }
 }
 

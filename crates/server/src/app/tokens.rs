@@ -12,7 +12,7 @@ use super::caller::Actor;
 use super::change::Change;
 use super::error::{Result, StoreResultExt};
 use super::notice::{Notice, TokenRevokedNotice};
-use super::orgs::{invalid, stored_permissions, OrgAccess};
+use super::orgs::{invalid, OrgAccess};
 use super::time::parse_rfc3339;
 use super::{App, AppError, RequestMeta};
 use crate::crypto;
@@ -429,5 +429,5 @@ impl App {
 pub fn permission_list(t: &Token, access: &OrgAccess) -> Option<Vec<String>> {
     t.permissions
         .as_deref()
-        .map(|list| stored_permissions(list, &access.catalog).to_strings())
+        .map(|list| RolePermissions::from_stored(list, &access.catalog).to_strings())
 }

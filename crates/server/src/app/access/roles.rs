@@ -38,7 +38,7 @@ impl RoleInfo {
     }
 
     fn custom(row: RoleRow, catalog: &Catalog) -> Self {
-        let perms = super::super::orgs::stored_permissions(&row.permissions, catalog);
+        let perms = RolePermissions::from_stored(&row.permissions, catalog);
         RoleInfo {
             name: row.name,
             builtin: false,
@@ -93,8 +93,7 @@ impl App {
         let all = BuiltinRole::ALL.into_iter().map(BuiltinRole::role).chain(
             custom.into_iter().filter_map(|row| {
                 let name = RoleName::parse(&row.name).ok()?;
-                let perms =
-                    super::super::orgs::stored_permissions(&row.permissions, &access.catalog);
+                let perms = RolePermissions::from_stored(&row.permissions, &access.catalog);
                 Some(Role::custom(name, perms))
             }),
         );
@@ -195,7 +194,7 @@ impl App {
         let row = roles::find(&mut c, access.org.id, name.as_str())
             .await?
             .ok_or(AppError::NotFound("role"))?;
-        let old = super::super::orgs::stored_permissions(&row.permissions, &catalog);
+        let old = RolePermissions::from_stored(&row.permissions, &catalog);
         policy::may_grant(
             c.held()?,
             &Role::custom(name.clone(), old.clone()),
