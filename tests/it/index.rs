@@ -5,9 +5,9 @@
 use crate::both_engines;
 use crate::helpers::*;
 use roster_proto::{
-    AccessRuleRequest, CheckRequest, GroupMemberRequest, GroupRequest, ResourceRequest,
-    ResourceUpdateRequest, ReviewDecisionRequest, ReviewPolicyView, ReviewRequestRequest,
-    RoleRequest, RoleUpdateRequest, UpdateMemberRequest,
+    AccessRuleRequest, CheckRequest, GroupMemberRequest, GroupRequest, NewActionRequest,
+    ResourceRequest, ResourceTypeRequest, ResourceUpdateRequest, ReviewDecisionRequest,
+    ReviewPolicyView, ReviewRequestRequest, RoleRequest, RoleUpdateRequest, UpdateMemberRequest,
 };
 use roster_store::access_state::{GrantFact, MemberFact, ResourceFact, RuleFact};
 use sqlx::Row;
@@ -676,9 +676,10 @@ async fn operator_on_the_cluster(app: &TestApp, owner: &Api, others: &[(&str, &[
     app.app.org_index(org_id(app, ORG).await).await.unwrap();
 }
 
-/// A custom role given new permissions, and one deleted while no one
-/// holds it, are applied to the index in place: the very next check sees
-/// the new definition, both ways, and the org is not loaded again.
+/// Every change to a custom role is applied to the index in place: a
+/// new definition, a deletion while no one holds it, a new role, and a
+/// deletion that moves the role's holders to a replacement. The very next
+/// check sees each, both ways, and the org is not loaded again.
 async fn a_role_redefined_is_applied_in_place(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
@@ -707,43 +708,102 @@ async fn a_role_redefined_is_applied_in_place(engine: Engine) {
     }
     owner.delete_role(ORG, "spare", None).await.unwrap();
     assert!(!allowed().await);
+
+    // A new role, then the rule moved to it by deleting the role it named.
+    let role = |name: &str, permissions: &[&str]| RoleRequest {
+        name: name.into(),
+        description: None,
+        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+    };
+    owner
+        .create_role(ORG, &role("deployer", &["clusters:update"]))
+        .await
+        .unwrap();
+    assert!(!allowed().await, "no one holds the new role yet");
+    owner
+        .delete_role(ORG, "operator", Some("deployer"))
+        .await
+        .unwrap();
+    assert!(allowed().await, "the rule moved to the replacement");
+    // The replacement's next definition reaches the rule it took over.
+    owner
+        .update_role(ORG, "deployer", &redefine(&["clusters:read"]))
+        .await
+        .unwrap();
+    assert!(!allowed().await, "the moved rule follows its new role");
+    owner
+        .update_role(ORG, "deployer", &redefine(&["clusters:update"]))
+        .await
+        .unwrap();
+    assert!(allowed().await);
+    // A role defined again under the deleted name has no holders.
+    owner
+        .create_role(ORG, &role("operator", &[]))
+        .await
+        .unwrap();
+    assert!(allowed().await, "the rule still holds the replacement");
+
     let after = app.app.authz_stats();
     assert_eq!(
         after.full_builds, before.full_builds,
         "no role change made the org load again"
     );
-    assert_eq!(after.deltas_applied - before.deltas_applied, 5);
+    assert_eq!(after.deltas_applied - before.deltas_applied, 10);
 }
 
-/// A change the log cannot apply in place (a role deleted with a
-/// replacement, which moves its holders) is built afresh in the
+/// A change the log cannot apply in place (actions added to the catalog,
+/// which every role is compiled against) is built afresh in the
 /// background; the checks of the process that made it do not wait for the
 /// build: they are answered from slices, and see the change at once, both
 /// ways.
 async fn a_change_only_a_build_can_apply_does_not_make_checks_wait(engine: Engine) {
     let app = spawn_app(engine).await;
     let owner = app.owner().await;
-    operator_on_the_cluster(
-        &app,
-        &owner,
-        &[("deployer", &["clusters:update"]), ("reader", &[])],
-    )
-    .await;
+    operator_on_the_cluster(&app, &owner, &[]).await;
+    owner
+        .update_role(
+            ORG,
+            "operator",
+            &RoleUpdateRequest {
+                description: None,
+                permissions: Some(vec!["clusters:*".into()]),
+            },
+        )
+        .await
+        .unwrap();
     let org = org_id(&app, ORG).await;
-    let allowed = || async { owner.check(ORG, &may_update()).await.unwrap().allowed };
-    for (role, replacement, expected) in [
-        ("operator", "deployer", true),
-        ("deployer", "reader", false),
+    app.app.org_index(org).await.unwrap();
+    // dwight: a viewer, with `clusters:*` on cluster eu-1 by a rule.
+    for (resource_type, action, class, resource, expected) in [
+        ("clusters", "restart", "admin", Some("clusters/eu-1"), true),
+        ("queues", "purge", "admin", None, false),
+        ("queues", "peek", "read", None, true),
     ] {
         let before = app.app.authz_stats();
         owner
-            .delete_role(ORG, role, Some(replacement))
+            .add_resource_type(
+                ORG,
+                &ResourceTypeRequest {
+                    name: resource_type.into(),
+                    actions: vec![NewActionRequest {
+                        name: action.into(),
+                        class: class.into(),
+                    }],
+                    description: None,
+                },
+            )
             .await
             .unwrap();
+        let request = CheckRequest {
+            user: "dwight@acme.test".into(),
+            action: format!("{resource_type}:{action}"),
+            resource: resource.map(Into::into),
+        };
+        let allowed = || async { owner.check(ORG, &request).await.unwrap().allowed };
         assert_eq!(
             allowed().await,
             expected,
-            "the very next check sees the rule move to {replacement}"
+            "the very next check knows {resource_type}:{action}"
         );
         // From a slice while the org is built afresh. On PostgreSQL the
         // catch-up that the change's own notification starts may have

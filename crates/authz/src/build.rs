@@ -152,19 +152,29 @@ impl OrgIndex {
             actions.insert(Box::from(m.as_str()), Action::Management(m));
         }
 
-        // Roles: the built-in ones, then the org's own.
+        // Roles: the built-in ones, then the org's own, then a slot that
+        // grants nothing for each name a member or rule holds that is not
+        // defined (`role_slot`).
         let compile = |name: &str, p: &RolePermissions| compile_role(&types, name, p);
         let mut roles: Vec<CompiledRole> = BuiltinRole::ALL
             .iter()
             .map(|b| compile(b.name(), b.role().permissions()))
             .collect();
         roles.extend(state.roles.iter().map(|r| compile(&r.name, &r.permissions)));
-        let role_ids: FxHashMap<Box<str>, u32> = roles
+        let mut role_ids: FxHashMap<Box<str>, u32> = roles
             .iter()
             .enumerate()
             .map(|(i, r)| (r.name.clone(), i as u32))
             .collect();
-        let role_id = |name: &str| role_ids.get(name).copied().unwrap_or(NONE);
+        let mut role_id = |name: &str| match role_ids.get(name) {
+            Some(&i) => i,
+            None => {
+                let i = roles.len() as u32;
+                roles.push(compile_role(&types, name, &RolePermissions::default()));
+                role_ids.insert(Box::from(name), i);
+                i
+            }
+        };
 
         // Groups.
         let group_ids: FxHashMap<i64, u32> = state
@@ -196,9 +206,6 @@ impl OrgIndex {
             (0..resource_db_ids.len()).map(|_| Vec::new()).collect();
         for rule in &state.rules {
             let role = role_id(&rule.role);
-            if role == NONE {
-                continue;
-            }
             match (rule.resource_id, rule.subject) {
                 (None, Subject::User(u)) => {
                     member_org_rules.entry(u).or_default().push((role, rule.id))

@@ -6,14 +6,14 @@
 //! change's transaction. [`OrgIndex::apply`] replaces what the index held
 //! for that thing and copies only the parts it touched; the result decides
 //! exactly as [`OrgIndex::build`] would from the same facts (the property
-//! tests in `tests.rs` check it). A custom role's new definition, or its
-//! deletion, is a delta too; what a delta cannot express (a role the index
-//! has never seen, the catalog) is a full build.
+//! tests in `tests.rs` check it). A custom role's definition, new or
+//! changed, and its deletion, with or without a replacement, are deltas
+//! too; what a delta cannot express (the catalog) is a full build.
 
 use crate::build::{
     nearest_gate_and_policy, GrantFact, MemberFact, ResourceFact, RuleFact, Subject,
 };
-use crate::{shard_of, Action, Member, OrgIndex, Resource, Rule, RuleSubject, NONE};
+use crate::{shard_of, Action, CompiledRole, Member, OrgIndex, Resource, Rule, RuleSubject, NONE};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -51,15 +51,16 @@ pub enum Delta {
     /// A group deleted, with the users who were in it. The rules naming it
     /// went with it; a group that gates a resource cannot be deleted.
     GroupRemoved { id: i64, members: Vec<i64> },
-    /// A custom role the index holds, with its permissions as stored (the
-    /// space-separated list, read against the index's catalog as a build
-    /// reads it), or `None` once it is deleted (no member or rule holds
-    /// it then: storage moves them to a replacement first, and that change
-    /// is a full build).
+    /// A custom role with its permissions as stored (the space-separated
+    /// list, read against the index's catalog as a build reads it), or
+    /// `None` once it is deleted while no member or rule held it.
     Role {
         name: String,
         permissions: Option<String>,
     },
+    /// A custom role deleted after every member and rule holding it was
+    /// moved to role `by` (which exists).
+    RoleReplaced { name: String, by: String },
 }
 
 impl OrgIndex {
@@ -85,47 +86,87 @@ impl OrgIndex {
                 Delta::Role { name, permissions } => {
                     next.apply_role(name, permissions.as_deref())?
                 }
+                Delta::RoleReplaced { name, by } => next.apply_role_replaced(name, by)?,
             }
         }
         next.revision = revision;
         Some(next)
     }
 
-    /// Gives custom role `name` its new permissions in place (every
-    /// member and rule holding it points at its slot), or, deleted, takes
-    /// its name out so that nothing resolves to it again; the slot stays,
-    /// unnamed, so the other roles keep theirs. A role the index does not
-    /// hold (a new one: a fresh build would resolve names it never could
-    /// before) or a built-in one asks for a full build.
+    /// Gives custom role `name` its new permissions, or none once it is
+    /// deleted, in every slot compiled from it (every member and rule
+    /// holding the role points at one of them): a new role takes the slot
+    /// its name already holds if a member or rule named it before it was
+    /// defined, or a new one. A built-in role asks for a full build.
     fn apply_role(&mut self, name: &str, permissions: Option<&str>) -> Option<()> {
-        // The built-in roles hold the first slots (`build`).
-        let &slot = self.role_ids.get(name)?;
-        if (slot as usize) < roster_domain::BuiltinRole::ALL.len() {
+        let slot = self.role_slot(name);
+        if self.is_builtin_slot(slot) {
             return None;
         }
-        match permissions {
-            Some(list) => {
-                let p = roster_domain::RolePermissions::from_stored(list, &self.catalog);
-                let mut roles = self.roles.to_vec();
-                roles[slot as usize] = crate::build::compile_role(&self.types, name, &p);
-                self.roles = roles.into();
-            }
-            None => {
-                Arc::make_mut(&mut self.role_ids).remove(name);
-            }
-        }
+        let p = permissions
+            .map(|list| roster_domain::RolePermissions::from_stored(list, &self.catalog))
+            .unwrap_or_default();
+        let compiled = crate::build::compile_role(&self.types, name, &p);
+        self.recompile(name, &compiled);
         Some(())
     }
 
-    fn role_id(&self, name: &str) -> u32 {
-        self.role_ids.get(name).copied().unwrap_or(NONE)
+    /// Custom role `name` deleted after its holders moved to role `by`:
+    /// every slot compiled from `name` becomes a copy of `by`'s (named
+    /// `by`, so that `by`'s next definition reaches them too), and the name
+    /// is let go, so that a role defined again under it starts with no
+    /// holders. `by` must be a role the index holds.
+    fn apply_role_replaced(&mut self, name: &str, by: &str) -> Option<()> {
+        let &to = self.role_ids.get(by)?;
+        let &from = self.role_ids.get(name)?;
+        if self.is_builtin_slot(from) || name == by {
+            return None;
+        }
+        let compiled = self.roles[to as usize].clone();
+        self.recompile(name, &compiled);
+        Arc::make_mut(&mut self.role_ids).remove(name);
+        Some(())
+    }
+
+    /// The built-in roles hold the first slots (`build`).
+    fn is_builtin_slot(&self, slot: u32) -> bool {
+        (slot as usize) < roster_domain::BuiltinRole::ALL.len()
+    }
+
+    /// Puts `compiled` in every slot compiled from role `name`.
+    fn recompile(&mut self, name: &str, compiled: &CompiledRole) {
+        let mut roles = self.roles.to_vec();
+        for r in roles.iter_mut().filter(|r| &*r.name == name) {
+            *r = compiled.clone();
+        }
+        self.roles = roles.into();
+    }
+
+    /// The slot of role `name`: one that grants nothing, made now, when
+    /// the index holds no role of that name (as `build` does for a name a
+    /// member or rule holds but no role defines), so that the role's
+    /// definition, should it come, reaches them.
+    fn role_slot(&mut self, name: &str) -> u32 {
+        if let Some(&slot) = self.role_ids.get(name) {
+            return slot;
+        }
+        let slot = self.roles.len() as u32;
+        let mut roles = self.roles.to_vec();
+        roles.push(crate::build::compile_role(
+            &self.types,
+            name,
+            &roster_domain::RolePermissions::default(),
+        ));
+        self.roles = roles.into();
+        Arc::make_mut(&mut self.role_ids).insert(Box::from(name), slot);
+        slot
     }
 
     /// Sorted rules of `rules` that name `subject`, split into org-wide
     /// ones and ones on a resource the index knows, as `build` places them.
     #[allow(clippy::type_complexity)]
     fn place_rules(
-        &self,
+        &mut self,
         rules: &[RuleFact],
         subject: Subject,
         as_subject: RuleSubject,
@@ -134,10 +175,7 @@ impl OrgIndex {
         sorted.sort_by_key(|r| r.id);
         let (mut org, mut on_resources) = (Vec::new(), Vec::new());
         for r in sorted {
-            let role = self.role_id(&r.role);
-            if role == NONE {
-                continue;
-            }
+            let role = self.role_slot(&r.role);
             match r.resource_id {
                 None => org.push((role, r.id)),
                 Some(res) => {
@@ -220,7 +258,7 @@ impl OrgIndex {
         if let Some(m) = member {
             let email: Box<str> = Box::from(m.email.as_str());
             Arc::make_mut(&mut self.emails[shard_of(&*email)]).insert(email.clone(), user_id);
-            let role = self.role_id(&m.role);
+            let role = self.role_slot(&m.role);
             Arc::make_mut(&mut self.members[shard_of(&user_id)]).insert(
                 user_id,
                 Member {

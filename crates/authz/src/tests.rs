@@ -423,11 +423,14 @@ mod incremental {
         },
         DeleteRole {
             pick: usize,
+            replacement: usize,
         },
     }
 
-    /// The custom roles of [`state`] that ops redefine and delete.
-    const CUSTOM: &[&str] = &["devops", "reviewer"];
+    /// The custom roles that ops define, redefine and delete: the two of
+    /// [`state`], and one that members and rules may name before it is
+    /// defined.
+    const CUSTOM: &[&str] = &["devops", "reviewer", "no-such-role"];
     /// Entries of a custom role's stored permission list (the last one is
     /// unknown to the catalog and grants nothing, as a build reads it).
     const PERMISSIONS: &[&str] = &[
@@ -503,7 +506,8 @@ mod incremental {
                 }),
             (0..12usize).prop_map(|pick| Op::DeleteResource { pick }),
             (0..CUSTOM.len(), any::<u8>()).prop_map(|(pick, mask)| Op::DefineRole { pick, mask }),
-            (0..CUSTOM.len()).prop_map(|pick| Op::DeleteRole { pick }),
+            (0..CUSTOM.len(), 0..ROLES.len())
+                .prop_map(|(pick, replacement)| Op::DeleteRole { pick, replacement }),
         ]
     }
 
@@ -747,31 +751,52 @@ mod incremental {
                     .map(|(_, p)| *p)
                     .collect::<Vec<_>>()
                     .join(" ");
-                // A role the index has never held is a full build: the
-                // ops only redefine roles that exist.
-                let Some(role) = s.roles.iter_mut().find(|r| r.name == name) else {
-                    return vec![];
-                };
-                role.permissions = RolePermissions::from_stored(&list, &s.catalog);
+                let permissions = RolePermissions::from_stored(&list, &s.catalog);
+                match s.roles.iter_mut().find(|r| r.name == name) {
+                    Some(role) => role.permissions = permissions,
+                    None => s.roles.push(RoleFact {
+                        name: name.into(),
+                        permissions,
+                    }),
+                }
                 vec![Delta::Role {
                     name: name.into(),
                     permissions: Some(list),
                 }]
             }
-            Op::DeleteRole { pick } => {
+            Op::DeleteRole { pick, replacement } => {
                 let name = CUSTOM[pick];
-                // Storage refuses to delete a role in use (a replacement
-                // moves its holders first, and that change is a full
-                // build).
-                let in_use = s.members.iter().any(|m| m.role == name)
-                    || s.rules.iter().any(|r| r.role == name);
-                if in_use || !s.roles.iter().any(|r| r.name == name) {
+                if !s.roles.iter().any(|r| r.name == name) {
                     return vec![];
                 }
+                let in_use = s.members.iter().any(|m| m.role == name)
+                    || s.rules.iter().any(|r| r.role == name);
+                if !in_use {
+                    s.roles.retain(|r| r.name != name);
+                    return vec![Delta::Role {
+                        name: name.into(),
+                        permissions: None,
+                    }];
+                }
+                // Storage deletes a role in use only with a replacement
+                // that exists, is not the owner role nor the role itself,
+                // and moves every holder to it first.
+                let by = ROLES[replacement];
+                // The built-in roles always exist.
+                let exists = !CUSTOM.contains(&by) || s.roles.iter().any(|r| r.name == by);
+                if !exists || by == "owner" || by == name {
+                    return vec![];
+                }
+                for m in s.members.iter_mut().filter(|m| m.role == name) {
+                    m.role = by.into();
+                }
+                for r in s.rules.iter_mut().filter(|r| r.role == name) {
+                    r.role = by.into();
+                }
                 s.roles.retain(|r| r.name != name);
-                vec![Delta::Role {
+                vec![Delta::RoleReplaced {
                     name: name.into(),
-                    permissions: None,
+                    by: by.into(),
                 }]
             }
         }

@@ -87,8 +87,12 @@ struct Touched {
     /// written: no group or rule can name an account made in this very
     /// change, so their deltas need no read.
     new_accounts: Vec<access_state::MemberFact>,
-    /// Custom roles the change defined again or deleted (by name).
+    /// Custom roles the change defined, defined again or deleted (by
+    /// name).
     roles: BTreeSet<String>,
+    /// Custom roles the change deleted after moving their holders to
+    /// another role: (deleted, replacement).
+    replaced_roles: Vec<(String, String)>,
 }
 
 impl App {
@@ -386,16 +390,25 @@ impl Change<'_> {
         });
     }
 
-    /// Says that the change created or renamed this group, or changed the
-    /// rules naming it (a deleted group: [`Change::touch_removed_group`]).
-    /// Says that the change gave this custom role new permissions, or
-    /// deleted it while no member or rule held it (and changed nothing
-    /// else about access).
+    /// Says that the change created this custom role, gave it new
+    /// permissions, or deleted it while no member or rule held it (and
+    /// changed nothing else about access).
     pub(crate) fn touch_role(&mut self, name: &str) {
         self.touched.precise = true;
         self.touched.roles.insert(name.to_owned());
     }
 
+    /// Says that the change moved every member and rule holding custom
+    /// role `name` to role `by`, then deleted `name`.
+    pub(crate) fn touch_replaced_role(&mut self, name: &str, by: &str) {
+        self.touched.precise = true;
+        self.touched
+            .replaced_roles
+            .push((name.to_owned(), by.to_owned()));
+    }
+
+    /// Says that the change created or renamed this group, or changed the
+    /// rules naming it (a deleted group: [`Change::touch_removed_group`]).
     pub(crate) fn touch_group(&mut self, group_id: roster_domain::GroupId) {
         self.touched.precise = true;
         self.touched.groups.insert(group_id.get());
@@ -476,6 +489,9 @@ impl Change<'_> {
                 name: name.clone(),
                 permissions,
             });
+        }
+        for (name, by) in t.replaced_roles {
+            deltas.push(Delta::RoleReplaced { name, by });
         }
         for &id in &t.groups {
             let Some(name) = access_state::group(conn, org, id).await? else {

@@ -157,6 +157,7 @@ impl App {
         .on_conflict(Conflict::RoleExists, || {
             format!("a role named {name} exists already")
         })?;
+        c.touch_role(name.as_str());
         c.audit(
             "role.create",
             format!("role:{name}"),
@@ -319,11 +320,9 @@ impl App {
             }
         };
         roles::delete(&mut c, access.org.id, name.as_str()).await?;
-        // No member or rule holds a role deleted without a replacement: the
-        // index drops its name. One with a replacement moved its holders,
-        // and the index builds afresh.
-        if replaced_by.is_none() {
-            c.touch_role(name.as_str());
+        match &replaced_by {
+            Some(by) => c.touch_replaced_role(name.as_str(), by),
+            None => c.touch_role(name.as_str()),
         }
         c.audit(
             "role.delete",
