@@ -246,12 +246,13 @@ impl App {
         // The account and its second factors are read first, in one
         // statement, so that a code sent with the password is counted with
         // it: one commit before either is checked. An unknown email runs
-        // the same statement and finds no row.
+        // the same statement and finds no row. The read and the count
+        // share one pooled connection (every release of one to the pool
+        // costs sqlx a round trip to it), at the price of reading while
+        // holding SQLite's write gate.
+        let mut conn = self.store().write_conn().await?;
         let (user, factors) = match Email::parse(email) {
-            Ok(e) => {
-                let mut conn = self.store().conn().await?;
-                users::find_by_email_with_factors(&mut conn, e.as_str()).await?
-            }
+            Ok(e) => users::find_by_email_with_factors(&mut conn, e.as_str()).await?,
             Err(_) => None,
         }
         .map_or((None, mfa::Factors::default()), |(u, f)| (Some(u), f));
@@ -265,7 +266,7 @@ impl App {
             _ => None,
         };
         let (attempt, code_attempt) = throttle::attempt_with(
-            self.store(),
+            &mut conn,
             self.now(),
             (throttle::Try::Password, &email_key),
             code_of
@@ -274,6 +275,8 @@ impl App {
             &meta.client_addr,
         )
         .await?;
+        // Not held while the password is hashed.
+        drop(conn);
         let hash = user
             .as_ref()
             .and_then(|u| u.password_hash.clone())

@@ -18,7 +18,7 @@
 use super::error::Result;
 use super::AppError;
 use roster_domain::Timestamp;
-use roster_store::{throttle, Store};
+use roster_store::{throttle, Conn, Store};
 
 /// The first window of a key.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
@@ -87,15 +87,16 @@ pub async fn attempt(
 /// checked. The client address counts once for both; its count stays with
 /// the first until [`Attempt::hands_address_to`] gives it to the second.
 /// When the first credential is wrong the second was never checked:
-/// [`Attempt::withdrawn`] takes it back.
+/// [`Attempt::withdrawn`] takes it back. `conn` holds the write gate
+/// ([`Store::write_conn`]): the caller may have read on it first.
 pub async fn attempt_with(
-    store: &Store,
+    conn: &mut Conn,
     now: Timestamp,
     first: (Try, &str),
     then: Option<(Try, &str)>,
     addr: &str,
 ) -> Result<(Attempt, Option<Attempt>)> {
-    counted(store, now, first, then, addr).await
+    counted_on(conn, now, first, then, addr).await
 }
 
 /// Counts the attempts of [`attempt_with`] (or one, for [`attempt`]) and
@@ -106,6 +107,18 @@ pub async fn attempt_with(
 /// was counted up to the refusal stays counted.
 async fn counted(
     store: &Store,
+    now: Timestamp,
+    first: (Try, &str),
+    then: Option<(Try, &str)>,
+    addr: &str,
+) -> Result<(Attempt, Option<Attempt>)> {
+    let mut conn = store.write_conn().await?;
+    counted_on(&mut conn, now, first, then, addr).await
+}
+
+/// [`counted`] on a connection that holds the write gate.
+async fn counted_on(
+    conn: &mut Conn,
     now: Timestamp,
     first: (Try, &str),
     then: Option<(Try, &str)>,
@@ -129,8 +142,7 @@ async fn counted(
     .into_iter()
     .flatten()
     .collect();
-    let mut conn = store.write_conn().await?;
-    let windows = throttle::count_attempts(&mut conn, &keys, now, WINDOW_MS, MAX_WINDOW_MS).await?;
+    let windows = throttle::count_attempts(conn, &keys, now, WINDOW_MS, MAX_WINDOW_MS).await?;
     let refused = windows
         .iter()
         .zip(&keys)
@@ -138,7 +150,7 @@ async fn counted(
     if let Some(i) = refused {
         let later: Vec<&str> = keys[i + 1..].iter().map(|(key, _)| *key).collect();
         if !later.is_empty() {
-            throttle::uncount_all(&mut conn, &later).await?;
+            throttle::uncount_all(conn, &later).await?;
         }
         return Err(refusal(&windows[i], now));
     }
