@@ -77,7 +77,8 @@ pub async fn attempt(
     subject: &str,
     addr: &str,
 ) -> Result<Attempt> {
-    let (attempt, _) = counted(store, now, (what, subject), None, addr).await?;
+    let mut conn = store.write_conn().await?;
+    let (attempt, _) = attempt_with(&mut conn, now, (what, subject), None, addr).await?;
     Ok(attempt)
 }
 
@@ -89,35 +90,13 @@ pub async fn attempt(
 /// When the first credential is wrong the second was never checked:
 /// [`Attempt::withdrawn`] takes it back. `conn` holds the write gate
 /// ([`Store::write_conn`]): the caller may have read on it first.
+///
+/// Every key and the address are counted in one statement, one commit,
+/// and on SQLite one turn at the write gate. The keys are counted as if
+/// one after another, password first and address last, and a refused key
+/// stops the count: the keys after it are taken back (on that path only),
+/// and what was counted up to the refusal stays counted.
 pub async fn attempt_with(
-    conn: &mut Conn,
-    now: Timestamp,
-    first: (Try, &str),
-    then: Option<(Try, &str)>,
-    addr: &str,
-) -> Result<(Attempt, Option<Attempt>)> {
-    counted_on(conn, now, first, then, addr).await
-}
-
-/// Counts the attempts of [`attempt_with`] (or one, for [`attempt`]) and
-/// the address: every key in one statement, one commit, and on SQLite
-/// one turn at the write gate. The keys are counted as if one after
-/// another, password first and address last, and a refused key stops the
-/// count: the keys after it are taken back (on that path only), and what
-/// was counted up to the refusal stays counted.
-async fn counted(
-    store: &Store,
-    now: Timestamp,
-    first: (Try, &str),
-    then: Option<(Try, &str)>,
-    addr: &str,
-) -> Result<(Attempt, Option<Attempt>)> {
-    let mut conn = store.write_conn().await?;
-    counted_on(&mut conn, now, first, then, addr).await
-}
-
-/// [`counted`] on a connection that holds the write gate.
-async fn counted_on(
     conn: &mut Conn,
     now: Timestamp,
     first: (Try, &str),
