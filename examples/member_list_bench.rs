@@ -988,7 +988,12 @@ async fn seed_big_org(store: &Store) -> anyhow::Result<()> {
     )
     .await?;
     let mut conn = store.conn().await?;
+    let started = Instant::now();
     members::reindex_names_of_org(&mut conn, OrgId::new(1)).await?;
+    eprintln!(
+        "  member_name_grams: the org's names in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     drop(conn);
     let pick = pct("m.id", 374_761_393);
     let group = pct("m.id", 1_181_783_497);

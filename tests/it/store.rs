@@ -494,7 +494,7 @@ async fn the_name_filter_finds_what_a_substring_search_finds(engine: Engine) {
     needles.extend((0..40).map(|i| rng.name(2 + i % 5)));
     needles.extend(people.iter().take(10).map(|p| p.2.clone()));
     // As the store wrote the grams, then as SQL writes them again (the
-    // benchmarks' seeding and migration 0021 cut them that way).
+    // benchmarks' seeding and migration 0022 cut them that way).
     for pass in ["as written", "reindexed in SQL"] {
         if pass == "reindexed in SQL" {
             for org in orgs {

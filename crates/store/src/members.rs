@@ -132,22 +132,28 @@ pub(crate) async fn insert_row(
 }
 
 /// Writes the grams of membership `id`'s folded name into
-/// `member_name_grams` ([`name_grams`]), in one statement.
+/// `member_name_grams`, each with the grams near it ([`name_grams_near`]),
+/// in one statement.
 async fn index_name(conn: &mut Conn, org_id: OrgId, id: i64, name_folded: &str) -> Result<()> {
-    let grams = name_grams(name_folded);
+    let grams = name_grams_near(name_folded);
     if grams.is_empty() {
         return Ok(());
     }
-    let mut q = Sql::new("INSERT INTO member_name_grams (org_id, gram, membership_id) SELECT ");
+    let mut q =
+        Sql::new("INSERT INTO member_name_grams (org_id, gram, membership_id, near) SELECT ");
     q.bind(org_id)
         .push(", column1, ")
         .bind(id)
-        .push(" FROM (VALUES ");
-    for (i, gram) in grams.iter().enumerate() {
+        .push(", column2 FROM (VALUES ");
+    for (i, (gram, near)) in grams.iter().enumerate() {
         if i > 0 {
             q.push(", ");
         }
-        q.push("(").bind(gram.as_str()).push(")");
+        q.push("(")
+            .bind(gram.as_str())
+            .push(", ")
+            .bind(*near)
+            .push(")");
     }
     q.push(") v");
     q.execute(conn).await
@@ -180,10 +186,11 @@ pub(crate) async fn reindex_names_of_user(
 
 /// Indexes the names of every membership of `org_id` again, in SQL: for
 /// rows written without the store (the benchmarks' set-based seeding).
-/// Grams are cut as [`name_grams`] cuts them: SQL's `substr` and `length`
-/// count characters on both engines, and the test
+/// Grams and their neighbours are cut as [`name_grams_near`] cuts them:
+/// SQL's `substr` and `length` count characters on both engines, and
+/// [`NEAR_BIT_SQL`] is [`gram_bit`]. The test
 /// `store::the_name_filter_finds_what_a_substring_search_finds` checks
-/// this path against the other. Migration 0021 filled the table with the
+/// this path against the other. Migration 0022 filled the table with the
 /// same statement.
 pub async fn reindex_names_of_org(conn: &mut Conn, org_id: OrgId) -> Result<()> {
     exec(
@@ -192,18 +199,35 @@ pub async fn reindex_names_of_org(conn: &mut Conn, org_id: OrgId) -> Result<()> 
         (org_id,),
     )
     .await?;
-    exec(
-        conn,
+    let code_point = crate::sql::code_point_function(if crate::sql::is_postgres(conn) {
+        crate::Engine::Postgres
+    } else {
+        crate::Engine::Sqlite
+    });
+    let text = format!(
         "WITH RECURSIVE g (id, org_id, name, i) AS (
             SELECT id, org_id, name_folded, 1 FROM memberships WHERE org_id = $1 AND length(name_folded) >= 3
             UNION ALL
             SELECT id, org_id, name, i + 1 FROM g WHERE i + 3 <= length(name))
-         INSERT INTO member_name_grams (org_id, gram, membership_id)
-         SELECT DISTINCT org_id, substr(name, i, 3), id FROM g",
-        (org_id,),
-    )
-    .await
+         INSERT INTO member_name_grams (org_id, gram, membership_id, near)
+         SELECT g.org_id, substr(g.name, g.i, 3), g.id,
+                CAST(COALESCE(SUM(DISTINCT CAST(1 AS BIGINT) << {bit}), 0) AS BIGINT)
+         FROM g LEFT JOIN (SELECT -2 AS o UNION ALL SELECT -1 UNION ALL SELECT 1 UNION ALL SELECT 2) d
+             ON g.i + d.o >= 1 AND g.i + d.o + 2 <= length(g.name)
+         GROUP BY g.org_id, g.id, substr(g.name, g.i, 3)",
+        bit = NEAR_BIT_SQL.replace("{{CODE_POINT}}", code_point)
+    );
+    exec(conn, &text, (org_id,)).await
 }
+
+/// [`gram_bit`] in SQL, of the gram at character `g.i + d.o` of `g.name`;
+/// `{{CODE_POINT}}` is the engine's code point function (SQLite's
+/// `unicode`, PostgreSQL's `ascii`). Every product fits in 64 bits: a
+/// code point is below 2^21.
+const NEAR_BIT_SQL: &str = "CAST(((
+    {{CODE_POINT}}(substr(g.name, g.i + d.o, 1)) * 961
+    + {{CODE_POINT}}(substr(g.name, g.i + d.o + 1, 1)) * 31
+    + {{CODE_POINT}}(substr(g.name, g.i + d.o + 2, 1))) * 2654435761) % 4294967291 % 62 AS INTEGER)";
 
 /// The distinct grams (every three characters) of a folded name or
 /// search: empty when it has fewer than three characters.
@@ -213,6 +237,62 @@ fn name_grams(needle: &str) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     grams.retain(|g| seen.insert(g.clone()));
     grams
+}
+
+/// How far from a gram (in characters, either way) the grams in its
+/// `near` set start.
+const NEAR: usize = 2;
+
+/// A gram's bit in a `near` set: its three code points hashed into 0..62
+/// (a multiplicative hash modulo a prime, then modulo 62; [`NEAR_BIT_SQL`]
+/// computes the same in SQL).
+fn gram_bit(gram: &[char]) -> u32 {
+    let h = i64::from(u32::from(gram[0])) * 961
+        + i64::from(u32::from(gram[1])) * 31
+        + i64::from(u32::from(gram[2]));
+    ((h * 2_654_435_761) % 4_294_967_291 % 62) as u32
+}
+
+/// The grams starting within [`NEAR`] characters of position `at` of
+/// `chars` (not the one at `at`), as a set of [`gram_bit`]s.
+fn near_bits(chars: &[char], at: usize) -> i64 {
+    let last = chars.len().saturating_sub(3);
+    (at.saturating_sub(NEAR)..=(at + NEAR).min(last))
+        .filter(|&j| j != at)
+        .fold(0, |set, j| set | 1i64 << gram_bit(&chars[j..j + 3]))
+}
+
+/// The distinct grams of a folded name, each with the grams near any of
+/// its occurrences ([`near_bits`]): the rows of `member_name_grams`.
+pub(crate) fn name_grams_near(name: &str) -> Vec<(String, i64)> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut grams: Vec<(String, i64)> = Vec::new();
+    let mut at_of: HashMap<String, usize> = HashMap::new();
+    for i in 0..chars.len().saturating_sub(2) {
+        let gram: String = chars[i..i + 3].iter().collect();
+        let near = near_bits(&chars, i);
+        match at_of.get(&gram) {
+            Some(&k) => grams[k].1 |= near,
+            None => {
+                at_of.insert(gram.clone(), grams.len());
+                grams.push((gram, near));
+            }
+        }
+    }
+    grams
+}
+
+/// What a name holding `needle` must have in the `near` set of `gram`
+/// (one of the needle's grams): the grams beside the gram's first
+/// occurrence in the needle. Every occurrence of the needle in a name puts
+/// them there, so a row without them cannot match.
+fn near_mask(needle: &str, gram: &str) -> i64 {
+    let chars: Vec<char> = needle.chars().collect();
+    let gram: Vec<char> = gram.chars().collect();
+    chars
+        .windows(3)
+        .position(|w| w == gram.as_slice())
+        .map_or(0, |at| near_bits(&chars, at))
 }
 
 /// Grams of a search probed for their memberships, at most.
@@ -300,16 +380,25 @@ fn list_sql<'a>(
     f: &'a MemberFilter,
     after: Option<i64>,
     limit: i64,
-    gram: Option<&'a str>,
+    gram: Option<(&'a str, i64)>,
 ) -> Sql<'a> {
     let mut q = Sql::new(SELECT);
-    if let Some(gram) = gram {
+    if let Some((gram, near)) = gram {
         // The memberships holding the name's rarest gram, in id order
-        // (the gram index's own order), each checked against every filter.
+        // (the gram index's own order), with the grams the search puts
+        // beside it ([`near_mask`], read from the gram's row: a
+        // membership without them is not read), each checked against
+        // every filter.
         q.push(" WHERE m.id IN (SELECT ng.membership_id FROM member_name_grams ng JOIN memberships s ON s.id = ng.membership_id WHERE ng.org_id = ")
             .bind(org_id)
             .push(" AND ng.gram = ")
             .bind(gram);
+        if near != 0 {
+            q.push(" AND (ng.near & ")
+                .bind(near)
+                .push(") = ")
+                .bind(near);
+        }
         q.and("ng.membership_id > ", after);
         q.push(" AND ");
         push_filters(&mut q, "s", org_id, f);
@@ -392,12 +481,21 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Member>> {
     let gram = match &filter.name {
-        Some(name) => rarest_gram(conn, org_id, name, after).await?,
+        Some(name) => rarest_gram(conn, org_id, name, after).await?.map(|gram| {
+            let near = near_mask(name, &gram);
+            (gram, near)
+        }),
         None => None,
     };
-    list_sql(org_id, filter, after, limit, gram.as_deref())
-        .fetch_all(conn)
-        .await
+    list_sql(
+        org_id,
+        filter,
+        after,
+        limit,
+        gram.as_ref().map(|(g, near)| (g.as_str(), *near)),
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// Group names of each of `user_ids` in the org, sorted.
@@ -646,4 +744,52 @@ pub async fn other_org_count(conn: &mut Conn, user_id: UserId, org_id: OrgId) ->
         (user_id, org_id),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{name_grams_near, near_mask};
+
+    /// Every name holding a search keeps, in the `near` set of each of the
+    /// search's grams, what the search's mask asks for: the filter never
+    /// drops a match. Names and searches from a small alphabet (with
+    /// letters of two and three bytes), so grams repeat within a name.
+    #[test]
+    fn a_name_holding_the_search_passes_its_near_filter() {
+        let alphabet: Vec<char> = "ab é語".chars().collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut checked = 0;
+        for _ in 0..2_000 {
+            let len = 3 + next(14);
+            let name: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let chars: Vec<char> = name.chars().collect();
+            let from = next(len - 2);
+            let to = from + 3 + next(len - from - 2);
+            let needle: String = chars[from..to].iter().collect();
+            let rows = name_grams_near(&name);
+            for (gram, _) in name_grams_near(&needle) {
+                let mask = near_mask(&needle, &gram);
+                let near = rows.iter().find(|(g, _)| *g == gram).expect("gram").1;
+                assert_eq!(near & mask, mask, "{needle:?} in {name:?}, gram {gram:?}");
+                checked += usize::from(mask != 0);
+            }
+        }
+        assert!(checked > 1_000);
+    }
+
+    /// The filter rejects what it was made for: a name holding each gram
+    /// of "an so", never together.
+    #[test]
+    fn grams_that_are_never_together_fail_the_near_filter() {
+        let rows = name_grams_near("user 7 jan stone sonnet");
+        let near = rows.iter().find(|(g, _)| g == " so").expect("gram").1;
+        let mask = near_mask("an so", " so");
+        assert_ne!(near & mask, mask);
+    }
 }

@@ -265,6 +265,16 @@ where
     }
 }
 
+/// The engine's function from a character to its code point (SQLite's
+/// `unicode`, PostgreSQL's `ascii` in a UTF-8 database): `{{CODE_POINT}}`
+/// in migrations and the name search's grams.
+pub(crate) fn code_point_function(engine: crate::Engine) -> &'static str {
+    match engine {
+        crate::Engine::Sqlite => "unicode",
+        crate::Engine::Postgres => "ascii",
+    }
+}
+
 /// Whether `conn` is a PostgreSQL connection (else SQLite), for the few
 /// statements that differ between the engines.
 pub(crate) fn is_postgres(conn: &Conn) -> bool {

@@ -1,0 +1,2 @@
+PRIMARY KEY (org_id, gram, membership_id) INCLUDE (near)
+)
