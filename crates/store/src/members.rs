@@ -300,7 +300,7 @@ const GRAM_PROBES: usize = 6;
 /// Memberships after the cursor counted per gram, at most: past it a
 /// gram is "common", and which common gram is rarest is not worth reading
 /// their lists to know.
-const GRAM_PROBE_LIMIT: i64 = 2_000;
+const GRAM_PROBE_LIMIT: i64 = 500;
 
 /// The gram of `needle` held by the fewest memberships of the org after
 /// `after` (counted up to [`GRAM_PROBE_LIMIT`]; when every one reaches
