@@ -1077,6 +1077,33 @@ async fn measure_big_org(
             ms(*whole.last().unwrap_or(&Duration::ZERO)),
         );
     }
+    if version.starts_with("PostgreSQL") {
+        // The plan the kept statement of the filter combining most
+        // columns runs after five executions (the generic one), from
+        // the middle of the org, with its times and buffers.
+        let case = self::cases()
+            .into_iter()
+            .filter(|c| c.filter.name.is_none() && c.filter.email.is_none())
+            .max_by_key(|c| {
+                [
+                    c.filter.role.is_some(),
+                    c.filter.team.is_some(),
+                    c.filter.group.is_some(),
+                ]
+                .iter()
+                .filter(|set| **set)
+                .count()
+            })
+            .expect("a case");
+        let (text, binds) = list_sql(1, &case.filter, Some(BIG_ORG_MEMBERS / 2), LIMIT);
+        let plan = explain_generic(conn, &text, &binds, true).await?;
+        println!(
+            "\n`{}`, generic plan from id {}, EXPLAIN (ANALYZE, BUFFERS):\n\n```\n{}\n```",
+            case.label,
+            BIG_ORG_MEMBERS / 2,
+            plan.join("\n")
+        );
+    }
     let mut counts = Vec::new();
     let mut up_to_two = Vec::new();
     for _ in 0..SAMPLED_ORGS {
