@@ -360,12 +360,8 @@ mod tests {
         assert!(rebuilt_table_sql("CREATE VIEW v AS SELECT 1", "v", "t").is_none());
     }
 
-    const G: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-    /// A database as the version before 0019 left it, with an org whose
-    /// chain has a head and a checkpoint in `audit_chains`, another org
-    /// with no chain yet, and chain 0; then migrated to this version.
-    async fn carried_over(url: &str) {
+    /// A new store at `url` with the migrations up to `version` only.
+    async fn migrated_up_to(url: &str, version: i64) -> Store {
         let opts = StoreOptions {
             url: url.to_owned(),
             max_connections: 2,
@@ -373,13 +369,23 @@ mod tests {
         let store = Store::connect(&opts, Create::IfMissing).await.unwrap();
         Migrator::new(Source {
             engine: store.engine(),
-            up_to: 17,
+            up_to: version,
         })
         .await
         .unwrap()
         .run(store.pool())
         .await
         .unwrap();
+        store
+    }
+
+    const G: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    /// A database as the version before 0019 left it, with an org whose
+    /// chain has a head and a checkpoint in `audit_chains`, another org
+    /// with no chain yet, and chain 0; then migrated to this version.
+    async fn carried_over(url: &str) {
+        let store = migrated_up_to(url, 17).await;
         let pool = store.pool();
         let mut ids = Vec::new();
         for slug in ["acme", "globex"] {
@@ -542,20 +548,7 @@ mod tests {
     /// (`members::name_grams_near`), and those `reindex_names_of_org`
     /// writes again.
     async fn grams_carried_over(url: &str) {
-        let opts = StoreOptions {
-            url: url.to_owned(),
-            max_connections: 2,
-        };
-        let store = Store::connect(&opts, Create::IfMissing).await.unwrap();
-        Migrator::new(Source {
-            engine: store.engine(),
-            up_to: 21,
-        })
-        .await
-        .unwrap()
-        .run(store.pool())
-        .await
-        .unwrap();
+        let store = migrated_up_to(url, 21).await;
         let pool = store.pool();
         let (org,): (i64,) = sqlx::query_as(
             "INSERT INTO orgs (slug, name, created_at, updated_at) VALUES ('acme', 'Acme', 0, 0) RETURNING id",
