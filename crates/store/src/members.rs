@@ -229,16 +229,6 @@ const NEAR_BIT_SQL: &str = "CAST(((
     + {{CODE_POINT}}(substr(g.name, g.i + d.o + 1, 1)) * 31
     + {{CODE_POINT}}(substr(g.name, g.i + d.o + 2, 1))) * 2654435761) % 4294967291 % 62 AS INTEGER)";
 
-/// The distinct grams (every three characters) of a folded name or
-/// search: empty when it has fewer than three characters.
-fn name_grams(needle: &str) -> Vec<String> {
-    let chars: Vec<char> = needle.chars().collect();
-    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    let mut seen = std::collections::HashSet::new();
-    grams.retain(|g| seen.insert(g.clone()));
-    grams
-}
-
 /// How far from a gram (in characters, either way) the grams in its
 /// `near` set start.
 const NEAR: usize = 2;
@@ -262,8 +252,10 @@ fn near_bits(chars: &[char], at: usize) -> i64 {
         .fold(0, |set, j| set | 1i64 << gram_bit(&chars[j..j + 3]))
 }
 
-/// The distinct grams of a folded name, each with the grams near any of
-/// its occurrences ([`near_bits`]): the rows of `member_name_grams`.
+/// The distinct grams (every three characters) of a folded name or a
+/// search, in the order they first occur (none when it has fewer than
+/// three characters), each with the grams near any of its occurrences
+/// ([`near_bits`]): the rows of `member_name_grams`.
 pub(crate) fn name_grams_near(name: &str) -> Vec<(String, i64)> {
     let chars: Vec<char> = name.chars().collect();
     let mut grams: Vec<(String, i64)> = Vec::new();
@@ -314,7 +306,10 @@ async fn rarest_gram(
     needle: &str,
     after: Option<i64>,
 ) -> Result<Option<String>> {
-    let grams = name_grams(needle);
+    let grams: Vec<String> = name_grams_near(needle)
+        .into_iter()
+        .map(|(gram, _)| gram)
+        .collect();
     let n = grams.len();
     // From the end of the search: what is typed last usually narrows it
     // most ("user 12"), and a rare gram found first bounds the counts of
