@@ -23,7 +23,9 @@
 //! ```
 //!
 //! `ROSTER_BENCH_POSTGRES_URL` overrides the PostgreSQL server's admin URL
-//! (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`); with
+//! `ROSTER_BENCH_KEEP=1` the PostgreSQL database is left in place (its name
+//! is printed) to study plans with `psql`.
 
 use anyhow::{bail, Context};
 use roster_domain::OrgId;
@@ -106,6 +108,10 @@ async fn main() -> anyhow::Result<()> {
                 None => bail!("the admin URL has no database part"),
             };
             let result = run(&url).await;
+            if std::env::var_os("ROSTER_BENCH_KEEP").is_some_and(|v| v == "1") {
+                eprintln!("kept database {name}");
+                return result;
+            }
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&mut conn)
                 .await?;
