@@ -185,6 +185,9 @@ impl MigrationSource<'static> for Source {
 }
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
+    if store.engine() == Engine::Postgres {
+        check_encoding(store).await?;
+    }
     let migrator = Migrator::new(Source {
         engine: store.engine(),
         up_to: i64::MAX,
@@ -195,6 +198,28 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         monotonic_ids(store).await?;
     }
     Ok(())
+}
+
+/// Refuses a PostgreSQL database whose encoding is not UTF-8, before
+/// anything is written to it: the name search's grams take each
+/// character's code point with `ascii()` (`{{CODE_POINT}}`), which gives
+/// it only in a UTF-8 database (in `SQL_ASCII` or `LATIN1` it gives a
+/// byte's value, and the grams the store writes from Rust would not match
+/// those the migrations write), and a `LATIN1` database cannot hold most
+/// of the world's names anyway.
+async fn check_encoding(store: &Store) -> Result<()> {
+    let (encoding,): (String,) = sqlx::query_as(
+        "SELECT pg_encoding_to_char(encoding)::text FROM pg_database WHERE datname = current_database()",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    if encoding == "UTF8" {
+        return Ok(());
+    }
+    Err(crate::StoreError::Unavailable(format!(
+        "the PostgreSQL database's encoding is {encoding}; Roster needs UTF8 \
+         (CREATE DATABASE roster ENCODING 'UTF8' TEMPLATE template0)"
+    )))
 }
 
 /// Whether the database has exactly this build's migrations applied (and
@@ -526,6 +551,55 @@ mod tests {
             None => panic!("the admin URL has no database part"),
         };
         test(url).await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    /// A PostgreSQL database that is not UTF-8 is refused with the reason,
+    /// and nothing is written to it.
+    #[tokio::test]
+    async fn a_postgres_database_not_in_utf8_is_refused_untouched() {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let admin = std::env::var("ROSTER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let name = format!("roster_migrate_ascii_{}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let (head, _) = admin.rsplit_once('/').unwrap();
+        let url = format!("{head}/{name}");
+        let refused = Store::open(&StoreOptions {
+            url: url.clone(),
+            max_connections: 2,
+        })
+        .await;
+        match refused {
+            Err(crate::StoreError::Unavailable(why)) => {
+                assert!(why.contains("SQL_ASCII") && why.contains("UTF8"), "{why}")
+            }
+            Err(e) => panic!("refused for another reason: {e}"),
+            Ok(_) => panic!("a SQL_ASCII database was accepted"),
+        }
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        let (tables,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        assert_eq!(tables, 0, "the refused database was written to");
+        db.close().await.unwrap();
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)
             .await
