@@ -532,6 +532,16 @@ mod tests {
         tag: &str,
         test: impl FnOnce(String) -> F,
     ) {
+        on_postgres_created(tag, "", test).await;
+    }
+
+    /// Runs `test` on a new PostgreSQL database named after `tag`, created
+    /// with `options` after its name (an encoding, say).
+    async fn on_postgres_created<F: std::future::Future<Output = ()>>(
+        tag: &str,
+        options: &str,
+        test: impl FnOnce(String) -> F,
+    ) {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
         let admin = std::env::var("ROSTER_TEST_POSTGRES_URL")
@@ -542,7 +552,7 @@ mod tests {
             .execute(&mut conn)
             .await
             .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        sqlx::query(&format!("CREATE DATABASE {name}{options}"))
             .execute(&mut conn)
             .await
             .unwrap();
@@ -561,49 +571,35 @@ mod tests {
     /// and nothing is written to it.
     #[tokio::test]
     async fn a_postgres_database_not_in_utf8_is_refused_untouched() {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let admin = std::env::var("ROSTER_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let name = format!("roster_migrate_ascii_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(&format!(
-            "CREATE DATABASE {name} ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
-        ))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        let (head, _) = admin.rsplit_once('/').unwrap();
-        let url = format!("{head}/{name}");
-        let refused = Store::open(&StoreOptions {
-            url: url.clone(),
-            max_connections: 2,
-        })
-        .await;
-        match refused {
-            Err(crate::StoreError::Unavailable(why)) => {
-                assert!(why.contains("SQL_ASCII") && why.contains("UTF8"), "{why}")
-            }
-            Err(e) => panic!("refused for another reason: {e}"),
-            Ok(_) => panic!("a SQL_ASCII database was accepted"),
-        }
-        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
-        let (tables,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        on_postgres_created(
+            "ascii",
+            " ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'",
+            |url| async move {
+                use sqlx::Connection;
+                let refused = Store::open(&StoreOptions {
+                    url: url.clone(),
+                    max_connections: 2,
+                })
+                .await;
+                match refused {
+                    Err(crate::StoreError::Unavailable(why)) => {
+                        assert!(why.contains("SQL_ASCII") && why.contains("UTF8"), "{why}")
+                    }
+                    Err(e) => panic!("refused for another reason: {e}"),
+                    Ok(_) => panic!("a SQL_ASCII database was accepted"),
+                }
+                let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+                let (tables,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                )
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+                assert_eq!(tables, 0, "the refused database was written to");
+                db.close().await.unwrap();
+            },
         )
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-        assert_eq!(tables, 0, "the refused database was written to");
-        db.close().await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        .await;
     }
 
     #[tokio::test]
