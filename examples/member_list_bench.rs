@@ -310,7 +310,13 @@ impl Text {
 /// crates/store/src/members.rs): the same text and bind order, so that the
 /// plans printed here are the plans of the statements `members::list`
 /// runs. `mirror_matches_the_store` checks the results agree.
-fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> (String, Vec<Bind>) {
+fn list_sql(
+    engine: Engine,
+    org_id: i64,
+    f: &MemberFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> (String, Vec<Bind>) {
     let mut q = Text::default();
     q.push(SELECT);
     let searching = f.name.is_some() || f.email.is_some();
@@ -321,18 +327,29 @@ fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> (S
     } else {
         q.push(" WHERE m.org_id = ").bind(Bind::I64(org_id));
     }
-    if let Some(after) = after {
-        q.push(&format!(" AND {m}.id > ")).bind(Bind::I64(after));
-    }
-    for (col, val) in [
-        ("role", &f.role),
-        ("status", &f.status),
+    let indexed: Vec<(&str, &String)> = [
         ("team", &f.team),
+        ("role", &f.role),
         ("identity_provider", &f.identity_provider),
-    ] {
-        if let Some(v) = val {
+        ("status", &f.status),
+    ]
+    .into_iter()
+    .filter_map(|(col, val)| Some((col, val.as_ref()?)))
+    .collect();
+    // On PostgreSQL, with two column filters or more (and no search), the
+    // store drives the page from the first one's index: its value as a
+    // range of one, the page ordered by it, then id (`members::page_driver`).
+    let driver =
+        (engine == Engine::Postgres && !searching && indexed.len() > 1).then(|| indexed[0].0);
+    for (col, v) in &indexed {
+        if driver == Some(*col) {
+            q.push(&format!(" AND {m}.{col} >= "))
+                .bind(Bind::Text((*v).clone()))
+                .push(&format!(" AND {m}.{col} <= "))
+                .bind(Bind::Text((*v).clone()));
+        } else {
             q.push(&format!(" AND {m}.{col} = "))
-                .bind(Bind::Text(v.clone()));
+                .bind(Bind::Text((*v).clone()));
         }
     }
     // The store reads a name filter of three characters or more through
@@ -357,8 +374,17 @@ fn list_sql(org_id: i64, f: &MemberFilter, after: Option<i64>, limit: i64) -> (S
             .bind(Bind::Text(group.clone()))
             .push("))");
     }
-    q.push(&format!(" ORDER BY {m}.id LIMIT "))
-        .bind(Bind::I64(limit));
+    // The cursor last, where the store puts it, so that the statement's
+    // text is the store's (the table of generic and custom plans below
+    // finds the store's statements by their text).
+    if let Some(after) = after {
+        q.push(&format!(" AND {m}.id > ")).bind(Bind::I64(after));
+    }
+    match driver {
+        Some(col) => q.push(&format!(" ORDER BY {m}.{col}, {m}.id LIMIT ")),
+        None => q.push(&format!(" ORDER BY {m}.id LIMIT ")),
+    }
+    .bind(Bind::I64(limit));
     if searching {
         q.push(") ORDER BY m.id");
     }
@@ -714,7 +740,7 @@ async fn mirror_matches_the_store(
         .iter()
         .map(|m| m.membership_id.get())
         .collect();
-    let (text, binds) = list_sql(org, f, None, LIMIT);
+    let (text, binds) = list_sql(engine, org, f, None, LIMIT);
     let mirrored: Vec<i64> = query(&text, &binds)
         .fetch_all(&mut *conn)
         .await?
@@ -832,7 +858,7 @@ async fn measure_all(
         all.sort();
         let mut first = m.first.clone();
         first.sort();
-        let (text, binds) = list_sql(plan_org, &case.filter, None, LIMIT);
+        let (text, binds) = list_sql(engine, plan_org, &case.filter, None, LIMIT);
         let plan = explain(conn, engine, &text, &binds).await?;
         let generic = match engine {
             Engine::Postgres => Some(explain_generic(conn, &text, &binds, false).await?),
@@ -879,8 +905,9 @@ async fn measure_all(
         println!("| filter | first page: generic/custom | second page: generic/custom |");
         println!("|---|---|---|");
         for case in &cases {
-            let first = by_text.get(&list_sql(0, &case.filter, None, LIMIT).0);
-            let second = by_text.get(&list_sql(0, &case.filter, Some(0), LIMIT).0);
+            let first = by_text.get(&list_sql(Engine::Postgres, 0, &case.filter, None, LIMIT).0);
+            let second =
+                by_text.get(&list_sql(Engine::Postgres, 0, &case.filter, Some(0), LIMIT).0);
             let show =
                 |c: Option<&(i64, i64)>| c.map_or("-".to_owned(), |(g, c)| format!("{g}/{c}"));
             println!("| `{}` | {} | {} |", case.label, show(first), show(second));
@@ -1101,7 +1128,13 @@ async fn measure_big_org(
                 .count()
             })
             .expect("a case");
-        let (text, binds) = list_sql(1, &case.filter, Some(BIG_ORG_MEMBERS / 2), LIMIT);
+        let (text, binds) = list_sql(
+            Engine::Postgres,
+            1,
+            &case.filter,
+            Some(BIG_ORG_MEMBERS / 2),
+            LIMIT,
+        );
         let plan = explain_generic(conn, &text, &binds, true).await?;
         println!(
             "\n`{}`, generic plan from id {}, EXPLAIN (ANALYZE, BUFFERS):\n\n```\n{}\n```",

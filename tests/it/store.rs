@@ -6,12 +6,13 @@ use crate::helpers::*;
 use roster_domain::{Conflict, MemberStatus, OrgId, Timestamp, UserId};
 use roster_store::members::{MemberFields, MemberFilter, NewMembership};
 use roster_store::users::NewUser;
-use roster_store::{members, orgs, users, Store, StoreError, StoreOptions, CONSTRAINTS};
+use roster_store::{groups, members, orgs, users, Store, StoreError, StoreOptions, CONSTRAINTS};
 
 both_engines!(
     store_story,
     every_unique_index_has_a_meaning,
     the_name_filter_finds_what_a_substring_search_finds,
+    the_column_filters_find_the_members_matching_all_of_them,
 );
 
 #[tokio::test]
@@ -528,6 +529,136 @@ async fn the_name_filter_finds_what_a_substring_search_finds(engine: Engine) {
                 // is the order of insertion.
                 assert_eq!(found, expected, "name filter {needle:?} in {org:?}, {pass}");
             }
+        }
+    }
+}
+
+/// The team list's column filters (role, team, status, identity provider),
+/// alone and together, with and without a group: on PostgreSQL a page of
+/// two column filters or more is driven by one column's index, its value
+/// compared as a range of one and the page ordered by it
+/// (`members::page_driver`). Over members with random values in two orgs,
+/// every combination of filters taken from a member's own values pages
+/// (three at a time) through exactly the org's members matching all of
+/// them, in id order.
+async fn the_column_filters_find_the_members_matching_all_of_them(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(engine, dir.path()).await;
+    let store = open_store(&db, 2).await;
+    let mut conn = store.conn().await.unwrap();
+    let mut rng = Names(0x2545_f491_4f6c_dd1d);
+    let orgs = [
+        orgs::insert(&mut conn, "one", "One", None, at(1))
+            .await
+            .unwrap(),
+        orgs::insert(&mut conn, "two", "Two", None, at(1))
+            .await
+            .unwrap(),
+    ];
+    for org in orgs {
+        groups::insert(&mut conn, org, "ops", at(1)).await.unwrap();
+    }
+    const ROLES: [&str; 3] = ["admin", "contributor", "viewer"];
+    const TEAMS: [&str; 4] = ["", "a", "b", "ab"];
+    const STATUSES: [MemberStatus; 3] = [
+        MemberStatus::Active,
+        MemberStatus::Reviewing,
+        MemberStatus::Disabled,
+    ];
+    const PROVIDERS: [&str; 2] = ["password", "oidc-google"];
+    // (org, user, role, team, status, provider, in "ops") of every membership.
+    let mut people = Vec::new();
+    for i in 0..90u64 {
+        let email = format!("c{i}@example.test");
+        let user = users::insert(
+            &mut conn,
+            NewUser {
+                email: &email,
+                name: "c",
+                name_folded: "c",
+                password_hash: None,
+                must_change_password: false,
+                now: at(1),
+            },
+        )
+        .await
+        .unwrap();
+        let mut of = vec![orgs[(i % 2) as usize]];
+        if i % 4 == 0 {
+            of.push(orgs[((i + 1) % 2) as usize]);
+        }
+        for org in of {
+            let role = ROLES[rng.below(3) as usize];
+            let team = TEAMS[rng.below(4) as usize];
+            let status = STATUSES[rng.below(3) as usize];
+            let provider = PROVIDERS[rng.below(2) as usize];
+            let ops = rng.below(2) == 0;
+            members::insert(
+                &mut conn,
+                NewMembership {
+                    org_id: org,
+                    user_id: user,
+                    role,
+                    team,
+                    status,
+                    identity_provider: provider,
+                    mfa_required: false,
+                    now: at(2),
+                },
+            )
+            .await
+            .unwrap();
+            if ops {
+                members::set_groups(&mut conn, org, user, &["ops".to_owned()], at(2))
+                    .await
+                    .unwrap();
+            }
+            people.push((org, user, role, team, status.as_str(), provider, ops));
+        }
+    }
+    // Each subset of the four columns (and the group, or not), with the
+    // values of every fifth member.
+    for (n, template) in people.iter().enumerate().step_by(5) {
+        let &(org, _, role, team, status, provider, ops) = template;
+        for mask in 1u32..32 {
+            if mask & (1 << 4) != 0 && !ops {
+                continue;
+            }
+            let pick = |bit: u32, v: &str| (mask & (1 << bit) != 0).then(|| v.to_owned());
+            let filter = MemberFilter {
+                role: pick(0, role),
+                team: pick(1, team),
+                status: pick(2, status),
+                identity_provider: pick(3, provider),
+                group: pick(4, "ops"),
+                ..Default::default()
+            };
+            let mut found = Vec::new();
+            let mut after = None;
+            loop {
+                let page = members::list(&mut conn, org, &filter, after, 3)
+                    .await
+                    .unwrap();
+                found.extend(page.iter().map(|m| m.user_id));
+                match page.last() {
+                    Some(last) if page.len() == 3 => after = Some(last.membership_id.get()),
+                    _ => break,
+                }
+            }
+            let expected: Vec<UserId> = people
+                .iter()
+                .filter(|p| {
+                    p.0 == org
+                        && filter.role.as_deref().is_none_or(|v| v == p.2)
+                        && filter.team.as_deref().is_none_or(|v| v == p.3)
+                        && filter.status.as_deref().is_none_or(|v| v == p.4)
+                        && filter.identity_provider.as_deref().is_none_or(|v| v == p.5)
+                        && (filter.group.is_none() || p.6)
+                })
+                .map(|p| p.1)
+                .collect();
+            assert!(!expected.is_empty(), "the template itself matches");
+            assert_eq!(found, expected, "member {n}'s values, filters {mask:05b}");
         }
     }
 }

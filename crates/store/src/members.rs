@@ -376,6 +376,7 @@ fn list_sql<'a>(
     after: Option<i64>,
     limit: i64,
     gram: Option<(&'a str, i64)>,
+    driver: Option<&'static str>,
 ) -> Sql<'a> {
     let mut q = Sql::new(SELECT);
     if let Some((gram, near)) = gram {
@@ -396,7 +397,7 @@ fn list_sql<'a>(
         }
         q.and("ng.membership_id > ", after);
         q.push(" AND ");
-        push_filters(&mut q, "s", org_id, f);
+        push_filters(&mut q, "s", org_id, f, None);
         q.push(" ORDER BY ng.membership_id LIMIT ")
             .bind(limit)
             .push(") ORDER BY m.id");
@@ -405,39 +406,93 @@ fn list_sql<'a>(
         // `memberships_org_search_idx` (org, id, name, email) alone, then
         // only those rows are read and joined.
         q.push(" WHERE m.id IN (SELECT s.id FROM memberships s WHERE ");
-        push_page(&mut q, "s", org_id, f, after, limit);
+        push_page(&mut q, "s", org_id, f, None, after, limit);
         q.push(") ORDER BY m.id");
     } else {
         q.push(" WHERE ");
-        push_page(&mut q, "m", org_id, f, after, limit);
+        push_page(&mut q, "m", org_id, f, driver, after, limit);
     }
     q
 }
 
-/// The conditions, order and limit of a page, on memberships aliased `m`.
+/// The filtered columns that have an index (org, column, id) of their own
+/// (migration 0001), in the order [`page_driver`] prefers them.
+const INDEXED_FILTERS: [&str; 4] = ["team", "role", "identity_provider", "status"];
+
+fn indexed_filter<'a>(f: &'a MemberFilter, col: &str) -> Option<&'a String> {
+    match col {
+        "team" => f.team.as_ref(),
+        "role" => f.role.as_ref(),
+        "identity_provider" => f.identity_provider.as_ref(),
+        "status" => f.status.as_ref(),
+        _ => None,
+    }
+}
+
+/// On PostgreSQL, with two column filters or more, the column whose index
+/// drives the page: the first set of team, role, identity provider and status
+/// (usually the most values, so each the fewest members). PostgreSQL's
+/// generic plan for such a page walks the primary key from the cursor
+/// and drops every row that fails a filter (about twenty read for one
+/// kept in a 100,000-member org), because it prices the column indexes'
+/// scattered reads above the primary key's ordered ones; any one filter's
+/// index reads a subset of those rows, in the same order. The driving
+/// column is compared as a range of one value, `team >= $v AND team <=
+/// $v`, and the page ordered by (team, id): the same rows in the same
+/// order as `team = $v ... ORDER BY id`, but an equality would let the
+/// planner drop the column from the order, and a range lets only that
+/// column's index give it (docs/benchmarks.md, "The team list: one
+/// filter's index drives a page of several filters"). One filter alone
+/// needs none: its plan walks its index, or the primary key when the
+/// value is most of the org, which is then as good.
+fn page_driver(f: &MemberFilter) -> Option<&'static str> {
+    let mut set = INDEXED_FILTERS
+        .into_iter()
+        .filter(|col| indexed_filter(f, col).is_some());
+    let first = set.next()?;
+    set.next().map(|_| first)
+}
+
+/// The conditions, order and limit of a page, on memberships aliased `m`,
+/// driven by the index of `driver` ([`page_driver`]) if one is given.
 fn push_page<'a>(
     q: &mut Sql<'a>,
     m: &str,
     org_id: OrgId,
     f: &'a MemberFilter,
+    driver: Option<&'static str>,
     after: Option<i64>,
     limit: i64,
 ) {
-    push_filters(q, m, org_id, f);
+    push_filters(q, m, org_id, f, driver);
     q.and(&format!("{m}.id > "), after);
-    q.push(&format!(" ORDER BY {m}.id LIMIT ")).bind(limit);
+    match driver {
+        Some(col) => q.push(&format!(" ORDER BY {m}.{col}, {m}.id LIMIT ")),
+        None => q.push(&format!(" ORDER BY {m}.id LIMIT ")),
+    }
+    .bind(limit);
 }
 
-/// The org and the filters' conditions, on memberships aliased `m`.
-fn push_filters<'a>(q: &mut Sql<'a>, m: &str, org_id: OrgId, f: &'a MemberFilter) {
+/// The org and the filters' conditions, on memberships aliased `m`; the
+/// `driver` column's value as a range of one value ([`page_driver`]).
+fn push_filters<'a>(
+    q: &mut Sql<'a>,
+    m: &str,
+    org_id: OrgId,
+    f: &'a MemberFilter,
+    driver: Option<&'static str>,
+) {
     q.push(&format!("{m}.org_id = ")).bind(org_id);
-    for (col, val) in [
-        ("role", &f.role),
-        ("status", &f.status),
-        ("team", &f.team),
-        ("identity_provider", &f.identity_provider),
-    ] {
-        q.and(&format!("{m}.{col} = "), val.as_ref());
+    for col in INDEXED_FILTERS {
+        let Some(val) = indexed_filter(f, col) else {
+            continue;
+        };
+        if driver == Some(col) {
+            q.and(&format!("{m}.{col} >= "), Some(val))
+                .and(&format!("{m}.{col} <= "), Some(val));
+        } else {
+            q.and(&format!("{m}.{col} = "), Some(val));
+        }
     }
     for (col, val) in [("name_folded", &f.name), ("email", &f.email)] {
         if let Some(v) = val {
@@ -482,12 +537,20 @@ pub async fn list(
         }),
         None => None,
     };
+    // SQLite already walks one filter's index for such a page; given the
+    // range it chose worse (docs/benchmarks.md).
+    let driver = if crate::sql::is_postgres(conn) {
+        page_driver(filter)
+    } else {
+        None
+    };
     list_sql(
         org_id,
         filter,
         after,
         limit,
         gram.as_ref().map(|(g, near)| (g.as_str(), *near)),
+        driver,
     )
     .fetch_all(conn)
     .await
