@@ -203,10 +203,10 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
 /// Refuses a PostgreSQL database whose encoding is not UTF-8, before
 /// anything is written to it: the name search's grams take each
 /// character's code point with `ascii()` (`{{CODE_POINT}}`), which gives
-/// it only in a UTF-8 database (in `SQL_ASCII` or `LATIN1` it gives a
-/// byte's value, and the grams the store writes from Rust would not match
-/// those the migrations write), and a `LATIN1` database cannot hold most
-/// of the world's names anyway.
+/// it only in a UTF-8 database (in `SQL_ASCII` SQL cuts and reads bytes,
+/// so the grams the migrations write would not match those the store
+/// writes from Rust), and a single-byte encoding such as `LATIN1` cannot
+/// hold most of the world's names anyway.
 async fn check_encoding(store: &Store) -> Result<()> {
     let (encoding,): (String,) = sqlx::query_as(
         "SELECT pg_encoding_to_char(encoding)::text FROM pg_database WHERE datname = current_database()",
