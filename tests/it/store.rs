@@ -420,32 +420,13 @@ async fn the_name_filter_finds_what_a_substring_search_finds(engine: Engine) {
     let mut conn = store.conn().await.unwrap();
     // A small generator with a fixed seed: the same names every run.
     let mut rng = Names(0x9e37_79b9_7f4a_7c15);
-    let orgs = [
-        orgs::insert(&mut conn, "one", "One", None, at(1))
-            .await
-            .unwrap(),
-        orgs::insert(&mut conn, "two", "Two", None, at(1))
-            .await
-            .unwrap(),
-    ];
+    let orgs = two_orgs(&mut conn).await;
     // (org, user, folded name) of every membership.
     let mut people: Vec<(OrgId, UserId, String)> = Vec::new();
     for i in 0..60u64 {
         let folded = rng.name(i % 9);
         let email = format!("p{i}@example.test");
-        let user = users::insert(
-            &mut conn,
-            NewUser {
-                email: &email,
-                name: &folded,
-                name_folded: &folded,
-                password_hash: None,
-                must_change_password: false,
-                now: at(1),
-            },
-        )
-        .await
-        .unwrap();
+        let user = named_user(&mut conn, &email, &folded).await;
         // Most in one org, some in both.
         let mut of = vec![orgs[(i % 2) as usize]];
         if i % 5 == 0 {
@@ -508,18 +489,7 @@ async fn the_name_filter_finds_what_a_substring_search_finds(engine: Engine) {
                     name: Some(needle.to_string()),
                     ..Default::default()
                 };
-                let mut found = Vec::new();
-                let mut after = None;
-                loop {
-                    let page = members::list(&mut conn, org, &filter, after, 3)
-                        .await
-                        .unwrap();
-                    found.extend(page.iter().map(|m| m.user_id));
-                    match page.last() {
-                        Some(last) if page.len() == 3 => after = Some(last.membership_id.get()),
-                        _ => break,
-                    }
-                }
+                let found = every_page(&mut conn, org, &filter).await;
                 let expected: Vec<UserId> = people
                     .iter()
                     .filter(|p| p.0 == org && p.2.contains(needle.as_str()))
@@ -547,14 +517,7 @@ async fn the_column_filters_find_the_members_matching_all_of_them(engine: Engine
     let store = open_store(&db, 2).await;
     let mut conn = store.conn().await.unwrap();
     let mut rng = Names(0x2545_f491_4f6c_dd1d);
-    let orgs = [
-        orgs::insert(&mut conn, "one", "One", None, at(1))
-            .await
-            .unwrap(),
-        orgs::insert(&mut conn, "two", "Two", None, at(1))
-            .await
-            .unwrap(),
-    ];
+    let orgs = two_orgs(&mut conn).await;
     for org in orgs {
         groups::insert(&mut conn, org, "ops", at(1)).await.unwrap();
     }
@@ -570,19 +533,7 @@ async fn the_column_filters_find_the_members_matching_all_of_them(engine: Engine
     let mut people = Vec::new();
     for i in 0..90u64 {
         let email = format!("c{i}@example.test");
-        let user = users::insert(
-            &mut conn,
-            NewUser {
-                email: &email,
-                name: "c",
-                name_folded: "c",
-                password_hash: None,
-                must_change_password: false,
-                now: at(1),
-            },
-        )
-        .await
-        .unwrap();
+        let user = named_user(&mut conn, &email, "c").await;
         let mut of = vec![orgs[(i % 2) as usize]];
         if i % 4 == 0 {
             of.push(orgs[((i + 1) % 2) as usize]);
@@ -633,18 +584,7 @@ async fn the_column_filters_find_the_members_matching_all_of_them(engine: Engine
                 group: pick(4, "ops"),
                 ..Default::default()
             };
-            let mut found = Vec::new();
-            let mut after = None;
-            loop {
-                let page = members::list(&mut conn, org, &filter, after, 3)
-                    .await
-                    .unwrap();
-                found.extend(page.iter().map(|m| m.user_id));
-                match page.last() {
-                    Some(last) if page.len() == 3 => after = Some(last.membership_id.get()),
-                    _ => break,
-                }
-            }
+            let found = every_page(&mut conn, org, &filter).await;
             let expected: Vec<UserId> = people
                 .iter()
                 .filter(|p| {
@@ -659,6 +599,51 @@ async fn the_column_filters_find_the_members_matching_all_of_them(engine: Engine
                 .collect();
             assert!(!expected.is_empty(), "the template itself matches");
             assert_eq!(found, expected, "member {n}'s values, filters {mask:05b}");
+        }
+    }
+}
+
+/// Two orgs, "one" and "two", for the filter tests.
+async fn two_orgs(conn: &mut roster_store::Conn) -> [OrgId; 2] {
+    let mut made = Vec::new();
+    for (slug, name) in [("one", "One"), ("two", "Two")] {
+        made.push(orgs::insert(conn, slug, name, None, at(1)).await.unwrap());
+    }
+    [made[0], made[1]]
+}
+
+/// An account whose name is `folded` (already folded), without a password.
+async fn named_user(conn: &mut roster_store::Conn, email: &str, folded: &str) -> UserId {
+    users::insert(
+        conn,
+        NewUser {
+            email,
+            name: folded,
+            name_folded: folded,
+            password_hash: None,
+            must_change_password: false,
+            now: at(1),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// The members the team list gives for `filter`, paging three at a time
+/// from the first page to the last.
+async fn every_page(
+    conn: &mut roster_store::Conn,
+    org: OrgId,
+    filter: &MemberFilter,
+) -> Vec<UserId> {
+    let mut found = Vec::new();
+    let mut after = None;
+    loop {
+        let page = members::list(conn, org, filter, after, 3).await.unwrap();
+        found.extend(page.iter().map(|m| m.user_id));
+        match page.last() {
+            Some(last) if page.len() == 3 => after = Some(last.membership_id.get()),
+            _ => return found,
         }
     }
 }
