@@ -415,18 +415,15 @@ fn list_sql<'a>(
     q
 }
 
-/// The filtered columns that have an index (org, column, id) of their own
-/// (migration 0001), in the order [`page_driver`] prefers them.
-const INDEXED_FILTERS: [&str; 4] = ["team", "role", "identity_provider", "status"];
-
-fn indexed_filter<'a>(f: &'a MemberFilter, col: &str) -> Option<&'a String> {
-    match col {
-        "team" => f.team.as_ref(),
-        "role" => f.role.as_ref(),
-        "identity_provider" => f.identity_provider.as_ref(),
-        "status" => f.status.as_ref(),
-        _ => None,
-    }
+/// The filters on columns that have an index (org, column, id) of their
+/// own (migration 0001), in the order [`page_driver`] prefers them.
+fn indexed_filters(f: &MemberFilter) -> [(&'static str, Option<&String>); 4] {
+    [
+        ("team", f.team.as_ref()),
+        ("role", f.role.as_ref()),
+        ("identity_provider", f.identity_provider.as_ref()),
+        ("status", f.status.as_ref()),
+    ]
 }
 
 /// On PostgreSQL, with two column filters or more, the column whose index
@@ -446,9 +443,9 @@ fn indexed_filter<'a>(f: &'a MemberFilter, col: &str) -> Option<&'a String> {
 /// needs none: its plan walks its index, or the primary key when the
 /// value is most of the org, which is then as good.
 fn page_driver(f: &MemberFilter) -> Option<&'static str> {
-    let mut set = INDEXED_FILTERS
+    let mut set = indexed_filters(f)
         .into_iter()
-        .filter(|col| indexed_filter(f, col).is_some());
+        .filter_map(|(col, val)| val.map(|_| col));
     let first = set.next()?;
     set.next().map(|_| first)
 }
@@ -483,8 +480,8 @@ fn push_filters<'a>(
     driver: Option<&'static str>,
 ) {
     q.push(&format!("{m}.org_id = ")).bind(org_id);
-    for col in INDEXED_FILTERS {
-        let Some(val) = indexed_filter(f, col) else {
+    for (col, val) in indexed_filters(f) {
+        let Some(val) = val else {
             continue;
         };
         if driver == Some(col) {
