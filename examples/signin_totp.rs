@@ -14,6 +14,9 @@
 //! accounts without a second factor (`password_signins_per_second`).
 //! With SERVER_PID set (the server's process id on this machine), also the
 //! server's CPU per sign-in over the timed part (`server_cpu_ms_per_signin`).
+//! Always prints this load generator's own CPU per sign-in over the timed
+//! part (`client_cpu_ms_per_signin`): it shares the machine's cores with
+//! the server.
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -174,6 +177,7 @@ async fn main() {
     let server = std::env::var("SERVER_PID").ok();
     let server_cpu = || server.as_deref().and_then(cpu::process_cpu_secs);
     let server_before = server_cpu();
+    let client_before = cpu::process_cpu_secs("self");
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..connections)
@@ -231,6 +235,7 @@ async fn main() {
         w.await.unwrap();
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let client_after = cpu::process_cpu_secs("self");
     let ok = ok.load(Ordering::Relaxed);
     let name = if with_totp {
         "totp_signins_per_second"
@@ -242,6 +247,12 @@ async fn main() {
     if let (Some(before), Some(after)) = (server_before, server_cpu()) {
         println!(
             "server_cpu_ms_per_signin {:.3}",
+            1000.0 * (after - before) / ok.max(1) as f64
+        );
+    }
+    if let (Some(before), Some(after)) = (client_before, client_after) {
+        println!(
+            "client_cpu_ms_per_signin {:.3}",
             1000.0 * (after - before) / ok.max(1) as f64
         );
     }
