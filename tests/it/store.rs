@@ -20,6 +20,78 @@ async fn sqlite_writers_queue_at_the_write_gate_and_readers_pass_it() {
     sqlite_write_gate().await
 }
 
+/// SQLite's writers take turns on one connection, the gate's. A writer
+/// that gives up (a transaction dropped after a write, or its task
+/// cancelled mid-transaction, as a request whose client went away) leaves
+/// nothing on it: the next writer's transaction is its own (not a
+/// savepoint inside the abandoned one), so what it commits is what a
+/// reader on another connection sees, and the abandoned writes are not.
+#[tokio::test]
+async fn sqlite_a_writer_that_gives_up_leaves_nothing_on_the_writer_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+
+    let mut dropped = store.begin().await.unwrap();
+    orgs::insert(&mut dropped, "dropped", "Dropped", None, at(1))
+        .await
+        .unwrap();
+    drop(dropped);
+
+    let (wrote, written) = tokio::sync::oneshot::channel();
+    let cancelled = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            orgs::insert(&mut tx, "cancelled", "Cancelled", None, at(2))
+                .await
+                .unwrap();
+            wrote.send(()).unwrap();
+            std::future::pending::<()>().await;
+        })
+    };
+    written.await.unwrap();
+    cancelled.abort();
+    assert!(cancelled.await.unwrap_err().is_cancelled());
+
+    let mut rolled_back = store.begin().await.unwrap();
+    orgs::insert(&mut rolled_back, "rolled-back", "Rolled back", None, at(3))
+        .await
+        .unwrap();
+    rolled_back.rollback().await.unwrap();
+
+    let mut kept = store.begin().await.unwrap();
+    orgs::insert(&mut kept, "kept", "Kept", None, at(4))
+        .await
+        .unwrap();
+    roster_store::commit(kept).await.unwrap();
+    // A single write outside a transaction commits by itself.
+    let mut single = store.write_conn().await.unwrap();
+    orgs::insert(&mut single, "single", "Single", None, at(5))
+        .await
+        .unwrap();
+    drop(single);
+
+    let mut reader = store.conn().await.unwrap();
+    for (slug, committed) in [
+        ("dropped", false),
+        ("cancelled", false),
+        ("rolled-back", false),
+        ("kept", true),
+        ("single", true),
+    ] {
+        let found = orgs::find_by_slug(&mut reader, slug).await.unwrap();
+        assert_eq!(found.is_some(), committed, "{slug}");
+    }
+    drop(reader);
+
+    // Closing the store closes the writer connection with the pool: the
+    // commits are in the file for the next store on it.
+    store.close().await;
+    let reopened = sqlite_store(dir.path()).await;
+    let mut conn = reopened.conn().await.unwrap();
+    assert_eq!(orgs::count(&mut conn).await.unwrap(), 2);
+}
+
 /// A task that begins a transaction while it holds SQLite's write gate
 /// would wait for itself; a debug build fails at once instead (a release
 /// build logs it and goes ahead without the gate).

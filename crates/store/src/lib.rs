@@ -57,28 +57,83 @@ pub mod webhooks;
 
 use roster_domain::Conflict;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, TransactionManager};
 use std::str::FromStr;
 use std::time::Duration;
 
 pub use sqlx::AnyConnection as Conn;
 
-/// A transaction on either engine; on SQLite, one begun by
-/// [`Store::begin`] also holds the store's write gate until it ends.
+/// A transaction on either engine. On SQLite, one begun by
+/// [`Store::begin`] holds the store's write gate until it ends and runs on
+/// the writer's own connection (see [`WriteGate`]).
 pub struct Tx {
-    // Dropped first: the rollback of a transaction dropped unfinished is
-    // queued on its connection before the next writer passes the gate.
-    inner: sqlx::Transaction<'static, Any>,
-    _gate: Option<GatePass>,
+    inner: TxConn,
+}
+
+enum TxConn {
+    /// On a pooled connection: PostgreSQL, a read-only transaction, or a
+    /// SQLite writer that went ahead without the gate.
+    Pooled(sqlx::Transaction<'static, Any>),
+    /// On SQLite's writer connection, through the gate.
+    Writer(WriterTx),
+}
+
+/// sqlx's transaction handling for the `Any` driver: the calls
+/// `sqlx::Transaction` makes, made here on the writer connection, which a
+/// `sqlx::Transaction<'static, _>` cannot borrow from the gate.
+type Manager = <Any as sqlx::Database>::TransactionManager;
+
+/// A transaction on the writer connection. `open` until it is committed or
+/// rolled back; one dropped open has its rollback queued on the connection
+/// (as `sqlx::Transaction` does on drop) before the gate is passed on, so
+/// the next writer's statements run after it.
+struct WriterTx {
+    pass: GatePass,
+    open: bool,
+}
+
+impl Drop for WriterTx {
+    fn drop(&mut self) {
+        if self.open {
+            Manager::start_rollback(&mut self.pass.conn);
+        }
+    }
 }
 
 impl Tx {
     pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
-        self.inner.commit().await
+        match self.inner {
+            TxConn::Pooled(tx) => tx.commit().await,
+            TxConn::Writer(mut tx) => {
+                let done = Manager::commit(&mut tx.pass.conn).await;
+                tx.finish(&done);
+                done
+            }
+        }
     }
 
     pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
-        self.inner.rollback().await
+        match self.inner {
+            TxConn::Pooled(tx) => tx.rollback().await,
+            TxConn::Writer(mut tx) => {
+                let done = Manager::rollback(&mut tx.pass.conn).await;
+                tx.finish(&done);
+                done
+            }
+        }
+    }
+}
+
+impl WriterTx {
+    /// After a commit or rollback: the transaction is over if it
+    /// succeeded; if the connection itself failed (not SQLite refusing a
+    /// statement), the next writer gets a new one.
+    fn finish(&mut self, done: &std::result::Result<(), sqlx::Error>) {
+        match done {
+            Ok(()) => self.open = false,
+            Err(sqlx::Error::Database(_)) => {}
+            Err(_) => self.pass.discard(),
+        }
     }
 }
 
@@ -86,56 +141,95 @@ impl std::ops::Deref for Tx {
     type Target = Conn;
 
     fn deref(&self) -> &Conn {
-        &self.inner
+        match &self.inner {
+            TxConn::Pooled(tx) => tx,
+            TxConn::Writer(tx) => &tx.pass.conn,
+        }
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.inner
+        match &mut self.inner {
+            TxConn::Pooled(tx) => tx,
+            TxConn::Writer(tx) => &mut tx.pass.conn,
+        }
     }
 }
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tx")
-            .field("gated", &self._gate.is_some())
+            .field("gated", &matches!(self.inner, TxConn::Writer(_)))
             .finish()
     }
 }
 
-/// A pooled connection holding the write gate (see [`Store::write_conn`]).
+/// A connection for single writes: on SQLite the writer connection, held
+/// through the write gate (see [`Store::write_conn`]); otherwise pooled.
 pub struct WriteConn {
-    conn: sqlx::pool::PoolConnection<Any>,
-    _gate: Option<GatePass>,
+    conn: WriteConnInner,
+}
+
+enum WriteConnInner {
+    Pooled(sqlx::pool::PoolConnection<Any>),
+    Writer(GatePass),
 }
 
 impl std::ops::Deref for WriteConn {
     type Target = Conn;
 
     fn deref(&self) -> &Conn {
-        &self.conn
+        match &self.conn {
+            WriteConnInner::Pooled(c) => c,
+            WriteConnInner::Writer(pass) => &pass.conn,
+        }
     }
 }
 
 impl std::ops::DerefMut for WriteConn {
     fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.conn
+        match &mut self.conn {
+            WriteConnInner::Pooled(c) => c,
+            WriteConnInner::Writer(pass) => &mut pass.conn,
+        }
     }
 }
 
-/// SQLite's write gate (see [`Store`]): whose turn it is, and which task
-/// holds it, so that a task that would wait for itself is caught.
+/// SQLite's write gate (see [`Store`]): whose turn it is, which task holds
+/// it (so that a task that would wait for itself is caught), and the
+/// writer connection that the holder writes on.
+///
+/// SQLite has one writer at a time, so this process keeps one connection
+/// for its writers, outside the pool. A pooled connection costs each
+/// transaction a round trip to its worker thread when it goes back (sqlx
+/// pings every connection it takes back, and has no setting to skip it)
+/// and a task to take it back; and a connection that did not write the
+/// last change reads the pages it had cached again. The writer connection
+/// is taken from the pool when first needed (so it is set up like the
+/// others) and detached from it; the pool opens another in its place.
 #[derive(Debug, Default)]
 struct WriteGate {
-    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    turn: std::sync::Arc<tokio::sync::Mutex<Option<Conn>>>,
     holder: std::sync::Mutex<Option<tokio::task::Id>>,
+    /// Set when the writer connection failed (not a statement SQLite
+    /// refused): the next writer replaces it.
+    broken: std::sync::atomic::AtomicBool,
 }
 
-/// A writer's turn at the gate, until dropped.
+/// A writer's turn at the gate, and the writer connection, until dropped.
 struct GatePass {
     gate: std::sync::Arc<WriteGate>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    conn: tokio::sync::OwnedMappedMutexGuard<Option<Conn>, Conn>,
+}
+
+impl GatePass {
+    /// Marks the writer connection as failed: the next writer replaces it.
+    fn discard(&self) {
+        self.gate
+            .broken
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Drop for GatePass {
@@ -476,10 +570,20 @@ impl Store {
     /// turn at the store's write gate (see [`Store`]), and holds it until
     /// the transaction ends.
     pub async fn begin(&self) -> Result<Tx> {
-        let gate = self.pass_gate(true).await;
+        let Some(mut pass) = self.pass_gate(true).await? else {
+            return Ok(Tx {
+                inner: TxConn::Pooled(self.pool.begin().await?),
+            });
+        };
+        if let Err(e) = Manager::begin(&mut pass.conn, None).await {
+            // SQLite refuses BEGIN only when the connection is unusable
+            // (or already in a transaction, which sqlx's own tracking
+            // rules out): the next writer gets a new one.
+            pass.discard();
+            return Err(e.into());
+        }
         Ok(Tx {
-            inner: self.pool.begin().await?,
-            _gate: gate,
+            inner: TxConn::Writer(WriterTx { pass, open: true }),
         })
     }
 
@@ -489,20 +593,26 @@ impl Store {
     /// transactions in SQLite's busy handler. Never call it while the same
     /// task holds a transaction.
     pub async fn write_conn(&self) -> Result<WriteConn> {
-        let gate = self.pass_gate(false).await;
-        Ok(WriteConn {
-            conn: self.pool.acquire().await?,
-            _gate: gate,
-        })
+        let conn = match self.pass_gate(false).await? {
+            Some(pass) => WriteConnInner::Writer(pass),
+            None => WriteConnInner::Pooled(self.pool.acquire().await?),
+        };
+        Ok(WriteConn { conn })
     }
 
-    /// Waits for this process's turn to write, on SQLite. A transaction
-    /// begun by the task that holds the gate would wait for itself: that
-    /// is a bug (caught in debug builds), and in release it goes ahead
-    /// without the gate, as before there was one. (`write_conn` is not
-    /// checked: futures joined in one task may take turns at it.)
-    async fn pass_gate(&self, transaction: bool) -> Option<GatePass> {
-        let gate = self.gate.as_ref()?;
+    /// Waits for this process's turn to write, on SQLite, and hands over
+    /// the writer connection (opening it if there is none yet). `None`
+    /// where there is no gate (PostgreSQL) or the writer goes ahead
+    /// without it on a pooled connection: a transaction begun by the task
+    /// that holds the gate would wait for itself, which is a bug (caught
+    /// in debug builds), and a writer that waited [`GATE_PATIENCE`]. Either
+    /// way SQLite's busy timeout then applies, as before there was a gate.
+    /// (`write_conn` is not checked: futures joined in one task may take
+    /// turns at it.)
+    async fn pass_gate(&self, transaction: bool) -> Result<Option<GatePass>> {
+        let Some(gate) = self.gate.as_ref() else {
+            return Ok(None);
+        };
         let me = tokio::task::try_id();
         if transaction && me.is_some() {
             let holder = *gate.holder.lock().unwrap_or_else(|e| e.into_inner());
@@ -514,32 +624,41 @@ impl Store {
                 tracing::error!(
                     "a transaction begun while the same task holds SQLite's write gate; going ahead without it"
                 );
-                return None;
+                return Ok(None);
             }
         }
-        match tokio::time::timeout(GATE_PATIENCE, gate.turn.clone().lock_owned()).await {
-            Ok(turn) => {
-                *gate.holder.lock().unwrap_or_else(|e| e.into_inner()) = me;
-                Some(GatePass {
-                    gate: gate.clone(),
-                    _turn: turn,
-                })
-            }
-            Err(_) => {
-                tracing::warn!(
-                    "a writer waited {GATE_PATIENCE:?} at SQLite's write gate; going ahead without it"
-                );
-                None
-            }
+        let Ok(mut turn) =
+            tokio::time::timeout(GATE_PATIENCE, gate.turn.clone().lock_owned()).await
+        else {
+            tracing::warn!(
+                "a writer waited {GATE_PATIENCE:?} at SQLite's write gate; going ahead without it"
+            );
+            return Ok(None);
+        };
+        if gate
+            .broken
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!("SQLite's writer connection failed; opening another");
+            *turn = None;
         }
+        if turn.is_none() {
+            *turn = Some(self.pool.acquire().await?.detach());
+        }
+        let conn = tokio::sync::OwnedMutexGuard::try_map(turn, Option::as_mut)
+            .map_err(|_| StoreError::Unavailable("SQLite's writer connection is missing".into()))?;
+        *gate.holder.lock().unwrap_or_else(|e| e.into_inner()) = me;
+        Ok(Some(GatePass {
+            gate: gate.clone(),
+            conn,
+        }))
     }
 
     /// Begins a transaction that only reads (one snapshot), without the
     /// write gate: on SQLite in WAL mode readers never wait for the writer.
     pub async fn begin_read(&self) -> Result<Tx> {
         Ok(Tx {
-            inner: self.pool.begin().await?,
-            _gate: None,
+            inner: TxConn::Pooled(self.pool.begin().await?),
         })
     }
 
@@ -549,7 +668,18 @@ impl Store {
         Ok(())
     }
 
+    /// Closes the pool and, on SQLite, the writer connection (after the
+    /// writer that holds it, if any, is done).
     pub async fn close(&self) {
+        if let Some(gate) = &self.gate {
+            if let Ok(mut turn) = tokio::time::timeout(GATE_PATIENCE, gate.turn.lock()).await {
+                if let Some(conn) = turn.take() {
+                    if let Err(e) = conn.close().await {
+                        tracing::warn!(error = %e, "closing SQLite's writer connection");
+                    }
+                }
+            }
+        }
         self.pool.close().await;
     }
 }
