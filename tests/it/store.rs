@@ -13,6 +13,7 @@ both_engines!(
     every_unique_index_has_a_meaning,
     the_name_filter_finds_what_a_substring_search_finds,
     the_column_filters_find_the_members_matching_all_of_them,
+    the_change_log_is_read_with_the_org_revision,
 );
 
 #[tokio::test]
@@ -131,6 +132,71 @@ async fn open_store(db: &TestDatabase, max_connections: u32) -> Store {
 
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_unix_ms(ms)
+}
+
+/// A replica catching up reads the org's change log and the org's
+/// revision in one statement: the changes after its revision in order (a
+/// page at a time), and the revision the log reaches; for an org that is
+/// gone, no changes and no revision.
+async fn the_change_log_is_read_with_the_org_revision(engine: Engine) {
+    use roster_store::access_state::{changes_since, log_change};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(engine, dir.path()).await;
+    let store = open_store(&db, 2).await;
+    let mut conn = store.conn().await.unwrap();
+    let org = orgs::insert(&mut conn, "logged", "Logged", None, at(1))
+        .await
+        .unwrap();
+    let other = orgs::insert(&mut conn, "other", "Other", None, at(1))
+        .await
+        .unwrap();
+    drop(conn);
+    for (id, n) in [(org, 5), (other, 2)] {
+        for _ in 0..n {
+            let mut tx = store.begin().await.unwrap();
+            let lock = orgs::lock(&mut tx, id).await.unwrap();
+            log_change(
+                &mut tx,
+                id,
+                lock.revision,
+                &format!("change {}", lock.revision),
+                at(2),
+            )
+            .await
+            .unwrap();
+            orgs::commit_revision(&mut tx, id, lock.revision, &lock.audit_head)
+                .await
+                .unwrap();
+            roster_store::commit(tx).await.unwrap();
+        }
+    }
+    let mut conn = store.conn().await.unwrap();
+    let revisions = |read: &roster_store::access_state::LogRead| {
+        read.changes.iter().map(|(rev, _)| *rev).collect::<Vec<_>>()
+    };
+    let first = changes_since(&mut conn, org, 0, 3).await.unwrap();
+    assert_eq!(revisions(&first), [1, 2, 3]);
+    assert_eq!(first.changes[0].1, "change 1");
+    assert_eq!(first.org_revision, Some(5));
+    let rest = changes_since(&mut conn, org, 3, 3).await.unwrap();
+    assert_eq!(revisions(&rest), [4, 5]);
+    assert_eq!(rest.org_revision, Some(5));
+    let none = changes_since(&mut conn, org, 5, 3).await.unwrap();
+    assert!(none.changes.is_empty());
+    assert_eq!(none.org_revision, Some(5));
+    let theirs = changes_since(&mut conn, other, 0, 10).await.unwrap();
+    assert_eq!(revisions(&theirs), [1, 2]);
+    assert_eq!(theirs.org_revision, Some(2));
+    let gone = changes_since(&mut conn, OrgId::new(999_999), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        gone,
+        roster_store::access_state::LogRead {
+            changes: vec![],
+            org_revision: None
+        }
+    );
 }
 
 async fn store_story(engine: Engine) {

@@ -392,21 +392,52 @@ pub async fn log_change(
     Ok(())
 }
 
+/// What [`changes_since`] read: the logged changes after a revision, in
+/// order, and the org's revision in the same snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRead {
+    pub changes: Vec<(i64, String)>,
+    /// The org's revision when the changes were read (`None`: there is no
+    /// such org). The log holds every change up to it.
+    pub org_revision: Option<i64>,
+}
+
 /// The logged changes of `org_id` after `revision`, in order, at most
-/// `limit`.
+/// `limit`, with the org's revision, in one statement: a replica catching
+/// up learns in one round trip both what to apply and whether that
+/// brings it up to date.
 pub async fn changes_since(
     conn: &mut Conn,
     org_id: OrgId,
     revision: i64,
     limit: i64,
-) -> Result<Vec<(i64, String)>> {
-    fetch_all(
+) -> Result<LogRead> {
+    // The org's row comes with a NULL payload (a change's is NOT NULL).
+    let rows: Vec<(i64, Option<String>)> = fetch_all(
         conn,
-        "SELECT revision, payload FROM access_changes WHERE org_id = $1 AND revision > $2
-         ORDER BY revision LIMIT $3",
+        "SELECT revision, payload FROM (
+             SELECT revision, payload FROM access_changes
+             WHERE org_id = $1 AND revision > $2
+             ORDER BY revision LIMIT $3
+         ) AS logged
+         UNION ALL
+         SELECT revision, NULL FROM orgs WHERE id = $1",
         (org_id, revision, limit),
     )
-    .await
+    .await?;
+    let mut read = LogRead {
+        changes: Vec::with_capacity(rows.len()),
+        org_revision: None,
+    };
+    for (rev, payload) in rows {
+        match payload {
+            Some(payload) => read.changes.push((rev, payload)),
+            None => read.org_revision = Some(rev),
+        }
+    }
+    // UNION ALL keeps each part's rows, not necessarily their order.
+    read.changes.sort_unstable_by_key(|(rev, _)| *rev);
+    Ok(read)
 }
 
 // ------------------------------------------------- facts of one thing, for deltas

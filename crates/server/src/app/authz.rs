@@ -468,15 +468,16 @@ impl App {
     }
 
     /// Reads the logged changes after the index's revision and applies
-    /// what follows it without a gap.
-    async fn read_log(&self, org_id: OrgId, slot: &Slot) -> Result<()> {
+    /// what follows it without a gap. Returns the org's revision as of
+    /// the last read (`None`: the org is gone).
+    async fn read_log(&self, org_id: OrgId, slot: &Slot) -> Result<Option<i64>> {
         let mut conn = self.store().conn().await?;
         loop {
             let have = slot.revision();
-            let rows =
+            let read =
                 roster_store::access_state::changes_since(&mut conn, org_id, have, 500).await?;
-            let n = rows.len();
-            let changes = rows.into_iter().map(|(rev, payload)| {
+            let n = read.changes.len();
+            let changes = read.changes.into_iter().map(|(rev, payload)| {
                 // A payload this build cannot read is a full build.
                 (
                     rev,
@@ -485,7 +486,7 @@ impl App {
             });
             let applied = self.offer(slot, changes);
             if n < 500 || applied == 0 {
-                return Ok(());
+                return Ok(read.org_revision);
             }
         }
     }
@@ -520,7 +521,7 @@ impl App {
             self.inner.authz.invalidate();
         }
         self.offer(slot, []);
-        self.read_log(org_id, slot).await
+        self.read_log(org_id, slot).await.map(drop)
     }
 
     /// A change this process made to `org_id` committed at `revision`:
@@ -623,10 +624,12 @@ impl App {
         let mut stalled = 0;
         loop {
             let round = slot.revision();
-            self.read_log(org_id, slot).await?;
-            let mut conn = self.store().conn().await?;
-            let now = roster_store::access_state::revision(&mut conn, org_id).await?;
-            drop(conn);
+            // The org's revision comes with the log's last read, from the
+            // same snapshot.
+            let now = self
+                .read_log(org_id, slot)
+                .await?
+                .ok_or(roster_store::StoreError::NotFound)?;
             if slot.revision() >= now {
                 break;
             }
