@@ -16,7 +16,9 @@
 //! server's CPU per sign-in over the timed part (`server_cpu_ms_per_signin`).
 //! Always prints this load generator's own CPU per sign-in over the timed
 //! part (`client_cpu_ms_per_signin`): it shares the machine's cores with
-//! the server.
+//! the server; and with SERVER_PID, the share of every core the rest of
+//! the machine took over the timed part (`timed_part_others_percent`, busy
+//! CPU less this process's and the server's) and the hypervisor stole.
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -178,6 +180,7 @@ async fn main() {
     let server_cpu = || server.as_deref().and_then(cpu::process_cpu_secs);
     let server_before = server_cpu();
     let client_before = cpu::process_cpu_secs("self");
+    let machine_before = cpu::machine_cpu_secs();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..connections)
@@ -236,6 +239,8 @@ async fn main() {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let client_after = cpu::process_cpu_secs("self");
+    let machine_after = cpu::machine_cpu_secs();
+    let server_after = server_cpu();
     let ok = ok.load(Ordering::Relaxed);
     let name = if with_totp {
         "totp_signins_per_second"
@@ -244,7 +249,7 @@ async fn main() {
     };
     println!("{name} {:.2}", ok as f64 / elapsed);
     println!("failed_signins {}", bad.load(Ordering::Relaxed));
-    if let (Some(before), Some(after)) = (server_before, server_cpu()) {
+    if let (Some(before), Some(after)) = (server_before, server_after) {
         println!(
             "server_cpu_ms_per_signin {:.3}",
             1000.0 * (after - before) / ok.max(1) as f64
@@ -254,6 +259,25 @@ async fn main() {
         println!(
             "client_cpu_ms_per_signin {:.3}",
             1000.0 * (after - before) / ok.max(1) as f64
+        );
+    }
+    // What the rest of the machine took over the timed part: busy CPU
+    // less this process's and the server's, as a share of every core.
+    if let (Some(m0), Some(m1), Some(c0), Some(c1), Some(s0), Some(s1)) = (
+        machine_before,
+        machine_after,
+        client_before,
+        client_after,
+        server_before,
+        server_after,
+    ) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let capacity = cores * elapsed;
+        let others = ((m1.0 - m0.0) - (c1 - c0) - (s1 - s0)).max(0.0);
+        println!(
+            "timed_part_others_percent {:.1} stolen_percent {:.1}",
+            100.0 * others / capacity,
+            100.0 * (m1.1 - m0.1) / capacity
         );
     }
 }

@@ -15,3 +15,20 @@ pub fn process_cpu_secs(pid: &str) -> Option<f64> {
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(ticks as f64 / 100.0)
 }
+
+/// The CPU seconds the whole machine has spent busy so far (user, nice,
+/// system, irq and softirq over every core) and those the hypervisor stole,
+/// from the first line of `/proc/stat`; `None` where there is no such file.
+#[allow(dead_code)] // Not every example that includes this module uses it.
+pub fn machine_cpu_secs() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal ...
+    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)?;
+    Some((busy as f64 / 100.0, *f.get(7)? as f64 / 100.0))
+}
