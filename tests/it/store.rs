@@ -85,9 +85,24 @@ async fn sqlite_a_writer_that_gives_up_leaves_nothing_on_the_writer_connection()
     }
     drop(reader);
 
-    // Closing the store closes the writer connection with the pool: the
-    // commits are in the file for the next store on it.
+    // Closing the store closes the writer connection with the pool: with
+    // no connection left, SQLite folds its write-ahead log into the file
+    // and removes it (a writer connection left open would keep it), and
+    // the commits are in the file for the next store on it.
+    // sqlx gives a dropped connection back to its pool in a task of its
+    // own, and a close that runs first can miss it: wait for the reader.
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while store.pool().num_idle() < store.pool().size() as usize {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the reader went back to the pool");
     store.close().await;
+    assert!(
+        !dir.path().join("roster.db-wal").exists(),
+        "a connection to the database is still open after close"
+    );
     let reopened = sqlite_store(dir.path()).await;
     let mut conn = reopened.conn().await.unwrap();
     assert_eq!(orgs::count(&mut conn).await.unwrap(), 2);

@@ -104,36 +104,34 @@ impl Tx {
     pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
         match self.inner {
             TxConn::Pooled(tx) => tx.commit().await,
-            TxConn::Writer(mut tx) => {
-                let done = Manager::commit(&mut tx.pass.conn).await;
-                tx.finish(&done);
-                done
-            }
+            TxConn::Writer(tx) => tx.end(Manager::commit).await,
         }
     }
 
     pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
         match self.inner {
             TxConn::Pooled(tx) => tx.rollback().await,
-            TxConn::Writer(mut tx) => {
-                let done = Manager::rollback(&mut tx.pass.conn).await;
-                tx.finish(&done);
-                done
-            }
+            TxConn::Writer(tx) => tx.end(Manager::rollback).await,
         }
     }
 }
 
+/// What sqlx's commit and rollback return.
+type EndFuture<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = sqlx::Result<()>> + Send + 'c>>;
+
 impl WriterTx {
-    /// After a commit or rollback: the transaction is over if it
-    /// succeeded; if the connection itself failed (not SQLite refusing a
-    /// statement), the next writer gets a new one.
-    fn finish(&mut self, done: &std::result::Result<(), sqlx::Error>) {
-        match done {
+    /// Ends the transaction with `how` (commit or rollback). It is over if
+    /// that succeeded; if the connection itself failed (not SQLite
+    /// refusing a statement), the next writer gets a new one.
+    async fn end(mut self, how: for<'c> fn(&'c mut Conn) -> EndFuture<'c>) -> sqlx::Result<()> {
+        let done = how(&mut self.pass.conn).await;
+        match &done {
             Ok(()) => self.open = false,
             Err(sqlx::Error::Database(_)) => {}
             Err(_) => self.pass.discard(),
         }
+        done
     }
 }
 
