@@ -17,14 +17,14 @@ use roster_server::crypto;
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/raw_argon2.rs"]
+mod raw_argon2;
 
 /// The server's allocator (src/main.rs), so that the ceiling and the
 /// server allocate argon2's blocks the same way.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "bench-password-1";
+use std::time::Duration;
 
 fn main() -> anyhow::Result<()> {
     let secs: f64 = match std::env::args().nth(1) {
@@ -33,61 +33,19 @@ fn main() -> anyhow::Result<()> {
             .map_err(|_| anyhow::anyhow!("usage: argon2_rate [seconds]"))?,
         None => 15.0,
     };
-    let duration = Duration::from_secs_f64(secs);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let hash = crypto::hash_password(PASSWORD)?;
-    anyhow::ensure!(
-        crypto::verify_password(&hash, PASSWORD),
-        "the hash does not verify"
-    );
+    let threads = raw_argon2::threads();
+    let hash = raw_argon2::hash()?;
     eprintln!(
         "argon2id m={} KiB t={} p={}; {threads} threads for {secs} s",
         crypto::ARGON2_M_COST_KIB,
         crypto::ARGON2_T_COST,
         crypto::ARGON2_P_COST
     );
-
-    let cpu_before = cpu::process_cpu_secs("self");
-    let start = Instant::now();
-    let deadline = start + duration;
-    let workers: Vec<_> = (0..threads)
-        .map(|_| {
-            let hash = hash.clone();
-            std::thread::spawn(move || {
-                let mut done = 0u64;
-                while Instant::now() < deadline {
-                    if !crypto::verify_password(&hash, PASSWORD) {
-                        return Err(anyhow::anyhow!("verification failed"));
-                    }
-                    done += 1;
-                }
-                // The last verification overran the deadline: count the
-                // time it really took.
-                Ok((done, Instant::now()))
-            })
-        })
-        .collect();
-
-    let mut total = 0u64;
-    let mut end = start;
-    for w in workers {
-        let (done, finished) = w
-            .join()
-            .map_err(|_| anyhow::anyhow!("a worker panicked"))??;
-        total += done;
-        end = end.max(finished);
-    }
-    let elapsed = end.duration_since(start).as_secs_f64();
-    eprintln!("{total} verifications in {elapsed:.3} s");
-    println!(
-        "argon2id_verifications_per_second={:.3}",
-        total as f64 / elapsed
-    );
-    if let (Some(before), Some(after)) = (cpu_before, cpu::process_cpu_secs("self")) {
-        println!(
-            "cpu_ms_per_verification={:.3}",
-            1000.0 * (after - before) / total.max(1) as f64
-        );
+    let run = raw_argon2::run(&hash, Duration::from_secs_f64(secs))?;
+    eprintln!("{} verifications in {:.3} s", run.verifications, run.secs);
+    println!("argon2id_verifications_per_second={:.3}", run.per_second());
+    if let Some(ms) = run.cpu_ms_per_verification() {
+        println!("cpu_ms_per_verification={ms:.3}");
     }
     Ok(())
 }

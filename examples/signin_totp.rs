@@ -19,6 +19,17 @@
 //! the server; and with SERVER_PID, the share of every core the rest of
 //! the machine took over the timed part (`timed_part_others_percent`, busy
 //! CPU less this process's and the server's) and the hypervisor stole.
+//!
+//! With SLICES=N, the SECONDS of sign-ins are cut into N slices, and the
+//! raw argon2id verification rate of this machine (the server's own
+//! `crypto::verify_password` on every core, as `argon2_rate` measures it)
+//! is measured by this process in N + 1 slices of the same length around
+//! them, the server idle: raw, sign-ins, raw, ..., raw. A shared VM whose
+//! speed drifts over minutes then moves both rates alike, and the ratio of
+//! the totals (`signin_over_raw_ratio`) compares them at the same moments.
+//! Prints each slice, the totals, each sign-in slice over the mean of the
+//! raw slices either side (`slice_ratios`), and CPU per sign-in against
+//! CPU per raw verification (`cpu_ratio`, with SERVER_PID).
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -27,6 +38,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/raw_argon2.rs"]
+mod raw_argon2;
+
+/// The server's allocator (src/main.rs): the raw slices allocate argon2's
+/// blocks as the server does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn step_now() -> i64 {
     SystemTime::now()
@@ -172,112 +190,254 @@ async fn main() {
     .collect::<Vec<_>>()
     .await;
     let accounts = Arc::new(setup);
-    eprintln!("running for {seconds} s with {connections} connections...");
-    let next = Arc::new(AtomicUsize::new(0));
-    let ok = Arc::new(AtomicU64::new(0));
-    let bad = Arc::new(AtomicU64::new(0));
-    let server = std::env::var("SERVER_PID").ok();
-    let server_cpu = || server.as_deref().and_then(cpu::process_cpu_secs);
-    let server_before = server_cpu();
-    let client_before = cpu::process_cpu_secs("self");
-    let machine_before = cpu::machine_cpu_secs();
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
-    let workers: Vec<_> = (0..connections)
-        .map(|_| {
-            let (http, api, accounts, next, ok, bad) = (
-                http.clone(),
-                api.clone(),
-                accounts.clone(),
-                next.clone(),
-                ok.clone(),
-                bad.clone(),
-            );
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    // The next account with a step left in the window.
-                    let mut body = None;
-                    for _ in 0..accounts.len() {
-                        let a = &accounts[next.fetch_add(1, Ordering::Relaxed) % accounts.len()];
-                        if a.secret.is_none() {
-                            body = Some(json!({"email": a.email, "password": a.password}));
-                            break;
-                        }
-                        let now = step_now();
-                        let mut last = a.last_step.lock().unwrap();
-                        // Not the previous step: a code of it sent in the
-                        // last moments of this step reaches a server that
-                        // has moved on and no longer takes it.
-                        let step = (*last + 1).max(now);
-                        if step > now + 1 {
-                            continue;
-                        }
-                        *last = step;
-                        let mut b = json!({"email": a.email, "password": a.password});
-                        if let Some(s) = &a.secret {
-                            b["totp_code"] = json!(code(s, step));
-                        }
-                        body = Some(b);
-                        break;
-                    }
-                    let Some(body) = body else {
-                        panic!("every account used its steps: run with more ACCOUNTS");
-                    };
-                    let (s, v) = post(&http, format!("{api}/auth/login"), None, body).await;
-                    if s == 200 {
-                        ok.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        eprintln!("{s} {v}");
-                        bad.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.await.unwrap();
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let client_after = cpu::process_cpu_secs("self");
-    let machine_after = cpu::machine_cpu_secs();
-    let server_after = server_cpu();
-    let ok = ok.load(Ordering::Relaxed);
+    let slices: usize = std::env::var("SLICES")
+        .ok()
+        .map_or(0, |v| v.parse().expect("SLICES"));
+    let load = Load {
+        http,
+        api,
+        accounts,
+        next: Arc::new(AtomicUsize::new(0)),
+        connections,
+        server: std::env::var("SERVER_PID").ok(),
+    };
     let name = if with_totp {
         "totp_signins_per_second"
     } else {
         "password_signins_per_second"
     };
-    println!("{name} {:.2}", ok as f64 / elapsed);
-    println!("failed_signins {}", bad.load(Ordering::Relaxed));
-    if let (Some(before), Some(after)) = (server_before, server_after) {
-        println!(
-            "server_cpu_ms_per_signin {:.3}",
-            1000.0 * (after - before) / ok.max(1) as f64
-        );
+    if slices == 0 {
+        eprintln!("running for {seconds} s with {connections} connections...");
+        let m = load.run(Duration::from_secs(seconds)).await;
+        println!("{name} {:.2}", m.ok as f64 / m.secs);
+        println!("failed_signins {}", m.bad);
+        m.print_cpu();
+    } else {
+        interleaved(&load, name, seconds, slices).await;
     }
-    if let (Some(before), Some(after)) = (client_before, client_after) {
-        println!(
-            "client_cpu_ms_per_signin {:.3}",
-            1000.0 * (after - before) / ok.max(1) as f64
-        );
+}
+
+/// The timed load: sign-ins against the server.
+struct Load {
+    http: reqwest::Client,
+    api: String,
+    accounts: Arc<Vec<Account>>,
+    /// The next account to try.
+    next: Arc<AtomicUsize>,
+    connections: usize,
+    server: Option<String>,
+}
+
+/// What one timed run of sign-ins did and cost.
+#[derive(Clone)]
+struct Measured {
+    ok: u64,
+    bad: u64,
+    /// Until the last sign-in in flight at the deadline answered.
+    secs: f64,
+    server_cpu: Option<f64>,
+    client_cpu: Option<f64>,
+    /// Busy and stolen CPU seconds of the whole machine.
+    machine: Option<(f64, f64)>,
+}
+
+fn delta(before: Option<f64>, after: Option<f64>) -> Option<f64> {
+    before.zip(after).map(|(b, a)| a - b)
+}
+
+fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    a.zip(b).map(|(a, b)| a + b)
+}
+
+impl Measured {
+    /// Sums two runs (of the same kind).
+    fn plus(&self, other: &Measured) -> Measured {
+        Measured {
+            ok: self.ok + other.ok,
+            bad: self.bad + other.bad,
+            secs: self.secs + other.secs,
+            server_cpu: add(self.server_cpu, other.server_cpu),
+            client_cpu: add(self.client_cpu, other.client_cpu),
+            machine: self
+                .machine
+                .zip(other.machine)
+                .map(|(a, b)| (a.0 + b.0, a.1 + b.1)),
+        }
     }
-    // What the rest of the machine took over the timed part: busy CPU
-    // less this process's and the server's, as a share of every core.
-    if let (Some(m0), Some(m1), Some(c0), Some(c1), Some(s0), Some(s1)) = (
-        machine_before,
-        machine_after,
-        client_before,
-        client_after,
-        server_before,
-        server_after,
-    ) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        let capacity = cores * elapsed;
-        let others = ((m1.0 - m0.0) - (c1 - c0) - (s1 - s0)).max(0.0);
+
+    fn per_signin_ms(&self, cpu: Option<f64>) -> Option<f64> {
+        cpu.map(|c| 1000.0 * c / self.ok.max(1) as f64)
+    }
+
+    fn print_cpu(&self) {
+        if let Some(ms) = self.per_signin_ms(self.server_cpu) {
+            println!("server_cpu_ms_per_signin {ms:.3}");
+        }
+        if let Some(ms) = self.per_signin_ms(self.client_cpu) {
+            println!("client_cpu_ms_per_signin {ms:.3}");
+        }
+        // What the rest of the machine took over the timed part: busy CPU
+        // less this process's and the server's, as a share of every core.
+        if let (Some((busy, stolen)), Some(client), Some(server)) =
+            (self.machine, self.client_cpu, self.server_cpu)
+        {
+            let capacity = raw_argon2::threads() as f64 * self.secs;
+            let others = (busy - client - server).max(0.0);
+            println!(
+                "timed_part_others_percent {:.1} stolen_percent {:.1}",
+                100.0 * others / capacity,
+                100.0 * stolen / capacity
+            );
+        }
+    }
+}
+
+impl Load {
+    /// Keeps `connections` sign-ins in flight for `duration`, then waits
+    /// for those still in flight.
+    async fn run(&self, duration: Duration) -> Measured {
+        let ok = Arc::new(AtomicU64::new(0));
+        let bad = Arc::new(AtomicU64::new(0));
+        let server_cpu = || self.server.as_deref().and_then(cpu::process_cpu_secs);
+        let server_before = server_cpu();
+        let client_before = cpu::process_cpu_secs("self");
+        let machine_before = cpu::machine_cpu_secs();
+        let start = Instant::now();
+        let deadline = start + duration;
+        let workers: Vec<_> = (0..self.connections)
+            .map(|_| {
+                let (http, api, accounts, next, ok, bad) = (
+                    self.http.clone(),
+                    self.api.clone(),
+                    self.accounts.clone(),
+                    self.next.clone(),
+                    ok.clone(),
+                    bad.clone(),
+                );
+                tokio::spawn(async move {
+                    while Instant::now() < deadline {
+                        let body = next_body(&accounts, &next);
+                        let (s, v) = post(&http, format!("{api}/auth/login"), None, body).await;
+                        if s == 200 {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            eprintln!("{s} {v}");
+                            bad.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.await.unwrap();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let machine_after = cpu::machine_cpu_secs();
+        Measured {
+            ok: ok.load(Ordering::Relaxed),
+            bad: bad.load(Ordering::Relaxed),
+            secs,
+            server_cpu: delta(server_before, server_cpu()),
+            client_cpu: delta(client_before, cpu::process_cpu_secs("self")),
+            machine: machine_before
+                .zip(machine_after)
+                .map(|(b, a)| (a.0 - b.0, a.1 - b.1)),
+        }
+    }
+}
+
+/// The next sign-in's body: the next account with a step left in the
+/// window (its password, and a code of that step if it has a factor).
+fn next_body(accounts: &[Account], next: &AtomicUsize) -> Value {
+    for _ in 0..accounts.len() {
+        let a = &accounts[next.fetch_add(1, Ordering::Relaxed) % accounts.len()];
+        let Some(secret) = &a.secret else {
+            return json!({"email": a.email, "password": a.password});
+        };
+        let now = step_now();
+        let mut last = a.last_step.lock().unwrap();
+        // Not the previous step: a code of it sent in the last moments of
+        // this step reaches a server that has moved on and no longer
+        // takes it.
+        let step = (*last + 1).max(now);
+        if step > now + 1 {
+            continue;
+        }
+        *last = step;
+        return json!({"email": a.email, "password": a.password, "totp_code": code(secret, step)});
+    }
+    panic!("every account used its steps: run with more ACCOUNTS");
+}
+
+/// Raw slices and sign-in slices in turns (see the module's comment).
+async fn interleaved(load: &Load, name: &str, seconds: u64, slices: usize) {
+    let slice = Duration::from_secs_f64(seconds as f64 / slices as f64);
+    let hash = raw_argon2::hash().expect("raw hash");
+    let raw_slice = || {
+        let hash = hash.clone();
+        async move {
+            tokio::task::spawn_blocking(move || raw_argon2::run(&hash, slice))
+                .await
+                .expect("raw slice")
+                .expect("raw slice")
+        }
+    };
+    eprintln!(
+        "{slices} slices of {:.1} s with {} connections, raw slices around them...",
+        slice.as_secs_f64(),
+        load.connections
+    );
+    let mut raw = vec![raw_slice().await];
+    let mut signins: Vec<Measured> = Vec::new();
+    for i in 0..slices {
+        let m = load.run(slice).await;
+        let r = raw_slice().await;
+        let around = (raw[i].per_second() + r.per_second()) / 2.0;
         println!(
-            "timed_part_others_percent {:.1} stolen_percent {:.1}",
-            100.0 * others / capacity,
-            100.0 * (m1.1 - m0.1) / capacity
+            "slice {}: raw {:.2}/s, sign-in {:.2}/s ({:.3} of the raw slices either side), raw {:.2}/s",
+            i + 1,
+            raw[i].per_second(),
+            m.ok as f64 / m.secs,
+            m.ok as f64 / m.secs / around,
+            r.per_second()
         );
+        signins.push(m);
+        raw.push(r);
+    }
+    let total = signins[1..]
+        .iter()
+        .fold(signins[0].clone(), |t, m| t.plus(m));
+    let raw_count: u64 = raw.iter().map(|r| r.verifications).sum();
+    let raw_secs: f64 = raw.iter().map(|r| r.secs).sum();
+    let raw_rate = raw_count as f64 / raw_secs;
+    let rate = total.ok as f64 / total.secs;
+    let ratios: Vec<String> = signins
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let around = (raw[i].per_second() + raw[i + 1].per_second()) / 2.0;
+            format!("{:.3}", m.ok as f64 / m.secs / around)
+        })
+        .collect();
+    let (lo, hi) = raw
+        .iter()
+        .map(|r| r.per_second())
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
+            (lo.min(r), hi.max(r))
+        });
+    println!("raw_verifications_per_second {raw_rate:.2}");
+    println!("{name} {rate:.2}");
+    println!("signin_over_raw_ratio {:.3}", rate / raw_rate);
+    println!("slice_ratios {}", ratios.join(" "));
+    println!("raw_slice_spread {:.3}", (hi - lo) / raw_rate);
+    println!("failed_signins {}", total.bad);
+    total.print_cpu();
+    let raw_cpu: Option<f64> = raw.iter().map(|r| r.cpu_secs).sum();
+    if let Some(raw_cpu) = raw_cpu {
+        let raw_ms = 1000.0 * raw_cpu / raw_count.max(1) as f64;
+        println!("raw_cpu_ms_per_verification {raw_ms:.3}");
+        if let Some(server_ms) = total.per_signin_ms(total.server_cpu) {
+            println!("cpu_ratio {:.3}", raw_ms / server_ms);
+        }
     }
 }
