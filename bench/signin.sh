@@ -14,8 +14,8 @@
 # crypto::verify_password on every core, server idle, as
 # examples/argon2_rate.rs does) in SLICES + 1 slices of the same length
 # around them: raw, sign-ins, raw, ..., raw. A shared VM's speed drifts by
-# 20% and more over minutes (docs/benchmarks.md, "Sign-in in slices"), and
-# slices a few seconds long see both rates at the same moments.
+# 15-46% within a minute (docs/benchmarks.md, "Sign-in in slices"), and
+# slices a few seconds long see both rates at nearly the same moments.
 #
 # Prints, per kind, each slice, then:
 #   signin_over_argon2_ratio / totp_signin_over_argon2_ratio: sign-ins per

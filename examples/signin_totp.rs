@@ -25,8 +25,9 @@
 //! `crypto::verify_password` on every core, as `argon2_rate` measures it)
 //! is measured by this process in N + 1 slices of the same length around
 //! them, the server idle: raw, sign-ins, raw, ..., raw. A shared VM whose
-//! speed drifts over minutes then moves both rates alike, and the ratio of
-//! the totals (`signin_over_raw_ratio`) compares them at the same moments.
+//! speed drifts within seconds to minutes then moves both rates alike, and
+//! the ratio of the totals (`signin_over_raw_ratio`) compares them at the
+//! same moments.
 //! Prints each slice, the totals, each sign-in slice over the mean of the
 //! raw slices either side (`slice_ratios`), and CPU per sign-in against
 //! CPU per raw verification (`cpu_ratio`, with SERVER_PID).
