@@ -210,7 +210,7 @@ async fn main() {
     if slices == 0 {
         eprintln!("running for {seconds} s with {connections} connections...");
         let m = load.run(Duration::from_secs(seconds)).await;
-        println!("{name} {:.2}", m.ok as f64 / m.secs);
+        println!("{name} {:.2}", m.per_second());
         println!("failed_signins {}", m.bad);
         m.print_cpu();
     } else {
@@ -230,7 +230,6 @@ struct Load {
 }
 
 /// What one timed run of sign-ins did and cost.
-#[derive(Clone)]
 struct Measured {
     ok: u64,
     bad: u64,
@@ -240,10 +239,6 @@ struct Measured {
     client_cpu: Option<f64>,
     /// Busy and stolen CPU seconds of the whole machine.
     machine: Option<(f64, f64)>,
-}
-
-fn delta(before: Option<f64>, after: Option<f64>) -> Option<f64> {
-    before.zip(after).map(|(b, a)| a - b)
 }
 
 fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -264,6 +259,11 @@ impl Measured {
                 .zip(other.machine)
                 .map(|(a, b)| (a.0 + b.0, a.1 + b.1)),
         }
+    }
+
+    /// Successful sign-ins per second.
+    fn per_second(&self) -> f64 {
+        self.ok as f64 / self.secs
     }
 
     fn per_signin_ms(&self, cpu: Option<f64>) -> Option<f64> {
@@ -338,8 +338,8 @@ impl Load {
             ok: ok.load(Ordering::Relaxed),
             bad: bad.load(Ordering::Relaxed),
             secs,
-            server_cpu: delta(server_before, server_cpu()),
-            client_cpu: delta(client_before, cpu::process_cpu_secs("self")),
+            server_cpu: cpu::delta(server_before, server_cpu()),
+            client_cpu: cpu::delta(client_before, cpu::process_cpu_secs("self")),
             machine: machine_before
                 .zip(machine_after)
                 .map(|(b, a)| (a.0 - b.0, a.1 - b.1)),
@@ -389,37 +389,32 @@ async fn interleaved(load: &Load, name: &str, seconds: u64, slices: usize) {
         load.connections
     );
     let mut raw = vec![raw_slice().await];
-    let mut signins: Vec<Measured> = Vec::new();
+    let mut total: Option<Measured> = None;
+    // Each sign-in slice over the mean of the raw slices either side.
+    let mut ratios = Vec::with_capacity(slices);
     for i in 0..slices {
         let m = load.run(slice).await;
         let r = raw_slice().await;
-        let around = (raw[i].per_second() + r.per_second()) / 2.0;
+        let ratio = m.per_second() / ((raw[i].per_second() + r.per_second()) / 2.0);
         println!(
-            "slice {}: raw {:.2}/s, sign-in {:.2}/s ({:.3} of the raw slices either side), raw {:.2}/s",
+            "slice {}: raw {:.2}/s, sign-in {:.2}/s ({ratio:.3} of the raw slices either side), raw {:.2}/s",
             i + 1,
             raw[i].per_second(),
-            m.ok as f64 / m.secs,
-            m.ok as f64 / m.secs / around,
+            m.per_second(),
             r.per_second()
         );
-        signins.push(m);
+        ratios.push(format!("{ratio:.3}"));
+        total = Some(match total {
+            Some(t) => t.plus(&m),
+            None => m,
+        });
         raw.push(r);
     }
-    let total = signins[1..]
-        .iter()
-        .fold(signins[0].clone(), |t, m| t.plus(m));
+    let total = total.expect("at least one slice");
     let raw_count: u64 = raw.iter().map(|r| r.verifications).sum();
     let raw_secs: f64 = raw.iter().map(|r| r.secs).sum();
     let raw_rate = raw_count as f64 / raw_secs;
-    let rate = total.ok as f64 / total.secs;
-    let ratios: Vec<String> = signins
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let around = (raw[i].per_second() + raw[i + 1].per_second()) / 2.0;
-            format!("{:.3}", m.ok as f64 / m.secs / around)
-        })
-        .collect();
+    let rate = total.per_second();
     let (lo, hi) = raw
         .iter()
         .map(|r| r.per_second())

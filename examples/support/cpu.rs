@@ -32,3 +32,9 @@ pub fn machine_cpu_secs() -> Option<(f64, f64)> {
     let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)?;
     Some((busy as f64 / 100.0, *f.get(7)? as f64 / 100.0))
 }
+
+/// The CPU seconds between two readings of [`process_cpu_secs`], where
+/// both were there.
+pub fn delta(before: Option<f64>, after: Option<f64>) -> Option<f64> {
+    before.zip(after).map(|(b, a)| a - b)
+}

@@ -80,6 +80,6 @@ pub fn run(hash: &str, duration: Duration) -> anyhow::Result<RawRun> {
     Ok(RawRun {
         verifications,
         secs: end.duration_since(start).as_secs_f64(),
-        cpu_secs: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
+        cpu_secs: super::cpu::delta(cpu_before, cpu_after),
     })
 }
